@@ -2,30 +2,12 @@
  * The embedded MongoDB-compatible server: FerretDB v1 with its SQLite backend, built from tools/ferretdb (our own
  * small Go program around FerretDB's embeddable package) and run as a child process.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { buildGoTool } from './go-tool';
 
-export const ROOT = join(__dirname, '..', '..');
-export const DATA_DIR = join(ROOT, '.data');
-const SOURCE_DIR = join(ROOT, 'tools', 'ferretdb');
-export const FERRETDB_BINARY = join(DATA_DIR, 'bin', 'tollgate-ferretdb');
-
-function newestSourceChange(): number {
-  return Math.max(...readdirSync(SOURCE_DIR).map((f) => statSync(join(SOURCE_DIR, f)).mtimeMs));
-}
-
-/** Builds the Go program when it is missing or older than its source. Needs Go and the Go module proxy. */
-export function buildFerretDB(log: (line: string) => void = () => {}): string {
-  if (existsSync(FERRETDB_BINARY) && statSync(FERRETDB_BINARY).mtimeMs >= newestSourceChange()) return FERRETDB_BINARY;
-  log('building the embedded FerretDB (first run takes a minute or two)…');
-  mkdirSync(join(DATA_DIR, 'bin'), { recursive: true });
-  const result = spawnSync('go', ['build', '-o', FERRETDB_BINARY, '.'], { cwd: SOURCE_DIR, stdio: ['ignore', 'inherit', 'inherit'] });
-  if (result.error) throw new Error(`cannot run go (is the Go toolchain installed?): ${result.error.message}`);
-  if (result.status !== 0) throw new Error(`go build of tools/ferretdb failed with exit code ${result.status}`);
-  return FERRETDB_BINARY;
-}
+export { DATA_DIR, ROOT } from './go-tool';
 
 export function isPortOpen(host: string, port: number, timeoutMs = 500): Promise<boolean> {
   return new Promise((resolve) => {
@@ -49,7 +31,7 @@ export interface EmbeddedFerretDB {
 /** Starts FerretDB on host:port with its data under dataDir and resolves once it accepts connections. */
 export async function startFerretDB(options: { host?: string; port: number; dataDir: string; log?: (line: string) => void }): Promise<EmbeddedFerretDB> {
   const host = options.host ?? '127.0.0.1';
-  const binary = buildFerretDB(options.log);
+  const binary = buildGoTool('ferretdb', options.log);
   mkdirSync(options.dataDir, { recursive: true });
   const child = spawn(binary, ['-listen', `${host}:${options.port}`, '-data', options.dataDir], {
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,147 @@
+/**
+ * `npm start`: the whole platform on one machine with embedded defaults — FerretDB (unless MONGODB_URI is set),
+ * Redis (the configured one, or a local redis-server), demo tenants seeded on first start, the four subgraphs and
+ * the gateway, each its own process. Ctrl-C stops everything in reverse order.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { deriveSubgraphKey } from '../common/internal-token';
+import { loadOrCreateDevJwtKeys, loadOrCreateInternalSecret } from '../common/dev-secrets';
+import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES } from '../subgraphs/catalog';
+import { seedDemoTenants } from '../subgraphs/seed';
+import { DATA_DIR, ROOT, isPortOpen, startFerretDB, type EmbeddedFerretDB } from './embedded/ferretdb';
+import { ensureRedis, type RedisHandle } from './embedded/redis';
+
+const env = process.env;
+const GATEWAY_PORT = Number(env.PORT ?? 4000);
+const REDIS_URL = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const READY_TIMEOUT_MS = 180_000;
+
+const say = (line: string) => process.stdout.write(`[tollgate] ${line}\n`);
+
+interface Service {
+  name: string;
+  child: ChildProcess;
+}
+
+const services: Service[] = [];
+let ferret: EmbeddedFerretDB | undefined;
+let redis: RedisHandle | undefined;
+let stopping = false;
+
+function launch(name: string, script: string, args: string[], extraEnv: Record<string, string>): Service {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], {
+    cwd: ROOT,
+    env: { ...env, ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  for (const stream of [child.stdout, child.stderr]) {
+    if (stream) createInterface({ input: stream }).on('line', (line) => process.stdout.write(`[${name}] ${line}\n`));
+  }
+  child.once('exit', (code, signal) => {
+    if (!stopping) {
+      say(`${name} exited (${signal ?? `code ${code}`}); stopping the platform`);
+      void shutdown(1);
+    }
+  });
+  const service = { name, child };
+  services.push(service);
+  return service;
+}
+
+async function waitForReady(url: string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      if (res.ok) return;
+      last = await res.text();
+    } catch (error) {
+      last = error instanceof Error ? error.message : String(error);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`the gateway was not ready within ${READY_TIMEOUT_MS / 1000} s: ${last}`);
+}
+
+async function shutdown(code: number): Promise<never> {
+  if (stopping) return new Promise<never>(() => {});
+  stopping = true;
+  say('stopping…');
+  for (const service of [...services].reverse()) {
+    if (service.child.exitCode !== null) continue;
+    const exited = new Promise((r) => service.child.once('exit', r));
+    service.child.kill('SIGTERM');
+    const timer = setTimeout(() => service.child.kill('SIGKILL'), 8_000);
+    await exited;
+    clearTimeout(timer);
+  }
+  await ferret?.stop();
+  await redis?.stop();
+  say('stopped');
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  process.once('SIGINT', () => void shutdown(0));
+  process.once('SIGTERM', () => void shutdown(0));
+
+  const internalSecret = env.TOLLGATE_INTERNAL_SECRET ? Buffer.from(env.TOLLGATE_INTERNAL_SECRET, 'hex') : loadOrCreateInternalSecret();
+  await loadOrCreateDevJwtKeys();
+
+  let mongoUri = env.MONGODB_URI;
+  if (!mongoUri) {
+    if (await isPortOpen('127.0.0.1', 27017)) {
+      mongoUri = 'mongodb://127.0.0.1:27017/';
+      say('a MongoDB-compatible server already listens on 127.0.0.1:27017; using it');
+    } else {
+      say('starting the embedded MongoDB-compatible server (FerretDB, SQLite backend, data in .data/ferretdb)…');
+      ferret = await startFerretDB({ port: 27017, dataDir: join(DATA_DIR, 'ferretdb'), log: say });
+      mongoUri = ferret.uri;
+    }
+  }
+  redis = await ensureRedis(REDIS_URL, say);
+
+  const { seeded } = await seedDemoTenants({ mongoUri });
+  say(seeded ? 'seeded the demo tenants acme and globex' : 'demo tenants already present');
+
+  const subgraphUrls: Record<string, string> = {};
+  for (const name of SUBGRAPH_NAMES) {
+    const port = DEFAULT_SUBGRAPH_PORTS[name];
+    subgraphUrls[`${name.toUpperCase()}_URL`] = `http://127.0.0.1:${port}/graphql`;
+    launch(name, 'subgraphs/run.ts', [name], {
+      PORT: String(port),
+      MONGODB_URI: mongoUri,
+      TOLLGATE_INTERNAL_KEY: deriveSubgraphKey(internalSecret, name).toString('hex'),
+    });
+  }
+  launch('gateway', 'gateway/src/main.ts', [], {
+    PORT: String(GATEWAY_PORT),
+    REDIS_URL,
+    MONGODB_URI: mongoUri,
+    TOLLGATE_INTERNAL_SECRET: internalSecret.toString('hex'),
+    ...subgraphUrls,
+  });
+
+  say('waiting for the gateway to report ready…');
+  const base = `http://127.0.0.1:${GATEWAY_PORT}`;
+  await waitForReady(`${base}/readyz`);
+  say(`ready.
+
+  GraphQL endpoint   POST ${base}/graphql
+  Health             ${base}/healthz   ${base}/readyz
+
+  Get a development token and query as acme's admin:
+    TOKEN=$(npm run --silent token -- --tenant acme --user admin@acme.test --roles admin)
+    curl -s ${base}/graphql -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
+      -d '{"query":"{ me { name } products(first: 3) { edges { node { name inStock } } } }"}'
+
+  Demo users: admin@, staff@, customer@ acme.test and globex.test. Ctrl-C stops everything.`);
+}
+
+main().catch((error: unknown) => {
+  say(`failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  void shutdown(1);
+});
