@@ -1,0 +1,141 @@
+import { resolve } from 'node:path';
+import { DEFAULT_SUPERGRAPH_PATH, GatewayConfigError, loadGatewayConfig } from './config';
+
+const SECRET = 'ab'.repeat(32);
+
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  TOLLGATE_INTERNAL_SECRET: SECRET,
+  JWT_JWKS_FILE: '/etc/tollgate/jwks.json',
+  JWT_ISSUER: 'https://id.example.com',
+  JWT_AUDIENCE: 'tollgate',
+};
+
+function problemsOf(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadGatewayConfig(env);
+  } catch (error) {
+    if (error instanceof GatewayConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+describe('loadGatewayConfig', () => {
+  it('has development defaults for everything', () => {
+    expect(loadGatewayConfig({})).toEqual({
+      production: false,
+      host: '127.0.0.1',
+      port: 4000,
+      logLevel: 'info',
+      supergraphPath: DEFAULT_SUPERGRAPH_PATH,
+      subgraphUrls: {
+        accounts: 'http://127.0.0.1:4001/graphql',
+        products: 'http://127.0.0.1:4002/graphql',
+        inventory: 'http://127.0.0.1:4003/graphql',
+        reviews: 'http://127.0.0.1:4004/graphql',
+      },
+      subgraphTimeoutMs: 5000,
+      maxBodyBytes: 1_048_576,
+      internalSecret: { source: 'dev' },
+      jwt: { jwks: { source: 'dev' }, issuer: 'tollgate-dev', audience: 'tollgate' },
+      redisUrl: 'redis://127.0.0.1:6379',
+    });
+  });
+
+  it('points the default supergraph at the checked-in artifact', () => {
+    expect(DEFAULT_SUPERGRAPH_PATH).toBe(resolve(__dirname, '../../schema/supergraph.graphql'));
+  });
+
+  it('reads every variable', () => {
+    const config = loadGatewayConfig({
+      ...PRODUCTION,
+      PORT: '0',
+      HOST: '0.0.0.0',
+      LOG_LEVEL: 'warn',
+      SUPERGRAPH_PATH: 'schema/other.graphql',
+      ACCOUNTS_URL: 'https://accounts.internal/graphql',
+      PRODUCTS_URL: 'http://products:8080/graphql',
+      INVENTORY_URL: 'http://inventory:8080/graphql',
+      REVIEWS_URL: 'http://reviews:8080/graphql',
+      SUBGRAPH_TIMEOUT_MS: '1500',
+      MAX_BODY_BYTES: '65536',
+      REDIS_URL: 'rediss://cache:6380/0',
+    });
+    expect(config).toMatchObject({
+      production: true,
+      port: 0,
+      host: '0.0.0.0',
+      logLevel: 'warn',
+      supergraphPath: resolve('schema/other.graphql'),
+      subgraphUrls: {
+        accounts: 'https://accounts.internal/graphql',
+        products: 'http://products:8080/graphql',
+        inventory: 'http://inventory:8080/graphql',
+        reviews: 'http://reviews:8080/graphql',
+      },
+      subgraphTimeoutMs: 1500,
+      maxBodyBytes: 65536,
+      jwt: { jwks: { source: 'file', path: '/etc/tollgate/jwks.json' }, issuer: 'https://id.example.com', audience: 'tollgate' },
+      redisUrl: 'rediss://cache:6380/0',
+    });
+    expect(config.internalSecret).toEqual({ source: 'env', secret: Buffer.from(SECRET, 'hex') });
+  });
+
+  it('requires real secrets and an explicit identity provider in production', () => {
+    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
+      'TOLLGATE_INTERNAL_SECRET is required when NODE_ENV=production',
+      'JWT_JWKS_FILE is required when NODE_ENV=production',
+      'JWT_ISSUER is required when NODE_ENV=production',
+      'JWT_AUDIENCE is required when NODE_ENV=production',
+    ]);
+  });
+
+  it('lists every invalid variable at once', () => {
+    const problems = problemsOf({
+      PORT: '80a',
+      LOG_LEVEL: 'loud',
+      ACCOUNTS_URL: 'ftp://accounts/graphql',
+      PRODUCTS_URL: 'not a url',
+      SUBGRAPH_TIMEOUT_MS: '0',
+      MAX_BODY_BYTES: '12',
+      TOLLGATE_INTERNAL_SECRET: 'abcd',
+      REDIS_URL: 'http://cache:6379',
+    });
+    expect(problems).toEqual([
+      'LOG_LEVEL must be one of debug, info, warn, error',
+      'ACCOUNTS_URL must be a http: or https: URL',
+      'PRODUCTS_URL must be a URL',
+      'TOLLGATE_INTERNAL_SECRET must be hex of at least 32 bytes',
+      'PORT must be an integer from 0 to 65535',
+      'SUBGRAPH_TIMEOUT_MS must be an integer from 1 to 120000',
+      'MAX_BODY_BYTES must be an integer from 1024 to 104857600',
+      'REDIS_URL must be a redis: or rediss: URL',
+    ]);
+  });
+
+  it.each([['70000'], ['-1'], ['1e3'], [' 4.5']])('refuses PORT=%s', (port) => {
+    expect(problemsOf({ PORT: port })).toEqual(['PORT must be an integer from 0 to 65535']);
+  });
+
+  it('refuses a secret that is not hex without echoing it', () => {
+    const secret = 'zz'.repeat(40);
+    const error = (() => {
+      try {
+        return loadGatewayConfig({ TOLLGATE_INTERNAL_SECRET: secret });
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(error).toBeInstanceOf(GatewayConfigError);
+    expect((error as Error).message).not.toContain(secret);
+  });
+
+  it('treats blank variables as unset', () => {
+    expect(loadGatewayConfig({ PORT: '', HOST: '  ', TOLLGATE_INTERNAL_SECRET: '' })).toMatchObject({
+      port: 4000,
+      host: '127.0.0.1',
+      internalSecret: { source: 'dev' },
+    });
+  });
+});

@@ -1,0 +1,127 @@
+/**
+ * The gateway's configuration: read from the environment once, validated as a whole, then passed around typed.
+ * `loadGatewayConfig` is pure (no file is read here) so tests can check every rule and build configs directly;
+ * the secrets a config points at are loaded when the gateway starts.
+ */
+import { resolve } from 'node:path';
+import { DEV_JWT_AUDIENCE, DEV_JWT_ISSUER } from '../../common/dev-secrets';
+import type { LogLevel } from '../../common/logger';
+import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
+
+export const DEFAULT_SUPERGRAPH_PATH = resolve(__dirname, '..', '..', 'schema', 'supergraph.graphql');
+
+/** Where the gateway's internal secret comes from: the environment, or (development only) `.data/secrets`. */
+export type InternalSecretSource = { source: 'env'; secret: Buffer } | { source: 'dev' };
+
+/** Where the keys that verify callers' JWTs come from: a JWKS file, or (development only) the dev key pair. */
+export type JwksSource = { source: 'file'; path: string } | { source: 'dev' };
+
+export interface GatewayConfig {
+  production: boolean;
+  host: string;
+  /** 0 asks the OS for a free port. */
+  port: number;
+  logLevel: LogLevel;
+  supergraphPath: string;
+  subgraphUrls: Record<SubgraphName, string>;
+  subgraphTimeoutMs: number;
+  maxBodyBytes: number;
+  internalSecret: InternalSecretSource;
+  jwt: { jwks: JwksSource; issuer: string; audience: string };
+  redisUrl: string;
+}
+
+export class GatewayConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid gateway configuration:\n${problems.map((p) => `- ${p}`).join('\n')}`);
+    this.name = 'GatewayConfigError';
+  }
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+const MIN_INTERNAL_SECRET_BYTES = 32;
+
+/**
+ * Reads every variable, collects every problem, and throws one error that lists them all, so an operator fixes
+ * a deployment in one round. Messages name variables and rules, never a value: some values are secrets.
+ */
+export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
+  const problems: string[] = [];
+  const production = env.NODE_ENV === 'production';
+  const text = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value ? value : undefined;
+  };
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = text(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max}`);
+      return fallback;
+    }
+    return value;
+  };
+  const url = (name: string, fallback: string, protocols: readonly string[]): string => {
+    const raw = text(name) ?? fallback;
+    let parsed: URL;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      problems.push(`${name} must be a URL`);
+      return fallback;
+    }
+    if (!protocols.includes(parsed.protocol)) problems.push(`${name} must be a ${protocols.join(' or ')} URL`);
+    return raw;
+  };
+
+  const logLevelRaw = text('LOG_LEVEL') ?? 'info';
+  const logLevel = LOG_LEVELS.find((level) => level === logLevelRaw);
+  if (!logLevel) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+
+  const subgraphUrls = {} as Record<SubgraphName, string>;
+  for (const name of SUBGRAPH_NAMES) {
+    subgraphUrls[name] = url(
+      `${name.toUpperCase()}_URL`,
+      `http://127.0.0.1:${DEFAULT_SUBGRAPH_PORTS[name]}/graphql`,
+      ['http:', 'https:'],
+    );
+  }
+
+  let internalSecret: InternalSecretSource = { source: 'dev' };
+  const secretHex = text('TOLLGATE_INTERNAL_SECRET');
+  if (secretHex === undefined) {
+    if (production) problems.push('TOLLGATE_INTERNAL_SECRET is required when NODE_ENV=production');
+  } else if (!/^(?:[0-9a-fA-F]{2})+$/.test(secretHex) || secretHex.length < MIN_INTERNAL_SECRET_BYTES * 2) {
+    problems.push(`TOLLGATE_INTERNAL_SECRET must be hex of at least ${MIN_INTERNAL_SECRET_BYTES} bytes`);
+  } else {
+    internalSecret = { source: 'env', secret: Buffer.from(secretHex, 'hex') };
+  }
+
+  const jwksFile = text('JWT_JWKS_FILE');
+  if (production && jwksFile === undefined) problems.push('JWT_JWKS_FILE is required when NODE_ENV=production');
+  const jwks: JwksSource = jwksFile === undefined ? { source: 'dev' } : { source: 'file', path: resolve(jwksFile) };
+
+  // The development issuer and audience are only defaults outside production: a production deployment names
+  // its identity provider explicitly rather than trusting whatever a dev token claims.
+  const issuer = text('JWT_ISSUER') ?? (production ? undefined : DEV_JWT_ISSUER);
+  if (issuer === undefined) problems.push('JWT_ISSUER is required when NODE_ENV=production');
+  const audience = text('JWT_AUDIENCE') ?? (production ? undefined : DEV_JWT_AUDIENCE);
+  if (audience === undefined) problems.push('JWT_AUDIENCE is required when NODE_ENV=production');
+
+  const config: GatewayConfig = {
+    production,
+    host: text('HOST') ?? '127.0.0.1',
+    port: integer('PORT', 4000, 0, 65_535),
+    logLevel: logLevel ?? 'info',
+    supergraphPath: resolve(text('SUPERGRAPH_PATH') ?? DEFAULT_SUPERGRAPH_PATH),
+    subgraphUrls,
+    subgraphTimeoutMs: integer('SUBGRAPH_TIMEOUT_MS', 5_000, 1, 120_000),
+    maxBodyBytes: integer('MAX_BODY_BYTES', 1_048_576, 1_024, 100 * 1_048_576),
+    internalSecret,
+    jwt: { jwks, issuer: issuer ?? '', audience: audience ?? '' },
+    redisUrl: url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+  };
+  if (problems.length > 0) throw new GatewayConfigError(problems);
+  return config;
+}

@@ -1,0 +1,80 @@
+/**
+ * The gateway's refusal vocabulary. Clients and dashboards key on `extensions.code`, so codes are stable and each
+ * refusal carries the HTTP status that goes with it; messages are for humans and never carry internals.
+ */
+import { HeaderMap } from '@apollo/server';
+import { GraphQLError } from 'graphql';
+
+export const ErrorCode = {
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  BAD_REQUEST: 'BAD_REQUEST',
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  GRAPHQL_PARSE_FAILED: 'GRAPHQL_PARSE_FAILED',
+  GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
+  OPERATION_RESOLUTION_FAILURE: 'OPERATION_RESOLUTION_FAILURE',
+  PERSISTED_QUERY_NOT_SUPPORTED: 'PERSISTED_QUERY_NOT_SUPPORTED',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  DOWNSTREAM_SERVICE_ERROR: 'DOWNSTREAM_SERVICE_ERROR',
+  SUBGRAPH_TIMEOUT: 'SUBGRAPH_TIMEOUT',
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
+
+export function isKnownErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && KNOWN_CODES.has(code);
+}
+
+/**
+ * The status a refusal answers with. Codes without one (NOT_FOUND, the downstream codes) are field errors inside
+ * a response that may also carry data, so the response keeps its 200.
+ */
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  BAD_REQUEST: 400,
+  BAD_USER_INPUT: 400,
+  GRAPHQL_PARSE_FAILED: 400,
+  GRAPHQL_VALIDATION_FAILED: 400,
+  OPERATION_RESOLUTION_FAILURE: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  SERVICE_UNAVAILABLE: 503,
+  INTERNAL_SERVER_ERROR: 500,
+};
+
+export interface GatewayErrorOptions {
+  /** Overrides the code's usual status, e.g. 405 for a BAD_REQUEST about the method. */
+  status?: number;
+  headers?: Record<string, string>;
+  /** Extra extensions; only keys on the allow-list in upstream/mask-errors.ts reach the client. */
+  extensions?: Record<string, unknown>;
+}
+
+/**
+ * A refusal Apollo Server turns into the right response: `extensions.http` sets the status and headers and is
+ * removed before the error is serialized.
+ */
+export function gatewayError(code: ErrorCode, message: string, options: GatewayErrorOptions = {}): GraphQLError {
+  const status = options.status ?? HTTP_STATUS[code];
+  const http =
+    status === undefined && !options.headers
+      ? undefined
+      : { ...(status === undefined ? {} : { status }), headers: new HeaderMap(Object.entries(options.headers ?? {})) };
+  return new GraphQLError(message, {
+    extensions: { ...options.extensions, code, ...(http ? { http } : {}) },
+  });
+}
+
+/** The status for a refusal raised outside Apollo Server (Express middleware); 500 when the code has none. */
+export function httpStatusOf(error: GraphQLError): number {
+  const http = error.extensions.http as { status?: unknown } | undefined;
+  if (typeof http?.status === 'number') return http.status;
+  const code = error.extensions.code;
+  return (isKnownErrorCode(code) && HTTP_STATUS[code]) || 500;
+}

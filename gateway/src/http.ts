@@ -1,0 +1,134 @@
+/**
+ * The HTTP side of a request, before and around Apollo Server: the request id and the one log line per request,
+ * the refusals decided from the HTTP request alone (method, credentials, content type, body), and the answer to
+ * anything unexpected. Refusals here answer in the same GraphQL shape and with the same masking as Apollo's own.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { GraphQLError, GraphQLFormattedError } from 'graphql';
+import type { Logger } from '../../common/logger';
+import { ErrorCode, gatewayError, httpStatusOf } from './errors';
+import { currentRequestState, runWithRequestState, type GatewayContext, type RequestState } from './pipeline';
+import { AuthenticationError, unauthenticated, type Authenticator } from './pipeline/authenticate';
+import { maskError } from './upstream/mask-errors';
+
+/** A client's request id is echoed only when it cannot smuggle anything into a log line or a header. */
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9-]{8,64}$/;
+
+/** Masks the error for the client and notes its code for the request's log line. */
+export function formatForClient(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  const masked = maskError(formatted);
+  const code = masked.extensions?.code;
+  if (typeof code === 'string') currentRequestState()?.log.errorCodes.push(code);
+  return masked;
+}
+
+/** A refusal decided before Apollo Server sees the request, in the same shape Apollo Server answers with. */
+function refuse(res: Response, error: GraphQLError): void {
+  const http = error.extensions.http as { headers?: Map<string, string> } | undefined;
+  for (const [name, value] of http?.headers ?? []) res.setHeader(name, value);
+  const body = { errors: [formatForClient(error.toJSON())] };
+  res.status(httpStatusOf(error)).type('application/json').send(JSON.stringify(body));
+}
+
+function requestState(): RequestState {
+  const state = currentRequestState();
+  if (!state) throw new Error('no request state: trackRequests must run first');
+  return state;
+}
+
+export function trackRequests(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const given = req.get('x-request-id');
+    const requestId = given && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
+    res.setHeader('x-request-id', requestId);
+    const state: RequestState = { requestId, startedAt: process.hrtime.bigint(), log: { errorCodes: [] } };
+    res.once('close', () => {
+      const { log } = state;
+      const status = res.statusCode;
+      const fields = {
+        requestId,
+        method: req.method,
+        path: req.path,
+        status,
+        durationMs: Number((process.hrtime.bigint() - state.startedAt) / 1000n) / 1000,
+        tenant: log.tenantId,
+        principal: log.principal,
+        operation: log.operationName,
+        errorCodes: log.errorCodes,
+        reason: log.reason,
+        ...(res.writableFinished ? {} : { aborted: true }),
+      };
+      // Probes poll health endpoints every few seconds; they would drown the request log.
+      if (req.path !== '/graphql') logger.debug('request', fields);
+      else if (status >= 500) logger.error('request', fields);
+      else if (status >= 400) logger.warn('request', fields);
+      else logger.info('request', fields);
+    });
+    runWithRequestState(state, next);
+  };
+}
+
+export const onlyPost: RequestHandler = (req, res, next) => {
+  if (req.method === 'POST') return next();
+  refuse(res, gatewayError(ErrorCode.BAD_REQUEST, 'Only POST is supported.', { status: 405, headers: { allow: 'POST' } }));
+};
+
+export function authenticateRequests(authenticate: Authenticator): RequestHandler {
+  return async (req, res, next) => {
+    const state = requestState();
+    try {
+      state.caller = await authenticate(req.get('authorization'));
+    } catch (error) {
+      if (!(error instanceof AuthenticationError)) throw error;
+      state.log.reason = error.reason;
+      return refuse(res, unauthenticated());
+    }
+    state.log.tenantId = state.caller.tenantId;
+    state.log.principal = state.caller.principal;
+    next();
+  };
+}
+
+export const onlyJson: RequestHandler = (req, res, next) => {
+  if (req.is('application/json')) return next();
+  refuse(res, gatewayError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'The request body must be application/json.'));
+};
+
+/** Apollo Server's context; the middleware in front guarantees a caller, and this refuses if it ever does not. */
+export async function gatewayContext(): Promise<GatewayContext> {
+  const state = currentRequestState();
+  if (!state?.caller) throw unauthenticated();
+  return { requestId: state.requestId, caller: state.caller, log: state.log };
+}
+
+export const notFound: RequestHandler = (_req, res) => {
+  res.status(404).json({ error: 'not found' });
+};
+
+/** body-parser reports its refusals as errors carrying `type` and `status`. */
+function bodyParserFailure(error: unknown): { type: string; status: number } | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { type, status } = error as { type?: unknown; status?: unknown };
+  return typeof type === 'string' && typeof status === 'number' ? { type, status } : undefined;
+}
+
+export function handleErrors(logger: Logger, maxBodyBytes: number): ErrorRequestHandler {
+  return (error: unknown, _req, res, next) => {
+    if (res.headersSent) return next(error);
+    const failure = bodyParserFailure(error);
+    const state = currentRequestState();
+    if (failure && failure.status < 500) {
+      if (state) state.log.reason = failure.type;
+      if (failure.type === 'entity.too.large') {
+        return refuse(res, gatewayError(ErrorCode.PAYLOAD_TOO_LARGE, `The request body exceeds ${maxBodyBytes} bytes.`));
+      }
+      if (failure.type === 'encoding.unsupported' || failure.type === 'charset.unsupported') {
+        return refuse(res, gatewayError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'The request body must be UTF-8 JSON.'));
+      }
+      return refuse(res, gatewayError(ErrorCode.BAD_REQUEST, 'The request body could not be read as JSON.'));
+    }
+    logger.error('unhandled error', { requestId: state?.requestId, error });
+    refuse(res, gatewayError(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error'));
+  };
+}

@@ -1,0 +1,375 @@
+/**
+ * The gateway over real HTTP: throwaway subgraphs that verify the internal token and record what they receive,
+ * a test issuer, a short subgraph timeout.
+ */
+import { verifyInternalToken, deriveSubgraphKey, INTERNAL_TOKEN_HEADER } from '../../common/internal-token';
+import { createLogger } from '../../common/logger';
+import { startGateway } from './server';
+import { TEST_SUBGRAPH_TIMEOUT_MS, startTestPlatform, type TestPlatform } from './testing/platform';
+
+const WHOAMI = { query: 'query Who { whoami { tenant principal roles audience kind } }' };
+const PRODUCTS_WITH_STOCK = { query: 'query Stock { products { id name inStock } }' };
+
+function subgraphRequestCount(platform: TestPlatform): number {
+  return Object.values(platform.subgraphs).reduce((n, s) => n + s.requests.length, 0);
+}
+
+function clearRequests(platform: TestPlatform): void {
+  for (const subgraph of Object.values(platform.subgraphs)) subgraph.requests.length = 0;
+}
+
+/** What a client must never see in any error body. */
+function expectNoInternals(platform: TestPlatform, text: string): void {
+  for (const subgraph of Object.values(platform.subgraphs)) expect(text).not.toContain(subgraph.url);
+  expect(text).not.toMatch(/127\.0\.0\.1|10\.1\.2\.3|mongodb|serviceName|stacktrace|exception|"response"|ECONNREFUSED|inventory|accounts/);
+}
+
+describe('gateway over HTTP', () => {
+  let platform: TestPlatform;
+  beforeAll(async () => {
+    platform = await startTestPlatform();
+  });
+  afterAll(async () => {
+    await platform?.stop();
+  });
+  beforeEach(() => clearRequests(platform));
+
+  describe('authentication', () => {
+    it.each([
+      ['no authorization header', null],
+      ['a malformed token', 'not-a-jwt'],
+      ['a token signed by another key', 'eyJhbGciOiJFUzI1NiJ9.eyJ0ZW5hbnQiOiJhY21lIn0.c2lnbmF0dXJl'],
+    ])('refuses %s with 401 UNAUTHENTICATED and reaches no subgraph', async (_label, token) => {
+      const res = await platform.graphql(WHOAMI, { token });
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer');
+      expect(res.body).toEqual({ errors: [{ message: 'Missing or invalid credentials', extensions: { code: 'UNAUTHENTICATED' } }] });
+      expect(subgraphRequestCount(platform)).toBe(0);
+    });
+
+    it('answers an expired token exactly like a missing one', async () => {
+      const expired = await platform.issuer.sign({ exp: Math.floor(Date.now() / 1000) - 3600 });
+      const [a, b] = await Promise.all([platform.graphql(WHOAMI, { token: expired }), platform.graphql(WHOAMI, { token: null })]);
+      expect(a.status).toBe(401);
+      expect(a.text).toBe(b.text);
+      expect(subgraphRequestCount(platform)).toBe(0);
+    });
+
+    it('authenticates before looking at the body', async () => {
+      const res = await platform.graphql('{not json', { token: null });
+      expect(res.status).toBe(401);
+    });
+
+    it('logs the refusal with its reason and request id, never the token', async () => {
+      const token = await platform.issuer.sign({ tenant: 'Not A Tenant' });
+      const res = await platform.graphql(WHOAMI, { token });
+      expect(res.status).toBe(401);
+      const requestId = res.headers.get('x-request-id');
+      const line = platform.logs.find((l) => l.msg === 'request' && l.requestId === requestId);
+      expect(line).toMatchObject({ status: 401, errorCodes: ['UNAUTHENTICATED'], reason: 'bad-tenant-claim', level: 'warn' });
+      expect(JSON.stringify(platform.logs)).not.toContain(token);
+    });
+  });
+
+  describe('the internal context sent to subgraphs', () => {
+    it('names the subgraph, the tenant, the principal and the roles, and verifies', async () => {
+      const token = await platform.issuer.sign({ tenant: 'globex', sub: 'user-42', roles: ['staff', 'admin'] });
+      const res = await platform.graphql(WHOAMI, { token });
+      expect(res.status).toBe(200);
+      expect(res.body.data).toEqual({
+        whoami: { tenant: 'globex', principal: 'user-42', roles: ['staff', 'admin'], audience: 'accounts', kind: 'op' },
+      });
+      // The subgraph called its answer public and cacheable; a tenant's response never is.
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      const [request] = platform.subgraphs.accounts.requests;
+      expect(request?.tokenError).toBeUndefined();
+      expect(request?.claims).toMatchObject({ kind: 'op', aud: 'accounts', ten: 'globex', sub: 'user-42' });
+      expect(request?.claims?.rid).toBe(res.headers.get('x-request-id'));
+    });
+
+    it('mints one token per subgraph, each valid only for its audience', async () => {
+      const res = await platform.graphql(PRODUCTS_WITH_STOCK);
+      expect(res.body).toEqual({
+        data: {
+          products: [
+            { id: 'p1', name: 'Kettle', inStock: true },
+            { id: 'p2', name: 'Teapot', inStock: false },
+          ],
+        },
+      });
+      const [productsRequest] = platform.subgraphs.products.requests;
+      const [inventoryRequest] = platform.subgraphs.inventory.requests;
+      expect(productsRequest?.claims?.aud).toBe('products');
+      expect(inventoryRequest?.claims?.aud).toBe('inventory');
+      // The products token replayed at inventory is refused: wrong audience, wrong key.
+      const secret = platform.config.internalSecret.source === 'env' ? platform.config.internalSecret.secret : Buffer.alloc(0);
+      const replay = productsRequest?.headers[INTERNAL_TOKEN_HEADER] as string;
+      expect(() =>
+        verifyInternalToken(replay, { key: deriveSubgraphKey(secret, 'inventory'), audience: 'inventory', query: productsRequest!.query }),
+      ).toThrow('bad-signature');
+    });
+
+    it('forwards no client header to a subgraph', async () => {
+      const res = await platform.graphql(WHOAMI, {
+        headers: {
+          'x-tenant-id': 'evil',
+          cookie: 'session=stolen',
+          'tollgate-context': 'v1.forged.forged',
+          'x-internal-tenant': 'evil',
+          'x-forwarded-for': '6.6.6.6',
+        },
+      });
+      expect(res.body.data?.whoami).toMatchObject({ tenant: 'acme' });
+      const [request] = platform.subgraphs.accounts.requests;
+      const headers = request?.headers ?? {};
+      expect(headers['x-tenant-id']).toBeUndefined();
+      expect(headers.cookie).toBeUndefined();
+      expect(headers.authorization).toBeUndefined();
+      expect(headers['x-internal-tenant']).toBeUndefined();
+      expect(headers['x-forwarded-for']).toBeUndefined();
+      expect(headers[INTERNAL_TOKEN_HEADER]).not.toBe('v1.forged.forged');
+      expect(request?.claims?.ten).toBe('acme');
+    });
+  });
+
+  describe('HTTP-level refusals', () => {
+    it('answers a body over the limit with 413 PAYLOAD_TOO_LARGE', async () => {
+      const res = await platform.graphql({ query: `{ whoami { tenant } } # ${'x'.repeat(platform.config.maxBodyBytes)}` });
+      expect(res.status).toBe(413);
+      expect(res.body.errors?.[0]?.extensions).toEqual({ code: 'PAYLOAD_TOO_LARGE' });
+    });
+
+    it('answers malformed JSON with 400 BAD_REQUEST', async () => {
+      const res = await platform.graphql('{"query": "{ whoami { tenant } }"');
+      expect(res.status).toBe(400);
+      expect(res.body.errors?.[0]?.extensions).toEqual({ code: 'BAD_REQUEST' });
+      expect(res.text).not.toMatch(/JSON\.parse|position|Unexpected end/);
+    });
+
+    it.each([['text/plain'], ['application/x-www-form-urlencoded'], ['multipart/form-data; boundary=x']])(
+      'answers a %s body with 415 UNSUPPORTED_MEDIA_TYPE',
+      async (contentType) => {
+        const res = await platform.graphql(JSON.stringify(WHOAMI), { headers: { 'content-type': contentType } });
+        expect(res.status).toBe(415);
+        expect(res.body.errors?.[0]?.extensions).toEqual({ code: 'UNSUPPORTED_MEDIA_TYPE' });
+      },
+    );
+
+    it('refuses batched requests with 400 BAD_REQUEST', async () => {
+      const res = await platform.graphql([WHOAMI, WHOAMI]);
+      expect(res.status).toBe(400);
+      expect(res.body.errors?.[0]?.extensions).toEqual({ code: 'BAD_REQUEST' });
+      expect(subgraphRequestCount(platform)).toBe(0);
+    });
+
+    it('allows only POST on /graphql', async () => {
+      const res = await fetch(`${platform.gateway.url}/graphql?query=%7Bwhoami%7Btenant%7D%7D`);
+      expect(res.status).toBe(405);
+      expect(res.headers.get('allow')).toBe('POST');
+      expect(await res.json()).toMatchObject({ errors: [{ extensions: { code: 'BAD_REQUEST' } }] });
+    });
+
+    it('serves no landing page', async () => {
+      const res = await fetch(`${platform.gateway.url}/graphql`, { headers: { accept: 'text/html' } });
+      expect(res.headers.get('content-type')).not.toContain('text/html');
+    });
+
+    it('echoes a well-formed client request id and replaces any other', async () => {
+      const echoed = await platform.graphql(WHOAMI, { headers: { 'x-request-id': 'client-abc-12345' } });
+      expect(echoed.headers.get('x-request-id')).toBe('client-abc-12345');
+      const replaced = await platform.graphql(WHOAMI, { headers: { 'x-request-id': 'bad id; drop' } });
+      expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+      const short = await platform.graphql(WHOAMI, { headers: { 'x-request-id': 'abc' } });
+      expect(short.headers.get('x-request-id')).not.toBe('abc');
+    });
+  });
+
+  describe('GraphQL-level refusals and masking', () => {
+    it('refuses introspection', async () => {
+      const res = await platform.graphql({ query: '{ __schema { types { name } } }' });
+      expect(res.status).toBe(400);
+      expect(res.body.errors?.[0]).toMatchObject({
+        message: 'GraphQL introspection is disabled.',
+        extensions: { code: 'GRAPHQL_VALIDATION_FAILED', validationErrorCode: 'INTROSPECTION_DISABLED' },
+      });
+      expect(res.text).not.toContain('ApolloServer');
+    });
+
+    it('refuses subscriptions before planning', async () => {
+      const res = await platform.graphql({ query: 'subscription { whoami { tenant } }' });
+      expect(res.status).toBe(400);
+      expect(res.body.errors?.[0]?.extensions).toEqual({ code: 'BAD_REQUEST' });
+      expect(subgraphRequestCount(platform)).toBe(0);
+    });
+
+    it('never returns a query plan, whatever the client asks', async () => {
+      const res = await platform.graphql(PRODUCTS_WITH_STOCK, {
+        headers: { 'apollo-query-plan-experimental': 'true', 'apollo-query-plan-experimental-format': 'internal' },
+      });
+      expect(res.status).toBe(200);
+      expect(res.body.extensions).toBeUndefined();
+      expect(res.text).not.toContain('queryPlan');
+    });
+
+    it('gives no "Did you mean" suggestions, in validation or in variable coercion', async () => {
+      const field = await platform.graphql({ query: '{ products { nme } }' });
+      expect(field.status).toBe(400);
+      expect(field.body.errors?.[0]?.message).toBe('Cannot query field "nme" on type "Product".');
+      const variable = await platform.graphql({ query: 'query G($r: Role!) { greet(role: $r) }', variables: { r: 'ADMN' } });
+      expect(variable.status).toBe(400);
+      expect(variable.body.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT' });
+      expect(variable.text).not.toMatch(/Did you mean|ADMIN/);
+    });
+
+    it('masks subgraph errors: generic text, no stack, no extra extensions, no service name', async () => {
+      const res = await platform.graphql({ query: '{ crash leak missing }' });
+      expect(res.status).toBe(200);
+      expect(res.body.errors).toEqual([
+        { message: 'Internal server error', path: ['crash'], extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+        { message: 'A downstream service failed', path: ['leak'], extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' } },
+        { message: 'No such thing', path: ['missing'], extensions: { code: 'NOT_FOUND' } },
+      ]);
+      expectNoInternals(platform, res.text);
+    });
+
+    it('answers a query the planner will not plan with 400, not 500', async () => {
+      let fragments = 'fragment F0 on Product { id name }\n';
+      for (let i = 1; i <= 24; i++) fragments += `fragment F${i} on Product { a: related { ...F${i - 1} } b: related { ...F${i - 1} } }\n`;
+      const res = await platform.graphql({ query: `{ products { ...F24 } }\n${fragments}` });
+      expect(res.status).toBe(400);
+      expect(res.body.errors?.[0]?.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED' });
+      expect(subgraphRequestCount(platform)).toBe(0);
+    });
+
+    it('refuses an ambiguous document with 400 OPERATION_RESOLUTION_FAILURE', async () => {
+      const res = await platform.graphql({ query: 'query A { whoami { tenant } } query B { whoami { tenant } }' });
+      expect(res.status).toBe(400);
+      expect(res.body.errors?.[0]?.extensions).toEqual({ code: 'OPERATION_RESOLUTION_FAILURE' });
+    });
+  });
+
+  describe('logging', () => {
+    it('writes one line per request with tenant, principal, operation, status, duration and codes', async () => {
+      const res = await platform.graphql({ query: 'query Mixed { whoami { tenant } missing }' });
+      const requestId = res.headers.get('x-request-id');
+      const lines = platform.logs.filter((l) => l.msg === 'request' && l.requestId === requestId);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({
+        level: 'info',
+        method: 'POST',
+        path: '/graphql',
+        status: 200,
+        tenant: 'acme',
+        principal: 'user-1',
+        operation: 'Mixed',
+        errorCodes: ['NOT_FOUND'],
+      });
+      expect(typeof lines[0]?.durationMs).toBe('number');
+    });
+  });
+
+  describe('health', () => {
+    it('is live', async () => {
+      const res = await fetch(`${platform.gateway.url}/healthz`);
+      expect(res.status).toBe(200);
+    });
+
+    it('is ready when every subgraph answers, checking them with service tokens', async () => {
+      const res = await fetch(`${platform.gateway.url}/readyz`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ status: 'ready' });
+      for (const subgraph of Object.values(platform.subgraphs)) {
+        const check = subgraph.requests.find((r) => r.query.includes('__typename'));
+        expect(check?.claims).toMatchObject({ kind: 'svc', aud: subgraph.name, ten: '', sub: '' });
+      }
+    });
+
+    it('answers unknown paths with 404', async () => {
+      const res = await fetch(`${platform.gateway.url}/graphiql`);
+      expect(res.status).toBe(404);
+    });
+  });
+
+  describe('startGateway', () => {
+    const quiet = createLogger({ sink: () => undefined });
+
+    it('rejects when the port is taken, and leaves the running gateway alone', async () => {
+      await expect(startGateway({ ...platform.config, port: platform.gateway.port }, { logger: quiet })).rejects.toMatchObject({
+        code: 'EADDRINUSE',
+      });
+      expect((await platform.graphql(WHOAMI)).status).toBe(200);
+    });
+
+    it('refuses development secrets in production, even from a hand-built config', async () => {
+      await expect(
+        startGateway({ ...platform.config, production: true, internalSecret: { source: 'dev' } }, { logger: quiet }),
+      ).rejects.toThrow('development internal secret is refused in production');
+      await expect(
+        startGateway({ ...platform.config, production: true, jwt: { ...platform.config.jwt, jwks: { source: 'dev' } } }, { logger: quiet }),
+      ).rejects.toThrow('development JWT keys are refused in production');
+    });
+  });
+});
+
+describe('gateway with failing subgraphs', () => {
+  let platform: TestPlatform;
+  beforeAll(async () => {
+    platform = await startTestPlatform();
+  });
+  afterAll(async () => {
+    await platform?.stop();
+  });
+
+  it('turns a hanging subgraph into partial data and SUBGRAPH_TIMEOUT, then serves the next request', async () => {
+    platform.subgraphs.inventory.mode = 'hang';
+    const started = Date.now();
+    const res = await platform.graphql(PRODUCTS_WITH_STOCK);
+    expect(Date.now() - started).toBeLessThan(TEST_SUBGRAPH_TIMEOUT_MS + 1_000);
+    expect(res.status).toBe(200);
+    expect(res.body.data).toEqual({
+      products: [
+        { id: 'p1', name: 'Kettle', inStock: null },
+        { id: 'p2', name: 'Teapot', inStock: null },
+      ],
+    });
+    expect(res.body.errors).toEqual([{ message: 'A downstream service timed out', extensions: { code: 'SUBGRAPH_TIMEOUT' } }]);
+    expectNoInternals(platform, res.text);
+
+    platform.subgraphs.inventory.mode = 'ok';
+    const next = await platform.graphql(PRODUCTS_WITH_STOCK);
+    expect(next.body.errors).toBeUndefined();
+  });
+
+  it('turns a non-2xx answer into DOWNSTREAM_SERVICE_ERROR without its URL, status or body', async () => {
+    platform.subgraphs.inventory.mode = 'http500';
+    const res = await platform.graphql(PRODUCTS_WITH_STOCK);
+    platform.subgraphs.inventory.mode = 'ok';
+    expect(res.status).toBe(200);
+    expect(res.body.data?.products).toHaveLength(2);
+    expect(res.body.errors).toEqual([{ message: 'A downstream service failed', extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' } }]);
+    expectNoInternals(platform, res.text);
+    expect(res.text).not.toContain('500');
+  });
+
+  it('turns a stopped subgraph into partial data, reports it not ready by name, and keeps serving', async () => {
+    await platform.subgraphs.inventory.stop();
+    const res = await platform.graphql(PRODUCTS_WITH_STOCK);
+    expect(res.status).toBe(200);
+    expect(res.body.data?.products).toEqual([
+      { id: 'p1', name: 'Kettle', inStock: null },
+      { id: 'p2', name: 'Teapot', inStock: null },
+    ]);
+    expect(res.body.errors).toEqual([{ message: 'A downstream service failed', extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' } }]);
+    expectNoInternals(platform, res.text);
+
+    const ready = await fetch(`${platform.gateway.url}/readyz`);
+    expect(ready.status).toBe(503);
+    const text = await ready.text();
+    expect(JSON.parse(text)).toEqual({ status: 'unavailable', supergraphLoaded: true, down: ['inventory'] });
+    expect(text).not.toContain('127.0.0.1');
+
+    const other = await platform.graphql(WHOAMI);
+    expect(other.status).toBe(200);
+    expect(other.body.data?.whoami).toMatchObject({ tenant: 'acme' });
+  });
+});

@@ -1,0 +1,223 @@
+/**
+ * Wires the gateway: Express in front (http.ts: request ids, the HTTP-level refusals, authentication), Apollo
+ * Server with @apollo/gateway behind it, the subgraph data sources underneath.
+ *
+ * Every Apollo Server and gateway default that depends on NODE_ENV is set explicitly here, because the defaults
+ * outside production leak (stack traces, introspection, query plans on request) and a staging deployment
+ * without NODE_ENV=production is still reachable by tenants.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloGateway, type ServiceEndpointDefinition } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import {
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginSchemaReportingDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { expressMiddleware } from '@as-integrations/express5';
+import express from 'express';
+import type { JSONWebKeySet } from 'jose';
+import { loadOrCreateDevJwtKeys, loadOrCreateInternalSecret } from '../../common/dev-secrets';
+import { deriveSubgraphKey } from '../../common/internal-token';
+import { createLogger, type Logger } from '../../common/logger';
+import { SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
+import type { GatewayConfig } from './config';
+import { createReadinessCheck, livenessHandler, readinessHandler } from './health';
+import {
+  authenticateRequests,
+  formatForClient,
+  gatewayContext,
+  handleErrors,
+  notFound,
+  onlyJson,
+  onlyPost,
+  trackRequests,
+} from './http';
+import { createPipelinePlugin, type GatewayContext } from './pipeline';
+import { createAuthenticator } from './pipeline/authenticate';
+import { operationKind } from './pipeline/operation-kind';
+import { SubgraphDataSource } from './upstream/data-source';
+import { createSubgraphHttp } from './upstream/fetcher';
+import { mapPlannerLimitErrors } from './upstream/planner-errors';
+
+export interface StartedGateway {
+  /** Origin the gateway listens on, e.g. `http://127.0.0.1:4000`; GraphQL is at `${url}/graphql`. */
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export interface StartGatewayOptions {
+  logger?: Logger;
+}
+
+/** Readiness must answer faster than a load balancer's probe timeout, whatever the operation timeout is. */
+const MAX_HEALTH_CHECK_TIMEOUT_MS = 2_000;
+
+export async function startGateway(config: GatewayConfig, options: StartGatewayOptions = {}): Promise<StartedGateway> {
+  const logger = options.logger ?? createLogger({ level: config.logLevel, base: { service: 'gateway' } });
+  const internalSecret = loadInternalSecret(config);
+  const authenticate = createAuthenticator({
+    jwks: await loadJwks(config),
+    issuer: config.jwt.issuer,
+    audience: config.jwt.audience,
+  });
+  const supergraphSdl = readFileSync(config.supergraphPath, 'utf8');
+
+  const subgraphHttp = createSubgraphHttp();
+  const operationFetcher = subgraphHttp.fetcherWithTimeout({ timeoutMs: config.subgraphTimeoutMs });
+  const healthFetcher = subgraphHttp.fetcherWithTimeout({
+    timeoutMs: Math.min(config.subgraphTimeoutMs, MAX_HEALTH_CHECK_TIMEOUT_MS),
+  });
+  const healthSources = new Map<string, SubgraphDataSource>();
+
+  // The URL in the supergraph is what composition was given; where a subgraph runs is deployment configuration.
+  const buildService = ({ name }: ServiceEndpointDefinition) => {
+    if (!isSubgraphName(name)) throw new Error(`the supergraph names subgraph "${name}", which has no configured URL`);
+    const common = { name, url: config.subgraphUrls[name], key: deriveSubgraphKey(internalSecret, name), logger };
+    healthSources.set(name, new SubgraphDataSource({ ...common, fetcher: healthFetcher }));
+    return new SubgraphDataSource({ ...common, fetcher: operationFetcher });
+  };
+
+  // @apollo/gateway otherwise exports host metrics to Apollo's servers from every instance; an operator who wants
+  // that sets APOLLO_TELEMETRY_DISABLED=false explicitly.
+  process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
+  const apolloLogger = toApolloLogger(logger);
+  const gateway = new ApolloGateway({
+    supergraphSdl,
+    buildService,
+    logger: apolloLogger,
+    __exposeQueryPlanExperimental: false,
+  });
+  let supergraphLoaded = false;
+  gateway.onSchemaLoadOrUpdate(() => {
+    supergraphLoaded = true;
+  });
+
+  const app = express();
+  const httpServer = createServer(app);
+  const server = new ApolloServer<GatewayContext>({
+    gateway: mapPlannerLimitErrors(gateway),
+    logger: apolloLogger,
+    introspection: false,
+    includeStacktraceInErrorResponses: false,
+    hideSchemaDetailsFromClientErrors: true,
+    csrfPrevention: true,
+    // APQ would let any client register any query; persisted operations arrive with their own stage.
+    persistedQueries: false,
+    allowBatchedHttpRequests: false,
+    // `status400ForVariableCoercionErrors` is not set: 400 is Apollo Server 5's only behaviour, and setting the
+    // option makes it log a deprecation warning at every start.
+    stopOnTerminationSignals: false,
+    formatError: formatForClient,
+    plugins: [
+      createPipelinePlugin([operationKind]),
+      ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginUsageReportingDisabled(),
+      ApolloServerPluginSchemaReportingDisabled(),
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+    ],
+  });
+
+  try {
+    await server.start();
+  } catch (error) {
+    await subgraphHttp.close();
+    throw error;
+  }
+
+  const readiness = createReadinessCheck({
+    supergraphLoaded: () => supergraphLoaded,
+    subgraphs: () => [...healthSources.keys()],
+    probe: async (name) => {
+      const dataSource = healthSources.get(name);
+      if (!dataSource) throw new Error(`unknown subgraph ${name}`);
+      const [result] = await gateway.serviceHealthCheck({ [name]: { dataSource } });
+      if (result?.response.errors?.length) throw new Error(`${name} answered the health check with errors`);
+    },
+  });
+
+  app.disable('x-powered-by');
+  app.use(trackRequests(logger));
+  app.get('/healthz', livenessHandler());
+  app.get('/readyz', readinessHandler(readiness));
+  app.all(
+    '/graphql',
+    onlyPost,
+    authenticateRequests(authenticate),
+    onlyJson,
+    express.json({ limit: config.maxBodyBytes, type: 'application/json' }),
+    expressMiddleware(server, { context: gatewayContext }),
+  );
+  app.use(notFound);
+  app.use(handleErrors(logger, config.maxBodyBytes));
+
+  let port: number;
+  try {
+    port = await listen(httpServer, config.host, config.port);
+  } catch (error) {
+    await server.stop();
+    await subgraphHttp.close();
+    throw error;
+  }
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url: `http://${urlHost(config.host)}:${port}`,
+    port,
+    stop() {
+      // The drain plugin closes the HTTP server and lets in-flight requests finish; then the subgraph sockets go.
+      stopping ??= server.stop().then(() => subgraphHttp.close());
+      return stopping;
+    },
+  };
+}
+
+function loadInternalSecret(config: GatewayConfig): Buffer {
+  if (config.internalSecret.source === 'env') return config.internalSecret.secret;
+  if (config.production) throw new Error('the development internal secret is refused in production');
+  return loadOrCreateInternalSecret();
+}
+
+async function loadJwks(config: GatewayConfig): Promise<JSONWebKeySet> {
+  const { jwks } = config.jwt;
+  if (jwks.source === 'file') return JSON.parse(readFileSync(jwks.path, 'utf8')) as JSONWebKeySet;
+  if (config.production) throw new Error('the development JWT keys are refused in production');
+  return (await loadOrCreateDevJwtKeys()).publicJwks;
+}
+
+function isSubgraphName(name: string): name is SubgraphName {
+  return (SUBGRAPH_NAMES as readonly string[]).includes(name);
+}
+
+function listen(httpServer: ReturnType<typeof createServer>, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(port, host, () => {
+      httpServer.off('error', reject);
+      resolve((httpServer.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** An unspecified bind address is not something a client can connect to; show loopback instead. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** Apollo's logger takes one message of any type; ours takes a string and structured fields. */
+function toApolloLogger(logger: Logger) {
+  const apollo = logger.child({ component: 'apollo' });
+  const text = (message: unknown) => (message instanceof Error ? message.message : String(message));
+  return {
+    debug: (message?: unknown) => apollo.debug(text(message)),
+    info: (message?: unknown) => apollo.info(text(message)),
+    warn: (message?: unknown) => apollo.warn(text(message)),
+    error: (message?: unknown) => apollo.error(text(message)),
+  };
+}

@@ -1,0 +1,126 @@
+import type { GraphQLFormattedError } from 'graphql';
+import { maskError, stripSuggestions } from './mask-errors';
+
+const error = (message: string, extensions?: Record<string, unknown>, rest: Partial<GraphQLFormattedError> = {}) => ({
+  message,
+  ...rest,
+  ...(extensions ? { extensions } : {}),
+});
+
+describe('maskError', () => {
+  it('keeps a known client code with its message, location and path', () => {
+    const masked = maskError(
+      error('Cannot query field "nme" on type "Product".', { code: 'GRAPHQL_VALIDATION_FAILED' }, {
+        locations: [{ line: 1, column: 14 }],
+        path: ['products', 0, 'nme'],
+      }),
+    );
+    expect(masked).toEqual({
+      message: 'Cannot query field "nme" on type "Product".',
+      locations: [{ line: 1, column: 14 }],
+      path: ['products', 0, 'nme'],
+      extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+    });
+  });
+
+  it('keeps only allow-listed extensions', () => {
+    const masked = maskError(
+      error('Too expensive', {
+        code: 'BAD_REQUEST',
+        maximum: 1000,
+        estimated: 5000,
+        cost: { estimated: 5000 },
+        retryAfter: 3,
+        stacktrace: ['at x'],
+        exception: { stacktrace: ['at y'] },
+        response: { url: 'http://10.0.0.1/graphql', status: 500, body: 'boom' },
+        http: { status: 400 },
+        tenantOf: 'globex',
+      }),
+    );
+    expect(masked.extensions).toEqual({
+      code: 'BAD_REQUEST',
+      maximum: 1000,
+      estimated: 5000,
+      cost: { estimated: 5000 },
+      retryAfter: 3,
+    });
+  });
+
+  it.each([
+    ['an unknown code', { code: 'E11000_DUPLICATE_KEY' }],
+    ['no code', undefined],
+    ['INTERNAL_SERVER_ERROR', { code: 'INTERNAL_SERVER_ERROR' }],
+  ])('answers %s with a generic INTERNAL_SERVER_ERROR', (_label, extensions) => {
+    expect(maskError(error('Cannot read properties of undefined (reading "tenants")', extensions))).toEqual({
+      message: 'Internal server error',
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    });
+  });
+
+  it('writes its own text for downstream failures', () => {
+    expect(maskError(error('connect ECONNREFUSED 10.0.0.7:4003', { code: 'DOWNSTREAM_SERVICE_ERROR' })).message).toBe(
+      'A downstream service failed',
+    );
+    expect(maskError(error('The operation was aborted due to timeout', { code: 'SUBGRAPH_TIMEOUT' })).message).toBe(
+      'A downstream service timed out',
+    );
+  });
+
+  it('replaces the text of the introspection refusal', () => {
+    const masked = maskError(
+      error('GraphQL introspection is not allowed by Apollo Server, but the query contained __schema or __type. To enable introspection, pass introspection: true to ApolloServer in production', {
+        code: 'GRAPHQL_VALIDATION_FAILED',
+        validationErrorCode: 'INTROSPECTION_DISABLED',
+      }),
+    );
+    expect(masked).toEqual({
+      message: 'GraphQL introspection is disabled.',
+      extensions: { code: 'GRAPHQL_VALIDATION_FAILED', validationErrorCode: 'INTROSPECTION_DISABLED' },
+    });
+  });
+
+  describe('errors a subgraph returned', () => {
+    it.each([['NOT_FOUND'], ['FORBIDDEN'], ['BAD_USER_INPUT']])('passes %s through with its message', (code) => {
+      const masked = maskError(error('No such product', { code, serviceName: 'products' }, { path: ['product'] }));
+      expect(masked).toEqual({ message: 'No such product', path: ['product'], extensions: { code } });
+    });
+
+    it.each([
+      ['UNAUTHENTICATED (a refused internal token)', 'UNAUTHENTICATED'],
+      ['a code of its own', 'MONGO_ERROR'],
+      ['DOWNSTREAM_SERVICE_ERROR (no code at all)', 'DOWNSTREAM_SERVICE_ERROR'],
+    ])('turns %s into a generic downstream failure', (_label, code) => {
+      const masked = maskError(error('internal token refused: query-mismatch', { code, serviceName: 'inventory' }));
+      expect(masked).toEqual({ message: 'A downstream service failed', extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' } });
+    });
+
+    it('keeps a crash generic', () => {
+      const masked = maskError(error('E11000 at mongodb://10.1.2.3', { code: 'INTERNAL_SERVER_ERROR', serviceName: 'accounts' }));
+      expect(masked).toEqual({ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+    });
+  });
+
+  it('strips suggestions from every message it keeps', () => {
+    const masked = maskError(
+      error('Variable "$r" got invalid value "ADMN"; Value "ADMN" does not exist in "Role" enum. Did you mean the enum value "ADMIN"?', {
+        code: 'BAD_USER_INPUT',
+      }),
+    );
+    expect(masked.message).toBe('Variable "$r" got invalid value "ADMN"; Value "ADMN" does not exist in "Role" enum.');
+  });
+});
+
+describe('stripSuggestions', () => {
+  it.each([
+    ['Cannot query field "nme" on type "Product". Did you mean "name"?', 'Cannot query field "nme" on type "Product".'],
+    ['Unknown type "Prodct". Did you mean "Product" or "Products"?', 'Unknown type "Prodct".'],
+    [
+      'Field "x" is not defined by type "In". Did you mean "a", "b", or "c"? Value is required.',
+      'Field "x" is not defined by type "In". Value is required.',
+    ],
+    ['Nothing to strip.', 'Nothing to strip.'],
+  ])('%s', (input, output) => {
+    expect(stripSuggestions(input)).toBe(output);
+  });
+});

@@ -1,0 +1,69 @@
+/**
+ * What a client may learn from an error, whatever NODE_ENV is. Apollo Server and the gateway forward a lot by
+ * default: subgraph errors keep all their extensions plus `serviceName`, non-2xx subgraph answers carry the URL and
+ * raw body in `extensions.response`, and variable-coercion messages keep "Did you mean …" suggestions that
+ * `hideSchemaDetailsFromClientErrors` does not strip. Everything here is an allow-list: a key, a code or a message
+ * reaches the client only if this file says so.
+ */
+import type { GraphQLFormattedError } from 'graphql';
+import { ErrorCode, isKnownErrorCode } from '../errors';
+
+/** Extension keys a client may see besides `code`; later stages put their numbers here (cost, rate limits). */
+export const CLIENT_EXTENSION_KEYS = ['validationErrorCode', 'cost', 'estimated', 'maximum', 'retryAfter'] as const;
+
+/** Codes whose text is written by us for the client and replaced regardless of what the error said. */
+const FIXED_MESSAGES: Partial<Record<ErrorCode, string>> = {
+  INTERNAL_SERVER_ERROR: 'Internal server error',
+  DOWNSTREAM_SERVICE_ERROR: 'A downstream service failed',
+  SUBGRAPH_TIMEOUT: 'A downstream service timed out',
+};
+
+/** Apollo's text for this one names the server and its configuration option. */
+const VALIDATION_MESSAGES: Record<string, string> = {
+  INTROSPECTION_DISABLED: 'GraphQL introspection is disabled.',
+};
+
+/**
+ * Codes a subgraph may hand to the client with its own message: subgraphs write these for the caller
+ * (another tenant's object is NOT_FOUND). Any other subgraph error — a crash, a database message, a refused
+ * internal token — is the platform's problem and reads as a downstream failure.
+ */
+const SUBGRAPH_CLIENT_CODES: readonly ErrorCode[] = ['NOT_FOUND', 'FORBIDDEN', 'BAD_USER_INPUT'];
+
+const SUGGESTION = /\s*Did you mean [^?]*\?/g;
+
+export function stripSuggestions(message: string): string {
+  return message.replace(SUGGESTION, '');
+}
+
+/** Apollo Server's `formatError`. Returns a fresh object: nothing of the input is passed on by reference. */
+export function maskError(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  const extensions = formatted.extensions ?? {};
+  // The gateway adds `serviceName` to every error a subgraph returned: use it to tell origins apart, never show it.
+  const fromSubgraph = typeof extensions.serviceName === 'string';
+  const code = clientCode(extensions.code, fromSubgraph);
+
+  const out: Record<string, unknown> = { code };
+  for (const key of CLIENT_EXTENSION_KEYS) {
+    if (extensions[key] !== undefined) out[key] = extensions[key];
+  }
+
+  const validationCode = typeof extensions.validationErrorCode === 'string' ? extensions.validationErrorCode : '';
+  const message = FIXED_MESSAGES[code] ?? VALIDATION_MESSAGES[validationCode] ?? stripSuggestions(formatted.message);
+
+  return {
+    message,
+    ...(formatted.locations ? { locations: formatted.locations.map(({ line, column }) => ({ line, column })) } : {}),
+    ...(formatted.path ? { path: [...formatted.path] } : {}),
+    extensions: out,
+  };
+}
+
+function clientCode(code: unknown, fromSubgraph: boolean): ErrorCode {
+  if (fromSubgraph) {
+    const passed = SUBGRAPH_CLIENT_CODES.find((known) => known === code);
+    if (passed) return passed;
+    return code === ErrorCode.INTERNAL_SERVER_ERROR ? ErrorCode.INTERNAL_SERVER_ERROR : ErrorCode.DOWNSTREAM_SERVICE_ERROR;
+  }
+  return isKnownErrorCode(code) ? code : ErrorCode.INTERNAL_SERVER_ERROR;
+}
