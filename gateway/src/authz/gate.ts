@@ -1,0 +1,716 @@
+/**
+ * graphql-shield rules, decided on the operation document before the gateway plans anything.
+ *
+ * @apollo/gateway executes query plans and never calls the resolvers of its API schema, so shield's usual
+ * `applyMiddleware` would run zero rules. Instead the gate walks the selected operation the way execution would
+ * (fragments resolved, @skip/@include applied, abstract types expanded to the object types that can be there),
+ * looks up each `Type.field` rule the way shield does, and calls the rule's own `resolve`. What differs from shield,
+ * on purpose:
+ *
+ * - Deny by default: the fallback rule is `deny` (shield's is `allow`).
+ * - A rule that throws denies, also inside `not` (shield counts a throw as `false`, which `not` turns into an
+ *   allow). Rules are resolved with shield's `debug` option, so a throw rejects through every combinator and the
+ *   gate turns the rejection into a denial — `or(throws, allow)` denies too: an error never grants access.
+ * - Two distinct rules with one name refuse to start: shield's `contextual` and `strict` caches are keyed by the
+ *   rule's name, so they would share one decision.
+ * - Rules on interfaces and unions refuse to start (shield silently ignores them). A field selected on an
+ *   interface is decided by the rules of every object type that can be at that position; all must allow.
+ * - Introspection (`__schema`, `__type`) is decided by its own rule; `__typename` is always allowed.
+ *
+ * There is no parent object before execution: rules get `parent` undefined, and a rule that needs the object
+ * belongs in the subgraph that has it. A decision is taken once per request for each rule and argument values, so
+ * rules must decide from the caller and the arguments; `info` describes the first position the decision was
+ * needed at.
+ */
+import { createHash } from 'node:crypto';
+import { Supergraph } from '@apollo/federation-internals';
+import {
+  GraphQLError,
+  GraphQLIncludeDirective,
+  GraphQLSkipDirective,
+  Kind,
+  SchemaMetaFieldDef,
+  TypeMetaFieldDef,
+  getArgumentValues,
+  getDirectiveValues,
+  getNamedType,
+  getNullableType,
+  getOperationAST,
+  getVariableValues,
+  isInterfaceType,
+  isIntrospectionType,
+  isListType,
+  isNonNullType,
+  isObjectType,
+  isUnionType,
+  visit,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLCompositeType,
+  type GraphQLField,
+  type GraphQLObjectType,
+  type GraphQLResolveInfo,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionNode,
+  type SelectionSetNode,
+} from 'graphql';
+import { deny, type and, type IRules } from 'graphql-shield';
+import { ErrorCode, gatewayError } from '../errors';
+import type { Caller } from '../pipeline/index';
+
+/** graphql-shield exports its constructors but not these types; they are derived from the constructors. */
+export type ShieldRule = Parameters<typeof and>[number];
+type ShieldOptions = Parameters<ShieldRule['resolve']>[4];
+type ShieldContext = Parameters<ShieldRule['resolve']>[2];
+type LogicRule = Extract<ShieldRule, { getRules(): ShieldRule[] }>;
+export type RuleTree = IRules;
+
+/** What rules get as `ctx` (besides shield's own `_shield` cache). */
+export interface AuthzContext {
+  readonly caller: Caller;
+}
+
+/** Marks a list level in a response path: the step applies to every item. Response keys are GraphQL names. */
+export const LIST_ITEM = '@';
+
+export interface PathStep {
+  /** A response key, or LIST_ITEM. */
+  readonly key: string;
+  /** Whether a null may stand here; when not, null propagates to the nearest nullable step above. */
+  readonly nullable: boolean;
+}
+
+/** One object type's rule for a selected field. */
+export interface FieldCheck {
+  readonly parentType: GraphQLObjectType;
+  readonly fieldDef: GraphQLField<unknown, unknown>;
+  readonly rule: ShieldRule;
+}
+
+/** A field node of the document as the walk reached it, possibly at several positions (fragments). */
+export interface SelectedField {
+  readonly node: FieldNode;
+  /** The type the selection is written on (object, interface or union), for messages. */
+  readonly parentTypeName: string;
+  readonly fieldName: string;
+  /** One per object type the selection can apply to, over all its positions. */
+  readonly checks: readonly FieldCheck[];
+  readonly occurrences: readonly Occurrence[];
+}
+
+export interface Occurrence {
+  readonly field: SelectedField;
+  readonly parent: Occurrence | undefined;
+  readonly path: readonly PathStep[];
+  /** The selection applies to only some of the object types that can be at this position (a type condition). */
+  readonly narrowed: boolean;
+}
+
+/** The per-document part of authorization, cached: which fields an operation selects, where, under which rules. */
+export interface OperationAnalysis {
+  /** The document the nodes below belong to (the first one seen for this query hash). */
+  readonly document: DocumentNode;
+  readonly operation: OperationDefinitionNode;
+  readonly fragments: ReadonlyMap<string, FragmentDefinitionNode>;
+  readonly fields: readonly SelectedField[];
+  /** In walk order: a parent before its children. */
+  readonly occurrences: readonly Occurrence[];
+  /** Selections @skip/@include leave out for the variable values this analysis was made for. */
+  readonly excluded: ReadonlySet<SelectionNode>;
+}
+
+export type DenialReason = 'forbidden' | 'invalid-input' | 'rule-error';
+
+export interface Denial {
+  readonly field: SelectedField;
+  /** The object type whose rule denied. */
+  readonly typeName: string;
+  /** The rule, described (`chain(or(isAdmin, isStaff), validPage)`), for logs. */
+  readonly rule: string;
+  readonly reason: DenialReason;
+  /** For 'invalid-input', what the client sent wrong; for the others, the rule's error if it gave one. */
+  readonly error?: Error;
+}
+
+export interface GateRequest {
+  readonly document: DocumentNode;
+  readonly operationName: string | null;
+  /** Apollo Server's SHA-256 of the query text: the analysis cache key. */
+  readonly queryHash: string;
+  readonly variables: Readonly<Record<string, unknown>>;
+  readonly caller: Caller;
+}
+
+export interface GateResult {
+  readonly analysis: OperationAnalysis;
+  readonly denials: readonly Denial[];
+}
+
+export interface GateOptions {
+  /** The gateway's API schema (see `buildApiSchema`): what clients can select. */
+  readonly schema: GraphQLSchema;
+  readonly rules: RuleTree;
+  /** Decides `__schema` and `__type`, which are outside the schema's types. */
+  readonly introspectionRule: ShieldRule;
+  /** For fields no rule covers; `deny` unless told otherwise. */
+  readonly fallbackRule?: ShieldRule;
+  /** Distinct documents (query hash + operation name) whose analysis is kept. */
+  readonly analysisCacheSize?: number;
+  /** Field positions one operation may expand to; a fragment bomb stops here instead of spinning. */
+  readonly maxSelections?: number;
+}
+
+/** A rule tree the gate cannot enforce faithfully; thrown at startup. */
+export class RuleTreeError extends Error {
+  override readonly name = 'RuleTreeError';
+}
+
+/** The API schema the gateway serves for a supergraph: @inaccessible elements and join/link machinery removed. */
+export function buildApiSchema(supergraphSdl: string): GraphQLSchema {
+  return Supergraph.build(supergraphSdl).apiSchema().toGraphQLJSSchema();
+}
+
+const DEFAULT_ANALYSIS_CACHE_SIZE = 1_000;
+/** Variable combinations of one document (each @skip/@include variable doubles them) kept per document. */
+const ANALYSES_PER_DOCUMENT = 8;
+const DEFAULT_MAX_SELECTIONS = 5_000;
+
+export class AuthorizationGate {
+  readonly schema: GraphQLSchema;
+  /** `Type.field` of every field no rule covers: the fallback rule decides them. */
+  readonly uncoveredFields: readonly string[];
+  private readonly settings: WalkSettings;
+  private readonly shieldOptions: ShieldOptions;
+  private readonly documents: LruMap<string, DocumentEntry>;
+  private readonly labels = new Map<ShieldRule, string>();
+  private hits = 0;
+  private misses = 0;
+
+  constructor(options: GateOptions) {
+    const fallbackRule = options.fallbackRule ?? deny;
+    refuseDuplicateNames([options.rules, fallbackRule, options.introspectionRule]);
+    const { ruleByField, uncovered } = compileRuleTree(options.schema, options.rules, fallbackRule);
+    const possibleTypes = new Map<string, readonly GraphQLObjectType[]>();
+    this.schema = options.schema;
+    this.uncoveredFields = uncovered;
+    this.settings = {
+      schema: options.schema,
+      ruleFor: (typeName, fieldName) => ruleByField.get(`${typeName}.${fieldName}`) ?? fallbackRule,
+      introspectionRule: options.introspectionRule,
+      maxSelections: options.maxSelections ?? DEFAULT_MAX_SELECTIONS,
+      possibleTypes: (type) => {
+        let types = possibleTypes.get(type.name);
+        if (!types) {
+          types = isObjectType(type) ? [type] : options.schema.getPossibleTypes(type);
+          possibleTypes.set(type.name, types);
+        }
+        return types;
+      },
+    };
+    this.shieldOptions = {
+      debug: true,
+      allowExternalErrors: false,
+      fallbackRule,
+      hashFunction: ({ args }) => stableKey(args),
+    };
+    this.documents = new LruMap(options.analysisCacheSize ?? DEFAULT_ANALYSIS_CACHE_SIZE);
+  }
+
+  /** Analyses served from the cache and made afresh since the gate was built. */
+  get cacheStats(): { readonly hits: number; readonly misses: number } {
+    return { hits: this.hits, misses: this.misses };
+  }
+
+  async evaluate(request: GateRequest): Promise<GateResult> {
+    const entry = this.documentEntry(request);
+    const variables = coerceVariables(this.schema, entry.operation, request.variables);
+    const analysis = this.analysis(entry, variables);
+    const ctx: AuthzContext & ShieldContext = { caller: request.caller, _shield: { cache: {} } };
+    const fragments = Object.fromEntries(analysis.fragments);
+    const decisions = new Map<ShieldRule, Map<string, Promise<Outcome>>>();
+
+    const pending: { field: SelectedField; check: FieldCheck; outcome: Promise<Outcome> }[] = [];
+    for (const field of analysis.fields) {
+      for (const check of field.checks) {
+        const args = argumentValues(check.fieldDef, field.node, variables);
+        const key = stableKey(args);
+        let byArgs = decisions.get(check.rule);
+        if (!byArgs) decisions.set(check.rule, (byArgs = new Map()));
+        let outcome = byArgs.get(key);
+        if (!outcome) {
+          const info = resolveInfo(this.schema, analysis, fragments, field, check, variables);
+          outcome = decide(check.rule, args, ctx, info, this.shieldOptions);
+          byArgs.set(key, outcome);
+        }
+        pending.push({ field, check, outcome });
+      }
+    }
+
+    const outcomes = await Promise.all(pending.map((p) => p.outcome));
+    const denials: Denial[] = [];
+    outcomes.forEach((outcome, i) => {
+      if (outcome.reason === 'allowed') return;
+      const { field, check } = pending[i]!;
+      denials.push({
+        field,
+        typeName: check.parentType.name,
+        rule: this.label(check.rule),
+        reason: outcome.reason,
+        ...(outcome.error ? { error: outcome.error } : {}),
+      });
+    });
+    return { analysis, denials };
+  }
+
+  private documentEntry(request: GateRequest): DocumentEntry {
+    const key = `${request.queryHash}\u0000${request.operationName ?? ''}`;
+    let entry = this.documents.get(key);
+    if (!entry) {
+      const operation = getOperationAST(request.document, request.operationName);
+      if (!operation) throw gatewayError(ErrorCode.OPERATION_RESOLUTION_FAILURE, 'No operation to authorize.');
+      entry = {
+        document: request.document,
+        operation,
+        fragments: fragmentsOf(request.document),
+        directiveVariables: directiveVariablesOf(request.document),
+        analyses: new LruMap(ANALYSES_PER_DOCUMENT),
+      };
+      this.documents.set(key, entry);
+    }
+    return entry;
+  }
+
+  /** The walk, done once per document, operation and values of the variables @skip/@include read. */
+  private analysis(entry: DocumentEntry, variables: Record<string, unknown>): OperationAnalysis {
+    const key = JSON.stringify(entry.directiveVariables.map((name) => variables[name] ?? null));
+    const cached = entry.analyses.get(key);
+    if (cached) {
+      this.hits += 1;
+      return cached;
+    }
+    this.misses += 1;
+    const analysis = new Walk(this.settings, entry, variables).run();
+    entry.analyses.set(key, analysis);
+    return analysis;
+  }
+
+  private label(rule: ShieldRule): string {
+    let label = this.labels.get(rule);
+    if (label === undefined) {
+      label = describeRule(rule);
+      this.labels.set(rule, label);
+    }
+    return label;
+  }
+}
+
+/** What the walk needs from the gate: the schema and the compiled rule tree. */
+interface WalkSettings {
+  readonly schema: GraphQLSchema;
+  ruleFor(typeName: string, fieldName: string): ShieldRule;
+  readonly introspectionRule: ShieldRule;
+  readonly maxSelections: number;
+  possibleTypes(type: GraphQLCompositeType): readonly GraphQLObjectType[];
+}
+
+interface DocumentEntry {
+  readonly document: DocumentNode;
+  readonly operation: OperationDefinitionNode;
+  readonly fragments: ReadonlyMap<string, FragmentDefinitionNode>;
+  /** Variables some @skip/@include reads: only their values change what the walk reaches. */
+  readonly directiveVariables: readonly string[];
+  readonly analyses: LruMap<string, OperationAnalysis>;
+}
+
+interface MutableSelectedField extends SelectedField {
+  readonly checks: FieldCheck[];
+  readonly occurrences: Occurrence[];
+}
+
+interface Position {
+  readonly path: readonly PathStep[];
+  readonly parent: Occurrence | undefined;
+  /** Every object type a value at this position can have. */
+  readonly types: readonly GraphQLObjectType[];
+}
+
+class Walk {
+  private readonly fields = new Map<FieldNode, MutableSelectedField>();
+  private readonly occurrences: Occurrence[] = [];
+  private readonly excluded = new Set<SelectionNode>();
+  private visited = 0;
+
+  constructor(
+    private readonly settings: WalkSettings,
+    private readonly entry: DocumentEntry,
+    private readonly variables: Record<string, unknown>,
+  ) {}
+
+  run(): OperationAnalysis {
+    const { operation } = this.entry;
+    const root = this.settings.schema.getRootType(operation.operation);
+    if (!root) throw gatewayError(ErrorCode.BAD_REQUEST, `This schema has no ${operation.operation} type.`);
+    this.selections(operation.selectionSet, root, [root], { path: [], parent: undefined, types: [root] });
+    return {
+      document: this.entry.document,
+      operation,
+      fragments: this.entry.fragments,
+      fields: [...this.fields.values()],
+      occurrences: this.occurrences,
+      excluded: this.excluded,
+    };
+  }
+
+  /**
+   * `possible` is the set of object types the selections apply to: the position's types narrowed by every type
+   * condition on the way here.
+   */
+  private selections(
+    set: SelectionSetNode,
+    staticType: GraphQLCompositeType,
+    possible: readonly GraphQLObjectType[],
+    position: Position,
+  ): void {
+    for (const selection of set.selections) {
+      if (!this.isIncluded(selection)) {
+        this.excluded.add(selection);
+        continue;
+      }
+      if (++this.visited > this.settings.maxSelections) {
+        throw gatewayError(ErrorCode.BAD_REQUEST, 'The operation selects too many fields to authorize.');
+      }
+      switch (selection.kind) {
+        case Kind.FIELD:
+          this.field(selection, staticType, possible, position);
+          break;
+        case Kind.INLINE_FRAGMENT: {
+          const { typeCondition } = selection;
+          const condition = typeCondition ? this.compositeType(typeCondition.name.value) : staticType;
+          this.selections(selection.selectionSet, condition, this.narrow(possible, condition), position);
+          break;
+        }
+        case Kind.FRAGMENT_SPREAD: {
+          const fragment = this.entry.fragments.get(selection.name.value);
+          if (!fragment) throw new Error(`Fragment ${selection.name.value} is not defined in a validated document`);
+          const condition = this.compositeType(fragment.typeCondition.name.value);
+          this.selections(fragment.selectionSet, condition, this.narrow(possible, condition), position);
+          break;
+        }
+      }
+    }
+  }
+
+  private field(
+    node: FieldNode,
+    staticType: GraphQLCompositeType,
+    possible: readonly GraphQLObjectType[],
+    position: Position,
+  ): void {
+    const name = node.name.value;
+    if (name === '__typename') return;
+
+    const introspection = name === '__schema' ? SchemaMetaFieldDef : name === '__type' ? TypeMetaFieldDef : undefined;
+    const staticDef = introspection ?? (isUnionType(staticType) ? undefined : staticType.getFields()[name]);
+    if (!staticDef) throw new Error(`${staticType.name}.${name} is not in the schema the gate was built with`);
+
+    const field = this.selectedField(node, staticType, name);
+    const definitions = possible.map((type) => {
+      const fieldDef = introspection ?? type.getFields()[name];
+      if (!fieldDef) throw new Error(`${type.name}.${name} is not in the schema the gate was built with`);
+      return { type, fieldDef };
+    });
+    for (const { type, fieldDef } of definitions) {
+      if (field.checks.some((check) => check.parentType === type)) continue;
+      const rule = introspection ? this.settings.introspectionRule : this.settings.ruleFor(type.name, name);
+      field.checks.push({ parentType: type, fieldDef, rule });
+    }
+
+    // The response key may only hold null if every object type that can answer here declares it nullable.
+    const nullable = [staticDef, ...definitions.map((d) => d.fieldDef)].every((def) => !isNonNullType(def.type));
+    const path = [...position.path, { key: node.alias?.value ?? name, nullable }];
+    const occurrence: Occurrence = {
+      field,
+      parent: position.parent,
+      path,
+      narrowed: possible.length < position.types.length,
+    };
+    field.occurrences.push(occurrence);
+    this.occurrences.push(occurrence);
+
+    // Introspection answers come from the gateway itself and are outside the rule tree below the root field.
+    if (!node.selectionSet || introspection) return;
+    const childPath = [...path];
+    let type = getNullableType(staticDef.type);
+    while (isListType(type)) {
+      childPath.push({ key: LIST_ITEM, nullable: !isNonNullType(type.ofType) });
+      type = getNullableType(type.ofType);
+    }
+    const childType = getNamedType(staticDef.type) as GraphQLCompositeType;
+    const types = this.settings.possibleTypes(childType);
+    this.selections(node.selectionSet, childType, types, { path: childPath, parent: occurrence, types });
+  }
+
+  private selectedField(node: FieldNode, staticType: GraphQLCompositeType, fieldName: string): MutableSelectedField {
+    let field = this.fields.get(node);
+    if (!field) {
+      field = { node, parentTypeName: staticType.name, fieldName, checks: [], occurrences: [] };
+      this.fields.set(node, field);
+    }
+    return field;
+  }
+
+  private narrow(
+    possible: readonly GraphQLObjectType[],
+    condition: GraphQLCompositeType,
+  ): readonly GraphQLObjectType[] {
+    const allowed = this.settings.possibleTypes(condition);
+    return possible.filter((type) => allowed.includes(type));
+  }
+
+  private compositeType(name: string): GraphQLCompositeType {
+    const type = this.settings.schema.getType(name);
+    if (!isObjectType(type) && !isInterfaceType(type) && !isUnionType(type)) {
+      throw new Error(`Type condition ${name} is not a composite type of the schema the gate was built with`);
+    }
+    return type;
+  }
+
+  private isIncluded(node: SelectionNode): boolean {
+    if (!node.directives?.length) return true;
+    if (getDirectiveValues(GraphQLSkipDirective, node, this.variables)?.if === true) return false;
+    return getDirectiveValues(GraphQLIncludeDirective, node, this.variables)?.if !== false;
+  }
+}
+
+type Outcome = { readonly reason: 'allowed' | DenialReason; readonly error?: Error };
+const ALLOWED: Outcome = { reason: 'allowed' };
+const FORBIDDEN: Outcome = { reason: 'forbidden' };
+
+/** Rules get no parent at the gateway: there is no data before execution. */
+const NO_PARENT = undefined as unknown as object;
+
+async function decide(
+  rule: ShieldRule,
+  args: Record<string, unknown>,
+  ctx: ShieldContext,
+  info: GraphQLResolveInfo,
+  options: ShieldOptions,
+): Promise<Outcome> {
+  let result: Awaited<ReturnType<ShieldRule['resolve']>>;
+  try {
+    result = await rule.resolve(NO_PARENT, args, ctx, info, options);
+  } catch (error) {
+    return { reason: 'rule-error', error: error instanceof Error ? error : new Error(String(error)) };
+  }
+  if (result === true) return ALLOWED;
+  if (result instanceof Error) {
+    // `inputRule` answers with yup's ValidationError: a mistake in what the client sent, not a lack of rights.
+    return { reason: result.name === 'ValidationError' ? 'invalid-input' : 'forbidden', error: result };
+  }
+  return FORBIDDEN;
+}
+
+function resolveInfo(
+  schema: GraphQLSchema,
+  analysis: OperationAnalysis,
+  fragments: Record<string, FragmentDefinitionNode>,
+  field: SelectedField,
+  check: FieldCheck,
+  variableValues: Record<string, unknown>,
+): GraphQLResolveInfo {
+  let path: GraphQLResolveInfo['path'] | undefined;
+  for (const step of field.occurrences[0]?.path ?? []) path = { prev: path, key: step.key, typename: undefined };
+  return {
+    fieldName: check.fieldDef.name,
+    fieldNodes: [field.node],
+    returnType: check.fieldDef.type,
+    parentType: check.parentType,
+    path: path ?? { prev: undefined, key: field.node.alias?.value ?? field.fieldName, typename: undefined },
+    schema,
+    fragments,
+    rootValue: undefined,
+    operation: analysis.operation,
+    variableValues,
+  };
+}
+
+function coerceVariables(
+  schema: GraphQLSchema,
+  operation: OperationDefinitionNode,
+  raw: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
+  const { coerced, errors } = getVariableValues(schema, operation.variableDefinitions ?? [], raw, { maxErrors: 1 });
+  if (errors) throw gatewayError(ErrorCode.BAD_USER_INPUT, errors[0]?.message ?? 'Invalid variables.');
+  return coerced;
+}
+
+function argumentValues(
+  fieldDef: GraphQLField<unknown, unknown>,
+  node: FieldNode,
+  variables: Record<string, unknown>,
+): Record<string, unknown> {
+  try {
+    return getArgumentValues(fieldDef, node, variables);
+  } catch (error) {
+    // Validation passed, so what fails here is a variable's value (an explicit null for a non-null argument).
+    if (error instanceof GraphQLError) throw gatewayError(ErrorCode.BAD_USER_INPUT, error.message);
+    throw error;
+  }
+}
+
+function fragmentsOf(document: DocumentNode): ReadonlyMap<string, FragmentDefinitionNode> {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  return fragments;
+}
+
+function directiveVariablesOf(document: DocumentNode): readonly string[] {
+  const names = new Set<string>();
+  visit(document, {
+    Directive(node) {
+      if (node.name.value !== 'skip' && node.name.value !== 'include') return;
+      for (const arg of node.arguments ?? []) if (arg.value.kind === Kind.VARIABLE) names.add(arg.value.name.value);
+    },
+  });
+  return [...names].sort();
+}
+
+/** The same argument values give the same key whatever order their object keys came in. */
+export function stableKey(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
+      : v,
+  );
+}
+
+/** SHA-256 (hex) of a document's text, the way Apollo Server hashes a query. */
+export function queryHashOf(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function isShieldRule(value: unknown): value is ShieldRule {
+  return typeof value === 'object' && value !== null && typeof (value as { resolve?: unknown }).resolve === 'function';
+}
+
+function isLogicRule(rule: ShieldRule): rule is LogicRule {
+  return typeof (rule as { getRules?: unknown }).getRules === 'function';
+}
+
+const LOGIC_NAMES: Record<string, string> = {
+  RuleAnd: 'and',
+  RuleOr: 'or',
+  RuleChain: 'chain',
+  RuleRace: 'race',
+  RuleNot: 'not',
+  RuleTrue: 'allow',
+  RuleFalse: 'deny',
+};
+
+export function describeRule(rule: ShieldRule): string {
+  if (!isLogicRule(rule)) return rule.name;
+  const name = LOGIC_NAMES[rule.constructor.name] ?? rule.constructor.name;
+  const children = rule.getRules();
+  return children.length === 0 ? name : `${name}(${children.map(describeRule).join(', ')})`;
+}
+
+function refuseDuplicateNames(trees: readonly RuleTree[]): void {
+  const byName = new Map<string, ShieldRule>();
+  const duplicates = new Set<string>();
+  const visitRule = (rule: ShieldRule): void => {
+    if (isLogicRule(rule)) {
+      rule.getRules().forEach(visitRule);
+      return;
+    }
+    const seen = byName.get(rule.name);
+    if (seen && seen !== rule) duplicates.add(rule.name);
+    byName.set(rule.name, rule);
+  };
+  const visitTree = (tree: unknown): void => {
+    if (isShieldRule(tree)) visitRule(tree);
+    else if (typeof tree === 'object' && tree !== null) Object.values(tree).forEach(visitTree);
+  };
+  trees.forEach(visitTree);
+  if (duplicates.size > 0) {
+    throw new RuleTreeError(
+      `Distinct rules share a name, and shield caches decisions by name: ${[...duplicates].join(', ')}`,
+    );
+  }
+}
+
+function compileRuleTree(
+  schema: GraphQLSchema,
+  tree: RuleTree,
+  fallbackRule: ShieldRule,
+): { ruleByField: Map<string, ShieldRule>; uncovered: string[] } {
+  const typeRules = new Map<string, ShieldRule | Readonly<Record<string, ShieldRule>>>();
+  if (!isShieldRule(tree)) {
+    for (const [typeName, entry] of Object.entries(tree)) {
+      const type = schema.getType(typeName);
+      if (!type) throw new RuleTreeError(`Rules for ${typeName}, which is not a type of the API schema`);
+      if (isInterfaceType(type) || isUnionType(type)) {
+        throw new RuleTreeError(
+          `Rules for ${typeName}: rules go on object types; a field selected on an interface or union is ` +
+            `decided by the rules of each object type that can be there`,
+        );
+      }
+      if (!isObjectType(type)) throw new RuleTreeError(`Rules for ${typeName}, which is not an object type`);
+      if (!isShieldRule(entry)) {
+        const fields = type.getFields();
+        for (const [fieldName, rule] of Object.entries(entry)) {
+          if (fieldName !== '*' && !Object.hasOwn(fields, fieldName)) {
+            throw new RuleTreeError(`A rule for ${typeName}.${fieldName}, which is not in the API schema`);
+          }
+          if (!isShieldRule(rule)) throw new RuleTreeError(`${typeName}.${fieldName} is not a shield rule`);
+        }
+      }
+      typeRules.set(typeName, entry);
+    }
+  }
+
+  const ruleByField = new Map<string, ShieldRule>();
+  const uncovered: string[] = [];
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || isIntrospectionType(type)) continue;
+    const entry = isShieldRule(tree) ? tree : typeRules.get(type.name);
+    for (const fieldName of Object.keys(type.getFields())) {
+      const rule =
+        entry === undefined || isShieldRule(entry) ? entry : (ownRule(entry, fieldName) ?? ownRule(entry, '*'));
+      if (!rule) uncovered.push(`${type.name}.${fieldName}`);
+      ruleByField.set(`${type.name}.${fieldName}`, rule ?? fallbackRule);
+    }
+  }
+  return { ruleByField, uncovered: uncovered.sort() };
+}
+
+function ownRule(map: Readonly<Record<string, ShieldRule>>, key: string): ShieldRule | undefined {
+  return Object.hasOwn(map, key) ? map[key] : undefined;
+}
+
+/** A Map that forgets its least recently used entry beyond `maxEntries` (Maps iterate in insertion order). */
+class LruMap<K, V> {
+  private readonly entries = new Map<K, V>();
+
+  constructor(private readonly maxEntries: number) {}
+
+  get(key: K): V | undefined {
+    const value = this.entries.get(key);
+    if (value === undefined) return undefined;
+    this.entries.delete(key);
+    this.entries.set(key, value);
+    return value;
+  }
+
+  set(key: K, value: V): void {
+    this.entries.delete(key);
+    this.entries.set(key, value);
+    if (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) this.entries.delete(oldest.value);
+    }
+  }
+}

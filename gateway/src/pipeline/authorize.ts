@@ -1,0 +1,141 @@
+/**
+ * Stage: may this caller run this operation? graphql-shield rules (authz/rules.ts) decided on the document by the
+ * gate (authz/gate.ts) in `didResolveOperation`, before the gateway plans or fetches anything.
+ *
+ * Per tenant, a denial either refuses the operation (`reject`, the default), removes the denied fields and answers
+ * the rest (`filter`, queries only), or is only logged (`shadow`, to try a new policy on live traffic). Input rules
+ * refuse with BAD_USER_INPUT in `reject` and `filter` alike: filtering is for rights, a wrong argument is the
+ * client's to fix.
+ */
+import type { GraphQLRequestContextDidResolveOperation, GraphQLRequestContextWillSendResponse } from '@apollo/server';
+import type { Logger } from '../../../common/logger';
+import { fieldFilterFor, nullDeniedPositions, UNAUTHORIZED_FIELD_OR_TYPE, type FieldFilter } from '../authz/filter';
+import type { AuthorizationGate, Denial } from '../authz/gate';
+import { ErrorCode, gatewayError } from '../errors';
+import type { AuthzMode } from '../tenants/tenant';
+import type { GatewayContext, OperationStage, ResolvedOperation } from './index';
+
+export interface AuthorizeOptions {
+  readonly gate: AuthorizationGate;
+  readonly logger: Logger;
+  /**
+   * The enforcement a tenant is on (its record's `authzMode`); every tenant is on `reject` unless this says
+   * otherwise. Asked only when something is denied.
+   */
+  readonly modeFor?: (tenantId: string) => AuthzMode | Promise<AuthzMode>;
+}
+
+/**
+ * The pipeline hook filter mode needs: replaces what the gateway plans and completes the response. Absent until the
+ * pipeline plugin provides it, and then filter mode refuses instead, so a denied field is never fetched.
+ */
+export interface FilterableOperation extends ResolvedOperation {
+  readonly filterFields?: (filter: FieldFilter) => void;
+}
+
+/** Denied fields named in a refusal; the log line has them all. */
+const MAX_FIELDS_IN_MESSAGE = 5;
+/** Positions per denied field in a log line: a fragment can put one field at many. */
+const MAX_PATHS_LOGGED = 10;
+
+export function createAuthorizeStage(options: AuthorizeOptions): OperationStage {
+  const { gate, logger } = options;
+  const modeFor = options.modeFor ?? ((): AuthzMode => 'reject');
+  if (gate.uncoveredFields.length > 0) {
+    logger.warn('authorization rules do not cover these fields; the fallback rule denies them', {
+      fields: gate.uncoveredFields,
+    });
+  }
+
+  return {
+    name: 'authorize',
+    async run(operation) {
+      const { caller, requestId, operationName } = operation;
+      const { analysis, denials } = await gate.evaluate(operation);
+      if (denials.length === 0) return;
+
+      const mode = await modeFor(caller.tenantId);
+      const fields = { requestId, tenantId: caller.tenantId, operationName, mode };
+      for (const denial of denials) {
+        if (denial.reason !== 'rule-error') continue;
+        logger.warn('authorization rule failed; the field is denied', {
+          ...fields,
+          ...describe(denial),
+          error: denial.error,
+        });
+      }
+      if (mode === 'shadow') {
+        for (const denial of denials) logger.info('authorization would deny', { ...fields, ...describe(denial) });
+        return;
+      }
+
+      const forbidden = denials.filter((denial) => denial.reason !== 'invalid-input');
+      const invalid = denials.find((denial) => denial.reason === 'invalid-input');
+      const filterable = mode === 'filter' && operation.operation.operation === 'query';
+      if (forbidden.length > 0 && !filterable) refuse(logger, fields, forbidden);
+      if (invalid) {
+        logger.info('authorization refused invalid input', { ...fields, ...describe(invalid) });
+        throw gatewayError(ErrorCode.BAD_USER_INPUT, invalid.error?.message ?? 'Invalid argument.');
+      }
+
+      const filter = fieldFilterFor(analysis, forbidden);
+      const { filterFields } = operation as FilterableOperation;
+      if (!filter || !filterFields) refuse(logger, fields, forbidden);
+      logger.info('authorization filtered fields', { ...fields, denied: forbidden.map(describe) });
+      filterFields(filter);
+    },
+  };
+}
+
+function refuse(logger: Logger, fields: Record<string, unknown>, forbidden: readonly Denial[]): never {
+  logger.info('authorization refused the operation', { ...fields, denied: forbidden.map(describe) });
+  const names = [...new Set(forbidden.map((d) => `${d.field.parentTypeName}.${d.field.fieldName}`))];
+  const shown = names.slice(0, MAX_FIELDS_IN_MESSAGE).join(', ');
+  const more = names.length > MAX_FIELDS_IN_MESSAGE ? ` and ${names.length - MAX_FIELDS_IN_MESSAGE} more` : '';
+  throw gatewayError(ErrorCode.FORBIDDEN, `Not authorized to access ${shown}${more}.`);
+}
+
+function describe(denial: Denial): Record<string, unknown> {
+  const paths = denial.field.occurrences.map((o) => o.path.map((step) => step.key).join('.'));
+  return {
+    field: `${denial.typeName}.${denial.field.fieldName}`,
+    paths: paths.slice(0, MAX_PATHS_LOGGED),
+    rule: denial.rule,
+    reason: denial.reason,
+  };
+}
+
+/**
+ * For the pipeline plugin's `didResolveOperation`: makes the gateway plan and execute the filtered document. Apollo
+ * Server hands the gateway `document` and `queryHash` as they are after `didResolveOperation`, and the gateway keys
+ * its plan cache by that hash. The request context's types say readonly; at runtime it is a plain object.
+ */
+export function applyFieldFilter(
+  requestContext: GraphQLRequestContextDidResolveOperation<GatewayContext>,
+  filter: FieldFilter,
+): void {
+  Object.assign(requestContext, {
+    document: filter.document,
+    operation: filter.operation,
+    queryHash: filter.queryHash,
+  });
+}
+
+/**
+ * For the pipeline plugin's `willSendResponse`: nulls the removed fields and adds their errors. A response without
+ * data (a refusal by a later stage, a failed execution) is left alone. The errors are added after `formatError`, so
+ * they are recorded for the request's log line here.
+ */
+export function completeFilteredResponse(
+  requestContext: GraphQLRequestContextWillSendResponse<GatewayContext>,
+  filter: FieldFilter,
+): void {
+  const { body } = requestContext.response;
+  if (body.kind !== 'single') return;
+  const result = body.singleResult;
+  if (result.data === undefined) return;
+  result.data = nullDeniedPositions(result.data, filter.nulls);
+  const errors = filter.errors.map((error) => ({ ...error, path: [...(error.path ?? [])] }));
+  result.errors = [...(result.errors ?? []), ...errors];
+  requestContext.contextValue.log.errorCodes.push(...errors.map(() => UNAUTHORIZED_FIELD_OR_TYPE));
+}
