@@ -18,7 +18,7 @@ const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error:
 const SECRET_KEYS = /^(authorization|token|jwt|apikey|api_key|x-api-key|secret|password|key|cookie|tollgate-context)$/i;
 const SECRET_VALUES = [
   /\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, // JWTs
-  /\btg_(live|test)_[A-Za-z0-9]+/g, // Tollgate API keys
+  /tg_(live|test)_[A-Za-z0-9_]+/g, // Tollgate API keys: tg_live_<keyId>_<secret>, the secret included
   /\bv1\.[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}/g, // internal tokens
 ];
 

@@ -1,4 +1,8 @@
-/** Seeds the demo tenants into MONGODB_URI (idempotent). Used by docker-compose's one-shot seed service. */
+/**
+ * Seeds the demo tenants into MONGODB_URI (idempotent): their data in the subgraphs' databases and their entries
+ * (plans, origins) in the gateway's control plane. Used by docker-compose's one-shot seed service.
+ */
+import { seedControlPlane } from '../gateway/src/tenants/registry';
 import { seedDemoTenants } from '../subgraphs/seed';
 
 const uri = process.env.MONGODB_URI;
@@ -6,9 +10,9 @@ if (!uri) {
   process.stderr.write('seed: MONGODB_URI is required\n');
   process.exit(2);
 }
-seedDemoTenants({ mongoUri: uri })
-  .then(({ seeded }) => {
-    process.stdout.write(seeded ? 'seeded the demo tenants\n' : 'demo tenants already present\n');
+Promise.all([seedDemoTenants({ mongoUri: uri }), seedControlPlane({ mongoUri: uri, dbName: process.env.CONTROL_DB })])
+  .then(([data, controlPlane]) => {
+    process.stdout.write(data.seeded || controlPlane.seeded ? 'seeded the demo tenants\n' : 'demo tenants already present\n');
     process.exit(0);
   })
   .catch((error: unknown) => {

@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import { deriveSubgraphKey } from '../common/internal-token';
 import { loadOrCreateDevJwtKeys, loadOrCreateInternalSecret } from '../common/dev-secrets';
 import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES } from '../subgraphs/catalog';
+import { seedControlPlane } from '../gateway/src/tenants/registry';
 import { seedDemoTenants } from '../subgraphs/seed';
 import { DATA_DIR, ROOT, isPortOpen, startFerretDB, type EmbeddedFerretDB } from './embedded/ferretdb';
 import { ensureRedis, type RedisHandle } from './embedded/redis';
@@ -106,6 +107,8 @@ async function main(): Promise<void> {
 
   const { seeded } = await seedDemoTenants({ mongoUri });
   say(seeded ? 'seeded the demo tenants acme and globex' : 'demo tenants already present');
+  const controlPlane = await seedControlPlane({ mongoUri, dbName: env.CONTROL_DB });
+  say(controlPlane.seeded ? 'registered acme (pro) and globex (free) in the control plane' : 'control plane already has the demo tenants');
 
   const subgraphUrls: Record<string, string> = {};
   for (const name of SUBGRAPH_NAMES) {

@@ -6,9 +6,8 @@ const SECRET = 'ab'.repeat(32);
 const PRODUCTION = {
   NODE_ENV: 'production',
   TOLLGATE_INTERNAL_SECRET: SECRET,
-  JWT_JWKS_FILE: '/etc/tollgate/jwks.json',
-  JWT_ISSUER: 'https://id.example.com',
-  JWT_AUDIENCE: 'tollgate',
+  TRUSTED_ISSUERS_FILE: '/etc/tollgate/issuers.json',
+  MONGODB_URI: 'mongodb://user:pass@mongo-1:27017,mongo-2:27017/?replicaSet=rs0',
 };
 
 function problemsOf(env: NodeJS.ProcessEnv): string[] {
@@ -38,7 +37,8 @@ describe('loadGatewayConfig', () => {
       subgraphTimeoutMs: 5000,
       maxBodyBytes: 1_048_576,
       internalSecret: { source: 'dev' },
-      jwt: { jwks: { source: 'dev' }, issuer: 'tollgate-dev', audience: 'tollgate' },
+      jwt: { trustedIssuersFile: undefined, trustDevIssuer: true },
+      controlPlane: { mongoUri: 'mongodb://127.0.0.1:27017/', dbName: 'tollgate_control' },
       redisUrl: 'redis://127.0.0.1:6379',
     });
   });
@@ -61,6 +61,7 @@ describe('loadGatewayConfig', () => {
       SUBGRAPH_TIMEOUT_MS: '1500',
       MAX_BODY_BYTES: '65536',
       REDIS_URL: 'rediss://cache:6380/0',
+      CONTROL_DB: 'control_eu',
     });
     expect(config).toMatchObject({
       production: true,
@@ -76,19 +77,23 @@ describe('loadGatewayConfig', () => {
       },
       subgraphTimeoutMs: 1500,
       maxBodyBytes: 65536,
-      jwt: { jwks: { source: 'file', path: '/etc/tollgate/jwks.json' }, issuer: 'https://id.example.com', audience: 'tollgate' },
+      jwt: { trustedIssuersFile: '/etc/tollgate/issuers.json', trustDevIssuer: false },
+      controlPlane: { mongoUri: 'mongodb://user:pass@mongo-1:27017,mongo-2:27017/?replicaSet=rs0', dbName: 'control_eu' },
       redisUrl: 'rediss://cache:6380/0',
     });
     expect(config.internalSecret).toEqual({ source: 'env', secret: Buffer.from(SECRET, 'hex') });
   });
 
-  it('requires real secrets and an explicit identity provider in production', () => {
+  it('requires real secrets, explicit identity providers and a control plane in production', () => {
     expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
       'TOLLGATE_INTERNAL_SECRET is required when NODE_ENV=production',
-      'JWT_JWKS_FILE is required when NODE_ENV=production',
-      'JWT_ISSUER is required when NODE_ENV=production',
-      'JWT_AUDIENCE is required when NODE_ENV=production',
+      'TRUSTED_ISSUERS_FILE is required when NODE_ENV=production',
+      'MONGODB_URI is required when NODE_ENV=production',
     ]);
+  });
+
+  it('never trusts the development issuer in production', () => {
+    expect(loadGatewayConfig(PRODUCTION).jwt.trustDevIssuer).toBe(false);
   });
 
   it('lists every invalid variable at once', () => {
@@ -101,12 +106,16 @@ describe('loadGatewayConfig', () => {
       MAX_BODY_BYTES: '12',
       TOLLGATE_INTERNAL_SECRET: 'abcd',
       REDIS_URL: 'http://cache:6379',
+      MONGODB_URI: 'postgres://db/tenants',
+      CONTROL_DB: 'control.plane',
     });
     expect(problems).toEqual([
       'LOG_LEVEL must be one of debug, info, warn, error',
       'ACCOUNTS_URL must be a http: or https: URL',
       'PRODUCTS_URL must be a URL',
       'TOLLGATE_INTERNAL_SECRET must be hex of at least 32 bytes',
+      'MONGODB_URI must be a mongodb: or mongodb+srv: URI',
+      'CONTROL_DB must be 1–63 letters, digits, "_" or "-"',
       'PORT must be an integer from 0 to 65535',
       'SUBGRAPH_TIMEOUT_MS must be an integer from 1 to 120000',
       'MAX_BODY_BYTES must be an integer from 1024 to 104857600',
@@ -116,6 +125,11 @@ describe('loadGatewayConfig', () => {
 
   it.each([['70000'], ['-1'], ['1e3'], [' 4.5']])('refuses PORT=%s', (port) => {
     expect(problemsOf({ PORT: port })).toEqual(['PORT must be an integer from 0 to 65535']);
+  });
+
+  it('refuses a MongoDB URI without echoing it: it may hold a password', () => {
+    const uri = 'mongo://admin:hunter2@db:27017/';
+    expect(problemsOf({ MONGODB_URI: uri }).join('\n')).not.toContain('hunter2');
   });
 
   it('refuses a secret that is not hex without echoing it', () => {

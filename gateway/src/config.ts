@@ -4,7 +4,6 @@
  * the secrets a config points at are loaded when the gateway starts.
  */
 import { resolve } from 'node:path';
-import { DEV_JWT_AUDIENCE, DEV_JWT_ISSUER } from '../../common/dev-secrets';
 import type { LogLevel } from '../../common/logger';
 import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
 
@@ -13,8 +12,9 @@ export const DEFAULT_SUPERGRAPH_PATH = resolve(__dirname, '..', '..', 'schema', 
 /** Where the gateway's internal secret comes from: the environment, or (development only) `.data/secrets`. */
 export type InternalSecretSource = { source: 'env'; secret: Buffer } | { source: 'dev' };
 
-/** Where the keys that verify callers' JWTs come from: a JWKS file, or (development only) the dev key pair. */
-export type JwksSource = { source: 'file'; path: string } | { source: 'dev' };
+export const DEFAULT_MONGODB_URI = 'mongodb://127.0.0.1:27017/';
+export const DEFAULT_CONTROL_DB = 'tollgate_control';
+const DB_NAME_PATTERN = /^[A-Za-z0-9_-]{1,63}$/;
 
 export interface GatewayConfig {
   production: boolean;
@@ -27,7 +27,13 @@ export interface GatewayConfig {
   subgraphTimeoutMs: number;
   maxBodyBytes: number;
   internalSecret: InternalSecretSource;
-  jwt: { jwks: JwksSource; issuer: string; audience: string };
+  /**
+   * Who may sign callers' JWTs: the issuers declared in a JSON file (credentials/issuers.ts), and outside
+   * production the development issuer (`npm run token`) for every tenant.
+   */
+  jwt: { trustedIssuersFile: string | undefined; trustDevIssuer: boolean };
+  /** The control plane: tenants, plans and API keys, in a database of the gateway's own. */
+  controlPlane: { mongoUri: string; dbName: string };
   redisUrl: string;
 }
 
@@ -98,16 +104,17 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     internalSecret = { source: 'env', secret: Buffer.from(secretHex, 'hex') };
   }
 
-  const jwksFile = text('JWT_JWKS_FILE');
-  if (production && jwksFile === undefined) problems.push('JWT_JWKS_FILE is required when NODE_ENV=production');
-  const jwks: JwksSource = jwksFile === undefined ? { source: 'dev' } : { source: 'file', path: resolve(jwksFile) };
+  // A production deployment names its identity providers explicitly; the development issuer is never among them.
+  const issuersFile = text('TRUSTED_ISSUERS_FILE');
+  if (production && issuersFile === undefined) problems.push('TRUSTED_ISSUERS_FILE is required when NODE_ENV=production');
 
-  // The development issuer and audience are only defaults outside production: a production deployment names
-  // its identity provider explicitly rather than trusting whatever a dev token claims.
-  const issuer = text('JWT_ISSUER') ?? (production ? undefined : DEV_JWT_ISSUER);
-  if (issuer === undefined) problems.push('JWT_ISSUER is required when NODE_ENV=production');
-  const audience = text('JWT_AUDIENCE') ?? (production ? undefined : DEV_JWT_AUDIENCE);
-  if (audience === undefined) problems.push('JWT_AUDIENCE is required when NODE_ENV=production');
+  // The URI may hold a password, so it is checked for its scheme only and never quoted. (A replica-set URI lists
+  // several hosts, which `new URL` refuses.)
+  const mongoUri = text('MONGODB_URI');
+  if (production && mongoUri === undefined) problems.push('MONGODB_URI is required when NODE_ENV=production');
+  else if (mongoUri !== undefined && !/^mongodb(?:\+srv)?:\/\/\S+$/.test(mongoUri)) problems.push('MONGODB_URI must be a mongodb: or mongodb+srv: URI');
+  const controlDb = text('CONTROL_DB') ?? DEFAULT_CONTROL_DB;
+  if (!DB_NAME_PATTERN.test(controlDb)) problems.push('CONTROL_DB must be 1–63 letters, digits, "_" or "-"');
 
   const config: GatewayConfig = {
     production,
@@ -119,7 +126,8 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     subgraphTimeoutMs: integer('SUBGRAPH_TIMEOUT_MS', 5_000, 1, 120_000),
     maxBodyBytes: integer('MAX_BODY_BYTES', 1_048_576, 1_024, 100 * 1_048_576),
     internalSecret,
-    jwt: { jwks, issuer: issuer ?? '', audience: audience ?? '' },
+    jwt: { trustedIssuersFile: issuersFile === undefined ? undefined : resolve(issuersFile), trustDevIssuer: !production },
+    controlPlane: { mongoUri: mongoUri ?? DEFAULT_MONGODB_URI, dbName: controlDb },
     redisUrl: url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
   };
   if (problems.length > 0) throw new GatewayConfigError(problems);

@@ -26,6 +26,24 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
 
+/**
+ * Refinements a client may see as `extensions.reason` next to the code, which stays what it is (a suspended
+ * tenant is FORBIDDEN, with reason TENANT_SUSPENDED). Stable values, like the codes.
+ */
+export const RefusalReason = {
+  TENANT_SUSPENDED: 'TENANT_SUSPENDED',
+  TENANT_UNKNOWN: 'TENANT_UNKNOWN',
+  TENANT_MISMATCH: 'TENANT_MISMATCH',
+  ORIGIN_NOT_ALLOWED: 'ORIGIN_NOT_ALLOWED',
+} as const;
+export type RefusalReason = (typeof RefusalReason)[keyof typeof RefusalReason];
+
+const KNOWN_REASONS: ReadonlySet<string> = new Set(Object.values(RefusalReason));
+
+export function isRefusalReason(value: unknown): value is RefusalReason {
+  return typeof value === 'string' && KNOWN_REASONS.has(value);
+}
+
 export function isKnownErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && KNOWN_CODES.has(code);
 }

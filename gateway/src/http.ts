@@ -7,9 +7,17 @@ import { randomUUID } from 'node:crypto';
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { GraphQLError, GraphQLFormattedError } from 'graphql';
 import type { Logger } from '../../common/logger';
-import { ErrorCode, gatewayError, httpStatusOf } from './errors';
+import { originAllowedFor } from './cors';
+import { KeySetUnavailableError } from './credentials/issuers';
+import { ErrorCode, RefusalReason, gatewayError, httpStatusOf } from './errors';
 import { currentRequestState, runWithRequestState, type GatewayContext, type RequestState } from './pipeline';
-import { AuthenticationError, unauthenticated, type Authenticator } from './pipeline/authenticate';
+import {
+  AuthenticationError,
+  TenantAccessError,
+  unauthenticated,
+  type Authenticator,
+} from './pipeline/authenticate';
+import { ControlPlaneUnavailableError } from './tenants/refreshing-cache';
 import { maskError } from './upstream/mask-errors';
 
 /** A client's request id is echoed only when it cannot smuggle anything into a log line or a header. */
@@ -74,18 +82,62 @@ export const onlyPost: RequestHandler = (req, res, next) => {
   refuse(res, gatewayError(ErrorCode.BAD_REQUEST, 'Only POST is supported.', { status: 405, headers: { allow: 'POST' } }));
 };
 
-export function authenticateRequests(authenticate: Authenticator): RequestHandler {
+/**
+ * Query parameters that carry a credential: a key or token in a URL ends up in access logs, proxies and browser
+ * history, so one there is refused (and the key should be considered leaked) even when the request is otherwise
+ * well authenticated.
+ */
+const CREDENTIAL_PARAMETER = /^(?:x-)?(?:api[-_]?key|access[-_]?token|token|jwt|key|auth|authorization)$/i;
+const CREDENTIAL_VALUE = /tg_(?:live|test)_|eyJ[A-Za-z0-9_-]*\.eyJ/;
+
+export const refuseCredentialsInUrl: RequestHandler = (req, res, next) => {
+  const queryAt = req.originalUrl.indexOf('?');
+  if (queryAt === -1) return next();
+  for (const [name, value] of new URLSearchParams(req.originalUrl.slice(queryAt + 1))) {
+    if (CREDENTIAL_PARAMETER.test(name) || CREDENTIAL_VALUE.test(value) || CREDENTIAL_VALUE.test(name)) {
+      requestState().log.reason = 'credentials-in-url';
+      return refuse(res, unauthenticated());
+    }
+  }
+  next();
+};
+
+/** Client headers that claim a tenant; the tenant comes from the credential only, so a different claim is refused. */
+const TENANT_HEADER = 'x-tenant-id';
+
+/**
+ * Authenticates, then checks what the request says besides its credential against the tenant the credential
+ * names: a conflicting tenant header, and (for browser pages) the origin.
+ */
+export function authenticateRequests(authenticate: Authenticator, logger: Logger): RequestHandler {
   return async (req, res, next) => {
     const state = requestState();
     try {
-      state.caller = await authenticate(req.get('authorization'));
+      const { caller, tenant } = await authenticate({ authorization: req.get('authorization'), apiKey: req.get('x-api-key') });
+      const claimed = req.get(TENANT_HEADER);
+      if (claimed !== undefined && claimed !== caller.tenantId) throw new TenantAccessError(RefusalReason.TENANT_MISMATCH, caller);
+      if (!originAllowedFor(tenant, req.get('origin'))) throw new TenantAccessError(RefusalReason.ORIGIN_NOT_ALLOWED, caller);
+      state.caller = caller;
+      state.log.tenantId = caller.tenantId;
+      state.log.principal = caller.principal;
     } catch (error) {
-      if (!(error instanceof AuthenticationError)) throw error;
-      state.log.reason = error.reason;
-      return refuse(res, unauthenticated());
+      if (error instanceof AuthenticationError) {
+        state.log.reason = error.reason;
+        return refuse(res, unauthenticated());
+      }
+      if (error instanceof TenantAccessError) {
+        state.log.tenantId = error.caller.tenantId;
+        state.log.principal = error.caller.principal;
+        state.log.reason = error.refusal;
+        return refuse(res, error.toClientError());
+      }
+      if (error instanceof ControlPlaneUnavailableError || error instanceof KeySetUnavailableError) {
+        state.log.reason = error.name;
+        logger.error('credentials could not be checked', { requestId: state.requestId, error });
+        return refuse(res, gatewayError(ErrorCode.SERVICE_UNAVAILABLE, 'The service is temporarily unavailable.', { headers: { 'retry-after': '1' } }));
+      }
+      throw error;
     }
-    state.log.tenantId = state.caller.tenantId;
-    state.log.principal = state.caller.principal;
     next();
   };
 }

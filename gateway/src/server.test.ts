@@ -112,7 +112,8 @@ describe('gateway over HTTP', () => {
     it('forwards no client header to a subgraph', async () => {
       const res = await platform.graphql(WHOAMI, {
         headers: {
-          'x-tenant-id': 'evil',
+          // Agreeing with the token (a different one is refused: identity.test.ts); still never forwarded.
+          'x-tenant-id': 'acme',
           cookie: 'session=stolen',
           'tollgate-context': 'v1.forged.forged',
           'x-internal-tenant': 'evil',
@@ -305,7 +306,7 @@ describe('gateway over HTTP', () => {
         startGateway({ ...platform.config, production: true, internalSecret: { source: 'dev' } }, { logger: quiet }),
       ).rejects.toThrow('development internal secret is refused in production');
       await expect(
-        startGateway({ ...platform.config, production: true, jwt: { ...platform.config.jwt, jwks: { source: 'dev' } } }, { logger: quiet }),
+        startGateway({ ...platform.config, production: true, jwt: { ...platform.config.jwt, trustDevIssuer: true } }, { logger: quiet }),
       ).rejects.toThrow('development JWT keys are refused in production');
     });
   });

@@ -19,12 +19,12 @@ import {
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
-import type { JSONWebKeySet } from 'jose';
-import { loadOrCreateDevJwtKeys, loadOrCreateInternalSecret } from '../../common/dev-secrets';
+import { loadOrCreateInternalSecret } from '../../common/dev-secrets';
 import { deriveSubgraphKey } from '../../common/internal-token';
 import { createLogger, type Logger } from '../../common/logger';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
 import type { GatewayConfig } from './config';
+import { corsHeaders, corsPreflight } from './cors';
 import { createReadinessCheck, livenessHandler, readinessHandler } from './health';
 import {
   authenticateRequests,
@@ -34,10 +34,11 @@ import {
   notFound,
   onlyJson,
   onlyPost,
+  refuseCredentialsInUrl,
   trackRequests,
 } from './http';
+import { startIdentity } from './identity';
 import { createPipelinePlugin, type GatewayContext } from './pipeline';
-import { createAuthenticator } from './pipeline/authenticate';
 import { operationKind } from './pipeline/operation-kind';
 import { SubgraphDataSource } from './upstream/data-source';
 import { createSubgraphHttp } from './upstream/fetcher';
@@ -60,12 +61,8 @@ const MAX_HEALTH_CHECK_TIMEOUT_MS = 2_000;
 export async function startGateway(config: GatewayConfig, options: StartGatewayOptions = {}): Promise<StartedGateway> {
   const logger = options.logger ?? createLogger({ level: config.logLevel, base: { service: 'gateway' } });
   const internalSecret = loadInternalSecret(config);
-  const authenticate = createAuthenticator({
-    jwks: await loadJwks(config),
-    issuer: config.jwt.issuer,
-    audience: config.jwt.audience,
-  });
   const supergraphSdl = readFileSync(config.supergraphPath, 'utf8');
+  const identity = await startIdentity(config, logger);
 
   const subgraphHttp = createSubgraphHttp();
   const operationFetcher = subgraphHttp.fetcherWithTimeout({ timeoutMs: config.subgraphTimeoutMs });
@@ -126,6 +123,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     await server.start();
   } catch (error) {
     await subgraphHttp.close();
+    await identity.close();
     throw error;
   }
 
@@ -144,10 +142,13 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   app.use(trackRequests(logger));
   app.get('/healthz', livenessHandler());
   app.get('/readyz', readinessHandler(readiness));
+  app.options('/graphql', corsPreflight(identity.directory, logger));
   app.all(
     '/graphql',
+    corsHeaders(identity.directory),
+    refuseCredentialsInUrl,
     onlyPost,
-    authenticateRequests(authenticate),
+    authenticateRequests(identity.authenticate, logger),
     onlyJson,
     express.json({ limit: config.maxBodyBytes, type: 'application/json' }),
     expressMiddleware(server, { context: gatewayContext }),
@@ -161,6 +162,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   } catch (error) {
     await server.stop();
     await subgraphHttp.close();
+    await identity.close();
     throw error;
   }
 
@@ -170,7 +172,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     port,
     stop() {
       // The drain plugin closes the HTTP server and lets in-flight requests finish; then the subgraph sockets go.
-      stopping ??= server.stop().then(() => subgraphHttp.close());
+      stopping ??= server.stop().then(() => Promise.all([subgraphHttp.close(), identity.close()])).then(() => undefined);
       return stopping;
     },
   };
@@ -180,13 +182,6 @@ function loadInternalSecret(config: GatewayConfig): Buffer {
   if (config.internalSecret.source === 'env') return config.internalSecret.secret;
   if (config.production) throw new Error('the development internal secret is refused in production');
   return loadOrCreateInternalSecret();
-}
-
-async function loadJwks(config: GatewayConfig): Promise<JSONWebKeySet> {
-  const { jwks } = config.jwt;
-  if (jwks.source === 'file') return JSON.parse(readFileSync(jwks.path, 'utf8')) as JSONWebKeySet;
-  if (config.production) throw new Error('the development JWT keys are refused in production');
-  return (await loadOrCreateDevJwtKeys()).publicJwks;
 }
 
 function isSubgraphName(name: string): name is SubgraphName {

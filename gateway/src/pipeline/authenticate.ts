@@ -1,22 +1,24 @@
 /**
- * Stage 1: who is calling. Every request is authenticated before anything else touches it; an unauthenticated
- * request never reaches parsing, planning or a subgraph.
+ * Stage 1: who is calling, for which tenant. Every request is authenticated before anything else touches it; an
+ * unauthenticated request never reaches parsing, planning or a subgraph.
  *
- * Foundation version: a JWT bearer token verified against a local JWKS. Every failure answers the same
- * UNAUTHENTICATED body so a client cannot probe which check it failed; the reason goes to the log line only.
+ * Two credentials: a JWT (frontends and developers) from a trusted issuer (credentials/issuers.ts), or a partner's
+ * API key (credentials/api-keys.ts) as `X-Api-Key` or `Authorization: ApiKey …`. Every credential failure answers
+ * the same UNAUTHENTICATED body so a client cannot probe which check it failed; the reason goes to the log line
+ * only. The tenant comes from the verified credential alone, and is looked up in the directory on every request —
+ * also for a token answered from the verified-token cache — so a suspension applies at once.
  */
 import type { GraphQLError } from 'graphql';
-import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
 import { isRole, isTenantId, type Role } from '../../../common/ids';
-import { ErrorCode, gatewayError } from '../errors';
+import type { ApiKeyVerification } from '../credentials/api-key-verifier';
+import { apiKeyEndsAt } from '../credentials/api-keys';
+import { TokenRefusedError, mayActFor, type TrustedIssuers } from '../credentials/issuers';
+import { ErrorCode, RefusalReason, gatewayError } from '../errors';
+import { UnknownTenantError, type TenantDirectory } from '../tenants/directory';
+import type { TenantRecord } from '../tenants/tenant';
 import type { Caller } from './index';
 
-/**
- * Asymmetric algorithms only: an HS* allow-list would let anyone holding the public key (it is public) mint
- * tokens by using it as an HMAC secret, and `none` is no signature at all.
- */
-export const ALLOWED_JWT_ALGORITHMS = ['ES256', 'RS256', 'PS256', 'EdDSA'] as const;
-const CLOCK_TOLERANCE_SECONDS = 60;
 const MAX_PRINCIPAL_LENGTH = 128;
 /** A JWT is three base64url segments; anything else is refused before jose is asked. */
 const COMPACT_JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
@@ -25,9 +27,9 @@ const MAX_TOKEN_LENGTH = 8_192;
 const CONTROL_CHARACTERS = /\p{Cc}/u;
 
 export interface AuthenticateOptions {
-  jwks: JSONWebKeySet;
-  issuer: string;
-  audience: string;
+  issuers: Pick<TrustedIssuers, 'verify'>;
+  apiKeys: { verify(presented: string): Promise<ApiKeyVerification> };
+  directory: Pick<TenantDirectory, 'tenantFor'>;
   /** Verified tokens kept, least recently used dropped first. */
   cacheMaxEntries?: number;
   /** How long a verified token is trusted without re-verifying, capped by its own `exp`. */
@@ -36,19 +38,59 @@ export interface AuthenticateOptions {
   now?: () => number;
 }
 
+/** What a request presented, as the HTTP layer read it from the headers. */
+export interface PresentedCredentials {
+  authorization?: string;
+  /** The `X-Api-Key` header. */
+  apiKey?: string;
+}
+
+export interface Authenticated {
+  caller: Caller;
+  /** The caller's tenant as the directory has it now: active. */
+  tenant: TenantRecord;
+}
+
 export type AuthFailureReason =
   | 'missing-credentials'
   | 'malformed-authorization'
+  | 'ambiguous-credentials'
+  | 'credentials-in-url'
   | `jwt:${string}`
+  | `api-key:${string}`
   | 'bad-tenant-claim'
+  | 'tenant-not-allowed-for-issuer'
   | 'bad-subject-claim'
   | 'bad-roles-claim';
 
-/** Carries the reason for the log; the client only ever sees `toClientError()`. */
+/** Carries the reason for the log; the client only ever sees `unauthenticated()`. */
 export class AuthenticationError extends Error {
   constructor(readonly reason: AuthFailureReason) {
     super(`authentication failed: ${reason}`);
     this.name = 'AuthenticationError';
+  }
+}
+
+const TENANT_REFUSAL_MESSAGES: Record<RefusalReason, string> = {
+  TENANT_SUSPENDED: 'This tenant is suspended.',
+  TENANT_UNKNOWN: 'This tenant is not available.',
+  TENANT_MISMATCH: 'The tenant header does not match the credentials.',
+  ORIGIN_NOT_ALLOWED: 'This origin may not call the gateway for this tenant.',
+};
+
+/** The credential is good but the tenant may not be used this way: FORBIDDEN, with the reason for the client. */
+export class TenantAccessError extends Error {
+  constructor(
+    readonly refusal: RefusalReason,
+    /** Who was refused, for the log line. */
+    readonly caller: Caller,
+  ) {
+    super(`tenant access refused: ${refusal}`);
+    this.name = 'TenantAccessError';
+  }
+
+  toClientError(): GraphQLError {
+    return gatewayError(ErrorCode.FORBIDDEN, TENANT_REFUSAL_MESSAGES[this.refusal], { extensions: { reason: this.refusal } });
   }
 }
 
@@ -60,52 +102,80 @@ export function unauthenticated(): GraphQLError {
   });
 }
 
-export type Authenticator = (authorization: string | undefined) => Promise<Caller>;
+/**
+ * Resolves the caller and its (active) tenant, or throws `AuthenticationError` (401), `TenantAccessError` (403),
+ * or `ControlPlaneUnavailableError` / `KeySetUnavailableError` (503: the credential could not be checked).
+ */
+export type Authenticator = (presented: PresentedCredentials) => Promise<Authenticated>;
 
-/** Builds the stage once per gateway: the key set and the verified-token cache live as long as it does. */
+/** Builds the stage once per gateway: the verified-token cache lives as long as it does. */
 export function createAuthenticator(options: AuthenticateOptions): Authenticator {
-  const keys = createLocalJWKSet(options.jwks);
   const now = options.now ?? Date.now;
   const cache = new VerifiedTokenCache(options.cacheMaxEntries ?? 10_000, options.cacheTtlMs ?? 60_000);
 
-  return async (authorization) => {
-    const token = bearerToken(authorization);
-    const cached = cache.get(token, now());
-    if (cached) return cached;
-
-    let payload: JWTPayload;
+  const verifyToken = async (token: string): Promise<Caller> => {
+    let verified: Awaited<ReturnType<TrustedIssuers['verify']>>;
     try {
-      ({ payload } = await jwtVerify(token, keys, {
-        issuer: options.issuer,
-        audience: options.audience,
-        algorithms: [...ALLOWED_JWT_ALGORITHMS],
-        requiredClaims: ['exp'],
-        clockTolerance: CLOCK_TOLERANCE_SECONDS,
-        currentDate: new Date(now()),
-      }));
+      verified = await options.issuers.verify(token, now());
     } catch (error) {
-      throw new AuthenticationError(`jwt:${joseReason(error)}`);
+      if (error instanceof TokenRefusedError) throw new AuthenticationError(`jwt:${error.reason}`);
+      throw error;
     }
-    const caller = callerFromClaims(payload);
+    const caller = callerFromClaims(verified.payload);
+    if (!mayActFor(verified.issuer, caller.tenantId)) throw new AuthenticationError('tenant-not-allowed-for-issuer');
     cache.set(token, caller, now());
     return caller;
   };
+
+  const fromApiKey = async (key: string): Promise<Caller> => {
+    const verification = await options.apiKeys.verify(key);
+    if (!verification.ok) throw new AuthenticationError(`api-key:${verification.reason}`);
+    const { key: record } = verification;
+    return {
+      tenantId: record.tenantId,
+      principal: `key:${record.id}`,
+      roles: [],
+      credential: 'apiKey',
+      tokenExpiresAt: apiKeyEndsAt(record),
+      scopes: record.scopes,
+      apiKeyId: record.id,
+      clientName: record.clientName,
+      manifest: record.manifest,
+    };
+  };
+
+  return async (presented) => {
+    const credential = presentedCredential(presented);
+    // A repeated token is the common case: answered from the cache without a promise of its own.
+    const caller =
+      credential.kind === 'apiKey'
+        ? await fromApiKey(credential.value)
+        : (cache.get(credential.value, now()) ?? (await verifyToken(credential.value)));
+    let tenant: TenantRecord;
+    try {
+      tenant = await options.directory.tenantFor(caller.tenantId);
+    } catch (error) {
+      if (error instanceof UnknownTenantError) throw new TenantAccessError(RefusalReason.TENANT_UNKNOWN, caller);
+      throw error;
+    }
+    if (tenant.status !== 'active') throw new TenantAccessError(RefusalReason.TENANT_SUSPENDED, caller);
+    return { caller, tenant };
+  };
 }
 
-function bearerToken(authorization: string | undefined): string {
+/** Exactly one credential, in one of the accepted places and shapes. */
+function presentedCredential(presented: PresentedCredentials): { kind: 'jwt' | 'apiKey'; value: string } {
+  const { authorization, apiKey } = presented;
+  if (authorization && apiKey) throw new AuthenticationError('ambiguous-credentials');
+  if (apiKey) return { kind: 'apiKey', value: apiKey };
   if (!authorization) throw new AuthenticationError('missing-credentials');
-  const match = /^Bearer +(\S+) *$/i.exec(authorization);
-  const token = match?.[1];
-  if (!token || token.length > MAX_TOKEN_LENGTH || !COMPACT_JWT.test(token)) {
-    throw new AuthenticationError('malformed-authorization');
-  }
-  return token;
-}
-
-function joseReason(error: unknown): string {
-  if (error instanceof joseErrors.JWTClaimValidationFailed) return `${error.code}:${error.claim}`;
-  if (error instanceof joseErrors.JOSEError) return error.code;
-  return 'unexpected';
+  const match = /^(Bearer|ApiKey) +(\S+) *$/i.exec(authorization);
+  const scheme = match?.[1]?.toLowerCase();
+  const value = match?.[2];
+  if (!value) throw new AuthenticationError('malformed-authorization');
+  if (scheme === 'apikey') return { kind: 'apiKey', value };
+  if (value.length > MAX_TOKEN_LENGTH || !COMPACT_JWT.test(value)) throw new AuthenticationError('malformed-authorization');
+  return { kind: 'jwt', value };
 }
 
 /** The claims a verified token must carry, checked as strictly as ids anywhere else in the platform. */

@@ -13,14 +13,25 @@ import type { DocumentNode, OperationDefinitionNode } from 'graphql';
 import type { Role } from '../../../common/ids';
 import { ErrorCode, gatewayError } from '../errors';
 
-/** The authenticated caller: one tenant, one principal, the roles it holds there. */
+/**
+ * The authenticated caller: one tenant, one principal, the roles it holds there. A person (JWT) acts through roles;
+ * a partner's integration (API key) has no roles and acts through the key's scopes.
+ */
 export interface Caller {
   tenantId: string;
+  /** The token's subject, or `key:<keyId>` for an API key. */
   principal: string;
   roles: readonly Role[];
-  credential: 'jwt';
-  /** Milliseconds since the epoch. */
+  credential: 'jwt' | 'apiKey';
+  /** Milliseconds since the epoch: the token's `exp`, or when the API key expires or is rotated out. */
   tokenExpiresAt: number;
+  /** API keys only: what the key may do (credentials/api-keys.ts, API_KEY_SCOPES). */
+  scopes?: readonly string[];
+  apiKeyId?: string;
+  /** API keys only: the partner client the key was issued to. */
+  clientName?: string;
+  /** API keys only: the persisted-operation manifest the key may run. */
+  manifest?: string;
 }
 
 /** What the one log line of a request says; stages fill it in as they learn things. */

@@ -1,6 +1,6 @@
 /**
  * A throwaway identity provider for tests: an ES256 key pair generated per test file, its public JWKS written to
- * a temporary file (the gateway reads JWT_JWKS_FILE), and a signer with sensible default claims.
+ * a temporary file (a trusted-issuers file points at it), and a signer with sensible default claims.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,7 @@ export interface TestIssuer {
   jwksFile: string;
   privateKey: CryptoKey;
   /** Signs `claims` over defaults (tenant acme, a customer, one hour); a claim set to `undefined` is left out. */
-  sign(claims?: JWTPayload, header?: { alg?: string; kid?: string }): Promise<string>;
+  sign(claims?: JWTPayload, header?: TestTokenHeader): Promise<string>;
 }
 
 export async function createTestIssuer(): Promise<TestIssuer> {
@@ -32,10 +32,13 @@ export async function createTestIssuer(): Promise<TestIssuer> {
   };
 }
 
+/** `alg` and `kid` default to the test key's; anything else (`jku`, `jwk`, …) is added to the protected header. */
+export type TestTokenHeader = { alg?: string; kid?: string } & Record<string, unknown>;
+
 export async function signTestToken(
   key: CryptoKey | Uint8Array,
   claims: JWTPayload = {},
-  header: { alg?: string; kid?: string } = {},
+  header: TestTokenHeader = {},
 ): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   const payload: JWTPayload = {
@@ -49,5 +52,5 @@ export async function signTestToken(
     ...claims,
   };
   for (const [name, value] of Object.entries(payload)) if (value === undefined) delete payload[name];
-  return new SignJWT(payload).setProtectedHeader({ alg: header.alg ?? 'ES256', kid: header.kid ?? TEST_KID }).sign(key);
+  return new SignJWT(payload).setProtectedHeader({ ...header, alg: header.alg ?? 'ES256', kid: header.kid ?? TEST_KID }).sign(key);
 }

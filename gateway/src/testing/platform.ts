@@ -1,10 +1,16 @@
 /**
- * A gateway over the fixture subgraphs, on ephemeral ports, with a test issuer and a short subgraph timeout:
- * what the gateway's integration tests run against.
+ * A gateway over the fixture subgraphs, on ephemeral ports, with a test issuer, a short subgraph timeout and a
+ * control plane of its own (a randomly named database on TEST_MONGODB_URI, dropped by `stop`) holding the tenants
+ * acme and globex: what the gateway's integration tests run against.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { GatewayConfig } from '../config';
 import { startGateway, type StartedGateway } from '../server';
+import { createChangePublisher, type ChangePublisher } from '../tenants/changes';
+import { openControlPlane, type ControlPlane } from '../tenants/registry';
 import { accounts, inventory, products } from './fixtures';
 import { TEST_AUDIENCE, TEST_ISSUER, createTestIssuer, type TestIssuer } from './jwt';
 import { startTestSubgraph, type TestSubgraph } from './subgraph';
@@ -16,12 +22,28 @@ export interface TestPlatform {
   issuer: TestIssuer;
   subgraphs: Record<'accounts' | 'products' | 'inventory', TestSubgraph>;
   config: GatewayConfig;
+  /** The gateway's control plane; writes are announced to the gateway as the CLI's are. */
+  controlPlane: ControlPlane;
   /** Every log line the gateway wrote, parsed. */
   logs: Record<string, unknown>[];
-  /** POSTs a JSON body to /graphql with a valid token unless `token` is given (`null`: no authorization). */
-  graphql(body: unknown, options?: { token?: string | null; headers?: Record<string, string> }): Promise<GraphQLHttpResult>;
+  /**
+   * POSTs a JSON body to /graphql with a valid token unless `token` is given (`null`: no authorization), or with
+   * `apiKey` as X-Api-Key instead of a token.
+   */
+  graphql(body: unknown, options?: GraphQLRequestOptions): Promise<GraphQLHttpResult>;
   stop(): Promise<void>;
 }
+
+export interface GraphQLRequestOptions {
+  token?: string | null;
+  apiKey?: string;
+  headers?: Record<string, string>;
+  /** Appended to /graphql as is, e.g. `?api_key=…`. */
+  query?: string;
+}
+
+/** Where acme's browser frontend is served from, in the test control plane. */
+export const ACME_ORIGIN = 'https://shop.acme.test';
 
 export interface GraphQLHttpResult {
   status: number;
@@ -37,9 +59,42 @@ export interface GraphQLHttpResult {
 
 export const TEST_SUBGRAPH_TIMEOUT_MS = 400;
 
-export async function startTestPlatform(overrides: Partial<GatewayConfig> = {}): Promise<TestPlatform> {
+/** Opens a fresh control plane (random database) announcing its changes on the test Redis. */
+export async function openTestControlPlane(): Promise<{ controlPlane: ControlPlane; changes: ChangePublisher }> {
+  const mongoUri = process.env.TEST_MONGODB_URI;
+  const redisUrl = process.env.TEST_REDIS_URL;
+  if (!mongoUri || !redisUrl) throw new Error('TEST_MONGODB_URI and TEST_REDIS_URL are set by test/global-setup.ts');
+  const dbName = `tollgate_control_test_${randomBytes(6).toString('hex')}`;
+  const changes = createChangePublisher({
+    redisUrl,
+    dbName,
+    onError: (error) => {
+      throw error;
+    },
+  });
+  const controlPlane = await openControlPlane({ mongoUri, dbName, changes });
+  return { controlPlane, changes };
+}
+
+/** A trusted-issuers file that trusts the test issuer for every tenant, and `more` (entries of the file's format). */
+export function writeTrustedIssuersFile(issuer: TestIssuer, more: readonly Record<string, unknown>[] = []): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'tollgate-issuers-')), 'issuers.json');
+  const platformIssuer = { issuer: TEST_ISSUER, audience: TEST_AUDIENCE, tenants: '*', jwksFile: issuer.jwksFile };
+  writeFileSync(file, JSON.stringify({ issuers: [platformIssuer, ...more] }));
+  return file;
+}
+
+export interface TestPlatformOptions {
+  /** Further trusted issuers, in the trusted-issuers file's format (with absolute `jwksFile` paths). */
+  issuers?: readonly Record<string, unknown>[];
+}
+
+export async function startTestPlatform(overrides: Partial<GatewayConfig> = {}, platformOptions: TestPlatformOptions = {}): Promise<TestPlatform> {
   const secret = randomBytes(32);
   const issuer = await createTestIssuer();
+  const { controlPlane, changes } = await openTestControlPlane();
+  await controlPlane.tenants.createTenant({ id: 'acme', name: 'Acme', plan: 'pro', origins: [ACME_ORIGIN] });
+  await controlPlane.tenants.createTenant({ id: 'globex', name: 'Globex', plan: 'free' });
   const [a, p, i] = await Promise.all(
     [accounts, products, inventory].map((fixture) => startTestSubgraph({ ...fixture, gatewaySecret: secret })),
   );
@@ -59,8 +114,9 @@ export async function startTestPlatform(overrides: Partial<GatewayConfig> = {}):
     subgraphTimeoutMs: TEST_SUBGRAPH_TIMEOUT_MS,
     maxBodyBytes: 16 * 1024,
     internalSecret: { source: 'env', secret },
-    jwt: { jwks: { source: 'file', path: issuer.jwksFile }, issuer: TEST_ISSUER, audience: TEST_AUDIENCE },
-    redisUrl: 'redis://127.0.0.1:6379',
+    jwt: { trustedIssuersFile: writeTrustedIssuersFile(issuer, platformOptions.issuers), trustDevIssuer: false },
+    controlPlane: { mongoUri: process.env.TEST_MONGODB_URI ?? '', dbName: controlPlane.dbName },
+    redisUrl: process.env.TEST_REDIS_URL ?? '',
     ...overrides,
   };
   const logs: Record<string, unknown>[] = [];
@@ -73,14 +129,16 @@ export async function startTestPlatform(overrides: Partial<GatewayConfig> = {}):
     issuer,
     subgraphs,
     config,
+    controlPlane,
     logs,
     async graphql(body, options = {}) {
-      const token = options.token === undefined ? defaultToken : options.token;
-      const res = await fetch(`${gateway.url}/graphql`, {
+      const token = options.apiKey !== undefined ? null : options.token === undefined ? defaultToken : options.token;
+      const res = await fetch(`${gateway.url}/graphql${options.query ?? ''}`, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
           ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+          ...(options.apiKey === undefined ? {} : { 'x-api-key': options.apiKey }),
           ...options.headers,
         },
         body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -91,6 +149,9 @@ export async function startTestPlatform(overrides: Partial<GatewayConfig> = {}):
     async stop() {
       await gateway.stop();
       await Promise.all(Object.values(subgraphs).map((s) => s.stop()));
+      await controlPlane.dropDatabase();
+      await controlPlane.close();
+      await changes.close();
     },
   };
 }

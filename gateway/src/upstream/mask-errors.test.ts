@@ -47,6 +47,17 @@ describe('maskError', () => {
     });
   });
 
+  it('keeps a known refusal reason of the gateway, and drops any other', () => {
+    expect(maskError(error('This tenant is suspended.', { code: 'FORBIDDEN', reason: 'TENANT_SUSPENDED' })).extensions).toEqual({
+      code: 'FORBIDDEN',
+      reason: 'TENANT_SUSPENDED',
+    });
+    expect(maskError(error('Forbidden', { code: 'FORBIDDEN', reason: 'user 42 lacks role admin in acme' })).extensions).toEqual({ code: 'FORBIDDEN' });
+    expect(maskError(error('Forbidden', { code: 'FORBIDDEN', reason: 'TENANT_SUSPENDED', serviceName: 'accounts' })).extensions).toEqual({
+      code: 'FORBIDDEN',
+    });
+  });
+
   it.each([
     ['an unknown code', { code: 'E11000_DUPLICATE_KEY' }],
     ['no code', undefined],

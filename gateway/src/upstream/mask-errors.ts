@@ -6,7 +6,7 @@
  * reaches the client only if this file says so.
  */
 import type { GraphQLFormattedError } from 'graphql';
-import { ErrorCode, isKnownErrorCode } from '../errors';
+import { ErrorCode, isKnownErrorCode, isRefusalReason } from '../errors';
 
 /** Extension keys a client may see besides `code`; later stages put their numbers here (cost, rate limits). */
 export const CLIENT_EXTENSION_KEYS = ['validationErrorCode', 'cost', 'estimated', 'maximum', 'retryAfter'] as const;
@@ -47,6 +47,8 @@ export function maskError(formatted: GraphQLFormattedError): GraphQLFormattedErr
   for (const key of CLIENT_EXTENSION_KEYS) {
     if (extensions[key] !== undefined) out[key] = extensions[key];
   }
+  // A reason refines a gateway refusal with a known value; from a subgraph, or unknown, it could carry anything.
+  if (!fromSubgraph && isRefusalReason(extensions.reason)) out.reason = extensions.reason;
 
   const validationCode = typeof extensions.validationErrorCode === 'string' ? extensions.validationErrorCode : '';
   const message = FIXED_MESSAGES[code] ?? VALIDATION_MESSAGES[validationCode] ?? stripSuggestions(formatted.message);

@@ -1,0 +1,248 @@
+/** The tollgate command, in-process against the test MongoDB and Redis, and once as the real npm script. */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import mongoose from 'mongoose';
+import { createLogger } from '../common/logger';
+import { subscribeToChanges, type ChangeSubscription, type ControlPlaneChange } from '../gateway/src/tenants/changes';
+import { runTollgate } from './commands';
+
+const ROOT = join(__dirname, '..');
+const mongoUri = process.env.TEST_MONGODB_URI ?? '';
+const redisUrl = process.env.TEST_REDIS_URL ?? '';
+const dbName = `tollgate_control_test_${randomBytes(6).toString('hex')}`;
+const env = { MONGODB_URI: mongoUri, CONTROL_DB: dbName, REDIS_URL: redisUrl };
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function tollgate(args: string, extraEnv: Record<string, string> = {}): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const argv = args.match(/"[^"]*"|\S+/g)?.map((word) => word.replace(/^"|"$/g, '')) ?? [];
+  const code = await runTollgate(argv, {
+    stdout: (text) => (stdout += text),
+    stderr: (text) => (stderr += text),
+    env: { ...env, ...extraEnv },
+  });
+  return { code, stdout, stderr };
+}
+
+async function json<T = Record<string, unknown>>(args: string): Promise<T> {
+  const run = await tollgate(`${args} --json`);
+  if (run.code !== 0) throw new Error(`tollgate ${args} failed (${run.code}): ${run.stderr}`);
+  return JSON.parse(run.stdout) as T;
+}
+
+const received: ControlPlaneChange[] = [];
+let subscription: ChangeSubscription;
+
+beforeAll(async () => {
+  subscription = subscribeToChanges({
+    redisUrl,
+    dbName,
+    logger: createLogger({ sink: () => undefined }),
+    onChange: (change) => received.push(change),
+    onResync: () => undefined,
+  });
+  await subscription.ready;
+});
+
+afterAll(async () => {
+  await subscription?.close();
+  const connection = await mongoose.createConnection(mongoUri, { dbName }).asPromise();
+  await connection.dropDatabase();
+  await connection.close();
+});
+
+async function announced(change: ControlPlaneChange): Promise<void> {
+  const deadline = Date.now() + 2_000;
+  while (!received.some((c) => c.kind === change.kind && c.id === change.id)) {
+    if (Date.now() > deadline) throw new Error(`${change.kind} ${change.id} was not announced`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe('usage', () => {
+  it('prints the overview and exits 2 without a command, 0 with --help', async () => {
+    const bare = await tollgate('');
+    expect(bare).toMatchObject({ code: 2, stdout: '' });
+    expect(bare.stderr).toContain('Usage: npm run --silent tollgate -- <command>');
+    const help = await tollgate('--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('key rotate <keyId>');
+  });
+
+  it.each([
+    ['tenant create'],
+    ['tenant list'],
+    ['tenant show'],
+    ['tenant set'],
+    ['tenant set-plan'],
+    ['tenant suspend'],
+    ['tenant resume'],
+    ['plan list'],
+    ['plan set'],
+    ['key create'],
+    ['key list'],
+    ['key revoke'],
+    ['key rotate'],
+    ['token'],
+    ['tenant'],
+    ['plan'],
+    ['key'],
+  ])('answers %s --help on stdout with exit 0', async (command) => {
+    const run = await tollgate(`${command} --help`);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toContain(`Usage: npm run --silent tollgate -- ${command}`);
+  });
+
+  it.each([
+    ['an unknown command', 'tenant delete acme'],
+    ['an unknown option', 'tenant list --all'],
+    ['a missing argument', 'tenant show'],
+    ['an extra argument', 'tenant list acme'],
+    ['a bad duration', 'key rotate abc --overlap soon'],
+    ['nothing to change', 'tenant set acme'],
+  ])('exits 2 for %s, with the reason on stderr', async (_label, args) => {
+    const run = await tollgate(args);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/^tollgate: /);
+  });
+});
+
+describe('tenants and plans', () => {
+  it('creates, shows, lists and changes a tenant, announcing each change', async () => {
+    const created = await json(`tenant create acme --name "Acme Corp" --plan pro --origins http://localhost:5173`);
+    expect(created).toMatchObject({ id: 'acme', name: 'Acme Corp', status: 'active', plan: { id: 'pro' }, origins: ['http://localhost:5173'] });
+    await announced({ kind: 'tenant', id: 'acme' });
+    expect(await json('tenant show acme')).toEqual(created);
+    expect(await json<unknown[]>('tenant list')).toEqual([created]);
+
+    const set = await json('tenant set acme --origins https://shop.acme.test,http://localhost:5173 --authz-mode filter --cost-mode measure --safelist-mode log-unknown');
+    expect(set).toMatchObject({ origins: ['https://shop.acme.test', 'http://localhost:5173'], authzMode: 'filter', costMode: 'measure', safelistMode: 'log-unknown' });
+    expect(await json('tenant set-plan acme enterprise')).toMatchObject({ plan: { id: 'enterprise' } });
+
+    received.length = 0;
+    expect(await json('tenant suspend acme')).toMatchObject({ status: 'suspended' });
+    await announced({ kind: 'tenant', id: 'acme' });
+    expect(await json('tenant resume acme')).toMatchObject({ status: 'active' });
+  });
+
+  it('prints tables for people', async () => {
+    const run = await tollgate('tenant list');
+    expect(run.code).toBe(0);
+    expect(run.stdout.split('\n')[0]).toMatch(/^TENANT\s+STATUS\s+PLAN/);
+    expect(run.stdout).toContain('acme');
+  });
+
+  it.each([
+    ['a tenant id that is not a slug', 'tenant create "Acme Inc" --name x', 2],
+    ['a bad origin', 'tenant create initech --name Initech --origins https://initech.test/app', 2],
+    ['an unknown mode', 'tenant set acme --cost-mode off', 2],
+    ['an unknown plan', 'tenant set-plan acme platinum', 1],
+    ['a tenant that exists', 'tenant create acme --name Again', 1],
+    ['a tenant that does not exist', 'tenant suspend nobody', 1],
+  ])('refuses %s', async (_label, args, code) => {
+    const run = await tollgate(args);
+    expect(run.code).toBe(code);
+    expect(run.stderr).toMatch(/^tollgate: /);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('lists the plans and changes a limit, validated', async () => {
+    const plans = await json<{ id: string }[]>('plan list');
+    expect(plans.map((p) => p.id)).toEqual(['enterprise', 'free', 'pro']);
+    received.length = 0;
+    expect(await json('plan set pro --max-cost 3000 --budget-restore-rate 600')).toMatchObject({
+      id: 'pro',
+      limits: { maxCost: 3000, budget: { capacity: 10_000, restoreRate: 600 } },
+    });
+    await announced({ kind: 'plan', id: 'pro' });
+    const refused = await tollgate('plan set pro --max-cost 0');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('maxCost must be a positive integer');
+    expect((await tollgate('plan set platinum --max-cost 10')).code).toBe(1);
+  });
+});
+
+describe('API keys', () => {
+  const CREATE = 'key create --tenant acme --client "Acme ERP" --scopes catalog:read,inventory:read --manifest erp-v1';
+
+  it('prints a new key once: alone with --quiet', async () => {
+    const run = await tollgate(`${CREATE} --quiet`);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toMatch(/^tg_live_[A-Za-z0-9]{12}_[A-Za-z0-9]{40}\n$/);
+  });
+
+  it('prints the key with its record with --json, and never again', async () => {
+    const created = await json<{ key: string; id: string; status: string; expiresAt: string }>(`${CREATE} --expires 30d`);
+    expect(created.key.startsWith(`tg_live_${created.id}_`)).toBe(true);
+    expect(created.status).toBe('active');
+    expect(new Date(created.expiresAt).getTime() - Date.now()).toBeGreaterThan(29 * 86_400_000);
+    const listed = await tollgate('key list --tenant acme --json');
+    expect(listed.stdout).toContain(created.id);
+    expect(listed.stdout).not.toContain(created.key.slice(21));
+    expect(listed.stdout).not.toContain('secretHash');
+  });
+
+  it('rotates with an overlap and revokes, announcing both', async () => {
+    const { id } = await json<{ id: string }>(CREATE);
+    received.length = 0;
+    const rotated = await json<{ key: string; replaces: string; retiring: { id: string; status: string; retiresAt: string } }>(`key rotate ${id} --overlap 1h`);
+    expect(rotated.replaces).toBe(id);
+    expect(rotated.retiring).toMatchObject({ id, status: 'retiring' });
+    expect(new Date(rotated.retiring.retiresAt).getTime() - Date.now()).toBeGreaterThan(59 * 60_000);
+    await announced({ kind: 'apiKey', id });
+    const quiet = await tollgate(`key rotate ${rotated.key.slice(8, 20)} --overlap 0 --quiet`);
+    expect(quiet.stdout).toMatch(/^tg_live_[A-Za-z0-9]{12}_[A-Za-z0-9]{40}\n$/);
+    expect(await json(`key revoke ${id}`)).toMatchObject({ id, status: 'revoked' });
+    await announced({ kind: 'apiKey', id });
+  });
+
+  it.each([
+    ['without scopes', 'key create --tenant acme --client x --manifest m', 2],
+    ['with an unknown scope', 'key create --tenant acme --client x --scopes catalog:admin --manifest m', 2],
+    ['for a tenant that does not exist', 'key create --tenant nobody --client x --scopes catalog:read --manifest m', 1],
+    ['for a key that does not exist', 'key revoke AAAAAAAAAAAA', 1],
+  ])('refuses %s', async (_label, args, code) => {
+    const run = await tollgate(args);
+    expect(run.code).toBe(code);
+    expect(run.stdout).toBe('');
+  });
+});
+
+describe('failures', () => {
+  it('saves a change when Redis is down and says it could not be announced', async () => {
+    const run = await tollgate('tenant set acme --name "Acme Corporation"', { REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^tollgate: warning: the change is saved but could not be announced on Redis/);
+    expect(await json('tenant show acme')).toMatchObject({ name: 'Acme Corporation' });
+  });
+
+  it('exits 1 with one line and no stack when MongoDB does not answer', async () => {
+    const run = await tollgate('tenant list', { MONGODB_URI: 'mongodb://127.0.0.1:1/' });
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/^tollgate: /);
+  });
+});
+
+describe('as an npm script', () => {
+  it('runs `npm run --silent tollgate`, with exit codes, and keeps `npm run token` working', () => {
+    const run = (args: string[]) =>
+      spawnSync('npm', ['run', '--silent', ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+    const key = run(['tollgate', '--', 'key', 'create', '--tenant', 'acme', '--client', 'Script', '--scopes', 'catalog:read', '--manifest', 'm1', '--quiet']);
+    expect(key.status).toBe(0);
+    expect(key.stdout).toMatch(/^tg_live_[A-Za-z0-9]{12}_[A-Za-z0-9]{40}\n$/);
+    expect(run(['tollgate', '--', 'tenant', 'show', 'nobody']).status).toBe(1);
+    expect(run(['tollgate', '--', 'tenant', 'show']).status).toBe(2);
+    const token = run(['token', '--', '--tenant', 'acme', '--user', 'admin@acme.test', '--roles', 'admin']);
+    expect(token.status).toBe(0);
+    expect(token.stdout).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+\n$/);
+  }, 60_000);
+});

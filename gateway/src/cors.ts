@@ -1,0 +1,86 @@
+/**
+ * CORS for tenants' browser frontends. Each tenant lists the web origins its pages are served from; the gateway
+ * answers those origins and no others, never with `*`, and never with `Access-Control-Allow-Credentials` (callers
+ * send a token in `Authorization`, not cookies, so there is nothing for a browser to attach on its own).
+ *
+ * A preflight carries no credentials, so its tenant is unknown: it is answered for an origin that some active
+ * tenant allows (the union of their lists), and cached by the browser for ten minutes. The actual request then
+ * carries a credential, and once that names the tenant its origin is checked against that tenant's own list
+ * (`originAllowedFor`): a page of tenant A cannot call as tenant B just because B's origin passed the preflight.
+ * An origin no tenant allows gets no CORS headers at all, so the browser refuses to hand the page the answer.
+ *
+ * Apollo Server's CSRF prevention stays on underneath; `X-Api-Key` is deliberately not an allowed request header:
+ * partner keys belong on servers, and a browser cannot send one cross-origin.
+ */
+import type { RequestHandler } from 'express';
+import type { Logger } from '../../common/logger';
+import { currentRequestState } from './pipeline';
+import type { TenantDirectory } from './tenants/directory';
+import { ControlPlaneUnavailableError } from './tenants/refreshing-cache';
+import type { TenantRecord } from './tenants/tenant';
+
+export const PREFLIGHT_MAX_AGE_SECONDS = 600;
+const ALLOWED_METHODS = 'POST';
+const ALLOWED_REQUEST_HEADERS = 'authorization, content-type, x-request-id, apollo-require-preflight, x-apollo-operation-name';
+const EXPOSED_HEADERS = 'x-request-id, retry-after';
+
+type OriginCheck = Pick<TenantDirectory, 'allowsOriginForSomeTenant'>;
+
+/** OPTIONS on the GraphQL path. Anything that is not a CORS preflight goes on to the method check (405). */
+export function corsPreflight(directory: OriginCheck, logger: Logger): RequestHandler {
+  return async (req, res, next) => {
+    const origin = req.get('origin');
+    const method = req.get('access-control-request-method');
+    if (origin === undefined || method === undefined) return next();
+    res.vary('Origin').vary('Access-Control-Request-Method').vary('Access-Control-Request-Headers');
+    const state = currentRequestState();
+    let allowed: boolean;
+    try {
+      allowed = method === ALLOWED_METHODS && (await directory.allowsOriginForSomeTenant(origin));
+    } catch (error) {
+      if (!(error instanceof ControlPlaneUnavailableError)) throw error;
+      logger.error('control plane unreadable; refusing a preflight', { requestId: state?.requestId, error });
+      res.status(503).end();
+      return;
+    }
+    if (!allowed) {
+      if (state) state.log.reason = 'preflight-origin-not-allowed';
+      res.status(403).end();
+      return;
+    }
+    res.setHeader('access-control-allow-origin', origin);
+    res.setHeader('access-control-allow-methods', ALLOWED_METHODS);
+    res.setHeader('access-control-allow-headers', ALLOWED_REQUEST_HEADERS);
+    res.setHeader('access-control-max-age', String(PREFLIGHT_MAX_AGE_SECONDS));
+    res.status(204).end();
+  };
+}
+
+/**
+ * On the actual request, before authentication: lets the page read the answer — a 401 included, which it needs to
+ * see to sign in again — when some tenant allows its origin. Whether this tenant does is decided after
+ * authentication. When the control plane cannot be read the headers are left out; authentication answers 503.
+ */
+export function corsHeaders(directory: OriginCheck): RequestHandler {
+  return async (req, res, next) => {
+    const origin = req.get('origin');
+    if (origin === undefined) return next();
+    res.vary('Origin');
+    let allowed = false;
+    try {
+      allowed = await directory.allowsOriginForSomeTenant(origin);
+    } catch (error) {
+      if (!(error instanceof ControlPlaneUnavailableError)) throw error;
+    }
+    if (allowed) {
+      res.setHeader('access-control-allow-origin', origin);
+      res.setHeader('access-control-expose-headers', EXPOSED_HEADERS);
+    }
+    next();
+  };
+}
+
+/** A request without `Origin` is not from a browser page (servers, curl, partners) and has no origin to check. */
+export function originAllowedFor(tenant: TenantRecord, origin: string | undefined): boolean {
+  return origin === undefined || tenant.origins.includes(origin);
+}

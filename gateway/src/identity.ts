@@ -1,0 +1,67 @@
+/**
+ * Who is calling, for which tenant — assembled once per gateway: the trusted JWT issuers, the control plane in
+ * MongoDB, the tenant directory and the API key cache in front of it, and the Redis subscription that tells both
+ * caches what changed. Closed with the gateway.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import { DEV_JWT_AUDIENCE, DEV_JWT_ISSUER, loadOrCreateDevJwtKeys } from '../../common/dev-secrets';
+import type { Logger } from '../../common/logger';
+import type { GatewayConfig } from './config';
+import { ApiKeyVerifier } from './credentials/api-key-verifier';
+import { loadTrustedIssuers, type LoadTrustedIssuersOptions } from './credentials/issuers';
+import { createAuthenticator, type Authenticator } from './pipeline/authenticate';
+import { subscribeToChanges } from './tenants/changes';
+import { createTenantDirectory, type TenantDirectory } from './tenants/directory';
+import { openControlPlane } from './tenants/registry';
+
+/** How long a start waits for the change subscription before it serves on the cache lifetime alone. */
+const SUBSCRIPTION_WAIT_MS = 2_000;
+
+export interface Identity {
+  readonly directory: TenantDirectory;
+  readonly authenticate: Authenticator;
+  close(): Promise<void>;
+}
+
+export async function startIdentity(config: GatewayConfig, logger: Logger): Promise<Identity> {
+  const issuers = loadTrustedIssuers({
+    file: config.jwt.trustedIssuersFile,
+    production: config.production,
+    devIssuer: config.jwt.trustDevIssuer ? await devIssuer(config) : undefined,
+  });
+  const { mongoUri, dbName } = config.controlPlane;
+  const controlPlane = await openControlPlane({ mongoUri, dbName });
+  const directory = createTenantDirectory({ source: controlPlane.tenants, logger });
+  const apiKeys = new ApiKeyVerifier({ source: controlPlane.apiKeys, logger });
+  const subscription = subscribeToChanges({
+    redisUrl: config.redisUrl,
+    dbName,
+    logger,
+    onChange: (change) => {
+      directory.applyChange(change);
+      apiKeys.applyChange(change);
+    },
+    onResync: () => {
+      directory.resync();
+      apiKeys.resync();
+    },
+  });
+  // Redis being unreachable must not stop the gateway from starting; its absence is logged by the subscription.
+  await Promise.race([subscription.ready, delay(SUBSCRIPTION_WAIT_MS, undefined, { ref: false })]);
+  return {
+    directory,
+    authenticate: createAuthenticator({ issuers, apiKeys, directory }),
+    async close() {
+      await subscription.close();
+      await apiKeys.close();
+      await controlPlane.close();
+    },
+  };
+}
+
+/** The key pair under .data/secrets that `npm run token` signs with; never read in production. */
+async function devIssuer(config: GatewayConfig): Promise<LoadTrustedIssuersOptions['devIssuer']> {
+  if (config.production) throw new Error('the development JWT keys are refused in production');
+  const keys = await loadOrCreateDevJwtKeys();
+  return { issuer: DEV_JWT_ISSUER, audience: DEV_JWT_AUDIENCE, jwks: keys.publicJwks };
+}

@@ -1,0 +1,154 @@
+/**
+ * Two gateway processes — real `node gateway/src/main.ts` children, in production mode — sharing one control plane
+ * (MongoDB) and one Redis: a key revoked through the registry API and a tenant suspended with the CLI are refused
+ * by both within 5 s.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { SUBGRAPH_NAMES } from '../../subgraphs/catalog';
+import { accounts, inventory, products } from './testing/fixtures';
+import { createTestIssuer, type TestIssuer } from './testing/jwt';
+import { openTestControlPlane, writeTrustedIssuersFile } from './testing/platform';
+import { startTestSubgraph, type TestSubgraph } from './testing/subgraph';
+import { writeTestSupergraph } from './testing/supergraph';
+import type { ChangePublisher } from './tenants/changes';
+import type { ControlPlane } from './tenants/registry';
+
+const ROOT = join(__dirname, '..', '..');
+const WHOAMI = JSON.stringify({ query: '{ whoami { tenant principal } }' });
+const PROMISE_MS = 5_000;
+
+interface Replica {
+  url: string;
+  child: ChildProcess;
+}
+
+function startReplica(env: Record<string, string>): Promise<Replica> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'gateway/src/main.ts')], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    const lines: string[] = [];
+    const timer = setTimeout(() => reject(new Error(`the gateway did not start:\n${lines.join('\n')}`)), 60_000);
+    child.once('exit', (code) => reject(new Error(`the gateway exited with ${code}:\n${lines.join('\n')}`)));
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      lines.push(line);
+      const record = JSON.parse(line) as { msg?: string; url?: string };
+      if (record.msg === 'gateway listening' && record.url) {
+        clearTimeout(timer);
+        resolve({ url: record.url, child });
+      }
+    });
+  });
+}
+
+function stopReplica(replica: Replica | undefined): Promise<void> {
+  if (!replica || replica.child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    replica.child.once('exit', () => resolve());
+    replica.child.kill('SIGTERM');
+  });
+}
+
+async function ask(replica: Replica, headers: Record<string, string>): Promise<{ status: number; reason?: unknown }> {
+  const res = await fetch(replica.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: WHOAMI });
+  const body = (await res.json()) as { errors?: { extensions?: { reason?: unknown } }[] };
+  return { status: res.status, reason: body.errors?.[0]?.extensions?.reason };
+}
+
+/** Polls every replica until `refused` holds for its answer; returns how long the slowest took. */
+async function timeUntilRefused(replicas: Replica[], headers: Record<string, string>, refused: (answer: { status: number; reason?: unknown }) => boolean): Promise<number> {
+  const started = Date.now();
+  const times = await Promise.all(
+    replicas.map(async (replica) => {
+      while (Date.now() - started < PROMISE_MS * 2) {
+        if (refused(await ask(replica, headers))) return Date.now() - started;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return Infinity;
+    }),
+  );
+  return Math.max(...times);
+}
+
+function runCli(args: string[], env: Record<string, string>): Promise<number | null> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli/tollgate.ts'), ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: 'ignore',
+  });
+  return new Promise((resolve) => child.once('exit', resolve));
+}
+
+describe('two gateway replicas', () => {
+  let subgraphs: TestSubgraph[] = [];
+  let issuer: TestIssuer;
+  let controlPlane: ControlPlane;
+  let changes: ChangePublisher;
+  let replicas: Replica[] = [];
+  let controlEnv: Record<string, string>;
+
+  beforeAll(async () => {
+    const secret = randomBytes(32);
+    issuer = await createTestIssuer();
+    subgraphs = await Promise.all([accounts, products, inventory].map((fixture) => startTestSubgraph({ ...fixture, gatewaySecret: secret })));
+    ({ controlPlane, changes } = await openTestControlPlane());
+    await controlPlane.tenants.createTenant({ id: 'acme', name: 'Acme', plan: 'pro' });
+    await controlPlane.tenants.createTenant({ id: 'globex', name: 'Globex', plan: 'free' });
+    controlEnv = { MONGODB_URI: process.env.TEST_MONGODB_URI ?? '', CONTROL_DB: controlPlane.dbName, REDIS_URL: process.env.TEST_REDIS_URL ?? '' };
+    const urls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [`${name.toUpperCase()}_URL`, subgraphs.find((s) => s.name === name)?.url ?? 'http://127.0.0.1:9/graphql']));
+    const env = {
+      ...controlEnv,
+      ...urls,
+      NODE_ENV: 'production',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      SUPERGRAPH_PATH: writeTestSupergraph(subgraphs),
+      TOLLGATE_INTERNAL_SECRET: secret.toString('hex'),
+      TRUSTED_ISSUERS_FILE: writeTrustedIssuersFile(issuer),
+    };
+    replicas = await Promise.all([startReplica(env), startReplica(env)]);
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(replicas.map(stopReplica));
+    await Promise.all(subgraphs.map((s) => s.stop()));
+    await controlPlane?.dropDatabase();
+    await controlPlane?.close();
+    await changes?.close();
+  });
+
+  it('are separate processes', () => {
+    expect(replicas).toHaveLength(2);
+    expect(replicas[0]!.child.pid).not.toBe(replicas[1]!.child.pid);
+    expect(replicas[0]!.url).not.toBe(replicas[1]!.url);
+  });
+
+  it('both refuse a key revoked through the registry within 5 s', async () => {
+    const { key, record } = await controlPlane.apiKeys.issue({
+      tenantId: 'globex',
+      clientName: 'Globex WMS',
+      scopes: ['inventory:read'],
+      manifest: 'wms-v1',
+      expiresAt: new Date(Date.now() + 86_400_000),
+    });
+    const headers = { 'x-api-key': key };
+    // Both have the key cached, so only the announcement or the cache lifetime can end it.
+    for (const replica of replicas) expect((await ask(replica, headers)).status).toBe(200);
+    await controlPlane.apiKeys.revoke(record.id);
+    expect(await timeUntilRefused(replicas, headers, ({ status }) => status === 401)).toBeLessThan(PROMISE_MS);
+  });
+
+  it('both refuse a tenant suspended with the CLI within 5 s, and serve it again once resumed', async () => {
+    const headers = { authorization: `Bearer ${await issuer.sign({ tenant: 'acme' })}` };
+    for (const replica of replicas) expect((await ask(replica, headers)).status).toBe(200);
+    expect(await runCli(['tenant', 'suspend', 'acme'], controlEnv)).toBe(0);
+    expect(await timeUntilRefused(replicas, headers, ({ status, reason }) => status === 403 && reason === 'TENANT_SUSPENDED')).toBeLessThan(PROMISE_MS);
+    expect(await runCli(['tenant', 'resume', 'acme'], controlEnv)).toBe(0);
+    expect(await timeUntilRefused(replicas, headers, ({ status }) => status === 200)).toBeLessThan(PROMISE_MS);
+  });
+});

@@ -1,0 +1,384 @@
+/**
+ * The control plane: tenants, plans and API keys in the gateway's own MongoDB database (`tollgate_control` by
+ * default), on a connection of their own. The gateway reads it (through the directory's cache), the CLI and the
+ * tests write it; every write is announced (changes.ts) so running gateways drop what they cached.
+ *
+ * Every value is validated before it is stored and again when it is read back: a document edited by hand must
+ * not turn into a tenant the gateway serves with limits nobody checked. Filters are built here from validated
+ * ids only; the connection sanitizes filters and the schemas throw on unknown paths, so a typo in a filter fails
+ * instead of matching every tenant.
+ */
+import mongoose, { Schema, type Connection, type Model } from 'mongoose';
+import { isTenantId } from '../../../common/ids';
+import { DEFAULT_CONTROL_DB } from '../config';
+import { ApiKeyRegistry } from '../credentials/api-keys';
+import type { ChangePublisher } from './changes';
+import {
+  CorruptRecordError,
+  RegistryError,
+  RegistryValidationError,
+  STRICT_SCHEMA_OPTIONS,
+  TenantExistsError,
+} from './registry-common';
+import { DEFAULT_PLANS, planLimitProblems, type Plan, type PlanLimits } from './plan';
+import {
+  DEFAULT_TENANT_SETTINGS,
+  isPlanId,
+  tenantSettingsProblems,
+  type TenantRecord,
+  type TenantSettings,
+} from './tenant';
+
+const DB_NAME_PATTERN = /^[A-Za-z0-9_-]{1,63}$/;
+
+interface TenantDoc extends TenantSettings {
+  _id: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+interface PlanDoc {
+  _id: string;
+  name: string;
+  limits: PlanLimits;
+  updatedAt: Date;
+}
+
+const requiredNumber = { type: Number, required: true } as const;
+
+function tenantModel(connection: Connection): Model<TenantDoc> {
+  const schema = new Schema<TenantDoc>(
+    {
+      _id: { type: String, required: true },
+      name: { type: String, required: true },
+      status: { type: String, required: true },
+      isolation: { type: String, required: true },
+      plan: { type: String, required: true },
+      origins: { type: [String], default: [] },
+      authzMode: { type: String, required: true },
+      costMode: { type: String, required: true },
+      safelistMode: { type: String, required: true },
+    },
+    { ...STRICT_SCHEMA_OPTIONS, collection: 'tenants', timestamps: true },
+  );
+  return connection.model<TenantDoc>('Tenant', schema);
+}
+
+function planModel(connection: Connection): Model<PlanDoc> {
+  const schema = new Schema<PlanDoc>(
+    {
+      _id: { type: String, required: true },
+      name: { type: String, required: true },
+      limits: {
+        maxCost: requiredNumber,
+        budget: { capacity: requiredNumber, restoreRate: requiredNumber },
+        maxDepth: requiredNumber,
+        maxAliases: requiredNumber,
+        maxRootFields: requiredNumber,
+        maxDirectivesPerField: requiredNumber,
+        maxTokens: requiredNumber,
+        maxBodyBytes: requiredNumber,
+      },
+    },
+    { ...STRICT_SCHEMA_OPTIONS, collection: 'plans', timestamps: { createdAt: false, updatedAt: true } },
+  );
+  return connection.model<PlanDoc>('Plan', schema);
+}
+
+export interface NewTenant {
+  id: string;
+  name: string;
+  plan?: string;
+  origins?: string[];
+  authzMode?: TenantSettings['authzMode'];
+  costMode?: TenantSettings['costMode'];
+  safelistMode?: TenantSettings['safelistMode'];
+}
+
+export interface PlanChange {
+  name?: string;
+  /** Only the limits given change; the result must still pass `planLimitProblems`. */
+  limits?: Partial<Omit<PlanLimits, 'budget'>> & { budget?: Partial<PlanLimits['budget']> };
+}
+
+const DEFAULT_PLAN_ID = 'free';
+
+export class TenantRegistry {
+  constructor(
+    private readonly tenants: Model<TenantDoc>,
+    private readonly plans: Model<PlanDoc>,
+    private readonly changes: ChangePublisher | undefined,
+  ) {}
+
+  async createTenant(input: NewTenant): Promise<TenantRecord> {
+    if (!isTenantId(input.id)) throw new RegistryValidationError(['tenant id must be a slug such as "acme" (a-z, 0-9, inner hyphens, 2–40)']);
+    const settings: TenantSettings = {
+      ...DEFAULT_TENANT_SETTINGS,
+      name: input.name,
+      plan: input.plan ?? DEFAULT_PLAN_ID,
+      origins: input.origins ?? [],
+      authzMode: input.authzMode ?? DEFAULT_TENANT_SETTINGS.authzMode,
+      costMode: input.costMode ?? DEFAULT_TENANT_SETTINGS.costMode,
+      safelistMode: input.safelistMode ?? DEFAULT_TENANT_SETTINGS.safelistMode,
+    };
+    const problems = tenantSettingsProblems(settings);
+    if (problems.length > 0) throw new RegistryValidationError(problems);
+    await this.requirePlan(settings.plan);
+    // Insert-if-absent in one round trip: an existing tenant is never overwritten (nor its timestamps touched).
+    const now = new Date();
+    const result = await this.tenants.updateOne(
+      { _id: input.id },
+      { $setOnInsert: { ...settings, origins: unique(settings.origins), createdAt: now, updatedAt: now } },
+      { upsert: true, timestamps: false },
+    );
+    if (result.upsertedCount === 0) throw new TenantExistsError(input.id);
+    await this.changes?.publish({ kind: 'tenant', id: input.id });
+    return this.requireTenant(input.id);
+  }
+
+  /** The tenant with its plan resolved; `undefined` when there is no such tenant (or the id is not one). */
+  async getTenant(id: string): Promise<TenantRecord | undefined> {
+    if (!isTenantId(id)) return undefined;
+    const doc = await this.tenants.findById(id).lean<TenantDoc>().exec();
+    if (!doc) return undefined;
+    return this.toRecord(doc, await this.readPlan(doc.plan));
+  }
+
+  async listTenants(): Promise<TenantRecord[]> {
+    const [docs, plans] = await Promise.all([
+      this.tenants.find({}).sort({ _id: 1 }).lean<TenantDoc[]>().exec(),
+      this.listPlans(),
+    ]);
+    const byId = new Map(plans.map((plan) => [plan.id, plan]));
+    return docs.map((doc) => {
+      const plan = byId.get(doc.plan);
+      if (!plan) throw new CorruptRecordError('tenant', doc._id, ['its plan does not exist']);
+      return this.toRecord(doc, plan);
+    });
+  }
+
+  /** Changes the given settings; the id never changes. */
+  async updateTenant(id: string, change: Partial<TenantSettings>): Promise<TenantRecord> {
+    const problems = tenantSettingsProblems(change);
+    if (problems.length > 0) throw new RegistryValidationError(problems);
+    if (change.plan !== undefined) await this.requirePlan(change.plan);
+    const set: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(change)) if (value !== undefined) set[key] = value;
+    if (change.origins) set.origins = unique(change.origins);
+    const found =
+      isTenantId(id) && Object.keys(set).length > 0
+        ? await this.tenants.findOneAndUpdate({ _id: id }, { $set: set }).lean().exec()
+        : await this.getTenant(id);
+    if (!found) throw new RegistryError(`no tenant ${id}`);
+    await this.changes?.publish({ kind: 'tenant', id });
+    return this.requireTenant(id);
+  }
+
+  suspendTenant(id: string): Promise<TenantRecord> {
+    return this.updateTenant(id, { status: 'suspended' });
+  }
+
+  resumeTenant(id: string): Promise<TenantRecord> {
+    return this.updateTenant(id, { status: 'active' });
+  }
+
+  /** Every origin some active tenant allows: what a preflight, which carries no credentials, is checked against. */
+  async activeOrigins(): Promise<string[]> {
+    const docs = await this.tenants.find({ status: 'active' }).select({ origins: 1 }).lean<Pick<TenantDoc, 'origins'>[]>().exec();
+    return unique(docs.flatMap((doc) => doc.origins ?? []));
+  }
+
+  async listPlans(): Promise<Plan[]> {
+    const docs = await this.plans.find({}).sort({ _id: 1 }).lean<PlanDoc[]>().exec();
+    return docs.map(toPlan);
+  }
+
+  async getPlan(id: string): Promise<Plan | undefined> {
+    if (!isPlanId(id)) return undefined;
+    const doc = await this.plans.findById(id).lean<PlanDoc>().exec();
+    return doc ? toPlan(doc) : undefined;
+  }
+
+  async updatePlan(id: string, change: PlanChange): Promise<Plan> {
+    const current = await this.getPlan(id);
+    if (!current) throw new RegistryError(`no plan ${id}`);
+    const { budget, ...scalars } = change.limits ?? {};
+    const limits: PlanLimits = { ...current.limits, ...scalars, budget: { ...current.limits.budget, ...budget } };
+    const problems = planLimitProblems(limits);
+    if (change.name !== undefined && (typeof change.name !== 'string' || change.name.trim().length === 0 || change.name.length > 100)) {
+      problems.push('name must be 1–100 characters');
+    }
+    if (problems.length > 0) throw new RegistryValidationError(problems);
+    // Only the limits that were given are written, so two operators changing different limits do not undo each other.
+    const set: Record<string, unknown> = {};
+    if (change.name !== undefined) set.name = change.name;
+    for (const [key, value] of Object.entries(scalars)) if (value !== undefined) set[`limits.${key}`] = value;
+    for (const [key, value] of Object.entries(budget ?? {})) if (value !== undefined) set[`limits.budget.${key}`] = value;
+    if (Object.keys(set).length > 0) await this.plans.updateOne({ _id: id }, { $set: set }).exec();
+    await this.changes?.publish({ kind: 'plan', id });
+    const updated = await this.getPlan(id);
+    if (!updated) throw new RegistryError(`no plan ${id}`);
+    return updated;
+  }
+
+  /** Inserts the built-in plans that are missing; never touches a plan an operator has edited. */
+  async ensureDefaultPlans(): Promise<number> {
+    const result = await this.plans.bulkWrite(
+      DEFAULT_PLANS.map((plan) => ({
+        updateOne: {
+          filter: { _id: plan.id },
+          update: { $setOnInsert: { name: plan.name, limits: plan.limits, updatedAt: new Date() } },
+          upsert: true,
+          timestamps: false,
+        },
+      })),
+    );
+    return result.upsertedCount;
+  }
+
+  private async requireTenant(id: string): Promise<TenantRecord> {
+    const tenant = await this.getTenant(id);
+    if (!tenant) throw new RegistryError(`no tenant ${id}`);
+    return tenant;
+  }
+
+  private async requirePlan(id: string): Promise<void> {
+    if (!(await this.getPlan(id))) throw new RegistryError(`no plan ${id}`);
+  }
+
+  private async readPlan(id: string): Promise<Plan> {
+    const plan = await this.getPlan(id);
+    if (!plan) throw new CorruptRecordError('plan', id, ['it does not exist but a tenant names it']);
+    return plan;
+  }
+
+  private toRecord(doc: TenantDoc, plan: Plan): TenantRecord {
+    const settings: TenantSettings = {
+      name: doc.name,
+      status: doc.status,
+      isolation: doc.isolation,
+      plan: doc.plan,
+      origins: doc.origins ?? [],
+      authzMode: doc.authzMode,
+      costMode: doc.costMode,
+      safelistMode: doc.safelistMode,
+    };
+    const problems = tenantSettingsProblems(settings);
+    if (!isTenantId(doc._id)) problems.push('its id is not a tenant id');
+    if (problems.length > 0) throw new CorruptRecordError('tenant', String(doc._id), problems);
+    return Object.freeze({
+      id: doc._id,
+      name: settings.name,
+      status: settings.status,
+      isolation: settings.isolation,
+      plan,
+      origins: Object.freeze([...settings.origins]),
+      authzMode: settings.authzMode,
+      costMode: settings.costMode,
+      safelistMode: settings.safelistMode,
+    });
+  }
+}
+
+function toPlan(doc: PlanDoc): Plan {
+  const problems = planLimitProblems(doc.limits);
+  if (!isPlanId(doc._id)) problems.push('its id is not a plan id');
+  if (problems.length > 0) throw new CorruptRecordError('plan', String(doc._id), problems);
+  const { limits } = doc;
+  return Object.freeze({
+    id: doc._id,
+    name: doc.name,
+    limits: Object.freeze({
+      maxCost: limits.maxCost,
+      budget: Object.freeze({ capacity: limits.budget.capacity, restoreRate: limits.budget.restoreRate }),
+      maxDepth: limits.maxDepth,
+      maxAliases: limits.maxAliases,
+      maxRootFields: limits.maxRootFields,
+      maxDirectivesPerField: limits.maxDirectivesPerField,
+      maxTokens: limits.maxTokens,
+      maxBodyBytes: limits.maxBodyBytes,
+    }),
+  });
+}
+
+function unique(values: readonly string[]): string[] {
+  return [...new Set(values)];
+}
+
+export interface ControlPlaneOptions {
+  mongoUri: string;
+  dbName?: string;
+  /** Where writes are announced; a gateway, which only reads, has none. */
+  changes?: ChangePublisher;
+}
+
+export interface ControlPlane {
+  readonly dbName: string;
+  readonly tenants: TenantRegistry;
+  readonly apiKeys: ApiKeyRegistry;
+  /** Drops the whole control-plane database: for tests that made one of their own. */
+  dropDatabase(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Connects, makes sure the indexes and the built-in plans exist (both idempotent), and hands out the registries.
+ * Fails fast when MongoDB does not answer, rather than queueing operations behind a connection that may never come.
+ */
+export async function openControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
+  const dbName = options.dbName ?? DEFAULT_CONTROL_DB;
+  if (!DB_NAME_PATTERN.test(dbName)) throw new Error('the control-plane database name must be 1–63 letters, digits, "_" or "-"');
+  // Never mongoose's default connection: the gateway process may host other connections (and tests several).
+  const connection = mongoose.createConnection(options.mongoUri, {
+    dbName,
+    sanitizeFilter: true,
+    bufferCommands: false,
+    autoIndex: false,
+    serverSelectionTimeoutMS: 5_000,
+  });
+  try {
+    await connection.asPromise();
+    const tenants = new TenantRegistry(tenantModel(connection), planModel(connection), options.changes);
+    const apiKeys = new ApiKeyRegistry(connection, tenants, options.changes);
+    for (const model of Object.values(connection.models)) await model.syncIndexes();
+    await tenants.ensureDefaultPlans();
+    return {
+      dbName,
+      tenants,
+      apiKeys,
+      async dropDatabase() {
+        await connection.dropDatabase();
+      },
+      close: () => connection.close(),
+    };
+  } catch (error) {
+    await connection.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** The demo tenants `npm start` and docker-compose serve; their data is seeded into the subgraphs by subgraphs/seed.ts. */
+const DEMO_CONTROL_PLANE_TENANTS: readonly NewTenant[] = [
+  { id: 'acme', name: 'Acme Corporation', plan: 'pro', origins: ['http://localhost:5173'] },
+  { id: 'globex', name: 'Globex Corporation', plan: 'free' },
+];
+
+/** Creates the built-in plans and the demo tenants where missing; running it again changes nothing. */
+export async function seedControlPlane(options: { mongoUri: string; dbName?: string }): Promise<{ seeded: boolean }> {
+  const controlPlane = await openControlPlane(options);
+  try {
+    let seeded = false;
+    for (const tenant of DEMO_CONTROL_PLANE_TENANTS) {
+      try {
+        await controlPlane.tenants.createTenant(tenant);
+        seeded = true;
+      } catch (error) {
+        // Seeded by an earlier run (or a concurrent one): whatever an operator changed since stays as it is.
+        if (!(error instanceof TenantExistsError)) throw error;
+      }
+    }
+    return { seeded };
+  } finally {
+    await controlPlane.close();
+  }
+}
