@@ -1,0 +1,140 @@
+/**
+ * What the budget does when Redis stops answering, and when it comes back. This test runs its own redis-server on a
+ * free port (never the shared one), freezes it with SIGSTOP, kills it, and restarts it on the same port.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, Socket } from 'node:net';
+import type Redis from 'ioredis';
+import { createLogger } from '../../../common/logger';
+import { BudgetUnavailableError, createBudget, type Budget } from './budget';
+import { createBudgetRedis } from './redis';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (typeof address !== 'object' || address === null) throw new Error('no port');
+  return address.port;
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.connect(port, '127.0.0.1');
+  });
+}
+
+async function startRedis(port: number): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
+  const deadline = Date.now() + 10_000;
+  while (!(await accepts(port))) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error('redis-server did not start');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return child;
+}
+
+async function stopRedis(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+function whenReady(client: Redis): Promise<unknown> {
+  return client.status === 'ready' ? Promise.resolve() : new Promise((resolve) => client.once('ready', resolve));
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const started = performance.now();
+  const value = await fn();
+  return { value, ms: performance.now() - started };
+}
+
+const policy = { capacity: 30, restoreRate: 0.001 };
+const who = { tenantId: 'acme', credential: 'jwt', principal: 'fault-test' };
+
+let port: number;
+let server: ChildProcess;
+let openClient: Redis;
+let closedClient: Redis;
+let open: Budget;
+let closed: Budget;
+const lines: { level: string; msg: string }[] = [];
+
+beforeAll(async () => {
+  port = await freePort();
+  server = await startRedis(port);
+  openClient = createBudgetRedis(`redis://127.0.0.1:${port}`);
+  closedClient = createBudgetRedis(`redis://127.0.0.1:${port}`);
+  await Promise.all([whenReady(openClient), whenReady(closedClient)]);
+  const logger = createLogger({ level: 'debug', sink: (line) => lines.push(JSON.parse(line)) });
+  open = createBudget({ redis: openClient, failMode: 'open', logger: logger.child({ budget: 'open' }), probeIntervalMs: 100 });
+  closed = createBudget({ redis: closedClient, failMode: 'closed', logger: logger.child({ budget: 'closed' }), probeIntervalMs: 100 });
+});
+
+afterAll(async () => {
+  open.close();
+  closed.close();
+  openClient.disconnect();
+  closedClient.disconnect();
+  await stopRedis(server);
+});
+
+it('falls back within the command timeout, decides without Redis, and goes back to Redis by itself', async () => {
+  const first = await open.reserve(who, policy, 10);
+  expect(first).toMatchObject({ granted: true, reservation: { backend: 'redis' } });
+  expect(await closed.reserve(who, policy, 0)).toMatchObject({ granted: true });
+
+  // Redis stops answering (the process is frozen; its connections stay open).
+  server.kill('SIGSTOP');
+
+  const fallback = await timed(() => open.reserve(who, policy, 10));
+  expect(fallback.ms).toBeLessThan(1_000);
+  expect(fallback.value).toMatchObject({ granted: true, reservation: { backend: 'memory' } });
+  const refusal = await timed(() => closed.reserve(who, policy, 10).then(() => 'granted', (error: unknown) => error));
+  expect(refusal.ms).toBeLessThan(1_000);
+  expect(refusal.value).toBeInstanceOf(BudgetUnavailableError);
+
+  // From now on Redis is not asked at all: the per-process bucket enforces (30 points: two more of 10 fit).
+  const during = await Promise.all(Array.from({ length: 3 }, () => open.reserve(who, policy, 10)));
+  expect(during.map((r) => r.granted)).toEqual([true, true, false]);
+  expect(during.every((r) => (r.granted ? r.reservation.backend : r.backend) === 'memory')).toBe(true);
+  // A settlement of a Redis reservation cannot be applied now; its estimate stays charged.
+  if (!first.granted) throw new Error('expected a reservation');
+  expect(await open.settle(first.reservation, 0)).toBeUndefined();
+  expect(open.stats()).toMatchObject({ backend: 'memory', outages: 1, lostSettlements: 1 });
+  // One warning per budget for the whole outage, however many calls failed.
+  expect(lines.filter((l) => l.level === 'warn')).toHaveLength(2);
+
+  // Redis dies and comes back on the same port, empty.
+  await stopRedis(server);
+  server = await startRedis(port);
+
+  const deadline = Date.now() + 10_000;
+  let backend = 'memory';
+  while (backend !== 'redis' && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    const result = await open.reserve(who, policy, 10);
+    backend = result.granted ? result.reservation.backend : result.backend;
+  }
+  expect(backend).toBe('redis');
+  // Enforcement is shared again: the restarted Redis holds the bucket (10 taken above), two more fit, then not.
+  const after = [await open.reserve(who, policy, 10), await open.reserve(who, policy, 10), await open.reserve(who, policy, 10)];
+  expect(after.map((r) => r.granted)).toEqual([true, true, false]);
+  expect(after[2]).toMatchObject({ granted: false, backend: 'redis' });
+
+  while (closed.stats().backend !== 'redis' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  // The fail-closed budget answers again, from the same shared bucket the other one just emptied.
+  expect(await closed.reserve(who, policy, 10)).toMatchObject({ granted: false, backend: 'redis' });
+  expect(open.stats()).toMatchObject({ outages: 1, recoveries: 1 });
+  expect(lines.filter((l) => l.level === 'info')).toHaveLength(2);
+});

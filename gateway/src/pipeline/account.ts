@@ -1,0 +1,122 @@
+/**
+ * Last step: once the response is known, charge the operation what it actually cost, settle the reservation the cost
+ * stage made, and tell the client — `extensions.cost` in Shopify's shape and the IETF RateLimit headers
+ * (draft-ietf-httpapi-ratelimit-headers, structured-field form since draft 08).
+ *
+ * What an operation is charged:
+ * - refused before execution, by any stage and for any reason: nothing; the whole reservation is given back. That
+ *   includes what the gateway's executor refuses before fetching anything (variable coercion, the planner's
+ *   limits): the response then has no `data` entry at all, which GraphQL reserves for errors before execution;
+ * - executed, and a subgraph failed or timed out (DOWNSTREAM_SERVICE_ERROR, SUBGRAPH_TIMEOUT, INTERNAL_SERVER_ERROR),
+ *   or the result is delivered incrementally: at least the estimate — the subgraphs did the work, or part of it,
+ *   and the response does not show how much;
+ * - executed otherwise: its actual cost from the response, at least 1 — an executed operation is never free.
+ * The actual cost may exceed the estimate (a list longer than its assumed size); the excess is charged too.
+ * `actualQueryCost` reports what was charged.
+ */
+import type { ApolloServerPlugin, GraphQLResponse } from '@apollo/server';
+import type { Budget } from '../budget/budget';
+import { secondsUntilFull, type BudgetPolicy, type ThrottleStatus } from '../budget/bucket';
+import { actualCost } from '../cost/estimate';
+import type { CostLedger, CostReport } from './cost';
+import type { GatewayContext } from './index';
+
+export const MIN_EXECUTED_CHARGE = 1;
+const FAILURE_CODES: ReadonlySet<unknown> = new Set(['DOWNSTREAM_SERVICE_ERROR', 'SUBGRAPH_TIMEOUT', 'INTERNAL_SERVER_ERROR']);
+/** The policy's name in the RateLimit headers. */
+const POLICY_NAME = 'budget';
+
+export type ExecutionOutcome =
+  | { readonly executed: false }
+  | { readonly executed: true; readonly body: GraphQLResponse['body'] };
+
+export interface CostSettlement {
+  /** What the operation was charged. */
+  readonly actualQueryCost: number;
+  /** The bucket after settling; absent when the budget store could not be reached (or nothing was reserved). */
+  readonly throttleStatus?: ThrottleStatus;
+}
+
+/** Shopify's `extensions.cost`. */
+export interface CostExtension {
+  readonly requestedQueryCost: number;
+  readonly actualQueryCost: number;
+  readonly throttleStatus?: ThrottleStatus;
+}
+
+export function chargeFor(report: CostReport, outcome: ExecutionOutcome): number {
+  if (!outcome.executed) return 0;
+  const { body } = outcome;
+  if (body.kind !== 'single') return report.requestedQueryCost;
+  const result = body.singleResult;
+  const actual = actualCost(result.data, report.plan, report.variables);
+  if ((result.errors ?? []).some((e) => FAILURE_CODES.has(e.extensions?.code))) return Math.max(actual, report.requestedQueryCost);
+  if (result.data === undefined) return 0;
+  return Math.max(actual, MIN_EXECUTED_CHARGE);
+}
+
+export async function settleCost(report: CostReport, outcome: ExecutionOutcome, budget: Budget): Promise<CostSettlement> {
+  if (!report.reservation) {
+    return { actualQueryCost: 0, ...(report.throttleStatus ? { throttleStatus: report.throttleStatus } : {}) };
+  }
+  const charge = chargeFor(report, outcome);
+  const throttleStatus = await budget.settle(report.reservation, charge);
+  return { actualQueryCost: charge, ...(throttleStatus ? { throttleStatus } : {}) };
+}
+
+export function costExtension(report: CostReport, settlement: CostSettlement): CostExtension {
+  return {
+    requestedQueryCost: report.requestedQueryCost,
+    actualQueryCost: settlement.actualQueryCost,
+    ...(settlement.throttleStatus ? { throttleStatus: settlement.throttleStatus } : {}),
+  };
+}
+
+/**
+ * `RateLimit-Policy: "budget";q=<capacity>;w=<seconds an empty bucket takes to fill>` and
+ * `RateLimit: "budget";r=<points left>;t=<seconds until full>`. Structured fields take non-negative integers, so a
+ * bucket in debt shows r=0 and a t that includes paying the debt off.
+ */
+export function rateLimitHeaders(policy: BudgetPolicy, status: ThrottleStatus): Record<string, string> {
+  const window = Math.ceil(policy.capacity / policy.restoreRate);
+  const remaining = Math.max(0, status.currentlyAvailable);
+  return {
+    'ratelimit-policy': `"${POLICY_NAME}";q=${policy.capacity};w=${window}`,
+    ratelimit: `"${POLICY_NAME}";r=${remaining};t=${secondsUntilFull(policy, status.currentlyAvailable)}`,
+  };
+}
+
+export interface CostAccountingOptions {
+  readonly ledger: CostLedger;
+  readonly budget: Budget;
+}
+
+/**
+ * The Apollo Server plugin around the pipeline: notes whether execution started, and in `willSendResponse` — which
+ * Apollo Server calls for every response, refusals included — settles and writes the extension and headers.
+ */
+export function createCostAccountingPlugin(options: CostAccountingOptions): ApolloServerPlugin<GatewayContext> {
+  return {
+    async requestDidStart() {
+      let executed = false;
+      return {
+        async executionDidStart() {
+          executed = true;
+        },
+        async willSendResponse({ contextValue, response }) {
+          const report = options.ledger.take(contextValue.requestId);
+          if (!report) return;
+          const outcome: ExecutionOutcome = executed ? { executed: true, body: response.body } : { executed: false };
+          const settlement = await settleCost(report, outcome, options.budget);
+          const result = response.body.kind === 'single' ? response.body.singleResult : response.body.initialResult;
+          result.extensions = { ...result.extensions, cost: costExtension(report, settlement) };
+          if (settlement.throttleStatus) {
+            for (const [name, value] of Object.entries(rateLimitHeaders(report.policy, settlement.throttleStatus))) {
+              response.http.headers.set(name, value);
+            }
+          }
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,195 @@
+import { getOperationAST, GraphQLError, parse } from 'graphql';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type Redis from 'ioredis';
+import { createLogger } from '../../../common/logger';
+import { BudgetUnavailableError, createBudget, type Budget } from '../budget/budget';
+import { budgetKey } from '../budget/keys';
+import { createBudgetRedis } from '../budget/redis';
+import { createCostEstimator, createCostModel } from '../cost/estimate';
+import { DEFAULT_PLANS, type PlanLimits } from '../tenants/plan';
+import { createCostLedger, createCostStage, type CostLedger, type CostMode } from './cost';
+import type { Caller, ResolvedOperation } from './index';
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const PREFIX = `tollgate-test:cost:${randomBytes(6).toString('hex')}`;
+const model = createCostModel(readFileSync(join(__dirname, '..', '..', '..', 'schema', 'supergraph.graphql'), 'utf8'));
+const estimator = createCostEstimator({ model });
+
+const LIMITS: PlanLimits = { ...DEFAULT_PLANS[0]!.limits, maxCost: 200, budget: { capacity: 500, restoreRate: 1 } };
+
+/** products 1 + edges 10 × (ProductEdge 1 + node … reviews 16) = 181: see estimate.test.ts */
+const NESTED = '{ products(first: 10) { edges { node { reviews(first: 5) { edges { node { author { name } } } } } } } }';
+/** products 1 + 100 × (ProductEdge 1 + Product 1 + name 0) = 201 */
+const OVER_MAXIMUM = '{ products(first: 100) { edges { node { name } } } }';
+
+let redis: Redis;
+let budget: Budget;
+let principals = 0;
+
+beforeAll(async () => {
+  redis = createBudgetRedis(REDIS_URL);
+  if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
+  budget = createBudget({ redis, failMode: 'closed', logger: createLogger({ sink: () => {} }), keyPrefix: PREFIX });
+});
+
+afterAll(async () => {
+  budget.close();
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', `${PREFIX}:*`, 'COUNT', 1000);
+    cursor = next;
+    keys.push(...batch);
+  } while (cursor !== '0');
+  if (keys.length > 0) await redis.del(...keys);
+  await redis.quit();
+});
+
+function caller(): Caller {
+  principals += 1;
+  return { tenantId: 'acme', principal: `user-${principals}`, roles: ['staff'], credential: 'jwt', tokenExpiresAt: Date.now() + 60_000 };
+}
+
+function resolved(query: string, who: Caller, variables: Record<string, unknown> = {}): ResolvedOperation {
+  const document = parse(query);
+  const operation = getOperationAST(document);
+  if (!operation) throw new Error('no operation');
+  return {
+    requestId: `req-${randomBytes(4).toString('hex')}`,
+    caller: who,
+    document,
+    operation,
+    operationName: operation.name?.value ?? null,
+    variables,
+    queryHash: createHash('sha256').update(query).digest('hex'),
+  };
+}
+
+function stage(mode: CostMode, ledger: CostLedger, withBudget: Budget = budget) {
+  return createCostStage({ estimator, limitsFor: () => LIMITS, modeFor: () => mode, budget: withBudget, ledger });
+}
+
+async function refusalOf(run: void | Promise<void>): Promise<GraphQLError> {
+  try {
+    await run;
+  } catch (error) {
+    if (error instanceof GraphQLError) return error;
+    throw error;
+  }
+  throw new Error('expected a refusal');
+}
+
+const unavailable: Budget = {
+  reserve: () => Promise.reject(new BudgetUnavailableError()),
+  settle: () => Promise.resolve(undefined),
+  stats: () => ({ backend: 'memory', outages: 1, recoveries: 0, redisFailures: 1, fallbackDecisions: 1, lostSettlements: 0 }),
+  close: () => {},
+};
+
+describe('cost stage, enforce mode', () => {
+  it('reserves the estimate and records it for accounting', async () => {
+    const ledger = createCostLedger();
+    const operation = resolved(NESTED, caller());
+    await stage('enforce', ledger).run(operation);
+    const report = ledger.take(operation.requestId);
+    expect(report).toMatchObject({
+      mode: 'enforce',
+      requestedQueryCost: 181,
+      reservation: { amount: 181, backend: 'redis' },
+      // 500 − 181 = 319
+      throttleStatus: { maximumAvailable: 500, currentlyAvailable: 319, restoreRate: 1 },
+    });
+    expect(report?.refusal).toBeUndefined();
+    expect(ledger.take(operation.requestId)).toBeUndefined();
+  });
+
+  it('refuses an estimate above maxCost before anything is reserved', async () => {
+    const ledger = createCostLedger();
+    const who = caller();
+    const operation = resolved(OVER_MAXIMUM, who);
+    const error = await refusalOf(stage('enforce', ledger).run(operation));
+    expect(error.extensions).toMatchObject({ code: 'COST_ESTIMATED_TOO_EXPENSIVE', estimated: 201, maximum: 200, http: { status: 400 } });
+    // Nothing charged: the caller's bucket was never created.
+    expect(await redis.exists(budgetKey({ tenantId: 'acme', credential: 'jwt', principal: who.principal }, PREFIX))).toBe(0);
+    expect(ledger.take(operation.requestId)).toMatchObject({ requestedQueryCost: 201, refusal: 'COST_ESTIMATED_TOO_EXPENSIVE' });
+  });
+
+  it('refuses with RATE_LIMITED, Retry-After and the throttle status once the budget is spent', async () => {
+    const ledger = createCostLedger();
+    const who = caller();
+    await stage('enforce', ledger).run(resolved(NESTED, who));
+    await stage('enforce', ledger).run(resolved(NESTED, who));
+    // 500 − 2 × 181 = 138 left; 181 − 138 = 43 missing at 1 point/s → retry in 43 s
+    const error = await refusalOf(stage('enforce', ledger).run(resolved(NESTED, who)));
+    expect(error.extensions).toMatchObject({
+      code: 'RATE_LIMITED',
+      retryAfter: 43,
+      cost: { requestedQueryCost: 181, throttleStatus: { maximumAvailable: 500, currentlyAvailable: 138, restoreRate: 1 } },
+    });
+    const http = error.extensions.http as { status: number; headers: Map<string, string> };
+    expect(http.status).toBe(429);
+    expect(http.headers.get('retry-after')).toBe('43');
+  });
+
+  it('refuses a fragment bomb as too expensive to estimate, even in measure mode', async () => {
+    const levels = 20;
+    const fragments = Array.from({ length: levels }, (_, i) => `fragment F${i} on User { ...F${i + 1} ...F${i + 1} }`);
+    const bomb = `{ me { ...F0 } }\n${fragments.join('\n')}\nfragment F${levels} on User { id }`;
+    for (const mode of ['enforce', 'measure'] as const) {
+      const error = await refusalOf(stage(mode, createCostLedger()).run(resolved(bomb, caller())));
+      expect(error.extensions).toMatchObject({ code: 'COST_ESTIMATED_TOO_EXPENSIVE', http: { status: 400 } });
+    }
+  });
+
+  it('answers SERVICE_UNAVAILABLE when the budget store is down and the budget fails closed', async () => {
+    const error = await refusalOf(stage('enforce', createCostLedger(), unavailable).run(resolved(NESTED, caller())));
+    expect(error.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', http: { status: 503 } });
+  });
+});
+
+describe('cost stage, measure mode', () => {
+  it('never refuses for cost, but computes, charges and records what enforcement would have done', async () => {
+    const ledger = createCostLedger();
+    const who = caller();
+    const operation = resolved(OVER_MAXIMUM, who);
+    await expect(stage('measure', ledger).run(operation)).resolves.toBeUndefined();
+    expect(ledger.take(operation.requestId)).toMatchObject({
+      mode: 'measure',
+      requestedQueryCost: 201,
+      refusal: 'COST_ESTIMATED_TOO_EXPENSIVE',
+      reservation: { amount: 201 },
+      throttleStatus: { currentlyAvailable: 299 },
+    });
+    // Over budget too: 299 − 201 − 201 = −103, still not refused.
+    await stage('measure', ledger).run(resolved(OVER_MAXIMUM, who));
+    const third = resolved(OVER_MAXIMUM, who);
+    await expect(stage('measure', ledger).run(third)).resolves.toBeUndefined();
+    expect(ledger.take(third.requestId)?.throttleStatus?.currentlyAvailable).toBeLessThan(0);
+  });
+
+  it('goes on without a reservation when the budget store is down', async () => {
+    const ledger = createCostLedger();
+    const operation = resolved(NESTED, caller());
+    await expect(stage('measure', ledger, unavailable).run(operation)).resolves.toBeUndefined();
+    const report = ledger.take(operation.requestId);
+    expect(report).toMatchObject({ requestedQueryCost: 181, refusal: 'SERVICE_UNAVAILABLE' });
+    expect(report?.reservation).toBeUndefined();
+  });
+});
+
+describe('cost ledger', () => {
+  it('hands each report over once and drops reports nobody took', () => {
+    let now = 0;
+    const ledger = createCostLedger({ maxAgeMs: 1_000, now: () => now });
+    const report = { mode: 'enforce', requestedQueryCost: 1 } as Parameters<CostLedger['record']>[1];
+    ledger.record('a', report);
+    now += 2_000;
+    ledger.record('b', report);
+    expect(ledger.size).toBe(1);
+    expect(ledger.take('a')).toBeUndefined();
+    expect(ledger.take('b')).toBe(report);
+    expect(ledger.take('b')).toBeUndefined();
+  });
+});
