@@ -1,0 +1,16 @@
+import { parse } from 'graphql';
+import { readSubgraphSdl } from '../catalog';
+import type { SubgraphDefinition } from '../kit/server';
+import { createAccountsLoaders, type AccountsLoaders } from './context';
+import { createAccountsModels, type AccountsModels } from './models';
+import { permissions } from './permissions';
+import { resolvers } from './resolvers';
+
+export const accounts: SubgraphDefinition<AccountsModels, AccountsLoaders> = {
+  name: 'accounts',
+  typeDefs: parse(readSubgraphSdl('accounts')),
+  resolvers,
+  models: createAccountsModels,
+  createLoaders: createAccountsLoaders,
+  permissions,
+};

@@ -1,0 +1,56 @@
+/** Each subgraph's own database connection, opened one way for the server, the seeder and the tests. */
+import mongoose, { type Connection, type Model } from 'mongoose';
+import type { SubgraphName } from '../catalog';
+import { isTenantScoped } from './tenant-plugin';
+
+export function defaultDbName(name: SubgraphName): string {
+  return `tollgate_${name}`;
+}
+
+const DB_NAME_PATTERN = /^[A-Za-z0-9_-]{1,63}$/;
+
+export interface DatabaseOptions {
+  mongoUri: string;
+  dbName: string;
+  /** Emit the driver's command events on `connection.getClient()` (tests count queries with them). */
+  monitorCommands?: boolean;
+}
+
+/**
+ * A connection of its own, never mongoose's global default one: several subgraphs run in one process in tests, and
+ * a model compiled on the default connection would be shared by all of them.
+ */
+export async function openDatabase(options: DatabaseOptions): Promise<Connection> {
+  if (!DB_NAME_PATTERN.test(options.dbName)) throw new Error('the database name must be 1–63 letters, digits, "_" or "-"');
+  const connection = mongoose.createConnection(options.mongoUri, {
+    dbName: options.dbName,
+    // Operators in code-built filters are marked with mongoose.trusted(); any other `$` key is neutralised.
+    sanitizeFilter: true,
+    // Fail fast when the database is gone instead of queueing operations for 10 s.
+    bufferCommands: false,
+    // Indexes are synced by registerModels, before anything is served, rather than in the background.
+    autoIndex: false,
+    monitorCommands: options.monitorCommands ?? false,
+    serverSelectionTimeoutMS: 10_000,
+  });
+  try {
+    await connection.asPromise();
+  } catch (error) {
+    await connection.close().catch(() => undefined);
+    throw error;
+  }
+  return connection;
+}
+
+/**
+ * Compiles a subgraph's models on `connection`, refuses any model without the tenant plugin, and syncs the indexes
+ * (the unique ones are what keeps SKUs and e-mail addresses unique per tenant).
+ */
+export async function registerModels<TModels>(connection: Connection, build: (connection: Connection) => TModels): Promise<TModels> {
+  const models = build(connection);
+  for (const [name, model] of Object.entries(connection.models)) {
+    if (!isTenantScoped(model as Model<unknown>)) throw new Error(`model ${name} is not tenant-scoped`);
+    await model.syncIndexes();
+  }
+  return models;
+}

@@ -1,0 +1,255 @@
+/**
+ * Starts one subgraph: its own mongoose connection, its tenant-scoped models, the federated schema behind
+ * graphql-shield, and Apollo Server behind the gateway-token middleware, on `POST /graphql` only.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { unwrapResolverError } from '@apollo/server/errors';
+import {
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginSchemaReportingDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
+import { expressMiddleware } from '@as-integrations/express5';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import type { DocumentNode, GraphQLFormattedError } from 'graphql';
+import type { Connection } from 'mongoose';
+import { createLogger, type Logger } from '../../common/logger';
+import type { SubgraphName } from '../catalog';
+import { openDatabase, registerModels } from './database';
+import { isClientErrorCode } from './errors';
+import { internalAuth, verifiedRequest } from './internal-auth';
+import { protectSchema, type PermissionRules } from './permissions';
+import type { RequestScope } from './scope';
+
+/** What every resolver and rule of a subgraph receives. */
+export interface SubgraphContext<TModels, TLoaders> {
+  readonly requestId: string;
+  readonly logger: Logger;
+  /**
+   * The verified caller. Null only for the gateway's `svc` requests, which the middleware limits to `_service` and
+   * `__typename`; the permission rules keep every other field from running without a caller.
+   */
+  readonly scope: RequestScope | null;
+  readonly models: TModels;
+  /** Created for this request only: their caches hold one tenant's documents. */
+  readonly loaders: TLoaders;
+}
+
+export type SubgraphResolverMap = Readonly<Record<string, object | undefined>>;
+
+export interface SubgraphDefinition<TModels, TLoaders> {
+  readonly name: SubgraphName;
+  readonly typeDefs: DocumentNode;
+  /**
+   * Typed per subgraph with its generated `Resolvers` (codegen.yml). Apollo's `GraphQLResolverMap` cannot express
+   * `__resolveReference(reference, context, info)`, so the kit only requires a map of type names to resolvers.
+   */
+  readonly resolvers: SubgraphResolverMap;
+  /** Compiles the subgraph's models on its own connection. Every model must use `tenantPlugin`. */
+  models(connection: Connection): TModels;
+  /**
+   * The per-request loaders. They take no tenant: the tenant plugin reads it from the request scope when their
+   * queries run, so a loader cannot be pointed at another tenant by mistake.
+   */
+  createLoaders(models: TModels): TLoaders;
+  /** A rule for every field of every object type (see kit/permissions.ts); a missing one fails startup. */
+  readonly permissions: PermissionRules;
+}
+
+export interface SubgraphOptions {
+  /** Interface to listen on; 127.0.0.1 by default. */
+  host?: string;
+  /** 0 picks a free port. */
+  port: number;
+  mongoUri: string;
+  dbName: string;
+  /** This subgraph's key derived from the gateway's internal secret (deriveSubgraphKey), at least 32 bytes. */
+  internalKey: Buffer;
+  logger?: Logger;
+  /** Emit the driver's command events on `connection.getClient()` (tests count queries with them). */
+  monitorCommands?: boolean;
+}
+
+export interface RunningSubgraph {
+  /** `http://host:port/graphql`. */
+  url: string;
+  port: number;
+  /** The subgraph's own connection; tests use it to count commands and to drop their database. */
+  connection: Connection;
+  /** Stops accepting requests, lets running ones finish, then closes the database connection. */
+  stop(): Promise<void>;
+}
+
+const BODY_LIMIT = '1mb';
+
+function errorBody(message: string, code: string) {
+  return { errors: [{ message, extensions: { code } }] };
+}
+
+/** Known client errors keep their message; everything else becomes one opaque internal error. */
+export function maskError(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  const code = formatted.extensions?.code;
+  const location = {
+    ...(formatted.locations ? { locations: formatted.locations } : {}),
+    ...(formatted.path ? { path: formatted.path } : {}),
+  };
+  if (isClientErrorCode(code)) return { message: formatted.message, ...location, extensions: { code } };
+  return { message: 'Internal error', ...location, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+}
+
+/**
+ * Logs every error with the request id and tenant (the context's logger carries both). Unexpected errors are
+ * logged in full, since the client only sees "Internal error"; FORBIDDEN means a request passed the gateway's gate
+ * and was stopped here, which deserves attention; other client errors are routine.
+ */
+function errorLog<TContext extends SubgraphContext<unknown, unknown>>(): ApolloServerPlugin<TContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didEncounterErrors({ contextValue, errors }) {
+          for (const error of errors) {
+            const code = error.extensions.code;
+            if (code === 'FORBIDDEN') {
+              contextValue.logger.warn('refused by a permission rule', { code, path: error.path });
+            } else if (isClientErrorCode(code)) {
+              contextValue.logger.debug('client error', { code, path: error.path });
+            } else {
+              const original = unwrapResolverError(error);
+              contextValue.logger.error('internal error', {
+                path: error.path,
+                error: original,
+                stack: original instanceof Error ? original.stack : undefined,
+              });
+            }
+          }
+        },
+      };
+    },
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export async function startSubgraph<TModels, TLoaders>(
+  definition: SubgraphDefinition<TModels, TLoaders>,
+  options: SubgraphOptions,
+): Promise<RunningSubgraph> {
+  type Context = SubgraphContext<TModels, TLoaders>;
+  const host = options.host ?? '127.0.0.1';
+  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) throw new Error('port must be 0–65535');
+  if (options.internalKey.length < 32) throw new Error('the internal key must be at least 32 bytes');
+  const logger = options.logger ?? createLogger({ base: { subgraph: definition.name } });
+
+  const connection = await openDatabase({ mongoUri: options.mongoUri, dbName: options.dbName, monitorCommands: options.monitorCommands });
+  let apollo: ApolloServer<Context> | undefined;
+  try {
+    const models = await registerModels(connection, (c) => definition.models(c));
+    // The generated resolver types checked the map against the schema; this is the same map under Apollo's type.
+    const resolvers = definition.resolvers as GraphQLResolverMap<unknown>;
+    const schema = protectSchema(buildSubgraphSchema({ typeDefs: definition.typeDefs, resolvers }), definition.permissions);
+    const httpServer = createServer();
+    // Requests come from the gateway only; none legitimately takes long to send.
+    httpServer.requestTimeout = 30_000;
+    const server = new ApolloServer<Context>({
+      schema,
+      introspection: false,
+      includeStacktraceInErrorResponses: false,
+      hideSchemaDetailsFromClientErrors: true,
+      persistedQueries: false,
+      formatError: (formatted) => maskError(formatted),
+      plugins: [
+        ApolloServerPluginDrainHttpServer({ httpServer }),
+        ApolloServerPluginLandingPageDisabled(),
+        // Traces would carry error details and timings to whoever asks for them with a header.
+        ApolloServerPluginInlineTraceDisabled(),
+        ApolloServerPluginUsageReportingDisabled(),
+        ApolloServerPluginSchemaReportingDisabled(),
+        errorLog<Context>(),
+      ],
+    });
+    // Kept for the cleanup below should a later step fail.
+    apollo = server;
+    await server.start();
+
+    const auth = internalAuth({ key: options.internalKey, audience: definition.name, logger });
+    const requireJson: RequestHandler = (req, res, next) => {
+      if (req.is('application/json')) return next();
+      res.status(415).json(errorBody('Unsupported media type', 'UNSUPPORTED_MEDIA_TYPE'));
+    };
+    const bodyErrors: ErrorRequestHandler = (error: { type?: unknown; status?: unknown }, _req, res, next) => {
+      if (res.headersSent) return next(error);
+      if (error.type === 'entity.too.large') return void res.status(413).json(errorBody('Payload too large', 'PAYLOAD_TOO_LARGE'));
+      if (error.status === 400 || error.type === 'entity.parse.failed') return void res.status(400).json(errorBody('Malformed request body', 'BAD_REQUEST'));
+      if (error.status === 415) return void res.status(415).json(errorBody('Unsupported media type', 'UNSUPPORTED_MEDIA_TYPE'));
+      logger.error('request failed', { error });
+      res.status(500).json(errorBody('Internal error', 'INTERNAL_SERVER_ERROR'));
+    };
+
+    const app = express();
+    app.disable('x-powered-by');
+    app.post(
+      '/graphql',
+      auth.requireToken,
+      requireJson,
+      express.json({ limit: BODY_LIMIT }),
+      auth.verify,
+      expressMiddleware(server, {
+        context: async ({ req }): Promise<Context> => {
+          const verified = verifiedRequest(req);
+          // Unreachable: the auth middleware ends every request it does not verify.
+          if (!verified) throw new Error('request reached Apollo Server unverified');
+          const scope = verified.kind === 'op' ? verified.scope : null;
+          return {
+            requestId: verified.requestId,
+            logger: logger.child({ requestId: verified.requestId, ...(scope ? { tenant: scope.tenantId } : {}) }),
+            scope,
+            models,
+            loaders: definition.createLoaders(models),
+          };
+        },
+      }),
+    );
+    app.all('/graphql', (_req, res) => {
+      res.set('allow', 'POST').status(405).json(errorBody('Method not allowed', 'METHOD_NOT_ALLOWED'));
+    });
+    app.use((_req, res) => {
+      res.status(404).json(errorBody('Not found', 'NOT_FOUND'));
+    });
+    app.use(bodyErrors);
+    httpServer.on('request', app);
+
+    const port = await listen(httpServer, options.port, host);
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/graphql`;
+    let stopping: Promise<void> | undefined;
+    return {
+      url,
+      port,
+      connection,
+      stop() {
+        stopping ??= (async () => {
+          await server.stop();
+          await connection.close();
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await apollo?.stop().catch(() => undefined);
+    await connection.close().catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,73 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { INTERNAL_TOKEN_HEADER } from '../common/internal-token';
+import { openDatabase } from './kit/database';
+import { mintTestToken, testMongoUri, uniqueDbName } from './kit/testing';
+import { parseRunConfig } from './run-config';
+
+const KEY = randomBytes(32).toString('hex');
+
+describe('parseRunConfig', () => {
+  test('defaults: the catalog port, loopback, tollgate_<name>, info', () => {
+    expect(parseRunConfig(['inventory'], { MONGODB_URI: 'mongodb://db:27017/', TOLLGATE_INTERNAL_KEY: KEY })).toEqual({
+      name: 'inventory',
+      host: '127.0.0.1',
+      port: 4003,
+      mongoUri: 'mongodb://db:27017/',
+      dbName: 'tollgate_inventory',
+      internalKey: Buffer.from(KEY, 'hex'),
+      logLevel: 'info',
+    });
+  });
+
+  test('every problem is reported at once, without echoing values', () => {
+    const secretish = 'abcd'.repeat(4);
+    const attempt = () =>
+      parseRunConfig(['reviews'], { PORT: '70000', HOST: ' ', MONGODB_DB: 'bad.name', TOLLGATE_INTERNAL_KEY: secretish, LOG_LEVEL: 'loud' });
+    expect(attempt).toThrow(/PORT.*HOST.*MONGODB_URI.*MONGODB_DB.*TOLLGATE_INTERNAL_KEY.*LOG_LEVEL/);
+    expect(attempt).not.toThrow(secretish);
+  });
+
+  test('an unknown subgraph name is a usage error', () => {
+    expect(() => parseRunConfig(['payments'], {})).toThrow('usage: subgraphs/run.ts <accounts|products|inventory|reviews>');
+  });
+});
+
+test('run.ts serves, logs one line when listening, and stops gracefully on SIGTERM', async () => {
+  const dbName = uniqueDbName('run');
+  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'run.ts'), 'accounts'], {
+    env: { ...process.env, PORT: '0', MONGODB_URI: testMongoUri(), MONGODB_DB: dbName, TOLLGATE_INTERNAL_KEY: KEY, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Record<string, unknown>[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const listening = new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      const record = JSON.parse(line) as Record<string, unknown>;
+      lines.push(record);
+      if (record.msg === 'listening') resolve(record.url as string);
+    });
+    void exited.then((code) => reject(new Error(`run.ts exited with ${code}: ${JSON.stringify(lines)}`)));
+  });
+  try {
+    const url = await listening;
+    expect(lines).toEqual([expect.objectContaining({ level: 'info', msg: 'listening', subgraph: 'accounts', db: dbName })]);
+    expect(JSON.stringify(lines)).not.toContain(KEY);
+
+    const query = '{ __typename }';
+    const token = mintTestToken(Buffer.from(KEY, 'hex'), 'accounts', query, 'svc');
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', [INTERNAL_TOKEN_HEADER]: token }, body: JSON.stringify({ query }) });
+    expect(await res.json()).toEqual({ data: { __typename: 'Query' } });
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(lines.map((line) => line.msg)).toEqual(['listening', 'stopping']);
+  } finally {
+    child.kill('SIGKILL');
+    const db = await openDatabase({ mongoUri: testMongoUri(), dbName });
+    await db.dropDatabase();
+    await db.close();
+  }
+});

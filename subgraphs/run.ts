@@ -1,0 +1,61 @@
+/**
+ * `node --import tsx subgraphs/run.ts NAME` starts one subgraph from the environment:
+ *
+ *   PORT                   listening port (default: the catalog's port for NAME)
+ *   HOST                   interface (default 127.0.0.1)
+ *   MONGODB_URI            required
+ *   MONGODB_DB             database (default tollgate_NAME)
+ *   TOLLGATE_INTERNAL_KEY  required: hex of this subgraph's key derived from the gateway secret, ≥ 32 bytes
+ *   LOG_LEVEL              debug | info | warn | error (default info)
+ *
+ * It logs one JSON line once listening. SIGINT or SIGTERM stops it gracefully: no new requests, running ones
+ * finish, the database connection closes.
+ */
+import { createLogger } from '../common/logger';
+import { startNamedSubgraph } from './definitions';
+import { parseRunConfig, type RunConfig } from './run-config';
+
+const STOP_TIMEOUT_MS = 10_000;
+
+async function main(): Promise<void> {
+  let config: RunConfig;
+  try {
+    config = parseRunConfig(process.argv.slice(2), process.env);
+  } catch (error) {
+    createLogger().error(error instanceof Error ? error.message : String(error));
+    process.exit(2);
+  }
+  const logger = createLogger({ level: config.logLevel, base: { subgraph: config.name } });
+  const running = await startNamedSubgraph(config.name, {
+    host: config.host,
+    port: config.port,
+    mongoUri: config.mongoUri,
+    dbName: config.dbName,
+    internalKey: config.internalKey,
+    logger,
+  });
+  // The URI may carry credentials: only the database name is logged.
+  logger.info('listening', { url: running.url, db: config.dbName });
+
+  const stop = (signal: NodeJS.Signals) => {
+    logger.info('stopping', { signal });
+    setTimeout(() => {
+      logger.error('graceful stop timed out', { timeoutMs: STOP_TIMEOUT_MS });
+      process.exit(1);
+    }, STOP_TIMEOUT_MS).unref();
+    running.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('stop failed', { error });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  createLogger().error('failed to start', { error });
+  process.exit(1);
+});
