@@ -40,6 +40,7 @@ describe('loadGatewayConfig', () => {
       jwt: { trustedIssuersFile: undefined, trustDevIssuer: true },
       controlPlane: { mongoUri: 'mongodb://127.0.0.1:27017/', dbName: 'tollgate_control' },
       redisUrl: 'redis://127.0.0.1:6379',
+      budgetFailMode: 'open',
     });
   });
 

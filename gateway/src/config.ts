@@ -35,6 +35,11 @@ export interface GatewayConfig {
   /** The control plane: tenants, plans and API keys, in a database of the gateway's own. */
   controlPlane: { mongoUri: string; dbName: string };
   redisUrl: string;
+  /**
+   * What the cost budget does while Redis is unreachable: `open` keeps serving from a per-process bucket (each
+   * replica then grants a tenant its full capacity), `closed` refuses with SERVICE_UNAVAILABLE.
+   */
+  budgetFailMode: 'open' | 'closed';
 }
 
 export class GatewayConfigError extends Error {
@@ -114,6 +119,8 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
   if (production && mongoUri === undefined) problems.push('MONGODB_URI is required when NODE_ENV=production');
   else if (mongoUri !== undefined && !/^mongodb(?:\+srv)?:\/\/\S+$/.test(mongoUri)) problems.push('MONGODB_URI must be a mongodb: or mongodb+srv: URI');
   const controlDb = text('CONTROL_DB') ?? DEFAULT_CONTROL_DB;
+  const budgetFailMode = text('BUDGET_FAIL_MODE') ?? 'open';
+  if (budgetFailMode !== 'open' && budgetFailMode !== 'closed') problems.push('BUDGET_FAIL_MODE must be "open" or "closed"');
   if (!DB_NAME_PATTERN.test(controlDb)) problems.push('CONTROL_DB must be 1–63 letters, digits, "_" or "-"');
 
   const config: GatewayConfig = {
@@ -129,6 +136,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     jwt: { trustedIssuersFile: issuersFile === undefined ? undefined : resolve(issuersFile), trustDevIssuer: !production },
     controlPlane: { mongoUri: mongoUri ?? DEFAULT_MONGODB_URI, dbName: controlDb },
     redisUrl: url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    budgetFailMode: budgetFailMode === 'closed' ? 'closed' : 'open',
   };
   if (problems.length > 0) throw new GatewayConfigError(problems);
   return config;

@@ -27,5 +27,6 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   createLogger({ base: { service: 'gateway' } }).error('failed to start', { error });
-  process.exitCode = 1;
+  // Whatever was opened before the failure (a Redis or MongoDB client) must not keep a half-started gateway alive.
+  process.exit(1);
 });

@@ -38,8 +38,20 @@ import {
   trackRequests,
 } from './http';
 import { startIdentity } from './identity';
-import { createPipelinePlugin, type GatewayContext } from './pipeline';
+import { AuthorizationGate, buildApiSchema, type RuleTree, type ShieldRule } from './authz/gate';
+import { introspectionRule, ruleTree } from './authz/rules';
+import { createBudget } from './budget/budget';
+import { createBudgetRedis } from './budget/redis';
+import { createCostEstimator, createCostModel } from './cost/estimate';
+import { ErrorCode, gatewayError } from './errors';
+import { createPipelinePlugin, type Caller, type GatewayContext } from './pipeline';
+import { createCostAccountingPlugin } from './pipeline/account';
+import { createAuthorizeStage } from './pipeline/authorize';
+import { createCostLedger, createCostStage } from './pipeline/cost';
+import { createLimitsStage, parseOptionsForPlans } from './pipeline/limits';
 import { operationKind } from './pipeline/operation-kind';
+import { DEFAULT_PLANS } from './tenants/plan';
+import type { TenantRecord } from './tenants/tenant';
 import { SubgraphDataSource } from './upstream/data-source';
 import { createSubgraphHttp } from './upstream/fetcher';
 import { mapPlannerLimitErrors } from './upstream/planner-errors';
@@ -53,6 +65,12 @@ export interface StartedGateway {
 
 export interface StartGatewayOptions {
   logger?: Logger;
+  /**
+   * The authorization policy: a graphql-shield rule tree over the supergraph's API schema, and the rule for
+   * introspection. Defaults to the policy of Tollgate's own graph (authz/rules.ts); a deployment serving another
+   * supergraph brings its own, and startup fails if it leaves a field of that graph without a rule.
+   */
+  authorization?: { rules: RuleTree; introspectionRule: ShieldRule };
 }
 
 /** Readiness must answer faster than a load balancer's probe timeout, whatever the operation timeout is. */
@@ -62,7 +80,44 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   const logger = options.logger ?? createLogger({ level: config.logLevel, base: { service: 'gateway' } });
   const internalSecret = loadInternalSecret(config);
   const supergraphSdl = readFileSync(config.supergraphPath, 'utf8');
+  // Everything that can refuse the configuration is built before any connection is opened.
+  const costModel = createCostModel(supergraphSdl);
+  const estimator = createCostEstimator({ model: costModel });
+  const gate = new AuthorizationGate({
+    schema: buildApiSchema(supergraphSdl),
+    ...(options.authorization ?? { rules: ruleTree, introspectionRule }),
+  });
+
   const identity = await startIdentity(config, logger);
+  // Authentication has loaded the caller's tenant before any stage runs; a miss here means the control plane lost
+  // it in between, and a request whose plan is unknown is refused rather than run without limits.
+  const tenantOf = (caller: Caller): TenantRecord => {
+    const tenant = identity.directory.peek(caller.tenantId);
+    if (!tenant) throw gatewayError(ErrorCode.SERVICE_UNAVAILABLE, 'The service is temporarily unavailable.');
+    return tenant;
+  };
+  const limitsFor = (caller: Caller) => tenantOf(caller).plan.limits;
+  const budgetRedis = createBudgetRedis(config.redisUrl);
+  const budget = createBudget({ redis: budgetRedis, failMode: config.budgetFailMode, logger: logger.child({ component: 'budget' }) });
+  const ledger = createCostLedger();
+  // Order matters: cheap shape limits first, then authorization, and only then a reservation from the budget,
+  // so an operation refused for its shape or its rights never costs the tenant anything.
+  const stages = [
+    operationKind,
+    createLimitsStage({ limitsFor, listBounds: { model: costModel, min: 1, max: 100 } }),
+    createAuthorizeStage({ gate, logger, modeFor: (tenantId) => identity.directory.peek(tenantId)?.authzMode ?? 'reject' }),
+    createCostStage({
+      estimator,
+      limitsFor,
+      modeFor: (tenantId) => identity.directory.peek(tenantId)?.costMode ?? 'enforce',
+      budget,
+      ledger,
+    }),
+  ];
+  const closeBudget = async () => {
+    await budget.close();
+    budgetRedis.disconnect();
+  };
 
   const subgraphHttp = createSubgraphHttp();
   const operationFetcher = subgraphHttp.fetcherWithTimeout({ timeoutMs: config.subgraphTimeoutMs });
@@ -110,8 +165,12 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     // option makes it log a deprecation warning at every start.
     stopOnTerminationSignals: false,
     formatError: formatForClient,
+    // A plan's token limit is checked by its stage; the parser's cap only stops a huge document from being parsed
+    // at all, so it is the largest plan's limit.
+    parseOptions: parseOptionsForPlans(DEFAULT_PLANS),
     plugins: [
-      createPipelinePlugin([operationKind]),
+      createPipelinePlugin(stages),
+      createCostAccountingPlugin({ ledger, budget }),
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
@@ -124,6 +183,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   } catch (error) {
     await subgraphHttp.close();
     await identity.close();
+    await closeBudget();
     throw error;
   }
 
@@ -163,6 +223,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     await server.stop();
     await subgraphHttp.close();
     await identity.close();
+    await closeBudget();
     throw error;
   }
 
@@ -172,7 +233,10 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     port,
     stop() {
       // The drain plugin closes the HTTP server and lets in-flight requests finish; then the subgraph sockets go.
-      stopping ??= server.stop().then(() => Promise.all([subgraphHttp.close(), identity.close()])).then(() => undefined);
+      stopping ??= server
+        .stop()
+        .then(() => Promise.all([subgraphHttp.close(), identity.close(), closeBudget()]))
+        .then(() => undefined);
       return stopping;
     },
   };

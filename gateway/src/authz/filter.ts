@@ -29,9 +29,8 @@ import {
   type SelectionNode,
   type SelectionSetNode,
 } from 'graphql';
+import { ErrorCode } from '../errors';
 import { LIST_ITEM, queryHashOf, type Denial, type Occurrence, type OperationAnalysis, type PathStep } from './gate';
-
-export const UNAUTHORIZED_FIELD_OR_TYPE = 'UNAUTHORIZED_FIELD_OR_TYPE';
 
 export interface FieldFilter {
   /** The document to plan and execute instead: the selected operation and the fragments it still uses. */
@@ -83,7 +82,7 @@ function buildFieldFilter(analysis: OperationAnalysis, denied: ReadonlySet<Field
       errors.push({
         message: `Not authorized to access ${parentTypeName}.${fieldName}`,
         path: occurrence.path.map((step) => step.key),
-        extensions: { code: UNAUTHORIZED_FIELD_OR_TYPE },
+        extensions: { code: ErrorCode.UNAUTHORIZED_FIELD_OR_TYPE },
       });
     }
   }

@@ -207,7 +207,8 @@ export function createBudget(options: BudgetOptions): Budget {
       closed = true;
       clearInterval(probe);
       probe = undefined;
-      redis.off('error', degrade);
+      // The error listener stays (it does nothing once closed): the owner disconnects the client after this, and
+      // an ioredis client without one reports a disconnect during its ready check as an unhandled error.
     },
   };
 }

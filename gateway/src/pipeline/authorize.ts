@@ -9,11 +9,11 @@
  */
 import type { GraphQLRequestContextDidResolveOperation, GraphQLRequestContextWillSendResponse } from '@apollo/server';
 import type { Logger } from '../../../common/logger';
-import { fieldFilterFor, nullDeniedPositions, UNAUTHORIZED_FIELD_OR_TYPE, type FieldFilter } from '../authz/filter';
+import { fieldFilterFor, nullDeniedPositions, type FieldFilter } from '../authz/filter';
 import type { AuthorizationGate, Denial } from '../authz/gate';
 import { ErrorCode, gatewayError } from '../errors';
 import type { AuthzMode } from '../tenants/tenant';
-import type { GatewayContext, OperationStage, ResolvedOperation } from './index';
+import type { GatewayContext, OperationStage } from './index';
 
 export interface AuthorizeOptions {
   readonly gate: AuthorizationGate;
@@ -23,14 +23,6 @@ export interface AuthorizeOptions {
    * otherwise. Asked only when something is denied.
    */
   readonly modeFor?: (tenantId: string) => AuthzMode | Promise<AuthzMode>;
-}
-
-/**
- * The pipeline hook filter mode needs: replaces what the gateway plans and completes the response. Absent until the
- * pipeline plugin provides it, and then filter mode refuses instead, so a denied field is never fetched.
- */
-export interface FilterableOperation extends ResolvedOperation {
-  readonly filterFields?: (filter: FieldFilter) => void;
 }
 
 /** Denied fields named in a refusal; the log line has them all. */
@@ -79,10 +71,9 @@ export function createAuthorizeStage(options: AuthorizeOptions): OperationStage 
       }
 
       const filter = fieldFilterFor(analysis, forbidden);
-      const { filterFields } = operation as FilterableOperation;
-      if (!filter || !filterFields) refuse(logger, fields, forbidden);
+      if (!filter) refuse(logger, fields, forbidden);
       logger.info('authorization filtered fields', { ...fields, denied: forbidden.map(describe) });
-      filterFields(filter);
+      operation.filterFields(filter);
     },
   };
 }
@@ -137,5 +128,5 @@ export function completeFilteredResponse(
   result.data = nullDeniedPositions(result.data, filter.nulls);
   const errors = filter.errors.map((error) => ({ ...error, path: [...(error.path ?? [])] }));
   result.errors = [...(result.errors ?? []), ...errors];
-  requestContext.contextValue.log.errorCodes.push(...errors.map(() => UNAUTHORIZED_FIELD_OR_TYPE));
+  requestContext.contextValue.log.errorCodes.push(...errors.map(() => ErrorCode.UNAUTHORIZED_FIELD_OR_TYPE));
 }

@@ -11,6 +11,7 @@ import { createCostEstimator, createCostModel } from '../cost/estimate';
 import { DEFAULT_PLANS, type PlanLimits } from '../tenants/plan';
 import { createCostLedger, createCostStage, type CostLedger, type CostMode } from './cost';
 import type { Caller, ResolvedOperation } from './index';
+import { unexpectedFilter } from '../testing/operation';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `tollgate-test:cost:${randomBytes(6).toString('hex')}`;
@@ -64,6 +65,7 @@ function resolved(query: string, who: Caller, variables: Record<string, unknown>
     operationName: operation.name?.value ?? null,
     variables,
     queryHash: createHash('sha256').update(query).digest('hex'),
+    filterFields: unexpectedFilter,
   };
 }
 

@@ -13,7 +13,7 @@
  * reserved is recorded in a `CostLedger` under the request id; the accounting plugin (account.ts) takes it from
  * there after execution, settles the actual cost and reports it. A refusal from a later stage is settled at zero.
  */
-import { ErrorCode, gatewayError, type GatewayErrorOptions } from '../errors';
+import { ErrorCode, gatewayError } from '../errors';
 import type { PlanLimits } from '../tenants/plan';
 import type { CostMode } from '../tenants/tenant';
 import { BudgetUnavailableError, type Budget, type Reservation } from '../budget/budget';
@@ -23,15 +23,10 @@ import type { Caller, OperationStage, ResolvedOperation } from './index';
 
 export type { CostMode };
 
-/**
- * Refusal codes of the design notes' contract that `ErrorCode` in errors.ts does not list yet. Their HTTP status is
- * always passed explicitly, so they answer correctly whether or not errors.ts knows them.
- */
-export const CostRefusalCode = {
-  COST_ESTIMATED_TOO_EXPENSIVE: 'COST_ESTIMATED_TOO_EXPENSIVE',
-  RATE_LIMITED: 'RATE_LIMITED',
-} as const;
-export type CostRefusal = (typeof CostRefusalCode)[keyof typeof CostRefusalCode] | typeof ErrorCode.SERVICE_UNAVAILABLE;
+export type CostRefusal =
+  | typeof ErrorCode.COST_ESTIMATED_TOO_EXPENSIVE
+  | typeof ErrorCode.RATE_LIMITED
+  | typeof ErrorCode.SERVICE_UNAVAILABLE;
 
 /** Everything the accounting step needs to know about one operation's cost. */
 export interface CostReport {
@@ -117,7 +112,7 @@ export function createCostStage(options: CostStageOptions): OperationStage {
 
       const overMaximum = requestedQueryCost > limits.maxCost;
       if (overMaximum && mode === 'enforce') {
-        record({ ...base, refusal: CostRefusalCode.COST_ESTIMATED_TOO_EXPENSIVE });
+        record({ ...base, refusal: ErrorCode.COST_ESTIMATED_TOO_EXPENSIVE });
         throw tooExpensive(requestedQueryCost, limits.maxCost);
       }
 
@@ -142,17 +137,17 @@ export function createCostStage(options: CostStageOptions): OperationStage {
       if (!result.granted) {
         // The bucket can never hold this much (a plan whose maxCost exceeds its capacity): waiting would not help.
         if (result.retryAfterSeconds === undefined) {
-          record({ ...base, throttleStatus: result.status, refusal: CostRefusalCode.COST_ESTIMATED_TOO_EXPENSIVE });
+          record({ ...base, throttleStatus: result.status, refusal: ErrorCode.COST_ESTIMATED_TOO_EXPENSIVE });
           throw tooExpensive(requestedQueryCost, limits.budget.capacity);
         }
-        record({ ...base, throttleStatus: result.status, refusal: CostRefusalCode.RATE_LIMITED });
+        record({ ...base, throttleStatus: result.status, refusal: ErrorCode.RATE_LIMITED });
         throw rateLimited(requestedQueryCost, result.retryAfterSeconds, result.status);
       }
       record({
         ...base,
         reservation: result.reservation,
         throttleStatus: result.status,
-        ...(overMaximum ? { refusal: CostRefusalCode.COST_ESTIMATED_TOO_EXPENSIVE } : {}),
+        ...(overMaximum ? { refusal: ErrorCode.COST_ESTIMATED_TOO_EXPENSIVE } : {}),
       });
     },
   };
@@ -163,34 +158,26 @@ function estimateOrRefuse(estimator: CostEstimator, operation: ResolvedOperation
     return estimator.estimate(operation);
   } catch (error) {
     if (error instanceof CostVisitLimitError) {
-      throw contractError(CostRefusalCode.COST_ESTIMATED_TOO_EXPENSIVE, 'The operation is too large to estimate its cost.', {
-        status: 400,
-      });
+      throw gatewayError(ErrorCode.COST_ESTIMATED_TOO_EXPENSIVE, 'The operation is too large to estimate its cost.');
     }
     if (error instanceof CostInputError) throw gatewayError(ErrorCode.BAD_USER_INPUT, error.message);
     throw error;
   }
 }
 
-/** `gatewayError` for a code errors.ts may not list yet; such a refusal always names its status. */
-function contractError(code: string, message: string, options: GatewayErrorOptions & { status: number }) {
-  return gatewayError(code as ErrorCode, message, options);
-}
-
 function tooExpensive(estimated: number, maximum: number) {
-  return contractError(
-    CostRefusalCode.COST_ESTIMATED_TOO_EXPENSIVE,
+  return gatewayError(
+    ErrorCode.COST_ESTIMATED_TOO_EXPENSIVE,
     `The operation's estimated cost (${estimated}) exceeds the maximum of ${maximum}.`,
-    { status: 400, extensions: { estimated, maximum } },
+    { extensions: { estimated, maximum } },
   );
 }
 
 function rateLimited(requestedQueryCost: number, retryAfter: number, throttleStatus: ThrottleStatus) {
-  return contractError(
-    CostRefusalCode.RATE_LIMITED,
+  return gatewayError(
+    ErrorCode.RATE_LIMITED,
     `The cost budget is used up; retry in ${retryAfter} s.`,
     {
-      status: 429,
       headers: { 'retry-after': String(retryAfter) },
       extensions: { retryAfter, cost: { requestedQueryCost, throttleStatus } },
     },

@@ -11,7 +11,9 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { DocumentNode, OperationDefinitionNode } from 'graphql';
 import type { Role } from '../../../common/ids';
+import type { FieldFilter } from '../authz/filter';
 import { ErrorCode, gatewayError } from '../errors';
+import { applyFieldFilter, completeFilteredResponse } from './authorize';
 
 /**
  * The authenticated caller: one tenant, one principal, the roles it holds there. A person (JWT) acts through roles;
@@ -84,6 +86,11 @@ export interface ResolvedOperation {
   readonly variables: Readonly<Record<string, unknown>>;
   /** Apollo Server's SHA-256 (hex) of the query text. */
   readonly queryHash: string;
+  /**
+   * Filter-mode authorization: the gateway plans `filter.document` (under its own hash) instead of the request's
+   * document, and the response is completed with nulls and errors at the denied paths.
+   */
+  readonly filterFields: (filter: FieldFilter) => void;
 }
 
 /**
@@ -98,6 +105,7 @@ export interface OperationStage {
 export function createPipelinePlugin(stages: readonly OperationStage[]): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart() {
+      let filter: FieldFilter | undefined;
       return {
         async didResolveOperation(requestContext) {
           const { contextValue, document, operation, operationName, queryHash, request } = requestContext;
@@ -116,8 +124,15 @@ export function createPipelinePlugin(stages: readonly OperationStage[]): ApolloS
             operationName,
             variables: request.variables ?? {},
             queryHash,
+            filterFields: (fieldFilter) => {
+              applyFieldFilter(requestContext, fieldFilter);
+              filter = fieldFilter;
+            },
           };
           for (const stage of stages) await stage.run(resolved);
+        },
+        async willSendResponse(requestContext) {
+          if (filter) completeFilteredResponse(requestContext, filter);
         },
       };
     },

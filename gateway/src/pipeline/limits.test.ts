@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createCostModel } from '../cost/estimate';
 import { DEFAULT_PLANS, type PlanLimits } from '../tenants/plan';
 import type { Caller, ResolvedOperation } from './index';
+import { unexpectedFilter } from '../testing/operation';
 import {
   assertBodyWithinPlan,
   countTokens,
@@ -41,6 +42,7 @@ function resolved(query: string, variables: Record<string, unknown> = {}): Resol
     operationName: operation.name?.value ?? null,
     variables,
     queryHash: createHash('sha256').update(query).digest('hex'),
+    filterFields: unexpectedFilter,
   };
 }
 
@@ -57,7 +59,7 @@ function refusal(query: string, variables?: Record<string, unknown>): GraphQLErr
 }
 
 function expectLimit(error: GraphQLError, code: LimitCode, maximum: number, actual: number): void {
-  expect(error.extensions).toMatchObject({ code, maximum, actual, http: { status: 400 } });
+  expect(error.extensions).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED', validationErrorCode: code, maximum, actual, http: { status: 400 } });
 }
 
 describe('limits stage', () => {

@@ -2,8 +2,9 @@
  * Stage: the shape limits of the caller's plan — lexical tokens, depth, aliases, root fields, directives per field —
  * and the bounds of the schema's list arguments, checked on the parsed, validated operation before any planning.
  *
- * Each limit refuses with its own code from the design notes' contract (MAX_TOKENS_LIMIT, MAX_DEPTH_LIMIT, …), HTTP
- * 400, with `maximum` and `actual` in the extensions. Counts follow the operation as the gateway will run it:
+ * Each limit refuses as GRAPHQL_VALIDATION_FAILED (HTTP 400) with its own `validationErrorCode` from the contract
+ * (MAX_TOKENS_LIMIT, MAX_DEPTH_LIMIT, …) — the shape Apollo gives INTROSPECTION_DISABLED — and `maximum` and
+ * `actual` in the extensions. Counts follow the operation as the gateway will run it:
  * fragments are expanded (a fragment spread twice counts twice), but every fragment is measured once and its
  * numbers reused, so a fragment bomb costs this stage no more than its text does.
  *
@@ -23,7 +24,7 @@ import {
   type ParseOptions,
   type SelectionSetNode,
 } from 'graphql';
-import { ErrorCode, gatewayError, type GatewayErrorOptions } from '../errors';
+import { ErrorCode, gatewayError } from '../errors';
 import type { Plan, PlanLimits } from '../tenants/plan';
 import type { CostModel, TypeCostInfo } from '../cost/estimate';
 import type { Caller, OperationStage, ResolvedOperation } from './index';
@@ -79,13 +80,8 @@ export function createLimitsStage(options: LimitsStageOptions): OperationStage {
   };
 }
 
-/** `gatewayError` for a code errors.ts may not list yet; such a refusal always names its status. */
-function contractError(code: string, message: string, options: GatewayErrorOptions & { status: number }) {
-  return gatewayError(code as ErrorCode, message, options);
-}
-
 function limitRefusal(code: LimitCode, message: string, maximum: number, actual: number) {
-  return contractError(code, message, { status: 400, extensions: { maximum, actual } });
+  return gatewayError(ErrorCode.GRAPHQL_VALIDATION_FAILED, message, { extensions: { validationErrorCode: code, maximum, actual } });
 }
 
 /**

@@ -2,6 +2,7 @@ import { getOperationAST, parse } from 'graphql';
 import { httpStatusOf } from '../errors';
 import type { ResolvedOperation } from './index';
 import { operationKind } from './operation-kind';
+import { unexpectedFilter } from '../testing/operation';
 
 function operation(query: string): ResolvedOperation {
   const document = parse(query);
@@ -15,6 +16,7 @@ function operation(query: string): ResolvedOperation {
     operationName: null,
     variables: {},
     queryHash: '',
+    filterFields: unexpectedFilter,
   };
 }
 

@@ -5,6 +5,8 @@
  */
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { GraphQLError, parse, type DocumentNode } from 'graphql';
+import { allow, deny } from 'graphql-shield';
+import type { RuleTree, ShieldRule } from '../authz/gate';
 import type { SubgraphContext } from './subgraph';
 
 export interface SubgraphFixture {
@@ -33,6 +35,8 @@ export const accounts: SubgraphFixture = {
       missing: String
       "Takes an enum argument, for variable coercion messages."
       greet(role: Role!): String!
+      "Denied to everyone by the fixtures' policy."
+      forbidden: String
     }
     enum Role { ADMIN CUSTOMER }
     type Whoami { tenant: String! principal: String! roles: [String!]! audience: String! kind: String! }
@@ -63,6 +67,7 @@ export const accounts: SubgraphFixture = {
         throw new GraphQLError('No such thing', { extensions: { code: 'NOT_FOUND' } });
       },
       greet: (_: unknown, { role }: { role: string }) => `hello ${role}`,
+      forbidden: () => 'never served',
     },
   },
 };
@@ -90,4 +95,17 @@ export const inventory: SubgraphFixture = {
   resolvers: {
     Product: { __resolveReference: (ref: { id: string }) => ({ id: ref.id, inStock: ref.id === 'p1' }) },
   },
+};
+
+/**
+ * The fixtures' authorization policy: everything they declare is open to any authenticated caller except
+ * `Query.forbidden`, so the platform tests exercise the real gate without the product graph's rule tree.
+ */
+export const fixtureAuthorization: { rules: RuleTree; introspectionRule: ShieldRule } = {
+  rules: {
+    Query: { '*': allow, forbidden: deny },
+    Whoami: { '*': allow },
+    Product: { '*': allow },
+  },
+  introspectionRule: deny,
 };

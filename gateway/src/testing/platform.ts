@@ -11,7 +11,7 @@ import type { GatewayConfig } from '../config';
 import { startGateway, type StartedGateway } from '../server';
 import { createChangePublisher, type ChangePublisher } from '../tenants/changes';
 import { openControlPlane, type ControlPlane } from '../tenants/registry';
-import { accounts, inventory, products } from './fixtures';
+import { accounts, fixtureAuthorization, inventory, products } from './fixtures';
 import { TEST_AUDIENCE, TEST_ISSUER, createTestIssuer, type TestIssuer } from './jwt';
 import { startTestSubgraph, type TestSubgraph } from './subgraph';
 import { writeTestSupergraph } from './supergraph';
@@ -117,11 +117,12 @@ export async function startTestPlatform(overrides: Partial<GatewayConfig> = {}, 
     jwt: { trustedIssuersFile: writeTrustedIssuersFile(issuer, platformOptions.issuers), trustDevIssuer: false },
     controlPlane: { mongoUri: process.env.TEST_MONGODB_URI ?? '', dbName: controlPlane.dbName },
     redisUrl: process.env.TEST_REDIS_URL ?? '',
+    budgetFailMode: 'open',
     ...overrides,
   };
   const logs: Record<string, unknown>[] = [];
   const logger: Logger = createLogger({ level: 'debug', sink: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) });
-  const gateway = await startGateway(config, { logger });
+  const gateway = await startGateway(config, { logger, authorization: fixtureAuthorization });
   const defaultToken = await issuer.sign();
 
   return {

@@ -9,7 +9,7 @@ import type { GraphQLFormattedError } from 'graphql';
 import { ErrorCode, isKnownErrorCode, isRefusalReason } from '../errors';
 
 /** Extension keys a client may see besides `code`; later stages put their numbers here (cost, rate limits). */
-export const CLIENT_EXTENSION_KEYS = ['validationErrorCode', 'cost', 'estimated', 'maximum', 'retryAfter'] as const;
+export const CLIENT_EXTENSION_KEYS = ['validationErrorCode', 'cost', 'estimated', 'maximum', 'actual', 'retryAfter'] as const;
 
 /** Codes whose text is written by us for the client and replaced regardless of what the error said. */
 const FIXED_MESSAGES: Partial<Record<ErrorCode, string>> = {
