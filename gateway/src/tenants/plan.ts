@@ -32,7 +32,7 @@ export const DEFAULT_PLANS: readonly Plan[] = [
     limits: {
       maxCost: 500,
       budget: { capacity: 1_000, restoreRate: 50 },
-      maxDepth: 8,
+      maxDepth: 10,
       maxAliases: 10,
       maxRootFields: 5,
       maxDirectivesPerField: 3,
@@ -46,7 +46,7 @@ export const DEFAULT_PLANS: readonly Plan[] = [
     limits: {
       maxCost: 2_000,
       budget: { capacity: 10_000, restoreRate: 500 },
-      maxDepth: 12,
+      maxDepth: 14,
       maxAliases: 30,
       maxRootFields: 10,
       maxDirectivesPerField: 5,
@@ -60,7 +60,7 @@ export const DEFAULT_PLANS: readonly Plan[] = [
     limits: {
       maxCost: 10_000,
       budget: { capacity: 100_000, restoreRate: 5_000 },
-      maxDepth: 16,
+      maxDepth: 20,
       maxAliases: 100,
       maxRootFields: 20,
       maxDirectivesPerField: 8,

@@ -1,0 +1,111 @@
+/**
+ * The real platform in one test process: the four real subgraphs on the embedded FerretDB (fresh databases, the
+ * demo tenants seeded through the subgraphs' own models), a control plane, Redis, and the gateway with every
+ * stage on and Tollgate's own supergraph and rules — all over real HTTP on ephemeral ports.
+ */
+import { randomBytes } from 'node:crypto';
+import mongoose from 'mongoose';
+import { userIdFor, type Role } from '../../common/ids';
+import { deriveSubgraphKey } from '../../common/internal-token';
+import { createLogger, type Logger } from '../../common/logger';
+import { SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
+import { startNamedSubgraph } from '../../subgraphs/definitions';
+import type { RunningSubgraph } from '../../subgraphs/kit/server';
+import { seedDemoTenants } from '../../subgraphs/seed';
+import { DEFAULT_SUPERGRAPH_PATH, type GatewayConfig } from '../../gateway/src/config';
+import { startGateway, type StartedGateway } from '../../gateway/src/server';
+import { openControlPlane, seedControlPlane } from '../../gateway/src/tenants/registry';
+import { createTestIssuer, type TestIssuer } from '../../gateway/src/testing/jwt';
+import { writeTrustedIssuersFile } from '../../gateway/src/testing/platform';
+
+export interface GraphQLResult {
+  status: number;
+  body: {
+    data?: Record<string, unknown> | null;
+    errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
+    extensions?: Record<string, unknown>;
+  };
+  text: string;
+}
+
+export interface RealPlatform {
+  gateway: StartedGateway;
+  subgraphs: Record<SubgraphName, RunningSubgraph>;
+  /** A token for the demo user `<role>@<tenant>.test` holding `roles`. */
+  token(tenant: string, role: 'admin' | 'staff' | 'customer', roles?: Role[]): Promise<string>;
+  graphql(token: string, query: string, variables?: Record<string, unknown>): Promise<GraphQLResult>;
+  stop(): Promise<void>;
+}
+
+export const SUBGRAPH_TIMEOUT_MS = 1_500;
+
+export async function startRealPlatform(): Promise<RealPlatform> {
+  const mongoUri = process.env.TEST_MONGODB_URI;
+  const redisUrl = process.env.TEST_REDIS_URL;
+  if (!mongoUri || !redisUrl) throw new Error('TEST_MONGODB_URI and TEST_REDIS_URL are set by test/global-setup.ts');
+  const prefix = `e2e_${randomBytes(4).toString('hex')}`;
+  const dbNameFor = (name: string) => `${prefix}_${name}`;
+  const secret = randomBytes(32);
+  const quiet: Logger = createLogger({ level: 'error', sink: () => {} });
+
+  await seedDemoTenants({ mongoUri, dbNameFor });
+  await seedControlPlane({ mongoUri, dbName: dbNameFor('control') });
+  // These tests are about isolation, not limits: both tenants get the largest plan so deep queries are not refused.
+  const controlPlane = await openControlPlane({ mongoUri, dbName: dbNameFor('control') });
+  try {
+    for (const tenant of ['acme', 'globex']) await controlPlane.tenants.updateTenant(tenant, { plan: 'enterprise' });
+  } finally {
+    await controlPlane.close();
+  }
+
+  const started = await Promise.all(
+    SUBGRAPH_NAMES.map((name) =>
+      startNamedSubgraph(name, { port: 0, mongoUri, dbName: dbNameFor(name), internalKey: deriveSubgraphKey(secret, name), logger: quiet }),
+    ),
+  );
+  const subgraphs = Object.fromEntries(SUBGRAPH_NAMES.map((name, i) => [name, started[i]!])) as Record<SubgraphName, RunningSubgraph>;
+
+  const issuer: TestIssuer = await createTestIssuer();
+  const config: GatewayConfig = {
+    production: false,
+    host: '127.0.0.1',
+    port: 0,
+    logLevel: 'error',
+    supergraphPath: DEFAULT_SUPERGRAPH_PATH,
+    subgraphUrls: Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, subgraphs[name].url])) as Record<SubgraphName, string>,
+    subgraphTimeoutMs: SUBGRAPH_TIMEOUT_MS,
+    maxBodyBytes: 1_048_576,
+    internalSecret: { source: 'env', secret },
+    jwt: { trustedIssuersFile: writeTrustedIssuersFile(issuer), trustDevIssuer: false },
+    controlPlane: { mongoUri, dbName: dbNameFor('control') },
+    redisUrl,
+    budgetFailMode: 'open',
+  };
+  const gateway = await startGateway(config, { logger: quiet });
+
+  return {
+    gateway,
+    subgraphs,
+    token: (tenant, role, roles = [role]) =>
+      issuer.sign({ tenant, sub: userIdFor(tenant, `${role}@${tenant}.test`), roles }),
+    async graphql(token, query, variables) {
+      const res = await fetch(`${gateway.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query, variables }),
+      });
+      const text = await res.text();
+      return { status: res.status, body: JSON.parse(text) as GraphQLResult['body'], text };
+    },
+    async stop() {
+      await gateway.stop();
+      await Promise.all(Object.values(subgraphs).map((s) => s.stop()));
+      const connection = await mongoose.createConnection(mongoUri).asPromise();
+      try {
+        for (const name of [...SUBGRAPH_NAMES, 'control']) await connection.useDb(dbNameFor(name), { useCache: true }).dropDatabase();
+      } finally {
+        await connection.close();
+      }
+    },
+  };
+}
