@@ -14,19 +14,12 @@
  */
 import { allow, and, chain, inputRule, not, or, race, rule } from 'graphql-shield';
 import type { Role } from '../../../common/ids';
+import type { ApiKeyScope } from '../credentials/api-keys';
 import type { Caller } from '../pipeline/index';
 import type { AuthzContext, RuleTree, ShieldRule } from './gate';
 
-export const SCOPES = [
-  'catalog:read',
-  'catalog:write',
-  'inventory:read',
-  'inventory:write',
-  'reviews:read',
-  'reviews:write',
-  'users:read',
-] as const;
-export type Scope = (typeof SCOPES)[number];
+/** Partner scopes are defined where keys are issued; the rules only name them. */
+type Scope = ApiKeyScope;
 
 /**
  * The subgraphs' input contract (connections take `first` 1–100, a review body 1–2000 characters), refused here
