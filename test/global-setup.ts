@@ -1,13 +1,24 @@
 /**
  * Integration tests run against real services: the embedded FerretDB (or MONGODB_URI when set) and Redis.
- * The test FerretDB listens on its own port with its own data folder, so `npm start` can run beside the tests.
+ * Each test run starts its own FerretDB on a free port with its own data folder, so `npm start`, or another test
+ * run, can go on beside it and nobody stops a database another run is using.
  */
 import { rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { DATA_DIR, isPortOpen, startFerretDB } from '../scripts/embedded/ferretdb';
+import { DATA_DIR, startFerretDB } from '../scripts/embedded/ferretdb';
 import { ensureRedis } from '../scripts/embedded/redis';
 
-const TEST_MONGO_PORT = Number(process.env.TEST_FERRETDB_PORT ?? 27018);
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
 
 export default async function globalSetup(): Promise<void> {
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -19,14 +30,9 @@ export default async function globalSetup(): Promise<void> {
     process.env.TEST_MONGODB_URI = process.env.MONGODB_URI;
     return;
   }
-  if (await isPortOpen('127.0.0.1', TEST_MONGO_PORT)) {
-    // A FerretDB left by an earlier run (or started by hand) is reused.
-    process.env.TEST_MONGODB_URI = `mongodb://127.0.0.1:${TEST_MONGO_PORT}/`;
-    return;
-  }
-  const dataDir = join(DATA_DIR, 'test-ferretdb');
+  const dataDir = join(DATA_DIR, `test-ferretdb-${process.pid}`);
   rmSync(dataDir, { recursive: true, force: true });
-  const ferret = await startFerretDB({ port: TEST_MONGO_PORT, dataDir, log: (l) => process.stderr.write(l + '\n') });
-  (globalThis as Record<string, unknown>).__TOLLGATE_FERRETDB__ = ferret;
+  const ferret = await startFerretDB({ port: await freePort(), dataDir, log: (l) => process.stderr.write(l + '\n') });
+  (globalThis as Record<string, unknown>).__TOLLGATE_FERRETDB__ = { ferret, dataDir };
   process.env.TEST_MONGODB_URI = ferret.uri;
 }
