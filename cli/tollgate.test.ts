@@ -1,6 +1,8 @@
 /** The tollgate command, in-process against the test MongoDB and Redis, and once as the real npm script. */
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mongoose from 'mongoose';
 import { createLogger } from '../common/logger';
@@ -209,6 +211,59 @@ describe('API keys', () => {
     ['with an unknown scope', 'key create --tenant acme --client x --scopes catalog:admin --manifest m', 2],
     ['for a tenant that does not exist', 'key create --tenant nobody --client x --scopes catalog:read --manifest m', 1],
     ['for a key that does not exist', 'key revoke AAAAAAAAAAAA', 1],
+  ])('refuses %s', async (_label, args, code) => {
+    const run = await tollgate(args);
+    expect(run.code).toBe(code);
+    expect(run.stdout).toBe('');
+  });
+});
+
+describe('manifests', () => {
+  const ACME_PARTNER = join(ROOT, 'schema', 'operations', 'acme-partner', 'generated', 'manifest.json');
+  const SCOPE = '--tenant acme --client acme-partner';
+
+  it('publishes versions, lists and shows them, and retires one, announcing every change', async () => {
+    received.length = 0;
+    const first = await json<{ version: number; status: string; operations: number }>(`manifest publish ${ACME_PARTNER} ${SCOPE}`);
+    expect(first).toMatchObject({ tenantId: 'acme', client: 'acme-partner', version: 1, status: 'served', operations: 2 });
+    await announced({ kind: 'manifest', id: 'acme' });
+    const human = await tollgate(`manifest publish ${ACME_PARTNER} ${SCOPE}`);
+    expect(human).toMatchObject({ code: 0, stdout: 'Published manifest acme-partner version 2 for tenant acme (2 operations).\n' });
+
+    const listed = await json<{ version: number; status: string }[]>(`manifest list --tenant acme`);
+    expect(listed.map(({ version, status }) => ({ version, status }))).toEqual([
+      { version: 1, status: 'superseded' },
+      { version: 2, status: 'served' },
+    ]);
+    const shown = await json<{ version: number; operations: { name: string; body: string }[] }>(`manifest show ${SCOPE}`);
+    expect(shown.version).toBe(2);
+    expect(shown.operations.map((o) => o.name)).toEqual(['AcmeCatalogPage', 'AcmeProductStock']);
+    expect((await tollgate(`manifest show ${SCOPE} --version 1`)).stdout).toContain('AcmeProductStock');
+
+    received.length = 0;
+    expect(await json(`manifest retire ${SCOPE} --version 2`)).toMatchObject({ version: 2, status: 'retired' });
+    await announced({ kind: 'manifest', id: 'acme' });
+    expect(await json<{ version: number }>(`manifest show ${SCOPE}`)).toMatchObject({ version: 1 });
+  });
+
+  it('refuses a manifest with an operation the supergraph does not validate, listing its errors, and publishes nothing', async () => {
+    const body = 'query Gone {\n  products(first: 1) {\n    edges {\n      node {\n        costPrice\n      }\n    }\n  }\n}';
+    const file = join(mkdtempSync(join(tmpdir(), 'tollgate-manifest-')), 'manifest.json');
+    const id = createHash('sha256').update(body).digest('hex');
+    writeFileSync(file, JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations: [{ id, name: 'Gone', type: 'query', body }] }));
+    const run = await tollgate(`manifest publish ${file} --tenant acme --client gone`);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('the manifest was refused; nothing was published');
+    expect(run.stderr).toContain('operations[0]: does not validate: Cannot query field "costPrice" on type "Product".');
+    expect(await json('manifest list --tenant acme --client gone')).toEqual([]);
+  });
+
+  it.each([
+    ['without a tenant', `manifest publish x.json --client c`, 2],
+    ['retiring without a version', 'manifest retire --tenant acme --client acme-partner', 2],
+    ['a client name that is not one', `manifest show --tenant acme --client a/b --version 1`, 1],
+    ['a file that is not there', 'manifest publish /nonexistent.json --tenant acme --client c', 1],
+    ['a tenant that does not exist', `manifest publish ${join(ROOT, 'schema', 'operations', 'acme-partner', 'generated', 'manifest.json')} --tenant nobody --client c`, 1],
   ])('refuses %s', async (_label, args, code) => {
     const run = await tollgate(args);
     expect(run.code).toBe(code);

@@ -1,6 +1,6 @@
 /**
- * Generated artifacts that are checked in must match their sources: the resolver types (codegen.yml) and the
- * supergraph (schema/compose.ts). A failure means `npm run codegen` or `npm run compose` was not run.
+ * Generated artifacts that are checked in must match their sources: the resolver types, the clients' typed
+ * documents and persisted query manifests (codegen.yml), and the supergraph (schema/compose.ts). A failure means `npm run codegen` or `npm run compose` was not run.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { composeSupergraph, SUPERGRAPH_PATH } from '../schema/compose';
 
 const ROOT = join(__dirname, '..');
 
-test('the checked-in resolver types are what codegen.yml generates', () => {
+test('the checked-in resolver types, typed documents and manifests are what codegen.yml generates', () => {
   // The CLI's CommonJS build requires yargs, which ships ESM only and cannot be loaded inside jest; the CLI itself
   // runs in its own process, in check mode: it generates in memory, writes nothing, and exits 1 on a stale file.
   const cliPackage = require.resolve('@graphql-codegen/cli/package.json');

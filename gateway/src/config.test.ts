@@ -41,7 +41,16 @@ describe('loadGatewayConfig', () => {
       controlPlane: { mongoUri: 'mongodb://127.0.0.1:27017/', dbName: 'tollgate_control' },
       redisUrl: 'redis://127.0.0.1:6379',
       budgetFailMode: 'open',
+      explorerEnabled: true,
     });
+  });
+
+  it('turns the explorer off in production unless EXPLORER_ENABLED says otherwise', () => {
+    const production = { NODE_ENV: 'production', TOLLGATE_INTERNAL_SECRET: 'ab'.repeat(32), TRUSTED_ISSUERS_FILE: 'i.json', MONGODB_URI: 'mongodb://m/' };
+    expect(loadGatewayConfig(production).explorerEnabled).toBe(false);
+    expect(loadGatewayConfig({ ...production, EXPLORER_ENABLED: 'true' }).explorerEnabled).toBe(true);
+    expect(loadGatewayConfig({ EXPLORER_ENABLED: 'false' }).explorerEnabled).toBe(false);
+    expect(() => loadGatewayConfig({ EXPLORER_ENABLED: 'yes' })).toThrow('EXPLORER_ENABLED must be "true" or "false"');
   });
 
   it('points the default supergraph at the checked-in artifact', () => {

@@ -40,6 +40,11 @@ export interface GatewayConfig {
    * replica then grants a tenant its full capacity), `closed` refuses with SERVICE_UNAVAILABLE.
    */
   budgetFailMode: 'open' | 'closed';
+  /**
+   * The schema explorer at /explorer (`EXPLORER_ENABLED`): on by default outside production, off in it. Optional
+   * so configs built in code (tests, benchmarks) leave it off without naming it.
+   */
+  explorerEnabled?: boolean;
 }
 
 export class GatewayConfigError extends Error {
@@ -122,6 +127,8 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
   const budgetFailMode = text('BUDGET_FAIL_MODE') ?? 'open';
   if (budgetFailMode !== 'open' && budgetFailMode !== 'closed') problems.push('BUDGET_FAIL_MODE must be "open" or "closed"');
   if (!DB_NAME_PATTERN.test(controlDb)) problems.push('CONTROL_DB must be 1–63 letters, digits, "_" or "-"');
+  const explorer = text('EXPLORER_ENABLED');
+  if (explorer !== undefined && explorer !== 'true' && explorer !== 'false') problems.push('EXPLORER_ENABLED must be "true" or "false"');
 
   const config: GatewayConfig = {
     production,
@@ -137,6 +144,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     controlPlane: { mongoUri: mongoUri ?? DEFAULT_MONGODB_URI, dbName: controlDb },
     redisUrl: url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     budgetFailMode: budgetFailMode === 'closed' ? 'closed' : 'open',
+    explorerEnabled: explorer === undefined ? !production : explorer === 'true',
   };
   if (problems.length > 0) throw new GatewayConfigError(problems);
   return config;

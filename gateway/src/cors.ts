@@ -80,7 +80,19 @@ export function corsHeaders(directory: OriginCheck): RequestHandler {
   };
 }
 
-/** A request without `Origin` is not from a browser page (servers, curl, partners) and has no origin to check. */
-export function originAllowedFor(tenant: TenantRecord, origin: string | undefined): boolean {
-  return origin === undefined || tenant.origins.includes(origin);
+/**
+ * A request without `Origin` is not from a browser page (servers, curl, partners) and has no origin to check. One
+ * whose origin is the gateway's own `host` comes from a page the gateway serves itself (the schema explorer): a
+ * browser sets `Origin` to the page's origin and `Host` to the server it calls, so another site's page cannot match.
+ */
+export function originAllowedFor(tenant: TenantRecord, origin: string | undefined, host?: string): boolean {
+  return origin === undefined || tenant.origins.includes(origin) || (host !== undefined && hostOf(origin) === host);
+}
+
+function hostOf(origin: string): string | undefined {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return undefined;
+  }
 }

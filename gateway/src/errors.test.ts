@@ -14,6 +14,10 @@ describe('gatewayError', () => {
     ['PAYLOAD_TOO_LARGE', 413],
     ['UNSUPPORTED_MEDIA_TYPE', 415],
     ['SERVICE_UNAVAILABLE', 503],
+    ['PERSISTED_QUERY_ID_REQUIRED', 400],
+    ['PERSISTED_QUERY_NOT_IN_LIST', 400],
+    // Apollo's clients retry with the query on this code in a 200 response.
+    ['PERSISTED_QUERY_NOT_FOUND', 200],
   ] as const)('answers %s with %i', (code, status) => {
     expect(httpStatusOf(gatewayError(ErrorCode[code], 'x'))).toBe(status);
   });

@@ -32,7 +32,7 @@ export function formatForClient(formatted: GraphQLFormattedError): GraphQLFormat
 }
 
 /** A refusal decided before Apollo Server sees the request, in the same shape Apollo Server answers with. */
-function refuse(res: Response, error: GraphQLError): void {
+export function refuse(res: Response, error: GraphQLError): void {
   const http = error.extensions.http as { headers?: Map<string, string> } | undefined;
   for (const [name, value] of http?.headers ?? []) res.setHeader(name, value);
   const body = { errors: [formatForClient(error.toJSON())] };
@@ -116,7 +116,7 @@ export function authenticateRequests(authenticate: Authenticator, logger: Logger
       const { caller, tenant } = await authenticate({ authorization: req.get('authorization'), apiKey: req.get('x-api-key') });
       const claimed = req.get(TENANT_HEADER);
       if (claimed !== undefined && claimed !== caller.tenantId) throw new TenantAccessError(RefusalReason.TENANT_MISMATCH, caller);
-      if (!originAllowedFor(tenant, req.get('origin'))) throw new TenantAccessError(RefusalReason.ORIGIN_NOT_ALLOWED, caller);
+      if (!originAllowedFor(tenant, req.get('origin'), req.get('host'))) throw new TenantAccessError(RefusalReason.ORIGIN_NOT_ALLOWED, caller);
       state.caller = caller;
       state.log.tenantId = caller.tenantId;
       state.log.principal = caller.principal;

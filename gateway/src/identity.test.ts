@@ -8,10 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT, base64url, exportJWK, exportSPKI, generateKeyPair, importJWK, type CryptoKey } from 'jose';
 import { apiKeyStatus } from './credentials/api-keys';
+import { byId, testManifest } from './testing/manifests';
 import { signTestToken, TEST_AUDIENCE, TEST_ISSUER, TEST_KID } from './testing/jwt';
 import { ACME_ORIGIN, startTestPlatform, type GraphQLHttpResult, type TestPlatform } from './testing/platform';
 
 const WHOAMI = { query: 'query Who { whoami { tenant principal roles } }' };
+/** What a partner sends: API keys run persisted operations only (persisted.test.ts). */
+const WHOAMI_BY_ID = byId(WHOAMI.query);
 const UNAUTHENTICATED_BODY = { errors: [{ message: 'Missing or invalid credentials', extensions: { code: 'UNAUTHENTICATED' } }] };
 const ACME_IDP = 'https://login.acme.example';
 const DAY = 86_400_000;
@@ -156,6 +159,10 @@ describe('identity over HTTP', () => {
   });
 
   describe('API keys', () => {
+    beforeAll(async () => {
+      await platform.controlPlane.manifests.publish('globex', 'wms-v1', testManifest(platform.config.supergraphPath, WHOAMI.query));
+    });
+
     const issue = (overrides: { expiresAt?: Date } = {}) =>
       platform.controlPlane.apiKeys.issue({
         tenantId: 'globex',
@@ -169,8 +176,8 @@ describe('identity over HTTP', () => {
       const { key, record } = await issue();
       const res =
         how === 'X-Api-Key'
-          ? await platform.graphql(WHOAMI, { apiKey: key })
-          : await platform.graphql(WHOAMI, { token: null, headers: { authorization: `ApiKey ${key}` } });
+          ? await platform.graphql(WHOAMI_BY_ID, { apiKey: key })
+          : await platform.graphql(WHOAMI_BY_ID, { token: null, headers: { authorization: `ApiKey ${key}` } });
       expect(res.status).toBe(200);
       expect(res.body.data).toEqual({ whoami: { tenant: 'globex', principal: `key:${record.id}`, roles: [] } });
     });
@@ -186,31 +193,31 @@ describe('identity over HTTP', () => {
       expect(apiKeyStatus((await platform.controlPlane.apiKeys.get(expired.record.id))!, Date.now())).toBe('expired');
 
       const missing = await platform.graphql(WHOAMI, { token: null });
-      const answers = await Promise.all([unknown, revoked.key, expired.key, rotated.key].map((apiKey) => platform.graphql(WHOAMI, { apiKey })));
+      const answers = await Promise.all([unknown, revoked.key, expired.key, rotated.key].map((apiKey) => platform.graphql(WHOAMI_BY_ID, { apiKey })));
       for (const res of answers) {
         expectUnauthenticated(res);
         expect(res.text).toBe(missing.text);
       }
       const reasons = answers.map((res) => platform.logs.find((l) => l.msg === 'request' && l.requestId === res.headers.get('x-request-id'))?.reason);
       expect(reasons).toEqual(['api-key:unknown', 'api-key:revoked', 'api-key:expired', 'api-key:rotated-out']);
-      expect((await platform.graphql(WHOAMI, { apiKey: replacement.key })).status).toBe(200);
+      expect((await platform.graphql(WHOAMI_BY_ID, { apiKey: replacement.key })).status).toBe(200);
       expect(subgraphRequests(platform)).toBe(1);
     });
 
     it('keeps a rotated key working during its overlap, next to its replacement', async () => {
       const old = await issue();
       const { issued } = await platform.controlPlane.apiKeys.rotate(old.record.id, { overlapMs: 3_600_000 });
-      expect((await platform.graphql(WHOAMI, { apiKey: old.key })).status).toBe(200);
-      expect((await platform.graphql(WHOAMI, { apiKey: issued.key })).status).toBe(200);
+      expect((await platform.graphql(WHOAMI_BY_ID, { apiKey: old.key })).status).toBe(200);
+      expect((await platform.graphql(WHOAMI_BY_ID, { apiKey: issued.key })).status).toBe(200);
     });
 
     it('refuses a revoked key at once, even right after it was served', async () => {
       const { key, record } = await issue();
-      expect((await platform.graphql(WHOAMI, { apiKey: key })).status).toBe(200);
+      expect((await platform.graphql(WHOAMI_BY_ID, { apiKey: key })).status).toBe(200);
       await platform.controlPlane.apiKeys.revoke(record.id);
       const started = Date.now();
-      let res = await platform.graphql(WHOAMI, { apiKey: key });
-      while (res.status === 200 && Date.now() - started < 5_000) res = await platform.graphql(WHOAMI, { apiKey: key });
+      let res = await platform.graphql(WHOAMI_BY_ID, { apiKey: key });
+      while (res.status === 200 && Date.now() - started < 5_000) res = await platform.graphql(WHOAMI_BY_ID, { apiKey: key });
       expectUnauthenticated(res);
       expect(Date.now() - started).toBeLessThan(5_000);
     });
@@ -218,7 +225,7 @@ describe('identity over HTTP', () => {
     it('refuses a key in the query string with 401, even next to a valid key, and never logs it', async () => {
       const { key } = await issue();
       for (const query of [`?api_key=${key}`, `?x=${encodeURIComponent(key)}`, `?token=anything`]) {
-        const res = await platform.graphql(WHOAMI, { apiKey: key, query });
+        const res = await platform.graphql(WHOAMI_BY_ID, { apiKey: key, query });
         expectUnauthenticated(res);
         const line = platform.logs.find((l) => l.msg === 'request' && l.requestId === res.headers.get('x-request-id'));
         expect(line).toMatchObject({ status: 401, reason: 'credentials-in-url' });
@@ -236,7 +243,7 @@ describe('identity over HTTP', () => {
       const { key } = await issue();
       await platform.controlPlane.tenants.suspendTenant('globex');
       try {
-        expectForbidden(await platform.graphql(WHOAMI, { apiKey: key }), 'TENANT_SUSPENDED');
+        expectForbidden(await platform.graphql(WHOAMI_BY_ID, { apiKey: key }), 'TENANT_SUSPENDED');
       } finally {
         await platform.controlPlane.tenants.resumeTenant('globex');
       }

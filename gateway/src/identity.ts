@@ -1,7 +1,7 @@
 /**
  * Who is calling, for which tenant — assembled once per gateway: the trusted JWT issuers, the control plane in
- * MongoDB, the tenant directory and the API key cache in front of it, and the Redis subscription that tells both
- * caches what changed. Closed with the gateway.
+ * MongoDB, the tenant directory, the API key cache and the persisted-operation manifests in front of it, and the
+ * Redis subscription that tells the caches what changed. Closed with the gateway.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { DEV_JWT_AUDIENCE, DEV_JWT_ISSUER, loadOrCreateDevJwtKeys } from '../../common/dev-secrets';
@@ -9,6 +9,7 @@ import type { Logger } from '../../common/logger';
 import type { GatewayConfig } from './config';
 import { ApiKeyVerifier } from './credentials/api-key-verifier';
 import { loadTrustedIssuers, type LoadTrustedIssuersOptions } from './credentials/issuers';
+import { createManifestCatalog, type ManifestCatalog } from './persisted/catalog';
 import { createAuthenticator, type Authenticator } from './pipeline/authenticate';
 import { subscribeToChanges } from './tenants/changes';
 import { createTenantDirectory, type TenantDirectory } from './tenants/directory';
@@ -20,6 +21,8 @@ const SUBSCRIPTION_WAIT_MS = 2_000;
 export interface Identity {
   readonly directory: TenantDirectory;
   readonly authenticate: Authenticator;
+  /** The manifests of the caller's client: what an API key may run, and a tenant's frontend safelist. */
+  readonly manifests: ManifestCatalog;
   close(): Promise<void>;
 }
 
@@ -33,6 +36,7 @@ export async function startIdentity(config: GatewayConfig, logger: Logger): Prom
   const controlPlane = await openControlPlane({ mongoUri, dbName });
   const directory = createTenantDirectory({ source: controlPlane.tenants, logger });
   const apiKeys = new ApiKeyVerifier({ source: controlPlane.apiKeys, logger });
+  const manifests = createManifestCatalog({ source: controlPlane.manifests, logger });
   const subscription = subscribeToChanges({
     redisUrl: config.redisUrl,
     dbName,
@@ -40,10 +44,12 @@ export async function startIdentity(config: GatewayConfig, logger: Logger): Prom
     onChange: (change) => {
       directory.applyChange(change);
       apiKeys.applyChange(change);
+      manifests.applyChange(change);
     },
     onResync: () => {
       directory.resync();
       apiKeys.resync();
+      manifests.resync();
     },
   });
   // Redis being unreachable must not stop the gateway from starting; its absence is logged by the subscription.
@@ -51,6 +57,7 @@ export async function startIdentity(config: GatewayConfig, logger: Logger): Prom
   return {
     directory,
     authenticate: createAuthenticator({ issuers, apiKeys, directory }),
+    manifests,
     async close() {
       await subscription.close();
       await apiKeys.close();

@@ -1,13 +1,16 @@
 /**
  * Two gateway processes — real `node gateway/src/main.ts` children, in production mode — sharing one control plane
  * (MongoDB) and one Redis: a key revoked through the registry API and a tenant suspended with the CLI are refused
- * by both within 5 s.
+ * by both within 5 s, and a persisted-operation manifest published or retired on the control plane is served or
+ * refused by both within 5 s.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { SUBGRAPH_NAMES } from '../../subgraphs/catalog';
+import { DEFAULT_SUPERGRAPH_PATH } from './config';
+import { byId, testManifest } from './testing/manifests';
 import { createTestIssuer, type TestIssuer } from './testing/jwt';
 import { openTestControlPlane, writeTrustedIssuersFile } from './testing/platform';
 import type { ChangePublisher } from './tenants/changes';
@@ -18,6 +21,10 @@ const ROOT = join(__dirname, '..', '..');
 // is the identity decision and nothing downstream.
 const TYPENAME = JSON.stringify({ query: '{ __typename }' });
 const PROMISE_MS = 5_000;
+// Partners run persisted operations only; this one too is answered by the gateway itself.
+const PING = 'query Ping {\n  __typename\n}';
+const PING_BY_ID = JSON.stringify(byId(PING));
+const pingManifest = () => testManifest(DEFAULT_SUPERGRAPH_PATH, PING);
 
 interface Replica {
   url: string;
@@ -53,19 +60,24 @@ function stopReplica(replica: Replica | undefined): Promise<void> {
   });
 }
 
-async function ask(replica: Replica, headers: Record<string, string>): Promise<{ status: number; reason?: unknown }> {
-  const res = await fetch(replica.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: TYPENAME });
-  const body = (await res.json()) as { errors?: { extensions?: { reason?: unknown } }[] };
-  return { status: res.status, reason: body.errors?.[0]?.extensions?.reason };
+async function ask(replica: Replica, headers: Record<string, string>, body = TYPENAME): Promise<{ status: number; reason?: unknown; code?: unknown }> {
+  const res = await fetch(replica.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  const answer = (await res.json()) as { errors?: { extensions?: { reason?: unknown; code?: unknown } }[] };
+  return { status: res.status, reason: answer.errors?.[0]?.extensions?.reason, code: answer.errors?.[0]?.extensions?.code };
 }
 
 /** Polls every replica until `refused` holds for its answer; returns how long the slowest took. */
-async function timeUntilRefused(replicas: Replica[], headers: Record<string, string>, refused: (answer: { status: number; reason?: unknown }) => boolean): Promise<number> {
+async function timeUntilRefused(
+  replicas: Replica[],
+  headers: Record<string, string>,
+  refused: (answer: { status: number; reason?: unknown; code?: unknown }) => boolean,
+  body = TYPENAME,
+): Promise<number> {
   const started = Date.now();
   const times = await Promise.all(
     replicas.map(async (replica) => {
       while (Date.now() - started < PROMISE_MS * 2) {
-        if (refused(await ask(replica, headers))) return Date.now() - started;
+        if (refused(await ask(replica, headers, body))) return Date.now() - started;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       return Infinity;
@@ -131,11 +143,12 @@ describe('two gateway replicas', () => {
       manifest: 'wms-v1',
       expiresAt: new Date(Date.now() + 86_400_000),
     });
+    await controlPlane.manifests.publish('globex', 'wms-v1', pingManifest());
     const headers = { 'x-api-key': key };
     // Both have the key cached, so only the announcement or the cache lifetime can end it.
-    for (const replica of replicas) expect((await ask(replica, headers)).status).toBe(200);
+    for (const replica of replicas) expect((await ask(replica, headers, PING_BY_ID)).status).toBe(200);
     await controlPlane.apiKeys.revoke(record.id);
-    expect(await timeUntilRefused(replicas, headers, ({ status }) => status === 401)).toBeLessThan(PROMISE_MS);
+    expect(await timeUntilRefused(replicas, headers, ({ status }) => status === 401, PING_BY_ID)).toBeLessThan(PROMISE_MS);
   });
 
   it('both refuse a tenant suspended with the CLI within 5 s, and serve it again once resumed', async () => {
@@ -145,5 +158,23 @@ describe('two gateway replicas', () => {
     expect(await timeUntilRefused(replicas, headers, ({ status, reason }) => status === 403 && reason === 'TENANT_SUSPENDED')).toBeLessThan(PROMISE_MS);
     expect(await runCli(['tenant', 'resume', 'acme'], controlEnv)).toBe(0);
     expect(await timeUntilRefused(replicas, headers, ({ status }) => status === 200)).toBeLessThan(PROMISE_MS);
+  });
+
+  it('both serve a manifest published on the control plane within 5 s, and refuse it once retired', async () => {
+    const { key } = await controlPlane.apiKeys.issue({
+      tenantId: 'globex',
+      clientName: 'Globex monitor',
+      scopes: ['catalog:read'],
+      manifest: 'monitor',
+      expiresAt: new Date(Date.now() + 86_400_000),
+    });
+    const headers = { 'x-api-key': key };
+    const body = PING_BY_ID;
+    // Both have cached that nothing is published, so only the announcement or the cache lifetime can change it.
+    for (const replica of replicas) expect(await ask(replica, headers, body)).toMatchObject({ status: 400, code: 'PERSISTED_QUERY_NOT_IN_LIST' });
+    const published = await controlPlane.manifests.publish('globex', 'monitor', pingManifest());
+    expect(await timeUntilRefused(replicas, headers, ({ status }) => status === 200, body)).toBeLessThan(PROMISE_MS);
+    await controlPlane.manifests.retire('globex', 'monitor', published.version);
+    expect(await timeUntilRefused(replicas, headers, ({ code }) => code === 'PERSISTED_QUERY_NOT_IN_LIST', body)).toBeLessThan(PROMISE_MS);
   });
 });

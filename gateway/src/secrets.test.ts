@@ -6,9 +6,12 @@ import { exportJWK } from 'jose';
 import { deriveSubgraphKey, INTERNAL_TOKEN_HEADER } from '../../common/internal-token';
 import { SUBGRAPH_NAMES } from '../../subgraphs/catalog';
 import { parseApiKey } from './credentials/api-keys';
+import { byId, testManifest } from './testing/manifests';
 import { startTestPlatform, type GraphQLHttpResult, type TestPlatform } from './testing/platform';
 
-const WHOAMI = { query: '{ whoami { tenant principal } }' };
+const WHOAMI = { query: 'query Who { whoami { tenant principal } }' };
+/** Partners name persisted operations by id. */
+const WHOAMI_BY_ID = byId(WHOAMI.query);
 
 describe('secrets', () => {
   let platform: TestPlatform;
@@ -51,6 +54,7 @@ describe('secrets', () => {
         manifest: 'scan-v1',
         expiresAt: new Date(Date.now() + 86_400_000),
       });
+    await platform.controlPlane.manifests.publish('globex', 'scan-v1', testManifest(platform.config.supergraphPath, WHOAMI.query));
     const live = await issue();
     const revoked = await issue();
     await platform.controlPlane.apiKeys.revoke(revoked.record.id);
@@ -71,13 +75,13 @@ describe('secrets', () => {
     await send(WHOAMI, { token: good, headers: { 'x-tenant-id': 'globex' } });
     await platform.controlPlane.tenants.suspendTenant('globex');
     await send(WHOAMI, { token: globex });
-    await send(WHOAMI, { apiKey: live.key });
+    await send(WHOAMI_BY_ID, { apiKey: live.key });
     await platform.controlPlane.tenants.resumeTenant('globex');
-    for (const apiKey of [live.key, revoked.key, rotated.key, replacement.key, wrongSecret]) await send(WHOAMI, { apiKey });
-    await send(WHOAMI, { token: null, headers: { authorization: `ApiKey ${live.key}` } });
-    await send(WHOAMI, { apiKey: live.key, query: `?api_key=${live.key}` });
+    for (const apiKey of [live.key, revoked.key, rotated.key, replacement.key, wrongSecret]) await send(WHOAMI_BY_ID, { apiKey });
+    await send(WHOAMI_BY_ID, { token: null, headers: { authorization: `ApiKey ${live.key}` } });
+    await send(WHOAMI_BY_ID, { apiKey: live.key, query: `?api_key=${live.key}` });
     await send(WHOAMI, { token: good, query: `?access_token=${good}` });
-    await send(WHOAMI, { apiKey: live.key, headers: { authorization: `Bearer ${good}` } });
+    await send(WHOAMI_BY_ID, { apiKey: live.key, headers: { authorization: `Bearer ${good}` } });
     await send(WHOAMI, { token: null, headers: { authorization: `Basic ${Buffer.from(`user:${live.key}`).toString('base64')}` } });
 
     for (const subgraph of Object.values(platform.subgraphs)) {

@@ -40,6 +40,10 @@ import {
 import { startIdentity } from './identity';
 import { AuthorizationGate, buildApiSchema, type RuleTree, type ShieldRule } from './authz/gate';
 import { introspectionRule, ruleTree } from './authz/rules';
+import { loadOrBuildExplorer } from './explorer/bundle';
+import { createIntrospectionPlugin, createIntrospectionStage, exceptIntrospection } from './explorer/introspection';
+import { explorerRouter, schemaDownload } from './explorer/routes';
+import { createVisibleSchemas } from './explorer/visible-schema';
 import { createBudget } from './budget/budget';
 import { createBudgetRedis } from './budget/redis';
 import { createCostEstimator, createCostModel } from './cost/estimate';
@@ -48,6 +52,8 @@ import { createPipelinePlugin, type Caller, type GatewayContext } from './pipeli
 import { createCostAccountingPlugin } from './pipeline/account';
 import { createAuthorizeStage } from './pipeline/authorize';
 import { createCostLedger, createCostStage } from './pipeline/cost';
+import { resolvePersistedOperations } from './pipeline/persisted';
+import { createApqStore } from './persisted/apq';
 import { createLimitsStage, parseOptionsForPlans } from './pipeline/limits';
 import { operationKind } from './pipeline/operation-kind';
 import { DEFAULT_PLANS } from './tenants/plan';
@@ -87,6 +93,8 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     schema: buildApiSchema(supergraphSdl),
     ...(options.authorization ?? { rules: ruleTree, introspectionRule }),
   });
+  const visibleSchemas = createVisibleSchemas(gate);
+  const explorerManifest = config.explorerEnabled ? await loadOrBuildExplorer() : undefined;
 
   const identity = await startIdentity(config, logger);
   // Authentication has loaded the caller's tenant before any stage runs; a miss here means the control plane lost
@@ -101,19 +109,24 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   const budget = createBudget({ redis: budgetRedis, failMode: config.budgetFailMode, logger: logger.child({ component: 'budget' }) });
   const ledger = createCostLedger();
   // Order matters: cheap shape limits first, then authorization, and only then a reservation from the budget,
-  // so an operation refused for its shape or its rights never costs the tenant anything.
+  // so an operation refused for its shape or its rights never costs the tenant anything. Introspection is answered
+  // by the gateway under its own bounds (explorer/introspection.ts), so the later stages skip it.
   const stages = [
     operationKind,
-    createLimitsStage({ limitsFor, listBounds: { model: costModel, min: 1, max: 100 } }),
-    createAuthorizeStage({ gate, logger, modeFor: (tenantId) => identity.directory.peek(tenantId)?.authzMode ?? 'reject' }),
-    createCostStage({
-      estimator,
-      limitsFor,
-      modeFor: (tenantId) => identity.directory.peek(tenantId)?.costMode ?? 'enforce',
-      budget,
-      ledger,
-    }),
+    createIntrospectionStage({ gate }),
+    ...[
+      createLimitsStage({ limitsFor, listBounds: { model: costModel, min: 1, max: 100 } }),
+      createAuthorizeStage({ gate, logger, modeFor: (tenantId) => identity.directory.peek(tenantId)?.authzMode ?? 'reject' }),
+      createCostStage({
+        estimator,
+        limitsFor,
+        modeFor: (tenantId) => identity.directory.peek(tenantId)?.costMode ?? 'enforce',
+        budget,
+        ledger,
+      }),
+    ].map(exceptIntrospection),
   ];
+  const apq = createApqStore({ redisUrl: config.redisUrl, logger: logger.child({ component: 'apq' }) });
   const closeBudget = async () => {
     await budget.close();
     budgetRedis.disconnect();
@@ -154,11 +167,14 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   const server = new ApolloServer<GatewayContext>({
     gateway: mapPlannerLimitErrors(gateway),
     logger: apolloLogger,
-    introspection: false,
+    // Apollo's switch is all or nothing; the introspection stage admits developers only and the introspection
+    // plugin answers from the caller's visible schema.
+    introspection: true,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: true,
     csrfPrevention: true,
-    // APQ would let any client register any query; persisted operations arrive with their own stage.
+    // Apollo's APQ would let any client register any query: persisted operations are resolved before Apollo Server
+    // by pipeline/persisted.ts, and a body that still names one is refused here (PERSISTED_QUERY_NOT_SUPPORTED).
     persistedQueries: false,
     allowBatchedHttpRequests: false,
     // `status400ForVariableCoercionErrors` is not set: 400 is Apollo Server 5's only behaviour, and setting the
@@ -170,6 +186,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     parseOptions: parseOptionsForPlans(DEFAULT_PLANS),
     plugins: [
       createPipelinePlugin(stages),
+      createIntrospectionPlugin(visibleSchemas),
       createCostAccountingPlugin({ ledger, budget }),
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
@@ -184,6 +201,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     await subgraphHttp.close();
     await identity.close();
     await closeBudget();
+    await apq.close();
     throw error;
   }
 
@@ -202,6 +220,8 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   app.use(trackRequests(logger));
   app.get('/healthz', livenessHandler());
   app.get('/readyz', readinessHandler(readiness));
+  if (explorerManifest) app.use(explorerRouter(explorerManifest));
+  app.get('/schema.graphql', refuseCredentialsInUrl, authenticateRequests(identity.authenticate, logger), schemaDownload(gate, visibleSchemas));
   app.options('/graphql', corsPreflight(identity.directory, logger));
   app.all(
     '/graphql',
@@ -211,6 +231,12 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     authenticateRequests(identity.authenticate, logger),
     onlyJson,
     express.json({ limit: config.maxBodyBytes, type: 'application/json' }),
+    resolvePersistedOperations({
+      manifests: identity.manifests,
+      apq,
+      safelistModeFor: (tenantId) => identity.directory.peek(tenantId)?.safelistMode ?? 'enforce',
+      logger: logger.child({ component: 'persisted' }),
+    }),
     expressMiddleware(server, { context: gatewayContext }),
   );
   app.use(notFound);
@@ -224,6 +250,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     await subgraphHttp.close();
     await identity.close();
     await closeBudget();
+    await apq.close();
     throw error;
   }
 
@@ -235,7 +262,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       // The drain plugin closes the HTTP server and lets in-flight requests finish; then the subgraph sockets go.
       stopping ??= server
         .stop()
-        .then(() => Promise.all([subgraphHttp.close(), identity.close(), closeBudget()]))
+        .then(() => Promise.all([subgraphHttp.close(), identity.close(), closeBudget(), apq.close()]))
         .then(() => undefined);
       return stopping;
     },

@@ -29,6 +29,7 @@ import {
   GraphQLIncludeDirective,
   GraphQLSkipDirective,
   Kind,
+  OperationTypeNode,
   SchemaMetaFieldDef,
   TypeMetaFieldDef,
   getArgumentValues,
@@ -55,6 +56,7 @@ import {
   type OperationDefinitionNode,
   type SelectionNode,
   type SelectionSetNode,
+  type ValueNode,
 } from 'graphql';
 import { deny, type and, type IRules } from 'graphql-shield';
 import { ErrorCode, gatewayError } from '../errors';
@@ -185,6 +187,9 @@ export class AuthorizationGate {
   private readonly shieldOptions: ShieldOptions;
   private readonly documents: LruMap<string, DocumentEntry>;
   private readonly labels = new Map<ShieldRule, string>();
+  /** Argument values (and their key) of checks whose field node has only literal arguments; see `argumentsOf`. */
+  private readonly fragmentRecords = new WeakMap<OperationAnalysis, Record<string, FragmentDefinitionNode>>();
+  private readonly literalArguments = new WeakMap<FieldCheck, { readonly args: Record<string, unknown>; readonly key: string }>();
   private hits = 0;
   private misses = 0;
 
@@ -228,14 +233,13 @@ export class AuthorizationGate {
     const variables = coerceVariables(this.schema, entry.operation, request.variables);
     const analysis = this.analysis(entry, variables);
     const ctx: AuthzContext & ShieldContext = { caller: request.caller, _shield: { cache: {} } };
-    const fragments = Object.fromEntries(analysis.fragments);
+    const fragments = this.fragmentRecord(analysis);
     const decisions = new Map<ShieldRule, Map<string, Promise<Outcome>>>();
 
     const pending: { field: SelectedField; check: FieldCheck; outcome: Promise<Outcome> }[] = [];
     for (const field of analysis.fields) {
       for (const check of field.checks) {
-        const args = argumentValues(check.fieldDef, field.node, variables);
-        const key = stableKey(args);
+        const { args, key } = this.argumentsOf(check, field.node, variables);
         let byArgs = decisions.get(check.rule);
         if (!byArgs) decisions.set(check.rule, (byArgs = new Map()));
         let outcome = byArgs.get(key);
@@ -262,6 +266,93 @@ export class AuthorizationGate {
       });
     });
     return { analysis, denials };
+  }
+
+  /**
+   * Whether the caller may select `Type.field` at all, decided without an operation (the schema explorer shows
+   * each caller what it may call). Rules get no arguments; a rule that refuses only its input (`inputRule`) counts
+   * as allowing, because the right arguments would pass it. `ctx` lets one caller's decisions share shield's cache.
+   */
+  async callable(caller: Caller, typeName: string, fieldName: string, ctx = this.contextFor(caller)): Promise<boolean> {
+    const type = this.schema.getType(typeName);
+    const fieldDef = isObjectType(type) ? type.getFields()[fieldName] : undefined;
+    if (!type || !fieldDef) throw new Error(`${typeName}.${fieldName} is not an object field of the gate's schema`);
+    return this.decidesCallable(this.settings.ruleFor(typeName, fieldName), type as GraphQLObjectType, fieldDef, ctx);
+  }
+
+  /** Every `Type.field` of the schema's object types the caller may select (see `callable`). */
+  async callableFields(caller: Caller): Promise<ReadonlySet<string>> {
+    const ctx = this.contextFor(caller);
+    const decisions: Promise<string | undefined>[] = [];
+    for (const type of Object.values(this.schema.getTypeMap())) {
+      if (!isObjectType(type) || isIntrospectionType(type)) continue;
+      for (const fieldName of Object.keys(type.getFields())) {
+        decisions.push(this.callable(caller, type.name, fieldName, ctx).then((ok) => (ok ? `${type.name}.${fieldName}` : undefined)));
+      }
+    }
+    return new Set((await Promise.all(decisions)).filter((name): name is string => name !== undefined));
+  }
+
+  /** Whether the caller may select `__schema` and `__type`. */
+  async mayIntrospect(caller: Caller): Promise<boolean> {
+    const root = this.schema.getQueryType();
+    if (!root) return false;
+    return this.decidesCallable(this.settings.introspectionRule, root, SchemaMetaFieldDef, this.contextFor(caller));
+  }
+
+  private contextFor(caller: Caller): AuthzContext & ShieldContext {
+    return { caller, _shield: { cache: {} } };
+  }
+
+  private async decidesCallable(
+    rule: ShieldRule,
+    parentType: GraphQLObjectType,
+    fieldDef: GraphQLField<unknown, unknown>,
+    ctx: ShieldContext,
+  ): Promise<boolean> {
+    const info: GraphQLResolveInfo = {
+      fieldName: fieldDef.name,
+      fieldNodes: [],
+      returnType: fieldDef.type,
+      parentType,
+      path: { prev: undefined, key: fieldDef.name, typename: parentType.name },
+      schema: this.schema,
+      fragments: {},
+      rootValue: undefined,
+      operation: { kind: Kind.OPERATION_DEFINITION, operation: OperationTypeNode.QUERY, selectionSet: { kind: Kind.SELECTION_SET, selections: [] } },
+      variableValues: {},
+    };
+    const outcome = await decide(rule, {}, ctx, info, this.shieldOptions);
+    return outcome.reason === 'allowed' || outcome.reason === 'invalid-input';
+  }
+
+  /** `info.fragments` for the rules: made once per analysis rather than per request. */
+  private fragmentRecord(analysis: OperationAnalysis): Record<string, FragmentDefinitionNode> {
+    let record = this.fragmentRecords.get(analysis);
+    if (!record) {
+      record = Object.fromEntries(analysis.fragments);
+      this.fragmentRecords.set(analysis, record);
+    }
+    return record;
+  }
+
+  /**
+   * A field whose arguments are all literals has the same argument values in every request: they and their key are
+   * computed once per analysis (a copy is handed to the rule, which must not see another request's object).
+   */
+  private argumentsOf(
+    check: FieldCheck,
+    node: FieldNode,
+    variables: Record<string, unknown>,
+  ): { args: Record<string, unknown>; key: string } {
+    const known = this.literalArguments.get(check);
+    if (known) return { args: { ...known.args }, key: known.key };
+    const args = argumentValues(check.fieldDef, node, variables);
+    const key = stableKey(args);
+    if (!node.arguments?.some((argument) => containsVariable(argument.value))) {
+      this.literalArguments.set(check, { args: { ...args }, key });
+    }
+    return { args, key };
   }
 
   private documentEntry(request: GateRequest): DocumentEntry {
@@ -579,8 +670,44 @@ function directiveVariablesOf(document: DocumentNode): readonly string[] {
   return [...names].sort();
 }
 
+function containsVariable(value: ValueNode): boolean {
+  switch (value.kind) {
+    case Kind.VARIABLE:
+      return true;
+    case Kind.LIST:
+      return value.values.some(containsVariable);
+    case Kind.OBJECT:
+      return value.fields.some((field) => containsVariable(field.value));
+    default:
+      return false;
+  }
+}
+
+/** Argument names are GraphQL names: never integer-like, so sorting them is the order an object would keep. */
+const INTEGER_LIKE = /^\d/;
+
 /** The same argument values give the same key whatever order their object keys came in. */
 export function stableKey(value: unknown): string {
+  // Fast path, same output: a flat object of strings, booleans, finite numbers and nulls — most arguments.
+  if (value !== null && typeof value === 'object' && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype) {
+    const record = value as Record<string, unknown>;
+    const keys = Object.keys(record);
+    if (keys.length === 0) return '{}';
+    let flat = true;
+    for (const key of keys) {
+      const v = record[key];
+      if (INTEGER_LIKE.test(key) || !(v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)))) {
+        flat = false;
+        break;
+      }
+    }
+    if (flat) {
+      keys.sort();
+      let out = '{';
+      for (let i = 0; i < keys.length; i += 1) out += `${i ? ',' : ''}${JSON.stringify(keys[i])}:${JSON.stringify(record[keys[i]!])}`;
+      return `${out}}`;
+    }
+  }
   return JSON.stringify(value, (_key, v: unknown) =>
     v !== null && typeof v === 'object' && !Array.isArray(v)
       ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))

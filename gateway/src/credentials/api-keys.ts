@@ -11,6 +11,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Schema, type Connection, type Model } from 'mongoose';
 import { isTenantId } from '../../../common/ids';
+import { isManifestName } from '../persisted/manifest';
 import type { ChangePublisher } from '../tenants/changes';
 import type { TenantRegistry } from '../tenants/registry';
 import { RegistryError, RegistryValidationError, STRICT_SCHEMA_OPTIONS } from '../tenants/registry-common';
@@ -34,7 +35,6 @@ const KEY_ID_LENGTH = 12;
 const SECRET_LENGTH = 40;
 const API_KEY_PATTERN = new RegExp(`^tg_live_([A-Za-z0-9]{${KEY_ID_LENGTH}})_([A-Za-z0-9]{${SECRET_LENGTH}})$`);
 const KEY_ID_PATTERN = new RegExp(`^[A-Za-z0-9]{${KEY_ID_LENGTH}}$`);
-const MANIFEST_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const CONTROL_CHARACTERS = /\p{Cc}/u;
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
@@ -296,7 +296,7 @@ function newKeyProblems(input: NewApiKey, now: number): string[] {
   if (!Array.isArray(input.scopes) || input.scopes.length === 0 || !input.scopes.every(isApiKeyScope)) {
     problems.push(`scopes must be one or more of ${API_KEY_SCOPES.join(', ')}`);
   }
-  if (typeof input.manifest !== 'string' || !MANIFEST_PATTERN.test(input.manifest)) {
+  if (!isManifestName(input.manifest)) {
     problems.push('manifest must be a manifest id: letters, digits, ".", "_" or "-", up to 100');
   }
   const expiresAt = input.expiresAt instanceof Date ? input.expiresAt.getTime() : NaN;

@@ -12,10 +12,12 @@ import type { Logger } from '../../../common/logger';
 export type ControlPlaneChange =
   | { kind: 'tenant'; id: string }
   | { kind: 'plan'; id: string }
-  | { kind: 'apiKey'; id: string };
+  | { kind: 'apiKey'; id: string }
+  /** A persisted-operation manifest of the tenant `id` was published or retired. */
+  | { kind: 'manifest'; id: string };
 
-const KINDS: ReadonlySet<string> = new Set(['tenant', 'plan', 'apiKey']);
-/** Ids of all three kinds are short slugs or base62; anything else on the channel is not ours. */
+const KINDS: ReadonlySet<string> = new Set(['tenant', 'plan', 'apiKey', 'manifest']);
+/** Ids of every kind are short slugs or base62; anything else on the channel is not ours. */
 const CHANGE_ID = /^[A-Za-z0-9-]{1,64}$/;
 
 /** One channel per control-plane database, so deployments (and test runs) sharing a Redis do not disturb each other. */

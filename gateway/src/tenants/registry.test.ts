@@ -217,9 +217,12 @@ describe('seedControlPlane', () => {
     try {
       expect(await seeded.tenants.getTenant('acme')).toMatchObject({ plan: { id: 'pro' }, origins: ['http://localhost:5173'], status: 'active' });
       expect(await seeded.tenants.getTenant('globex')).toMatchObject({ plan: { id: 'free' }, status: 'active' });
+      expect(await seeded.manifests.served('acme', 'acme-partner')).toMatchObject({ version: 1 });
+      expect(await seeded.manifests.served('globex', 'globex-partner')).toMatchObject({ version: 1 });
       await seeded.tenants.suspendTenant('globex');
       expect(await seedControlPlane({ mongoUri, dbName: seedDb })).toEqual({ seeded: false });
       expect((await seeded.tenants.getTenant('globex'))?.status).toBe('suspended');
+      expect(await seeded.manifests.list('globex')).toHaveLength(1);
     } finally {
       await seeded.close();
     }

@@ -1,6 +1,6 @@
 /**
- * The control plane: tenants, plans and API keys in the gateway's own MongoDB database (`tollgate_control` by
- * default), on a connection of their own. The gateway reads it (through the directory's cache), the CLI and the
+ * The control plane: tenants, plans, API keys and persisted-operation manifests in the gateway's own MongoDB
+ * database (`tollgate_control` by default), on a connection of their own. The gateway reads it (through the directory's cache), the CLI and the
  * tests write it; every write is announced (changes.ts) so running gateways drop what they cached.
  *
  * Every value is validated before it is stored and again when it is read back: a document edited by hand must
@@ -12,6 +12,8 @@ import mongoose, { Schema, type Connection, type Model } from 'mongoose';
 import { isTenantId } from '../../../common/ids';
 import { DEFAULT_CONTROL_DB } from '../config';
 import { ApiKeyRegistry } from '../credentials/api-keys';
+import { publishDemoPartnerManifest } from '../persisted/demo';
+import { ManifestRegistry } from '../persisted/registry';
 import type { ChangePublisher } from './changes';
 import {
   CorruptRecordError,
@@ -316,6 +318,7 @@ export interface ControlPlane {
   readonly dbName: string;
   readonly tenants: TenantRegistry;
   readonly apiKeys: ApiKeyRegistry;
+  readonly manifests: ManifestRegistry;
   /** Drops the whole control-plane database: for tests that made one of their own. */
   dropDatabase(): Promise<void>;
   close(): Promise<void>;
@@ -340,12 +343,14 @@ export async function openControlPlane(options: ControlPlaneOptions): Promise<Co
     await connection.asPromise();
     const tenants = new TenantRegistry(tenantModel(connection), planModel(connection), options.changes);
     const apiKeys = new ApiKeyRegistry(connection, tenants, options.changes);
+    const manifests = new ManifestRegistry(connection, tenants, options.changes);
     for (const model of Object.values(connection.models)) await model.syncIndexes();
     await tenants.ensureDefaultPlans();
     return {
       dbName,
       tenants,
       apiKeys,
+      manifests,
       async dropDatabase() {
         await connection.dropDatabase();
       },
@@ -363,7 +368,10 @@ const DEMO_CONTROL_PLANE_TENANTS: readonly NewTenant[] = [
   { id: 'globex', name: 'Globex Corporation', plan: 'free' },
 ];
 
-/** Creates the built-in plans and the demo tenants where missing; running it again changes nothing. */
+/**
+ * Creates the built-in plans and the demo tenants where missing, each with its partner manifest; running it again
+ * changes nothing.
+ */
 export async function seedControlPlane(options: { mongoUri: string; dbName?: string }): Promise<{ seeded: boolean }> {
   const controlPlane = await openControlPlane(options);
   try {
@@ -371,6 +379,7 @@ export async function seedControlPlane(options: { mongoUri: string; dbName?: str
     for (const tenant of DEMO_CONTROL_PLANE_TENANTS) {
       try {
         await controlPlane.tenants.createTenant(tenant);
+        await publishDemoPartnerManifest(controlPlane.manifests, tenant.id);
         seeded = true;
       } catch (error) {
         // Seeded by an earlier run (or a concurrent one): whatever an operator changed since stays as it is.

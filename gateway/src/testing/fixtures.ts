@@ -5,8 +5,8 @@
  */
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { GraphQLError, parse, type DocumentNode } from 'graphql';
-import { allow, deny } from 'graphql-shield';
-import type { RuleTree, ShieldRule } from '../authz/gate';
+import { allow, deny, rule } from 'graphql-shield';
+import type { AuthzContext, RuleTree, ShieldRule } from '../authz/gate';
 import type { SubgraphContext } from './subgraph';
 
 export interface SubgraphFixture {
@@ -97,6 +97,11 @@ export const inventory: SubgraphFixture = {
   },
 };
 
+/** Introspection for developers, as in the product graph's policy. */
+const isDeveloper = rule('fixture:developer', { cache: 'contextual' })((_parent, _args, ctx: AuthzContext) =>
+  ctx.caller.roles.includes('developer'),
+);
+
 /**
  * The fixtures' authorization policy: everything they declare is open to any authenticated caller except
  * `Query.forbidden`, so the platform tests exercise the real gate without the product graph's rule tree.
@@ -107,5 +112,5 @@ export const fixtureAuthorization: { rules: RuleTree; introspectionRule: ShieldR
     Whoami: { '*': allow },
     Product: { '*': allow },
   },
-  introspectionRule: deny,
+  introspectionRule: isDeveloper,
 };

@@ -1,0 +1,78 @@
+/**
+ * Automatic persisted queries for frontends, cached in Redis so every replica knows a hash any replica learned.
+ *
+ * The cache is content-addressed: `register` stores a query only under its own SHA-256, so what a hash means can
+ * never be changed by anyone, and one tenant's registration cannot alter another tenant's hash (a hash only ever
+ * names the one text it is the digest of; sharing it across tenants reveals nothing the hash did not). APQ is a
+ * bandwidth optimisation, not a safelist: whether the text may run is decided after it is resolved.
+ *
+ * Redis being down turns into misses: the client sends the query again, and the request is served without the cache.
+ */
+import Redis from 'ioredis';
+import type { Logger } from '../../../common/logger';
+import { isOperationId, operationId } from './manifest';
+
+/** Registered queries expire: a hash nobody sends any more should not occupy Redis forever. */
+export const APQ_TTL_SECONDS = 24 * 3_600;
+
+export function apqKey(hash: string): string {
+  return `tollgate:apq:v1:${hash}`;
+}
+
+export interface ApqStore {
+  /** The query registered under `hash`; `undefined` when unknown, or when Redis cannot answer. */
+  lookup(hash: string): Promise<string | undefined>;
+  /**
+   * Stores `query` under `hash`. Stores nothing when `hash` is not the query's SHA-256: callers check too (and refuse
+   * the request), but the cache is content-addressed whoever calls it.
+   */
+  register(hash: string, query: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ApqStoreOptions {
+  redisUrl: string;
+  logger: Logger;
+}
+
+export function createApqStore(options: ApqStoreOptions): ApqStore {
+  const { logger } = options;
+  // Fail fast, as for budgets: a request must never wait on a Redis that is not there.
+  const redis = new Redis(options.redisUrl, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: 100,
+    connectTimeout: 1_000,
+    retryStrategy: (times) => Math.min(times * 50, 2_000),
+  });
+  let down = false;
+  redis.on('error', (error: Error) => {
+    if (down) return;
+    down = true;
+    logger.warn('APQ cache unreachable; persisted query hashes miss until it is back', { error: error.message });
+  });
+  redis.on('ready', () => (down = false));
+  return {
+    async lookup(hash) {
+      if (!isOperationId(hash)) return undefined;
+      try {
+        return (await redis.get(apqKey(hash))) ?? undefined;
+      } catch (error) {
+        logger.warn('APQ lookup failed', { error });
+        return undefined;
+      }
+    },
+    async register(hash, query) {
+      if (!isOperationId(hash) || operationId(query) !== hash) return;
+      try {
+        await redis.set(apqKey(hash), query, 'EX', APQ_TTL_SECONDS);
+      } catch (error) {
+        logger.warn('APQ registration could not be stored', { error });
+      }
+    },
+    async close() {
+      if (redis.status === 'ready') await redis.quit().catch(() => undefined);
+      else redis.disconnect();
+    },
+  };
+}
