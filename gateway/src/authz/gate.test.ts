@@ -9,6 +9,7 @@ import {
   type Occurrence,
   type RuleTree,
   type ShieldRule,
+  stableKey,
 } from './gate';
 import { apiSchema, gateRequest, person } from './test-fixtures';
 
@@ -309,5 +310,29 @@ describe('rule composition is shield’s own', () => {
     });
     const query = '{ cats { id name lives } pets { ... on Dog { id name } } }';
     expect(await deniedPaths(gate, query)).toEqual(['Cat:cats.@.id', 'Dog:pets.@.id', 'Dog:pets.@.name']);
+  });
+});
+
+describe('stableKey', () => {
+  // The general form, which the fast path for flat argument objects must match exactly.
+  const reference = (value: unknown) =>
+    JSON.stringify(value, (_key, v: unknown) =>
+      v !== null && typeof v === 'object' && !Array.isArray(v)
+        ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
+        : v,
+    );
+
+  it.each([
+    {},
+    { first: 3 },
+    { first: 3, after: 'abc', includeHidden: false, nothing: null },
+    { b: 'x"y', a: 1.5, c: 'ünïcode' },
+    { skipped: undefined, kept: 1 },
+    { nested: { z: 1, a: [1, { y: 2, b: 3 }] }, first: 2 },
+    { n: Number.NaN },
+  ])('gives %j the same key as the general form, whatever the key order', (args) => {
+    const reversed = Object.fromEntries(Object.entries(args).reverse());
+    expect(stableKey(args)).toBe(reference(args));
+    expect(stableKey(reversed)).toBe(reference(args));
   });
 });

@@ -13,6 +13,11 @@ beforeAll(async () => {
       held.add(res);
       return;
     }
+    if (req.url === '/teapot') {
+      req.resume();
+      res.writeHead(418, { 'content-type': 'text/plain', 'x-one': 'a' }).end('short and stout');
+      return;
+    }
     if (req.url === '/redirect') {
       res.writeHead(307, { location: 'http://169.254.169.254/latest/meta-data' }).end();
       return;
@@ -58,6 +63,16 @@ describe('subgraph fetcher', () => {
     const started = Date.now();
     await expect(fetcher(`${url}/hang`, { method: 'POST', body: '{}' })).rejects.toMatchObject({ name: 'TimeoutError' });
     expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it('answers with the status, headers and body a fetch Response would have', async () => {
+    const fetcher = http.fetcherWithTimeout({ timeoutMs: 1_000 });
+    const ok = await fetcher(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect([ok.ok, ok.status, ok.headers.get('Content-Type')]).toEqual([true, 200, 'application/json']);
+    expect(await ok.json()).toEqual({ data: { ok: true } });
+    const teapot = await fetcher(`${url}/teapot`, { method: 'POST', body: '{}' });
+    expect([teapot.ok, teapot.status, teapot.headers.get('x-one')]).toEqual([false, 418, 'a']);
+    expect(await teapot.text()).toBe('short and stout');
   });
 
   it('does not follow redirects', async () => {

@@ -1,0 +1,538 @@
+/**
+ * `npm run bench`: Tollgate against bare @apollo/gateway on the same subgraphs, the cost of each pipeline stage, and
+ * the data layer's entity resolution. Prints tables and writes bench/results/bench-<timestamp>.json.
+ *
+ * 1. Gateway overhead: FerretDB (private data dir .data/bench-ferretdb, port 27031), the four real subgraphs as
+ *    separate processes with their own databases (tollgate_bench_<name>) seeded with the demo tenants, a control
+ *    plane (tollgate_bench_control) where acme is on a plan whose budget cannot throttle the run — then two gateways
+ *    as separate processes: (A) bare @apollo/gateway + @apollo/server standalone (bench/bare-gateway.ts) and (B)
+ *    Tollgate (gateway/src/main.ts) with every stage on. autocannon loads them in turn, A B A B, with the same
+ *    connections and duration. Each gateway is pinned to core 0; the load generator, the subgraphs and FerretDB
+ *    share core 1.
+ * 2. Stage costs: bench/stages.ts (tinybench).
+ * 3. Data layer: `_entities` with 1, 10, 100 Product representations against the inventory subgraph; Mongo commands
+ *    per fetch counted with the driver's command monitoring.
+ *
+ * Knobs (environment): BENCH_DURATION_S (10), BENCH_ROUNDS (2), BENCH_CONNECTIONS (16), BENCH_PROFILE=1 (writes a
+ * CPU profile of the Tollgate gateway under load to bench/results/profiles), BENCH_SKIP_STAGES=1, BENCH_SKIP_LOAD=1.
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { Types } from 'mongoose';
+import { createLogger } from '../common/logger';
+import { deriveSubgraphKey } from '../common/internal-token';
+import { mintDevToken } from '../cli/dev-token';
+import { openControlPlane, seedControlPlane } from '../gateway/src/tenants/registry';
+import { DATA_DIR, ROOT, startFerretDB, type EmbeddedFerretDB } from '../scripts/embedded/ferretdb';
+import { ensureRedis, type RedisHandle } from '../scripts/embedded/redis';
+import { SUBGRAPH_NAMES, type SubgraphName } from '../subgraphs/catalog';
+import { inventory } from '../subgraphs/definitions';
+import { runInScope } from '../subgraphs/kit/scope';
+import { startSubgraph } from '../subgraphs/kit/server';
+import { countCommands, entitiesQuery, mintTestToken, userCaller } from '../subgraphs/kit/testing';
+import { seedDemoTenants, DEMO_USERS } from '../subgraphs/seed';
+import { formatStageTable, runStageBenchmarks, type StageResult } from './stages';
+
+const env = process.env;
+const DURATION_S = Number(env.BENCH_DURATION_S ?? 10);
+const ROUNDS = Number(env.BENCH_ROUNDS ?? 2);
+const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 16);
+const WARMUP_S = 3;
+const FERRET_PORT = 27031;
+const SUBGRAPH_PORT_BASE = 4121;
+const BARE_PORT = 4110;
+const TOLLGATE_PORT = 4111;
+const REDIS_URL = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const CONTROL_DB = 'tollgate_bench_control';
+const RESULTS_DIR = join(ROOT, 'bench', 'results');
+const dbNameFor = (name: SubgraphName) => `tollgate_bench_${name}`;
+const HAS_TASKSET = spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status === 0 && cpus().length >= 2;
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
+
+const FRONTEND_QUERY =
+  '{ me { name } products(first: 10) { edges { node { name price inStock shippingEstimate reviews(first: 3) { edges { node { rating author { name } } } } } } } }';
+/** The partner's operation: a catalog sync reading products and their stock. */
+const PARTNER_QUERY =
+  'query PartnerCatalogSync($first: Int!) { products(first: $first) { edges { node { id sku name price inStock quantity } } } }';
+const PARTNER_VARIABLES = { first: 20 };
+const PARTNER_MANIFEST = 'bench-partner';
+
+const say = (line: string) => process.stdout.write(`[bench] ${line}\n`);
+
+interface Proc {
+  name: string;
+  child: ChildProcess;
+}
+const procs: Proc[] = [];
+
+function launch(name: string, core: number | undefined, args: string[], extraEnv: Record<string, string>, nodeFlags: string[] = []): Proc {
+  mkdirSync(join(RESULTS_DIR, 'logs'), { recursive: true });
+  const out = openSync(join(RESULTS_DIR, 'logs', `${name}.log`), 'w');
+  const command = [process.execPath, ...nodeFlags, '--import', 'tsx', ...args];
+  const [file, ...argv] = HAS_TASKSET && core !== undefined ? ['taskset', '-c', String(core), ...command] : command;
+  // taskset execs the command, so the child's pid is the node process's.
+  const child = spawn(file!, argv, { cwd: ROOT, env: { ...env, ...extraEnv }, stdio: ['ignore', out, out] });
+  closeSync(out);
+  const proc = { name, child };
+  procs.push(proc);
+  return proc;
+}
+
+async function stopAll(): Promise<void> {
+  for (const { child } of [...procs].reverse()) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 8_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+async function waitFor(url: string, init: RequestInit | undefined, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url, { ...init, signal: AbortSignal.timeout(2_000) });
+      if (res.status < 500) return;
+      last = `${res.status} ${await res.text()}`;
+    } catch (error) {
+      last = error instanceof Error ? error.message : String(error);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs / 1000} s: ${last}`);
+}
+
+/** utime + stime of a process, in seconds. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+/** CPU seconds per thread name (main thread = the process name, V8 workers, libuv pool…) of a process. */
+function threadCpu(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      byName.set(name, (byName.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / CLK_TCK);
+    } catch {
+      // the thread ended in between
+    }
+  }
+  return byName;
+}
+
+function threadDelta(before: Map<string, number>, after: Map<string, number>, requests: number): Record<string, number> {
+  const delta: Record<string, number> = {};
+  for (const [name, seconds] of after) {
+    const ms = ((seconds - (before.get(name) ?? 0)) * 1_000) / Math.max(1, requests);
+    if (ms > 0) delta[name] = Number(ms.toFixed(3));
+  }
+  return delta;
+}
+
+function peakRssMiB(pid: number): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : Number.NaN;
+}
+
+interface Scenario {
+  name: string;
+  body: string;
+  /** Headers per gateway. */
+  headers: Record<'bare' | 'tollgate', Record<string, string>>;
+}
+
+interface Round {
+  scenario: string;
+  gateway: 'bare' | 'tollgate';
+  round: number;
+  requests: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+  cpuMsPerRequest: number;
+  /** The same, per thread name of the gateway process. */
+  cpuMsPerRequestByThread: Record<string, number>;
+}
+
+async function load(url: string, scenario: Scenario, gateway: 'bare' | 'tollgate', durationS: number) {
+  return autocannon({
+    url,
+    method: 'POST',
+    connections: CONNECTIONS,
+    duration: durationS,
+    headers: { 'content-type': 'application/json', ...scenario.headers[gateway] },
+    body: scenario.body,
+  });
+}
+
+async function post(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; json: { data?: unknown; errors?: unknown[] } }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  return { status: res.status, json: (await res.json()) as { data?: unknown; errors?: unknown[] } };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+async function gatewayOverhead(mongoUri: string): Promise<{ rounds: Round[]; summary: Record<string, unknown>[]; peakRss: Record<string, number>; notes: string[] }> {
+  const notes: string[] = [];
+  say('seeding the demo tenants into the bench databases…');
+  await seedDemoTenants({ mongoUri, dbNameFor });
+  await seedControlPlane({ mongoUri, dbName: CONTROL_DB });
+  const controlPlane = await openControlPlane({ mongoUri, dbName: CONTROL_DB });
+  // A plan whose budget cannot throttle the run, so the figures measure the pipeline and not the refusals.
+  await controlPlane.tenants.updatePlan('enterprise', {
+    limits: { maxCost: 1_000_000, budget: { capacity: 1_000_000_000, restoreRate: 10_000_000 } },
+  });
+  await controlPlane.tenants.updateTenant('acme', { plan: 'enterprise' });
+  // The partner's operation, published in the manifest its key names (gateway/src/persisted), when that exists.
+  const manifests = (controlPlane as { manifests?: { publish(tenantId: string, client: string, manifest: unknown): Promise<unknown> } }).manifests;
+  const partnerOperationId = createHash('sha256').update(PARTNER_QUERY, 'utf8').digest('hex');
+  if (manifests) {
+    await manifests.publish('acme', PARTNER_MANIFEST, {
+      format: 'apollo-persisted-query-manifest',
+      version: 1,
+      operations: [{ id: partnerOperationId, name: 'PartnerCatalogSync', type: 'query', body: PARTNER_QUERY }],
+    });
+  }
+  const issued = await controlPlane.apiKeys.issue({
+    tenantId: 'acme',
+    clientName: 'bench partner',
+    scopes: ['catalog:read', 'inventory:read'],
+    manifest: PARTNER_MANIFEST,
+    expiresAt: new Date(Date.now() + 86_400_000),
+  });
+
+  const secret = randomBytes(32);
+  const urls: Record<string, string> = {};
+  SUBGRAPH_NAMES.forEach((name, i) => {
+    const port = SUBGRAPH_PORT_BASE + i;
+    urls[`${name.toUpperCase()}_URL`] = `http://127.0.0.1:${port}/graphql`;
+    launch(`subgraph-${name}`, 1, [join(ROOT, 'subgraphs/run.ts'), name], {
+      PORT: String(port),
+      MONGODB_URI: mongoUri,
+      MONGODB_DB: dbNameFor(name),
+      TOLLGATE_INTERNAL_KEY: deriveSubgraphKey(secret, name).toString('hex'),
+      LOG_LEVEL: 'warn',
+    });
+  });
+  for (const url of Object.values(urls)) await waitFor(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+
+  const customerEmail = DEMO_USERS.acme.customer;
+  const customer = userCaller('acme', customerEmail, ['customer']);
+  const bare = launch('gateway-bare', 0, [join(ROOT, 'bench/bare-gateway.ts')], {
+    PORT: String(BARE_PORT),
+    TOLLGATE_INTERNAL_SECRET: secret.toString('hex'),
+    BENCH_TENANT: 'acme',
+    BENCH_PRINCIPAL: customer.principal,
+    BENCH_ROLES: 'customer',
+    ...urls,
+  });
+  const profileDir = join(RESULTS_DIR, 'profiles');
+  const tollgate = launch(
+    'gateway-tollgate',
+    0,
+    [join(ROOT, 'gateway/src/main.ts')],
+    {
+      PORT: String(TOLLGATE_PORT),
+      REDIS_URL,
+      MONGODB_URI: mongoUri,
+      CONTROL_DB,
+      TOLLGATE_INTERNAL_SECRET: secret.toString('hex'),
+      LOG_LEVEL: 'info',
+      ...urls,
+    },
+    env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
+  );
+  const bareUrl = `http://127.0.0.1:${BARE_PORT}/graphql`;
+  const tollgateUrl = `http://127.0.0.1:${TOLLGATE_PORT}/graphql`;
+  await waitFor(`http://127.0.0.1:${TOLLGATE_PORT}/readyz`, undefined, 90_000);
+  await waitFor(bareUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{__typename}"}' }, 90_000);
+
+  const token = await mintDevToken({ tenant: 'acme', email: customerEmail, roles: ['customer'], ttlSeconds: 3_600 });
+  const scenarios: Scenario[] = [
+    {
+      name: 'frontend query (4 subgraphs)',
+      body: JSON.stringify({ query: FRONTEND_QUERY }),
+      headers: { bare: {}, tollgate: { authorization: `Bearer ${token}` } },
+    },
+    {
+      name: manifests ? 'partner persisted operation' : 'partner operation (API key)',
+      body: JSON.stringify({ query: PARTNER_QUERY, variables: PARTNER_VARIABLES, operationName: 'PartnerCatalogSync' }),
+      headers: { bare: {}, tollgate: { 'x-api-key': issued.key } },
+    },
+  ];
+  if (manifests) {
+    // Tollgate: the id alone, resolved from the key's manifest. Bare: Apollo Server's APQ, the same id-only request
+    // after one registration — the nearest thing a bare gateway has.
+    const persisted = JSON.stringify({
+      variables: PARTNER_VARIABLES,
+      operationName: 'PartnerCatalogSync',
+      extensions: { persistedQuery: { version: 1, sha256Hash: partnerOperationId } },
+    });
+    scenarios[1]!.body = persisted;
+    const registration = await post(bareUrl, JSON.stringify({ query: PARTNER_QUERY, variables: PARTNER_VARIABLES, extensions: { persistedQuery: { version: 1, sha256Hash: partnerOperationId } } }), {});
+    if (registration.status !== 200) throw new Error(`APQ registration on the bare gateway failed: ${JSON.stringify(registration.json)}`);
+    notes.push('partner operation: Tollgate runs it by id from the API key\'s published manifest (gateway/src/persisted); the bare gateway gets the same id-only body through Apollo Server\'s APQ (registered once before the run)');
+  } else {
+    notes.push('partner operation: gateway/src/persisted was not usable, so (b) is the partner\'s operation sent as a plain query with an X-Api-Key');
+  }
+
+  // Both gateways must answer the same thing, or the comparison is meaningless.
+  for (const scenario of scenarios) {
+    const a = await post(bareUrl, scenario.body, scenario.headers.bare);
+    const b = await post(tollgateUrl, scenario.body, scenario.headers.tollgate);
+    if (a.status !== 200 || b.status !== 200 || a.json.errors || b.json.errors) {
+      throw new Error(`${scenario.name}: not a clean answer — bare ${a.status} ${JSON.stringify(a.json).slice(0, 300)} / tollgate ${b.status} ${JSON.stringify(b.json).slice(0, 300)}`);
+    }
+    if (JSON.stringify(a.json.data) !== JSON.stringify(b.json.data)) throw new Error(`${scenario.name}: the gateways answered different data`);
+    say(`${scenario.name}: both gateways answer the same ${JSON.stringify(b.json.data).length} bytes of data`);
+  }
+
+  const rounds: Round[] = [];
+  const gateways = { bare: { url: bareUrl, pid: bare.child.pid! }, tollgate: { url: tollgateUrl, pid: tollgate.child.pid! } };
+  for (const scenario of scenarios) {
+    for (const gateway of ['bare', 'tollgate'] as const) {
+      say(`warming ${gateway} on ${scenario.name} (${WARMUP_S} s)…`);
+      await load(gateways[gateway].url, scenario, gateway, WARMUP_S);
+    }
+    for (let round = 1; round <= ROUNDS; round += 1) {
+      for (const gateway of ['bare', 'tollgate'] as const) {
+        const { url, pid } = gateways[gateway];
+        const before = cpuSeconds(pid);
+        const threadsBefore = threadCpu(pid);
+        const result = await load(url, scenario, gateway, DURATION_S);
+        const cpu = cpuSeconds(pid) - before;
+        const threadsAfter = threadCpu(pid);
+        const requests = result.requests.total;
+        const r: Round = {
+          scenario: scenario.name,
+          gateway,
+          round,
+          requests,
+          rps: requests / DURATION_S,
+          p50: result.latency.p50,
+          p99: result.latency.p99,
+          non2xx: result.non2xx,
+          errors: result.errors + result.timeouts,
+          cpuMsPerRequest: (cpu * 1_000) / Math.max(1, requests),
+          cpuMsPerRequestByThread: threadDelta(threadsBefore, threadsAfter, requests),
+        };
+        rounds.push(r);
+        say(`${scenario.name} · ${gateway} · round ${round}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.cpuMsPerRequest.toFixed(3)} ms CPU/req, non-2xx ${r.non2xx}, errors ${r.errors}; by thread ${JSON.stringify(r.cpuMsPerRequestByThread)}`);
+      }
+    }
+  }
+  const peakRss = { bare: peakRssMiB(gateways.bare.pid), tollgate: peakRssMiB(gateways.tollgate.pid) };
+
+  const summary: Record<string, unknown>[] = [];
+  for (const scenario of scenarios) {
+    const of = (gateway: 'bare' | 'tollgate') => rounds.filter((r) => r.scenario === scenario.name && r.gateway === gateway);
+    const agg = (gateway: 'bare' | 'tollgate') => {
+      const rs = of(gateway);
+      return {
+        rps: median(rs.map((r) => r.rps)),
+        p50: median(rs.map((r) => r.p50)),
+        p99: median(rs.map((r) => r.p99)),
+        cpuMsPerRequest: median(rs.map((r) => r.cpuMsPerRequest)),
+        failed: rs.reduce((s, r) => s + r.non2xx + r.errors, 0),
+      };
+    };
+    const a = agg('bare');
+    const b = agg('tollgate');
+    summary.push({
+      scenario: scenario.name,
+      bare: a,
+      tollgate: b,
+      ratio: { rps: b.rps / a.rps, p50: b.p50 / a.p50, p99: b.p99 / a.p99, cpuMsPerRequest: b.cpuMsPerRequest / a.cpuMsPerRequest },
+    });
+  }
+
+  await controlPlane.apiKeys.revoke(issued.record.id).catch(() => undefined);
+  await controlPlane.close();
+  return { rounds, summary, peakRss, notes };
+}
+
+interface EntityResult {
+  references: number;
+  fetches: number;
+  commandsPerFetch: number;
+  commands: string[];
+  medianMs: number;
+  p99Ms: number;
+}
+
+async function dataLayer(mongoUri: string): Promise<EntityResult[]> {
+  const secret = randomBytes(32);
+  const key = deriveSubgraphKey(secret, 'inventory');
+  const running = await startSubgraph(inventory, {
+    port: 0,
+    mongoUri,
+    dbName: dbNameFor('inventory'),
+    internalKey: key,
+    logger: createLogger({ level: 'warn', sink: () => {} }),
+    monitorCommands: true,
+  });
+  try {
+    // 100 stocked products of acme, deterministic ids so reruns reuse them.
+    const ids = Array.from({ length: 100 }, (_, i) => `be0c${i.toString(16).padStart(20, '0')}`);
+    const Stock = running.connection.model('Stock');
+    await runInScope({ tenantId: 'acme', principal: 'bench', roles: ['admin'], requestId: 'bench-seed' }, () =>
+      Stock.bulkWrite(
+        ids.map((id, i) => ({
+          updateOne: { filter: { productId: new Types.ObjectId(id) }, update: { $setOnInsert: { quantity: i } }, upsert: true },
+        })),
+      ),
+    );
+    const query = entitiesQuery('... on Product { inStock quantity }');
+    const caller = userCaller('acme', DEMO_USERS.acme.staff, ['staff']);
+    const results: EntityResult[] = [];
+    for (const n of [1, 10, 100]) {
+      const body = JSON.stringify({ query, variables: { representations: ids.slice(0, n).map((id) => ({ __typename: 'Product', id })) } });
+      const once = async () => {
+        const res = await fetch(running.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'tollgate-context': mintTestToken(key, 'inventory', query, caller) },
+          body,
+        });
+        const json = (await res.json()) as { data?: { _entities: unknown[] }; errors?: unknown[] };
+        if (res.status !== 200 || json.errors || json.data?._entities.length !== n) throw new Error(`_entities(${n}) failed: ${JSON.stringify(json).slice(0, 300)}`);
+      };
+      for (let i = 0; i < 30; i += 1) await once();
+      const samples: number[] = [];
+      const fetches = 300;
+      const { commands } = await countCommands(running, async () => {
+        for (let i = 0; i < fetches; i += 1) {
+          const started = process.hrtime.bigint();
+          await once();
+          samples.push(Number(process.hrtime.bigint() - started) / 1e6);
+        }
+      });
+      samples.sort((a, b) => a - b);
+      results.push({
+        references: n,
+        fetches,
+        commandsPerFetch: commands.length / fetches,
+        commands: [...new Set(commands)],
+        medianMs: samples[Math.floor(samples.length / 2)]!,
+        p99Ms: samples[Math.floor(samples.length * 0.99)]!,
+      });
+    }
+    return results;
+  } finally {
+    await running.stop();
+  }
+}
+
+function machine() {
+  const cpu = cpus();
+  return {
+    cpuModel: cpu[0]?.model ?? 'unknown',
+    cores: cpu.length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    date: new Date().toISOString(),
+    pinning: HAS_TASKSET
+      ? 'gateway under test pinned to core 0 (taskset); load generator, subgraphs, FerretDB and Redis clients on core 1'
+      : 'no taskset: processes not pinned',
+  };
+}
+
+function pad(value: string | number, width: number): string {
+  return String(value).padStart(width);
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  if (HAS_TASKSET) execFileSync('taskset', ['-a', '-cp', '1', String(process.pid)], { stdio: 'ignore' });
+  const report: Record<string, unknown> = { machine: machine(), settings: { durationS: DURATION_S, rounds: ROUNDS, connections: CONNECTIONS, warmupS: WARMUP_S } };
+  let ferret: EmbeddedFerretDB | undefined;
+  let redis: RedisHandle | undefined;
+  const stop = async () => {
+    await stopAll();
+    await ferret?.stop();
+    await redis?.stop();
+  };
+  process.once('SIGINT', () => void stop().then(() => process.exit(130)));
+  try {
+    say('starting FerretDB (.data/bench-ferretdb) and checking Redis…');
+    ferret = await startFerretDB({ port: FERRET_PORT, dataDir: join(DATA_DIR, 'bench-ferretdb'), log: say });
+    redis = await ensureRedis(REDIS_URL, say);
+
+    if (!env.BENCH_SKIP_LOAD) {
+      const overhead = await gatewayOverhead(ferret.uri);
+      report.overhead = overhead;
+      await stopAll();
+    }
+    say('data layer: _entities against the inventory subgraph…');
+    report.entities = await dataLayer(ferret.uri);
+    if (!env.BENCH_SKIP_STAGES) report.stages = await runStageBenchmarks({ redisUrl: REDIS_URL, log: say });
+  } finally {
+    await stop();
+  }
+  report.elapsedS = Math.round((Date.now() - started) / 1000);
+  print(report);
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = join(RESULTS_DIR, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(report, null, 2));
+  say(`wrote ${file}`);
+}
+
+function print(report: Record<string, unknown>): void {
+  const m = report.machine as ReturnType<typeof machine>;
+  const lines = ['', `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.date}`, m.pinning, ''];
+  const overhead = report.overhead as Awaited<ReturnType<typeof gatewayOverhead>> | undefined;
+  if (overhead) {
+    const s = report.settings as { durationS: number; rounds: number; connections: number };
+    lines.push(`Gateway overhead (${s.connections} connections, ${s.rounds} × ${s.durationS} s per gateway, A B A B; medians of rounds)`);
+    lines.push(`${'scenario'.padEnd(30)} ${'gateway'.padEnd(9)} ${pad('req/s', 8)} ${pad('p50 ms', 7)} ${pad('p99 ms', 7)} ${pad('CPU ms/req', 11)} ${pad('failed', 7)}`);
+    for (const row of overhead.summary as { scenario: string; bare: Record<string, number>; tollgate: Record<string, number>; ratio: Record<string, number> }[]) {
+      for (const g of ['bare', 'tollgate'] as const) {
+        const v = row[g];
+        lines.push(`${row.scenario.padEnd(30)} ${g.padEnd(9)} ${pad(v.rps!.toFixed(0), 8)} ${pad(v.p50!, 7)} ${pad(v.p99!, 7)} ${pad(v.cpuMsPerRequest!.toFixed(3), 11)} ${pad(v.failed!, 7)}`);
+      }
+      const r = row.ratio;
+      lines.push(`${''.padEnd(30)} ${'T/bare'.padEnd(9)} ${pad(r.rps!.toFixed(2) + '×', 8)} ${pad(r.p50!.toFixed(2) + '×', 7)} ${pad(r.p99!.toFixed(2) + '×', 7)} ${pad(r.cpuMsPerRequest!.toFixed(2) + '×', 11)}`);
+    }
+    lines.push(`peak RSS (VmHWM): bare ${overhead.peakRss.bare!.toFixed(0)} MiB, tollgate ${overhead.peakRss.tollgate!.toFixed(0)} MiB`);
+    for (const note of overhead.notes) lines.push(`note: ${note}`);
+    lines.push('');
+  }
+  const entities = report.entities as EntityResult[] | undefined;
+  if (entities) {
+    lines.push('Data layer: _entities(Product) on inventory, sequential fetches');
+    lines.push(`${'references'.padEnd(12)} ${pad('Mongo cmds/fetch', 17)} ${pad('median ms', 10)} ${pad('p99 ms', 8)}  commands`);
+    for (const e of entities) lines.push(`${String(e.references).padEnd(12)} ${pad(e.commandsPerFetch.toFixed(2), 17)} ${pad(e.medianMs.toFixed(2), 10)} ${pad(e.p99Ms.toFixed(2), 8)}  ${e.commands.join(', ')}`);
+    lines.push('');
+  }
+  const stages = report.stages as StageResult[] | undefined;
+  if (stages) {
+    lines.push('Stage costs (in-process, core 1)');
+    lines.push(formatStageTable(stages));
+    lines.push('');
+  }
+  lines.push(`elapsed ${String(report.elapsedS)} s`);
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+main().catch(async (error: unknown) => {
+  say(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  await stopAll();
+  process.exit(1);
+});
