@@ -19,6 +19,7 @@ import type { ControlPlane } from './tenants/registry';
 const ROOT = join(__dirname, '..', '..');
 // The replicas serve Tollgate's own supergraph; `__typename` is answered by the gateway itself, so what is tested
 // is the identity decision and nothing downstream.
+const BUDGET_CAPACITY = 5;
 const TYPENAME = JSON.stringify({ query: '{ __typename }' });
 const PROMISE_MS = 5_000;
 // Partners run persisted operations only; this one too is answered by the gateway itself.
@@ -108,6 +109,10 @@ describe('two gateway replicas', () => {
     ({ controlPlane, changes } = await openTestControlPlane());
     await controlPlane.tenants.createTenant({ id: 'acme', name: 'Acme', plan: 'pro' });
     await controlPlane.tenants.createTenant({ id: 'globex', name: 'Globex', plan: 'free' });
+    // A tenant whose budget holds BUDGET_CAPACITY operations and practically never refills (this test's own
+    // control-plane database: the plan change touches nobody else).
+    await controlPlane.tenants.createTenant({ id: 'initech', name: 'Initech', plan: 'enterprise' });
+    await controlPlane.tenants.updatePlan('enterprise', { limits: { budget: { capacity: BUDGET_CAPACITY, restoreRate: 0.001 } } });
     controlEnv = { MONGODB_URI: process.env.TEST_MONGODB_URI ?? '', CONTROL_DB: controlPlane.dbName, REDIS_URL: process.env.TEST_REDIS_URL ?? '' };
     const urls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [`${name.toUpperCase()}_URL`, 'http://127.0.0.1:9/graphql']));
     const env = {
@@ -118,6 +123,9 @@ describe('two gateway replicas', () => {
       LOG_LEVEL: 'info',
       TOLLGATE_INTERNAL_SECRET: secret.toString('hex'),
       TRUSTED_ISSUERS_FILE: writeTrustedIssuersFile(issuer),
+      // Fail-open would let a replica whose Redis call timed out on this busy test machine admit from its own
+      // per-process bucket — the documented trade-off of that mode, and not what the shared-budget test measures.
+      BUDGET_FAIL_MODE: 'closed',
     };
     replicas = await Promise.all([startReplica(env), startReplica(env)]);
   }, 120_000);
@@ -127,6 +135,25 @@ describe('two gateway replicas', () => {
     await controlPlane?.dropDatabase();
     await controlPlane?.close();
     await changes?.close();
+  });
+
+  it('share one tenant budget: of N concurrent operations against a budget that fits K, at most K run', async () => {
+    // `me` costs 1 (one object). The accounts subgraph is unreachable here, which changes nothing for the budget:
+    // an operation that was executed is charged whatever its subgraphs answered.
+    const body = JSON.stringify({ query: '{ me { id } }' });
+    const headers = { authorization: `Bearer ${await issuer.sign({ tenant: 'initech', sub: `budget-${Date.now()}` })}` };
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => ask(replicas[i % 2]!, headers, body)));
+    const ran = answers.filter((a) => a.status === 200);
+    expect(ran.length).toBeGreaterThanOrEqual(1);
+    expect(ran.length).toBeLessThanOrEqual(BUDGET_CAPACITY);
+    // The replicas fail closed (see beforeAll): a reservation Redis did not answer in time is a 503, never a run.
+    for (const answer of answers.filter((a) => a.status !== 200)) expect(['RATE_LIMITED', 'SERVICE_UNAVAILABLE']).toContain(answer.code);
+    // Both replicas refused some: the budget is shared, not per process.
+    const refusedBy = new Set(answers.map((a, i) => (a.status === 429 ? i % 2 : -1)).filter((r) => r >= 0));
+    expect(refusedBy.size).toBe(2);
+    // Another tenant, and another caller of the same tenant, are unaffected.
+    expect((await ask(replicas[0]!, { authorization: `Bearer ${await issuer.sign({ tenant: 'acme' })}` }, body)).status).toBe(200);
+    expect((await ask(replicas[1]!, { authorization: `Bearer ${await issuer.sign({ tenant: 'initech', sub: 'someone-else' })}` }, body)).status).toBe(200);
   });
 
   it('are separate processes', () => {
