@@ -5,12 +5,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
-import type { GraphQLError, GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../common/logger';
 import { originAllowedFor } from './cors';
 import { KeySetUnavailableError } from './credentials/issuers';
 import { ErrorCode, RefusalReason, gatewayError, httpStatusOf } from './errors';
-import { currentRequestState, runWithRequestState, type GatewayContext, type RequestState } from './pipeline';
+import { currentRequestState, runWithRequestState, type Caller, type GatewayContext, type RequestState } from './pipeline';
+import { assertBodyWithinPlan } from './pipeline/limits';
+import type { PlanLimits } from './tenants/plan';
 import {
   AuthenticationError,
   TenantAccessError,
@@ -182,5 +185,30 @@ export function handleErrors(logger: Logger, maxBodyBytes: number): ErrorRequest
     }
     logger.error('unhandled error', { requestId: state?.requestId, error });
     refuse(res, gatewayError(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error'));
+  };
+}
+
+/** `express.json`'s `verify` hook: notes how many bytes the body had as read, chunked or not, for the plan's limit. */
+export function recordBodyBytes(_req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+  (res as Response).locals.bodyBytes = body.length;
+}
+
+/**
+ * The caller's plan may allow less than the gateway-wide body limit express.json enforces; this refuses what is
+ * over the plan (413) before the body is parsed into an operation.
+ */
+export function bodyWithinPlan(limitsFor: (caller: Caller) => PlanLimits): RequestHandler {
+  return (_req, res, next) => {
+    const { caller } = requestState();
+    const bytes: unknown = res.locals.bodyBytes;
+    if (caller && typeof bytes === 'number') {
+      try {
+        assertBodyWithinPlan(bytes, limitsFor(caller));
+      } catch (error) {
+        if (error instanceof GraphQLError) return refuse(res, error);
+        throw error;
+      }
+    }
+    next();
   };
 }

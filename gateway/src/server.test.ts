@@ -316,6 +316,29 @@ describe('gateway over HTTP', () => {
   });
 });
 
+describe("the plan's body limit", () => {
+  let platform: TestPlatform;
+  beforeAll(async () => {
+    // The gateway-wide limit is above every plan's, so what refuses here is the caller's plan.
+    platform = await startTestPlatform({ maxBodyBytes: 1_048_576 });
+  });
+  afterAll(async () => {
+    await platform.stop();
+  });
+
+  it('refuses a body over the plan with 413 PAYLOAD_TOO_LARGE and no subgraph request, and serves a plan that allows it', async () => {
+    // 40 KiB: over the free plan's 32 KiB (globex), under the pro plan's 128 KiB (acme).
+    const body = JSON.stringify({ query: `{ whoami { tenant } } # ${'x'.repeat(40 * 1024)}` });
+    const before = subgraphRequestCount(platform);
+    const globex = await platform.graphql(body, { token: await platform.issuer.sign({ tenant: 'globex' }) });
+    expect(globex.status).toBe(413);
+    expect(globex.body.errors?.map((e) => e.extensions?.code)).toEqual(['PAYLOAD_TOO_LARGE']);
+    expect(subgraphRequestCount(platform)).toBe(before);
+    const acme = await platform.graphql(body);
+    expect(acme.status).not.toBe(413);
+  });
+});
+
 describe('gateway with failing subgraphs', () => {
   let platform: TestPlatform;
   beforeAll(async () => {

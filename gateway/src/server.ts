@@ -28,12 +28,14 @@ import { corsHeaders, corsPreflight } from './cors';
 import { createReadinessCheck, livenessHandler, readinessHandler } from './health';
 import {
   authenticateRequests,
+  bodyWithinPlan,
   formatForClient,
   gatewayContext,
   handleErrors,
   notFound,
   onlyJson,
   onlyPost,
+  recordBodyBytes,
   refuseCredentialsInUrl,
   trackRequests,
 } from './http';
@@ -230,7 +232,8 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     onlyPost,
     authenticateRequests(identity.authenticate, logger),
     onlyJson,
-    express.json({ limit: config.maxBodyBytes, type: 'application/json' }),
+    express.json({ limit: config.maxBodyBytes, type: 'application/json', verify: recordBodyBytes }),
+    bodyWithinPlan(limitsFor),
     resolvePersistedOperations({
       manifests: identity.manifests,
       apq,
