@@ -22,10 +22,10 @@ import type { AuthzContext, RuleTree, ShieldRule } from './gate';
 type Scope = ApiKeyScope;
 
 /**
- * The subgraphs' input contract (connections take `first` 1–100, a review body 1–2000 characters), refused here
- * before anything is planned; the subgraphs still check it themselves.
+ * The subgraphs' input contract for mutations (a review body 1–2000 characters), refused here before anything is
+ * planned; the subgraphs still check it themselves. Page sizes (`first` 1–100) are not a rule: the limits stage
+ * checks every slicing argument the schema's `@listSize` names, before this stage runs.
  */
-export const MAX_PAGE_SIZE = 100;
 export const MAX_REVIEW_LENGTH = 2_000;
 
 /**
@@ -105,16 +105,13 @@ type Yup = Parameters<InputSchema>[0];
 
 /**
  * shield's `inputRule` calls its schema function on every evaluation, and building a yup schema costs ~15 times
- * what validating with it does (~75 µs against ~5 µs, on every paginated query): build it once, on first use.
+ * what validating with it does (~75 µs against ~5 µs): build it once, on first use.
  */
 function validInput(name: string, build: (yup: Yup) => ReturnType<InputSchema>): ShieldRule {
   let schema: ReturnType<InputSchema> | undefined;
   return inputRule(name)((yup) => (schema ??= build(yup)));
 }
 
-const validPage = validInput('validPage', (yup) =>
-  yup.object({ first: yup.number().integer().min(1).max(MAX_PAGE_SIZE).required() }),
-);
 const validReview = validInput('validReview', (yup) =>
   yup.object({
     input: yup.object({
@@ -132,18 +129,15 @@ const validInvitation = validInput('validInvitation', (yup) =>
   }),
 );
 
-/** `chain` checks the right before the input, so a caller without the right learns nothing about validation. */
-const page = (right: ShieldRule): ShieldRule => chain(right, validPage);
-
 const structural = allow;
 
 export const ruleTree: RuleTree = {
   Query: {
     me: isPerson,
     user: readsUsers,
-    users: page(readsUsers),
+    users: readsUsers,
     product: readsCatalog,
-    products: page(readsCatalog),
+    products: readsCatalog,
   },
   Mutation: {
     inviteUser: chain(isAdmin, validInvitation),
@@ -160,7 +154,7 @@ export const ruleTree: RuleTree = {
     name: readsUserNames,
     email: readsPersonalData,
     roles: readsPersonalData,
-    reviews: page(readsReviews),
+    reviews: readsReviews,
   },
   Product: {
     id: readsCatalog,
@@ -171,7 +165,7 @@ export const ruleTree: RuleTree = {
     inStock: readsInventory,
     quantity: readsInventory,
     shippingEstimate: readsInventory,
-    reviews: page(readsReviews),
+    reviews: readsReviews,
   },
   Review: {
     id: readsReviews,
