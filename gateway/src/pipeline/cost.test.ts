@@ -1,5 +1,5 @@
-import { getOperationAST, GraphQLError, parse } from 'graphql';
-import { createHash, randomBytes } from 'node:crypto';
+import { GraphQLError } from 'graphql';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Redis from 'ioredis';
@@ -10,8 +10,8 @@ import { createBudgetRedis } from '../budget/redis';
 import { createCostEstimator, createCostModel } from '../cost/estimate';
 import { DEFAULT_PLANS, type PlanLimits } from '../tenants/plan';
 import { createCostLedger, createCostStage, type CostLedger, type CostMode } from './cost';
-import type { Caller, ResolvedOperation } from './index';
-import { unexpectedFilter } from '../testing/operation';
+import type { Caller } from './index';
+import { resolvedOperation } from '../testing/operation';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `tollgate-test:cost:${randomBytes(6).toString('hex')}`;
@@ -53,22 +53,6 @@ function caller(): Caller {
   return { tenantId: 'acme', principal: `user-${principals}`, roles: ['staff'], credential: 'jwt', tokenExpiresAt: Date.now() + 60_000 };
 }
 
-function resolved(query: string, who: Caller, variables: Record<string, unknown> = {}): ResolvedOperation {
-  const document = parse(query);
-  const operation = getOperationAST(document);
-  if (!operation) throw new Error('no operation');
-  return {
-    requestId: `req-${randomBytes(4).toString('hex')}`,
-    caller: who,
-    document,
-    operation,
-    operationName: operation.name?.value ?? null,
-    variables,
-    queryHash: createHash('sha256').update(query).digest('hex'),
-    filterFields: unexpectedFilter,
-  };
-}
-
 function stage(mode: CostMode, ledger: CostLedger, withBudget: Budget = budget) {
   return createCostStage({ estimator, limitsFor: () => LIMITS, modeFor: () => mode, budget: withBudget, ledger });
 }
@@ -93,7 +77,7 @@ const unavailable: Budget = {
 describe('cost stage, enforce mode', () => {
   it('reserves the estimate and records it for accounting', async () => {
     const ledger = createCostLedger();
-    const operation = resolved(NESTED, caller());
+    const operation = resolvedOperation(NESTED, caller());
     await stage('enforce', ledger).run(operation);
     const report = ledger.take(operation.requestId);
     expect(report).toMatchObject({
@@ -110,7 +94,7 @@ describe('cost stage, enforce mode', () => {
   it('refuses an estimate above maxCost before anything is reserved', async () => {
     const ledger = createCostLedger();
     const who = caller();
-    const operation = resolved(OVER_MAXIMUM, who);
+    const operation = resolvedOperation(OVER_MAXIMUM, who);
     const error = await refusalOf(stage('enforce', ledger).run(operation));
     expect(error.extensions).toMatchObject({ code: 'COST_ESTIMATED_TOO_EXPENSIVE', estimated: 201, maximum: 200, http: { status: 400 } });
     // Nothing charged: the caller's bucket was never created.
@@ -121,10 +105,10 @@ describe('cost stage, enforce mode', () => {
   it('refuses with RATE_LIMITED, Retry-After and the throttle status once the budget is spent', async () => {
     const ledger = createCostLedger();
     const who = caller();
-    await stage('enforce', ledger).run(resolved(NESTED, who));
-    await stage('enforce', ledger).run(resolved(NESTED, who));
+    await stage('enforce', ledger).run(resolvedOperation(NESTED, who));
+    await stage('enforce', ledger).run(resolvedOperation(NESTED, who));
     // 500 − 2 × 181 = 138 left; 181 − 138 = 43 missing at 1 point/s → retry in 43 s
-    const error = await refusalOf(stage('enforce', ledger).run(resolved(NESTED, who)));
+    const error = await refusalOf(stage('enforce', ledger).run(resolvedOperation(NESTED, who)));
     expect(error.extensions).toMatchObject({
       code: 'RATE_LIMITED',
       retryAfter: 43,
@@ -140,13 +124,13 @@ describe('cost stage, enforce mode', () => {
     const fragments = Array.from({ length: levels }, (_, i) => `fragment F${i} on User { ...F${i + 1} ...F${i + 1} }`);
     const bomb = `{ me { ...F0 } }\n${fragments.join('\n')}\nfragment F${levels} on User { id }`;
     for (const mode of ['enforce', 'measure'] as const) {
-      const error = await refusalOf(stage(mode, createCostLedger()).run(resolved(bomb, caller())));
+      const error = await refusalOf(stage(mode, createCostLedger()).run(resolvedOperation(bomb, caller())));
       expect(error.extensions).toMatchObject({ code: 'COST_ESTIMATED_TOO_EXPENSIVE', http: { status: 400 } });
     }
   });
 
   it('answers SERVICE_UNAVAILABLE when the budget store is down and the budget fails closed', async () => {
-    const error = await refusalOf(stage('enforce', createCostLedger(), unavailable).run(resolved(NESTED, caller())));
+    const error = await refusalOf(stage('enforce', createCostLedger(), unavailable).run(resolvedOperation(NESTED, caller())));
     expect(error.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', http: { status: 503 } });
   });
 });
@@ -155,7 +139,7 @@ describe('cost stage, measure mode', () => {
   it('never refuses for cost, but computes, charges and records what enforcement would have done', async () => {
     const ledger = createCostLedger();
     const who = caller();
-    const operation = resolved(OVER_MAXIMUM, who);
+    const operation = resolvedOperation(OVER_MAXIMUM, who);
     await expect(stage('measure', ledger).run(operation)).resolves.toBeUndefined();
     expect(ledger.take(operation.requestId)).toMatchObject({
       mode: 'measure',
@@ -165,15 +149,15 @@ describe('cost stage, measure mode', () => {
       throttleStatus: { currentlyAvailable: 299 },
     });
     // Over budget too: 299 − 201 − 201 = −103, still not refused.
-    await stage('measure', ledger).run(resolved(OVER_MAXIMUM, who));
-    const third = resolved(OVER_MAXIMUM, who);
+    await stage('measure', ledger).run(resolvedOperation(OVER_MAXIMUM, who));
+    const third = resolvedOperation(OVER_MAXIMUM, who);
     await expect(stage('measure', ledger).run(third)).resolves.toBeUndefined();
     expect(ledger.take(third.requestId)?.throttleStatus?.currentlyAvailable).toBeLessThan(0);
   });
 
   it('goes on without a reservation when the budget store is down', async () => {
     const ledger = createCostLedger();
-    const operation = resolved(NESTED, caller());
+    const operation = resolvedOperation(NESTED, caller());
     await expect(stage('measure', ledger, unavailable).run(operation)).resolves.toBeUndefined();
     const report = ledger.take(operation.requestId);
     expect(report).toMatchObject({ requestedQueryCost: 181, refusal: 'SERVICE_UNAVAILABLE' });

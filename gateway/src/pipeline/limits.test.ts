@@ -1,11 +1,10 @@
 import { getOperationAST, GraphQLError, parse } from 'graphql';
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCostModel } from '../cost/estimate';
 import { DEFAULT_PLANS, type PlanLimits } from '../tenants/plan';
-import type { Caller, ResolvedOperation } from './index';
-import { unexpectedFilter } from '../testing/operation';
+import type { Caller } from './index';
+import { resolvedOperation } from '../testing/operation';
 import {
   assertBodyWithinPlan,
   countTokens,
@@ -30,27 +29,11 @@ const LIMITS: PlanLimits = {
   maxBodyBytes: 1_024,
 };
 
-function resolved(query: string, variables: Record<string, unknown> = {}): ResolvedOperation {
-  const document = parse(query);
-  const operation = getOperationAST(document);
-  if (!operation) throw new Error('no operation');
-  return {
-    requestId: 'req-1',
-    caller: CALLER,
-    document,
-    operation,
-    operationName: operation.name?.value ?? null,
-    variables,
-    queryHash: createHash('sha256').update(query).digest('hex'),
-    filterFields: unexpectedFilter,
-  };
-}
-
 const stage = createLimitsStage({ limitsFor: () => LIMITS, listBounds: { model, min: 1, max: 100 } });
 
 function refusal(query: string, variables?: Record<string, unknown>): GraphQLError {
   try {
-    stage.run(resolved(query, variables));
+    stage.run(resolvedOperation(query, CALLER, variables));
   } catch (error) {
     if (error instanceof GraphQLError) return error;
     throw error;
@@ -64,7 +47,7 @@ function expectLimit(error: GraphQLError, code: LimitCode, maximum: number, actu
 
 describe('limits stage', () => {
   it('lets an operation within every limit through', () => {
-    expect(() => stage.run(resolved('query($n: Int!) { products(first: $n) { edges { node { name } } } }', { n: 100 }))).not.toThrow();
+    expect(() => stage.run(resolvedOperation('query($n: Int!) { products(first: $n) { edges { node { name } } } }', CALLER, { n: 100 }))).not.toThrow();
   });
 
   it('refuses too many tokens, counting only as far as needed', () => {

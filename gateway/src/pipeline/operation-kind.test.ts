@@ -1,34 +1,19 @@
-import { getOperationAST, parse } from 'graphql';
 import { httpStatusOf } from '../errors';
-import type { ResolvedOperation } from './index';
+import type { Caller } from './index';
 import { operationKind } from './operation-kind';
-import { unexpectedFilter } from '../testing/operation';
+import { resolvedOperation } from '../testing/operation';
 
-function operation(query: string): ResolvedOperation {
-  const document = parse(query);
-  const definition = getOperationAST(document);
-  if (!definition) throw new Error('no operation');
-  return {
-    requestId: 'req-12345678',
-    caller: { tenantId: 'acme', principal: 'u', roles: [], credential: 'jwt', tokenExpiresAt: 0 },
-    document,
-    operation: definition,
-    operationName: null,
-    variables: {},
-    queryHash: '',
-    filterFields: unexpectedFilter,
-  };
-}
+const CALLER: Caller = { tenantId: 'acme', principal: 'u', roles: [], credential: 'jwt', tokenExpiresAt: 0 };
 
 describe('operation-kind stage', () => {
   it.each([['{ a }'], ['query Q { a }'], ['mutation M { a }']])('lets %s through', (query) => {
-    expect(() => operationKind.run(operation(query))).not.toThrow();
+    expect(() => operationKind.run(resolvedOperation(query, CALLER))).not.toThrow();
   });
 
   it('refuses a subscription with 400 BAD_REQUEST', () => {
     let refusal: unknown;
     try {
-      operationKind.run(operation('subscription S { a }'));
+      operationKind.run(resolvedOperation('subscription S { a }', CALLER));
     } catch (error) {
       refusal = error;
     }
