@@ -161,7 +161,7 @@ export async function runStageBenchmarks(options: { redisUrl: string; log?: (lin
     name: 'products',
     url: 'http://127.0.0.1:9/graphql',
     key,
-    fetcher: (() => Promise.reject(new Error('no fetch'))) as never,
+    post: () => Promise.reject(new Error('no fetch')),
     logger: createLogger({ sink: () => {} }),
   });
   const subgraphQuery = 'query Storefront__products__1($first:Int!){products(first:$first){edges{node{__typename id name price weight}}}}';
@@ -169,11 +169,11 @@ export async function runStageBenchmarks(options: { redisUrl: string; log?: (lin
   const fetchOptions = () =>
     ({
       kind: 'incoming operation',
-      request: { query: subgraphQuery, http: { method: 'POST', url: '', headers: new Headers() } },
+      request: { query: subgraphQuery },
       context,
       incomingRequestContext: {},
-    }) as unknown as Parameters<SubgraphDataSource['willSendRequest']>[0];
-  add('internal token: willSendRequest (hash cached + HMAC)', () => dataSource.willSendRequest(fetchOptions()), 10);
+    }) as unknown as Parameters<SubgraphDataSource['internalToken']>[0];
+  add('internal token per fetch (hash cached + HMAC)', () => dataSource.internalToken(fetchOptions(), subgraphQuery), 10);
   add('internal token: mint alone (HMAC-SHA256)', () => {
     const iat = Date.now();
     mintInternalToken(key, { kind: 'op', aud: 'products', ten: 'acme', sub: 'u', roles: ['customer'], qh: hashQuery(subgraphQuery), rid: 'r', iat, exp: iat + 30_000 });

@@ -135,8 +135,8 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   };
 
   const subgraphHttp = createSubgraphHttp();
-  const operationFetcher = subgraphHttp.fetcherWithTimeout({ timeoutMs: config.subgraphTimeoutMs });
-  const healthFetcher = subgraphHttp.fetcherWithTimeout({
+  const postOperation = subgraphHttp.posterWithTimeout({ timeoutMs: config.subgraphTimeoutMs });
+  const postHealthCheck = subgraphHttp.posterWithTimeout({
     timeoutMs: Math.min(config.subgraphTimeoutMs, MAX_HEALTH_CHECK_TIMEOUT_MS),
   });
   const healthSources = new Map<string, SubgraphDataSource>();
@@ -145,8 +145,8 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   const buildService = ({ name }: ServiceEndpointDefinition) => {
     if (!isSubgraphName(name)) throw new Error(`the supergraph names subgraph "${name}", which has no configured URL`);
     const common = { name, url: config.subgraphUrls[name], key: deriveSubgraphKey(internalSecret, name), logger };
-    healthSources.set(name, new SubgraphDataSource({ ...common, fetcher: healthFetcher }));
-    return new SubgraphDataSource({ ...common, fetcher: operationFetcher });
+    healthSources.set(name, new SubgraphDataSource({ ...common, post: postHealthCheck }));
+    return new SubgraphDataSource({ ...common, post: postOperation });
   };
 
   // @apollo/gateway otherwise exports host metrics to Apollo's servers from every instance; an operator who wants

@@ -12,7 +12,7 @@ import {
 import { createLogger } from '../../../common/logger';
 import type { GatewayContext } from '../pipeline';
 import { SubgraphDataSource } from './data-source';
-import type { Fetcher } from './fetcher';
+import type { SubgraphAnswer, SubgraphPoster } from './fetcher';
 
 const SECRET = randomBytes(32);
 const QUERY = 'query Stock__inventory__1($representations:[_Any!]!){_entities(representations:$representations){...on Product{inStock}}}';
@@ -30,26 +30,44 @@ interface Sent {
   body: string;
 }
 
-function setup(answer: () => Promise<Response> = async () => json({ data: { _entities: [] } })) {
+interface FakeAnswer extends SubgraphAnswer {
+  /** Whether the body was read or dumped, i.e. the connection left reusable. */
+  readonly consumed: () => boolean;
+}
+
+/** What undici's `request` resolves with, as far as the data source reads it. */
+function answer(text: string, status = 200, contentType = 'application/json'): FakeAnswer {
+  let consumed = false;
+  const body = {
+    json: async () => {
+      consumed = true;
+      return JSON.parse(text) as unknown;
+    },
+    dump: async () => {
+      consumed = true;
+    },
+  };
+  return { statusCode: status, headers: { 'content-type': contentType }, body: body as unknown as SubgraphAnswer['body'], consumed: () => consumed };
+}
+
+const json = (value: unknown, status = 200) => answer(JSON.stringify(value), status);
+
+function setup(respond: () => Promise<SubgraphAnswer> = async () => json({ data: { _entities: [] } })) {
   const sent: Sent[] = [];
   const logs: Record<string, unknown>[] = [];
-  const fetcher: Fetcher = async (url, init) => {
-    sent.push({ url, headers: init?.headers ?? {}, body: String(init?.body) });
-    return answer();
+  const post: SubgraphPoster = async (request) => {
+    sent.push({ url: request.url, headers: { ...request.headers }, body: request.body });
+    return respond();
   };
   const dataSource = new SubgraphDataSource({
     name: 'inventory',
     url: 'http://inventory.internal:4003/graphql',
     key: deriveSubgraphKey(SECRET, 'inventory'),
-    fetcher,
+    post,
     logger: createLogger({ level: 'debug', sink: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) }),
     now: () => NOW,
   });
   return { dataSource, sent, logs };
-}
-
-function json(body: unknown, status = 200): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 }
 
 /** An operation fetch as the gateway's executor builds it. */
@@ -86,10 +104,16 @@ describe('SubgraphDataSource', () => {
     });
   });
 
-  it('sends only its own headers', async () => {
+  it('sends only its own headers, and the query, variables and operation name as JSON to its URL', async () => {
     const { dataSource, sent } = setup();
-    await dataSource.process(operation(context));
+    const fetch = operation(context);
+    fetch.request.operationName = 'Stock__inventory__1';
+    const result = await dataSource.process(fetch);
+    expect(result).toEqual({ data: { _entities: [] } });
+    expect(sent[0]?.url).toBe('http://inventory.internal:4003/graphql');
     expect(Object.keys(sent[0]?.headers ?? {}).map((h) => h.toLowerCase()).sort()).toEqual(['content-type', INTERNAL_TOKEN_HEADER]);
+    expect(sent[0]?.headers['content-type']).toBe('application/json');
+    expect(JSON.parse(sent[0]?.body ?? '')).toEqual({ query: QUERY, variables: { representations: [] }, operationName: 'Stock__inventory__1' });
   });
 
   it('sends a tenant-less svc token for health checks and schema loading', async () => {
@@ -112,16 +136,19 @@ describe('SubgraphDataSource', () => {
     expect(sent).toHaveLength(0);
   });
 
-  it('turns a non-2xx answer into DOWNSTREAM_SERVICE_ERROR that carries nothing of the answer', async () => {
-    const answer = new Response('<html>MongoServerError at 10.1.2.3</html>', { status: 502, statusText: 'Bad Gateway' });
-    const { dataSource, logs } = setup(async () => answer);
+  it.each([
+    ['a 502 with an HTML page', 502],
+    ['a redirect', 307],
+  ])('turns %s into DOWNSTREAM_SERVICE_ERROR that carries nothing of the answer', async (_label, status) => {
+    const bad = answer('<html>MongoServerError at 10.1.2.3</html>', status, 'text/html');
+    const { dataSource, logs } = setup(async () => bad);
     const error = await dataSource.process(operation(context)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GraphQLError);
     expect((error as GraphQLError).message).toBe('A downstream service failed');
     expect((error as GraphQLError).extensions).toEqual({ code: 'DOWNSTREAM_SERVICE_ERROR' });
-    expect(answer.bodyUsed).toBe(true);
+    expect(bad.consumed()).toBe(true);
     expect(logs).toContainEqual(
-      expect.objectContaining({ msg: 'subgraph fetch failed', subgraph: 'inventory', status: 502, requestId: 'req-12345678', tenant: 'acme' }),
+      expect.objectContaining({ msg: 'subgraph fetch failed', subgraph: 'inventory', status, requestId: 'req-12345678', tenant: 'acme' }),
     );
   });
 
@@ -138,7 +165,7 @@ describe('SubgraphDataSource', () => {
 
   it('turns a refused connection into DOWNSTREAM_SERVICE_ERROR and logs the cause', async () => {
     const { dataSource, logs } = setup(async () => {
-      throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4003'), { code: 'ECONNREFUSED' });
     });
     await expect(dataSource.process(operation(context))).rejects.toMatchObject({
       extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' },
@@ -146,10 +173,21 @@ describe('SubgraphDataSource', () => {
     expect(logs).toContainEqual(expect.objectContaining({ reason: 'ECONNREFUSED' }));
   });
 
-  it('turns an answer that is not JSON into DOWNSTREAM_SERVICE_ERROR', async () => {
-    const { dataSource } = setup(async () => new Response('OK', { status: 200, headers: { 'content-type': 'text/plain' } }));
+  it.each([
+    ['text/plain', answer('OK', 200, 'text/plain')],
+    ['unparsable JSON', answer('{"data":', 200)],
+    ['a JSON array', answer('[]', 200)],
+    ['JSON null', answer('null', 200, 'application/graphql-response+json')],
+  ])('turns an answer that is %s into DOWNSTREAM_SERVICE_ERROR', async (_label, bad) => {
+    const { dataSource } = setup(async () => bad);
     await expect(dataSource.process(operation(context))).rejects.toMatchObject({
       extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' },
     });
+    expect(bad.consumed()).toBe(true);
+  });
+
+  it('reads an application/graphql-response+json answer', async () => {
+    const { dataSource } = setup(async () => answer('{"data":{"_entities":[null]}}', 200, 'application/graphql-response+json; charset=utf-8'));
+    await expect(dataSource.process(operation(context))).resolves.toEqual({ data: { _entities: [null] } });
   });
 });

@@ -7,7 +7,7 @@
  * Failures are answered with a code and a generic message; what actually happened goes to the log.
  */
 import { randomUUID } from 'node:crypto';
-import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GraphQLError } from 'graphql';
 import {
   DEFAULT_TOKEN_TTL_MS,
@@ -19,41 +19,77 @@ import {
 import type { Logger } from '../../../common/logger';
 import { ErrorCode, gatewayError } from '../errors';
 import type { GatewayContext } from '../pipeline';
-import type { Fetcher } from './fetcher';
+import type { SubgraphAnswer, SubgraphPoster } from './fetcher';
 
 export interface SubgraphDataSourceOptions {
   name: string;
   url: string;
   /** This subgraph's key, `deriveSubgraphKey(gatewaySecret, name)`. */
   key: Buffer;
-  fetcher: Fetcher;
+  post: SubgraphPoster;
   logger: Logger;
   /** Clock, for tests. */
   now?: () => number;
 }
 
-type FetchResponse = Parameters<RemoteGraphQLDataSource['errorFromResponse']>[0];
+type ProcessOptions = GraphQLDataSourceProcessOptions<GatewayContext>;
+type SubgraphResponse = Awaited<ReturnType<GraphQLDataSource<GatewayContext>['process']>>;
 
-export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+/** GraphQL over HTTP answers in one of these; anything else (an HTML error page from a proxy, say) is a failure. */
+const JSON_MEDIA_TYPES = /^application\/(?:json|graphql-response\+json)\b/i;
+
+/**
+ * Implements @apollo/gateway's data-source interface directly rather than extending RemoteGraphQLDataSource, which
+ * builds a node-fetch Headers and Request per fetch that nothing here reads: the request is one JSON string, two
+ * headers and the token, the answer one JSON parse.
+ */
+export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly subgraph: string;
+  private readonly url: string;
   private readonly key: Buffer;
+  private readonly post: SubgraphPoster;
   private readonly log: Logger;
   private readonly now: () => number;
 
   constructor(options: SubgraphDataSourceOptions) {
-    // A subgraph's Cache-Control must not make a tenant's response cacheable by a shared cache on the way back.
-    super({ url: options.url, fetcher: options.fetcher, honorSubgraphCacheControlHeader: false });
     this.subgraph = options.name;
+    this.url = options.url;
     this.key = options.key;
+    this.post = options.post;
     this.log = options.logger.child({ subgraph: options.name });
     this.now = options.now ?? Date.now;
   }
 
-  override willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>): void {
-    const { request } = options;
-    if (!request.http || !request.query) throw new Error('subgraph request without HTTP head or query');
+  async process(options: ProcessOptions): Promise<SubgraphResponse> {
+    const { query, variables, operationName } = options.request;
+    if (!query) throw new Error('subgraph request without a query');
+    const headers = { 'content-type': 'application/json', [INTERNAL_TOKEN_HEADER]: this.internalToken(options, query) };
+    const body = JSON.stringify({ query, variables, operationName });
+    // Only operations carry a caller; health checks and schema loading act for no request.
+    const context: Partial<GatewayContext> | undefined = 'incomingRequestContext' in options ? options.context : undefined;
+    let answer: SubgraphAnswer | undefined;
+    try {
+      answer = await this.post({ url: this.url, headers, body });
+      if (answer.statusCode < 200 || answer.statusCode >= 300) throw new Error(`status ${answer.statusCode}`);
+      if (!JSON_MEDIA_TYPES.test(String(answer.headers['content-type'] ?? ''))) throw new Error('the answer is not JSON');
+      const result: unknown = await answer.body.json();
+      if (typeof result !== 'object' || result === null || Array.isArray(result)) throw new Error('the answer is not a JSON object');
+      return result as SubgraphResponse;
+    } catch (error) {
+      // Drained, so the keep-alive connection can be reused; what it said goes nowhere.
+      answer?.body.dump().catch(() => undefined);
+      throw this.failure(error, answer?.statusCode, context);
+    }
+  }
+
+  /**
+   * The token for one fetch: names this subgraph, the exact query, and — for an operation — the caller's tenant,
+   * principal and roles. Health checks and schema loading get a tenant-less `svc` token, which subgraphs answer only
+   * for `__typename` and `_service`.
+   */
+  internalToken(options: ProcessOptions, query: string): string {
     const iat = this.now();
-    const common = { aud: this.subgraph, qh: queryHash(request.query), iat, exp: iat + DEFAULT_TOKEN_TTL_MS };
+    const common = { aud: this.subgraph, qh: queryHash(query), iat, exp: iat + DEFAULT_TOKEN_TTL_MS };
     let claims: InternalClaims;
     if ('incomingRequestContext' in options) {
       // The context type promises a caller, but a request that reached here without one must fail closed: an
@@ -61,48 +97,25 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
       const context: Partial<GatewayContext> | undefined = options.context;
       const caller = context?.caller;
       if (!caller || !context?.requestId) throw new Error('refusing to call a subgraph without an authenticated caller');
-      claims = {
-        ...common,
-        kind: 'op',
-        ten: caller.tenantId,
-        sub: caller.principal,
-        roles: [...caller.roles],
-        rid: context.requestId,
-      };
+      claims = { ...common, kind: 'op', ten: caller.tenantId, sub: caller.principal, roles: [...caller.roles], rid: context.requestId };
     } else {
-      // Health checks and schema loading act for no tenant; subgraphs answer such tokens only for
-      // `__typename` and `_service`.
       claims = { ...common, kind: 'svc', ten: '', sub: '', roles: [], rid: `svc-${randomUUID()}` };
     }
-    request.http.headers.set(INTERNAL_TOKEN_HEADER, mintInternalToken(this.key, claims));
+    return mintInternalToken(this.key, claims);
   }
 
-  /**
-   * The default puts the subgraph's URL, status and raw body into `extensions.response`. The body is drained so
-   * the keep-alive connection can be reused, and dropped: `didEncounterError` decides what the client sees.
-   */
-  override async errorFromResponse(response: FetchResponse): Promise<GraphQLError> {
-    await response.arrayBuffer().catch(() => undefined);
-    return downstreamError();
-  }
-
-  /** Every failure of a fetch ends here (network, timeout, non-2xx, unparsable body); it must throw. */
-  override didEncounterError(
-    error: Error,
-    _fetchRequest: unknown,
-    fetchResponse?: FetchResponse,
-    context?: Partial<GatewayContext>,
-  ): void {
-    const timedOut = error.name === 'TimeoutError' || error.name === 'AbortError';
+  /** Every failure of a fetch ends here (network, timeout, non-2xx, unparsable body): logged, then masked. */
+  private failure(error: unknown, status: number | undefined, context: Partial<GatewayContext> | undefined): GraphQLError {
+    // By name: the deadline's DOMException need not be an Error of this realm.
+    const name = typeof error === 'object' && error !== null && 'name' in error ? error.name : undefined;
+    const timedOut = name === 'TimeoutError' || name === 'AbortError';
     this.log.warn('subgraph fetch failed', {
       requestId: context?.requestId,
       tenant: context?.caller?.tenantId,
-      status: fetchResponse?.status,
+      status,
       reason: timedOut ? 'timeout' : describeFailure(error),
     });
-    throw timedOut
-      ? gatewayError(ErrorCode.SUBGRAPH_TIMEOUT, 'A downstream service timed out')
-      : downstreamError();
+    return timedOut ? gatewayError(ErrorCode.SUBGRAPH_TIMEOUT, 'A downstream service timed out') : downstreamError();
   }
 }
 
@@ -110,11 +123,13 @@ function downstreamError(): GraphQLError {
   return gatewayError(ErrorCode.DOWNSTREAM_SERVICE_ERROR, 'A downstream service failed');
 }
 
-/** `fetch failed` says nothing; the cause (ECONNREFUSED, ECONNRESET, …) does. */
-function describeFailure(error: Error): string {
-  const cause: unknown = error.cause;
-  if (cause && typeof cause === 'object' && 'code' in cause && typeof cause.code === 'string') return cause.code;
-  // Some messages quote the subgraph's answer (an HTML error page, say): enough to diagnose, not the whole page.
+/** The error code (ECONNREFUSED, ECONNRESET, UND_ERR_SOCKET, …) says what happened; a message may say more. */
+function describeFailure(error: unknown): string {
+  if (!(error instanceof Error)) return String(error).slice(0, 200);
+  for (const candidate of [error, error.cause]) {
+    if (candidate && typeof candidate === 'object' && 'code' in candidate && typeof candidate.code === 'string') return candidate.code;
+  }
+  // Some messages quote the subgraph's answer (a JSON parse error, say): enough to diagnose, not the whole page.
   return error.message.slice(0, 200);
 }
 
