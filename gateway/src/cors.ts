@@ -14,7 +14,7 @@
  */
 import type { RequestHandler } from 'express';
 import type { Logger } from '../../common/logger';
-import { currentRequestState } from './pipeline';
+import { requestStateOf } from './pipeline';
 import type { TenantDirectory } from './tenants/directory';
 import { ControlPlaneUnavailableError } from './tenants/refreshing-cache';
 import type { TenantRecord } from './tenants/tenant';
@@ -33,7 +33,7 @@ export function corsPreflight(directory: OriginCheck, logger: Logger): RequestHa
     const method = req.get('access-control-request-method');
     if (origin === undefined || method === undefined) return next();
     res.vary('Origin').vary('Access-Control-Request-Method').vary('Access-Control-Request-Headers');
-    const state = currentRequestState();
+    const state = requestStateOf(res);
     let allowed: boolean;
     try {
       allowed = method === ALLOWED_METHODS && (await directory.allowsOriginForSomeTenant(origin));

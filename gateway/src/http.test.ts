@@ -1,9 +1,11 @@
 import type { AddressInfo } from 'node:net';
-import express from 'express';
+import express, { type Response } from 'express';
+import { GraphQLError } from 'graphql';
 import { createLogger } from '../../common/logger';
 import { KeySetUnavailableError } from './credentials/issuers';
-import { authenticateRequests, formatForClient, gatewayContext, handleErrors, trackRequests } from './http';
-import { currentRequestState, runWithRequestState, type RequestState } from './pipeline';
+import { ErrorCode, gatewayError } from './errors';
+import { authenticateRequests, formatForClient, gatewayContext, handleErrors, refuse, trackRequests } from './http';
+import { attachRequestState, requestStateOf, type RequestState } from './pipeline';
 import type { Authenticator } from './pipeline/authenticate';
 import { ControlPlaneUnavailableError } from './tenants/refreshing-cache';
 
@@ -11,33 +13,79 @@ function state(overrides: Partial<RequestState> = {}): RequestState {
   return { requestId: 'req-12345678', startedAt: 0n, log: { errorCodes: [] }, ...overrides };
 }
 
+/** A response as far as the request state is concerned, carrying `current` when given. */
+function responseWith(current?: RequestState): Response {
+  const res = { locals: {} } as unknown as Response;
+  if (current) attachRequestState(res, current);
+  return res;
+}
+
+/** Just enough of an Express response for `refuse`: what it was sent. */
+function recordingResponse(current: RequestState) {
+  const sent: { status?: number; headers: Record<string, string>; body?: string } = { headers: {} };
+  const res = {
+    locals: {},
+    setHeader: (name: string, value: string) => void (sent.headers[name] = value),
+    status: (status: number) => ((sent.status = status), res),
+    type: () => res,
+    send: (body: string) => void (sent.body = body),
+  };
+  attachRequestState(res, current);
+  return { res: res as unknown as Response, sent };
+}
+
+describe('request state', () => {
+  it('is kept on the response it was attached to, and only there', () => {
+    const current = state();
+    const res = responseWith(current);
+    expect(requestStateOf(res)).toBe(current);
+    expect(requestStateOf(responseWith())).toBeUndefined();
+  });
+});
+
 describe('gatewayContext', () => {
-  it('refuses with UNAUTHENTICATED 401 when no caller was authenticated', async () => {
-    for (const run of [() => gatewayContext(), () => runWithRequestState(state(), () => gatewayContext())]) {
-      await expect(run()).rejects.toMatchObject({
-        message: 'Missing or invalid credentials',
-        extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
-      });
-    }
+  it('refuses with UNAUTHENTICATED 401 when no caller was authenticated, and logs the code', async () => {
+    const refusal = { message: 'Missing or invalid credentials', extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } };
+    await expect(gatewayContext({ res: responseWith() })).rejects.toMatchObject(refusal);
+    const current = state();
+    await expect(gatewayContext({ res: responseWith(current) })).rejects.toMatchObject(refusal);
+    expect(current.log.errorCodes).toEqual(['UNAUTHENTICATED']);
   });
 
   it("hands Apollo Server the authenticated caller and the request's log", async () => {
     const caller = { tenantId: 'acme', principal: 'u', roles: [], credential: 'jwt', tokenExpiresAt: 0 } as const;
     const current = state({ caller });
-    const context = await runWithRequestState(current, () => gatewayContext());
+    const context = await gatewayContext({ res: responseWith(current) });
     expect(context).toEqual({ requestId: 'req-12345678', caller, log: current.log });
     expect(context.log).toBe(current.log);
+    expect(current.log.errorCodes).toEqual([]);
   });
 });
 
 describe('formatForClient', () => {
-  it("masks the error and notes its code in the request's log", () => {
-    const current = state();
-    const masked = runWithRequestState(current, () => {
-      expect(currentRequestState()).toBe(current);
-      return formatForClient({ message: 'boom at 10.1.2.3', extensions: { code: 'E_MONGO', stacktrace: ['x'] } });
-    });
+  it('masks the error', () => {
+    const masked = formatForClient({ message: 'boom at 10.1.2.3', extensions: { code: 'E_MONGO', stacktrace: ['x'] } });
     expect(masked).toEqual({ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+  });
+});
+
+describe('refuse', () => {
+  it("answers the refusal in Apollo Server's shape and notes its code in the request's log", () => {
+    const current = state();
+    const { res, sent } = recordingResponse(current);
+    refuse(res, gatewayError(ErrorCode.RATE_LIMITED, 'Slow down.', { headers: { 'retry-after': '3' } }));
+    expect(sent.status).toBe(429);
+    expect(sent.headers).toEqual({ 'retry-after': '3' });
+    expect(JSON.parse(sent.body ?? '')).toEqual({ errors: [{ message: 'Slow down.', extensions: { code: 'RATE_LIMITED' } }] });
+    expect(current.log.errorCodes).toEqual(['RATE_LIMITED']);
+  });
+
+  it('notes the code the client is sent: the masked one', () => {
+    const current = state();
+    const { res, sent } = recordingResponse(current);
+    refuse(res, new GraphQLError('boom at 10.1.2.3', { extensions: { code: 'E_MONGO' } }));
+    expect(sent.status).toBe(500);
+    expect(JSON.parse(sent.body ?? '')).toEqual({ errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
     expect(current.log.errorCodes).toEqual(['INTERNAL_SERVER_ERROR']);
   });
 });

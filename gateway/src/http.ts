@@ -11,7 +11,7 @@ import type { Logger } from '../../common/logger';
 import { originAllowedFor } from './cors';
 import { KeySetUnavailableError } from './credentials/issuers';
 import { ErrorCode, RefusalReason, gatewayError, httpStatusOf } from './errors';
-import { currentRequestState, runWithRequestState, type Caller, type GatewayContext, type RequestState } from './pipeline';
+import { attachRequestState, requestStateOf, type Caller, type GatewayContext, type RequestState } from './pipeline';
 import { assertBodyWithinPlan } from './pipeline/limits';
 import type { PlanLimits } from './tenants/plan';
 import {
@@ -26,24 +26,29 @@ import { maskError } from './upstream/mask-errors';
 /** A client's request id is echoed only when it cannot smuggle anything into a log line or a header. */
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9-]{8,64}$/;
 
-/** Masks the error for the client and notes its code for the request's log line. */
+/**
+ * Apollo Server's `formatError`: masks the error for the client. It gets no request, so the codes for the log line
+ * are noted where the request is known: `refuse` here, the pipeline plugin's `willSendResponse` for Apollo's answers.
+ */
 export function formatForClient(formatted: GraphQLFormattedError): GraphQLFormattedError {
-  const masked = maskError(formatted);
-  const code = masked.extensions?.code;
-  if (typeof code === 'string') currentRequestState()?.log.errorCodes.push(code);
-  return masked;
+  return maskError(formatted);
 }
 
-/** A refusal decided before Apollo Server sees the request, in the same shape Apollo Server answers with. */
+/**
+ * A refusal decided before Apollo Server sees the request, in the same shape Apollo Server answers with; its code
+ * is noted in the request's log line.
+ */
 export function refuse(res: Response, error: GraphQLError): void {
   const http = error.extensions.http as { headers?: Map<string, string> } | undefined;
   for (const [name, value] of http?.headers ?? []) res.setHeader(name, value);
-  const body = { errors: [formatForClient(error.toJSON())] };
-  res.status(httpStatusOf(error)).type('application/json').send(JSON.stringify(body));
+  const masked = formatForClient(error.toJSON());
+  const code = masked.extensions?.code;
+  if (typeof code === 'string') requestStateOf(res)?.log.errorCodes.push(code);
+  res.status(httpStatusOf(error)).type('application/json').send(JSON.stringify({ errors: [masked] }));
 }
 
-function requestState(): RequestState {
-  const state = currentRequestState();
+function requestState(res: Response): RequestState {
+  const state = requestStateOf(res);
   if (!state) throw new Error('no request state: trackRequests must run first');
   return state;
 }
@@ -76,7 +81,8 @@ export function trackRequests(logger: Logger): RequestHandler {
       else if (status >= 400) logger.warn('request', fields);
       else logger.info('request', fields);
     });
-    runWithRequestState(state, next);
+    attachRequestState(res, state);
+    next();
   };
 }
 
@@ -98,7 +104,7 @@ export const refuseCredentialsInUrl: RequestHandler = (req, res, next) => {
   if (queryAt === -1) return next();
   for (const [name, value] of new URLSearchParams(req.originalUrl.slice(queryAt + 1))) {
     if (CREDENTIAL_PARAMETER.test(name) || CREDENTIAL_VALUE.test(value) || CREDENTIAL_VALUE.test(name)) {
-      requestState().log.reason = 'credentials-in-url';
+      requestState(res).log.reason = 'credentials-in-url';
       return refuse(res, unauthenticated());
     }
   }
@@ -114,7 +120,7 @@ const TENANT_HEADER = 'x-tenant-id';
  */
 export function authenticateRequests(authenticate: Authenticator, logger: Logger): RequestHandler {
   return async (req, res, next) => {
-    const state = requestState();
+    const state = requestState(res);
     try {
       const { caller, tenant } = await authenticate({ authorization: req.get('authorization'), apiKey: req.get('x-api-key') });
       const claimed = req.get(TENANT_HEADER);
@@ -150,10 +156,17 @@ export const onlyJson: RequestHandler = (req, res, next) => {
   refuse(res, gatewayError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'The request body must be application/json.'));
 };
 
-/** Apollo Server's context; the middleware in front guarantees a caller, and this refuses if it ever does not. */
-export async function gatewayContext(): Promise<GatewayContext> {
-  const state = currentRequestState();
-  if (!state?.caller) throw unauthenticated();
+/**
+ * Apollo Server's context (the Express integration calls it with `{ req, res }`); the middleware in front guarantees
+ * a caller, and this refuses if it ever does not. Apollo answers a failed context without running any plugin, so
+ * the refusal's code is noted in the log line here.
+ */
+export async function gatewayContext({ res }: { res: Response }): Promise<GatewayContext> {
+  const state = requestStateOf(res);
+  if (!state?.caller) {
+    state?.log.errorCodes.push(ErrorCode.UNAUTHENTICATED);
+    throw unauthenticated();
+  }
   return { requestId: state.requestId, caller: state.caller, log: state.log };
 }
 
@@ -172,7 +185,7 @@ export function handleErrors(logger: Logger, maxBodyBytes: number): ErrorRequest
   return (error: unknown, _req, res, next) => {
     if (res.headersSent) return next(error);
     const failure = bodyParserFailure(error);
-    const state = currentRequestState();
+    const state = requestStateOf(res);
     if (failure && failure.status < 500) {
       if (state) state.log.reason = failure.type;
       if (failure.type === 'entity.too.large') {
@@ -199,7 +212,7 @@ export function recordBodyBytes(_req: IncomingMessage, res: ServerResponse, body
  */
 export function bodyWithinPlan(limitsFor: (caller: Caller) => PlanLimits): RequestHandler {
   return (_req, res, next) => {
-    const { caller } = requestState();
+    const { caller } = requestState(res);
     const bytes: unknown = res.locals.bodyBytes;
     if (caller && typeof bytes === 'number') {
       try {

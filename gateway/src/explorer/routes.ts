@@ -8,7 +8,7 @@ import express, { type RequestHandler, type Router } from 'express';
 import { printSchema } from 'graphql';
 import type { AuthorizationGate } from '../authz/gate';
 import { ErrorCode } from '../errors';
-import { currentRequestState } from '../pipeline/index';
+import { requestStateOf } from '../pipeline/index';
 import { ASSETS_DIR, EXPLORER_DIST, type ExplorerManifest } from './bundle';
 import type { VisibleSchemas } from './visible-schema';
 
@@ -79,7 +79,7 @@ export function explorerRouter(manifest: ExplorerManifest, dist = EXPLORER_DIST)
 /** GET /schema.graphql, after authentication: the SDL of what the caller may call; developers only. */
 export function schemaDownload(gate: AuthorizationGate, schemas: VisibleSchemas): RequestHandler {
   return async (_req, res) => {
-    const caller = currentRequestState()?.caller;
+    const caller = requestStateOf(res)?.caller;
     if (!caller) throw new Error('schemaDownload runs after authentication');
     if (!(await gate.mayIntrospect(caller))) {
       res.status(403).json({ errors: [{ message: 'Only developers may download the schema.', extensions: { code: ErrorCode.FORBIDDEN } }] });

@@ -114,8 +114,8 @@ export function applyFieldFilter(
 
 /**
  * For the pipeline plugin's `willSendResponse`: nulls the removed fields and adds their errors. A response without
- * data (a refusal by a later stage, a failed execution) is left alone. The errors are added after `formatError`, so
- * they are recorded for the request's log line here.
+ * data (a refusal by a later stage, a failed execution) is left alone. The errors are added after `formatError`; the
+ * pipeline plugin records their codes, with the response's other errors, for the request's log line.
  */
 export function completeFilteredResponse(
   requestContext: GraphQLRequestContextWillSendResponse<GatewayContext>,
@@ -128,5 +128,4 @@ export function completeFilteredResponse(
   result.data = nullDeniedPositions(result.data, filter.nulls);
   const errors = filter.errors.map((error) => ({ ...error, path: [...(error.path ?? [])] }));
   result.errors = [...(result.errors ?? []), ...errors];
-  requestContext.contextValue.log.errorCodes.push(...errors.map(() => ErrorCode.UNAUTHORIZED_FIELD_OR_TYPE));
 }

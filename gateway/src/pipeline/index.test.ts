@@ -1,8 +1,11 @@
 import { ApolloServer } from '@apollo/server';
+import { parse, print, type OperationDefinitionNode } from 'graphql';
+import { queryHashOf } from '../authz/gate';
+import type { FieldFilter } from '../authz/filter';
 import { ErrorCode, gatewayError } from '../errors';
-import { createPipelinePlugin, currentRequestState, runWithRequestState, type GatewayContext, type OperationStage, type ResolvedOperation } from './index';
+import { createPipelinePlugin, type GatewayContext, type OperationStage, type ResolvedOperation } from './index';
 
-const typeDefs = 'type Query { hello(name: String): String }';
+const typeDefs = 'type Query { hello(name: String): String secret: String broken: String }';
 
 function context(): GatewayContext {
   return {
@@ -16,7 +19,15 @@ async function run(stages: OperationStage[], request: { query: string; operation
   let resolved = 0;
   const server = new ApolloServer<GatewayContext>({
     typeDefs,
-    resolvers: { Query: { hello: () => (resolved++, 'world') } },
+    resolvers: {
+      Query: {
+        hello: () => (resolved++, 'world'),
+        secret: () => 'hidden',
+        broken: () => {
+          throw new Error('boom');
+        },
+      },
+    },
     plugins: [createPipelinePlugin(stages)],
   });
   await server.start();
@@ -98,13 +109,55 @@ describe('the pipeline plugin', () => {
   });
 });
 
-describe('request state', () => {
-  it('is reachable from anywhere inside the request, and only there', async () => {
-    const state = { requestId: 'req-12345678', startedAt: 0n, log: { errorCodes: [] } };
-    await runWithRequestState(state, async () => {
-      await delay(1);
-      expect(currentRequestState()).toBe(state);
-    });
-    expect(currentRequestState()).toBeUndefined();
+describe("the codes of Apollo Server's answers in the request's log", () => {
+  /** A filter that takes `fields` out of the operation, as filter-mode authorization would. */
+  function filterOut(kept: string, fields: string[]): FieldFilter {
+    const document = parse(kept);
+    return {
+      document,
+      operation: document.definitions[0] as OperationDefinitionNode,
+      queryHash: queryHashOf(print(document)),
+      nulls: fields.map((key) => [{ key, nullable: true }]),
+      errors: fields.map((key) => ({
+        message: `Not authorized to access Query.${key}`,
+        path: [key],
+        extensions: { code: ErrorCode.UNAUTHORIZED_FIELD_OR_TYPE },
+      })),
+    };
+  }
+
+  it("records a stage's refusal exactly once", async () => {
+    const deny: OperationStage = {
+      name: 'deny',
+      run: () => {
+        throw gatewayError(ErrorCode.FORBIDDEN, 'Not for you.');
+      },
+    };
+    const { contextValue } = await run([deny], { query: '{ hello }' });
+    expect(contextValue.log.errorCodes).toEqual(['FORBIDDEN']);
+  });
+
+  it.each([
+    ['a parse failure', '{ hello', 'GRAPHQL_PARSE_FAILED'],
+    ['a validation failure', '{ nope }', 'GRAPHQL_VALIDATION_FAILED'],
+    ['an execution error', '{ hello broken }', 'INTERNAL_SERVER_ERROR'],
+  ])('records %s', async (_label, query, code) => {
+    const { body, contextValue } = await run([], { query });
+    expect(body?.errors?.map((error) => error.extensions?.code)).toEqual([code]);
+    expect(contextValue.log.errorCodes).toEqual([code]);
+  });
+
+  it("records filter mode's UNAUTHORIZED_FIELD_OR_TYPE errors once each, with the execution's own", async () => {
+    const query = '{ hello secret broken }';
+    const filter = filterOut('{ hello broken }', ['secret']);
+    const { body, contextValue } = await run([{ name: 'filter', run: (operation) => operation.filterFields(filter) }], { query });
+    expect(body?.data).toEqual({ hello: 'world', broken: null, secret: null });
+    expect(body?.errors?.map((error) => error.extensions?.code)).toEqual(['INTERNAL_SERVER_ERROR', 'UNAUTHORIZED_FIELD_OR_TYPE']);
+    expect(contextValue.log.errorCodes).toEqual(['INTERNAL_SERVER_ERROR', 'UNAUTHORIZED_FIELD_OR_TYPE']);
+  });
+
+  it('records nothing for a clean answer', async () => {
+    const { contextValue } = await run([], { query: '{ hello }' });
+    expect(contextValue.log.errorCodes).toEqual([]);
   });
 });

@@ -7,8 +7,7 @@
  * Apollo Server runs the `didResolveOperation` hooks of all plugins concurrently, so the stages must not be
  * separate plugins: one plugin awaits them in order, and the first refusal stops the rest.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
-import type { ApolloServerPlugin } from '@apollo/server';
+import type { ApolloServerPlugin, GraphQLResponse } from '@apollo/server';
 import type { DocumentNode, OperationDefinitionNode } from 'graphql';
 import type { Role } from '../../../common/ids';
 import type { FieldFilter } from '../authz/filter';
@@ -55,18 +54,24 @@ export interface RequestState {
   caller?: Caller;
 }
 
-const requestStates = new AsyncLocalStorage<RequestState>();
-
-/**
- * Runs the rest of a request with its state reachable from code that gets no request argument — Apollo Server's
- * `formatError` notably, which is where the masked error codes for the log line are known.
- */
-export function runWithRequestState<T>(state: RequestState, fn: () => T): T {
-  return requestStates.run(state, fn);
+/** Where the request state is kept: Express's `res.locals`, which lives exactly as long as the request. */
+export interface RequestStateCarrier {
+  locals: Record<string, unknown>;
 }
 
-export function currentRequestState(): RequestState | undefined {
-  return requestStates.getStore();
+const REQUEST_STATE = 'tollgateRequestState';
+
+/**
+ * The state is handed along explicitly, on the response, rather than kept in async-local storage (ALS): ALS turns on
+ * async_hooks promise hooks for the whole process, which taxes every promise Apollo Server and the gateway create.
+ * Code that gets no request (Apollo Server's `formatError`) therefore sees no state.
+ */
+export function attachRequestState(res: RequestStateCarrier, state: RequestState): void {
+  res.locals[REQUEST_STATE] = state;
+}
+
+export function requestStateOf(res: RequestStateCarrier): RequestState | undefined {
+  return res.locals[REQUEST_STATE] as RequestState | undefined;
 }
 
 /** Apollo Server's context value: only authenticated requests get one. */
@@ -102,6 +107,8 @@ export interface OperationStage {
   run(operation: ResolvedOperation): void | Promise<void>;
 }
 
+type GraphQLResponseBody = GraphQLResponse['body'];
+
 export function createPipelinePlugin(stages: readonly OperationStage[]): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart() {
@@ -133,8 +140,21 @@ export function createPipelinePlugin(stages: readonly OperationStage[]): ApolloS
         },
         async willSendResponse(requestContext) {
           if (filter) completeFilteredResponse(requestContext, filter);
+          recordErrorCodes(requestContext.response.body, requestContext.contextValue.log);
         },
       };
     },
   };
+}
+
+/**
+ * Notes the codes of the errors a response carries in the request's log line. By `willSendResponse` Apollo Server
+ * has already run `formatError`, so these are the codes the client is sent; filter mode's errors are included.
+ */
+function recordErrorCodes(body: GraphQLResponseBody, log: RequestLog): void {
+  const errors = body.kind === 'single' ? body.singleResult.errors : body.initialResult.errors;
+  for (const error of errors ?? []) {
+    const code = error.extensions?.code;
+    if (typeof code === 'string') log.errorCodes.push(code);
+  }
 }

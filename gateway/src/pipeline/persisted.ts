@@ -25,7 +25,7 @@ import type { ManifestCatalog } from '../persisted/catalog';
 import { FRONTEND_MANIFEST, isOperationId, operationId } from '../persisted/manifest';
 import { ControlPlaneUnavailableError } from '../tenants/refreshing-cache';
 import type { SafelistMode } from '../tenants/tenant';
-import { currentRequestState, type Caller } from './index';
+import { requestStateOf, type Caller } from './index';
 
 export interface PersistedStageOptions {
   manifests: ManifestCatalog;
@@ -134,7 +134,7 @@ export async function resolvePersistedRequest(body: unknown, caller: Caller, req
 
 export function resolvePersistedOperations(options: PersistedStageOptions): RequestHandler {
   return async (req, res, next) => {
-    const state = currentRequestState();
+    const state = requestStateOf(res);
     if (!state?.caller) return next(new Error('resolvePersistedOperations runs after authentication'));
     try {
       req.body = await resolvePersistedRequest(req.body, state.caller, state.requestId, options);
