@@ -156,6 +156,41 @@ export const onlyJson: RequestHandler = (req, res, next) => {
   refuse(res, gatewayError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'The request body must be application/json.'));
 };
 
+/** What a GraphQL-over-HTTP body may carry, and the JSON type each field must have when present. */
+const BODY_FIELDS: Readonly<Record<string, 'string' | 'object'>> = {
+  query: 'string',
+  operationName: 'string',
+  documentId: 'string',
+  variables: 'object',
+  extensions: 'object',
+};
+
+/**
+ * Refuses a body that is not one GraphQL request (an array — a batch —, a scalar, or a known field of the wrong
+ * type) with 400 BAD_REQUEST, before the persisted-operations stage and Apollo Server read it. Apollo Server would
+ * refuse the same bodies, but outside its plugins, so the code would be missing from the request's log line; and
+ * the stages after this one can rely on the field types. Unknown fields are left for Apollo Server to ignore, as
+ * GraphQL over HTTP allows.
+ */
+export const wellFormedGraphQLBody: RequestHandler = (req, res, next) => {
+  const problem = graphQLBodyProblem(req.body);
+  if (problem === undefined) return next();
+  requestState(res).log.reason = 'malformed-body';
+  refuse(res, gatewayError(ErrorCode.BAD_REQUEST, problem));
+};
+
+export function graphQLBodyProblem(body: unknown): string | undefined {
+  if (Array.isArray(body)) return 'Batched requests are not supported: send one operation per request.';
+  if (typeof body !== 'object' || body === null) return 'The request body must be a JSON object.';
+  for (const [field, type] of Object.entries(BODY_FIELDS)) {
+    const value = (body as Record<string, unknown>)[field];
+    if (value === undefined || value === null) continue;
+    const ok = type === 'string' ? typeof value === 'string' : typeof value === 'object' && !Array.isArray(value);
+    if (!ok) return `"${field}" must be ${type === 'string' ? 'a string' : 'a JSON object'}.`;
+  }
+  return undefined;
+}
+
 /**
  * Apollo Server's context (the Express integration calls it with `{ req, res }`); the middleware in front guarantees
  * a caller, and this refuses if it ever does not. Apollo answers a failed context without running any plugin, so

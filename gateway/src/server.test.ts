@@ -156,11 +156,20 @@ describe('gateway over HTTP', () => {
       },
     );
 
-    it('refuses batched requests with 400 BAD_REQUEST', async () => {
-      const res = await platform.graphql([WHOAMI, WHOAMI]);
+    it.each([
+      ['a batch', JSON.stringify([WHOAMI, WHOAMI]), 'Batched requests are not supported'],
+      ['a number as documentId', '{"documentId": 5}', '"documentId" must be a string'],
+      ['a number as query', '{"query": 5}', '"query" must be a string'],
+      ['a number as operationName', '{"query": "query Who { whoami { tenant } }", "operationName": 7}', '"operationName" must be a string'],
+      ['an array as variables', '{"query": "{ whoami { tenant } }", "variables": [1]}', '"variables" must be a JSON object'],
+      ['a string as extensions', '{"query": "{ whoami { tenant } }", "extensions": "x"}', '"extensions" must be a JSON object'],
+    ])('refuses %s with 400 BAD_REQUEST, reaches no subgraph and logs the code', async (_label, body, message) => {
+      const res = await platform.graphql(body);
       expect(res.status).toBe(400);
-      expect(res.body.errors?.[0]?.extensions).toEqual({ code: 'BAD_REQUEST' });
+      expect(res.body.errors).toEqual([{ message: expect.stringContaining(message), extensions: { code: 'BAD_REQUEST' } }]);
       expect(subgraphRequestCount(platform)).toBe(0);
+      const line = platform.logs.find((l) => l.msg === 'request' && l.requestId === res.headers.get('x-request-id'));
+      expect(line).toMatchObject({ status: 400, errorCodes: ['BAD_REQUEST'], reason: 'malformed-body', tenant: 'acme' });
     });
 
     it('allows only POST on /graphql', async () => {

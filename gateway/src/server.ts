@@ -38,6 +38,7 @@ import {
   recordBodyBytes,
   refuseCredentialsInUrl,
   trackRequests,
+  wellFormedGraphQLBody,
 } from './http';
 import { startIdentity } from './identity';
 import { AuthorizationGate, buildApiSchema, type RuleTree, type ShieldRule } from './authz/gate';
@@ -234,6 +235,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     onlyJson,
     express.json({ limit: config.maxBodyBytes, type: 'application/json', verify: recordBodyBytes }),
     bodyWithinPlan(limitsFor),
+    wellFormedGraphQLBody,
     resolvePersistedOperations({
       manifests: identity.manifests,
       apq,

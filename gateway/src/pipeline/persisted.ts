@@ -80,7 +80,8 @@ const hasQuery = (body: Body) => body.query !== undefined && body.query !== null
 
 /**
  * Resolves one request body for `caller`: returns the body Apollo Server should get, or throws the refusal.
- * Bodies that are not a single JSON object (batches) are returned untouched: Apollo Server refuses them all.
+ * Bodies that are not a single JSON object never get here (http.ts, wellFormedGraphQLBody); should one, it is returned
+ * untouched and Apollo Server refuses it.
  */
 export async function resolvePersistedRequest(body: unknown, caller: Caller, requestId: string, options: PersistedStageOptions): Promise<unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
