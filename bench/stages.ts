@@ -198,7 +198,10 @@ export async function runStageBenchmarks(options: { redisUrl: string; log?: (lin
   return results;
 }
 
-/** One reservation and one settlement against Redis (one EVALSHA each); measured sequentially, not with tinybench. */
+/**
+ * A reservation (one EVALSHA, carrying the previous operation's settlement) and a settlement (local: it rides with
+ * the next reservation); measured sequentially, not with tinybench.
+ */
 async function benchBudget(url: string): Promise<StageResult[]> {
   const redis = createBudgetRedis(url);
   if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
@@ -229,7 +232,10 @@ async function benchBudget(url: string): Promise<StageResult[]> {
     if (keys.length > 0) await redis.del(...keys);
   } while (cursor !== '0');
   await redis.quit();
-  return [summary(`budget: reserve round trip to Redis (${new URL(url).host})`, reserve), summary('budget: settle round trip to Redis', settle)];
+  return [
+    summary(`budget: reserve round trip to Redis (${new URL(url).host}), with the last settlement`, reserve),
+    summary('budget: settle (local; sent with the next reservation)', settle),
+  ];
 }
 
 function summary(name: string, samples: number[]): StageResult {

@@ -30,6 +30,24 @@ describe('applyStep', () => {
     expect(applyStep({ available: 20, elapsedSeconds: 0 }, POLICY, -30, false)).toEqual({ applied: true, available: 50 });
     expect(applyStep({ available: 90, elapsedSeconds: 0 }, POLICY, -30, false)).toEqual({ applied: true, available: 100 });
   });
+
+  it('applies pending settlements before the reservation, unconditionally', () => {
+    // 20 + 30 given back = 50, then 40 fits
+    expect(applyStep({ available: 20, elapsedSeconds: 0 }, POLICY, 40, true, -30)).toEqual({ applied: true, available: 10 });
+    // 20 − 10 charged = 10: 20 no longer fits, and the refusal reports the bucket with the pending part applied
+    expect(applyStep({ available: 20, elapsedSeconds: 0 }, POLICY, 20, true, 10)).toEqual({ applied: false, available: 10 });
+    // refill first: 20 + 3 s × 10/s = 50, minus 60 pending = -10
+    expect(applyStep({ available: 20, elapsedSeconds: 3 }, POLICY, 0, false, 60)).toEqual({ applied: true, available: -10 });
+  });
+
+  it('clamps the pending part and the reservation each on its own', () => {
+    // 90 + 50 → 100 (not 140), then 30 taken → 70
+    expect(applyStep({ available: 90, elapsedSeconds: 0 }, POLICY, 30, true, -50)).toEqual({ applied: true, available: 70 });
+    // -90 − 50 → -100, then 5 more → still -100
+    expect(applyStep({ available: -90, elapsedSeconds: 0 }, POLICY, 5, false, 50)).toEqual({ applied: true, available: -100 });
+    // a missing bucket is full: 100 − 20 = 80
+    expect(applyStep(undefined, POLICY, 0, false, 20)).toEqual({ applied: true, available: 80 });
+  });
 });
 
 describe('bucket arithmetic for clients', () => {

@@ -57,22 +57,31 @@ interface StoredBucket {
 }
 
 /**
- * One bucket step, the reference for the Lua script: refill for the time elapsed, then take `amount` (a negative
- * amount gives points back). A conditional step is not applied when it would overdraw. An unconditional one may
- * leave the bucket below zero — an operation that turned out dearer than estimated is charged in full, as debt —
- * but never below `-capacity`, so a debt is paid off within two refill periods.
+ * One bucket step, the reference for the Lua script (redis.ts), which follows it line for line: refill for the time
+ * elapsed, then apply `pending` (settlements of earlier operations that rode along with this step: unconditional,
+ * like any settlement), then take `amount` (a negative amount gives points back). A conditional step is not applied
+ * when it would overdraw — the pending part is applied all the same, and `available` then reports the bucket with
+ * it. An unconditional one may leave the bucket below zero — an operation that turned out dearer than estimated is
+ * charged in full, as debt — but never below `-capacity`, so a debt is paid off within two refill periods. Both
+ * parts are clamped to [-capacity, capacity] on their own, in that order.
  */
 export function applyStep(
   stored: { available: number; elapsedSeconds: number } | undefined,
   policy: BudgetPolicy,
   amount: number,
   conditional: boolean,
+  pending = 0,
 ): BucketStep {
-  const available = stored
+  let available = stored
     ? Math.min(policy.capacity, stored.available + Math.max(0, stored.elapsedSeconds) * policy.restoreRate)
     : policy.capacity;
+  if (pending !== 0) available = clamp(policy, available - pending);
   if (conditional && amount > available) return { applied: false, available };
-  return { applied: true, available: Math.max(-policy.capacity, Math.min(policy.capacity, available - amount)) };
+  return { applied: true, available: clamp(policy, available - amount) };
+}
+
+function clamp(policy: BudgetPolicy, available: number): number {
+  return Math.max(-policy.capacity, Math.min(policy.capacity, available));
 }
 
 /**

@@ -8,15 +8,26 @@
  * refuses (`BudgetUnavailableError`, which the cost stage answers with SERVICE_UNAVAILABLE). Either way the next
  * requests do not wait on Redis at all, and a probe pings Redis in the background until it answers, then switches
  * back. Each switch is logged once and counted.
+ *
+ * One round trip per operation: settling a Redis reservation does not wait for Redis. `settle` adds the difference
+ * to a per-bucket pending delta kept in this process and answers at once with the bucket as the operation left it
+ * (the level the reservation reported, refilled since, minus the difference — had nobody else spent). The pending
+ * delta rides with the next reservation of that bucket (the script applies it unconditionally before the
+ * reservation's own check, and writes it even when the reservation is refused); what no reservation picked up within
+ * `settleFlushMs` (25 ms) is flushed by a timer, one call per bucket, and by `flush()`/`close()`. The trade-off: a
+ * settlement is in this process only, for up to that delay. When the process dies, or the call carrying it fails,
+ * or Redis is unavailable when the flush runs, it is lost and counted (`lostSettlements`): a lost refund only
+ * over-charges the tenant (the estimate stays charged — fails closed); a lost excess charge under-charges by at most
+ * that one operation's excess. Reservations decided from per-process buckets settle there, immediately.
  */
 import type Redis from 'ioredis';
 import type { Logger } from '../../../common/logger';
 import {
+  applyStep,
   MemoryBuckets,
   policyProblems,
   secondsUntilAvailable,
   throttleStatus,
-  type BucketStep,
   type BudgetPolicy,
   type ThrottleStatus,
 } from './bucket';
@@ -32,6 +43,10 @@ export interface Reservation {
   readonly policy: BudgetPolicy;
   readonly amount: number;
   readonly backend: BudgetBackend;
+  /** The bucket's level right after the reservation, as its store reported it. */
+  readonly availableAfter: number;
+  /** When that was, on this process's clock (`BudgetOptions.now`), in milliseconds. */
+  readonly reservedAt: number;
 }
 
 export type ReserveResult =
@@ -73,13 +88,17 @@ export interface Budget {
   /** Throws `BudgetUnavailableError` when Redis is unavailable and the fail mode is closed. */
   reserve(subject: BudgetSubject, policy: BudgetPolicy, amount: number, options?: ReserveOptions): Promise<ReserveResult>;
   /**
-   * Charges `actual` for a reservation: gives back what was reserved beyond it, or takes the excess. Never throws;
-   * returns the bucket's state, or undefined when the store could not be reached.
+   * Charges `actual` for a reservation: gives back what was reserved beyond it, or takes the excess. Never throws
+   * and never waits for Redis: the difference for a Redis reservation is applied with the bucket's next reservation
+   * or flush (see the module comment). Returns the bucket as this operation left it, or undefined when the
+   * settlement is lost already (Redis unavailable, or the budget closed).
    */
   settle(reservation: Reservation, actual: number): Promise<ThrottleStatus | undefined>;
+  /** Applies every pending settlement to Redis now (one call per bucket). Never throws. */
+  flush(): Promise<void>;
   stats(): BudgetStats;
-  /** Stops the background probe. The Redis client belongs to the caller. */
-  close(): void;
+  /** Flushes pending settlements, then stops the background probe. The Redis client belongs to the caller. */
+  close(): Promise<void>;
 }
 
 export interface BudgetOptions {
@@ -93,14 +112,34 @@ export interface BudgetOptions {
   readonly memoryMaxEntries?: number;
   /** The per-process buckets' clock, in milliseconds; for tests. */
   readonly now?: () => number;
+  /**
+   * How long a pending settlement waits for a reservation of its bucket to carry it before a timer flushes it on its
+   * own, in milliseconds.
+   */
+  readonly settleFlushMs?: number;
+}
+
+/** Settlements of one bucket waiting to ride with its next reservation, or the flush. */
+interface PendingSettlement {
+  policy: BudgetPolicy;
+  /** Summed differences (actual − reserved): positive charges, negative gives back. */
+  delta: number;
+  /** How many settlements it carries (what `lostSettlements` counts when it is lost). */
+  count: number;
+  /** When the first of them was added (performance.now()). */
+  since: number;
 }
 
 export function createBudget(options: BudgetOptions): Budget {
   const { redis, failMode, logger } = options;
   const prefix = assertKeyPrefix(options.keyPrefix ?? DEFAULT_KEY_PREFIX);
   const probeIntervalMs = options.probeIntervalMs ?? 500;
-  const memory = new MemoryBuckets(options.memoryMaxEntries ?? 100_000, options.now ?? Date.now);
+  const now = options.now ?? Date.now;
+  const memory = new MemoryBuckets(options.memoryMaxEntries ?? 100_000, now);
+  const settleFlushMs = options.settleFlushMs ?? 25;
   const redisStep = redisBucketStep(redis);
+  const pending = new Map<string, PendingSettlement>();
+  let flushTimer: NodeJS.Timeout | undefined;
 
   let backend: BudgetBackend = 'redis';
   let probe: NodeJS.Timeout | undefined;
@@ -146,12 +185,78 @@ export function createBudget(options: BudgetOptions): Budget {
   // ioredis emits connection errors as events; without a listener it prints them. They are failures like any other.
   redis.on('error', degrade);
 
+  const takePending = (key: string): PendingSettlement | undefined => {
+    const entry = pending.get(key);
+    if (entry) pending.delete(key);
+    return entry;
+  };
+
+  const lose = (entries: Iterable<PendingSettlement>) => {
+    for (const entry of entries) counters.lostSettlements += entry.count;
+  };
+
+  /** Flushes under way (the timer's included), so that `flush()` returns only once they have landed too. */
+  const flushing = new Set<Promise<void>>();
+
+  /** One call per pending bucket: amount 0, the pending delta unconditionally. */
+  const flushEntries = (entries: [string, PendingSettlement][]): Promise<void> => {
+    if (entries.length === 0) return Promise.resolve();
+    if (backend !== 'redis') {
+      lose(entries.map(([, entry]) => entry));
+      return Promise.resolve();
+    }
+    const done: Promise<void> = Promise.all(
+      entries.map(async ([key, entry]) => {
+        try {
+          await redisStep(key, entry.policy, 0, false, entry.delta);
+        } catch (error) {
+          degrade(error);
+          counters.lostSettlements += entry.count;
+        }
+      }),
+    ).then(() => {
+      flushing.delete(done);
+    });
+    flushing.add(done);
+    return done;
+  };
+
+  const flushAll = async () => {
+    const entries = [...pending];
+    pending.clear();
+    await Promise.all([flushEntries(entries), ...flushing]);
+  };
+
+  /** Flushes what waited `settleFlushMs` without a reservation picking it up; comes back for the rest. */
+  const onFlushTimer = () => {
+    flushTimer = undefined;
+    const due = performance.now() - settleFlushMs + 1;
+    const entries: [string, PendingSettlement][] = [];
+    let next: number | undefined;
+    for (const [key, entry] of pending) {
+      if (entry.since <= due) entries.push([key, entry]);
+      else next = Math.min(next ?? entry.since, entry.since);
+    }
+    for (const [key] of entries) pending.delete(key);
+    if (next !== undefined) scheduleFlush(Math.max(1, next + settleFlushMs - performance.now()));
+    void flushEntries(entries);
+  };
+
+  const scheduleFlush = (delay: number) => {
+    if (flushTimer || closed) return;
+    flushTimer = setTimeout(onFlushTimer, delay);
+    flushTimer.unref();
+  };
+
   const step = async (key: string, policy: BudgetPolicy, amount: number, conditional: boolean) => {
     if (backend === 'redis') {
+      // Settlements waiting for this bucket ride along; if the call fails they are lost with it.
+      const carried = takePending(key);
       try {
-        return { step: await redisStep(key, policy, amount, conditional), backend: 'redis' as const };
+        return { step: await redisStep(key, policy, amount, conditional, carried?.delta ?? 0), backend: 'redis' as const };
       } catch (error) {
         degrade(error);
+        if (carried) lose([carried]);
       }
     }
     counters.fallbackDecisions += 1;
@@ -168,7 +273,8 @@ export function createBudget(options: BudgetOptions): Budget {
       const result = await step(key, policy, amount, !reserveOptions.force);
       const status = throttleStatus(policy, result.step.available);
       if (result.step.applied) {
-        return { granted: true, reservation: { key, policy, amount, backend: result.backend }, status };
+        const reservation = { key, policy, amount, backend: result.backend, availableAfter: result.step.available, reservedAt: now() };
+        return { granted: true, reservation, status };
       }
       return {
         granted: false,
@@ -181,30 +287,46 @@ export function createBudget(options: BudgetOptions): Budget {
     async settle(reservation, actual) {
       const charge = Number.isFinite(actual) ? Math.max(0, actual) : reservation.amount;
       const delta = charge - reservation.amount;
-      let settled: BucketStep;
+      const { key, policy } = reservation;
       if (reservation.backend === 'memory') {
-        settled = memory.step(reservation.key, reservation.policy, delta, false);
-      } else if (backend !== 'redis') {
-        counters.lostSettlements += 1;
-        return undefined;
-      } else {
-        try {
-          settled = await redisStep(reservation.key, reservation.policy, delta, false);
-        } catch (error) {
-          degrade(error);
+        return throttleStatus(policy, memory.step(key, policy, delta, false).available);
+      }
+      if (delta !== 0) {
+        if (backend !== 'redis' || closed) {
           counters.lostSettlements += 1;
           return undefined;
         }
+        const entry = pending.get(key);
+        if (entry) {
+          entry.policy = policy;
+          entry.delta += delta;
+          entry.count += 1;
+        } else {
+          pending.set(key, { policy, delta, count: 1, since: performance.now() });
+          scheduleFlush(settleFlushMs);
+        }
       }
-      return throttleStatus(reservation.policy, settled.available);
+      // The bucket as this operation left it: the level its reservation reported, refilled since, then the
+      // difference — what the bucket holds had nobody else spent in between (the same arithmetic as the store's).
+      const elapsedSeconds = (now() - reservation.reservedAt) / 1000;
+      const local = applyStep({ available: reservation.availableAfter, elapsedSeconds }, policy, delta, false);
+      return throttleStatus(policy, local.available);
+    },
+
+    flush() {
+      return flushAll();
     },
 
     stats() {
       return { backend, ...counters };
     },
 
-    close() {
+    async close() {
+      // Settlements arriving from now on are lost (counted); what is pending now goes to Redis first.
       closed = true;
+      clearTimeout(flushTimer);
+      flushTimer = undefined;
+      await flushAll();
       clearInterval(probe);
       probe = undefined;
       // The error listener stays (it does nothing once closed): the owner disconnects the client after this, and

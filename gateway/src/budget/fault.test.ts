@@ -82,8 +82,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  open.close();
-  closed.close();
+  await Promise.all([open.close(), closed.close()]);
   openClient.disconnect();
   closedClient.disconnect();
   await stopRedis(server);
@@ -137,4 +136,65 @@ it('falls back within the command timeout, decides without Redis, and goes back 
   expect(await closed.reserve(who, policy, 10)).toMatchObject({ granted: false, backend: 'redis' });
   expect(open.stats()).toMatchObject({ outages: 1, recoveries: 1 });
   expect(lines.filter((l) => l.level === 'info')).toHaveLength(2);
+});
+
+it('loses (and counts) pending settlements when the call carrying them fails', async () => {
+  const client = createBudgetRedis(`redis://127.0.0.1:${port}`);
+  await whenReady(client);
+  // No timer flush during the test: only the calls below carry the settlements.
+  const budget = createBudget({ redis: client, failMode: 'open', logger: createLogger({ sink: () => {} }), probeIntervalMs: 100, settleFlushMs: 600_000 });
+  const flushed = { ...who, principal: 'fault-flush' };
+  const carried = { ...who, principal: 'fault-carried' };
+  try {
+    const a = await budget.reserve(flushed, policy, 10);
+    const b = await budget.reserve(flushed, policy, 10);
+    const c = await budget.reserve(carried, policy, 10);
+    if (!a.granted || !b.granted || !c.granted) throw new Error('expected reservations');
+    expect([a, b, c].every((r) => r.granted && r.reservation.backend === 'redis')).toBe(true);
+    // Two refunds pending on one bucket, one on another. Settling answers at once from the reservation's reply: `a`
+    // left 20 and gives 10 back (that `b` spent since is not counted).
+    expect(await budget.settle(a.reservation, 0)).toMatchObject({ currentlyAvailable: 30 });
+    await budget.settle(b.reservation, 0);
+    await budget.settle(c.reservation, 5);
+    expect(budget.stats().lostSettlements).toBe(0);
+
+    server.kill('SIGSTOP');
+    try {
+      // The reservation carrying `carried`'s refund times out: decided from the per-process bucket, refund lost.
+      const during = await budget.reserve(carried, policy, 1);
+      expect(during).toMatchObject({ granted: true, reservation: { backend: 'memory' } });
+      expect(budget.stats()).toMatchObject({ backend: 'memory', lostSettlements: 1 });
+      // A flush while Redis is unavailable drops the rest, and counts each settlement it carried.
+      await budget.flush();
+      expect(budget.stats().lostSettlements).toBe(3);
+    } finally {
+      server.kill('SIGCONT');
+    }
+  } finally {
+    await budget.close();
+    client.disconnect();
+  }
+});
+
+it('counts the settlements of a flush that fails', async () => {
+  const client = createBudgetRedis(`redis://127.0.0.1:${port}`);
+  await whenReady(client);
+  const budget = createBudget({ redis: client, failMode: 'open', logger: createLogger({ sink: () => {} }), probeIntervalMs: 100, settleFlushMs: 600_000 });
+  try {
+    const reserved = await budget.reserve({ ...who, principal: 'fault-failed-flush' }, policy, 10);
+    if (!reserved.granted) throw new Error('expected a reservation');
+    await budget.settle(reserved.reservation, 2);
+    server.kill('SIGSTOP');
+    try {
+      // Redis is still believed up: the flush is sent, times out, and the budget falls back.
+      const flush = await timed(() => budget.flush());
+      expect(flush.ms).toBeLessThan(1_000);
+      expect(budget.stats()).toMatchObject({ backend: 'memory', lostSettlements: 1, redisFailures: 1 });
+    } finally {
+      server.kill('SIGCONT');
+    }
+  } finally {
+    await budget.close();
+    client.disconnect();
+  }
 });

@@ -11,15 +11,20 @@ import Redis from 'ioredis';
 import type { BudgetPolicy, BucketStep } from './bucket';
 
 /**
- * KEYS[1] the bucket; ARGV capacity, restore rate (points/s), amount (negative gives back), conditional ('1'/'0').
+ * KEYS[1] the bucket; ARGV capacity, restore rate (points/s), amount (negative gives back), conditional ('1'/'0'),
+ * pending (settlements of earlier operations on this bucket riding along: applied unconditionally before the
+ * amount, whether or not the amount then is; '0' for none).
  * Returns {applied 1/0, available as a string} — Lua numbers would be truncated to integers in the reply.
- * Mirrors `applyStep` in bucket.ts. A bucket that is full again is deleted; otherwise it expires when it would be.
+ * Mirrors `applyStep` in bucket.ts step for step (refill, pending, amount); keep the two in sync. The bucket is written
+ * when anything was applied — the pending part lands even when the amount is refused. A bucket that is full again is
+ * deleted; otherwise it expires when it would be.
  */
 const BUCKET_STEP_LUA = `
 local capacity = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
 local amount = tonumber(ARGV[3])
 local conditional = ARGV[4] == '1'
+local pending = tonumber(ARGV[5]) or 0
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 local stored = redis.call('HMGET', KEYS[1], 'a', 't')
@@ -28,23 +33,30 @@ if stored[1] and stored[2] then
   local elapsed = math.max(0, now - tonumber(stored[2]))
   available = math.min(capacity, tonumber(stored[1]) + elapsed * rate)
 end
+if pending ~= 0 then
+  available = math.max(-capacity, math.min(capacity, available - pending))
+end
+local applied = 1
 if conditional and amount > available then
-  return {0, string.format('%.17g', available)}
-end
-available = math.max(-capacity, math.min(capacity, available - amount))
-if available >= capacity then
-  redis.call('DEL', KEYS[1])
+  applied = 0
 else
-  redis.call('HSET', KEYS[1], 'a', string.format('%.17g', available), 't', string.format('%.17g', now))
-  redis.call('PEXPIRE', KEYS[1], math.ceil((capacity - available) / rate * 1000) + 1000)
+  available = math.max(-capacity, math.min(capacity, available - amount))
 end
-return {1, string.format('%.17g', available)}
+if applied == 1 or pending ~= 0 then
+  if available >= capacity then
+    redis.call('DEL', KEYS[1])
+  else
+    redis.call('HSET', KEYS[1], 'a', string.format('%.17g', available), 't', string.format('%.17g', now))
+    redis.call('PEXPIRE', KEYS[1], math.ceil((capacity - available) / rate * 1000) + 1000)
+  end
+end
+return {applied, string.format('%.17g', available)}
 `;
 
 const COMMAND = 'tollgateBudgetStep';
 
 type BudgetRedis = Redis & {
-  [COMMAND](key: string, capacity: string, rate: string, amount: string, conditional: string): Promise<[number, string]>;
+  [COMMAND](key: string, capacity: string, rate: string, amount: string, conditional: string, pending: string): Promise<[number, string]>;
 };
 
 /**
@@ -68,19 +80,23 @@ export function createBudgetRedis(url: string, options: { commandTimeoutMs?: num
   });
 }
 
-/** Registers the script on the client (once); ioredis then runs it by EVALSHA, falling back to EVAL once. */
+/**
+ * Registers the script on the client (once); ioredis then runs it by EVALSHA, falling back to EVAL once. `pending`
+ * is applied unconditionally before `amount` (see the script).
+ */
 export function redisBucketStep(
   redis: Redis,
-): (key: string, policy: BudgetPolicy, amount: number, conditional: boolean) => Promise<BucketStep> {
+): (key: string, policy: BudgetPolicy, amount: number, conditional: boolean, pending?: number) => Promise<BucketStep> {
   if (!(COMMAND in redis)) redis.defineCommand(COMMAND, { numberOfKeys: 1, lua: BUCKET_STEP_LUA });
   const client = redis as BudgetRedis;
-  return async (key, policy, amount, conditional) => {
+  return async (key, policy, amount, conditional, pending = 0) => {
     const [applied, available] = await client[COMMAND](
       key,
       String(policy.capacity),
       String(policy.restoreRate),
       String(amount),
       conditional ? '1' : '0',
+      String(pending),
     );
     return { applied: applied === 1, available: Number(available) };
   };

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type Redis from 'ioredis';
 import { createLogger } from '../../../common/logger';
 import { createBudget, type Budget } from '../budget/budget';
+import { budgetKey } from '../budget/keys';
 import { createBudgetRedis } from '../budget/redis';
 import { ErrorCode, gatewayError } from '../errors';
 import { compileCostPlan, createCostEstimator, createCostModel } from '../cost/estimate';
@@ -134,7 +135,7 @@ describe('accounting through Apollo Server', () => {
 
   afterAll(async () => {
     await server.stop();
-    budget.close();
+    await budget.close();
     const keys: string[] = [];
     let cursor = '0';
     do {
@@ -172,6 +173,36 @@ describe('accounting through Apollo Server', () => {
     });
     expect(http.headers.get('ratelimit-policy')).toBe('"budget";q=500;w=500');
     expect(http.headers.get('ratelimit')).toBe('"budget";r=487;t=13');
+  });
+
+  it('answers without waiting for the settlement: one script call per operation, the refund lands later', async () => {
+    const who = caller();
+    const key = budgetKey({ tenantId: who.tenantId, credential: who.credential, principal: who.principal }, PREFIX);
+    const sent: { amount: string; conditional: string; pending: string }[] = [];
+    const original = redis.sendCommand.bind(redis);
+    const spy = jest.spyOn(redis, 'sendCommand').mockImplementation((command, stream) => {
+      // EVALSHA sha numkeys key capacity rate amount conditional pending
+      if ((command.name === 'evalsha' || command.name === 'eval') && String(command.args[2]) === key) {
+        const [amount, conditional, pending] = command.args.slice(5, 8).map(String) as [string, string, string];
+        sent.push({ amount, conditional, pending });
+      }
+      return original(command, stream);
+    });
+    try {
+      const { result } = await run(NESTED, who);
+      expect(result.extensions?.cost).toMatchObject({ actualQueryCost: 13, throttleStatus: { currentlyAvailable: 487 } });
+      // The reservation (the flush timer may have run since; it sends amount 0 and the refund as the pending part).
+      expect(sent[0]).toEqual({ amount: '181', conditional: '1', pending: '0' });
+      expect(sent.slice(1)).toEqual(sent.length > 1 ? [{ amount: '0', conditional: '0', pending: '-168' }] : []);
+      await budget.flush();
+      expect(sent.slice(1)).toEqual([{ amount: '0', conditional: '0', pending: '-168' }]);
+    } finally {
+      spy.mockRestore();
+    }
+    // 319 + 168, plus what 1/s refilled in the meantime
+    const stored = Number(await redis.hget(key, 'a'));
+    expect(stored).toBeGreaterThanOrEqual(487);
+    expect(stored).toBeLessThan(490);
   });
 
   it('refuses an estimate above maxCost with no execution and no charge', async () => {

@@ -13,6 +13,11 @@
  * - executed otherwise: its actual cost from the response, at least 1 — an executed operation is never free.
  * The actual cost may exceed the estimate (a list longer than its assumed size); the excess is charged too.
  * `actualQueryCost` reports what was charged.
+ *
+ * Settling does not wait for Redis: the difference rides with the bucket's next reservation (or a flush a few ms
+ * later, see budget.ts), so the response goes out without a second round trip. `throttleStatus` and the headers
+ * therefore show the bucket as this operation left it — the level its reservation reported, refilled since, minus
+ * the difference — not counting what other operations spent in between.
  */
 import type { ApolloServerPlugin, GraphQLResponse } from '@apollo/server';
 import type { Budget } from '../budget/budget';
@@ -33,7 +38,10 @@ export type ExecutionOutcome =
 export interface CostSettlement {
   /** What the operation was charged. */
   readonly actualQueryCost: number;
-  /** The bucket after settling; absent when the budget store could not be reached (or nothing was reserved). */
+  /**
+   * The bucket as this operation left it, computed in the process; absent when the settlement is lost already (the
+   * budget store is unavailable), or nothing was reserved.
+   */
   readonly throttleStatus?: ThrottleStatus;
 }
 

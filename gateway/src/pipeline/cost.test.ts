@@ -36,7 +36,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  budget.close();
+  await budget.close();
   const keys: string[] = [];
   let cursor = '0';
   do {
@@ -71,7 +71,8 @@ const unavailable: Budget = {
   reserve: () => Promise.reject(new BudgetUnavailableError()),
   settle: () => Promise.resolve(undefined),
   stats: () => ({ backend: 'memory', outages: 1, recoveries: 0, redisFailures: 1, fallbackDecisions: 1, lostSettlements: 0 }),
-  close: () => {},
+  flush: () => Promise.resolve(),
+  close: () => Promise.resolve(),
 };
 
 describe('cost stage, enforce mode', () => {
