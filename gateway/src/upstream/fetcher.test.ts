@@ -61,7 +61,7 @@ describe('subgraph poster', () => {
     const before = connections;
     for (let i = 0; i < 10; i++) {
       const answer = await graphql(post);
-      expect(await answer.body.json()).toEqual({ data: { ok: true } });
+      expect(JSON.parse(answer.body)).toEqual({ data: { ok: true } });
     }
     // undici hands the next request to a second socket while the first is still finishing its response.
     expect(connections - before).toBeLessThanOrEqual(2);
@@ -77,26 +77,18 @@ describe('subgraph poster', () => {
   it('gives up on an answer whose body does not arrive within the deadline', async () => {
     const post = http.posterWithTimeout({ timeoutMs: 150 });
     const started = Date.now();
-    const answer = await graphql(post, '/trickle');
-    expect(answer.statusCode).toBe(200);
-    await expect(answer.body.json()).rejects.toMatchObject({ name: 'TimeoutError' });
+    await expect(graphql(post, '/trickle')).rejects.toMatchObject({ name: 'TimeoutError' });
     expect(Date.now() - started).toBeLessThan(1_000);
   });
 
-  it('answers with the status, headers and body, whatever the status', async () => {
+  it('answers with the status, content type and body, whatever the status', async () => {
     const post = http.posterWithTimeout({ timeoutMs: 1_000 });
-    const ok = await graphql(post);
-    expect([ok.statusCode, ok.headers['content-type']]).toEqual([200, 'application/json']);
-    expect(await ok.body.json()).toEqual({ data: { ok: true } });
-    const teapot = await graphql(post, '/teapot');
-    expect([teapot.statusCode, teapot.headers['x-one']]).toEqual([418, 'a']);
-    expect(await teapot.body.text()).toBe('short and stout');
+    expect(await graphql(post)).toEqual({ statusCode: 200, contentType: 'application/json', body: '{"data":{"ok":true}}' });
+    expect(await graphql(post, '/teapot')).toEqual({ statusCode: 418, contentType: 'text/plain', body: 'short and stout' });
   });
 
   it('does not follow redirects', async () => {
     const post = http.posterWithTimeout({ timeoutMs: 1_000 });
-    const answer = await graphql(post, '/redirect');
-    expect(answer.statusCode).toBe(307);
-    await answer.body.dump();
+    expect((await graphql(post, '/redirect')).statusCode).toBe(307);
   });
 });

@@ -9,7 +9,7 @@
  * It is undici's `request`, not a WHATWG `fetch`: a fetch wraps every answer in web streams and Request, Response
  * and Headers objects, which under load cost more gateway CPU than everything the pipeline does.
  */
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, request } from 'undici';
 
 /** Enough for the fan-out of concurrent plans without letting one slow subgraph take every socket of the host. */
 const CONNECTIONS_PER_SUBGRAPH = 64;
@@ -20,12 +20,16 @@ export interface SubgraphRequest {
   readonly body: string;
 }
 
-/** A subgraph's answer: its status, headers and a body to read once (or dump, so the connection can be reused). */
-export type SubgraphAnswer = Pick<Dispatcher.ResponseData, 'statusCode' | 'headers' | 'body'>;
+/** A subgraph's answer, read to the end: its status, content type and body. */
+export interface SubgraphAnswer {
+  readonly statusCode: number;
+  readonly contentType: string;
+  readonly body: string;
+}
 
 /**
- * POSTs one request. Rejects with the deadline signal's `TimeoutError` when the deadline passes — while connecting,
- * waiting or reading the body (the body read rejects then) — and with the network error otherwise.
+ * POSTs one request and reads the whole answer. Rejects with a `TimeoutError` (a DOMException, as `fetch` has it)
+ * when the deadline passes — while connecting, waiting or reading the body — and with the network error otherwise.
  */
 export type SubgraphPoster = (request: SubgraphRequest) => Promise<SubgraphAnswer>;
 
@@ -41,11 +45,18 @@ export function createSubgraphHttp(): SubgraphHttp {
   return {
     posterWithTimeout({ timeoutMs }) {
       return async ({ url, headers, body }) => {
-        const signal = AbortSignal.timeout(timeoutMs);
+        // A timer cleared when the answer is in, rather than AbortSignal.timeout: that one fires for every fetch,
+        // long after it is done, and builds a DOMException with a stack trace each time.
+        const controller = new AbortController();
+        const timer = setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), timeoutMs);
         try {
-          return await request(url, { method: 'POST', headers, body, dispatcher: agent, signal });
+          const answer = await request(url, { method: 'POST', headers, body, dispatcher: agent, signal: controller.signal });
+          const contentType = answer.headers['content-type'];
+          return { statusCode: answer.statusCode, contentType: typeof contentType === 'string' ? contentType : '', body: await answer.body.text() };
         } catch (error) {
-          throw signal.aborted ? signal.reason : error;
+          throw controller.signal.aborted ? controller.signal.reason : error;
+        } finally {
+          clearTimeout(timer);
         }
       };
     },
