@@ -86,6 +86,12 @@ export function trackRequests(logger: Logger): RequestHandler {
   };
 }
 
+/** Every answer on /graphql is one tenant's, refusals included: no shared cache may keep it. */
+export const noStore: RequestHandler = (_req, res, next) => {
+  res.setHeader('cache-control', 'no-store');
+  next();
+};
+
 export const onlyPost: RequestHandler = (req, res, next) => {
   if (req.method === 'POST') return next();
   refuse(res, gatewayError(ErrorCode.BAD_REQUEST, 'Only POST is supported.', { status: 405, headers: { allow: 'POST' } }));

@@ -44,6 +44,8 @@ describe('gateway over HTTP', () => {
       const res = await platform.graphql(WHOAMI, { token });
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toBe('Bearer');
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(res.headers.get('etag')).toBeNull();
       expect(res.body).toEqual({ errors: [{ message: 'Missing or invalid credentials', extensions: { code: 'UNAUTHENTICATED' } }] });
       expect(subgraphRequestCount(platform)).toBe(0);
     });
@@ -82,6 +84,7 @@ describe('gateway over HTTP', () => {
       });
       // The subgraph called its answer public and cacheable; a tenant's response never is.
       expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(res.headers.get('etag')).toBeNull();
       const [request] = platform.subgraphs.accounts.requests;
       expect(request?.tokenError).toBeUndefined();
       expect(request?.claims).toMatchObject({ kind: 'op', aud: 'accounts', ten: 'globex', sub: 'user-42' });

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { ApolloGateway, type ServiceEndpointDefinition } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import {
+  ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginLandingPageDisabled,
   ApolloServerPluginSchemaReportingDisabled,
   ApolloServerPluginUsageReportingDisabled,
@@ -32,6 +33,7 @@ import {
   formatForClient,
   gatewayContext,
   handleErrors,
+  noStore,
   notFound,
   onlyJson,
   onlyPost,
@@ -191,6 +193,8 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       createPipelinePlugin(stages),
       createIntrospectionPlugin(visibleSchemas),
       createCostAccountingPlugin({ ledger, budget }),
+      // A tenant's answer is never cacheable by anyone else (http.ts, noStore): no cache policy to compute.
+      ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
@@ -220,6 +224,8 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   });
 
   app.disable('x-powered-by');
+  // An ETag is a hash of every response body, for conditional GETs that POST /graphql never gets.
+  app.set('etag', false);
   app.use(trackRequests(logger));
   app.get('/healthz', livenessHandler());
   app.get('/readyz', readinessHandler(readiness));
@@ -228,6 +234,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   app.options('/graphql', corsPreflight(identity.directory, logger));
   app.all(
     '/graphql',
+    noStore,
     corsHeaders(identity.directory),
     refuseCredentialsInUrl,
     onlyPost,
