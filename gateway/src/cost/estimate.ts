@@ -715,6 +715,13 @@ export function createCostEstimator(options: CostEstimatorOptions): CostEstimato
 interface ResponseWalk {
   readonly c: Compiler;
   readonly variables: Variables;
+  /**
+   * Every object of a list is walked with the same selection sets: their fields are collected once per sets and
+   * runtime type, and the child sets of a collected field are built once, so that the child sets keep their
+   * identity as keys here.
+   */
+  readonly collected: WeakMap<readonly SelectionSetNode[], Map<TypeCostInfo | undefined, Map<string, CollectedField[]>>>;
+  readonly childSets: WeakMap<CollectedField[], readonly SelectionSetNode[]>;
 }
 
 interface CollectedField {
@@ -733,7 +740,8 @@ interface CollectedField {
 export function actualCost(data: unknown, plan: CostPlan, variables: Variables): number {
   if (!isRecord(data)) return 0;
   const c = newCompiler(plan.model, plan.document, plan.operation, { maxVisits: Number.POSITIVE_INFINITY });
-  return objectCost({ c, variables }, data, [plan.operation.selectionSet], rootType(plan.model, plan.operation));
+  const walk: ResponseWalk = { c, variables, collected: new WeakMap(), childSets: new WeakMap() };
+  return objectCost(walk, data, [plan.operation.selectionSet], rootType(plan.model, plan.operation));
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -742,13 +750,13 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function objectCost(walk: ResponseWalk, data: Record<string, unknown>, sets: readonly SelectionSetNode[], type: TypeCostInfo): number {
   let runtime = type.abstract ? undefined : type;
-  let fields = collectFields(walk, sets, type, runtime);
+  let fields = collectedFields(walk, sets, type, runtime);
   if (!runtime) {
     const typenameKey = [...fields].find(([, nodes]) => nodes[0]?.node.name.value === '__typename')?.[0];
     const typename = typenameKey === undefined ? undefined : data[typenameKey];
     if (typeof typename === 'string' && type.possibleTypes.has(typename)) {
       runtime = typeNamed(walk.c.model, typename);
-      fields = collectFields(walk, sets, type, runtime);
+      fields = collectedFields(walk, sets, type, runtime);
     }
   }
 
@@ -758,10 +766,33 @@ function objectCost(walk: ResponseWalk, data: Record<string, unknown>, sets: rea
     if (!first || !Object.hasOwn(data, key) || first.node.name.value === '__typename') continue;
     const field = fieldNamed(first.scope, first.node.name.value);
     total += evaluate(onceCost(walk.c, first.node, first.scope, field), walk.c.model, walk.variables);
-    const childSets = nodes.flatMap(({ node }) => (node.selectionSet ? [node.selectionSet] : []));
+    let childSets = walk.childSets.get(nodes);
+    if (!childSets) {
+      childSets = nodes.flatMap(({ node }) => (node.selectionSet ? [node.selectionSet] : []));
+      walk.childSets.set(nodes, childSets);
+    }
     total += valueCost(walk, data[key], field, childSets);
   }
   return total;
+}
+
+function collectedFields(
+  walk: ResponseWalk,
+  sets: readonly SelectionSetNode[],
+  scope: TypeCostInfo,
+  runtime: TypeCostInfo | undefined,
+): Map<string, CollectedField[]> {
+  let byRuntime = walk.collected.get(sets);
+  if (!byRuntime) {
+    byRuntime = new Map();
+    walk.collected.set(sets, byRuntime);
+  }
+  let fields = byRuntime.get(runtime);
+  if (!fields) {
+    fields = collectFields(walk, sets, scope, runtime);
+    byRuntime.set(runtime, fields);
+  }
+  return fields;
 }
 
 function valueCost(walk: ResponseWalk, value: unknown, field: FieldCostInfo, sets: readonly SelectionSetNode[]): number {
