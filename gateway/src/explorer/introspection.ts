@@ -43,8 +43,23 @@ const META_FIELDS: ReadonlySet<string> = new Set(['__schema', '__type']);
 
 type RootSelection = 'none' | 'introspection' | 'mixed';
 
+/**
+ * Answers per operation node: Apollo Server hands every request of a known query the same parsed document, and the
+ * stages and the plugin ask five times per request.
+ */
+const rootSelections = new WeakMap<OperationDefinitionNode, RootSelection>();
+
 /** Which kind of root fields the operation selects (fragments followed, `__typename` neutral). */
 export function introspectionIn(document: DocumentNode, operation: OperationDefinitionNode): RootSelection {
+  let kind = rootSelections.get(operation);
+  if (kind === undefined) {
+    kind = rootSelectionOf(document, operation);
+    rootSelections.set(operation, kind);
+  }
+  return kind;
+}
+
+function rootSelectionOf(document: DocumentNode, operation: OperationDefinitionNode): RootSelection {
   const fragments = fragmentMap(document);
   let meta = false;
   let other = false;
