@@ -41,7 +41,11 @@ export interface RefreshingCacheOptions<V> {
 interface Entry<V> {
   value: V;
   freshUntil: number;
+  /** When the entry last moved to the back of the eviction order. */
+  touchedAt: number;
 }
+
+const LRU_TOUCH_INTERVAL_MS = 1_000;
 
 export class RefreshingCache<V> {
   private readonly entries = new Map<string, Entry<V>>();
@@ -54,9 +58,15 @@ export class RefreshingCache<V> {
   /** The current value, reloading it first when the cached one is too old or was invalidated. */
   get(key: string): Promise<V | undefined> {
     const entry = this.entries.get(key);
-    if (entry && entry.freshUntil > this.options.now()) {
-      this.entries.delete(key);
-      this.entries.set(key, entry);
+    const now = this.options.now();
+    if (entry && entry.freshUntil > now) {
+      // Least recently used goes first when full; moving a busy key to the back once a second keeps that order
+      // closely enough without a delete and an insert on every request.
+      if (entry.touchedAt + LRU_TOUCH_INTERVAL_MS <= now) {
+        entry.touchedAt = now;
+        this.entries.delete(key);
+        this.entries.set(key, entry);
+      }
       return Promise.resolve(entry.value);
     }
     let pending = this.loading.get(key);
@@ -112,7 +122,7 @@ export class RefreshingCache<V> {
     // Stored even when an invalidation overtook the read (it is the best fallback there is), but not as fresh.
     const freshUntil = startedIn === this.epoch ? now() + ttlMs : 0;
     this.entries.delete(key);
-    this.entries.set(key, { value, freshUntil });
+    this.entries.set(key, { value, freshUntil, touchedAt: now() });
     while (this.entries.size > this.options.maxEntries) {
       const oldest = this.entries.keys().next();
       if (oldest.done) break;
