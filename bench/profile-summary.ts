@@ -26,7 +26,12 @@ export function summarise(profile: Profile, top = 25, fromS = 0): string {
     // Startup (module loading, schema building) is left out by starting the summary `fromS` seconds in.
     if (at >= fromS * 1e6) self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
   });
-  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  const sampled = [...self.values()].reduce((a, b) => a + b, 0);
+  // Shares are of the time the thread was busy: an idle gateway waiting on its subgraphs says nothing about its cost.
+  const idleIds = new Set(profile.nodes.filter((node) => node.callFrame.functionName === '(idle)').map((node) => node.id));
+  const idle = [...idleIds].reduce((sum, id) => sum + (self.get(id) ?? 0), 0);
+  for (const id of idleIds) self.delete(id);
+  const total = sampled - idle;
   const byGroup = new Map<string, number>();
   const byFunction = new Map<string, number>();
   for (const [id, time] of self) {
@@ -43,7 +48,7 @@ export function summarise(profile: Profile, top = 25, fromS = 0): string {
       .slice(0, top)
       .map(([name, time]) => `${((100 * time) / total).toFixed(1).padStart(5)}%  ${name}`)
       .join('\n');
-  return `total sampled ${(total / 1e6).toFixed(2)} s\n\nself time by package / file\n${table(byGroup)}\n\nheaviest functions (self)\n${table(byFunction)}`;
+  return `sampled ${(sampled / 1e6).toFixed(2)} s, busy ${(total / 1e6).toFixed(2)} s (shares below are of busy time)\n\nself time by package / file\n${table(byGroup)}\n\nheaviest functions (self)\n${table(byFunction)}`;
 }
 
 if (require.main === module) {

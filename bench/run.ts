@@ -7,18 +7,22 @@
  *    plane (tollgate_bench_control) where acme is on a plan whose budget cannot throttle the run — then two gateways
  *    as separate processes: (A) bare @apollo/gateway + @apollo/server standalone (bench/bare-gateway.ts) and (B)
  *    Tollgate (gateway/src/main.ts) with every stage on. autocannon loads them in turn, A B A B, with the same
- *    connections and duration. Each gateway is pinned to core 0; the load generator, the subgraphs and FerretDB
- *    share core 1.
+ *    connections and duration. Each gateway is pinned to core 0; the load generator, the subgraphs, FerretDB and a
+ *    redis-server of the run's own share core 1. Then the same loads again with each gateway held to
+ *    BENCH_GATEWAY_CPU_SHARE of its core by a cgroup CPU quota ("capped"): free, the data tier on the shared core
+ *    sets both gateways' pace and requests/s says little about them; capped, each gateway's own CPU per request
+ *    decides its requests/s — the capacity of a gateway core.
  * 2. Stage costs: bench/stages.ts (tinybench).
  * 3. Data layer: `_entities` with 1, 10, 100 Product representations against the inventory subgraph; Mongo commands
  *    per fetch counted with the driver's command monitoring.
  *
- * Knobs (environment): BENCH_DURATION_S (10), BENCH_ROUNDS (2), BENCH_CONNECTIONS (16), BENCH_PROFILE=1 (writes a
- * CPU profile of the Tollgate gateway under load to bench/results/profiles), BENCH_SKIP_STAGES=1, BENCH_SKIP_LOAD=1.
+ * Knobs (environment): BENCH_DURATION_S (10), BENCH_ROUNDS (2), BENCH_CONNECTIONS (16), BENCH_GATEWAY_CPU_SHARE (0.1;
+ * 0 skips the capped runs), BENCH_PROFILE=1 (writes CPU profiles of both gateways under load to
+ * bench/results/profiles), BENCH_SKIP_STAGES=1, BENCH_SKIP_LOAD=1.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -39,6 +43,8 @@ import { formatStageTable, runStageBenchmarks, type StageResult } from './stages
 
 const env = process.env;
 const DURATION_S = Number(env.BENCH_DURATION_S ?? 10);
+/** Share of a core each gateway is held to in the capped runs; 0 skips them. */
+const CPU_SHARE = Number(env.BENCH_GATEWAY_CPU_SHARE ?? 0.1);
 const ROUNDS = Number(env.BENCH_ROUNDS ?? 2);
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 16);
 const WARMUP_S = 3;
@@ -47,6 +53,12 @@ const SUBGRAPH_PORT_BASE = 4121;
 const BARE_PORT = 4110;
 const TOLLGATE_PORT = 4111;
 const REDIS_URL = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/**
+ * The overhead runs use a redis-server of their own, started from this process and so pinned to core 1 with the
+ * rest of the platform: the system's Redis floats between cores, and on core 0 it would run inside the gateway's
+ * measurements (a profile then shows its time as the gateway's socket writes).
+ */
+const BENCH_REDIS_URL = env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6391';
 const CONTROL_DB = 'tollgate_bench_control';
 const RESULTS_DIR = join(ROOT, 'bench', 'results');
 const dbNameFor = (name: SubgraphName) => `tollgate_bench_${name}`;
@@ -141,6 +153,58 @@ function threadDelta(before: Map<string, number>, after: Map<string, number>, re
   return delta;
 }
 
+/** CPU seconds of the processes that serve every gateway alike, by role. A process that is gone counts 0. */
+function platformCpu(pids: Record<string, number[]>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [role, list] of Object.entries(pids)) {
+    out[role] = list.reduce((sum, pid) => {
+      try {
+        return sum + cpuSeconds(pid);
+      } catch {
+        return sum;
+      }
+    }, 0);
+  }
+  return out;
+}
+
+
+/**
+ * Holds a process to `share` of one core with a CPU-bandwidth cgroup (v1 `cpu.cfs_quota_us`, or v2 `cpu.max`).
+ * Undefined where no writable CPU controller exists (not root, no cgroup fs): the capped runs are then skipped.
+ */
+function capCpu(name: string, pid: number, share: number): { release(): void } | undefined {
+  const periodUs = 100_000;
+  const quotaUs = Math.max(1_000, Math.round(share * periodUs));
+  const v1 = '/sys/fs/cgroup/cpu';
+  const [root, limit] = existsSync(join(v1, 'cpu.cfs_quota_us'))
+    ? [v1, (dir: string) => (writeFileSync(join(dir, 'cpu.cfs_period_us'), String(periodUs)), writeFileSync(join(dir, 'cpu.cfs_quota_us'), String(quotaUs)))]
+    : ['/sys/fs/cgroup', (dir: string) => writeFileSync(join(dir, 'cpu.max'), `${quotaUs} ${periodUs}`)];
+  const dir = join(root, `tollgate-bench-${name}`);
+  try {
+    mkdirSync(dir, { recursive: true });
+    limit(dir);
+    writeFileSync(join(dir, 'cgroup.procs'), String(pid));
+  } catch {
+    try {
+      rmdirSync(dir);
+    } catch {
+      // never created
+    }
+    return undefined;
+  }
+  return {
+    release() {
+      try {
+        writeFileSync(join(root, 'cgroup.procs'), String(pid));
+      } catch {
+        // the process is gone
+      }
+      rmdirSync(dir);
+    },
+  };
+}
+
 function peakRssMiB(pid: number): number {
   const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) / 1024 : Number.NaN;
@@ -153,8 +217,12 @@ interface Scenario {
   headers: Record<'bare' | 'tollgate', Record<string, string>>;
 }
 
+/** `free`: each gateway may use its whole core. `capped`: held to CPU_SHARE of it, so that its own CPU sets its pace. */
+type LoadMode = 'free' | 'capped';
+
 interface Round {
   scenario: string;
+  mode: LoadMode;
   gateway: 'bare' | 'tollgate';
   round: number;
   requests: number;
@@ -166,6 +234,10 @@ interface Round {
   cpuMsPerRequest: number;
   /** The same, per thread name of the gateway process. */
   cpuMsPerRequestByThread: Record<string, number>;
+  /** CPU ms per request of the rest of the platform during the round: where the other core's time goes. */
+  platformCpuMsPerRequest: Record<string, number>;
+  /** Busy share of the platform's core (subgraphs + FerretDB + load generator) during the round, 0–1. */
+  platformCoreBusy: number;
 }
 
 async function load(url: string, scenario: Scenario, gateway: 'bare' | 'tollgate', durationS: number) {
@@ -190,7 +262,7 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-async function gatewayOverhead(mongoUri: string): Promise<{ rounds: Round[]; summary: Record<string, unknown>[]; peakRss: Record<string, number>; notes: string[] }> {
+async function gatewayOverhead(mongoUri: string, ferretPid: number, redis: RedisHandle): Promise<{ rounds: Round[]; summary: Record<string, unknown>[]; peakRss: Record<string, number>; notes: string[] }> {
   const notes: string[] = [];
   say('seeding the demo tenants into the bench databases…');
   await seedDemoTenants({ mongoUri, dbNameFor });
@@ -221,21 +293,26 @@ async function gatewayOverhead(mongoUri: string): Promise<{ rounds: Round[]; sum
 
   const secret = randomBytes(32);
   const urls: Record<string, string> = {};
+  const subgraphPids: number[] = [];
   SUBGRAPH_NAMES.forEach((name, i) => {
     const port = SUBGRAPH_PORT_BASE + i;
     urls[`${name.toUpperCase()}_URL`] = `http://127.0.0.1:${port}/graphql`;
-    launch(`subgraph-${name}`, 1, [join(ROOT, 'subgraphs/run.ts'), name], {
+    const subgraph = launch(`subgraph-${name}`, 1, [join(ROOT, 'subgraphs/run.ts'), name], {
       PORT: String(port),
       MONGODB_URI: mongoUri,
       MONGODB_DB: dbNameFor(name),
       TOLLGATE_INTERNAL_KEY: deriveSubgraphKey(secret, name).toString('hex'),
       LOG_LEVEL: 'warn',
     });
+    subgraphPids.push(subgraph.child.pid!);
   });
   for (const url of Object.values(urls)) await waitFor(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
 
   const customerEmail = DEMO_USERS.acme.customer;
   const customer = userCaller('acme', customerEmail, ['customer']);
+  const profileDir = join(RESULTS_DIR, 'profiles');
+  const profileFlags = (name: string) =>
+    env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${name}-${Date.now()}.cpuprofile`] : [];
   const bare = launch('gateway-bare', 0, [join(ROOT, 'bench/bare-gateway.ts')], {
     PORT: String(BARE_PORT),
     TOLLGATE_INTERNAL_SECRET: secret.toString('hex'),
@@ -243,22 +320,21 @@ async function gatewayOverhead(mongoUri: string): Promise<{ rounds: Round[]; sum
     BENCH_PRINCIPAL: customer.principal,
     BENCH_ROLES: 'customer',
     ...urls,
-  });
-  const profileDir = join(RESULTS_DIR, 'profiles');
+  }, profileFlags('bare'));
   const tollgate = launch(
     'gateway-tollgate',
     0,
     [join(ROOT, 'gateway/src/main.ts')],
     {
       PORT: String(TOLLGATE_PORT),
-      REDIS_URL,
+      REDIS_URL: redis.url,
       MONGODB_URI: mongoUri,
       CONTROL_DB,
       TOLLGATE_INTERNAL_SECRET: secret.toString('hex'),
       LOG_LEVEL: 'info',
       ...urls,
     },
-    env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
+    profileFlags('tollgate'),
   );
   const bareUrl = `http://127.0.0.1:${BARE_PORT}/graphql`;
   const tollgateUrl = `http://127.0.0.1:${TOLLGATE_PORT}/graphql`;
@@ -307,61 +383,98 @@ async function gatewayOverhead(mongoUri: string): Promise<{ rounds: Round[]; sum
 
   const rounds: Round[] = [];
   const gateways = { bare: { url: bareUrl, pid: bare.child.pid! }, tollgate: { url: tollgateUrl, pid: tollgate.child.pid! } };
+  // Redis's CPU is part of Tollgate's cost per request (budgets); known when this run started the server.
+  const platform = { subgraphs: subgraphPids, ferretdb: [ferretPid], loadgen: [process.pid], redis: redis.process?.pid ? [redis.process.pid] : [] };
+  const measure = async (scenario: Scenario, mode: LoadMode, round: number, gateway: 'bare' | 'tollgate') => {
+    const { url, pid } = gateways[gateway];
+    const before = cpuSeconds(pid);
+    const threadsBefore = threadCpu(pid);
+    const platformBefore = platformCpu(platform);
+    const result = await load(url, scenario, gateway, DURATION_S);
+    const cpu = cpuSeconds(pid) - before;
+    const threadsAfter = threadCpu(pid);
+    const platformAfter = platformCpu(platform);
+    const requests = result.requests.total;
+    const platformCpuMsPerRequest: Record<string, number> = {};
+    for (const role of Object.keys(platform)) {
+      platformCpuMsPerRequest[role] = Number((((platformAfter[role]! - platformBefore[role]!) * 1_000) / Math.max(1, requests)).toFixed(3));
+    }
+    const corePlatformS = ['subgraphs', 'ferretdb', 'loadgen'].reduce((sum, role) => sum + platformAfter[role]! - platformBefore[role]!, 0);
+    const r: Round = {
+      scenario: scenario.name,
+      mode,
+      gateway,
+      round,
+      requests,
+      rps: requests / DURATION_S,
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      non2xx: result.non2xx,
+      errors: result.errors + result.timeouts,
+      cpuMsPerRequest: (cpu * 1_000) / Math.max(1, requests),
+      cpuMsPerRequestByThread: threadDelta(threadsBefore, threadsAfter, requests),
+      platformCpuMsPerRequest,
+      platformCoreBusy: Number((corePlatformS / DURATION_S).toFixed(2)),
+    };
+    rounds.push(r);
+    say(`${scenario.name} · ${mode} · ${gateway} · round ${round}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.cpuMsPerRequest.toFixed(3)} ms CPU/req, non-2xx ${r.non2xx}, errors ${r.errors}; by thread ${JSON.stringify(r.cpuMsPerRequestByThread)}; platform CPU ms/req ${JSON.stringify(r.platformCpuMsPerRequest)}, its core ${(r.platformCoreBusy * 100).toFixed(0)} % busy`);
+  };
   for (const scenario of scenarios) {
     for (const gateway of ['bare', 'tollgate'] as const) {
       say(`warming ${gateway} on ${scenario.name} (${WARMUP_S} s)…`);
       await load(gateways[gateway].url, scenario, gateway, WARMUP_S);
     }
     for (let round = 1; round <= ROUNDS; round += 1) {
-      for (const gateway of ['bare', 'tollgate'] as const) {
-        const { url, pid } = gateways[gateway];
-        const before = cpuSeconds(pid);
-        const threadsBefore = threadCpu(pid);
-        const result = await load(url, scenario, gateway, DURATION_S);
-        const cpu = cpuSeconds(pid) - before;
-        const threadsAfter = threadCpu(pid);
-        const requests = result.requests.total;
-        const r: Round = {
-          scenario: scenario.name,
-          gateway,
-          round,
-          requests,
-          rps: requests / DURATION_S,
-          p50: result.latency.p50,
-          p99: result.latency.p99,
-          non2xx: result.non2xx,
-          errors: result.errors + result.timeouts,
-          cpuMsPerRequest: (cpu * 1_000) / Math.max(1, requests),
-          cpuMsPerRequestByThread: threadDelta(threadsBefore, threadsAfter, requests),
-        };
-        rounds.push(r);
-        say(`${scenario.name} · ${gateway} · round ${round}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.cpuMsPerRequest.toFixed(3)} ms CPU/req, non-2xx ${r.non2xx}, errors ${r.errors}; by thread ${JSON.stringify(r.cpuMsPerRequestByThread)}`);
+      for (const gateway of ['bare', 'tollgate'] as const) await measure(scenario, 'free', round, gateway);
+    }
+  }
+  const modes: LoadMode[] = ['free'];
+  if (CPU_SHARE > 0) {
+    const caps = (['bare', 'tollgate'] as const).map((gateway) => capCpu(`gateway-${gateway}`, gateways[gateway].pid, CPU_SHARE));
+    if (caps.every((cap) => cap !== undefined)) {
+      modes.push('capped');
+      try {
+        for (const scenario of scenarios) {
+          for (let round = 1; round <= ROUNDS; round += 1) {
+            for (const gateway of ['bare', 'tollgate'] as const) await measure(scenario, 'capped', round, gateway);
+          }
+        }
+      } finally {
+        for (const cap of caps) cap?.release();
       }
+      notes.push(`capped: each gateway held to ${CPU_SHARE * 100} % of its core by a cgroup CPU quota, so that its own CPU per request, not the data tier, sets its requests/s — the capacity of a gateway core`);
+    } else {
+      for (const cap of caps) cap?.release();
+      notes.push('capped runs skipped: no writable cgroup CPU controller here (they need root and cgroup v1 cpu or v2 cpu.max)');
     }
   }
   const peakRss = { bare: peakRssMiB(gateways.bare.pid), tollgate: peakRssMiB(gateways.tollgate.pid) };
 
   const summary: Record<string, unknown>[] = [];
-  for (const scenario of scenarios) {
-    const of = (gateway: 'bare' | 'tollgate') => rounds.filter((r) => r.scenario === scenario.name && r.gateway === gateway);
-    const agg = (gateway: 'bare' | 'tollgate') => {
-      const rs = of(gateway);
-      return {
-        rps: median(rs.map((r) => r.rps)),
-        p50: median(rs.map((r) => r.p50)),
-        p99: median(rs.map((r) => r.p99)),
-        cpuMsPerRequest: median(rs.map((r) => r.cpuMsPerRequest)),
-        failed: rs.reduce((s, r) => s + r.non2xx + r.errors, 0),
+  for (const mode of modes) {
+    for (const scenario of scenarios) {
+      const agg = (gateway: 'bare' | 'tollgate') => {
+        const rs = rounds.filter((r) => r.scenario === scenario.name && r.mode === mode && r.gateway === gateway);
+        return {
+          rps: median(rs.map((r) => r.rps)),
+          p50: median(rs.map((r) => r.p50)),
+          p99: median(rs.map((r) => r.p99)),
+          cpuMsPerRequest: median(rs.map((r) => r.cpuMsPerRequest)),
+          failed: rs.reduce((sum, r) => sum + r.non2xx + r.errors, 0),
+          platformCoreBusy: median(rs.map((r) => r.platformCoreBusy)),
+          dataTierCpuMsPerRequest: median(rs.map((r) => (r.platformCpuMsPerRequest.subgraphs ?? 0) + (r.platformCpuMsPerRequest.ferretdb ?? 0))),
+        };
       };
-    };
-    const a = agg('bare');
-    const b = agg('tollgate');
-    summary.push({
-      scenario: scenario.name,
-      bare: a,
-      tollgate: b,
-      ratio: { rps: b.rps / a.rps, p50: b.p50 / a.p50, p99: b.p99 / a.p99, cpuMsPerRequest: b.cpuMsPerRequest / a.cpuMsPerRequest },
-    });
+      const a = agg('bare');
+      const b = agg('tollgate');
+      summary.push({
+        scenario: scenario.name,
+        mode,
+        bare: a,
+        tollgate: b,
+        ratio: { rps: b.rps / a.rps, p50: b.p50 / a.p50, p99: b.p99 / a.p99, cpuMsPerRequest: b.cpuMsPerRequest / a.cpuMsPerRequest },
+      });
+    }
   }
 
   await controlPlane.apiKeys.revoke(issued.record.id).catch(() => undefined);
@@ -449,7 +562,7 @@ function machine() {
     node: process.version,
     date: new Date().toISOString(),
     pinning: HAS_TASKSET
-      ? 'gateway under test pinned to core 0 (taskset); load generator, subgraphs, FerretDB and Redis clients on core 1'
+      ? 'gateway under test pinned to core 0 (taskset); load generator, subgraphs, FerretDB and the gateways\' Redis on core 1'
       : 'no taskset: processes not pinned',
   };
 }
@@ -464,10 +577,12 @@ async function main(): Promise<void> {
   const report: Record<string, unknown> = { machine: machine(), settings: { durationS: DURATION_S, rounds: ROUNDS, connections: CONNECTIONS, warmupS: WARMUP_S } };
   let ferret: EmbeddedFerretDB | undefined;
   let redis: RedisHandle | undefined;
+  let benchRedis: RedisHandle | undefined;
   const stop = async () => {
     await stopAll();
     await ferret?.stop();
     await redis?.stop();
+    await benchRedis?.stop();
   };
   process.once('SIGINT', () => void stop().then(() => process.exit(130)));
   try {
@@ -476,7 +591,8 @@ async function main(): Promise<void> {
     redis = await ensureRedis(REDIS_URL, say);
 
     if (!env.BENCH_SKIP_LOAD) {
-      const overhead = await gatewayOverhead(ferret.uri);
+      benchRedis = await ensureRedis(BENCH_REDIS_URL, say);
+      const overhead = await gatewayOverhead(ferret.uri, ferret.process.pid!, benchRedis);
       report.overhead = overhead;
       await stopAll();
     }
@@ -501,15 +617,23 @@ function print(report: Record<string, unknown>): void {
   if (overhead) {
     const s = report.settings as { durationS: number; rounds: number; connections: number };
     lines.push(`Gateway overhead (${s.connections} connections, ${s.rounds} × ${s.durationS} s per gateway, A B A B; medians of rounds)`);
-    lines.push(`${'scenario'.padEnd(30)} ${'gateway'.padEnd(9)} ${pad('req/s', 8)} ${pad('p50 ms', 7)} ${pad('p99 ms', 7)} ${pad('CPU ms/req', 11)} ${pad('failed', 7)}`);
-    for (const row of overhead.summary as { scenario: string; bare: Record<string, number>; tollgate: Record<string, number>; ratio: Record<string, number> }[]) {
+    lines.push(
+      `${'scenario'.padEnd(36)} ${'gateway'.padEnd(9)} ${pad('req/s', 8)} ${pad('p50 ms', 7)} ${pad('p99 ms', 7)} ${pad('CPU ms/req', 11)} ${pad('failed', 7)} ${pad('data ms/req', 12)} ${pad('core 1', 10)}`,
+    );
+    for (const row of overhead.summary as { scenario: string; mode: LoadMode; bare: Record<string, number>; tollgate: Record<string, number>; ratio: Record<string, number> }[]) {
+      const label = row.mode === 'capped' ? `${row.scenario}, capped` : row.scenario;
       for (const g of ['bare', 'tollgate'] as const) {
         const v = row[g];
-        lines.push(`${row.scenario.padEnd(30)} ${g.padEnd(9)} ${pad(v.rps!.toFixed(0), 8)} ${pad(v.p50!, 7)} ${pad(v.p99!, 7)} ${pad(v.cpuMsPerRequest!.toFixed(3), 11)} ${pad(v.failed!, 7)}`);
+        lines.push(
+          `${label.padEnd(36)} ${g.padEnd(9)} ${pad(v.rps!.toFixed(1), 8)} ${pad(v.p50!, 7)} ${pad(v.p99!, 7)} ${pad(v.cpuMsPerRequest!.toFixed(3), 11)} ${pad(v.failed!, 7)} ${pad(v.dataTierCpuMsPerRequest!.toFixed(1), 12)} ${pad((v.platformCoreBusy! * 100).toFixed(0) + ' %', 10)}`,
+        );
       }
       const r = row.ratio;
-      lines.push(`${''.padEnd(30)} ${'T/bare'.padEnd(9)} ${pad(r.rps!.toFixed(2) + '×', 8)} ${pad(r.p50!.toFixed(2) + '×', 7)} ${pad(r.p99!.toFixed(2) + '×', 7)} ${pad(r.cpuMsPerRequest!.toFixed(2) + '×', 11)}`);
+      lines.push(`${''.padEnd(36)} ${'T/bare'.padEnd(9)} ${pad(r.rps!.toFixed(2) + '×', 8)} ${pad(r.p50!.toFixed(2) + '×', 7)} ${pad(r.p99!.toFixed(2) + '×', 7)} ${pad(r.cpuMsPerRequest!.toFixed(2) + '×', 11)}`);
     }
+    lines.push(
+      'CPU ms/req: the gateway process\'s own (utime + stime). data ms/req: the subgraphs\' and FerretDB\'s. core 1: how busy the core they share with the load generator was — at ~100 % they, not the gateway, set the requests/s.',
+    );
     lines.push(`peak RSS (VmHWM): bare ${overhead.peakRss.bare!.toFixed(0)} MiB, tollgate ${overhead.peakRss.tollgate!.toFixed(0)} MiB`);
     for (const note of overhead.notes) lines.push(`note: ${note}`);
     lines.push('');
