@@ -7,8 +7,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { PROJECT_ROOT } from './paths';
 
-export const DEV_SECRETS_DIR = join(__dirname, '..', '.data', 'secrets');
+export const DEV_SECRETS_DIR = join(PROJECT_ROOT, '.data', 'secrets');
 export const DEV_JWT_ISSUER = 'tollgate-dev';
 export const DEV_JWT_AUDIENCE = 'tollgate';
 export const DEV_JWT_ALG = 'ES256';

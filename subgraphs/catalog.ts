@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PROJECT_ROOT } from '../common/paths';
 
 export const SUBGRAPH_NAMES = ['accounts', 'products', 'inventory', 'reviews'] as const;
 export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
@@ -16,7 +17,7 @@ export const DEFAULT_SUBGRAPH_PORTS: Record<SubgraphName, number> = {
 };
 
 export function subgraphSchemaPath(name: SubgraphName): string {
-  return join(__dirname, name, 'schema.graphql');
+  return join(PROJECT_ROOT, 'subgraphs', name, 'schema.graphql');
 }
 
 export function readSubgraphSdl(name: SubgraphName): string {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { deriveSubgraphKey } from '../common/internal-token';
 import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES } from '../subgraphs/catalog';
 import { buildGoTool } from '../scripts/embedded/go-tool';
+import { DEFAULT_BUNDLES } from '../scripts/build';
 
 const ROOT = join(__dirname, '..');
 const SECRET = Buffer.alloc(32, 7);
@@ -76,7 +77,7 @@ test('each subgraph runs on its catalog port with only its own key, and the gate
   const gateway = services.gateway!;
   for (const name of SUBGRAPH_NAMES) {
     const service = services[name]!;
-    expect(service.command).toEqual(['node', '--import', 'tsx', 'subgraphs/run.ts', name]);
+    expect(service.command).toEqual(['node', '--enable-source-maps', 'dist/subgraph.js', name]);
     expect(service.environment?.PORT).toBe(String(DEFAULT_SUBGRAPH_PORTS[name]));
     expect(service.environment?.TOLLGATE_INTERNAL_KEY).toBe(deriveSubgraphKey(SECRET, name).toString('hex'));
     expect(service.environment).not.toHaveProperty('TOLLGATE_INTERNAL_SECRET');
@@ -85,4 +86,16 @@ test('each subgraph runs on its catalog port with only its own key, and the gate
     expect(gateway.depends_on?.[name]?.condition).toBe('service_healthy');
   }
   expect(gateway.environment?.TOLLGATE_INTERNAL_SECRET).toBe(SECRET.toString('hex'));
+});
+
+test('every service of the image runs a bundle npm run build writes, with source maps, and none runs tsx', () => {
+  const bundles = DEFAULT_BUNDLES.map((bundle) => `dist/${bundle.out}.js`);
+  expect(services.gateway?.command).toEqual(['node', '--enable-source-maps', 'dist/gateway.js']);
+  expect(services.seed?.command).toEqual(['node', '--enable-source-maps', 'dist/seed.js']);
+  for (const [name, service] of Object.entries(services)) {
+    if (name === 'mongo' || name === 'redis') continue;
+    expect(service.command?.slice(0, 2)).toEqual(['node', '--enable-source-maps']);
+    expect(bundles).toContain(service.command?.[2]);
+    expect(service.command).not.toContain('tsx');
+  }
 });

@@ -3,11 +3,12 @@
  * `loadGatewayConfig` is pure (no file is read here) so tests can check every rule and build configs directly;
  * the secrets a config points at are loaded when the gateway starts.
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { LogLevel } from '../../common/logger';
+import { PROJECT_ROOT } from '../../common/paths';
 import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
 
-export const DEFAULT_SUPERGRAPH_PATH = resolve(__dirname, '..', '..', 'schema', 'supergraph.graphql');
+export const DEFAULT_SUPERGRAPH_PATH = join(PROJECT_ROOT, 'schema', 'supergraph.graphql');
 
 /** Where the gateway's internal secret comes from: the environment, or (development only) `.data/secrets`. */
 export type InternalSecretSource = { source: 'env'; secret: Buffer } | { source: 'dev' };

@@ -9,12 +9,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { PROJECT_ROOT } from '../../../common/paths';
 
-export const EXPLORER_DIST = join(__dirname, '..', '..', '..', '.data', 'explorer');
+export const EXPLORER_DIST = join(PROJECT_ROOT, '.data', 'explorer');
 /** Under the dist folder: what the gateway serves, and nothing else (the manifest stays beside it). */
 export const ASSETS_DIR = 'assets';
 const MANIFEST = 'manifest.json';
-const CLIENT_DIR = join(__dirname, 'client');
+const CLIENT_DIR = join(PROJECT_ROOT, 'gateway', 'src', 'explorer', 'client');
 
 export interface ExplorerManifest {
   /** File names under the assets folder. */

@@ -5,12 +5,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../../common/paths';
 import { buildApiSchema } from '../authz/gate';
 import { DEFAULT_SUPERGRAPH_PATH } from '../config';
 import { checkManifest } from './manifest';
 import type { ManifestRegistry } from './registry';
 
-const OPERATIONS_DIR = join(__dirname, '..', '..', '..', 'schema', 'operations');
+const OPERATIONS_DIR = join(PROJECT_ROOT, 'schema', 'operations');
 
 export async function publishDemoPartnerManifest(registry: ManifestRegistry, tenantId: string): Promise<void> {
   const client = `${tenantId}-partner`;
