@@ -170,6 +170,8 @@ export async function startSubgraph<TModels, TLoaders>(
       includeStacktraceInErrorResponses: false,
       hideSchemaDetailsFromClientErrors: true,
       persistedQueries: false,
+      // Stopping is the caller's (subgraphs/run.ts on SIGTERM, `stop()` here): Apollo's own handler would race it.
+      stopOnTerminationSignals: false,
       formatError: (formatted) => maskError(formatted),
       plugins: [
         ApolloServerPluginDrainHttpServer({ httpServer }),
