@@ -448,18 +448,6 @@ describe('authenticate', () => {
       expect((await authenticate(a!)).caller).toBe(callerA);
       expect((await authenticate(b!)).caller).not.toBe(callerB);
     });
-
-    it('answers a repeated token in microseconds', async () => {
-      const authenticate = authenticator();
-      const presented = bearer(await sign());
-      await authenticate(presented);
-      const rounds = 20_000;
-      const started = process.hrtime.bigint();
-      for (let i = 0; i < rounds; i++) await authenticate(presented);
-      const microseconds = Number(process.hrtime.bigint() - started) / 1000 / rounds;
-      // The target is 5 µs on a quiet machine; the bound leaves room for a loaded CI runner.
-      expect(microseconds).toBeLessThan(25);
-    });
   });
 });
 
