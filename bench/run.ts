@@ -18,7 +18,7 @@
  *
  * Knobs (environment): BENCH_DURATION_S (10), BENCH_ROUNDS (2), BENCH_CONNECTIONS (16), BENCH_GATEWAY_CPU_SHARE (0.1;
  * 0 skips the capped runs), BENCH_PROFILE=1 (writes CPU profiles of both gateways under load to
- * bench/results/profiles), BENCH_SKIP_STAGES=1, BENCH_SKIP_LOAD=1.
+ * bench/results/profiles), BENCH_SKIP_FREE=1 (capped runs only), BENCH_SKIP_STAGES=1, BENCH_SKIP_LOAD=1.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -39,6 +39,7 @@ import { runInScope } from '../subgraphs/kit/scope';
 import { startSubgraph } from '../subgraphs/kit/server';
 import { countCommands, entitiesQuery, mintTestToken, userCaller } from '../subgraphs/kit/testing';
 import { seedDemoTenants, DEMO_USERS } from '../subgraphs/seed';
+import { buildBundles } from '../scripts/build';
 import { formatStageTable, runStageBenchmarks, type StageResult } from './stages';
 
 const env = process.env;
@@ -81,10 +82,11 @@ interface Proc {
 }
 const procs: Proc[] = [];
 
+/** Runs a bundle (scripts/build.ts) with plain node, as the image does: no TypeScript transform in the measurements. */
 function launch(name: string, core: number | undefined, args: string[], extraEnv: Record<string, string>, nodeFlags: string[] = []): Proc {
   mkdirSync(join(RESULTS_DIR, 'logs'), { recursive: true });
   const out = openSync(join(RESULTS_DIR, 'logs', `${name}.log`), 'w');
-  const command = [process.execPath, ...nodeFlags, '--import', 'tsx', ...args];
+  const command = [process.execPath, '--enable-source-maps', ...nodeFlags, ...args];
   const [file, ...argv] = HAS_TASKSET && core !== undefined ? ['taskset', '-c', String(core), ...command] : command;
   // taskset execs the command, so the child's pid is the node process's.
   const child = spawn(file!, argv, { cwd: ROOT, env: { ...env, ...extraEnv }, stdio: ['ignore', out, out] });
@@ -238,6 +240,8 @@ interface Round {
   platformCpuMsPerRequest: Record<string, number>;
   /** Busy share of the platform's core (subgraphs + FerretDB + load generator) during the round, 0–1. */
   platformCoreBusy: number;
+  /** CPU ms per second the other gateway spent meanwhile, with no load of its own: what it costs to keep running. */
+  otherGatewayIdleCpuMsPerS: number;
 }
 
 async function load(url: string, scenario: Scenario, gateway: 'bare' | 'tollgate', durationS: number) {
@@ -291,13 +295,26 @@ async function gatewayOverhead(mongoUri: string, ferretPid: number, redis: Redis
     expiresAt: new Date(Date.now() + 86_400_000),
   });
 
+  // Both gateways and the subgraphs run as bundles with plain node, as the image runs them (scripts/build.ts).
+  const [tollgateBundle, subgraphBundle, bareBundle] = await buildBundles({
+    outdir: join(DATA_DIR, 'bench-dist'),
+    defaults: false,
+    entries: [
+      { in: 'gateway/src/main.ts', out: 'gateway' },
+      { in: 'subgraphs/run.ts', out: 'subgraph' },
+      { in: 'bench/bare-gateway.ts', out: 'bare-gateway' },
+    ],
+    log: say,
+  });
+  const bundles = { tollgate: tollgateBundle!.file, subgraph: subgraphBundle!.file, bare: bareBundle!.file };
+
   const secret = randomBytes(32);
   const urls: Record<string, string> = {};
   const subgraphPids: number[] = [];
   SUBGRAPH_NAMES.forEach((name, i) => {
     const port = SUBGRAPH_PORT_BASE + i;
     urls[`${name.toUpperCase()}_URL`] = `http://127.0.0.1:${port}/graphql`;
-    const subgraph = launch(`subgraph-${name}`, 1, [join(ROOT, 'subgraphs/run.ts'), name], {
+    const subgraph = launch(`subgraph-${name}`, 1, [bundles.subgraph, name], {
       PORT: String(port),
       MONGODB_URI: mongoUri,
       MONGODB_DB: dbNameFor(name),
@@ -313,7 +330,7 @@ async function gatewayOverhead(mongoUri: string, ferretPid: number, redis: Redis
   const profileDir = join(RESULTS_DIR, 'profiles');
   const profileFlags = (name: string) =>
     env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${name}-${Date.now()}.cpuprofile`] : [];
-  const bare = launch('gateway-bare', 0, [join(ROOT, 'bench/bare-gateway.ts')], {
+  const bare = launch('gateway-bare', 0, [bundles.bare], {
     PORT: String(BARE_PORT),
     TOLLGATE_INTERNAL_SECRET: secret.toString('hex'),
     BENCH_TENANT: 'acme',
@@ -324,7 +341,7 @@ async function gatewayOverhead(mongoUri: string, ferretPid: number, redis: Redis
   const tollgate = launch(
     'gateway-tollgate',
     0,
-    [join(ROOT, 'gateway/src/main.ts')],
+    [bundles.tollgate],
     {
       PORT: String(TOLLGATE_PORT),
       REDIS_URL: redis.url,
@@ -387,11 +404,14 @@ async function gatewayOverhead(mongoUri: string, ferretPid: number, redis: Redis
   const platform = { subgraphs: subgraphPids, ferretdb: [ferretPid], loadgen: [process.pid], redis: redis.process?.pid ? [redis.process.pid] : [] };
   const measure = async (scenario: Scenario, mode: LoadMode, round: number, gateway: 'bare' | 'tollgate') => {
     const { url, pid } = gateways[gateway];
+    const otherPid = gateways[gateway === 'bare' ? 'tollgate' : 'bare'].pid;
+    const otherBefore = cpuSeconds(otherPid);
     const before = cpuSeconds(pid);
     const threadsBefore = threadCpu(pid);
     const platformBefore = platformCpu(platform);
     const result = await load(url, scenario, gateway, DURATION_S);
     const cpu = cpuSeconds(pid) - before;
+    const otherIdle = cpuSeconds(otherPid) - otherBefore;
     const threadsAfter = threadCpu(pid);
     const platformAfter = platformCpu(platform);
     const requests = result.requests.total;
@@ -415,6 +435,7 @@ async function gatewayOverhead(mongoUri: string, ferretPid: number, redis: Redis
       cpuMsPerRequestByThread: threadDelta(threadsBefore, threadsAfter, requests),
       platformCpuMsPerRequest,
       platformCoreBusy: Number((corePlatformS / DURATION_S).toFixed(2)),
+      otherGatewayIdleCpuMsPerS: Number(((otherIdle * 1_000) / DURATION_S).toFixed(2)),
     };
     rounds.push(r);
     say(`${scenario.name} · ${mode} · ${gateway} · round ${round}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.cpuMsPerRequest.toFixed(3)} ms CPU/req, non-2xx ${r.non2xx}, errors ${r.errors}; by thread ${JSON.stringify(r.cpuMsPerRequestByThread)}; platform CPU ms/req ${JSON.stringify(r.platformCpuMsPerRequest)}, its core ${(r.platformCoreBusy * 100).toFixed(0)} % busy`);
@@ -424,11 +445,11 @@ async function gatewayOverhead(mongoUri: string, ferretPid: number, redis: Redis
       say(`warming ${gateway} on ${scenario.name} (${WARMUP_S} s)…`);
       await load(gateways[gateway].url, scenario, gateway, WARMUP_S);
     }
-    for (let round = 1; round <= ROUNDS; round += 1) {
+    for (let round = 1; round <= (env.BENCH_SKIP_FREE ? 0 : ROUNDS); round += 1) {
       for (const gateway of ['bare', 'tollgate'] as const) await measure(scenario, 'free', round, gateway);
     }
   }
-  const modes: LoadMode[] = ['free'];
+  const modes: LoadMode[] = env.BENCH_SKIP_FREE ? [] : ['free'];
   if (CPU_SHARE > 0) {
     const caps = (['bare', 'tollgate'] as const).map((gateway) => capCpu(`gateway-${gateway}`, gateways[gateway].pid, CPU_SHARE));
     if (caps.every((cap) => cap !== undefined)) {
@@ -455,7 +476,12 @@ async function gatewayOverhead(mongoUri: string, ferretPid: number, redis: Redis
     for (const scenario of scenarios) {
       const agg = (gateway: 'bare' | 'tollgate') => {
         const rs = rounds.filter((r) => r.scenario === scenario.name && r.mode === mode && r.gateway === gateway);
+        // Measured while the other gateway was loaded.
+        const idleCpuMsPerS = median(rounds.filter((r) => r.mode === mode && r.gateway !== gateway).map((r) => r.otherGatewayIdleCpuMsPerS));
         return {
+          idleCpuMsPerS,
+          /** Per request, less what the gateway spends per second anyway (control-plane refreshes, timers, GC). */
+          netCpuMsPerRequest: median(rs.map((r) => r.cpuMsPerRequest - idleCpuMsPerS / Math.max(r.rps, 1e-9))),
           rps: median(rs.map((r) => r.rps)),
           p50: median(rs.map((r) => r.p50)),
           p99: median(rs.map((r) => r.p99)),
@@ -472,7 +498,13 @@ async function gatewayOverhead(mongoUri: string, ferretPid: number, redis: Redis
         mode,
         bare: a,
         tollgate: b,
-        ratio: { rps: b.rps / a.rps, p50: b.p50 / a.p50, p99: b.p99 / a.p99, cpuMsPerRequest: b.cpuMsPerRequest / a.cpuMsPerRequest },
+        ratio: {
+        rps: b.rps / a.rps,
+        p50: b.p50 / a.p50,
+        p99: b.p99 / a.p99,
+        cpuMsPerRequest: b.cpuMsPerRequest / a.cpuMsPerRequest,
+        netCpuMsPerRequest: b.netCpuMsPerRequest / a.netCpuMsPerRequest,
+      },
       });
     }
   }
@@ -618,21 +650,23 @@ function print(report: Record<string, unknown>): void {
     const s = report.settings as { durationS: number; rounds: number; connections: number };
     lines.push(`Gateway overhead (${s.connections} connections, ${s.rounds} × ${s.durationS} s per gateway, A B A B; medians of rounds)`);
     lines.push(
-      `${'scenario'.padEnd(36)} ${'gateway'.padEnd(9)} ${pad('req/s', 8)} ${pad('p50 ms', 7)} ${pad('p99 ms', 7)} ${pad('CPU ms/req', 11)} ${pad('failed', 7)} ${pad('data ms/req', 12)} ${pad('core 1', 10)}`,
+      `${'scenario'.padEnd(36)} ${'gateway'.padEnd(9)} ${pad('req/s', 8)} ${pad('p50 ms', 7)} ${pad('p99 ms', 7)} ${pad('CPU ms/req', 11)} ${pad('net', 9)} ${pad('idle', 8)} ${pad('failed', 7)} ${pad('data ms/req', 12)} ${pad('core 1', 8)}`,
     );
     for (const row of overhead.summary as { scenario: string; mode: LoadMode; bare: Record<string, number>; tollgate: Record<string, number>; ratio: Record<string, number> }[]) {
       const label = row.mode === 'capped' ? `${row.scenario}, capped` : row.scenario;
       for (const g of ['bare', 'tollgate'] as const) {
         const v = row[g];
         lines.push(
-          `${label.padEnd(36)} ${g.padEnd(9)} ${pad(v.rps!.toFixed(1), 8)} ${pad(v.p50!, 7)} ${pad(v.p99!, 7)} ${pad(v.cpuMsPerRequest!.toFixed(3), 11)} ${pad(v.failed!, 7)} ${pad(v.dataTierCpuMsPerRequest!.toFixed(1), 12)} ${pad((v.platformCoreBusy! * 100).toFixed(0) + ' %', 10)}`,
+          `${label.padEnd(36)} ${g.padEnd(9)} ${pad(v.rps!.toFixed(1), 8)} ${pad(v.p50!, 7)} ${pad(v.p99!, 7)} ${pad(v.cpuMsPerRequest!.toFixed(3), 11)} ${pad(v.netCpuMsPerRequest!.toFixed(3), 9)} ${pad(v.idleCpuMsPerS!.toFixed(1), 8)} ${pad(v.failed!, 7)} ${pad(v.dataTierCpuMsPerRequest!.toFixed(1), 12)} ${pad((v.platformCoreBusy! * 100).toFixed(0) + ' %', 8)}`,
         );
       }
       const r = row.ratio;
-      lines.push(`${''.padEnd(36)} ${'T/bare'.padEnd(9)} ${pad(r.rps!.toFixed(2) + '×', 8)} ${pad(r.p50!.toFixed(2) + '×', 7)} ${pad(r.p99!.toFixed(2) + '×', 7)} ${pad(r.cpuMsPerRequest!.toFixed(2) + '×', 11)}`);
+      lines.push(
+        `${''.padEnd(36)} ${'T/bare'.padEnd(9)} ${pad(r.rps!.toFixed(2) + '×', 8)} ${pad(r.p50!.toFixed(2) + '×', 7)} ${pad(r.p99!.toFixed(2) + '×', 7)} ${pad(r.cpuMsPerRequest!.toFixed(2) + '×', 11)} ${pad(r.netCpuMsPerRequest!.toFixed(2) + '×', 9)}`,
+      );
     }
     lines.push(
-      'CPU ms/req: the gateway process\'s own (utime + stime). data ms/req: the subgraphs\' and FerretDB\'s. core 1: how busy the core they share with the load generator was — at ~100 % they, not the gateway, set the requests/s.',
+      'CPU ms/req: the gateway process\'s own (utime + stime) per request. idle: CPU ms per second it spends unloaded (measured during the other gateway\'s rounds). net: CPU ms/req less that idle rate. data ms/req: the subgraphs\' and FerretDB\'s. core 1: how busy the core they share with the load generator was — at ~100 % they, not the gateway, set the requests/s.',
     );
     lines.push(`peak RSS (VmHWM): bare ${overhead.peakRss.bare!.toFixed(0)} MiB, tollgate ${overhead.peakRss.tollgate!.toFixed(0)} MiB`);
     for (const note of overhead.notes) lines.push(`note: ${note}`);
