@@ -33,7 +33,7 @@ export interface InternalClaims {
   ten: string;
   /** Principal (user id or API key id); empty for `svc` tokens. */
   sub: string;
-  roles: string[];
+  roles: readonly string[];
   /** base64url SHA-256 of the subgraph query text. */
   qh: string;
   /** Request id, so subgraph logs line up with the gateway's. */

@@ -88,17 +88,19 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
    */
   internalToken(options: ProcessOptions, query: string): string {
     const iat = this.now();
-    const common = { aud: this.subgraph, qh: queryHash(query), iat, exp: iat + DEFAULT_TOKEN_TTL_MS };
+    const exp = iat + DEFAULT_TOKEN_TTL_MS;
+    const qh = queryHash(query);
     let claims: InternalClaims;
+    // Built field by field, not spread from a shared part: this runs for every subgraph fetch.
     if ('incomingRequestContext' in options) {
       // The context type promises a caller, but a request that reached here without one must fail closed: an
       // `op` token is the subgraph's only evidence of who is asking.
       const context: Partial<GatewayContext> | undefined = options.context;
       const caller = context?.caller;
       if (!caller || !context?.requestId) throw new Error('refusing to call a subgraph without an authenticated caller');
-      claims = { ...common, kind: 'op', ten: caller.tenantId, sub: caller.principal, roles: [...caller.roles], rid: context.requestId };
+      claims = { kind: 'op', aud: this.subgraph, ten: caller.tenantId, sub: caller.principal, roles: caller.roles, qh, rid: context.requestId, iat, exp };
     } else {
-      claims = { ...common, kind: 'svc', ten: '', sub: '', roles: [], rid: `svc-${randomUUID()}` };
+      claims = { kind: 'svc', aud: this.subgraph, ten: '', sub: '', roles: [], qh, rid: `svc-${randomUUID()}`, iat, exp };
     }
     return mintInternalToken(this.key, claims);
   }
