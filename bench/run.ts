@@ -82,11 +82,17 @@ interface Proc {
 }
 const procs: Proc[] = [];
 
-/** Runs a bundle (scripts/build.ts) with plain node, as the image does: no TypeScript transform in the measurements. */
+/**
+ * The flags the image (Dockerfile) runs its bundles with. Source maps cost only when a stack trace is formatted: a
+ * process that formats one per request pays for it here as it would in production.
+ */
+const SHIPPED_FLAGS = ['--enable-source-maps'];
+
+/** Runs a bundle (scripts/build.ts) with plain node: no TypeScript transform in the measurements. */
 function launch(name: string, core: number | undefined, args: string[], extraEnv: Record<string, string>, nodeFlags: string[] = []): Proc {
   mkdirSync(join(RESULTS_DIR, 'logs'), { recursive: true });
   const out = openSync(join(RESULTS_DIR, 'logs', `${name}.log`), 'w');
-  const command = [process.execPath, '--enable-source-maps', ...nodeFlags, ...args];
+  const command = [process.execPath, ...nodeFlags, ...args];
   const [file, ...argv] = HAS_TASKSET && core !== undefined ? ['taskset', '-c', String(core), ...command] : command;
   // taskset execs the command, so the child's pid is the node process's.
   const child = spawn(file!, argv, { cwd: ROOT, env: { ...env, ...extraEnv }, stdio: ['ignore', out, out] });
@@ -320,7 +326,7 @@ async function gatewayOverhead(mongoUri: string, ferretPid: number, redis: Redis
       MONGODB_DB: dbNameFor(name),
       TOLLGATE_INTERNAL_KEY: deriveSubgraphKey(secret, name).toString('hex'),
       LOG_LEVEL: 'warn',
-    });
+    }, SHIPPED_FLAGS);
     subgraphPids.push(subgraph.child.pid!);
   });
   for (const url of Object.values(urls)) await waitFor(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
@@ -330,6 +336,7 @@ async function gatewayOverhead(mongoUri: string, ferretPid: number, redis: Redis
   const profileDir = join(RESULTS_DIR, 'profiles');
   const profileFlags = (name: string) =>
     env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${name}-${Date.now()}.cpuprofile`] : [];
+  // Bare runs as Apollo ships it, with plain node; Tollgate and the subgraphs as the image runs them.
   const bare = launch('gateway-bare', 0, [bundles.bare], {
     PORT: String(BARE_PORT),
     TOLLGATE_INTERNAL_SECRET: secret.toString('hex'),
@@ -351,7 +358,7 @@ async function gatewayOverhead(mongoUri: string, ferretPid: number, redis: Redis
       LOG_LEVEL: 'info',
       ...urls,
     },
-    profileFlags('tollgate'),
+    [...SHIPPED_FLAGS, ...profileFlags('tollgate')],
   );
   const bareUrl = `http://127.0.0.1:${BARE_PORT}/graphql`;
   const tollgateUrl = `http://127.0.0.1:${TOLLGATE_PORT}/graphql`;
