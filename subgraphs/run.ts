@@ -1,5 +1,6 @@
 /**
- * `node --import tsx subgraphs/run.ts NAME` starts one subgraph from the environment:
+ * `node --import tsx subgraphs/run.ts NAME` (or `node dist/subgraph.js NAME`, its bundle from `npm run build`) starts
+ * one subgraph from the environment:
  *
  *   PORT                   listening port (default: the catalog's port for NAME)
  *   HOST                   interface (default 127.0.0.1)
