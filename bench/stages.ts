@@ -253,9 +253,11 @@ export function formatStageTable(results: readonly StageResult[]): string {
   return lines.join('\n');
 }
 
+/** With `--json`, the results go to stdout as one JSON line (bench/run.ts reads them) and the progress to stderr. */
 if (require.main === module) {
-  runStageBenchmarks({ redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', log: console.log })
-    .then((results) => console.log(formatStageTable(results)))
+  const json = process.argv.includes('--json');
+  runStageBenchmarks({ redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', log: json ? (line) => console.error(line) : console.log })
+    .then((results) => console.log(json ? JSON.stringify(results) : formatStageTable(results)))
     .catch((error: unknown) => {
       console.error(error);
       process.exitCode = 1;
