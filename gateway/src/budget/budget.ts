@@ -14,7 +14,7 @@
  * (the level the reservation reported, refilled since, minus the difference — had nobody else spent). The pending
  * delta rides with the next reservation of that bucket (the script applies it unconditionally before the
  * reservation's own check, and writes it even when the reservation is refused); what no reservation picked up within
- * `settleFlushMs` (25 ms) is flushed by a timer, one call per bucket, and by `flush()`/`close()`. The trade-off: a
+ * `settleFlushMs` (250 ms) is flushed by a timer, one call per bucket, and by `flush()`/`close()`. The trade-off: a
  * settlement is in this process only, for up to that delay. When the process dies, or the call carrying it fails,
  * or Redis is unavailable when the flush runs, it is lost and counted (`lostSettlements`): a lost refund only
  * over-charges the tenant (the estimate stays charged — fails closed); a lost excess charge under-charges by at most
@@ -136,7 +136,9 @@ export function createBudget(options: BudgetOptions): Budget {
   const probeIntervalMs = options.probeIntervalMs ?? 500;
   const now = options.now ?? Date.now;
   const memory = new MemoryBuckets(options.memoryMaxEntries ?? 100_000, now);
-  const settleFlushMs = options.settleFlushMs ?? 25;
+  // Long enough for a bucket in steady use (a few requests a second) to carry its settlements with its reservations;
+  // short enough that a refund is in Redis before a person notices.
+  const settleFlushMs = options.settleFlushMs ?? 250;
   const redisStep = redisBucketStep(redis);
   const pending = new Map<string, PendingSettlement>();
   let flushTimer: NodeJS.Timeout | undefined;
