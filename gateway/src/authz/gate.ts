@@ -177,6 +177,10 @@ export function buildApiSchema(supergraphSdl: string): GraphQLSchema {
 const DEFAULT_ANALYSIS_CACHE_SIZE = 1_000;
 /** Variable combinations of one document (each @skip/@include variable doubles them) kept per document. */
 const ANALYSES_PER_DOCUMENT = 8;
+/** Variable values of one document whose decision plan is kept (a page cursor changes them on every request). */
+const PLANS_PER_DOCUMENT = 16;
+/** Variables whose key is longer than this (big inputs, long lists) get no plan kept: they seldom repeat. */
+const MAX_VARIABLES_KEY_LENGTH = 1_024;
 const DEFAULT_MAX_SELECTIONS = 5_000;
 
 export class AuthorizationGate {
@@ -229,34 +233,16 @@ export class AuthorizationGate {
   }
 
   async evaluate(request: GateRequest): Promise<GateResult> {
-    const entry = this.documentEntry(request);
-    const variables = coerceVariables(this.schema, entry.operation, request.variables);
-    const analysis = this.analysis(entry, variables);
+    const plan = this.decisionPlan(this.documentEntry(request), request.variables);
+    // Only the decisions run per request: the rules see this caller; everything else is the plan's.
     const ctx: AuthzContext & ShieldContext = { caller: request.caller, _shield: { cache: {} } };
-    const fragments = this.fragmentRecord(analysis);
-    const decisions = new Map<ShieldRule, Map<string, Promise<Outcome>>>();
-
-    const pending: { field: SelectedField; check: FieldCheck; outcome: Promise<Outcome> }[] = [];
-    for (const field of analysis.fields) {
-      for (const check of field.checks) {
-        const { args, key } = this.argumentsOf(check, field.node, variables);
-        let byArgs = decisions.get(check.rule);
-        if (!byArgs) decisions.set(check.rule, (byArgs = new Map()));
-        let outcome = byArgs.get(key);
-        if (!outcome) {
-          const info = resolveInfo(this.schema, analysis, fragments, field, check, variables);
-          outcome = decide(check.rule, args, ctx, info, this.shieldOptions);
-          byArgs.set(key, outcome);
-        }
-        pending.push({ field, check, outcome });
-      }
-    }
-
-    const outcomes = await Promise.all(pending.map((p) => p.outcome));
+    const outcomes = await Promise.all(
+      plan.decisions.map(({ rule, args, info }) => decide(rule, { ...args }, ctx, info, this.shieldOptions)),
+    );
     const denials: Denial[] = [];
-    outcomes.forEach((outcome, i) => {
-      if (outcome.reason === 'allowed') return;
-      const { field, check } = pending[i]!;
+    for (const { field, check, decision } of plan.checks) {
+      const outcome = outcomes[decision]!;
+      if (outcome.reason === 'allowed') continue;
       denials.push({
         field,
         typeName: check.parentType.name,
@@ -264,8 +250,8 @@ export class AuthorizationGate {
         reason: outcome.reason,
         ...(outcome.error ? { error: outcome.error } : {}),
       });
-    });
-    return { analysis, denials };
+    }
+    return { analysis: plan.analysis, denials };
   }
 
   /**
@@ -340,6 +326,45 @@ export class AuthorizationGate {
    * A field whose arguments are all literals has the same argument values in every request: they and their key are
    * computed once per analysis (a copy is handed to the rule, which must not see another request's object).
    */
+  /**
+   * What a request of this document with these variable values asks the rules: each distinct decision (a rule and
+   * its arguments, with the resolve info of the first field that needs it) and, for every check of every selected
+   * field, which decision answers it. Made once per document and variable values — the variables coerced, the walk
+   * (cached itself by the @skip/@include values), the arguments computed — and kept unless the values are too long
+   * to key by. Only the decisions depend on the caller.
+   */
+  private decisionPlan(entry: DocumentEntry, raw: Readonly<Record<string, unknown>>): DecisionPlan {
+    const key = stableKey(raw);
+    const cacheable = key.length <= MAX_VARIABLES_KEY_LENGTH;
+    const cached = cacheable ? entry.plans.get(key) : undefined;
+    if (cached) {
+      this.hits += 1;
+      return cached;
+    }
+    const variables = coerceVariables(this.schema, entry.operation, raw);
+    const analysis = this.analysis(entry, variables);
+    const fragments = this.fragmentRecord(analysis);
+    const decisions: DecisionPlan['decisions'][number][] = [];
+    const indexes = new Map<ShieldRule, Map<string, number>>();
+    const checks: DecisionPlan['checks'][number][] = [];
+    for (const field of analysis.fields) {
+      for (const check of field.checks) {
+        const { args, key: argsKey } = this.argumentsOf(check, field.node, variables);
+        let byArgs = indexes.get(check.rule);
+        if (!byArgs) indexes.set(check.rule, (byArgs = new Map()));
+        let decision = byArgs.get(argsKey);
+        if (decision === undefined) {
+          decision = decisions.push({ rule: check.rule, args, info: resolveInfo(this.schema, analysis, fragments, field, check, variables) }) - 1;
+          byArgs.set(argsKey, decision);
+        }
+        checks.push({ field, check, decision });
+      }
+    }
+    const plan = { analysis, decisions, checks };
+    if (cacheable) entry.plans.set(key, plan);
+    return plan;
+  }
+
   private argumentsOf(
     check: FieldCheck,
     node: FieldNode,
@@ -367,6 +392,7 @@ export class AuthorizationGate {
         fragments: fragmentsOf(request.document),
         directiveVariables: directiveVariablesOf(request.document),
         analyses: new LruMap(ANALYSES_PER_DOCUMENT),
+        plans: new LruMap(PLANS_PER_DOCUMENT),
       };
       this.documents.set(key, entry);
     }
@@ -413,6 +439,15 @@ interface DocumentEntry {
   /** Variables some @skip/@include reads: only their values change what the walk reaches. */
   readonly directiveVariables: readonly string[];
   readonly analyses: LruMap<string, OperationAnalysis>;
+  /** Keyed by the request's variable values (`stableKey`); see `decisionPlan`. */
+  readonly plans: LruMap<string, DecisionPlan>;
+}
+
+interface DecisionPlan {
+  readonly analysis: OperationAnalysis;
+  /** Each is copied for the rule that gets it: the plan serves every later request. */
+  readonly decisions: readonly { readonly rule: ShieldRule; readonly args: Record<string, unknown>; readonly info: GraphQLResolveInfo }[];
+  readonly checks: readonly { readonly field: SelectedField; readonly check: FieldCheck; readonly decision: number }[];
 }
 
 interface MutableSelectedField extends SelectedField {
