@@ -129,7 +129,7 @@ export async function runStageBenchmarks(options: { redisUrl: string; log?: (lin
   // --- authorization gate ---
   const gate = new AuthorizationGate({ schema: apiSchema, rules: ruleTree, introspectionRule });
   const nextFreshGate = cycle(Array.from({ length: fresh }, (_, i) => operationOf(storefront(`page${i}`), { first: 20, withReviews: true }, 'Storefront')));
-  add('authorize: repeated operation (analysis cached)', () => gate.evaluate({ ...repeated, caller: customer }), 20);
+  add('authorize: repeated operation (decision plan cached)', () => gate.evaluate({ ...repeated, caller: customer }), 20);
   add('authorize: first-seen operation (walk + rules)', () => gate.evaluate({ ...nextFreshGate(), caller: customer }));
   const nextPartnerDoc = cycle(Array.from({ length: 2_000 }, (_, i) => operationOf(storefront(`partner${i}`), { first: 20, withReviews: true }, 'Storefront')));
   const catalogPartner = partner('catalog:read');
