@@ -18,8 +18,8 @@ import {
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
+import { graphqlHandler } from '../../common/apollo-express';
 import { loadOrCreateInternalSecret } from '../../common/dev-secrets';
 import { deriveSubgraphKey } from '../../common/internal-token';
 import { createLogger, type Logger } from '../../common/logger';
@@ -249,7 +249,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       safelistModeFor: (tenantId) => identity.directory.peek(tenantId)?.safelistMode ?? 'enforce',
       logger: logger.child({ component: 'persisted' }),
     }),
-    expressMiddleware(server, { context: gatewayContext }),
+    graphqlHandler(server, gatewayContext),
   );
   app.use(notFound);
   app.use(handleErrors(logger, config.maxBodyBytes));

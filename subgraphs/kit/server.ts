@@ -15,10 +15,10 @@ import {
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
-import { expressMiddleware } from '@as-integrations/express5';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { DocumentNode, GraphQLFormattedError } from 'graphql';
 import type { Connection } from 'mongoose';
+import { graphqlHandler } from '../../common/apollo-express';
 import { createLogger, type Logger } from '../../common/logger';
 import type { SubgraphName } from '../catalog';
 import { openDatabase, registerModels } from './database';
@@ -209,20 +209,18 @@ export async function startSubgraph<TModels, TLoaders>(
       requireJson,
       express.json({ limit: BODY_LIMIT }),
       auth.verify,
-      expressMiddleware(server, {
-        context: async ({ req }): Promise<Context> => {
-          const verified = verifiedRequest(req);
-          // Unreachable: the auth middleware ends every request it does not verify.
-          if (!verified) throw new Error('request reached Apollo Server unverified');
-          const scope = verified.kind === 'op' ? verified.scope : null;
-          return {
-            requestId: verified.requestId,
-            logger: logger.child({ requestId: verified.requestId, ...(scope ? { tenant: scope.tenantId } : {}) }),
-            scope,
-            models,
-            loaders: definition.createLoaders(models),
-          };
-        },
+      graphqlHandler(server, async ({ req }): Promise<Context> => {
+        const verified = verifiedRequest(req);
+        // Unreachable: the auth middleware ends every request it does not verify.
+        if (!verified) throw new Error('request reached Apollo Server unverified');
+        const scope = verified.kind === 'op' ? verified.scope : null;
+        return {
+          requestId: verified.requestId,
+          logger: logger.child({ requestId: verified.requestId, ...(scope ? { tenant: scope.tenantId } : {}) }),
+          scope,
+          models,
+          loaders: definition.createLoaders(models),
+        };
       }),
     );
     app.all('/graphql', (_req, res) => {

@@ -1,0 +1,40 @@
+/**
+ * Apollo Server behind Express, for the gateway and the subgraphs, in place of @as-integrations/express5: the same
+ * request handed to Apollo, and the answer written with `res.end`. The integration's `res.send` worked out the
+ * length, type and freshness of every body and its `url.parse` ran on every URL — per-request work nothing here
+ * needs: the body is a string Apollo has typed, never cached, never answered conditionally.
+ */
+import { ApolloServer, HeaderMap, type BaseContext } from '@apollo/server';
+import type { Request, RequestHandler, Response } from 'express';
+
+export function graphqlHandler<TContext extends BaseContext>(
+  server: ApolloServer<TContext>,
+  context: (http: { req: Request; res: Response }) => Promise<TContext>,
+): RequestHandler {
+  server.assertStarted('graphqlHandler()');
+  return async (req, res) => {
+    const headers = new HeaderMap();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const queryAt = req.url.indexOf('?');
+    const response = await server.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: {
+        method: req.method.toUpperCase(),
+        headers,
+        search: queryAt === -1 ? '' : req.url.slice(queryAt),
+        // Set by express.json, which runs before this on every route that leads here.
+        body: req.body as unknown,
+      },
+      context: () => context({ req, res }),
+    });
+    for (const [name, value] of response.headers) res.setHeader(name, value);
+    res.statusCode = response.status ?? 200;
+    if (response.body.kind === 'complete') {
+      res.end(response.body.string);
+      return;
+    }
+    for await (const chunk of response.body.asyncIterator) res.write(chunk);
+    res.end();
+  };
+}
