@@ -152,6 +152,29 @@ describe('rules see what the field is asked with', () => {
     ]);
   });
 
+  it('asks the rules afresh on every request, with each caller and the request\'s own argument values', async () => {
+    const seen: unknown[] = [];
+    const recording = rule('recording', { cache: 'no_cache' })((_parent, args, ctx: AuthzContext) => {
+      seen.push({ args: { ...args }, principal: ctx.caller.principal });
+      // A rule that changes what it was given changes nothing for the next request.
+      (args as Record<string, unknown>).limit = -1;
+      return ctx.caller.roles.includes('admin');
+    });
+    const gate = gateFor({ ...petRules, Query: { cats: recording, node: allow, pets: allow } });
+    const query = 'query ($n: Int) { cats(limit: $n) { id } }';
+    const run = (caller: Caller, n: number) => deniedPaths(gate, query, { caller, variables: { n } });
+    expect(await run(person('admin'), 3)).toEqual([]);
+    expect(await run(person('customer'), 3)).toEqual(['Query:cats']);
+    expect(await run(person('admin'), 3)).toEqual([]);
+    expect(await run(person('admin'), 5)).toEqual([]);
+    expect(seen).toEqual([
+      { args: { limit: 3 }, principal: 'user-admin' },
+      { args: { limit: 3 }, principal: 'user-customer' },
+      { args: { limit: 3 }, principal: 'user-admin' },
+      { args: { limit: 5 }, principal: 'user-admin' },
+    ]);
+  });
+
   it('decides once per request for one rule and argument values, whatever the field', async () => {
     let calls = 0;
     const counted = rule('counted')(() => {

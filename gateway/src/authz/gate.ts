@@ -323,15 +323,12 @@ export class AuthorizationGate {
   }
 
   /**
-   * A field whose arguments are all literals has the same argument values in every request: they and their key are
-   * computed once per analysis (a copy is handed to the rule, which must not see another request's object).
-   */
-  /**
    * What a request of this document with these variable values asks the rules: each distinct decision (a rule and
    * its arguments, with the resolve info of the first field that needs it) and, for every check of every selected
    * field, which decision answers it. Made once per document and variable values — the variables coerced, the walk
    * (cached itself by the @skip/@include values), the arguments computed — and kept unless the values are too long
-   * to key by. Only the decisions depend on the caller.
+   * to key by. Only the decisions depend on the caller. The key is the values as JSON carries them (`stableKey`):
+   * variables come from a JSON body, where equal keys mean equal values.
    */
   private decisionPlan(entry: DocumentEntry, raw: Readonly<Record<string, unknown>>): DecisionPlan {
     const key = stableKey(raw);
@@ -365,6 +362,10 @@ export class AuthorizationGate {
     return plan;
   }
 
+  /**
+   * A field whose arguments are all literals has the same argument values in every request: they and their key are
+   * computed once per analysis (a copy is handed to the rule, which must not see another request's object).
+   */
   private argumentsOf(
     check: FieldCheck,
     node: FieldNode,
