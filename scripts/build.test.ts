@@ -138,10 +138,10 @@ describe('buildBundles', () => {
     });
   });
 
-  test('the subgraph bundle loads and refuses an unknown subgraph with the usage message', async () => {
+  test('the subgraph bundle loads and refuses an unknown subgraph with the message naming the subgraphs', async () => {
     const { code, stderr } = await run('subgraph.js', ['payments'], {});
     expect(code).toBe(2);
-    expect(stderr).toContain('usage: subgraphs/run.ts <accounts|products|inventory|reviews>');
+    expect(stderr).toContain('the first argument must name a subgraph: <accounts|products|inventory|reviews>');
   });
 
   test('the gateway bundle loads and stops on an invalid configuration with the message naming it', async () => {

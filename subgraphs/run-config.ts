@@ -25,7 +25,7 @@ function isSubgraphName(value: string | undefined): value is SubgraphName {
 /** Reads the whole configuration; the error lists every problem at once and never echoes a value. */
 export function parseRunConfig(args: readonly string[], env: NodeJS.ProcessEnv): RunConfig {
   const name = args[0];
-  if (!isSubgraphName(name)) throw new Error(`usage: subgraphs/run.ts <${SUBGRAPH_NAMES.join('|')}>`);
+  if (!isSubgraphName(name)) throw new Error(`the first argument must name a subgraph: <${SUBGRAPH_NAMES.join('|')}>`);
   const problems: string[] = [];
 
   const port = env.PORT === undefined ? DEFAULT_SUBGRAPH_PORTS[name] : Number(env.PORT);

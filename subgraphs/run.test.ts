@@ -31,7 +31,7 @@ describe('parseRunConfig', () => {
   });
 
   test('an unknown subgraph name is a usage error', () => {
-    expect(() => parseRunConfig(['payments'], {})).toThrow('usage: subgraphs/run.ts <accounts|products|inventory|reviews>');
+    expect(() => parseRunConfig(['payments'], {})).toThrow('the first argument must name a subgraph: <accounts|products|inventory|reviews>');
   });
 });
 
