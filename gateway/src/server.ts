@@ -54,6 +54,10 @@ import { createBudgetRedis } from './budget/redis';
 import { createCostEstimator, createCostModel } from './cost/estimate';
 import { ErrorCode, gatewayError } from './errors';
 import { createPipelinePlugin, type Caller, type GatewayContext } from './pipeline';
+import { createReferenceStage } from './pipeline/references';
+import { createReferenceChecker, entitiesFetchThrough } from './references/check';
+import { NO_REFERENCES, TOLLGATE_REFERENCES, type ReferencePolicy } from './references/declarations';
+import { planReferences } from './references/plan';
 import { createCostAccountingPlugin } from './pipeline/account';
 import { createAuthorizeStage } from './pipeline/authorize';
 import { createCostLedger, createCostStage } from './pipeline/cost';
@@ -63,6 +67,7 @@ import { createLimitsStage, parseOptionsForPlans } from './pipeline/limits';
 import { operationKind } from './pipeline/operation-kind';
 import { DEFAULT_PLANS } from './tenants/plan';
 import type { TenantRecord } from './tenants/tenant';
+import { withCompletionErrors } from './upstream/completion-errors';
 import { SubgraphDataSource } from './upstream/data-source';
 import { createSubgraphHttp } from './upstream/fetcher';
 import { mapPlannerLimitErrors } from './upstream/planner-errors';
@@ -82,6 +87,12 @@ export interface StartGatewayOptions {
    * supergraph brings its own, and startup fails if it leaves a field of that graph without a rule.
    */
   authorization?: { rules: RuleTree; introspectionRule: ShieldRule };
+  /**
+   * Which arguments name another subgraph's entities (references/declarations.ts). Like `authorization`, it
+   * describes the graph served: Tollgate's own by default, none when a custom authorization policy is given
+   * without one. Startup fails if a declared reference does not match the supergraph.
+   */
+  references?: ReferencePolicy;
 }
 
 /** Readiness must answer faster than a load balancer's probe timeout, whatever the operation timeout is. */
@@ -99,6 +110,13 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     ...(options.authorization ?? { rules: ruleTree, introspectionRule }),
   });
   const visibleSchemas = createVisibleSchemas(gate);
+  const referencePlan = planReferences(
+    options.references ?? (options.authorization ? NO_REFERENCES : TOLLGATE_REFERENCES),
+    gate.schema,
+    supergraphSdl,
+  );
+  // Filled by buildService below: the reference check asks owners through the same data sources as plans do.
+  const operationSources = new Map<string, SubgraphDataSource>();
   const explorerManifest = config.explorerEnabled ? await loadOrBuildExplorer() : undefined;
 
   const identity = await startIdentity(config, logger);
@@ -129,6 +147,11 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
         budget,
         ledger,
       }),
+      createReferenceStage({
+        plan: referencePlan,
+        checker: createReferenceChecker({ plan: referencePlan, fetchEntities: entitiesFetchThrough((name) => operationSources.get(name)) }),
+        logger: logger.child({ component: 'references' }),
+      }),
     ].map(exceptIntrospection),
   ];
   const apq = createApqStore({ redisUrl: config.redisUrl, logger: logger.child({ component: 'apq' }) });
@@ -149,7 +172,9 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     if (!isSubgraphName(name)) throw new Error(`the supergraph names subgraph "${name}", which has no configured URL`);
     const common = { name, url: config.subgraphUrls[name], key: deriveSubgraphKey(internalSecret, name), logger };
     healthSources.set(name, new SubgraphDataSource({ ...common, post: postHealthCheck }));
-    return new SubgraphDataSource({ ...common, post: postOperation });
+    const operationSource = new SubgraphDataSource({ ...common, post: postOperation });
+    operationSources.set(name, operationSource);
+    return operationSource;
   };
 
   // @apollo/gateway otherwise exports host metrics to Apollo's servers from every instance; an operator who wants
@@ -170,7 +195,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   const app = express();
   const httpServer = createServer(app);
   const server = new ApolloServer<GatewayContext>({
-    gateway: mapPlannerLimitErrors(gateway),
+    gateway: withCompletionErrors(mapPlannerLimitErrors(gateway), { logger: logger.child({ component: 'gateway' }) }),
     logger: apolloLogger,
     // Apollo's switch is all or nothing; the introspection stage admits developers only and the introspection
     // plugin answers from the caller's visible schema.
