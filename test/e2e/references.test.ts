@@ -158,3 +158,15 @@ describe('completion failures', () => {
     expect(Object.keys(result.body.extensions ?? {})).toEqual(['cost']);
   });
 });
+
+// Last: it stops the products subgraph for good.
+describe('an owner that cannot answer', () => {
+  it('refuses the mutation with DOWNSTREAM_SERVICE_ERROR and writes nothing: an unchecked reference never passes', async () => {
+    await platform.subgraphs.products.stop();
+    const before = await counts();
+    const result = await platform.graphql(acmeStaff, ADJUST, { id: acmeProduct(), delta: 1 });
+    expect(result.status).toBe(502);
+    expect(result.body.errors).toEqual([{ message: 'A downstream service failed', extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' } }]);
+    expect(await counts()).toEqual(before);
+  });
+});
