@@ -46,6 +46,8 @@ function expectNotFound(result: GraphQLResult, path: string): void {
   expect(result.body.data).toBeUndefined();
   expect(result.body.errors).toEqual([{ message: 'Product not found', path: [path], extensions: { code: 'NOT_FOUND' } }]);
   expect(result.text).not.toContain('valueCompletion');
+  // Refused before execution: the reservation is given back.
+  expect(result.body.extensions?.cost).toMatchObject({ actualQueryCost: 0 });
 }
 
 beforeAll(async () => {
