@@ -43,6 +43,29 @@ describe('documentNestingExceeds', () => {
     expect(documentNestingExceeds(deep, 10_001)).toBe(false);
   });
 
+  it("agrees with graphql-js's lexer on random texts of brackets, strings, block strings and comments", () => {
+    const pieces = ['{', '}', '(', ')', '[', ']', ' a', ', ', '"s{(["', '"e\\"{\\\\"', '"""b{\n(\\"""[ """', '# c{[(\n', '# x]\r'];
+    // A deterministic generator, so a failure can be replayed.
+    let seed = 12_345;
+    const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31);
+    const lexerNesting = (text: string) => {
+      const lexer = new Lexer(new Source(text));
+      let depth = 0;
+      let max = 0;
+      for (let token = lexer.advance(); token.kind !== TokenKind.EOF; token = lexer.advance()) {
+        if (token.kind === TokenKind.BRACE_L || token.kind === TokenKind.PAREN_L || token.kind === TokenKind.BRACKET_L) max = Math.max(max, ++depth);
+        if (token.kind === TokenKind.BRACE_R || token.kind === TokenKind.PAREN_R || token.kind === TokenKind.BRACKET_R) depth = Math.max(0, depth - 1);
+      }
+      return max;
+    };
+    for (let round = 0; round < 500; round += 1) {
+      const text = Array.from({ length: 1 + (next() % 60) }, () => pieces[next() % pieces.length]).join('');
+      const expected = lexerNesting(text);
+      expect({ text, exceedsAtExpected: documentNestingExceeds(text, expected) }).toEqual({ text, exceedsAtExpected: false });
+      if (expected > 0) expect({ text, exceedsBelow: documentNestingExceeds(text, expected - 1) }).toEqual({ text, exceedsBelow: true });
+    }
+  });
+
   it('agrees with the parser: a document the scan allows parses', () => {
     const levels = 128;
     const text = `{ a(x: ${'['.repeat(levels - 2)}1${']'.repeat(levels - 2)}) }`;
