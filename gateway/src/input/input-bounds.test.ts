@@ -101,6 +101,17 @@ describe('bounds on client input', () => {
       await expectOthersServed();
     });
 
+    it('in a JWT header and payload (as deep as a header line allows): 401 UNAUTHENTICATED', async () => {
+      const b64 = (json: string) => Buffer.from(json).toString('base64url');
+      // Node refuses header sections over 16 KiB (431): 4,000 levels fit, deeper than what overflowed the stack in the body.
+      const header = b64(`{"alg":"ES256","x":${deepArray(4_000)}}`);
+      const payload = b64(`{"tenant":"acme","y":${deepArray(1_000)}}`);
+      const token = `${header}.${payload}.c2ln`;
+      const res = await platform.graphql({ query: WHO }, { token });
+      expectCodedRefusal(res, 401, 'UNAUTHENTICATED');
+      await expectOthersServed();
+    });
+
     it('is logged with the code and the reason', async () => {
       const res = await platform.graphql(rawBody({ query: JSON.stringify(WHO), variables: `{"x":${deepArray(DEEP_JSON)}}` }), { token: deepToken });
       const line = platform.logs.find((l) => l.msg === 'request' && l.requestId === res.headers.get('x-request-id'));
