@@ -42,7 +42,19 @@ describe('loadGatewayConfig', () => {
       redisUrl: 'redis://127.0.0.1:6379',
       budgetFailMode: 'open',
       explorerEnabled: true,
+      inputBounds: { maxJsonDepth: 64, maxDocumentNesting: 128 },
     });
+  });
+
+  it('reads the input bounds and refuses them outside their range', () => {
+    expect(loadGatewayConfig({ MAX_JSON_DEPTH: '32', MAX_DOCUMENT_NESTING: '200' }).inputBounds).toEqual({
+      maxJsonDepth: 32,
+      maxDocumentNesting: 200,
+    });
+    expect(problemsOf({ MAX_JSON_DEPTH: '1', MAX_DOCUMENT_NESTING: '100000' })).toEqual([
+      'MAX_JSON_DEPTH must be an integer from 2 to 1000',
+      'MAX_DOCUMENT_NESTING must be an integer from 8 to 1000',
+    ]);
   });
 
   it('turns the explorer off in production unless EXPLORER_ENABLED says otherwise', () => {

@@ -6,6 +6,7 @@
 import { join, resolve } from 'node:path';
 import type { LogLevel } from '../../common/logger';
 import { PROJECT_ROOT } from '../../common/paths';
+import { MAX_INPUT_NESTING } from './input/json-depth';
 import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
 
 export const DEFAULT_SUPERGRAPH_PATH = join(PROJECT_ROOT, 'schema', 'supergraph.graphql');
@@ -16,6 +17,20 @@ export type InternalSecretSource = { source: 'env'; secret: Buffer } | { source:
 export const DEFAULT_MONGODB_URI = 'mongodb://127.0.0.1:27017/';
 export const DEFAULT_CONTROL_DB = 'tollgate_control';
 const DB_NAME_PATTERN = /^[A-Za-z0-9_-]{1,63}$/;
+
+/**
+ * Bounds on the nesting of what a client sends, checked before anything walks it (input/json-depth.ts,
+ * input/document-bounds.ts). Recursive code — JSON.stringify, graphql-js's parser, value walkers — overflows the
+ * stack a few thousand levels down; no real operation comes near these.
+ */
+export interface InputBounds {
+  /** Levels of objects and lists in each JSON field of the body (`variables`, `extensions`, …): `{"a":[1]}` is 2. */
+  maxJsonDepth: number;
+  /** Levels of `{`, `(` and `[` in the query text (outside strings and comments), for every plan. */
+  maxDocumentNesting: number;
+}
+
+export const DEFAULT_INPUT_BOUNDS: InputBounds = { maxJsonDepth: 64, maxDocumentNesting: 128 };
 
 export interface GatewayConfig {
   production: boolean;
@@ -46,6 +61,8 @@ export interface GatewayConfig {
    * so configs built in code (tests, benchmarks) leave it off without naming it.
    */
   explorerEnabled?: boolean;
+  /** `MAX_JSON_DEPTH`, `MAX_DOCUMENT_NESTING`; optional like `explorerEnabled` (DEFAULT_INPUT_BOUNDS when absent). */
+  inputBounds?: InputBounds;
 }
 
 export class GatewayConfigError extends Error {
@@ -146,6 +163,10 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     redisUrl: url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     budgetFailMode: budgetFailMode === 'closed' ? 'closed' : 'open',
     explorerEnabled: explorer === undefined ? !production : explorer === 'true',
+    inputBounds: {
+      maxJsonDepth: integer('MAX_JSON_DEPTH', DEFAULT_INPUT_BOUNDS.maxJsonDepth, 2, MAX_INPUT_NESTING),
+      maxDocumentNesting: integer('MAX_DOCUMENT_NESTING', DEFAULT_INPUT_BOUNDS.maxDocumentNesting, 8, MAX_INPUT_NESTING),
+    },
   };
   if (problems.length > 0) throw new GatewayConfigError(problems);
   return config;

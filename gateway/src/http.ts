@@ -22,6 +22,7 @@ import {
 } from './pipeline/authenticate';
 import { ControlPlaneUnavailableError } from './tenants/refreshing-cache';
 import { maskError } from './upstream/mask-errors';
+import { codeAbandonedWork } from './input/abandoned-work';
 
 /** A client's request id is echoed only when it cannot smuggle anything into a log line or a header. */
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9-]{8,64}$/;
@@ -30,8 +31,8 @@ const CLIENT_REQUEST_ID = /^[A-Za-z0-9-]{8,64}$/;
  * Apollo Server's `formatError`: masks the error for the client. It gets no request, so the codes for the log line
  * are noted where the request is known: `refuse` here, the pipeline plugin's `willSendResponse` for Apollo's answers.
  */
-export function formatForClient(formatted: GraphQLFormattedError): GraphQLFormattedError {
-  return maskError(formatted);
+export function formatForClient(formatted: GraphQLFormattedError, error?: unknown): GraphQLFormattedError {
+  return maskError(codeAbandonedWork(formatted, error));
 }
 
 /**
@@ -41,7 +42,7 @@ export function formatForClient(formatted: GraphQLFormattedError): GraphQLFormat
 export function refuse(res: Response, error: GraphQLError): void {
   const http = error.extensions.http as { headers?: Map<string, string> } | undefined;
   for (const [name, value] of http?.headers ?? []) res.setHeader(name, value);
-  const masked = formatForClient(error.toJSON());
+  const masked = formatForClient(error.toJSON(), error);
   const code = masked.extensions?.code;
   if (typeof code === 'string') requestStateOf(res)?.log.errorCodes.push(code);
   res.status(httpStatusOf(error)).type('application/json').send(JSON.stringify({ errors: [masked] }));

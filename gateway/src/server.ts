@@ -24,7 +24,7 @@ import { loadOrCreateInternalSecret } from '../../common/dev-secrets';
 import { deriveSubgraphKey } from '../../common/internal-token';
 import { createLogger, type Logger } from '../../common/logger';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
-import type { GatewayConfig } from './config';
+import { DEFAULT_INPUT_BOUNDS, type GatewayConfig } from './config';
 import { corsHeaders, corsPreflight } from './cors';
 import { createReadinessCheck, livenessHandler, readinessHandler } from './health';
 import {
@@ -71,6 +71,9 @@ import { withCompletionErrors } from './upstream/completion-errors';
 import { SubgraphDataSource } from './upstream/data-source';
 import { createSubgraphHttp } from './upstream/fetcher';
 import { mapPlannerLimitErrors } from './upstream/planner-errors';
+import { MAX_VALIDATION_ERRORS } from './input/abandoned-work';
+import { boundedJsonBody } from './input/body-bounds';
+import { boundedDocument } from './input/document-bounds';
 
 export interface StartedGateway {
   /** Origin the gateway listens on, e.g. `http://127.0.0.1:4000`; GraphQL is at `${url}/graphql`. */
@@ -192,6 +195,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     supergraphLoaded = true;
   });
 
+  const inputBounds = config.inputBounds ?? DEFAULT_INPUT_BOUNDS;
   const app = express();
   const httpServer = createServer(app);
   const server = new ApolloServer<GatewayContext>({
@@ -211,8 +215,10 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     // option makes it log a deprecation warning at every start.
     stopOnTerminationSignals: false,
     formatError: formatForClient,
-    // A plan's token limit is checked by its stage; the parser's cap only stops a huge document from being parsed
-    // at all, so it is the largest plan's limit.
+    // graphql-js's default, stated: input/abandoned-work.ts tells the client this number when validation stops.
+    validationOptions: { maxErrors: MAX_VALIDATION_ERRORS },
+    // A plan's token limit is checked before parsing (input/document-bounds.ts) and again by its stage; the
+    // parser's cap only stops a huge document from being parsed at all, so it is the largest plan's limit.
     parseOptions: parseOptionsForPlans(DEFAULT_PLANS),
     plugins: [
       createPipelinePlugin(stages),
@@ -267,6 +273,8 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     onlyJson,
     express.json({ limit: config.maxBodyBytes, type: 'application/json', verify: recordBodyBytes }),
     bodyWithinPlan(limitsFor),
+    // Before anything walks the body's JSON (persisted operations, the gate's variable key, coercion).
+    boundedJsonBody({ maxDepth: inputBounds.maxJsonDepth }),
     wellFormedGraphQLBody,
     resolvePersistedOperations({
       manifests: identity.manifests,
@@ -274,6 +282,8 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       safelistModeFor: (tenantId) => identity.directory.peek(tenantId)?.safelistMode ?? 'enforce',
       logger: logger.child({ component: 'persisted' }),
     }),
+    // On the text Apollo Server will parse, however it was sent: nesting bound, then the plan's token limit.
+    boundedDocument({ maxNesting: inputBounds.maxDocumentNesting, limitsFor }),
     graphqlHandler(server, gatewayContext),
   );
   app.use(notFound);

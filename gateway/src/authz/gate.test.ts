@@ -358,4 +358,18 @@ describe('stableKey', () => {
     expect(stableKey(args)).toBe(reference(args));
     expect(stableKey(reversed)).toBe(reference(args));
   });
+
+  it('refuses a value nested deeper than any body may be with BAD_USER_INPUT instead of overflowing the stack', () => {
+    const deep: unknown = JSON.parse(`{"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
+    let thrown: unknown;
+    try {
+      stableKey(deep);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(GraphQLError);
+    expect((thrown as GraphQLError).extensions.code).toBe('BAD_USER_INPUT');
+    const deepButWalkable: unknown = JSON.parse(`{"x":${'['.repeat(500)}${']'.repeat(500)}}`);
+    expect(stableKey(deepButWalkable)).toBe(reference(deepButWalkable));
+  });
 });

@@ -60,6 +60,7 @@ import {
 } from 'graphql';
 import { deny, type and, type IRules } from 'graphql-shield';
 import { ErrorCode, gatewayError } from '../errors';
+import { MAX_INPUT_NESTING, jsonDepthExceeds } from '../input/json-depth';
 import type { Caller } from '../pipeline/index';
 
 /** graphql-shield exports its constructors but not these types; they are derived from the constructors. */
@@ -744,6 +745,8 @@ export function stableKey(value: unknown): string {
       return `${out}}`;
     }
   }
+  // JSON.stringify recurses: a value deeper than any body may be (input/json-depth.ts) is refused, not overflowed.
+  if (jsonDepthExceeds(value, MAX_INPUT_NESTING)) throw gatewayError(ErrorCode.BAD_USER_INPUT, 'A value is nested too deeply.');
   return JSON.stringify(value, (_key, v: unknown) =>
     v !== null && typeof v === 'object' && !Array.isArray(v)
       ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))

@@ -9,7 +9,9 @@
  * numbers reused, so a fragment bomb costs this stage no more than its text does.
  *
  * Two limits also need a guard before parsing, which happens before any stage: the body size (Express reads it;
- * see `assertBodyWithinPlan`) and the token count (Apollo Server parses; see `parseOptionsForPlans`).
+ * see `assertBodyWithinPlan`) and the token count (input/document-bounds.ts counts the caller's before Apollo Server
+ * parses, so validation never answers for it; `parseOptionsForPlans` caps the parser; the check here stays for
+ * documents that reach Apollo Server another way).
  */
 import {
   Kind,
@@ -80,7 +82,8 @@ export function createLimitsStage(options: LimitsStageOptions): OperationStage {
   };
 }
 
-function limitRefusal(code: LimitCode, message: string, maximum: number, actual: number) {
+/** A shape limit's refusal; input/document-bounds.ts gives the token limit's before parsing in the same shape. */
+export function limitRefusal(code: LimitCode, message: string, maximum: number, actual: number) {
   return gatewayError(ErrorCode.GRAPHQL_VALIDATION_FAILED, message, { extensions: { validationErrorCode: code, maximum, actual } });
 }
 
