@@ -4,6 +4,7 @@
  * the secrets a config points at are loaded when the gateway starts.
  */
 import { join, resolve } from 'node:path';
+import { DEFAULT_HTTP_SERVER_TIMEOUTS, httpTimeoutProblems, type HttpServerTimeouts } from '../../common/http-server-timeouts';
 import type { LogLevel } from '../../common/logger';
 import { PROJECT_ROOT } from '../../common/paths';
 import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
@@ -46,6 +47,11 @@ export interface GatewayConfig {
    * so configs built in code (tests, benchmarks) leave it off without naming it.
    */
   explorerEnabled?: boolean;
+  /**
+   * Timeouts of the gateway's HTTP listener (common/http-server-timeouts.ts). Optional like `explorerEnabled`:
+   * configs built in code get DEFAULT_HTTP_SERVER_TIMEOUTS.
+   */
+  httpServer?: HttpServerTimeouts;
 }
 
 export class GatewayConfigError extends Error {
@@ -131,6 +137,15 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
   const explorer = text('EXPLORER_ENABLED');
   if (explorer !== undefined && explorer !== 'true' && explorer !== 'false') problems.push('EXPLORER_ENABLED must be "true" or "false"');
 
+  const httpServer: HttpServerTimeouts = {
+    headersTimeoutMs: integer('HTTP_HEADERS_TIMEOUT_MS', DEFAULT_HTTP_SERVER_TIMEOUTS.headersTimeoutMs, 100, 600_000),
+    requestTimeoutMs: integer('HTTP_REQUEST_TIMEOUT_MS', DEFAULT_HTTP_SERVER_TIMEOUTS.requestTimeoutMs, 100, 3_600_000),
+    keepAliveTimeoutMs: integer('HTTP_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_HTTP_SERVER_TIMEOUTS.keepAliveTimeoutMs, 1, 3_600_000),
+    maxRequestsPerSocket: integer('HTTP_MAX_REQUESTS_PER_SOCKET', DEFAULT_HTTP_SERVER_TIMEOUTS.maxRequestsPerSocket, 0, 1_000_000),
+    socketIdleTimeoutMs: integer('HTTP_SOCKET_IDLE_TIMEOUT_MS', DEFAULT_HTTP_SERVER_TIMEOUTS.socketIdleTimeoutMs, 0, 3_600_000),
+  };
+  problems.push(...httpTimeoutProblems(httpServer, { headers: 'HTTP_HEADERS_TIMEOUT_MS', request: 'HTTP_REQUEST_TIMEOUT_MS' }));
+
   const config: GatewayConfig = {
     production,
     host: text('HOST') ?? '127.0.0.1',
@@ -146,6 +161,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     redisUrl: url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     budgetFailMode: budgetFailMode === 'closed' ? 'closed' : 'open',
     explorerEnabled: explorer === undefined ? !production : explorer === 'true',
+    httpServer,
   };
   if (problems.length > 0) throw new GatewayConfigError(problems);
   return config;
