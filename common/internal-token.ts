@@ -41,6 +41,13 @@ export interface InternalClaims {
   /** Issued-at and expiry, milliseconds since the epoch. */
   iat: number;
   exp: number;
+  /**
+   * Deadline, milliseconds since the epoch: the gateway stops waiting for this fetch then, so the subgraph must
+   * have answered by then and must not start anything after it. Inside the MAC, so nothing between gateway and
+   * subgraph can extend it; absolute like `exp`, so a request that sat in a queue arrives already late. Optional
+   * for tokens of gateways that predate it: the subgraph then applies its own maximum.
+   */
+  dl?: number;
 }
 
 export type InternalTokenFailure =
@@ -127,6 +134,7 @@ function isClaims(value: unknown): value is InternalClaims {
     typeof c.qh === 'string' &&
     typeof c.rid === 'string' &&
     Number.isSafeInteger(c.iat) &&
-    Number.isSafeInteger(c.exp)
+    Number.isSafeInteger(c.exp) &&
+    (c.dl === undefined || (Number.isSafeInteger(c.dl) && (c.dl as number) > (c.iat as number) && (c.dl as number) <= (c.exp as number)))
   );
 }

@@ -1,7 +1,9 @@
 /** The environment of `subgraphs/run.ts`, read and checked in one place. */
+import { DEFAULT_HTTP_SERVER_TIMEOUTS, httpTimeoutProblems, type HttpServerTimeouts } from '../common/http-server-timeouts';
 import { parseLogLevel, type LogLevel } from '../common/logger';
 import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, type SubgraphName } from './catalog';
-import { defaultDbName } from './kit/database';
+import { DEFAULT_DATABASE_TIMEOUTS, defaultDbName, type DatabaseTimeouts } from './kit/database';
+import { DEFAULT_MAX_REQUEST_DEADLINE_MS } from './kit/deadline';
 
 export interface RunConfig {
   name: SubgraphName;
@@ -11,6 +13,12 @@ export interface RunConfig {
   dbName: string;
   internalKey: Buffer;
   logLevel: LogLevel;
+  /** The listener's timeouts (`HTTP_*`, as the gateway's). */
+  http: HttpServerTimeouts;
+  /** The driver's timeouts (`MONGODB_*_TIMEOUT_MS`). */
+  database: DatabaseTimeouts;
+  /** `REQUEST_DEADLINE_MS`: the longest a request may take, and the deadline of one whose token names none. */
+  maxRequestDeadlineMs: number;
 }
 
 const HEX_KEY = /^(?:[0-9a-fA-F]{2}){32,}$/;
@@ -42,6 +50,44 @@ export function parseRunConfig(args: readonly string[], env: NodeJS.ProcessEnv):
   }
   if (env.LOG_LEVEL !== undefined && !LOG_LEVELS.includes(env.LOG_LEVEL)) problems.push('LOG_LEVEL must be debug, info, warn or error');
 
+  const integer = (variable: string, fallback: number, min: number, max: number): number => {
+    const raw = env[variable];
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^\d{1,10}$/.test(raw) || value < min || value > max) {
+      problems.push(`${variable} must be an integer from ${min} to ${max}`);
+      return fallback;
+    }
+    return value;
+  };
+  const http: HttpServerTimeouts = {
+    headersTimeoutMs: integer('HTTP_HEADERS_TIMEOUT_MS', DEFAULT_HTTP_SERVER_TIMEOUTS.headersTimeoutMs, 100, 600_000),
+    requestTimeoutMs: integer('HTTP_REQUEST_TIMEOUT_MS', DEFAULT_HTTP_SERVER_TIMEOUTS.requestTimeoutMs, 100, 3_600_000),
+    keepAliveTimeoutMs: integer('HTTP_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_HTTP_SERVER_TIMEOUTS.keepAliveTimeoutMs, 1, 3_600_000),
+    maxRequestsPerSocket: integer('HTTP_MAX_REQUESTS_PER_SOCKET', DEFAULT_HTTP_SERVER_TIMEOUTS.maxRequestsPerSocket, 0, 1_000_000),
+    socketIdleTimeoutMs: integer('HTTP_SOCKET_IDLE_TIMEOUT_MS', DEFAULT_HTTP_SERVER_TIMEOUTS.socketIdleTimeoutMs, 0, 3_600_000),
+  };
+  problems.push(...httpTimeoutProblems(http, { headers: 'HTTP_HEADERS_TIMEOUT_MS', request: 'HTTP_REQUEST_TIMEOUT_MS' }));
+  const database: DatabaseTimeouts = {
+    serverSelectionTimeoutMs: integer('MONGODB_SERVER_SELECTION_TIMEOUT_MS', DEFAULT_DATABASE_TIMEOUTS.serverSelectionTimeoutMs, 100, 120_000),
+    connectTimeoutMs: integer('MONGODB_CONNECT_TIMEOUT_MS', DEFAULT_DATABASE_TIMEOUTS.connectTimeoutMs, 100, 120_000),
+    socketTimeoutMs: integer('MONGODB_SOCKET_TIMEOUT_MS', DEFAULT_DATABASE_TIMEOUTS.socketTimeoutMs, 100, 600_000),
+  };
+  const maxRequestDeadlineMs = integer('REQUEST_DEADLINE_MS', DEFAULT_MAX_REQUEST_DEADLINE_MS, 10, 60_000);
+  // A socket timeout below the longest deadline would cut operations the deadline still allows.
+  if (database.socketTimeoutMs < maxRequestDeadlineMs) problems.push('MONGODB_SOCKET_TIMEOUT_MS must be at least REQUEST_DEADLINE_MS');
+
   if (problems.length > 0) throw new Error(`invalid configuration for ${name}: ${problems.join('; ')}`);
-  return { name, host, port, mongoUri, dbName, internalKey: Buffer.from(keyHex, 'hex'), logLevel: parseLogLevel(env.LOG_LEVEL, 'info') };
+  return {
+    name,
+    host,
+    port,
+    mongoUri,
+    dbName,
+    internalKey: Buffer.from(keyHex, 'hex'),
+    logLevel: parseLogLevel(env.LOG_LEVEL, 'info'),
+    http,
+    database,
+    maxRequestDeadlineMs,
+  };
 }

@@ -19,7 +19,30 @@ describe('parseRunConfig', () => {
       dbName: 'tollgate_inventory',
       internalKey: Buffer.from(KEY, 'hex'),
       logLevel: 'info',
+      http: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 65_000, maxRequestsPerSocket: 1_000, socketIdleTimeoutMs: 120_000 },
+      database: { serverSelectionTimeoutMs: 5_000, connectTimeoutMs: 3_000, socketTimeoutMs: 15_000 },
+      maxRequestDeadlineMs: 10_000,
     });
+  });
+
+  test('deadlines and timeouts come from the environment, checked against each other', () => {
+    const base = { MONGODB_URI: 'mongodb://db:27017/', TOLLGATE_INTERNAL_KEY: KEY };
+    const config = parseRunConfig(['products'], {
+      ...base,
+      HTTP_HEADERS_TIMEOUT_MS: '2000',
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: '5000',
+      MONGODB_SERVER_SELECTION_TIMEOUT_MS: '1000',
+      REQUEST_DEADLINE_MS: '3000',
+      MONGODB_SOCKET_TIMEOUT_MS: '4000',
+    });
+    expect(config.http).toMatchObject({ headersTimeoutMs: 2000, keepAliveTimeoutMs: 5000 });
+    expect(config.database).toEqual({ serverSelectionTimeoutMs: 1000, connectTimeoutMs: 3_000, socketTimeoutMs: 4000 });
+    expect(config.maxRequestDeadlineMs).toBe(3000);
+    const attempt = () =>
+      parseRunConfig(['products'], { ...base, HTTP_HEADERS_TIMEOUT_MS: '40000', REQUEST_DEADLINE_MS: '20000', MONGODB_CONNECT_TIMEOUT_MS: 'x' });
+    expect(attempt).toThrow(
+      /HTTP_REQUEST_TIMEOUT_MS must be at least HTTP_HEADERS_TIMEOUT_MS.*MONGODB_CONNECT_TIMEOUT_MS must be an integer.*MONGODB_SOCKET_TIMEOUT_MS must be at least REQUEST_DEADLINE_MS/,
+    );
   });
 
   test('every problem is reported at once, without echoing values', () => {

@@ -8,6 +8,8 @@
  *   MONGODB_DB             database (default tollgate_NAME)
  *   TOLLGATE_INTERNAL_KEY  required: hex of this subgraph's key derived from the gateway secret, ≥ 32 bytes
  *   LOG_LEVEL              debug | info | warn | error (default info)
+ *   REQUEST_DEADLINE_MS, MONGODB_{SERVER_SELECTION,CONNECT,SOCKET}_TIMEOUT_MS, HTTP_*: deadlines and timeouts,
+ *                          see run-config.ts and the README's Configuration table
  *
  * It logs one JSON line once listening. SIGINT or SIGTERM stops it gracefully: no new requests, running ones
  * finish, the database connection closes.
@@ -34,6 +36,9 @@ async function main(): Promise<void> {
     dbName: config.dbName,
     internalKey: config.internalKey,
     logger,
+    http: config.http,
+    database: config.database,
+    maxRequestDeadlineMs: config.maxRequestDeadlineMs,
   });
   // The URI may carry credentials: only the database name is logged.
   logger.info('listening', { url: running.url, db: config.dbName });

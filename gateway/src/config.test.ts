@@ -43,6 +43,7 @@ describe('loadGatewayConfig', () => {
       budgetFailMode: 'open',
       explorerEnabled: true,
       inputBounds: { maxJsonDepth: 64, maxDocumentNesting: 128 },
+      httpServer: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 65_000, maxRequestsPerSocket: 1_000, socketIdleTimeoutMs: 120_000 },
     });
   });
 
@@ -54,6 +55,25 @@ describe('loadGatewayConfig', () => {
     expect(problemsOf({ MAX_JSON_DEPTH: '1', MAX_DOCUMENT_NESTING: '100000' })).toEqual([
       'MAX_JSON_DEPTH must be an integer from 2 to 1000',
       'MAX_DOCUMENT_NESTING must be an integer from 8 to 1000',
+    ]);
+  });
+
+  it('reads the HTTP listener timeouts and refuses a request timeout below the headers timeout', () => {
+    expect(
+      loadGatewayConfig({
+        HTTP_HEADERS_TIMEOUT_MS: '2000',
+        HTTP_REQUEST_TIMEOUT_MS: '5000',
+        HTTP_KEEP_ALIVE_TIMEOUT_MS: '75000',
+        HTTP_MAX_REQUESTS_PER_SOCKET: '0',
+        HTTP_SOCKET_IDLE_TIMEOUT_MS: '0',
+      }).httpServer,
+    ).toEqual({ headersTimeoutMs: 2000, requestTimeoutMs: 5000, keepAliveTimeoutMs: 75_000, maxRequestsPerSocket: 0, socketIdleTimeoutMs: 0 });
+    expect(problemsOf({ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '10000' })).toEqual([
+      'HTTP_REQUEST_TIMEOUT_MS must be at least HTTP_HEADERS_TIMEOUT_MS',
+    ]);
+    expect(problemsOf({ HTTP_HEADERS_TIMEOUT_MS: '0', HTTP_KEEP_ALIVE_TIMEOUT_MS: 'soon' })).toEqual([
+      'HTTP_HEADERS_TIMEOUT_MS must be an integer from 100 to 600000',
+      'HTTP_KEEP_ALIVE_TIMEOUT_MS must be an integer from 1 to 3600000',
     ]);
   });
 

@@ -4,6 +4,7 @@
  * the secrets a config points at are loaded when the gateway starts.
  */
 import { join, resolve } from 'node:path';
+import { DEFAULT_HTTP_SERVER_TIMEOUTS, httpTimeoutProblems, type HttpServerTimeouts } from '../../common/http-server-timeouts';
 import type { LogLevel } from '../../common/logger';
 import { PROJECT_ROOT } from '../../common/paths';
 import { MAX_INPUT_NESTING } from './input/json-depth';
@@ -63,6 +64,11 @@ export interface GatewayConfig {
   explorerEnabled?: boolean;
   /** `MAX_JSON_DEPTH`, `MAX_DOCUMENT_NESTING`; optional like `explorerEnabled` (DEFAULT_INPUT_BOUNDS when absent). */
   inputBounds?: InputBounds;
+  /**
+   * Timeouts of the gateway's HTTP listener (common/http-server-timeouts.ts). Optional like `explorerEnabled`:
+   * configs built in code get DEFAULT_HTTP_SERVER_TIMEOUTS.
+   */
+  httpServer?: HttpServerTimeouts;
 }
 
 export class GatewayConfigError extends Error {
@@ -148,6 +154,15 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
   const explorer = text('EXPLORER_ENABLED');
   if (explorer !== undefined && explorer !== 'true' && explorer !== 'false') problems.push('EXPLORER_ENABLED must be "true" or "false"');
 
+  const httpServer: HttpServerTimeouts = {
+    headersTimeoutMs: integer('HTTP_HEADERS_TIMEOUT_MS', DEFAULT_HTTP_SERVER_TIMEOUTS.headersTimeoutMs, 100, 600_000),
+    requestTimeoutMs: integer('HTTP_REQUEST_TIMEOUT_MS', DEFAULT_HTTP_SERVER_TIMEOUTS.requestTimeoutMs, 100, 3_600_000),
+    keepAliveTimeoutMs: integer('HTTP_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_HTTP_SERVER_TIMEOUTS.keepAliveTimeoutMs, 1, 3_600_000),
+    maxRequestsPerSocket: integer('HTTP_MAX_REQUESTS_PER_SOCKET', DEFAULT_HTTP_SERVER_TIMEOUTS.maxRequestsPerSocket, 0, 1_000_000),
+    socketIdleTimeoutMs: integer('HTTP_SOCKET_IDLE_TIMEOUT_MS', DEFAULT_HTTP_SERVER_TIMEOUTS.socketIdleTimeoutMs, 0, 3_600_000),
+  };
+  problems.push(...httpTimeoutProblems(httpServer, { headers: 'HTTP_HEADERS_TIMEOUT_MS', request: 'HTTP_REQUEST_TIMEOUT_MS' }));
+
   const config: GatewayConfig = {
     production,
     host: text('HOST') ?? '127.0.0.1',
@@ -167,6 +182,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
       maxJsonDepth: integer('MAX_JSON_DEPTH', DEFAULT_INPUT_BOUNDS.maxJsonDepth, 2, MAX_INPUT_NESTING),
       maxDocumentNesting: integer('MAX_DOCUMENT_NESTING', DEFAULT_INPUT_BOUNDS.maxDocumentNesting, 8, MAX_INPUT_NESTING),
     },
+    httpServer,
   };
   if (problems.length > 0) throw new GatewayConfigError(problems);
   return config;

@@ -7,7 +7,6 @@
  * without NODE_ENV=production is still reachable by tenants.
  */
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloGateway, type ServiceEndpointDefinition } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
@@ -20,6 +19,7 @@ import {
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import express from 'express';
 import { graphqlHandler } from '../../common/apollo-express';
+import { DEFAULT_HTTP_SERVER_TIMEOUTS, createHttpServer } from '../../common/http-server-timeouts';
 import { loadOrCreateInternalSecret } from '../../common/dev-secrets';
 import { deriveSubgraphKey } from '../../common/internal-token';
 import { createLogger, type Logger } from '../../common/logger';
@@ -69,6 +69,7 @@ import { DEFAULT_PLANS } from './tenants/plan';
 import type { TenantRecord } from './tenants/tenant';
 import { withCompletionErrors } from './upstream/completion-errors';
 import { SubgraphDataSource } from './upstream/data-source';
+import { subgraphDeadlineMs } from './upstream/deadline';
 import { createSubgraphHttp } from './upstream/fetcher';
 import { mapPlannerLimitErrors } from './upstream/planner-errors';
 import { MAX_VALIDATION_ERRORS } from './input/abandoned-work';
@@ -165,17 +166,16 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
 
   const subgraphHttp = createSubgraphHttp();
   const postOperation = subgraphHttp.posterWithTimeout({ timeoutMs: config.subgraphTimeoutMs });
-  const postHealthCheck = subgraphHttp.posterWithTimeout({
-    timeoutMs: Math.min(config.subgraphTimeoutMs, MAX_HEALTH_CHECK_TIMEOUT_MS),
-  });
+  const healthCheckTimeoutMs = Math.min(config.subgraphTimeoutMs, MAX_HEALTH_CHECK_TIMEOUT_MS);
+  const postHealthCheck = subgraphHttp.posterWithTimeout({ timeoutMs: healthCheckTimeoutMs });
   const healthSources = new Map<string, SubgraphDataSource>();
 
   // The URL in the supergraph is what composition was given; where a subgraph runs is deployment configuration.
   const buildService = ({ name }: ServiceEndpointDefinition) => {
     if (!isSubgraphName(name)) throw new Error(`the supergraph names subgraph "${name}", which has no configured URL`);
     const common = { name, url: config.subgraphUrls[name], key: deriveSubgraphKey(internalSecret, name), logger };
-    healthSources.set(name, new SubgraphDataSource({ ...common, post: postHealthCheck }));
-    const operationSource = new SubgraphDataSource({ ...common, post: postOperation });
+    healthSources.set(name, new SubgraphDataSource({ ...common, post: postHealthCheck, deadlineMs: subgraphDeadlineMs(healthCheckTimeoutMs) }));
+    const operationSource = new SubgraphDataSource({ ...common, post: postOperation, deadlineMs: subgraphDeadlineMs(config.subgraphTimeoutMs) });
     operationSources.set(name, operationSource);
     return operationSource;
   };
@@ -197,7 +197,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
 
   const inputBounds = config.inputBounds ?? DEFAULT_INPUT_BOUNDS;
   const app = express();
-  const httpServer = createServer(app);
+  const httpServer = createHttpServer(config.httpServer ?? DEFAULT_HTTP_SERVER_TIMEOUTS, app);
   const server = new ApolloServer<GatewayContext>({
     gateway: withCompletionErrors(mapPlannerLimitErrors(gateway), { logger: logger.child({ component: 'gateway' }) }),
     logger: apolloLogger,
@@ -326,7 +326,7 @@ function isSubgraphName(name: string): name is SubgraphName {
   return (SUBGRAPH_NAMES as readonly string[]).includes(name);
 }
 
-function listen(httpServer: ReturnType<typeof createServer>, host: string, port: number): Promise<number> {
+function listen(httpServer: ReturnType<typeof createHttpServer>, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(port, host, () => {

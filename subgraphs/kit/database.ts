@@ -14,7 +14,32 @@ export interface DatabaseOptions {
   dbName: string;
   /** Emit the driver's command events on `connection.getClient()` (tests count queries with them). */
   monitorCommands?: boolean;
+  /** How long the driver waits for an unreachable database; DEFAULT_DATABASE_TIMEOUTS when absent. */
+  timeouts?: DatabaseTimeouts;
 }
+
+/**
+ * The driver's own bounds. Requests are bounded by their deadline (deadline.ts); these bound what the driver does
+ * underneath, so that a blackholed database costs connections for seconds, not minutes. (Driver 7 has no
+ * per-operation timeout: its `timeoutMS` is deprecated and has no effect.)
+ */
+export interface DatabaseTimeouts {
+  /** How long an operation waits for a reachable server (driver default 30 s). */
+  serverSelectionTimeoutMs: number;
+  /** TCP connect plus the handshake of a new connection, and the monitor's checks (driver default 30 s). */
+  connectTimeoutMs: number;
+  /**
+   * A connection with no answer for this long is closed (driver default: never). Above the longest deadline a
+   * request can have: it reaps the connections of operations the deadline already abandoned.
+   */
+  socketTimeoutMs: number;
+}
+
+export const DEFAULT_DATABASE_TIMEOUTS: Readonly<DatabaseTimeouts> = Object.freeze({
+  serverSelectionTimeoutMs: 5_000,
+  connectTimeoutMs: 3_000,
+  socketTimeoutMs: 15_000,
+});
 
 /**
  * A connection of its own, never mongoose's global default one: several subgraphs run in one process in tests, and
@@ -22,6 +47,7 @@ export interface DatabaseOptions {
  */
 export async function openDatabase(options: DatabaseOptions): Promise<Connection> {
   if (!DB_NAME_PATTERN.test(options.dbName)) throw new Error('the database name must be 1–63 letters, digits, "_" or "-"');
+  const timeouts = options.timeouts ?? DEFAULT_DATABASE_TIMEOUTS;
   const connection = mongoose.createConnection(options.mongoUri, {
     dbName: options.dbName,
     // Operators in code-built filters are marked with mongoose.trusted(); any other `$` key is neutralised.
@@ -31,7 +57,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Connection
     // Indexes are synced by registerModels, before anything is served, rather than in the background.
     autoIndex: false,
     monitorCommands: options.monitorCommands ?? false,
-    serverSelectionTimeoutMS: 10_000,
+    serverSelectionTimeoutMS: timeouts.serverSelectionTimeoutMs,
+    connectTimeoutMS: timeouts.connectTimeoutMs,
+    socketTimeoutMS: timeouts.socketTimeoutMs,
   });
   try {
     await connection.asPromise();

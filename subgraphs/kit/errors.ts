@@ -12,6 +12,8 @@ export const CLIENT_ERROR_CODES = [
   'UNAUTHENTICATED',
   'GRAPHQL_VALIDATION_FAILED',
   'GRAPHQL_PARSE_FAILED',
+  // The database is unreachable or too slow for the request's deadline (deadline.ts); the message is fixed.
+  'SERVICE_UNAVAILABLE',
 ] as const;
 export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number];
 

@@ -12,6 +12,7 @@ import { Kind, parse, type FieldNode, type SelectionNode } from 'graphql';
 import { isRole, isTenantId } from '../../common/ids';
 import { INTERNAL_TOKEN_HEADER, InternalTokenError, verifyInternalToken, type InternalTokenFailure } from '../../common/internal-token';
 import type { Logger } from '../../common/logger';
+import { DEFAULT_MAX_REQUEST_DEADLINE_MS, SERVICE_UNAVAILABLE, requestDeadline } from './deadline';
 import { requireScope, runInScope, type RequestScope } from './scope';
 
 export type VerifiedRequest =
@@ -24,9 +25,14 @@ export interface InternalAuthOptions {
   /** This subgraph's name: the audience its tokens must carry. */
   audience: string;
   logger: Logger;
+  /** The longest a request may take, whatever its token says, and the deadline of one whose token names none. */
+  maxDeadlineMs?: number;
 }
 
 type RefusalReason = InternalTokenFailure | 'missing-token' | 'missing-query' | 'svc-operation' | 'bad-tenant';
+
+/** A request whose deadline passed before it could start: the gateway has stopped waiting, nothing is run. */
+const DEADLINE_PASSED_BODY = { errors: [{ message: 'Service temporarily unavailable', extensions: { code: SERVICE_UNAVAILABLE } }] };
 
 /** The exact body of every refusal: the caller learns nothing about why. */
 export const UNAUTHORIZED_BODY = { errors: [{ message: 'Unauthorized', extensions: { code: 'UNAUTHENTICATED' } }] };
@@ -90,6 +96,7 @@ export interface InternalAuth {
 
 export function internalAuth(options: InternalAuthOptions): InternalAuth {
   const { key, audience, logger } = options;
+  const maxDeadlineMs = options.maxDeadlineMs ?? DEFAULT_MAX_REQUEST_DEADLINE_MS;
 
   const refuse = (res: Response, reason: RefusalReason, requestId: string | undefined) => {
     logger.warn('gateway token refused', { reason, requestId });
@@ -125,12 +132,20 @@ export function internalAuth(options: InternalAuthOptions): InternalAuth {
       return next();
     }
     if (!isTenantId(claims.ten)) return refuse(res, 'bad-tenant', requestId);
+    const now = Date.now();
+    const deadline = requestDeadline(claims.dl, now, maxDeadlineMs);
+    if (deadline <= now) {
+      // It sat in a queue somewhere until its client was gone: above all a mutation must not start now.
+      logger.warn('deadline passed before the request started', { requestId, lateByMs: now - deadline });
+      return void res.status(503).json(DEADLINE_PASSED_BODY);
+    }
     const scope: RequestScope = {
       tenantId: claims.ten,
       principal: claims.sub,
       // Roles this platform does not know grant nothing.
       roles: claims.roles.filter(isRole),
       requestId,
+      deadline,
     };
     // Everything downstream — Apollo Server, resolvers, DataLoader batches, mongoose — runs inside this call.
     runInScope(scope, () => {

@@ -15,6 +15,11 @@ export interface RequestScope {
   readonly principal: string;
   readonly roles: readonly Role[];
   readonly requestId: string;
+  /**
+   * When the gateway stops waiting (ms since the epoch; see deadline.ts): database work is bounded by it and
+   * nothing starts after it. Absent for work outside a gateway request (seeding, tests).
+   */
+  readonly deadline?: number;
 }
 
 /** Thrown when tenant data is touched outside a verified request; the message never carries data. */
@@ -37,6 +42,7 @@ export function runInScope<T>(scope: RequestScope, fn: () => T): T {
     principal: scope.principal,
     roles: Object.freeze([...scope.roles]),
     requestId: scope.requestId,
+    ...(scope.deadline === undefined ? {} : { deadline: scope.deadline }),
   });
   return storage.run(frozen, fn);
 }

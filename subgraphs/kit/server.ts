@@ -2,7 +2,7 @@
  * Starts one subgraph: its own mongoose connection, its tenant-scoped models, the federated schema behind
  * graphql-shield, and Apollo Server behind the gateway-token middleware, on `POST /graphql` only.
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
@@ -19,9 +19,11 @@ import express, { type ErrorRequestHandler, type RequestHandler } from 'express'
 import type { DocumentNode, GraphQLFormattedError } from 'graphql';
 import type { Connection } from 'mongoose';
 import { graphqlHandler } from '../../common/apollo-express';
+import { DEFAULT_HTTP_SERVER_TIMEOUTS, createHttpServer, type HttpServerTimeouts } from '../../common/http-server-timeouts';
 import { createLogger, type Logger } from '../../common/logger';
 import type { SubgraphName } from '../catalog';
-import { openDatabase, registerModels } from './database';
+import { openDatabase, registerModels, type DatabaseTimeouts } from './database';
+import { SERVICE_UNAVAILABLE, isDatabaseUnavailable, serviceUnavailable } from './deadline';
 import { isClientErrorCode } from './errors';
 import { internalAuth, verifiedRequest } from './internal-auth';
 import { protectSchema, type PermissionRules } from './permissions';
@@ -74,6 +76,12 @@ export interface SubgraphOptions {
   logger?: Logger;
   /** Emit the driver's command events on `connection.getClient()` (tests count queries with them). */
   monitorCommands?: boolean;
+  /** The listener's timeouts; DEFAULT_HTTP_SERVER_TIMEOUTS when absent. */
+  http?: HttpServerTimeouts;
+  /** The driver's timeouts (kit/database.ts); DEFAULT_DATABASE_TIMEOUTS when absent. */
+  database?: DatabaseTimeouts;
+  /** The longest any request may take, and the deadline of one whose token names none (kit/deadline.ts). */
+  maxRequestDeadlineMs?: number;
 }
 
 export interface RunningSubgraph {
@@ -92,13 +100,17 @@ function errorBody(message: string, code: string) {
   return { errors: [{ message, extensions: { code } }] };
 }
 
-/** Known client errors keep their message; everything else becomes one opaque internal error. */
-export function maskError(formatted: GraphQLFormattedError): GraphQLFormattedError {
-  const code = formatted.extensions?.code;
+/**
+ * Known client errors keep their message; a database that is unreachable or too slow becomes SERVICE_UNAVAILABLE
+ * (whatever driver error a resolver let through); everything else becomes one opaque internal error.
+ */
+export function maskError(formatted: GraphQLFormattedError, error?: unknown): GraphQLFormattedError {
+  const code = isDatabaseUnavailable(unwrapResolverError(error)) ? SERVICE_UNAVAILABLE : formatted.extensions?.code;
   const location = {
     ...(formatted.locations ? { locations: formatted.locations } : {}),
     ...(formatted.path ? { path: formatted.path } : {}),
   };
+  if (code === SERVICE_UNAVAILABLE) return { message: serviceUnavailable().message, ...location, extensions: { code } };
   if (isClientErrorCode(code)) return { message: formatted.message, ...location, extensions: { code } };
   return { message: 'Internal error', ...location, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
 }
@@ -117,6 +129,10 @@ function errorLog<TContext extends SubgraphContext<unknown, unknown>>(): ApolloS
             const code = error.extensions.code;
             if (code === 'FORBIDDEN') {
               contextValue.logger.warn('refused by a permission rule', { code, path: error.path });
+            } else if (code === SERVICE_UNAVAILABLE || isDatabaseUnavailable(unwrapResolverError(error))) {
+              // The cause (a driver error, or the deadline) without the driver's text, which names hosts.
+              const original = unwrapResolverError(error);
+              contextValue.logger.warn('database unavailable', { path: error.path, cause: original instanceof Error ? original.name : code });
             } else if (isClientErrorCode(code)) {
               contextValue.logger.debug('client error', { code, path: error.path });
             } else {
@@ -154,16 +170,19 @@ export async function startSubgraph<TModels, TLoaders>(
   if (options.internalKey.length < 32) throw new Error('the internal key must be at least 32 bytes');
   const logger = options.logger ?? createLogger({ base: { subgraph: definition.name } });
 
-  const connection = await openDatabase({ mongoUri: options.mongoUri, dbName: options.dbName, monitorCommands: options.monitorCommands });
+  const connection = await openDatabase({
+    mongoUri: options.mongoUri,
+    dbName: options.dbName,
+    monitorCommands: options.monitorCommands,
+    timeouts: options.database,
+  });
   let apollo: ApolloServer<Context> | undefined;
   try {
     const models = await registerModels(connection, (c) => definition.models(c));
     // The generated resolver types checked the map against the schema; this is the same map under Apollo's type.
     const resolvers = definition.resolvers as GraphQLResolverMap<unknown>;
     const schema = protectSchema(buildSubgraphSchema({ typeDefs: definition.typeDefs, resolvers }), definition.permissions);
-    const httpServer = createServer();
-    // Requests come from the gateway only; none legitimately takes long to send.
-    httpServer.requestTimeout = 30_000;
+    const httpServer = createHttpServer(options.http ?? DEFAULT_HTTP_SERVER_TIMEOUTS);
     const server = new ApolloServer<Context>({
       schema,
       introspection: false,
@@ -172,7 +191,7 @@ export async function startSubgraph<TModels, TLoaders>(
       persistedQueries: false,
       // Stopping is the caller's (subgraphs/run.ts on SIGTERM, `stop()` here): Apollo's own handler would race it.
       stopOnTerminationSignals: false,
-      formatError: (formatted) => maskError(formatted),
+      formatError: (formatted, error) => maskError(formatted, error),
       plugins: [
         ApolloServerPluginDrainHttpServer({ httpServer }),
         ApolloServerPluginLandingPageDisabled(),
@@ -187,7 +206,7 @@ export async function startSubgraph<TModels, TLoaders>(
     apollo = server;
     await server.start();
 
-    const auth = internalAuth({ key: options.internalKey, audience: definition.name, logger });
+    const auth = internalAuth({ key: options.internalKey, audience: definition.name, logger, maxDeadlineMs: options.maxRequestDeadlineMs });
     const requireJson: RequestHandler = (req, res, next) => {
       if (req.is('application/json')) return next();
       res.status(415).json(errorBody('Unsupported media type', 'UNSUPPORTED_MEDIA_TYPE'));

@@ -19,6 +19,7 @@
  * subgraphs uses it for tenant data.
  */
 import mongoose, { type Model, type Query, type Schema } from 'mongoose';
+import { assertTimeLeft, maxTimeMsLeft, withinDeadline } from './deadline';
 import { TenantScopeError, currentTenant } from './scope';
 
 export const TENANT_PATH = 'tenantId';
@@ -187,6 +188,11 @@ const SCOPED_QUERY_OPS = new Set([
   'findOneAndDelete',
   'findOneAndReplace',
 ]);
+/**
+ * Operations that get `maxTimeMS` from the request's deadline. Not the findOneAnd* ones: FerretDB answers their
+ * time limit with an InternalError rather than MaxTimeMSExpired; the race against the deadline bounds them.
+ */
+const TIME_LIMITED_QUERY_OPS = new Set(['find', 'findOne', 'countDocuments', 'distinct']);
 const UPDATE_QUERY_OPS = new Set(['updateOne', 'updateMany', 'findOneAndUpdate']);
 const REPLACE_QUERY_OPS = new Set(['replaceOne', 'findOneAndReplace']);
 
@@ -207,6 +213,13 @@ function scopeQuery(query: AnyQuery): void {
   query.setQuery({ ...(filter as object), [TENANT_PATH]: tenant });
   if (UPDATE_QUERY_OPS.has(op)) assertUpdateKeepsTenant(query.getUpdate(), tenant);
   if (REPLACE_QUERY_OPS.has(op)) query.setUpdate(withTenant(query.getUpdate(), tenant) as Record<string, unknown>);
+  if (TIME_LIMITED_QUERY_OPS.has(op)) limitTime(query.getOptions(), (ms) => query.maxTimeMS(ms));
+}
+
+/** Sets `maxTimeMS` to the time the request has left, unless the operation already asks for less. */
+function limitTime(options: { maxTimeMS?: unknown }, set: (ms: number) => void): void {
+  const left = maxTimeMsLeft();
+  if (left !== undefined && !(typeof options.maxTimeMS === 'number' && options.maxTimeMS <= left)) set(left);
 }
 
 const baseExec = mongoose.Query.prototype.exec as (this: AnyQuery, ...args: unknown[]) => Promise<unknown>;
@@ -216,7 +229,8 @@ function scopedExec(this: AnyQuery, ...args: unknown[]): Promise<unknown> {
   // Registered at exec time so that it runs after any exec hook added earlier (a document's deleteOne adds its
   // `_id` filter that way) and therefore sees the final filter.
   this.pre(() => scopeQuery(this));
-  return baseExec.apply(this, args);
+  // The deadline (kit/deadline.ts) rides here and in the collection guard: a query is settled by it at the latest.
+  return withinDeadline(baseExec.apply(this, args));
 }
 
 function scopedCursor(this: AnyQuery, ...args: unknown[]): unknown {
@@ -232,6 +246,7 @@ function scopePipeline(aggregate: AnyAggregate): void {
   const pipeline: unknown = aggregate.pipeline();
   assertPipelineStages(pipeline, tenant);
   if (!isTenantMatch(pipeline[0], tenant)) pipeline.unshift({ $match: { [TENANT_PATH]: tenant } });
+  limitTime(aggregate.options, (ms) => aggregate.option({ maxTimeMS: ms }));
 }
 
 function scopedAggregate(this: Model<unknown>, ...args: unknown[]): AnyAggregate {
@@ -243,7 +258,7 @@ function scopedAggregate(this: Model<unknown>, ...args: unknown[]): AnyAggregate
     exec: {
       async value(this: AnyAggregate) {
         scopePipeline(this);
-        return exec.call(this);
+        return withinDeadline(exec.call(this));
       },
     },
     explain: {
@@ -353,8 +368,13 @@ function guardCollection(collection: mongoose.Collection): void {
         // Methods missing from the table (estimatedDocumentCount, watch, drop, rename, bulk op builders, search
         // index changes, and whatever a future driver adds) are refused: they cannot be scoped.
         if (check === undefined) refuse('this collection method cannot be scoped to a tenant');
-        if (check !== 'metadata') check(args, currentTenant());
-        return (original as (...a: unknown[]) => unknown).apply(this, args);
+        if (check === 'metadata') return (original as (...a: unknown[]) => unknown).apply(this, args);
+        check(args, currentTenant());
+        // Past the request's deadline nothing reaches the database — no write for a client that is gone — and
+        // what does is settled by the deadline at the latest (a cursor, by the query or aggregate that reads it).
+        assertTimeLeft();
+        const result = (original as (...a: unknown[]) => unknown).apply(this, args);
+        return result instanceof Promise ? withinDeadline(result) : result;
       },
     });
   }

@@ -39,7 +39,12 @@ export interface RealPlatform {
 
 export const SUBGRAPH_TIMEOUT_MS = 1_500;
 
-export async function startRealPlatform(): Promise<RealPlatform> {
+export interface RealPlatformOptions {
+  /** Where a subgraph reaches its database (a test proxy, say); TEST_MONGODB_URI otherwise. Seeding uses the latter. */
+  mongoUriFor?: (name: SubgraphName) => string;
+}
+
+export async function startRealPlatform(options: RealPlatformOptions = {}): Promise<RealPlatform> {
   const mongoUri = process.env.TEST_MONGODB_URI;
   const redisUrl = process.env.TEST_REDIS_URL;
   if (!mongoUri || !redisUrl) throw new Error('TEST_MONGODB_URI and TEST_REDIS_URL are set by test/global-setup.ts');
@@ -60,7 +65,7 @@ export async function startRealPlatform(): Promise<RealPlatform> {
 
   const started = await Promise.all(
     SUBGRAPH_NAMES.map((name) =>
-      startNamedSubgraph(name, { port: 0, mongoUri, dbName: dbNameFor(name), internalKey: deriveSubgraphKey(secret, name), logger: quiet }),
+      startNamedSubgraph(name, { port: 0, mongoUri: options.mongoUriFor?.(name) ?? mongoUri, dbName: dbNameFor(name), internalKey: deriveSubgraphKey(secret, name), logger: quiet }),
     ),
   );
   const subgraphs = Object.fromEntries(SUBGRAPH_NAMES.map((name, i) => [name, started[i]!])) as Record<SubgraphName, RunningSubgraph>;

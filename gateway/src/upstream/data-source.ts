@@ -27,6 +27,11 @@ export interface SubgraphDataSourceOptions {
   /** This subgraph's key, `deriveSubgraphKey(gatewaySecret, name)`. */
   key: Buffer;
   post: SubgraphPoster;
+  /**
+   * Milliseconds the subgraph has for each request, from when it is sent (upstream/deadline.ts): carried inside the
+   * token as an absolute deadline, so the subgraph bounds its database work by it and starts nothing after it.
+   */
+  deadlineMs?: number;
   logger: Logger;
   /** Clock, for tests. */
   now?: () => number;
@@ -48,6 +53,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly url: string;
   private readonly key: Buffer;
   private readonly post: SubgraphPoster;
+  private readonly deadlineMs: number | undefined;
   private readonly log: Logger;
   private readonly now: () => number;
 
@@ -56,6 +62,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     this.url = options.url;
     this.key = options.key;
     this.post = options.post;
+    this.deadlineMs = options.deadlineMs;
     this.log = options.logger.child({ subgraph: options.name });
     this.now = options.now ?? Date.now;
   }
@@ -89,6 +96,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   internalToken(options: ProcessOptions, query: string): string {
     const iat = this.now();
     const exp = iat + DEFAULT_TOKEN_TTL_MS;
+    const dl = this.deadlineMs === undefined ? undefined : iat + Math.min(this.deadlineMs, DEFAULT_TOKEN_TTL_MS);
     const qh = queryHash(query);
     let claims: InternalClaims;
     // Built field by field, not spread from a shared part: this runs for every subgraph fetch.
@@ -98,9 +106,9 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       const context: Partial<GatewayContext> | undefined = options.context;
       const caller = context?.caller;
       if (!caller || !context?.requestId) throw new Error('refusing to call a subgraph without an authenticated caller');
-      claims = { kind: 'op', aud: this.subgraph, ten: caller.tenantId, sub: caller.principal, roles: caller.roles, qh, rid: context.requestId, iat, exp };
+      claims = { kind: 'op', aud: this.subgraph, ten: caller.tenantId, sub: caller.principal, roles: caller.roles, qh, rid: context.requestId, iat, exp, dl };
     } else {
-      claims = { kind: 'svc', aud: this.subgraph, ten: '', sub: '', roles: [], qh, rid: `svc-${randomUUID()}`, iat, exp };
+      claims = { kind: 'svc', aud: this.subgraph, ten: '', sub: '', roles: [], qh, rid: `svc-${randomUUID()}`, iat, exp, dl };
     }
     return mintInternalToken(this.key, claims);
   }
