@@ -128,7 +128,7 @@ async function main(): Promise<void> {
     await redis?.stop();
   };
   process.once('SIGINT', () => void stop().then(() => process.exit(130)));
-  let failed = false;
+  let failed: boolean;
   try {
     say('starting FerretDB (.data/flood-ferretdb) and Redis…');
     ferret = await startFerretDB({ port: FERRET_PORT, dataDir: join(DATA_DIR, 'flood-ferretdb'), log: say });
