@@ -42,7 +42,13 @@ describe('loadGatewayConfig', () => {
       redisUrl: 'redis://127.0.0.1:6379',
       budgetFailMode: 'open',
       explorerEnabled: true,
+      cacheBytes: { documents: 16 * 1_048_576, queryPlans: 16 * 1_048_576, authorization: 16 * 1_048_576, cost: 8 * 1_048_576 },
     });
+  });
+
+  it('reads the per-document cache bounds in MiB and refuses a bound of 0', () => {
+    expect(loadGatewayConfig({ DOCUMENT_CACHE_MIB: '4', COST_CACHE_MIB: '2' }).cacheBytes).toMatchObject({ documents: 4 * 1_048_576, cost: 2 * 1_048_576 });
+    expect(() => loadGatewayConfig({ QUERY_PLAN_CACHE_MIB: '0' })).toThrow('QUERY_PLAN_CACHE_MIB must be an integer from 1 to 4096');
   });
 
   it('turns the explorer off in production unless EXPLORER_ENABLED says otherwise', () => {
