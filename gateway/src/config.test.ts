@@ -44,6 +44,7 @@ describe('loadGatewayConfig', () => {
       explorerEnabled: true,
       inputBounds: { maxJsonDepth: 64, maxDocumentNesting: 128 },
       httpServer: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 65_000, maxRequestsPerSocket: 1_000, socketIdleTimeoutMs: 120_000 },
+      cacheBytes: { documents: 16 * 1_048_576, queryPlans: 16 * 1_048_576, authorization: 16 * 1_048_576, cost: 8 * 1_048_576 },
     });
   });
 
@@ -75,6 +76,11 @@ describe('loadGatewayConfig', () => {
       'HTTP_HEADERS_TIMEOUT_MS must be an integer from 100 to 600000',
       'HTTP_KEEP_ALIVE_TIMEOUT_MS must be an integer from 1 to 3600000',
     ]);
+  });
+
+  it('reads the per-document cache bounds in MiB and refuses a bound of 0', () => {
+    expect(loadGatewayConfig({ DOCUMENT_CACHE_MIB: '4', COST_CACHE_MIB: '2' }).cacheBytes).toMatchObject({ documents: 4 * 1_048_576, cost: 2 * 1_048_576 });
+    expect(() => loadGatewayConfig({ QUERY_PLAN_CACHE_MIB: '0' })).toThrow('QUERY_PLAN_CACHE_MIB must be an integer from 1 to 4096');
   });
 
   it('turns the explorer off in production unless EXPLORER_ENABLED says otherwise', () => {

@@ -69,7 +69,26 @@ export interface GatewayConfig {
    * configs built in code get DEFAULT_HTTP_SERVER_TIMEOUTS.
    */
   httpServer?: HttpServerTimeouts;
+  /**
+   * Estimated heap bytes each per-document cache may take (cache.ts): parsed documents, query plans, authorization
+   * analyses, cost compilations. Optional so configs built in code get the defaults (`DEFAULT_CACHE_BYTES`).
+   */
+  cacheBytes?: CacheBytes;
 }
+
+export interface CacheBytes {
+  /** Apollo Server's parsed, validated documents (`DOCUMENT_CACHE_MIB`). */
+  documents: number;
+  /** @apollo/gateway's query plans (`QUERY_PLAN_CACHE_MIB`). */
+  queryPlans: number;
+  /** The authorization gate's analyses and decision plans (`AUTHZ_CACHE_MIB`). */
+  authorization: number;
+  /** The cost estimator's compiled operations (`COST_CACHE_MIB`). */
+  cost: number;
+}
+
+const MIB = 1_048_576;
+export const DEFAULT_CACHE_BYTES: CacheBytes = { documents: 16 * MIB, queryPlans: 16 * MIB, authorization: 16 * MIB, cost: 8 * MIB };
 
 export class GatewayConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -183,6 +202,12 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
       maxDocumentNesting: integer('MAX_DOCUMENT_NESTING', DEFAULT_INPUT_BOUNDS.maxDocumentNesting, 8, MAX_INPUT_NESTING),
     },
     httpServer,
+    cacheBytes: {
+      documents: integer('DOCUMENT_CACHE_MIB', DEFAULT_CACHE_BYTES.documents / MIB, 1, 4_096) * MIB,
+      queryPlans: integer('QUERY_PLAN_CACHE_MIB', DEFAULT_CACHE_BYTES.queryPlans / MIB, 1, 4_096) * MIB,
+      authorization: integer('AUTHZ_CACHE_MIB', DEFAULT_CACHE_BYTES.authorization / MIB, 1, 4_096) * MIB,
+      cost: integer('COST_CACHE_MIB', DEFAULT_CACHE_BYTES.cost / MIB, 1, 4_096) * MIB,
+    },
   };
   if (problems.length > 0) throw new GatewayConfigError(problems);
   return config;

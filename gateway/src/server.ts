@@ -24,7 +24,9 @@ import { loadOrCreateInternalSecret } from '../../common/dev-secrets';
 import { deriveSubgraphKey } from '../../common/internal-token';
 import { createLogger, type Logger } from '../../common/logger';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
-import { DEFAULT_INPUT_BOUNDS, type GatewayConfig } from './config';
+import type { CacheStats } from './cache';
+import { DEFAULT_CACHE_BYTES, DEFAULT_INPUT_BOUNDS, type GatewayConfig } from './config';
+import { createDocumentStore } from './document-store';
 import { corsHeaders, corsPreflight } from './cors';
 import { createReadinessCheck, livenessHandler, readinessHandler } from './health';
 import {
@@ -75,12 +77,15 @@ import { mapPlannerLimitErrors } from './upstream/planner-errors';
 import { MAX_VALIDATION_ERRORS } from './input/abandoned-work';
 import { boundedJsonBody } from './input/body-bounds';
 import { boundedDocument } from './input/document-bounds';
+import { createQueryPlanCache } from './upstream/query-plan-cache';
 
 export interface StartedGateway {
   /** Origin the gateway listens on, e.g. `http://127.0.0.1:4000`; GraphQL is at `${url}/graphql`. */
   url: string;
   port: number;
   stop(): Promise<void>;
+  /** The per-document caches and their sizes in estimated bytes, for tests and the flood benchmark. */
+  caches(): CacheStats[];
 }
 
 export interface StartGatewayOptions {
@@ -107,12 +112,18 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   const internalSecret = loadInternalSecret(config);
   const supergraphSdl = readFileSync(config.supergraphPath, 'utf8');
   // Everything that can refuse the configuration is built before any connection is opened.
+  // Every per-document cache is bounded by the bytes it holds (cache.ts): a flood of distinct documents cannot
+  // grow the heap past these, whatever the documents are.
+  const cacheBytes = config.cacheBytes ?? DEFAULT_CACHE_BYTES;
   const costModel = createCostModel(supergraphSdl);
-  const estimator = createCostEstimator({ model: costModel });
+  const estimator = createCostEstimator({ model: costModel, cacheBytes: cacheBytes.cost });
   const gate = new AuthorizationGate({
     schema: buildApiSchema(supergraphSdl),
     ...(options.authorization ?? { rules: ruleTree, introspectionRule }),
+    analysisCacheBytes: cacheBytes.authorization,
   });
+  const documents = createDocumentStore({ maxBytes: cacheBytes.documents });
+  const queryPlans = createQueryPlanCache({ maxBytes: cacheBytes.queryPlans });
   const visibleSchemas = createVisibleSchemas(gate);
   const referencePlan = planReferences(
     options.references ?? (options.authorization ? NO_REFERENCES : TOLLGATE_REFERENCES),
@@ -189,6 +200,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     buildService,
     logger: apolloLogger,
     __exposeQueryPlanExperimental: false,
+    queryPlannerConfig: { cache: queryPlans.store },
   });
   let supergraphLoaded = false;
   gateway.onSchemaLoadOrUpdate(() => {
@@ -220,7 +232,9 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     // A plan's token limit is checked before parsing (input/document-bounds.ts) and again by its stage; the
     // parser's cap only stops a huge document from being parsed at all, so it is the largest plan's limit.
     parseOptions: parseOptionsForPlans(DEFAULT_PLANS),
+    documentStore: documents.store,
     plugins: [
+      documents.plugin,
       createPipelinePlugin(stages),
       createIntrospectionPlugin(visibleSchemas),
       createCostAccountingPlugin({ ledger, budget }),
@@ -305,6 +319,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   return {
     url: `http://${urlHost(config.host)}:${port}`,
     port,
+    caches: () => [documents.stats(), queryPlans.stats(), gate.cacheMemory(), estimator.cacheMemory()],
     stop() {
       // The drain plugin closes the HTTP server and lets in-flight requests finish; then the subgraph sockets go.
       stopping ??= server

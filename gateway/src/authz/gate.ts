@@ -59,9 +59,11 @@ import {
   type ValueNode,
 } from 'graphql';
 import { deny, type and, type IRules } from 'graphql-shield';
+import { createByteBoundedCache, type ByteBoundedCache, type CacheStats } from '../cache';
 import { ErrorCode, gatewayError } from '../errors';
 import { MAX_INPUT_NESTING, jsonDepthExceeds } from '../input/json-depth';
 import type { Caller } from '../pipeline/index';
+import { analysisBytes, decisionPlanBytes, documentEntryBytes } from './gate-memory';
 
 /** graphql-shield exports its constructors but not these types; they are derived from the constructors. */
 export type ShieldRule = Parameters<typeof and>[number];
@@ -161,6 +163,8 @@ export interface GateOptions {
   readonly fallbackRule?: ShieldRule;
   /** Distinct documents (query hash + operation name) whose analysis is kept. */
   readonly analysisCacheSize?: number;
+  /** Estimated heap bytes the kept documents, analyses and decision plans may take (gate-memory.ts). */
+  readonly analysisCacheBytes?: number;
   /** Field positions one operation may expand to; a fragment bomb stops here instead of spinning. */
   readonly maxSelections?: number;
 }
@@ -176,6 +180,7 @@ export function buildApiSchema(supergraphSdl: string): GraphQLSchema {
 }
 
 const DEFAULT_ANALYSIS_CACHE_SIZE = 1_000;
+const DEFAULT_ANALYSIS_CACHE_BYTES = 16 * 1_048_576;
 /** Variable combinations of one document (each @skip/@include variable doubles them) kept per document. */
 const ANALYSES_PER_DOCUMENT = 8;
 /** Variable values of one document whose decision plan is kept (a page cursor changes them on every request). */
@@ -190,7 +195,7 @@ export class AuthorizationGate {
   readonly uncoveredFields: readonly string[];
   private readonly settings: WalkSettings;
   private readonly shieldOptions: ShieldOptions;
-  private readonly documents: LruMap<string, DocumentEntry>;
+  private readonly documents: ByteBoundedCache<DocumentEntry>;
   private readonly labels = new Map<ShieldRule, string>();
   /** Argument values (and their key) of checks whose field node has only literal arguments; see `argumentsOf`. */
   private readonly fragmentRecords = new WeakMap<OperationAnalysis, Record<string, FragmentDefinitionNode>>();
@@ -225,7 +230,23 @@ export class AuthorizationGate {
       fallbackRule,
       hashFunction: ({ args }) => stableKey(args),
     };
-    this.documents = new LruMap(options.analysisCacheSize ?? DEFAULT_ANALYSIS_CACHE_SIZE);
+    this.documents = createByteBoundedCache({
+      name: 'authorization',
+      maxBytes: options.analysisCacheBytes ?? DEFAULT_ANALYSIS_CACHE_BYTES,
+      maxEntries: options.analysisCacheSize ?? DEFAULT_ANALYSIS_CACHE_SIZE,
+      // Measured again each time an analysis or a plan is added to the entry (`remember`).
+      sizeOf: (entry) => {
+        let bytes = documentEntryBytes(entry.document);
+        for (const [, analysis] of entry.analyses.entries()) bytes += analysisBytes(analysis);
+        for (const [key, plan] of entry.plans.entries()) bytes += decisionPlanBytes(plan, key);
+        return bytes;
+      },
+    });
+  }
+
+  /** The per-document cache's size, in estimated bytes. */
+  cacheMemory(): CacheStats {
+    return this.documents.stats();
   }
 
   /** Analyses served from the cache and made afresh since the gate was built. */
@@ -359,7 +380,10 @@ export class AuthorizationGate {
       }
     }
     const plan = { analysis, decisions, checks };
-    if (cacheable) entry.plans.set(key, plan);
+    if (cacheable) {
+      entry.plans.set(key, plan);
+      this.documents.set(entry.cacheKey, entry);
+    }
     return plan;
   }
 
@@ -389,6 +413,7 @@ export class AuthorizationGate {
       const operation = getOperationAST(request.document, request.operationName);
       if (!operation) throw gatewayError(ErrorCode.OPERATION_RESOLUTION_FAILURE, 'No operation to authorize.');
       entry = {
+        cacheKey: key,
         document: request.document,
         operation,
         fragments: fragmentsOf(request.document),
@@ -412,6 +437,7 @@ export class AuthorizationGate {
     this.misses += 1;
     const analysis = new Walk(this.settings, entry, variables).run();
     entry.analyses.set(key, analysis);
+    this.documents.set(entry.cacheKey, entry);
     return analysis;
   }
 
@@ -435,6 +461,7 @@ interface WalkSettings {
 }
 
 interface DocumentEntry {
+  readonly cacheKey: string;
   readonly document: DocumentNode;
   readonly operation: OperationDefinitionNode;
   readonly fragments: ReadonlyMap<string, FragmentDefinitionNode>;
@@ -859,24 +886,28 @@ function ownRule(map: Readonly<Record<string, ShieldRule>>, key: string): Shield
 
 /** A Map that forgets its least recently used entry beyond `maxEntries` (Maps iterate in insertion order). */
 class LruMap<K, V> {
-  private readonly entries = new Map<K, V>();
+  private readonly map = new Map<K, V>();
 
   constructor(private readonly maxEntries: number) {}
 
   get(key: K): V | undefined {
-    const value = this.entries.get(key);
+    const value = this.map.get(key);
     if (value === undefined) return undefined;
-    this.entries.delete(key);
-    this.entries.set(key, value);
+    this.map.delete(key);
+    this.map.set(key, value);
     return value;
   }
 
+  entries(): IterableIterator<[K, V]> {
+    return this.map.entries();
+  }
+
   set(key: K, value: V): void {
-    this.entries.delete(key);
-    this.entries.set(key, value);
-    if (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (!oldest.done) this.entries.delete(oldest.value);
+    this.map.delete(key);
+    this.map.set(key, value);
+    if (this.map.size > this.maxEntries) {
+      const oldest = this.map.keys().next();
+      if (!oldest.done) this.map.delete(oldest.value);
     }
   }
 }

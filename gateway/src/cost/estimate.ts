@@ -54,6 +54,7 @@ import {
   type ValueNode,
 } from 'graphql';
 import { argumentKey, fieldKey, readCostDirectives, type CostDirectives, type ListSize } from './directives';
+import { createByteBoundedCache, documentBytes, type CacheStats } from '../cache';
 
 /** How an argument value or input field is weighed. */
 export interface InputCost {
@@ -654,6 +655,8 @@ export interface CostEstimatorOptions extends CompileOptions {
   readonly model: CostModel;
   /** Compiled operations kept, least recently used dropped first. */
   readonly cacheEntries?: number;
+  /** Estimated heap bytes the compiled operations (and their documents) may take. */
+  readonly cacheBytes?: number;
 }
 
 /** What an estimate needs of a request; a `ResolvedOperation` is one. */
@@ -677,36 +680,47 @@ export interface CostEstimator {
   readonly model: CostModel;
   /** Throws `CostVisitLimitError` or `CostInputError`; both are remembered, so a refused document stays cheap. */
   estimate(request: EstimateRequest): CostEstimate;
+  /** The cache of compiled operations, in estimated bytes. */
+  cacheMemory(): CacheStats;
+}
+
+const DEFAULT_CACHE_BYTES = 8 * 1_048_576;
+/** A remembered refusal: the error and its captured stack. */
+const ERROR_BYTES = 2_048;
+/** One visited selection's share of the folded expression. */
+const VISIT_BYTES = 48;
+
+/** What a cached compilation keeps alive: the document it was compiled from, and the folded expression. */
+function costEntryBytes(entry: CostPlan | CostVisitLimitError | CostInputError): number {
+  return entry instanceof Error ? ERROR_BYTES : documentBytes(entry.document) + entry.visits * VISIT_BYTES;
 }
 
 export function createCostEstimator(options: CostEstimatorOptions): CostEstimator {
-  const maxEntries = options.cacheEntries ?? 1_000;
-  // A Map iterates in insertion order: re-inserting on a hit keeps the least recently used first.
-  const cache = new Map<string, CostPlan | CostVisitLimitError | CostInputError>();
+  const cache = createByteBoundedCache<CostPlan | CostVisitLimitError | CostInputError>({
+    name: 'cost',
+    maxBytes: options.cacheBytes ?? DEFAULT_CACHE_BYTES,
+    maxEntries: options.cacheEntries ?? 1_000,
+    sizeOf: costEntryBytes,
+  });
   return {
     model: options.model,
     estimate(request) {
       const key = `${request.queryHash}\n${request.operationName ?? ''}`;
       let entry = cache.get(key);
       const cached = entry !== undefined;
-      if (entry !== undefined) cache.delete(key);
-      else {
+      if (entry === undefined) {
         try {
           entry = compileCostPlan(options.model, request.document, request.operation, options);
         } catch (error) {
           if (!(error instanceof CostVisitLimitError || error instanceof CostInputError)) throw error;
           entry = error;
         }
-      }
-      cache.set(key, entry);
-      while (cache.size > maxEntries) {
-        const oldest = cache.keys().next();
-        if (oldest.done) break;
-        cache.delete(oldest.value);
+        cache.set(key, entry);
       }
       if (entry instanceof Error) throw entry;
       return { cost: evaluateCostPlan(entry, request.variables), plan: entry, cached };
     },
+    cacheMemory: () => cache.stats(),
   };
 }
 

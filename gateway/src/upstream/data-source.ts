@@ -17,6 +17,7 @@ import {
   type InternalClaims,
 } from '../../../common/internal-token';
 import type { Logger } from '../../../common/logger';
+import { createByteBoundedCache, stringBytes } from '../cache';
 import { ErrorCode, gatewayError } from '../errors';
 import type { GatewayContext } from '../pipeline';
 import type { SubgraphAnswer, SubgraphPoster } from './fetcher';
@@ -143,20 +144,16 @@ function describeFailure(error: unknown): string {
 }
 
 /**
- * The gateway sends the same few plan queries over and over; hashing them once saves a SHA-256 per fetch. Oldest
- * entries go first when full — a hot query evicted is simply hashed again.
+ * The gateway sends the same few plan queries over and over; hashing them once saves a SHA-256 per fetch. The
+ * queries are as long as the client's operations made them, so the cache is bounded by their bytes; a hot query
+ * evicted is simply hashed again.
  */
-const QUERY_HASH_CACHE_SIZE = 1_000;
-const queryHashes = new Map<string, string>();
+const queryHashes = createByteBoundedCache<string>({ name: 'subgraph-query-hashes', maxBytes: 4 * 1_048_576, maxEntries: 1_000, sizeOf: stringBytes });
 
 function queryHash(query: string): string {
   let hash = queryHashes.get(query);
   if (hash === undefined) {
     hash = hashQuery(query);
-    if (queryHashes.size >= QUERY_HASH_CACHE_SIZE) {
-      const oldest = queryHashes.keys().next();
-      if (!oldest.done) queryHashes.delete(oldest.value);
-    }
     queryHashes.set(query, hash);
   }
   return hash;
