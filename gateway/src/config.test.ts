@@ -42,7 +42,27 @@ describe('loadGatewayConfig', () => {
       redisUrl: 'redis://127.0.0.1:6379',
       budgetFailMode: 'open',
       explorerEnabled: true,
+      authFailures: { maxPerAddress: 20, maxPerApiKey: 10, windowMs: 60_000, holdMs: 60_000, trackedClients: 10_000 },
+      apiKeyIndex: { refreshMs: 4_000, fullReloadMs: 300_000 },
     });
+  });
+
+  it('reads the failed-authentication limits and the API key index settings', () => {
+    const config = loadGatewayConfig({
+      AUTH_FAILURES_PER_ADDRESS: '5',
+      AUTH_FAILURES_PER_API_KEY: '3',
+      AUTH_FAILURE_WINDOW_MS: '10000',
+      AUTH_FAILURE_HOLD_MS: '30000',
+      AUTH_FAILURE_TRACKED_CLIENTS: '500',
+      API_KEY_INDEX_REFRESH_MS: '1000',
+      API_KEY_INDEX_FULL_RELOAD_MS: '60000',
+    });
+    expect(config.authFailures).toEqual({ maxPerAddress: 5, maxPerApiKey: 3, windowMs: 10_000, holdMs: 30_000, trackedClients: 500 });
+    expect(config.apiKeyIndex).toEqual({ refreshMs: 1_000, fullReloadMs: 60_000 });
+    expect(problemsOf({ AUTH_FAILURES_PER_ADDRESS: '0', API_KEY_INDEX_REFRESH_MS: '100' })).toEqual([
+      'AUTH_FAILURES_PER_ADDRESS must be an integer from 1 to 1000000',
+      'API_KEY_INDEX_REFRESH_MS must be an integer from 500 to 60000',
+    ]);
   });
 
   it('turns the explorer off in production unless EXPLORER_ENABLED says otherwise', () => {

@@ -46,7 +46,40 @@ export interface GatewayConfig {
    * so configs built in code (tests, benchmarks) leave it off without naming it.
    */
   explorerEnabled?: boolean;
+  /**
+   * Failed authentications per client (credentials/failure-limiter.ts, http.ts): `maxPerAddress` failures within
+   * `windowMs` hold the address back for `holdMs`; `maxPerApiKey` wrong secrets for one key id answer that key's
+   * failures 429 for `holdMs`; at most `trackedClients` addresses (and as many key ids) are remembered. Optional
+   * so configs built in code get the defaults.
+   */
+  authFailures?: AuthFailureConfig;
+  /** The in-memory index of API key ids (credentials/key-id-index.ts). */
+  apiKeyIndex?: ApiKeyIndexConfig;
 }
+
+export interface AuthFailureConfig {
+  maxPerAddress: number;
+  maxPerApiKey: number;
+  windowMs: number;
+  holdMs: number;
+  trackedClients: number;
+}
+
+export interface ApiKeyIndexConfig {
+  /** How often keys created since the last refresh are read: how late a key created while Redis is down works. */
+  refreshMs: number;
+  fullReloadMs: number;
+}
+
+export const DEFAULT_AUTH_FAILURES: AuthFailureConfig = {
+  maxPerAddress: 20,
+  maxPerApiKey: 10,
+  windowMs: 60_000,
+  holdMs: 60_000,
+  trackedClients: 10_000,
+};
+
+export const DEFAULT_API_KEY_INDEX: ApiKeyIndexConfig = { refreshMs: 4_000, fullReloadMs: 300_000 };
 
 export class GatewayConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -146,6 +179,17 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     redisUrl: url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     budgetFailMode: budgetFailMode === 'closed' ? 'closed' : 'open',
     explorerEnabled: explorer === undefined ? !production : explorer === 'true',
+    authFailures: {
+      maxPerAddress: integer('AUTH_FAILURES_PER_ADDRESS', DEFAULT_AUTH_FAILURES.maxPerAddress, 1, 1_000_000),
+      maxPerApiKey: integer('AUTH_FAILURES_PER_API_KEY', DEFAULT_AUTH_FAILURES.maxPerApiKey, 1, 1_000_000),
+      windowMs: integer('AUTH_FAILURE_WINDOW_MS', DEFAULT_AUTH_FAILURES.windowMs, 1_000, 86_400_000),
+      holdMs: integer('AUTH_FAILURE_HOLD_MS', DEFAULT_AUTH_FAILURES.holdMs, 1_000, 86_400_000),
+      trackedClients: integer('AUTH_FAILURE_TRACKED_CLIENTS', DEFAULT_AUTH_FAILURES.trackedClients, 100, 1_000_000),
+    },
+    apiKeyIndex: {
+      refreshMs: integer('API_KEY_INDEX_REFRESH_MS', DEFAULT_API_KEY_INDEX.refreshMs, 500, 60_000),
+      fullReloadMs: integer('API_KEY_INDEX_FULL_RELOAD_MS', DEFAULT_API_KEY_INDEX.fullReloadMs, 10_000, 86_400_000),
+    },
   };
   if (problems.length > 0) throw new GatewayConfigError(problems);
   return config;
