@@ -182,6 +182,11 @@ export function authenticateRequests(authenticate: Authenticator, logger: Logger
         return refuse(res, unauthenticated());
       }
       if (error instanceof TenantAccessError) {
+        // A tenant the directory does not have is read from the control plane on every request that names it: as
+        // much a failed authentication as a made-up key.
+        if (limits && error.refusal === RefusalReason.TENANT_UNKNOWN && limits.addresses.recordFailure(client) > 0) {
+          logger.warn('client held back after failed authentications', { requestId: state.requestId, client });
+        }
         state.log.tenantId = error.caller.tenantId;
         state.log.principal = error.caller.principal;
         state.log.reason = error.refusal;

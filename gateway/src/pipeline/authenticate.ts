@@ -33,7 +33,8 @@ export interface AuthenticateOptions {
     /** The verdict from memory alone, `undefined` when it would take a read (credentials/api-key-verifier.ts). */
     verifyFromMemory?(presented: string): ApiKeyVerification | undefined;
   };
-  directory: Pick<TenantDirectory, 'tenantFor'>;
+  /** `peek` lets a held-back client's request (`fromMemoryOnly`) be refused before a tenant it names is read. */
+  directory: Pick<TenantDirectory, 'tenantFor'> & Partial<Pick<TenantDirectory, 'peek'>>;
   /** Verified tokens kept, least recently used dropped first. */
   cacheMaxEntries?: number;
   /** How long a verified token is trusted without re-verifying, capped by its own `exp`. */
@@ -184,6 +185,8 @@ export function createAuthenticator(options: AuthenticateOptions): Authenticator
     // A repeated token is the common case: answered from the cache without a promise of its own.
     const caller =
       credential.kind === 'apiKey' ? await fromApiKey(credential.value, fromMemoryOnly) : await fromToken(credential.value, fromMemoryOnly);
+    // A tenant nobody asked about yet (one that does not exist, say) would be read: not for a held-back client.
+    if (fromMemoryOnly && !options.directory.peek?.(caller.tenantId)) throw new NotVerifiedFromMemoryError();
     let tenant: TenantRecord;
     try {
       tenant = await options.directory.tenantFor(caller.tenantId);

@@ -72,15 +72,11 @@ export function createTenantDirectory(options: TenantDirectoryOptions): TenantDi
     loadTimeoutMs: options.loadTimeoutMs ?? DEFAULT_CONTROL_PLANE_LOAD_TIMEOUT_MS,
     now: options.now ?? Date.now,
   };
-  // `null` is a tenant the registry does not have, cached like one it has: a token from a trusted issuer naming a
-  // tenant that does not exist then costs one read per lifetime, not one per request. Creating the tenant is
-  // announced (changes.ts), which drops the `null` at once.
-  const tenants = new RefreshingCache<TenantRecord | null>({
+  const tenants = new RefreshingCache<TenantRecord>({
     ...common,
-    // Tenants are few (a registry's worth) and a stage's `peek` relies on the caller's tenant staying in memory;
-    // the bound also caps how many absent ids are remembered.
+    // Tenants are few (a registry's worth) and a stage's `peek` relies on the caller's tenant staying in memory.
     maxEntries: options.maxTenants ?? 100_000,
-    load: async (id) => (await source.getTenant(id)) ?? null,
+    load: (id) => source.getTenant(id),
     onStale: (id, error) => logger.warn('control plane unreadable; serving the cached tenant', { tenant: id, error }),
   });
   const origins = new RefreshingCache<ReadonlySet<string>>({
@@ -97,7 +93,7 @@ export function createTenantDirectory(options: TenantDirectoryOptions): TenantDi
       if (!tenant) throw new UnknownTenantError();
       return tenant;
     },
-    peek: (id) => tenants.peek(id) ?? undefined,
+    peek: (id) => tenants.peek(id),
     async allowsOriginForSomeTenant(origin) {
       const allowed = await origins.get(ORIGINS_KEY);
       return allowed?.has(origin) ?? false;
@@ -107,7 +103,7 @@ export function createTenantDirectory(options: TenantDirectoryOptions): TenantDi
         tenants.invalidate(change.id);
         origins.invalidateAll();
       } else if (change.kind === 'plan') {
-        tenants.invalidateWhere((tenant) => tenant !== null && tenant.plan.id === change.id);
+        tenants.invalidateWhere((tenant) => tenant.plan.id === change.id);
       }
     },
     resync() {
