@@ -42,7 +42,7 @@ describe('loadGatewayConfig', () => {
       redisUrl: 'redis://127.0.0.1:6379',
       budgetFailMode: 'open',
       explorerEnabled: true,
-      authFailures: { maxPerAddress: 20, maxPerApiKey: 10, windowMs: 60_000, holdMs: 60_000, trackedClients: 10_000 },
+      authFailures: { maxPerAddress: 100, maxPerApiKey: 10, windowMs: 60_000, holdMs: 60_000, trackedClients: 10_000 },
       apiKeyIndex: { refreshMs: 4_000, fullReloadMs: 300_000 },
     });
   });

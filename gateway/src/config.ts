@@ -72,7 +72,7 @@ export interface ApiKeyIndexConfig {
 }
 
 export const DEFAULT_AUTH_FAILURES: AuthFailureConfig = {
-  maxPerAddress: 20,
+  maxPerAddress: 100,
   maxPerApiKey: 10,
   windowMs: 60_000,
   holdMs: 60_000,
