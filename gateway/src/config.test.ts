@@ -45,6 +45,8 @@ describe('loadGatewayConfig', () => {
       inputBounds: { maxJsonDepth: 64, maxDocumentNesting: 128 },
       httpServer: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 65_000, maxRequestsPerSocket: 1_000, socketIdleTimeoutMs: 120_000 },
       cacheBytes: { documents: 16 * 1_048_576, queryPlans: 16 * 1_048_576, authorization: 16 * 1_048_576, cost: 8 * 1_048_576 },
+      authFailures: { maxPerAddress: 100, maxPerApiKey: 10, windowMs: 60_000, holdMs: 60_000, trackedClients: 10_000 },
+      apiKeyIndex: { refreshMs: 4_000, fullReloadMs: 300_000 },
     });
   });
 
@@ -81,6 +83,24 @@ describe('loadGatewayConfig', () => {
   it('reads the per-document cache bounds in MiB and refuses a bound of 0', () => {
     expect(loadGatewayConfig({ DOCUMENT_CACHE_MIB: '4', COST_CACHE_MIB: '2' }).cacheBytes).toMatchObject({ documents: 4 * 1_048_576, cost: 2 * 1_048_576 });
     expect(() => loadGatewayConfig({ QUERY_PLAN_CACHE_MIB: '0' })).toThrow('QUERY_PLAN_CACHE_MIB must be an integer from 1 to 4096');
+  });
+
+  it('reads the failed-authentication limits and the API key index settings', () => {
+    const config = loadGatewayConfig({
+      AUTH_FAILURES_PER_ADDRESS: '5',
+      AUTH_FAILURES_PER_API_KEY: '3',
+      AUTH_FAILURE_WINDOW_MS: '10000',
+      AUTH_FAILURE_HOLD_MS: '30000',
+      AUTH_FAILURE_TRACKED_CLIENTS: '500',
+      API_KEY_INDEX_REFRESH_MS: '1000',
+      API_KEY_INDEX_FULL_RELOAD_MS: '60000',
+    });
+    expect(config.authFailures).toEqual({ maxPerAddress: 5, maxPerApiKey: 3, windowMs: 10_000, holdMs: 30_000, trackedClients: 500 });
+    expect(config.apiKeyIndex).toEqual({ refreshMs: 1_000, fullReloadMs: 60_000 });
+    expect(problemsOf({ AUTH_FAILURES_PER_ADDRESS: '0', API_KEY_INDEX_REFRESH_MS: '100' })).toEqual([
+      'AUTH_FAILURES_PER_ADDRESS must be an integer from 1 to 1000000',
+      'API_KEY_INDEX_REFRESH_MS must be an integer from 500 to 60000',
+    ]);
   });
 
   it('turns the explorer off in production unless EXPLORER_ENABLED says otherwise', () => {

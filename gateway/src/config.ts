@@ -74,6 +74,15 @@ export interface GatewayConfig {
    * analyses, cost compilations. Optional so configs built in code get the defaults (`DEFAULT_CACHE_BYTES`).
    */
   cacheBytes?: CacheBytes;
+  /**
+   * Failed authentications per client (credentials/failure-limiter.ts, http.ts): `maxPerAddress` failures within
+   * `windowMs` hold the address back for `holdMs`; `maxPerApiKey` wrong secrets for one key id answer that key's
+   * failures 429 for `holdMs`; at most `trackedClients` addresses (and as many key ids) are remembered. Optional
+   * so configs built in code get the defaults.
+   */
+  authFailures?: AuthFailureConfig;
+  /** The in-memory index of API key ids (credentials/key-id-index.ts). */
+  apiKeyIndex?: ApiKeyIndexConfig;
 }
 
 export interface CacheBytes {
@@ -89,6 +98,30 @@ export interface CacheBytes {
 
 const MIB = 1_048_576;
 export const DEFAULT_CACHE_BYTES: CacheBytes = { documents: 16 * MIB, queryPlans: 16 * MIB, authorization: 16 * MIB, cost: 8 * MIB };
+
+export interface AuthFailureConfig {
+  maxPerAddress: number;
+  maxPerApiKey: number;
+  windowMs: number;
+  holdMs: number;
+  trackedClients: number;
+}
+
+export interface ApiKeyIndexConfig {
+  /** How often keys created since the last refresh are read: how late a key created while Redis is down works. */
+  refreshMs: number;
+  fullReloadMs: number;
+}
+
+export const DEFAULT_AUTH_FAILURES: AuthFailureConfig = {
+  maxPerAddress: 100,
+  maxPerApiKey: 10,
+  windowMs: 60_000,
+  holdMs: 60_000,
+  trackedClients: 10_000,
+};
+
+export const DEFAULT_API_KEY_INDEX: ApiKeyIndexConfig = { refreshMs: 4_000, fullReloadMs: 300_000 };
 
 export class GatewayConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -207,6 +240,17 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
       queryPlans: integer('QUERY_PLAN_CACHE_MIB', DEFAULT_CACHE_BYTES.queryPlans / MIB, 1, 4_096) * MIB,
       authorization: integer('AUTHZ_CACHE_MIB', DEFAULT_CACHE_BYTES.authorization / MIB, 1, 4_096) * MIB,
       cost: integer('COST_CACHE_MIB', DEFAULT_CACHE_BYTES.cost / MIB, 1, 4_096) * MIB,
+    },
+    authFailures: {
+      maxPerAddress: integer('AUTH_FAILURES_PER_ADDRESS', DEFAULT_AUTH_FAILURES.maxPerAddress, 1, 1_000_000),
+      maxPerApiKey: integer('AUTH_FAILURES_PER_API_KEY', DEFAULT_AUTH_FAILURES.maxPerApiKey, 1, 1_000_000),
+      windowMs: integer('AUTH_FAILURE_WINDOW_MS', DEFAULT_AUTH_FAILURES.windowMs, 1_000, 86_400_000),
+      holdMs: integer('AUTH_FAILURE_HOLD_MS', DEFAULT_AUTH_FAILURES.holdMs, 1_000, 86_400_000),
+      trackedClients: integer('AUTH_FAILURE_TRACKED_CLIENTS', DEFAULT_AUTH_FAILURES.trackedClients, 100, 1_000_000),
+    },
+    apiKeyIndex: {
+      refreshMs: integer('API_KEY_INDEX_REFRESH_MS', DEFAULT_API_KEY_INDEX.refreshMs, 500, 60_000),
+      fullReloadMs: integer('API_KEY_INDEX_FULL_RELOAD_MS', DEFAULT_API_KEY_INDEX.fullReloadMs, 10_000, 86_400_000),
     },
   };
   if (problems.length > 0) throw new GatewayConfigError(problems);

@@ -8,7 +8,9 @@ import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../common/logger';
+import { clientKeyOf } from './client-address';
 import { originAllowedFor } from './cors';
+import type { FailureLimiter } from './credentials/failure-limiter';
 import { KeySetUnavailableError } from './credentials/issuers';
 import { ErrorCode, RefusalReason, gatewayError, httpStatusOf } from './errors';
 import { attachRequestState, requestStateOf, type Caller, type GatewayContext, type RequestState } from './pipeline';
@@ -16,6 +18,7 @@ import { assertBodyWithinPlan } from './pipeline/limits';
 import type { PlanLimits } from './tenants/plan';
 import {
   AuthenticationError,
+  NotVerifiedFromMemoryError,
   TenantAccessError,
   unauthenticated,
   type Authenticator,
@@ -121,15 +124,42 @@ export const refuseCredentialsInUrl: RequestHandler = (req, res, next) => {
 /** Client headers that claim a tenant; the tenant comes from the credential only, so a different claim is refused. */
 const TENANT_HEADER = 'x-tenant-id';
 
+/** Failed authentications counted per client address and per API key id (credentials/failure-limiter.ts). */
+export interface FailedAuthenticationLimits {
+  addresses: FailureLimiter;
+  apiKeys: FailureLimiter;
+}
+
+function heldBack(res: Response, state: RequestState, reason: string, ms: number): void {
+  state.log.reason = reason;
+  refuse(
+    res,
+    gatewayError(ErrorCode.RATE_LIMITED, 'Too many failed authentications; try again later.', {
+      headers: { 'retry-after': String(Math.max(1, Math.ceil(ms / 1000))) },
+    }),
+  );
+}
+
 /**
  * Authenticates, then checks what the request says besides its credential against the tenant the credential
  * names: a conflicting tenant header, and (for browser pages) the origin.
+ *
+ * With `limits`, a client address that failed too often is held back: only a credential memory can vouch for (a
+ * token or key this replica verified recently) is still accepted from it — so a caller sharing an address with an
+ * attacker keeps working — and anything that would need a signature check or a read is answered 429 RATE_LIMITED
+ * with Retry-After. An API key id whose secret was given wrong too often answers its failures 429 as well; its
+ * right secret is never refused (key ids are public, and locking a partner out would be the attack).
  */
-export function authenticateRequests(authenticate: Authenticator, logger: Logger): RequestHandler {
+export function authenticateRequests(authenticate: Authenticator, logger: Logger, limits?: FailedAuthenticationLimits): RequestHandler {
   return async (req, res, next) => {
     const state = requestState(res);
+    const client = limits ? clientKeyOf(req.socket.remoteAddress) : '';
+    const heldBackMs = limits?.addresses.heldBackFor(client) ?? 0;
     try {
-      const { caller, tenant } = await authenticate({ authorization: req.get('authorization'), apiKey: req.get('x-api-key') });
+      const { caller, tenant } = await authenticate(
+        { authorization: req.get('authorization'), apiKey: req.get('x-api-key') },
+        heldBackMs > 0 ? { fromMemoryOnly: true } : undefined,
+      );
       const claimed = req.get(TENANT_HEADER);
       if (claimed !== undefined && claimed !== caller.tenantId) throw new TenantAccessError(RefusalReason.TENANT_MISMATCH, caller);
       if (!originAllowedFor(tenant, req.get('origin'), req.get('host'))) throw new TenantAccessError(RefusalReason.ORIGIN_NOT_ALLOWED, caller);
@@ -137,11 +167,27 @@ export function authenticateRequests(authenticate: Authenticator, logger: Logger
       state.log.tenantId = caller.tenantId;
       state.log.principal = caller.principal;
     } catch (error) {
+      if (heldBackMs > 0 && (error instanceof AuthenticationError || error instanceof NotVerifiedFromMemoryError)) {
+        return heldBack(res, state, 'address-held-back', heldBackMs);
+      }
       if (error instanceof AuthenticationError) {
+        if (limits) {
+          const keyHeldBackMs = error.apiKeyId ? limits.apiKeys.heldBackFor(error.apiKeyId) : 0;
+          if (keyHeldBackMs > 0) return heldBack(res, state, 'api-key-held-back', keyHeldBackMs);
+          if (limits.addresses.recordFailure(client) > 0) logger.warn('client held back after failed authentications', { requestId: state.requestId, client });
+          if (error.apiKeyId && limits.apiKeys.recordFailure(error.apiKeyId) > 0) {
+            logger.warn('API key held back after failed authentications', { requestId: state.requestId, apiKeyId: error.apiKeyId });
+          }
+        }
         state.log.reason = error.reason;
         return refuse(res, unauthenticated());
       }
       if (error instanceof TenantAccessError) {
+        // A tenant the directory does not have is read from the control plane on every request that names it: as
+        // much a failed authentication as a made-up key.
+        if (limits && error.refusal === RefusalReason.TENANT_UNKNOWN && limits.addresses.recordFailure(client) > 0) {
+          logger.warn('client held back after failed authentications', { requestId: state.requestId, client });
+        }
         state.log.tenantId = error.caller.tenantId;
         state.log.principal = error.caller.principal;
         state.log.reason = error.refusal;

@@ -6,8 +6,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { DEV_JWT_AUDIENCE, DEV_JWT_ISSUER, loadOrCreateDevJwtKeys } from '../../common/dev-secrets';
 import type { Logger } from '../../common/logger';
-import type { GatewayConfig } from './config';
+import { DEFAULT_API_KEY_INDEX, type GatewayConfig } from './config';
+import type { mongo } from 'mongoose';
 import { ApiKeyVerifier } from './credentials/api-key-verifier';
+import { createKeyIdIndex, type KeyIdIndex } from './credentials/key-id-index';
 import { loadTrustedIssuers, type LoadTrustedIssuersOptions } from './credentials/issuers';
 import { createManifestCatalog, type ManifestCatalog } from './persisted/catalog';
 import { createAuthenticator, type Authenticator } from './pipeline/authenticate';
@@ -23,19 +25,28 @@ export interface Identity {
   readonly authenticate: Authenticator;
   /** The manifests of the caller's client: what an API key may run, and a tenant's frontend safelist. */
   readonly manifests: ManifestCatalog;
+  /** Which API key ids exist: made-up keys are refused from it without a read. */
+  readonly keyIds: KeyIdIndex;
   close(): Promise<void>;
 }
 
-export async function startIdentity(config: GatewayConfig, logger: Logger): Promise<Identity> {
+export interface IdentityOptions {
+  /** Told of every command sent to the control plane (the driver's command monitoring): for tests and diagnostics. */
+  onControlPlaneCommand?: (event: mongo.CommandStartedEvent) => void;
+}
+
+export async function startIdentity(config: GatewayConfig, logger: Logger, options: IdentityOptions = {}): Promise<Identity> {
   const issuers = loadTrustedIssuers({
     file: config.jwt.trustedIssuersFile,
     production: config.production,
     devIssuer: config.jwt.trustDevIssuer ? await devIssuer(config) : undefined,
   });
   const { mongoUri, dbName } = config.controlPlane;
-  const controlPlane = await openControlPlane({ mongoUri, dbName });
+  const controlPlane = await openControlPlane({ mongoUri, dbName, onCommand: options.onControlPlaneCommand });
   const directory = createTenantDirectory({ source: controlPlane.tenants, logger });
-  const apiKeys = new ApiKeyVerifier({ source: controlPlane.apiKeys, logger });
+  const indexConfig = config.apiKeyIndex ?? DEFAULT_API_KEY_INDEX;
+  const keyIds = createKeyIdIndex({ source: controlPlane.apiKeys, logger, refreshMs: indexConfig.refreshMs, fullReloadMs: indexConfig.fullReloadMs });
+  const apiKeys = new ApiKeyVerifier({ source: controlPlane.apiKeys, logger, knownKeyIds: keyIds });
   const manifests = createManifestCatalog({ source: controlPlane.manifests, logger });
   const subscription = subscribeToChanges({
     redisUrl: config.redisUrl,
@@ -43,22 +54,28 @@ export async function startIdentity(config: GatewayConfig, logger: Logger): Prom
     logger,
     onChange: (change) => {
       directory.applyChange(change);
+      keyIds.applyChange(change);
       apiKeys.applyChange(change);
       manifests.applyChange(change);
     },
     onResync: () => {
       directory.resync();
+      keyIds.resync();
       apiKeys.resync();
       manifests.resync();
     },
   });
   // Redis being unreachable must not stop the gateway from starting; its absence is logged by the subscription.
-  await Promise.race([subscription.ready, delay(SUBSCRIPTION_WAIT_MS, undefined, { ref: false })]);
+  // Loaded after subscribing, so no key announced meanwhile is missed; a failed load leaves the index empty and every
+  // key read from the control plane as before, until a refresh succeeds.
+  await Promise.all([keyIds.start(), Promise.race([subscription.ready, delay(SUBSCRIPTION_WAIT_MS, undefined, { ref: false })])]);
   return {
     directory,
     authenticate: createAuthenticator({ issuers, apiKeys, directory }),
     manifests,
+    keyIds,
     async close() {
+      keyIds.close();
       await subscription.close();
       await apiKeys.close();
       await controlPlane.close();

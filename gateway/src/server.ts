@@ -25,7 +25,7 @@ import { deriveSubgraphKey } from '../../common/internal-token';
 import { createLogger, type Logger } from '../../common/logger';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
 import type { CacheStats } from './cache';
-import { DEFAULT_CACHE_BYTES, DEFAULT_INPUT_BOUNDS, type GatewayConfig } from './config';
+import { DEFAULT_AUTH_FAILURES, DEFAULT_CACHE_BYTES, DEFAULT_INPUT_BOUNDS, type GatewayConfig } from './config';
 import { createDocumentStore } from './document-store';
 import { corsHeaders, corsPreflight } from './cors';
 import { createReadinessCheck, livenessHandler, readinessHandler } from './health';
@@ -44,7 +44,8 @@ import {
   trackRequests,
   wellFormedGraphQLBody,
 } from './http';
-import { startIdentity } from './identity';
+import { startIdentity, type IdentityOptions } from './identity';
+import { createFailureLimiter } from './credentials/failure-limiter';
 import { AuthorizationGate, buildApiSchema, type RuleTree, type ShieldRule } from './authz/gate';
 import { introspectionRule, ruleTree } from './authz/rules';
 import { loadOrBuildExplorer } from './explorer/bundle';
@@ -102,6 +103,8 @@ export interface StartGatewayOptions {
    * without one. Startup fails if a declared reference does not match the supergraph.
    */
   references?: ReferencePolicy;
+  /** Told of every command the gateway sends to the control plane (identity.ts): for tests and diagnostics. */
+  onControlPlaneCommand?: IdentityOptions['onControlPlaneCommand'];
 }
 
 /** Readiness must answer faster than a load balancer's probe timeout, whatever the operation timeout is. */
@@ -134,7 +137,12 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   const operationSources = new Map<string, SubgraphDataSource>();
   const explorerManifest = config.explorerEnabled ? await loadOrBuildExplorer() : undefined;
 
-  const identity = await startIdentity(config, logger);
+  const identity = await startIdentity(config, logger, { onControlPlaneCommand: options.onControlPlaneCommand });
+  const authFailures = config.authFailures ?? DEFAULT_AUTH_FAILURES;
+  const limiterFor = (maxFailures: number) =>
+    createFailureLimiter({ maxFailures, windowMs: authFailures.windowMs, blockMs: authFailures.holdMs, maxEntries: authFailures.trackedClients });
+  const failureLimits = { addresses: limiterFor(authFailures.maxPerAddress), apiKeys: limiterFor(authFailures.maxPerApiKey) };
+  const authenticate = authenticateRequests(identity.authenticate, logger, failureLimits);
   // Authentication has loaded the caller's tenant before any stage runs; a miss here means the control plane lost
   // it in between, and a request whose plan is unknown is refused rather than run without limits.
   const tenantOf = (caller: Caller): TenantRecord => {
@@ -275,7 +283,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   app.get('/healthz', livenessHandler());
   app.get('/readyz', readinessHandler(readiness));
   if (explorerManifest) app.use(explorerRouter(explorerManifest));
-  app.get('/schema.graphql', refuseCredentialsInUrl, authenticateRequests(identity.authenticate, logger), schemaDownload(gate, visibleSchemas));
+  app.get('/schema.graphql', refuseCredentialsInUrl, authenticate, schemaDownload(gate, visibleSchemas));
   app.options('/graphql', corsPreflight(identity.directory, logger));
   app.all(
     '/graphql',
@@ -283,7 +291,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     corsHeaders(identity.directory),
     refuseCredentialsInUrl,
     onlyPost,
-    authenticateRequests(identity.authenticate, logger),
+    authenticate,
     onlyJson,
     express.json({ limit: config.maxBodyBytes, type: 'application/json', verify: recordBodyBytes }),
     bodyWithinPlan(limitsFor),

@@ -148,3 +148,53 @@ describe('ApiKeyVerifier', () => {
     expect(source.writes).toHaveLength(1);
   });
 });
+
+describe('ApiKeyVerifier with a key-id index', () => {
+  const OTHER = `tg_live_Zz9Zz9Zz9Zz9_${SECRET}`;
+  let source: FakeSource;
+  let now: number;
+  let excluded: Set<string>;
+  let verifier: ApiKeyVerifier;
+
+  beforeEach(() => {
+    source = new FakeSource();
+    source.store();
+    now = T0;
+    excluded = new Set(['Zz9Zz9Zz9Zz9']);
+    verifier = new ApiKeyVerifier({
+      source,
+      logger: createLogger({ sink: () => undefined }),
+      ttlMs: 4_000,
+      now: () => now,
+      knownKeyIds: { excludes: (keyId) => excluded.has(keyId) },
+    });
+  });
+
+  afterEach(async () => {
+    await verifier.close();
+  });
+
+  it('refuses an id the index excludes without a read, and reads the others', async () => {
+    for (let i = 0; i < 100; i++) expect(await verifier.verify(OTHER)).toEqual({ ok: false, reason: 'unknown' });
+    expect(source.reads).toBe(0);
+    expect((await verifier.verify(KEY)).ok).toBe(true);
+    expect(source.reads).toBe(1);
+  });
+
+  it('verifies from memory only what it has fresh, and says when it would need a read', async () => {
+    expect(verifier.verifyFromMemory(OTHER)).toEqual({ ok: false, reason: 'unknown' });
+    expect(verifier.verifyFromMemory('tg_live_short')).toEqual({ ok: false, reason: 'malformed' });
+    expect(verifier.verifyFromMemory(KEY)).toBeUndefined();
+    expect(source.reads).toBe(0);
+    await verifier.verify(KEY);
+    expect(verifier.verifyFromMemory(KEY)).toMatchObject({ ok: true });
+    expect(verifier.verifyFromMemory(`tg_live_${KEY_ID}_${'x'.repeat(40)}`)).toEqual({ ok: false, reason: 'bad-secret' });
+    // An invalidated record (a revocation was announced) is not fresh: memory cannot vouch for it.
+    verifier.applyChange({ kind: 'apiKey', id: KEY_ID });
+    expect(verifier.verifyFromMemory(KEY)).toBeUndefined();
+    await verifier.verify(KEY);
+    now += 4_000;
+    expect(verifier.verifyFromMemory(KEY)).toBeUndefined();
+    expect(source.reads).toBe(2);
+  });
+});

@@ -4,6 +4,9 @@
  * lifetime below 5 s otherwise — so a revoked key stops working on every replica within 5 s even when an
  * announcement is lost. Verifying against the cached hash costs one SHA-256.
  *
+ * A key id the key-id index (key-id-index.ts) does not hold is refused without any read: made-up keys cost memory
+ * lookups only. Until the index is loaded every id is read as before.
+ *
  * `lastUsedAt` is noted in memory and written in one batch per interval: at most one write per key per interval
  * per replica, however busy the key is.
  */
@@ -16,6 +19,7 @@ import {
   RefreshingCache,
 } from '../tenants/refreshing-cache';
 import { apiKeyStatus, parseApiKey, secretMatches, type StoredApiKey } from './api-keys';
+import type { KeyIdIndex } from './key-id-index';
 
 /** Why a key was refused: for the log line only; the client gets the same answer for all of them. */
 export type ApiKeyRefusal = 'malformed' | 'unknown' | 'bad-secret' | 'revoked' | 'expired' | 'rotated-out';
@@ -31,6 +35,8 @@ export interface ApiKeySource {
 export interface ApiKeyVerifierOptions {
   source: ApiKeySource;
   logger: Logger;
+  /** Which key ids exist; without one every well-formed id is read from `source`. */
+  knownKeyIds?: Pick<KeyIdIndex, 'excludes'>;
   ttlMs?: number;
   retryMs?: number;
   loadTimeoutMs?: number;
@@ -43,6 +49,7 @@ export interface ApiKeyVerifierOptions {
 export class ApiKeyVerifier {
   private readonly keys: RefreshingCache<StoredApiKey>;
   private readonly source: ApiKeySource;
+  private readonly knownKeyIds: Pick<KeyIdIndex, 'excludes'> | undefined;
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly usage = new Map<string, number>();
@@ -50,6 +57,7 @@ export class ApiKeyVerifier {
 
   constructor(options: ApiKeyVerifierOptions) {
     this.source = options.source;
+    this.knownKeyIds = options.knownKeyIds;
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
     this.keys = new RefreshingCache<StoredApiKey>({
@@ -69,10 +77,26 @@ export class ApiKeyVerifier {
   async verify(presented: string): Promise<ApiKeyVerification> {
     const parsed = parseApiKey(presented);
     if (!parsed) return { ok: false, reason: 'malformed' };
-    const key = await this.keys.get(parsed.keyId);
+    if (this.knownKeyIds?.excludes(parsed.keyId)) return { ok: false, reason: 'unknown' };
+    return this.judge(parsed.secret, await this.keys.get(parsed.keyId));
+  }
+
+  /**
+   * The same verdict from memory alone (the key-id index and a fresh cached record), or `undefined` when it would
+   * take a read: for a client the failed-authentication limiter holds back (http.ts).
+   */
+  verifyFromMemory(presented: string): ApiKeyVerification | undefined {
+    const parsed = parseApiKey(presented);
+    if (!parsed) return { ok: false, reason: 'malformed' };
+    if (this.knownKeyIds?.excludes(parsed.keyId)) return { ok: false, reason: 'unknown' };
+    const key = this.keys.peekFresh(parsed.keyId);
+    return key ? this.judge(parsed.secret, key) : undefined;
+  }
+
+  private judge(secret: string, key: StoredApiKey | undefined): ApiKeyVerification {
     if (!key) return { ok: false, reason: 'unknown' };
     // The secret is checked before the key's state, so only its holder can learn that a key is revoked or expired.
-    if (!secretMatches(parsed.secret, key.secretHash)) return { ok: false, reason: 'bad-secret' };
+    if (!secretMatches(secret, key.secretHash)) return { ok: false, reason: 'bad-secret' };
     const now = this.now();
     const status = apiKeyStatus(key, now);
     if (status === 'revoked' || status === 'expired' || status === 'rotated-out') return { ok: false, reason: status };

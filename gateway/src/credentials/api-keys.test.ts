@@ -162,7 +162,11 @@ describe('the API key registry', () => {
     const { record } = await controlPlane.apiKeys.issue(request());
     const revoked = await controlPlane.apiKeys.revoke(record.id);
     expect(apiKeyStatus(revoked, Date.now())).toBe('revoked');
-    expect(announced).toEqual([{ kind: 'apiKey', id: record.id }]);
+    // Announced when issued (gateways add the id to their key-id index) and when revoked.
+    expect(announced).toEqual([
+      { kind: 'apiKey', id: record.id },
+      { kind: 'apiKey', id: record.id },
+    ]);
     expect((await controlPlane.apiKeys.revoke(record.id)).revokedAt).toEqual(revoked.revokedAt);
     await expect(controlPlane.apiKeys.revoke('nope00000000')).rejects.toBeInstanceOf(RegistryError);
     await expect(controlPlane.apiKeys.revoke('not a key id')).rejects.toBeInstanceOf(RegistryError);
@@ -179,7 +183,12 @@ describe('the API key registry', () => {
     expect(retiring.retiresAt!.getTime()).toBeGreaterThanOrEqual(before + HOUR);
     expect(apiKeyStatus(retiring, Date.now())).toBe('retiring');
     expect(apiKeyStatus(retiring, before + HOUR + 1_000)).toBe('rotated-out');
-    expect(announced).toEqual([{ kind: 'apiKey', id: old.id }]);
+    // The old key when issued, its replacement when issued, the old key when rotated.
+    expect(announced).toEqual([
+      { kind: 'apiKey', id: old.id },
+      { kind: 'apiKey', id: issued.record.id },
+      { kind: 'apiKey', id: old.id },
+    ]);
     await expect(controlPlane.apiKeys.rotate(old.id, { overlapMs: HOUR })).rejects.toThrow('is retiring and cannot be rotated');
   });
 

@@ -9,7 +9,7 @@
  * lets the old key live on for a chosen overlap; revocation ends it at once.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { Schema, type Connection, type Model } from 'mongoose';
+import { Schema, trusted, type Connection, type Model } from 'mongoose';
 import { isTenantId } from '../../../common/ids';
 import { isManifestName } from '../persisted/manifest';
 import type { ChangePublisher } from '../tenants/changes';
@@ -137,7 +137,8 @@ function apiKeyModel(connection: Connection): Model<ApiKeyDoc> {
       scopes: { type: [String], required: true },
       manifest: { type: String, required: true },
       secretHash: { type: String, required: true },
-      createdAt: { type: Date, required: true },
+      // The gateway's key-id index reads the keys created since its last refresh (key-id-index.ts).
+      createdAt: { type: Date, required: true, index: true },
       expiresAt: { type: Date, required: true },
       retiresAt: { type: Date },
       replacedBy: { type: String },
@@ -204,6 +205,9 @@ export class ApiKeyRegistry {
       ...(replaces ? { replaces } : {}),
     };
     await this.keys.create(doc);
+    // Gateways refuse a key id their index does not hold without reading it (key-id-index.ts): the announcement
+    // adds it to every replica's index at once, the index's refresh within its period when Redis is down.
+    await this.changes?.publish({ kind: 'apiKey', id: keyId });
     return { key: `tg_live_${keyId}_${secret}`, record: toRecord(doc) };
   }
 
@@ -269,6 +273,17 @@ export class ApiKeyRegistry {
     const query = filter.tenantId === undefined ? {} : { tenantId: filter.tenantId };
     const docs = await this.keys.find(query).select({ secretHash: 0 }).sort({ tenantId: 1, createdAt: 1 }).lean<ApiKeyDoc[]>().exec();
     return docs.map(toRecord);
+  }
+
+  /**
+   * The ids of the stored keys (all of them, or those created at or after `createdSince`), with their creation time:
+   * what the gateway's key-id index is built from. Ids only, never a secret hash.
+   */
+  async listKeyIds(createdSince?: Date): Promise<{ id: string; createdAt: Date }[]> {
+    // The connection sanitizes filters (registry.ts); this operator is ours, on a Date we were given, never client JSON.
+    const query = createdSince === undefined ? {} : { createdAt: trusted({ $gte: createdSince }) };
+    const docs = await this.keys.find(query).select({ _id: 1, createdAt: 1 }).lean<Pick<ApiKeyDoc, '_id' | 'createdAt'>[]>().exec();
+    return docs.map((doc) => ({ id: doc._id, createdAt: doc.createdAt }));
   }
 
   async findForVerification(keyId: string): Promise<StoredApiKey | undefined> {

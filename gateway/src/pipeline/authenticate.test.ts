@@ -20,6 +20,7 @@ import type { TenantRecord } from '../tenants/tenant';
 import { signTestToken, TEST_AUDIENCE, TEST_ISSUER } from '../testing/jwt';
 import {
   AuthenticationError,
+  NotVerifiedFromMemoryError,
   TenantAccessError,
   VerifiedTokenCache,
   createAuthenticator,
@@ -448,6 +449,60 @@ describe('authenticate', () => {
       expect((await authenticate(a!)).caller).toBe(callerA);
       expect((await authenticate(b!)).caller).not.toBe(callerB);
     });
+  });
+});
+
+describe('authenticate from memory only (a held-back client)', () => {
+  const KEY_ID = 'AbCdEf123456';
+  const SECRET = 'S'.repeat(20) + 'e'.repeat(20);
+  const KEY = `tg_live_${KEY_ID}_${SECRET}`;
+
+  beforeEach(() => {
+    storedKeys.set(KEY_ID, {
+      id: KEY_ID,
+      tenantId: 'globex',
+      clientName: 'Warehouse sync',
+      scopes: ['inventory:read'],
+      manifest: 'warehouse-v1',
+      createdAt: new Date(Date.now() - 60_000),
+      expiresAt: new Date(Date.now() + 3_600_000),
+      secretHash: hashApiKeySecret(SECRET),
+    });
+  });
+
+  it('accepts a token it verified before, and nothing it would have to verify', async () => {
+    const authenticate = authenticator();
+    const known = bearer(await sign());
+    await expect(authenticate(known, { fromMemoryOnly: true })).rejects.toBeInstanceOf(NotVerifiedFromMemoryError);
+    const { caller } = await authenticate(known);
+    expect((await authenticate(known, { fromMemoryOnly: true })).caller).toBe(caller);
+    await expect(authenticate(bearer(await sign({ sub: 'other' })), { fromMemoryOnly: true })).rejects.toBeInstanceOf(NotVerifiedFromMemoryError);
+  });
+
+  it('accepts an API key whose record is cached, and refuses a wrong secret for it without a read', async () => {
+    const authenticate = authenticator();
+    await expect(authenticate({ apiKey: KEY }, { fromMemoryOnly: true })).rejects.toBeInstanceOf(NotVerifiedFromMemoryError);
+    await authenticate({ apiKey: KEY });
+    expect((await authenticate({ apiKey: KEY }, { fromMemoryOnly: true })).caller.apiKeyId).toBe(KEY_ID);
+    const wrong = `tg_live_${KEY_ID}_${'x'.repeat(40)}`;
+    const error = await authenticate({ apiKey: wrong }, { fromMemoryOnly: true }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AuthenticationError);
+    expect(error).toMatchObject({ reason: 'api-key:bad-secret', apiKeyId: KEY_ID });
+  });
+
+  it('names the key id of a wrong secret only, for the per-key limit', async () => {
+    const authenticate = authenticator();
+    await expect(authenticate({ apiKey: `tg_live_${KEY_ID}_${'x'.repeat(40)}` })).rejects.toMatchObject({ apiKeyId: KEY_ID });
+    await expect(authenticate({ apiKey: `tg_live_Unknown12345_${SECRET}` })).rejects.toMatchObject({ reason: 'api-key:unknown', apiKeyId: undefined });
+  });
+
+  it('does not read a tenant the directory has never loaded', async () => {
+    const authenticate = authenticator();
+    const token = bearer(await sign({ tenant: 'initech' }));
+    // Verified (and cached) once, refused for its tenant, which is then still unknown to the directory.
+    await expect(authenticate(token)).rejects.toBeInstanceOf(TenantAccessError);
+    registry.set('initech', tenant('initech'));
+    await expect(authenticate(token, { fromMemoryOnly: true })).rejects.toBeInstanceOf(NotVerifiedFromMemoryError);
   });
 });
 

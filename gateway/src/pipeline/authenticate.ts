@@ -12,7 +12,7 @@ import type { GraphQLError } from 'graphql';
 import type { JWTPayload } from 'jose';
 import { isRole, isTenantId, type Role } from '../../../common/ids';
 import type { ApiKeyVerification } from '../credentials/api-key-verifier';
-import { apiKeyEndsAt } from '../credentials/api-keys';
+import { apiKeyEndsAt, parseApiKey } from '../credentials/api-keys';
 import { TokenRefusedError, mayActFor, type TrustedIssuers } from '../credentials/issuers';
 import { ErrorCode, RefusalReason, gatewayError } from '../errors';
 import { UnknownTenantError, type TenantDirectory } from '../tenants/directory';
@@ -28,8 +28,13 @@ const CONTROL_CHARACTERS = /\p{Cc}/u;
 
 export interface AuthenticateOptions {
   issuers: Pick<TrustedIssuers, 'verify'>;
-  apiKeys: { verify(presented: string): Promise<ApiKeyVerification> };
-  directory: Pick<TenantDirectory, 'tenantFor'>;
+  apiKeys: {
+    verify(presented: string): Promise<ApiKeyVerification>;
+    /** The verdict from memory alone, `undefined` when it would take a read (credentials/api-key-verifier.ts). */
+    verifyFromMemory?(presented: string): ApiKeyVerification | undefined;
+  };
+  /** `peek` lets a held-back client's request (`fromMemoryOnly`) be refused before a tenant it names is read. */
+  directory: Pick<TenantDirectory, 'tenantFor'> & Partial<Pick<TenantDirectory, 'peek'>>;
   /** Verified tokens kept, least recently used dropped first. */
   cacheMaxEntries?: number;
   /** How long a verified token is trusted without re-verifying, capped by its own `exp`. */
@@ -65,10 +70,30 @@ export type AuthFailureReason =
 
 /** Carries the reason for the log; the client only ever sees `unauthenticated()`. */
 export class AuthenticationError extends Error {
-  constructor(readonly reason: AuthFailureReason) {
+  constructor(
+    readonly reason: AuthFailureReason,
+    /** The id of a well-formed API key whose secret was wrong: what the per-key failure limit counts. */
+    readonly apiKeyId?: string,
+  ) {
     super(`authentication failed: ${reason}`);
     this.name = 'AuthenticationError';
   }
+}
+
+/** Asked to authenticate from memory only, and the credential would need work (a signature check, a read). */
+export class NotVerifiedFromMemoryError extends Error {
+  constructor() {
+    super('the credential cannot be verified from memory');
+    this.name = 'NotVerifiedFromMemoryError';
+  }
+}
+
+export interface AuthenticateRequestOptions {
+  /**
+   * Accept only what memory can vouch for (a cached verified token, a cached API key record), else throw
+   * `NotVerifiedFromMemoryError`: for a client held back by the failed-authentication limiter (http.ts).
+   */
+  fromMemoryOnly?: boolean;
 }
 
 const TENANT_REFUSAL_MESSAGES: Record<RefusalReason, string> = {
@@ -106,7 +131,7 @@ export function unauthenticated(): GraphQLError {
  * Resolves the caller and its (active) tenant, or throws `AuthenticationError` (401), `TenantAccessError` (403),
  * or `ControlPlaneUnavailableError` / `KeySetUnavailableError` (503: the credential could not be checked).
  */
-export type Authenticator = (presented: PresentedCredentials) => Promise<Authenticated>;
+export type Authenticator = (presented: PresentedCredentials, options?: AuthenticateRequestOptions) => Promise<Authenticated>;
 
 /** Builds the stage once per gateway: the verified-token cache lives as long as it does. */
 export function createAuthenticator(options: AuthenticateOptions): Authenticator {
@@ -127,9 +152,12 @@ export function createAuthenticator(options: AuthenticateOptions): Authenticator
     return caller;
   };
 
-  const fromApiKey = async (key: string): Promise<Caller> => {
-    const verification = await options.apiKeys.verify(key);
-    if (!verification.ok) throw new AuthenticationError(`api-key:${verification.reason}`);
+  const fromApiKey = async (key: string, fromMemoryOnly: boolean): Promise<Caller> => {
+    const verification = fromMemoryOnly ? options.apiKeys.verifyFromMemory?.(key) : await options.apiKeys.verify(key);
+    if (!verification) throw new NotVerifiedFromMemoryError();
+    if (!verification.ok) {
+      throw new AuthenticationError(`api-key:${verification.reason}`, verification.reason === 'bad-secret' ? parseApiKey(key)?.keyId : undefined);
+    }
     const { key: record } = verification;
     return {
       tenantId: record.tenantId,
@@ -144,13 +172,21 @@ export function createAuthenticator(options: AuthenticateOptions): Authenticator
     };
   };
 
-  return async (presented) => {
+  const fromToken = (token: string, fromMemoryOnly: boolean): Caller | Promise<Caller> => {
+    const cached = cache.get(token, now());
+    if (cached) return cached;
+    if (fromMemoryOnly) throw new NotVerifiedFromMemoryError();
+    return verifyToken(token);
+  };
+
+  return async (presented, requestOptions) => {
+    const fromMemoryOnly = requestOptions?.fromMemoryOnly === true;
     const credential = presentedCredential(presented);
     // A repeated token is the common case: answered from the cache without a promise of its own.
     const caller =
-      credential.kind === 'apiKey'
-        ? await fromApiKey(credential.value)
-        : (cache.get(credential.value, now()) ?? (await verifyToken(credential.value)));
+      credential.kind === 'apiKey' ? await fromApiKey(credential.value, fromMemoryOnly) : await fromToken(credential.value, fromMemoryOnly);
+    // A tenant nobody asked about yet (one that does not exist, say) would be read: not for a held-back client.
+    if (fromMemoryOnly && !options.directory.peek?.(caller.tenantId)) throw new NotVerifiedFromMemoryError();
     let tenant: TenantRecord;
     try {
       tenant = await options.directory.tenantFor(caller.tenantId);

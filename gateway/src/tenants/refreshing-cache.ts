@@ -79,6 +79,12 @@ export class RefreshingCache<V> {
     return pending;
   }
 
+  /** The cached value only while it is fresh (not expired, not invalidated), without reading anything. */
+  peekFresh(key: string): V | undefined {
+    const entry = this.entries.get(key);
+    return entry && entry.freshUntil > this.options.now() ? entry.value : undefined;
+  }
+
   /** What is cached, fresh or not, without reading anything. */
   peek(key: string): V | undefined {
     return this.entries.get(key)?.value;

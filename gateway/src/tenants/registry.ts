@@ -8,7 +8,7 @@
  * ids only; the connection sanitizes filters and the schemas throw on unknown paths, so a typo in a filter fails
  * instead of matching every tenant.
  */
-import mongoose, { Schema, type Connection, type Model } from 'mongoose';
+import mongoose, { Schema, type Connection, type Model, type mongo } from 'mongoose';
 import { isTenantId } from '../../../common/ids';
 import { DEFAULT_CONTROL_DB } from '../config';
 import { ApiKeyRegistry } from '../credentials/api-keys';
@@ -312,6 +312,8 @@ export interface ControlPlaneOptions {
   dbName?: string;
   /** Where writes are announced; a gateway, which only reads, has none. */
   changes?: ChangePublisher;
+  /** Told of every command sent (the driver's command monitoring, on only when this is given). */
+  onCommand?: (event: mongo.CommandStartedEvent) => void;
 }
 
 export interface ControlPlane {
@@ -338,7 +340,9 @@ export async function openControlPlane(options: ControlPlaneOptions): Promise<Co
     bufferCommands: false,
     autoIndex: false,
     serverSelectionTimeoutMS: 5_000,
+    ...(options.onCommand ? { monitorCommands: true } : {}),
   });
+  if (options.onCommand) connection.getClient().on('commandStarted', options.onCommand);
   try {
     await connection.asPromise();
     const tenants = new TenantRegistry(tenantModel(connection), planModel(connection), options.changes);

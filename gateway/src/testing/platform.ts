@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GatewayConfig } from '../config';
-import { startGateway, type StartedGateway } from '../server';
+import { startGateway, type StartGatewayOptions, type StartedGateway } from '../server';
 import { createChangePublisher, type ChangePublisher } from '../tenants/changes';
 import { openControlPlane, type ControlPlane } from '../tenants/registry';
 import { accounts, fixtureAuthorization, inventory, products } from './fixtures';
@@ -87,6 +87,8 @@ export function writeTrustedIssuersFile(issuer: TestIssuer, more: readonly Recor
 export interface TestPlatformOptions {
   /** Further trusted issuers, in the trusted-issuers file's format (with absolute `jwksFile` paths). */
   issuers?: readonly Record<string, unknown>[];
+  /** Told of every command the gateway sends to its control plane. */
+  onControlPlaneCommand?: StartGatewayOptions['onControlPlaneCommand'];
 }
 
 export async function startTestPlatform(overrides: Partial<GatewayConfig> = {}, platformOptions: TestPlatformOptions = {}): Promise<TestPlatform> {
@@ -122,7 +124,11 @@ export async function startTestPlatform(overrides: Partial<GatewayConfig> = {}, 
   };
   const logs: Record<string, unknown>[] = [];
   const logger: Logger = createLogger({ level: 'debug', sink: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) });
-  const gateway = await startGateway(config, { logger, authorization: fixtureAuthorization });
+  const gateway = await startGateway(config, {
+    logger,
+    authorization: fixtureAuthorization,
+    ...(platformOptions.onControlPlaneCommand ? { onControlPlaneCommand: platformOptions.onControlPlaneCommand } : {}),
+  });
   const defaultToken = await issuer.sign();
 
   return {
