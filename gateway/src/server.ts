@@ -24,7 +24,7 @@ import { loadOrCreateInternalSecret } from '../../common/dev-secrets';
 import { deriveSubgraphKey } from '../../common/internal-token';
 import { createLogger, type Logger } from '../../common/logger';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
-import type { GatewayConfig } from './config';
+import { DEFAULT_SUBGRAPH_BREAKER, type GatewayConfig } from './config';
 import { corsHeaders, corsPreflight } from './cors';
 import { createReadinessCheck, livenessHandler, readinessHandler } from './health';
 import {
@@ -63,6 +63,7 @@ import { createLimitsStage, parseOptionsForPlans } from './pipeline/limits';
 import { operationKind } from './pipeline/operation-kind';
 import { DEFAULT_PLANS } from './tenants/plan';
 import type { TenantRecord } from './tenants/tenant';
+import { createSubgraphBreakers, type BreakerState } from './upstream/circuit-breaker';
 import { SubgraphDataSource } from './upstream/data-source';
 import { createSubgraphHttp } from './upstream/fetcher';
 import { mapPlannerLimitErrors } from './upstream/planner-errors';
@@ -71,6 +72,8 @@ export interface StartedGateway {
   /** Origin the gateway listens on, e.g. `http://127.0.0.1:4000`; GraphQL is at `${url}/graphql`. */
   url: string;
   port: number;
+  /** Each subgraph's circuit breaker state, by name (for metrics; subgraphs not fetched yet are absent). */
+  subgraphBreakerStates(): Record<string, BreakerState>;
   stop(): Promise<void>;
 }
 
@@ -143,13 +146,15 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     timeoutMs: Math.min(config.subgraphTimeoutMs, MAX_HEALTH_CHECK_TIMEOUT_MS),
   });
   const healthSources = new Map<string, SubgraphDataSource>();
+  // Operations only: health checks bypass the breakers (upstream/data-source.ts says why).
+  const breakers = createSubgraphBreakers({ ...(config.subgraphBreaker ?? DEFAULT_SUBGRAPH_BREAKER), logger });
 
   // The URL in the supergraph is what composition was given; where a subgraph runs is deployment configuration.
   const buildService = ({ name }: ServiceEndpointDefinition) => {
     if (!isSubgraphName(name)) throw new Error(`the supergraph names subgraph "${name}", which has no configured URL`);
     const common = { name, url: config.subgraphUrls[name], key: deriveSubgraphKey(internalSecret, name), logger };
     healthSources.set(name, new SubgraphDataSource({ ...common, post: postHealthCheck }));
-    return new SubgraphDataSource({ ...common, post: postOperation });
+    return new SubgraphDataSource({ ...common, post: postOperation, breaker: breakers.of(name) });
   };
 
   // @apollo/gateway otherwise exports host metrics to Apollo's servers from every instance; an operator who wants
@@ -270,6 +275,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   return {
     url: `http://${urlHost(config.host)}:${port}`,
     port,
+    subgraphBreakerStates: () => breakers.states(),
     stop() {
       // The drain plugin closes the HTTP server and lets in-flight requests finish; then the subgraph sockets go.
       stopping ??= server
