@@ -35,6 +35,7 @@ describe('loadGatewayConfig', () => {
         reviews: 'http://127.0.0.1:4004/graphql',
       },
       subgraphTimeoutMs: 5000,
+      subgraphBreaker: { failureThreshold: 5, coolDownMs: 10_000 },
       maxBodyBytes: 1_048_576,
       internalSecret: { source: 'dev' },
       jwt: { trustedIssuersFile: undefined, trustDevIssuer: true },
@@ -109,6 +110,17 @@ describe('loadGatewayConfig', () => {
     expect(loadGatewayConfig({ ...production, EXPLORER_ENABLED: 'true' }).explorerEnabled).toBe(true);
     expect(loadGatewayConfig({ EXPLORER_ENABLED: 'false' }).explorerEnabled).toBe(false);
     expect(() => loadGatewayConfig({ EXPLORER_ENABLED: 'yes' })).toThrow('EXPLORER_ENABLED must be "true" or "false"');
+  });
+
+  it('reads the subgraph circuit breaker settings and refuses values out of range', () => {
+    expect(loadGatewayConfig({ SUBGRAPH_BREAKER_FAILURES: '3', SUBGRAPH_BREAKER_COOLDOWN_MS: '2500' }).subgraphBreaker).toEqual({
+      failureThreshold: 3,
+      coolDownMs: 2500,
+    });
+    expect(problemsOf({ SUBGRAPH_BREAKER_FAILURES: '0', SUBGRAPH_BREAKER_COOLDOWN_MS: '10' })).toEqual([
+      'SUBGRAPH_BREAKER_FAILURES must be an integer from 1 to 1000',
+      'SUBGRAPH_BREAKER_COOLDOWN_MS must be an integer from 100 to 600000',
+    ]);
   });
 
   it('points the default supergraph at the checked-in artifact', () => {

@@ -42,6 +42,11 @@ export interface GatewayConfig {
   supergraphPath: string;
   subgraphUrls: Record<SubgraphName, string>;
   subgraphTimeoutMs: number;
+  /**
+   * Each subgraph's circuit breaker (upstream/circuit-breaker.ts): it opens after `failureThreshold` consecutive
+   * failed fetches and lets one probe through after `coolDownMs`. Optional so configs built in code get the defaults.
+   */
+  subgraphBreaker?: SubgraphBreakerConfig;
   maxBodyBytes: number;
   internalSecret: InternalSecretSource;
   /**
@@ -122,6 +127,13 @@ export const DEFAULT_AUTH_FAILURES: AuthFailureConfig = {
 };
 
 export const DEFAULT_API_KEY_INDEX: ApiKeyIndexConfig = { refreshMs: 4_000, fullReloadMs: 300_000 };
+
+export interface SubgraphBreakerConfig {
+  failureThreshold: number;
+  coolDownMs: number;
+}
+
+export const DEFAULT_SUBGRAPH_BREAKER: SubgraphBreakerConfig = { failureThreshold: 5, coolDownMs: 10_000 };
 
 export class GatewayConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -223,6 +235,10 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     supergraphPath: resolve(text('SUPERGRAPH_PATH') ?? DEFAULT_SUPERGRAPH_PATH),
     subgraphUrls,
     subgraphTimeoutMs: integer('SUBGRAPH_TIMEOUT_MS', 5_000, 1, 120_000),
+    subgraphBreaker: {
+      failureThreshold: integer('SUBGRAPH_BREAKER_FAILURES', DEFAULT_SUBGRAPH_BREAKER.failureThreshold, 1, 1_000),
+      coolDownMs: integer('SUBGRAPH_BREAKER_COOLDOWN_MS', DEFAULT_SUBGRAPH_BREAKER.coolDownMs, 100, 600_000),
+    },
     maxBodyBytes: integer('MAX_BODY_BYTES', 1_048_576, 1_024, 100 * 1_048_576),
     internalSecret,
     jwt: { trustedIssuersFile: issuersFile === undefined ? undefined : resolve(issuersFile), trustDevIssuer: !production },

@@ -54,6 +54,21 @@ export function isRefusalReason(value: unknown): value is RefusalReason {
   return typeof value === 'string' && KNOWN_REASONS.has(value);
 }
 
+/**
+ * Refinements of a downstream failure, written by the gateway's data source (never taken from a subgraph's answer):
+ * CIRCUIT_OPEN says the subgraph's circuit breaker is open and the fetch was not sent at all.
+ */
+export const DownstreamReason = {
+  CIRCUIT_OPEN: 'CIRCUIT_OPEN',
+} as const;
+export type DownstreamReason = (typeof DownstreamReason)[keyof typeof DownstreamReason];
+
+const DOWNSTREAM_REASONS: ReadonlySet<string> = new Set(Object.values(DownstreamReason));
+
+export function isDownstreamReason(value: unknown): value is DownstreamReason {
+  return typeof value === 'string' && DOWNSTREAM_REASONS.has(value);
+}
+
 export function isKnownErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && KNOWN_CODES.has(code);
 }

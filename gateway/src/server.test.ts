@@ -238,7 +238,8 @@ describe('gateway over HTTP', () => {
       const res = await platform.graphql({ query: '{ crash leak missing }' });
       expect(res.status).toBe(200);
       expect(res.body.errors).toEqual([
-        { message: 'Internal server error', path: ['crash'], extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+        // A subgraph crash is the subgraph's failure, not the gateway's own INTERNAL_SERVER_ERROR.
+        { message: 'A downstream service failed', path: ['crash'], extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' } },
         { message: 'A downstream service failed', path: ['leak'], extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' } },
         { message: 'No such thing', path: ['missing'], extensions: { code: 'NOT_FOUND' } },
       ]);
@@ -372,7 +373,11 @@ describe('gateway with failing subgraphs', () => {
         { id: 'p2', name: 'Teapot', inStock: null },
       ],
     });
-    expect(res.body.errors).toEqual([{ message: 'A downstream service timed out', extensions: { code: 'SUBGRAPH_TIMEOUT' } }]);
+    // Each error names a field the failed fetch left null.
+    expect(res.body.errors).toEqual([
+      { message: 'A downstream service timed out', path: ['products', 0, 'inStock'], extensions: { code: 'SUBGRAPH_TIMEOUT' } },
+      { message: 'A downstream service timed out', path: ['products', 1, 'inStock'], extensions: { code: 'SUBGRAPH_TIMEOUT' } },
+    ]);
     expectNoInternals(platform, res.text);
 
     platform.subgraphs.inventory.mode = 'ok';
@@ -386,7 +391,10 @@ describe('gateway with failing subgraphs', () => {
     platform.subgraphs.inventory.mode = 'ok';
     expect(res.status).toBe(200);
     expect(res.body.data?.products).toHaveLength(2);
-    expect(res.body.errors).toEqual([{ message: 'A downstream service failed', extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' } }]);
+    expect(res.body.errors).toEqual([
+      { message: 'A downstream service failed', path: ['products', 0, 'inStock'], extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' } },
+      { message: 'A downstream service failed', path: ['products', 1, 'inStock'], extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' } },
+    ]);
     expectNoInternals(platform, res.text);
     expect(JSON.stringify(res.body.errors)).not.toContain('500');
   });
@@ -399,7 +407,10 @@ describe('gateway with failing subgraphs', () => {
       { id: 'p1', name: 'Kettle', inStock: null },
       { id: 'p2', name: 'Teapot', inStock: null },
     ]);
-    expect(res.body.errors).toEqual([{ message: 'A downstream service failed', extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' } }]);
+    expect(res.body.errors).toEqual([
+      { message: 'A downstream service failed', path: ['products', 0, 'inStock'], extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' } },
+      { message: 'A downstream service failed', path: ['products', 1, 'inStock'], extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' } },
+    ]);
     expectNoInternals(platform, res.text);
 
     const ready = await fetch(`${platform.gateway.url}/readyz`);

@@ -25,7 +25,7 @@ import { deriveSubgraphKey } from '../../common/internal-token';
 import { createLogger, type Logger } from '../../common/logger';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
 import type { CacheStats } from './cache';
-import { DEFAULT_AUTH_FAILURES, DEFAULT_CACHE_BYTES, DEFAULT_INPUT_BOUNDS, type GatewayConfig } from './config';
+import { DEFAULT_AUTH_FAILURES, DEFAULT_CACHE_BYTES, DEFAULT_INPUT_BOUNDS, DEFAULT_SUBGRAPH_BREAKER, type GatewayConfig } from './config';
 import { createDocumentStore } from './document-store';
 import { corsHeaders, corsPreflight } from './cors';
 import { createReadinessCheck, livenessHandler, readinessHandler } from './health';
@@ -71,6 +71,7 @@ import { operationKind } from './pipeline/operation-kind';
 import { DEFAULT_PLANS } from './tenants/plan';
 import type { TenantRecord } from './tenants/tenant';
 import { withCompletionErrors } from './upstream/completion-errors';
+import { createSubgraphBreakers, type BreakerState } from './upstream/circuit-breaker';
 import { SubgraphDataSource } from './upstream/data-source';
 import { subgraphDeadlineMs } from './upstream/deadline';
 import { createSubgraphHttp } from './upstream/fetcher';
@@ -84,6 +85,8 @@ export interface StartedGateway {
   /** Origin the gateway listens on, e.g. `http://127.0.0.1:4000`; GraphQL is at `${url}/graphql`. */
   url: string;
   port: number;
+  /** Each subgraph's circuit breaker state, by name (for metrics; subgraphs not fetched yet are absent). */
+  subgraphBreakerStates(): Record<string, BreakerState>;
   stop(): Promise<void>;
   /** The per-document caches and their sizes in estimated bytes, for tests and the flood benchmark. */
   caches(): CacheStats[];
@@ -188,13 +191,15 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   const healthCheckTimeoutMs = Math.min(config.subgraphTimeoutMs, MAX_HEALTH_CHECK_TIMEOUT_MS);
   const postHealthCheck = subgraphHttp.posterWithTimeout({ timeoutMs: healthCheckTimeoutMs });
   const healthSources = new Map<string, SubgraphDataSource>();
+  // Operations only: health checks bypass the breakers (upstream/data-source.ts says why).
+  const breakers = createSubgraphBreakers({ ...(config.subgraphBreaker ?? DEFAULT_SUBGRAPH_BREAKER), logger });
 
   // The URL in the supergraph is what composition was given; where a subgraph runs is deployment configuration.
   const buildService = ({ name }: ServiceEndpointDefinition) => {
     if (!isSubgraphName(name)) throw new Error(`the supergraph names subgraph "${name}", which has no configured URL`);
     const common = { name, url: config.subgraphUrls[name], key: deriveSubgraphKey(internalSecret, name), logger };
     healthSources.set(name, new SubgraphDataSource({ ...common, post: postHealthCheck, deadlineMs: subgraphDeadlineMs(healthCheckTimeoutMs) }));
-    const operationSource = new SubgraphDataSource({ ...common, post: postOperation, deadlineMs: subgraphDeadlineMs(config.subgraphTimeoutMs) });
+    const operationSource = new SubgraphDataSource({ ...common, post: postOperation, deadlineMs: subgraphDeadlineMs(config.subgraphTimeoutMs), breaker: breakers.of(name) });
     operationSources.set(name, operationSource);
     return operationSource;
   };
@@ -328,6 +333,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     url: `http://${urlHost(config.host)}:${port}`,
     port,
     caches: () => [documents.stats(), queryPlans.stats(), gate.cacheMemory(), estimator.cacheMemory()],
+    subgraphBreakerStates: () => breakers.states(),
     stop() {
       // The drain plugin closes the HTTP server and lets in-flight requests finish; then the subgraph sockets go.
       stopping ??= server

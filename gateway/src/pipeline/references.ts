@@ -13,6 +13,7 @@ import type { Logger } from '../../../common/logger';
 import { ErrorCode, gatewayError } from '../errors';
 import { collectReferences, type ReferencePlan } from '../references/plan';
 import { ReferenceCheckFailed, type ReferenceChecker } from '../references/check';
+import { isFetchFailure, type FetchFailureExtensions } from '../upstream/fetch-failure';
 import type { OperationStage } from './index';
 
 export interface ReferenceStageOptions {
@@ -61,8 +62,15 @@ export function createReferenceStage(options: ReferenceStageOptions): OperationS
   };
 }
 
-/** The data source's own code says whether the owner timed out; anything else is a downstream failure. */
+/**
+ * The data source's own code says whether the owner timed out: thrown by it, or (for an operation fetch) carried by
+ * the marked error of its failed-fetch answer. Anything else is a downstream failure.
+ */
 function downstreamCode(cause: unknown): ErrorCode {
-  const code = cause instanceof GraphQLError ? cause.extensions.code : undefined;
+  let code: unknown;
+  if (cause instanceof GraphQLError) code = cause.extensions.code;
+  else if (typeof cause === 'object' && cause !== null && isFetchFailure((cause as { extensions?: unknown }).extensions)) {
+    code = (cause as { extensions: FetchFailureExtensions }).extensions.code;
+  }
   return code === ErrorCode.SUBGRAPH_TIMEOUT ? ErrorCode.SUBGRAPH_TIMEOUT : ErrorCode.DOWNSTREAM_SERVICE_ERROR;
 }

@@ -76,7 +76,8 @@ export function createReferenceChecker(options: ReferenceCheckerOptions): Refere
       throw new ReferenceCheckFailed(owner, 'fetch failed', { cause: error });
     }
     const entities = answer.data?._entities;
-    if (answer.errors?.length) throw new ReferenceCheckFailed(owner, 'answered with errors');
+    // A failed fetch is answered, not thrown (upstream/fetch-failure.ts): its marked error says whether it timed out.
+    if (answer.errors?.length) throw new ReferenceCheckFailed(owner, 'answered with errors', { cause: answer.errors[0] });
     if (!Array.isArray(entities) || entities.length !== ids.length) throw new ReferenceCheckFailed(owner, 'answered no entity list of the right length');
     const found = new Set<string>();
     entities.forEach((entity: unknown, i) => {

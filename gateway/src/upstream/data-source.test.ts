@@ -11,12 +11,17 @@ import {
 } from '../../../common/internal-token';
 import { createLogger } from '../../../common/logger';
 import type { GatewayContext } from '../pipeline';
+import { createCircuitBreaker, type CircuitBreaker } from './circuit-breaker';
+import { FETCH_FAILURE } from './fetch-failure';
 import { SubgraphDataSource } from './data-source';
 import type { SubgraphAnswer, SubgraphPoster } from './fetcher';
 
 const SECRET = randomBytes(32);
 const QUERY = 'query Stock__inventory__1($representations:[_Any!]!){_entities(representations:$representations){...on Product{inStock}}}';
 const NOW = 1_800_000_000_000;
+const PRODUCT = { __typename: 'Product', id: 'p1' };
+/** The extensions of an error the data source wrote, with the mark only it can set (fetch-failure.ts). */
+const marked = (extensions: Record<string, unknown>) => ({ ...extensions, [FETCH_FAILURE]: true });
 
 const context: GatewayContext = {
   requestId: 'req-12345678',
@@ -37,7 +42,7 @@ function answer(text: string, status = 200, contentType = 'application/json'): S
 
 const json = (value: unknown, status = 200) => answer(JSON.stringify(value), status);
 
-function setup(respond: () => Promise<SubgraphAnswer> = async () => json({ data: { _entities: [] } })) {
+function setup(respond: () => Promise<SubgraphAnswer> = async () => json({ data: { _entities: [] } }), breaker?: CircuitBreaker) {
   const sent: Sent[] = [];
   const logs: Record<string, unknown>[] = [];
   const post: SubgraphPoster = async (request) => {
@@ -51,15 +56,16 @@ function setup(respond: () => Promise<SubgraphAnswer> = async () => json({ data:
     post,
     logger: createLogger({ level: 'debug', sink: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) }),
     now: () => NOW,
+    ...(breaker ? { breaker } : {}),
   });
   return { dataSource, sent, logs };
 }
 
 /** An operation fetch as the gateway's executor builds it. */
-function operation(ctx: Partial<GatewayContext>): GraphQLDataSourceProcessOptions<GatewayContext> {
+function operation(ctx: Partial<GatewayContext>, representations: unknown[] = []): GraphQLDataSourceProcessOptions<GatewayContext> {
   return {
     kind: GraphQLDataSourceRequestKind.INCOMING_OPERATION,
-    request: { query: QUERY, variables: { representations: [] } },
+    request: { query: QUERY, variables: { representations } },
     // Only read for cache-control hints, which play no part here.
     incomingRequestContext: {} as never,
     context: ctx as GatewayContext,
@@ -121,16 +127,20 @@ describe('SubgraphDataSource', () => {
     expect(sent).toHaveLength(0);
   });
 
+  // A failed fetch of an operation answers data null and errors with paths, which the gateway's executor rewrites to
+  // response paths (fetch-failure.ts); it does not throw, which would leave the client errors without a path.
   it.each([
     ['a 502 with an HTML page', 502],
     ['a redirect', 307],
   ])('turns %s into DOWNSTREAM_SERVICE_ERROR that carries nothing of the answer', async (_label, status) => {
     const bad = answer('<html>MongoServerError at 10.1.2.3</html>', status, 'text/html');
     const { dataSource, logs } = setup(async () => bad);
-    const error = await dataSource.process(operation(context)).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(GraphQLError);
-    expect((error as GraphQLError).message).toBe('A downstream service failed');
-    expect((error as GraphQLError).extensions).toEqual({ code: 'DOWNSTREAM_SERVICE_ERROR' });
+    const result = await dataSource.process(operation(context, [PRODUCT]));
+    expect(result.data).toBeNull();
+    expect(result.errors).toEqual([
+      { message: 'A downstream service failed', path: ['_entities', 0, 'inStock'], extensions: marked({ code: 'DOWNSTREAM_SERVICE_ERROR' }) },
+    ]);
+    expect(JSON.stringify(result)).not.toMatch(/Mongo|10\.1\.2\.3|inventory\.internal|50[0-9]|307/);
     expect(logs).toContainEqual(
       expect.objectContaining({ msg: 'subgraph fetch failed', subgraph: 'inventory', status, requestId: 'req-12345678', tenant: 'acme' }),
     );
@@ -140,9 +150,12 @@ describe('SubgraphDataSource', () => {
     const { dataSource, logs } = setup(async () => {
       throw new DOMException('The operation was aborted due to timeout', 'TimeoutError');
     });
-    await expect(dataSource.process(operation(context))).rejects.toMatchObject({
-      message: 'A downstream service timed out',
-      extensions: { code: 'SUBGRAPH_TIMEOUT' },
+    await expect(dataSource.process(operation(context, [PRODUCT, PRODUCT]))).resolves.toEqual({
+      data: null,
+      errors: [
+        { message: 'A downstream service timed out', path: ['_entities', 0, 'inStock'], extensions: marked({ code: 'SUBGRAPH_TIMEOUT' }) },
+        { message: 'A downstream service timed out', path: ['_entities', 1, 'inStock'], extensions: marked({ code: 'SUBGRAPH_TIMEOUT' }) },
+      ],
     });
     expect(logs).toContainEqual(expect.objectContaining({ reason: 'timeout' }));
   });
@@ -151,9 +164,8 @@ describe('SubgraphDataSource', () => {
     const { dataSource, logs } = setup(async () => {
       throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4003'), { code: 'ECONNREFUSED' });
     });
-    await expect(dataSource.process(operation(context))).rejects.toMatchObject({
-      extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' },
-    });
+    const result = await dataSource.process(operation(context, [PRODUCT]));
+    expect(result.errors).toEqual([expect.objectContaining({ path: ['_entities', 0, 'inStock'], extensions: marked({ code: 'DOWNSTREAM_SERVICE_ERROR' }) })]);
     expect(logs).toContainEqual(expect.objectContaining({ reason: 'ECONNREFUSED' }));
   });
 
@@ -162,15 +174,79 @@ describe('SubgraphDataSource', () => {
     ['unparsable JSON', answer('{"data":', 200)],
     ['a JSON array', answer('[]', 200)],
     ['JSON null', answer('null', 200, 'application/graphql-response+json')],
+    ['data that is not an object', answer('{"data":"yes"}', 200)],
+    ['_entities not one per representation', answer('{"data":{"_entities":[]}}', 200)],
   ])('turns an answer that is %s into DOWNSTREAM_SERVICE_ERROR', async (_label, bad) => {
     const { dataSource } = setup(async () => bad);
-    await expect(dataSource.process(operation(context))).rejects.toMatchObject({
-      extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' },
+    const result = await dataSource.process(operation(context, [PRODUCT]));
+    expect(result).toEqual({ data: null, errors: [expect.objectContaining({ extensions: marked({ code: 'DOWNSTREAM_SERVICE_ERROR' }) })] });
+  });
+
+  it('throws for a failed health check, which has no response paths', async () => {
+    const { dataSource } = setup(async () => answer('down', 503, 'text/plain'));
+    const error = await dataSource
+      .process({ kind: GraphQLDataSourceRequestKind.HEALTH_CHECK, request: { query: '{ __typename }' }, context: {} })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(GraphQLError);
+    expect((error as GraphQLError).extensions).toEqual({ code: 'DOWNSTREAM_SERVICE_ERROR' });
+  });
+
+  describe('with a circuit breaker', () => {
+    const breaker = () => createCircuitBreaker({ failureThreshold: 2, coolDownMs: 60_000 });
+
+    it('counts timeouts, connection errors, 5xx and malformed answers, then fails fast with CIRCUIT_OPEN and sends nothing', async () => {
+      const failures = [
+        async () => {
+          throw new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+        },
+        async () => answer('oops', 500, 'text/plain'),
+      ];
+      for (const fail of failures) {
+        const cb = breaker();
+        const { dataSource, sent, logs } = setup(fail, cb);
+        await dataSource.process(operation(context, [PRODUCT]));
+        expect(cb.state()).toBe('closed');
+        await dataSource.process(operation(context, [PRODUCT]));
+        expect(cb.state()).toBe('open');
+        const result = await dataSource.process(operation(context, [PRODUCT]));
+        expect(sent).toHaveLength(2);
+        expect(result.errors).toEqual([
+          { message: 'A downstream service failed', path: ['_entities', 0, 'inStock'], extensions: marked({ code: 'DOWNSTREAM_SERVICE_ERROR', reason: 'CIRCUIT_OPEN' }) },
+        ]);
+        expect(logs).toContainEqual(expect.objectContaining({ level: 'debug', msg: 'subgraph fetch not sent: circuit open', requestId: 'req-12345678' }));
+      }
+    });
+
+    it('counts neither a 4xx nor an answer with GraphQL errors as a failure', async () => {
+      const answers = [
+        answer('{"errors":[{"message":"too large"}]}', 413),
+        json({ data: { _entities: [null] }, errors: [{ message: 'No such product', extensions: { code: 'NOT_FOUND' } }] }),
+      ];
+      const cb = breaker();
+      let next = 0;
+      const { dataSource, sent } = setup(async () => answers[next++ % answers.length]!, cb);
+      for (let i = 0; i < 6; i++) await dataSource.process(operation(context, [PRODUCT]));
+      expect(cb.state()).toBe('closed');
+      expect(sent).toHaveLength(6);
+    });
+
+    it('neither refuses nor counts health checks', async () => {
+      const cb = breaker();
+      const { dataSource, sent } = setup(async () => answer('down', 503, 'text/plain'), cb);
+      const healthCheck = () =>
+        dataSource.process({ kind: GraphQLDataSourceRequestKind.HEALTH_CHECK, request: { query: '{ __typename }' }, context: {} }).catch(() => undefined);
+      for (let i = 0; i < 3; i++) await healthCheck();
+      expect(cb.state()).toBe('closed');
+      await dataSource.process(operation(context, [PRODUCT]));
+      await dataSource.process(operation(context, [PRODUCT]));
+      expect(cb.state()).toBe('open');
+      await healthCheck();
+      expect(sent).toHaveLength(6);
     });
   });
 
   it('reads an application/graphql-response+json answer', async () => {
     const { dataSource } = setup(async () => answer('{"data":{"_entities":[null]}}', 200, 'application/graphql-response+json; charset=utf-8'));
-    await expect(dataSource.process(operation(context))).resolves.toEqual({ data: { _entities: [null] } });
+    await expect(dataSource.process(operation(context, [PRODUCT]))).resolves.toEqual({ data: { _entities: [null] } });
   });
 });

@@ -4,11 +4,12 @@
  * the tenant and nobody else's. Nothing a client sent is forwarded: @apollo/gateway builds subgraph requests from
  * scratch, and the only header added here is ours.
  *
- * Failures are answered with a code and a generic message; what actually happened goes to the log.
+ * Failures are answered with a code and a generic message; what actually happened goes to the log. An operation's
+ * failed fetch answers errors with the paths of the fields it left null (fetch-failure.ts), and goes through the
+ * subgraph's circuit breaker (circuit-breaker.ts): while it is open, the fetch fails at once and nothing is sent.
  */
 import { randomUUID } from 'node:crypto';
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import type { GraphQLError } from 'graphql';
 import {
   DEFAULT_TOKEN_TTL_MS,
   INTERNAL_TOKEN_HEADER,
@@ -18,8 +19,10 @@ import {
 } from '../../../common/internal-token';
 import type { Logger } from '../../../common/logger';
 import { createByteBoundedCache, stringBytes } from '../cache';
-import { ErrorCode, gatewayError } from '../errors';
+import { ErrorCode, DownstreamReason, gatewayError } from '../errors';
 import type { GatewayContext } from '../pipeline';
+import type { CircuitBreaker } from './circuit-breaker';
+import { failedFetchResult, type FetchFailure } from './fetch-failure';
 import type { SubgraphAnswer, SubgraphPoster } from './fetcher';
 
 export interface SubgraphDataSourceOptions {
@@ -34,6 +37,11 @@ export interface SubgraphDataSourceOptions {
    */
   deadlineMs?: number;
   logger: Logger;
+  /**
+   * This subgraph's breaker. Only operations go through it: health checks and schema loading are neither refused
+   * nor counted, so readiness reports the subgraph as it is and a failing probe is not counted twice.
+   */
+  breaker?: CircuitBreaker;
   /** Clock, for tests. */
   now?: () => number;
 }
@@ -56,6 +64,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly post: SubgraphPoster;
   private readonly deadlineMs: number | undefined;
   private readonly log: Logger;
+  private readonly breaker: CircuitBreaker | undefined;
   private readonly now: () => number;
 
   constructor(options: SubgraphDataSourceOptions) {
@@ -65,6 +74,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     this.post = options.post;
     this.deadlineMs = options.deadlineMs;
     this.log = options.logger.child({ subgraph: options.name });
+    this.breaker = options.breaker;
     this.now = options.now ?? Date.now;
   }
 
@@ -74,19 +84,38 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     const headers = { 'content-type': 'application/json', [INTERNAL_TOKEN_HEADER]: this.internalToken(options, query) };
     const body = JSON.stringify({ query, variables, operationName });
     // Only operations carry a caller; health checks and schema loading act for no request.
-    const context: Partial<GatewayContext> | undefined = 'incomingRequestContext' in options ? options.context : undefined;
+    const operation = 'incomingRequestContext' in options;
+    const context: Partial<GatewayContext> | undefined = operation ? options.context : undefined;
+    const permit = operation ? this.breaker?.tryAcquire() : undefined;
+    if (operation && this.breaker && !permit) {
+      // Each refusal is one line at debug level: the breaker's opening is the warning, and an outage must not
+      // turn every request into a warning too.
+      this.log.debug('subgraph fetch not sent: circuit open', { requestId: context?.requestId, tenant: context?.caller?.tenantId });
+      return failedFetchResult(query, variables, CIRCUIT_OPEN);
+    }
     let answer: SubgraphAnswer | undefined;
+    let result: unknown;
     try {
       answer = await this.post({ url: this.url, headers, body });
       if (answer.statusCode < 200 || answer.statusCode >= 300) throw new Error(`status ${answer.statusCode}`);
       // What a failed answer said goes nowhere: it may be anything, an HTML page from a proxy included.
       if (!JSON_MEDIA_TYPES.test(answer.contentType)) throw new Error('the answer is not JSON');
-      const result: unknown = JSON.parse(answer.body);
+      result = JSON.parse(answer.body);
       if (typeof result !== 'object' || result === null || Array.isArray(result)) throw new Error('the answer is not a JSON object');
-      return result as SubgraphResponse;
+      if (!wellFormedData(result, variables)) throw new Error('the answer does not answer the request');
     } catch (error) {
-      throw this.failure(error, answer?.statusCode, context);
+      // A 3xx or 4xx is the subgraph refusing this one request (too large, say): it is up, so the breaker counts
+      // nothing. Timeouts, connection errors, 5xx and malformed answers are what a sick subgraph looks like.
+      const status = answer?.statusCode;
+      if (status !== undefined && status >= 300 && status < 500) permit?.release();
+      else permit?.failure();
+      const failure = this.failure(error, status, context);
+      if (!operation) throw gatewayError(failure.code, failure.message);
+      return failedFetchResult(query, variables, failure);
     }
+    // An answer with GraphQL errors in it is still an answer: client-caused errors are not the subgraph's ill health.
+    permit?.success();
+    return result as SubgraphResponse;
   }
 
   /**
@@ -115,7 +144,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   }
 
   /** Every failure of a fetch ends here (network, timeout, non-2xx, unparsable body): logged, then masked. */
-  private failure(error: unknown, status: number | undefined, context: Partial<GatewayContext> | undefined): GraphQLError {
+  private failure(error: unknown, status: number | undefined, context: Partial<GatewayContext> | undefined): FetchFailure {
     // By name: the deadline's DOMException need not be an Error of this realm.
     const name = typeof error === 'object' && error !== null && 'name' in error ? error.name : undefined;
     const timedOut = name === 'TimeoutError' || name === 'AbortError';
@@ -125,12 +154,28 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       status,
       reason: timedOut ? 'timeout' : describeFailure(error),
     });
-    return timedOut ? gatewayError(ErrorCode.SUBGRAPH_TIMEOUT, 'A downstream service timed out') : downstreamError();
+    return timedOut ? TIMED_OUT : FAILED;
   }
 }
 
-function downstreamError(): GraphQLError {
-  return gatewayError(ErrorCode.DOWNSTREAM_SERVICE_ERROR, 'A downstream service failed');
+const FAILED: FetchFailure = { code: ErrorCode.DOWNSTREAM_SERVICE_ERROR, message: 'A downstream service failed' };
+const TIMED_OUT: FetchFailure = { code: ErrorCode.SUBGRAPH_TIMEOUT, message: 'A downstream service timed out' };
+/** A downstream failure like any other to the client, whose reason says no request was sent. */
+const CIRCUIT_OPEN: FetchFailure = { ...FAILED, reason: DownstreamReason.CIRCUIT_OPEN };
+
+/**
+ * `data` is an object or null, and an entity fetch's `_entities` has one item per representation. The gateway's
+ * executor throws a plain Error on the latter, which would reach the client as our INTERNAL_SERVER_ERROR when it
+ * is the subgraph's fault.
+ */
+function wellFormedData(result: object, variables: Readonly<Record<string, unknown>> | undefined): boolean {
+  const { data } = result as { data?: unknown };
+  if (data === null || data === undefined) return true;
+  if (typeof data !== 'object' || Array.isArray(data)) return false;
+  const representations = variables?.representations;
+  if (!Array.isArray(representations)) return true;
+  const { _entities: entities } = data as { _entities?: unknown };
+  return Array.isArray(entities) && entities.length === representations.length;
 }
 
 /** The error code (ECONNREFUSED, ECONNRESET, UND_ERR_SOCKET, …) says what happened; a message may say more. */

@@ -1,4 +1,5 @@
 import type { GraphQLFormattedError } from 'graphql';
+import { FETCH_FAILURE, failedFetchResult } from './fetch-failure';
 import { maskError, stripSuggestions } from './mask-errors';
 
 const error = (message: string, extensions?: Record<string, unknown>, rest: Partial<GraphQLFormattedError> = {}) => ({
@@ -106,9 +107,43 @@ describe('maskError', () => {
       expect(masked).toEqual({ message: 'A downstream service failed', extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' } });
     });
 
-    it('keeps a crash generic', () => {
-      const masked = maskError(error('E11000 at mongodb://10.1.2.3', { code: 'INTERNAL_SERVER_ERROR', serviceName: 'accounts' }));
-      expect(masked).toEqual({ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+    // What every real subgraph crash looks like (the subgraph kit masks unknown errors to INTERNAL_SERVER_ERROR):
+    // the client must read it as the subgraph's failure, not the gateway's.
+    it('turns a crash into a generic downstream failure, keeping its path', () => {
+      const masked = maskError(error('E11000 at mongodb://10.1.2.3', { code: 'INTERNAL_SERVER_ERROR', serviceName: 'accounts' }, { path: ['me'] }));
+      expect(masked).toEqual({ message: 'A downstream service failed', path: ['me'], extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' } });
+    });
+
+    it.each([
+      ['SUBGRAPH_TIMEOUT', { code: 'SUBGRAPH_TIMEOUT', reason: 'CIRCUIT_OPEN' }],
+      ['a gateway refusal reason', { code: 'DOWNSTREAM_SERVICE_ERROR', reason: 'CIRCUIT_OPEN' }],
+    ])('does not believe a subgraph that sends %s: only the gateway writes those', (_label, extensions) => {
+      const masked = maskError(error('timed out', { ...extensions, serviceName: 'inventory' }));
+      expect(masked).toEqual({ message: 'A downstream service failed', extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' } });
+    });
+  });
+
+  describe('errors the data source wrote for a failed fetch', () => {
+    // As the gateway's executor forwards them: its extensions spread into a new object, with serviceName added.
+    const forwarded = (failure: Parameters<typeof failedFetchResult>[2]) => {
+      const [written] = failedFetchResult('{ me { id } }', undefined, failure).errors;
+      if (!written) throw new Error('no error written');
+      return { ...written, extensions: { ...written.extensions, serviceName: 'accounts' } };
+    };
+
+    it('keeps SUBGRAPH_TIMEOUT and the path, with our text', () => {
+      expect(maskError(forwarded({ code: 'SUBGRAPH_TIMEOUT', message: 'x' }))).toEqual({
+        message: 'A downstream service timed out',
+        path: ['me'],
+        extensions: { code: 'SUBGRAPH_TIMEOUT' },
+      });
+    });
+
+    it('keeps the CIRCUIT_OPEN reason, and never the mark itself', () => {
+      const masked = maskError(forwarded({ code: 'DOWNSTREAM_SERVICE_ERROR', message: 'x', reason: 'CIRCUIT_OPEN' }));
+      expect(masked).toEqual({ message: 'A downstream service failed', path: ['me'], extensions: { code: 'DOWNSTREAM_SERVICE_ERROR', reason: 'CIRCUIT_OPEN' } });
+      expect(Object.getOwnPropertySymbols(masked.extensions)).toEqual([]);
+      expect((masked.extensions as Record<symbol, unknown>)[FETCH_FAILURE]).toBeUndefined();
     });
   });
 

@@ -6,7 +6,8 @@
  * reaches the client only if this file says so.
  */
 import type { GraphQLFormattedError } from 'graphql';
-import { ErrorCode, isKnownErrorCode, isRefusalReason } from '../errors';
+import { ErrorCode, isDownstreamReason, isKnownErrorCode, isRefusalReason } from '../errors';
+import { isFetchFailure } from './fetch-failure';
 
 /** Extension keys a client may see besides `code`; later stages put their numbers here (cost, rate limits). */
 export const CLIENT_EXTENSION_KEYS = ['validationErrorCode', 'cost', 'estimated', 'maximum', 'actual', 'retryAfter'] as const;
@@ -25,8 +26,9 @@ const VALIDATION_MESSAGES: Record<string, string> = {
 
 /**
  * Codes a subgraph may hand to the client with its own message: subgraphs write these for the caller
- * (another tenant's object is NOT_FOUND). Any other subgraph error — a crash, a database message, a refused
- * internal token — is the platform's problem and reads as a downstream failure.
+ * (another tenant's object is NOT_FOUND). Any other subgraph error — a crash (the subgraph kit masks every unknown
+ * error to INTERNAL_SERVER_ERROR), a database message, a refused internal token — is a downstream failure: the
+ * client must be able to tell a sick subgraph from a fault of the gateway itself.
  */
 const SUBGRAPH_CLIENT_CODES: readonly ErrorCode[] = ['NOT_FOUND', 'FORBIDDEN', 'BAD_USER_INPUT'];
 
@@ -40,7 +42,9 @@ export function stripSuggestions(message: string): string {
 export function maskError(formatted: GraphQLFormattedError): GraphQLFormattedError {
   const extensions = formatted.extensions ?? {};
   // The gateway adds `serviceName` to every error a subgraph returned: use it to tell origins apart, never show it.
-  const fromSubgraph = typeof extensions.serviceName === 'string';
+  // Errors our data source wrote for a failed fetch get it too, and carry a mark no subgraph can send.
+  const failedFetch = isFetchFailure(extensions);
+  const fromSubgraph = !failedFetch && typeof extensions.serviceName === 'string';
   const code = clientCode(extensions.code, fromSubgraph);
 
   const out: Record<string, unknown> = { code };
@@ -48,7 +52,7 @@ export function maskError(formatted: GraphQLFormattedError): GraphQLFormattedErr
     if (extensions[key] !== undefined) out[key] = extensions[key];
   }
   // A reason refines a gateway refusal with a known value; from a subgraph, or unknown, it could carry anything.
-  if (!fromSubgraph && isRefusalReason(extensions.reason)) out.reason = extensions.reason;
+  if (failedFetch ? isDownstreamReason(extensions.reason) : !fromSubgraph && isRefusalReason(extensions.reason)) out.reason = extensions.reason;
 
   const validationCode = typeof extensions.validationErrorCode === 'string' ? extensions.validationErrorCode : '';
   const message = FIXED_MESSAGES[code] ?? VALIDATION_MESSAGES[validationCode] ?? stripSuggestions(formatted.message);
@@ -62,10 +66,6 @@ export function maskError(formatted: GraphQLFormattedError): GraphQLFormattedErr
 }
 
 function clientCode(code: unknown, fromSubgraph: boolean): ErrorCode {
-  if (fromSubgraph) {
-    const passed = SUBGRAPH_CLIENT_CODES.find((known) => known === code);
-    if (passed) return passed;
-    return code === ErrorCode.INTERNAL_SERVER_ERROR ? ErrorCode.INTERNAL_SERVER_ERROR : ErrorCode.DOWNSTREAM_SERVICE_ERROR;
-  }
+  if (fromSubgraph) return SUBGRAPH_CLIENT_CODES.find((known) => known === code) ?? ErrorCode.DOWNSTREAM_SERVICE_ERROR;
   return isKnownErrorCode(code) ? code : ErrorCode.INTERNAL_SERVER_ERROR;
 }
