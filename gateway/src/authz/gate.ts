@@ -60,6 +60,7 @@ import {
 } from 'graphql';
 import { deny, type and, type IRules } from 'graphql-shield';
 import { ErrorCode, gatewayError } from '../errors';
+import { InvalidInputError } from './input-rules';
 import type { Caller } from '../pipeline/index';
 
 /** graphql-shield exports its constructors but not these types; they are derived from the constructors. */
@@ -633,8 +634,10 @@ async function decide(
   }
   if (result === true) return ALLOWED;
   if (result instanceof Error) {
-    // `inputRule` answers with yup's ValidationError: a mistake in what the client sent, not a lack of rights.
-    return { reason: result.name === 'ValidationError' ? 'invalid-input' : 'forbidden', error: result };
+    // Input rules (input-rules.ts; shield's `inputRule` answers with yup's ValidationError) name a mistake in what
+    // the client sent, not a lack of rights.
+    const invalid = result instanceof InvalidInputError || result.name === 'ValidationError';
+    return { reason: invalid ? 'invalid-input' : 'forbidden', error: result };
   }
   return FORBIDDEN;
 }
