@@ -8,6 +8,7 @@ import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../common/logger';
+import { containsCredential } from '../../common/secret-shapes';
 import { originAllowedFor } from './cors';
 import { KeySetUnavailableError } from './credentials/issuers';
 import { ErrorCode, RefusalReason, gatewayError, httpStatusOf } from './errors';
@@ -103,13 +104,12 @@ export const onlyPost: RequestHandler = (req, res, next) => {
  * well authenticated.
  */
 const CREDENTIAL_PARAMETER = /^(?:x-)?(?:api[-_]?key|access[-_]?token|token|jwt|key|auth|authorization)$/i;
-const CREDENTIAL_VALUE = /tg_(?:live|test)_|eyJ[A-Za-z0-9_-]*\.eyJ/;
 
 export const refuseCredentialsInUrl: RequestHandler = (req, res, next) => {
   const queryAt = req.originalUrl.indexOf('?');
   if (queryAt === -1) return next();
   for (const [name, value] of new URLSearchParams(req.originalUrl.slice(queryAt + 1))) {
-    if (CREDENTIAL_PARAMETER.test(name) || CREDENTIAL_VALUE.test(value) || CREDENTIAL_VALUE.test(name)) {
+    if (CREDENTIAL_PARAMETER.test(name) || containsCredential(value) || containsCredential(name)) {
       requestState(res).log.reason = 'credentials-in-url';
       return refuse(res, unauthenticated());
     }
