@@ -48,6 +48,27 @@ export function refuse(res: Response, error: GraphQLError): void {
   res.status(httpStatusOf(error)).type('application/json').send(JSON.stringify({ errors: [masked] }));
 }
 
+/** Apollo Server's own refusals are small; a larger body is not one of them and is not parsed. */
+const MAX_REFUSAL_BODY = 16_384;
+
+/**
+ * Notes the codes of a refusal Apollo Server answered without running any plugin hook (406 for an `Accept` it
+ * cannot serve, 400 for a malformed request): its body, already masked by `formatError`, is the only place the code
+ * is. Answers whose codes were noted already (by the pipeline's `willSendResponse`) are left alone.
+ */
+export function noteApolloRefusal(res: Response, status: number, body: string): void {
+  const log = requestStateOf(res)?.log;
+  if (!log || status < 400 || log.errorCodes.length > 0 || body.length > MAX_REFUSAL_BODY) return;
+  try {
+    const { errors } = JSON.parse(body) as { errors?: { extensions?: { code?: unknown } }[] };
+    for (const error of Array.isArray(errors) ? errors : []) {
+      if (typeof error?.extensions?.code === 'string') log.errorCodes.push(error.extensions.code);
+    }
+  } catch {
+    // Not JSON: nothing to note.
+  }
+}
+
 function requestState(res: Response): RequestState {
   const state = requestStateOf(res);
   if (!state) throw new Error('no request state: trackRequests must run first');

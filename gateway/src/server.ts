@@ -31,6 +31,7 @@ import {
   authenticateRequests,
   bodyWithinPlan,
   formatForClient,
+  noteApolloRefusal,
   gatewayContext,
   handleErrors,
   noStore,
@@ -249,7 +250,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       safelistModeFor: (tenantId) => identity.directory.peek(tenantId)?.safelistMode ?? 'enforce',
       logger: logger.child({ component: 'persisted' }),
     }),
-    graphqlHandler(server, gatewayContext),
+    graphqlHandler(server, gatewayContext, { onAnswer: noteApolloRefusal }),
   );
   app.use(notFound);
   app.use(handleErrors(logger, config.maxBodyBytes));
