@@ -1,6 +1,7 @@
 // @ts-check
 const js = require('@eslint/js');
 const tseslint = require('typescript-eslint');
+const regexp = require('eslint-plugin-regexp');
 
 module.exports = tseslint.config(
   { ignores: ['node_modules/', '.data/', 'dist/', 'coverage/', 'artifacts/', '**/generated/', 'tools/'] },
@@ -15,4 +16,32 @@ module.exports = tseslint.config(
     },
   },
   { files: ['**/*.test.ts', 'test/**', 'bench/**', 'scripts/**', 'cli/**'], rules: { 'no-console': 'off' } },
+  // Regular expressions: a pattern that backtracks super-linearly on text a client sends stalls every tenant of the
+  // process (yup's e-mail pattern did). eslint-plugin-regexp's recommended rules are errors, the backtracking ones
+  // above all: `no-super-linear-backtracking` (exponential or polynomial backtracking within one match attempt) and
+  // `no-super-linear-move` (quadratic when a search retries from every position; left to source files — tests match
+  // their own output). The analysis is sound for what it flags, not complete (it missed the quadratic
+  // `\beyJ[\w-]+\.…` of the log redaction): text from clients is still bounded first and scanned without
+  // patterns where it can be (common/email.ts, common/secret-shapes.ts). Purely stylistic rules are off: they would
+  // rewrite patterns in every module for no safety gain.
+  regexp.configs['flat/recommended'],
+  {
+    rules: {
+      'regexp/no-super-linear-backtracking': ['error', { report: 'potential' }],
+      'regexp/prefer-w': 'off',
+      'regexp/use-ignore-case': 'off',
+      'regexp/prefer-character-class': 'off',
+      'regexp/no-unused-capturing-group': 'off',
+    },
+  },
+  {
+    files: ['**/*.ts', '**/*.tsx', '**/*.js'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'regexp/no-super-linear-move': 'error',
+      // graphql-shield's `inputRule` validates with yup, whose string patterns backtrack: input checks are plain rules
+      // over gateway/src/authz/input-rules.ts.
+      'no-restricted-imports': ['error', { paths: [{ name: 'graphql-shield', importNames: ['inputRule'], message: 'yup backtracks on client input: use gateway/src/authz/input-rules.ts.' }] }],
+    },
+  },
 );

@@ -99,7 +99,7 @@ export async function runStageBenchmarks(options: { redisUrl: string; log?: (lin
   const issuers = loadTrustedIssuers({ file: undefined, production: false, devIssuer: { issuer: 'bench', audience: 'bench', jwks } });
   const sign = () =>
     new SignJWT({ tenant: 'acme', roles: ['customer'] })
-      .setProtectedHeader({ alg: 'ES256', kid: 'bench' })
+      .setProtectedHeader({ alg: 'ES256', kid: 'bench', typ: 'at+jwt' })
       .setIssuer('bench')
       .setAudience('bench')
       .setSubject(`user-${randomBytes(4).toString('hex')}`)

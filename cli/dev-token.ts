@@ -34,7 +34,8 @@ export async function mintDevToken(request: DevTokenRequest, env: NodeJS.Process
   const keys = await loadOrCreateDevJwtKeys();
   const key = await importJWK(keys.privateJwk, DEV_JWT_ALG);
   return new SignJWT({ tenant: request.tenant, roles: request.roles, email: request.email })
-    .setProtectedHeader({ alg: DEV_JWT_ALG, kid: keys.kid, typ: 'JWT' })
+    // An access token (RFC 9068): the gateway refuses other types, ID tokens included.
+    .setProtectedHeader({ alg: DEV_JWT_ALG, kid: keys.kid, typ: 'at+jwt' })
     .setIssuer(DEV_JWT_ISSUER)
     .setAudience(DEV_JWT_AUDIENCE)
     .setSubject(userIdFor(request.tenant, request.email))

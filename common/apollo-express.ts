@@ -7,9 +7,19 @@
 import { ApolloServer, HeaderMap, type BaseContext } from '@apollo/server';
 import type { Request, RequestHandler, Response } from 'express';
 
+export interface GraphqlHandlerOptions {
+  /**
+   * Called with every complete answer before it is written: Apollo Server refuses some requests (406 for an
+   * `Accept` it cannot serve, 400 for a malformed one) before any plugin hook, so this is where their codes can be
+   * noted for the request's log line.
+   */
+  readonly onAnswer?: (res: Response, status: number, body: string) => void;
+}
+
 export function graphqlHandler<TContext extends BaseContext>(
   server: ApolloServer<TContext>,
   context: (http: { req: Request; res: Response }) => Promise<TContext>,
+  options: GraphqlHandlerOptions = {},
 ): RequestHandler {
   server.assertStarted('graphqlHandler()');
   return async (req, res) => {
@@ -31,6 +41,7 @@ export function graphqlHandler<TContext extends BaseContext>(
     for (const [name, value] of response.headers) res.setHeader(name, value);
     res.statusCode = response.status ?? 200;
     if (response.body.kind === 'complete') {
+      options.onAnswer?.(res, res.statusCode, response.body.string);
       res.end(response.body.string);
       return;
     }

@@ -8,6 +8,7 @@ import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../common/logger';
+import { containsCredential } from '../../common/secret-shapes';
 import { clientKeyOf } from './client-address';
 import { originAllowedFor } from './cors';
 import type { FailureLimiter } from './credentials/failure-limiter';
@@ -49,6 +50,27 @@ export function refuse(res: Response, error: GraphQLError): void {
   const code = masked.extensions?.code;
   if (typeof code === 'string') requestStateOf(res)?.log.errorCodes.push(code);
   res.status(httpStatusOf(error)).type('application/json').send(JSON.stringify({ errors: [masked] }));
+}
+
+/** Apollo Server's own refusals are small; a larger body is not one of them and is not parsed. */
+const MAX_REFUSAL_BODY = 16_384;
+
+/**
+ * Notes the codes of a refusal Apollo Server answered without running any plugin hook (406 for an `Accept` it
+ * cannot serve, 400 for a malformed request): its body, already masked by `formatError`, is the only place the code
+ * is. Answers whose codes were noted already (by the pipeline's `willSendResponse`) are left alone.
+ */
+export function noteApolloRefusal(res: Response, status: number, body: string): void {
+  const log = requestStateOf(res)?.log;
+  if (!log || status < 400 || log.errorCodes.length > 0 || body.length > MAX_REFUSAL_BODY) return;
+  try {
+    const { errors } = JSON.parse(body) as { errors?: { extensions?: { code?: unknown } }[] };
+    for (const error of Array.isArray(errors) ? errors : []) {
+      if (typeof error?.extensions?.code === 'string') log.errorCodes.push(error.extensions.code);
+    }
+  } catch {
+    // Not JSON: nothing to note.
+  }
 }
 
 function requestState(res: Response): RequestState {
@@ -107,13 +129,12 @@ export const onlyPost: RequestHandler = (req, res, next) => {
  * well authenticated.
  */
 const CREDENTIAL_PARAMETER = /^(?:x-)?(?:api[-_]?key|access[-_]?token|token|jwt|key|auth|authorization)$/i;
-const CREDENTIAL_VALUE = /tg_(?:live|test)_|eyJ[A-Za-z0-9_-]*\.eyJ/;
 
 export const refuseCredentialsInUrl: RequestHandler = (req, res, next) => {
   const queryAt = req.originalUrl.indexOf('?');
   if (queryAt === -1) return next();
   for (const [name, value] of new URLSearchParams(req.originalUrl.slice(queryAt + 1))) {
-    if (CREDENTIAL_PARAMETER.test(name) || CREDENTIAL_VALUE.test(value) || CREDENTIAL_VALUE.test(name)) {
+    if (CREDENTIAL_PARAMETER.test(name) || containsCredential(value) || containsCredential(name)) {
       requestState(res).log.reason = 'credentials-in-url';
       return refuse(res, unauthenticated());
     }

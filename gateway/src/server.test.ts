@@ -187,6 +187,14 @@ describe('gateway over HTTP', () => {
       expect(res.headers.get('content-type')).not.toContain('text/html');
     });
 
+    it("logs Apollo Server's own refusals with their code: 406 for an Accept it cannot serve", async () => {
+      const res = await platform.graphql(WHOAMI, { headers: { accept: 'text/html' } });
+      expect(res.status).toBe(406);
+      expect(res.body.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+      const line = platform.logs.find((l) => l.msg === 'request' && l.requestId === res.headers.get('x-request-id'));
+      expect(line).toMatchObject({ status: 406, errorCodes: ['BAD_REQUEST'] });
+    });
+
     it('echoes a well-formed client request id and replaces any other', async () => {
       const echoed = await platform.graphql(WHOAMI, { headers: { 'x-request-id': 'client-abc-12345' } });
       expect(echoed.headers.get('x-request-id')).toBe('client-abc-12345');

@@ -33,6 +33,7 @@ import {
   authenticateRequests,
   bodyWithinPlan,
   formatForClient,
+  noteApolloRefusal,
   gatewayContext,
   handleErrors,
   noStore,
@@ -311,7 +312,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     }),
     // On the text Apollo Server will parse, however it was sent: nesting bound, then the plan's token limit.
     boundedDocument({ maxNesting: inputBounds.maxDocumentNesting, limitsFor }),
-    graphqlHandler(server, gatewayContext),
+    graphqlHandler(server, gatewayContext, { onAnswer: noteApolloRefusal }),
   );
   app.use(notFound);
   app.use(handleErrors(logger, config.maxBodyBytes));

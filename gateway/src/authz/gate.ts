@@ -62,6 +62,7 @@ import { deny, type and, type IRules } from 'graphql-shield';
 import { createByteBoundedCache, type ByteBoundedCache, type CacheStats } from '../cache';
 import { ErrorCode, gatewayError } from '../errors';
 import { MAX_INPUT_NESTING, jsonDepthExceeds } from '../input/json-depth';
+import { InvalidInputError } from './input-rules';
 import type { Caller } from '../pipeline/index';
 import { analysisBytes, decisionPlanBytes, documentEntryBytes } from './gate-memory';
 
@@ -661,8 +662,10 @@ async function decide(
   }
   if (result === true) return ALLOWED;
   if (result instanceof Error) {
-    // `inputRule` answers with yup's ValidationError: a mistake in what the client sent, not a lack of rights.
-    return { reason: result.name === 'ValidationError' ? 'invalid-input' : 'forbidden', error: result };
+    // Input rules (input-rules.ts; shield's `inputRule` answers with yup's ValidationError) name a mistake in what
+    // the client sent, not a lack of rights.
+    const invalid = result instanceof InvalidInputError || result.name === 'ValidationError';
+    return { reason: invalid ? 'invalid-input' : 'forbidden', error: result };
   }
   return FORBIDDEN;
 }

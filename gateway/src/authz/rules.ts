@@ -12,11 +12,12 @@
  * a scope grants exactly what it names, so an integration that reads the catalog sees no inventory or reviews
  * unless it holds those scopes too.
  */
-import { allow, and, chain, inputRule, not, or, race, rule } from 'graphql-shield';
+import { allow, and, chain, not, or, race, rule } from 'graphql-shield';
 import type { Role } from '../../../common/ids';
 import type { ApiKeyScope } from '../credentials/api-keys';
 import type { Caller } from '../pipeline/index';
 import type { AuthzContext, RuleTree, ShieldRule } from './gate';
+import { email, integer, text, validInput } from './input-rules';
 
 /** Partner scopes are defined where keys are issued; the rules only name them. */
 type Scope = ApiKeyScope;
@@ -100,34 +101,18 @@ const readsUserNames = race(isMember, hasScope('users:read'), hasScope('reviews:
  */
 const readsPersonalData = isPerson;
 
-type InputSchema = Parameters<ReturnType<typeof inputRule>>[0];
-type Yup = Parameters<InputSchema>[0];
-
 /**
- * shield's `inputRule` calls its schema function on every evaluation, and building a yup schema costs ~15 times
- * what validating with it does (~75 µs against ~5 µs): build it once, on first use.
+ * Input checks are plain rules over linear-time validators (input-rules.ts), not shield's yup-based `inputRule`:
+ * yup's e-mail pattern backtracks exponentially before its length limit applies.
  */
-function validInput(name: string, build: (yup: Yup) => ReturnType<InputSchema>): ShieldRule {
-  let schema: ReturnType<InputSchema> | undefined;
-  return inputRule(name)((yup) => (schema ??= build(yup)));
-}
-
-const validReview = validInput('validReview', (yup) =>
-  yup.object({
-    input: yup.object({
-      rating: yup.number().integer().min(1).max(5).required(),
-      body: yup.string().trim().min(1).max(MAX_REVIEW_LENGTH).required(),
-    }),
-  }),
-);
-const validInvitation = validInput('validInvitation', (yup) =>
-  yup.object({
-    input: yup.object({
-      name: yup.string().trim().min(1).max(200).required(),
-      email: yup.string().email().max(254).required(),
-    }),
-  }),
-);
+const validReview = validInput('validReview', 'input', {
+  rating: integer({ min: 1, max: 5 }),
+  body: text({ min: 1, max: MAX_REVIEW_LENGTH, trim: true }),
+});
+const validInvitation = validInput('validInvitation', 'input', {
+  name: text({ min: 1, max: 200, trim: true }),
+  email: email(),
+});
 
 const structural = allow;
 

@@ -173,6 +173,30 @@ describe('loadTrustedIssuers', () => {
     ).toEqual(['issuer tollgate-dev is the development issuer and cannot be declared outside production']);
   });
 
+  it('accepts access tokens only: typ at+jwt (or application/at+jwt), not an ID token\'s JWT or none', async () => {
+    const issuers = loadTrustedIssuers({ file, production: true });
+    const sign = (typ: string | undefined) => signTestToken(signer.privateKey, {}, { kid: 'k1', typ });
+    await expect(issuers.verify(await sign('at+jwt'), Date.now())).resolves.toBeDefined();
+    await expect(issuers.verify(await sign('application/AT+JWT'), Date.now())).resolves.toBeDefined();
+    for (const typ of ['JWT', 'id+jwt', 'at+jwt-ish', undefined]) expect(await refusal(issuers, await sign(typ))).toBe('typ');
+  });
+
+  it('accepts the typ values an issuer declares instead, for IdPs that do not type their access tokens', async () => {
+    const typed = join(dir, 'typed.json');
+    const entry = { issuer: TEST_ISSUER, audience: TEST_AUDIENCE, tenants: ['acme'], jwksFile: 'jwks.json', tokenTypes: ['at+jwt', 'JWT'] };
+    writeFileSync(typed, JSON.stringify({ issuers: [entry] }));
+    const issuers = loadTrustedIssuers({ file: typed, production: true });
+    const sign = (typ: string | undefined) => signTestToken(signer.privateKey, {}, { kid: 'k1', typ });
+    await expect(issuers.verify(await sign('JWT'), Date.now())).resolves.toBeDefined();
+    await expect(issuers.verify(await sign('at+jwt'), Date.now())).resolves.toBeDefined();
+    expect(await refusal(issuers, await sign(undefined))).toBe('typ');
+    const bad = { issuers: [{ ...entry, tokenTypes: [] }, { ...entry, issuer: 'https://other.test', tokenTypes: ['x'.repeat(65)] }] };
+    expect(problemsOf(() => parseTrustedIssuers(bad, { production: true, baseDir: dir }))).toEqual([
+      'issuers[0].tokenTypes must be a non-empty list of "typ" values such as "at+jwt"',
+      'issuers[1].tokenTypes must be a non-empty list of "typ" values such as "at+jwt"',
+    ]);
+  });
+
   it('refuses to start with no issuer, or an unreadable file', () => {
     expect(problemsOf(() => loadTrustedIssuers({ file: undefined, production: false }))).toEqual(['no issuer is trusted: set TRUSTED_ISSUERS_FILE']);
     expect(problemsOf(() => loadTrustedIssuers({ file: join(dir, 'missing.json'), production: true }))).toEqual([

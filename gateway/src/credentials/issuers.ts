@@ -42,7 +42,24 @@ export const CLOCK_TOLERANCE_SECONDS = 60;
  * them lets the token choose the key that verifies it. A token carrying one is refused outright.
  */
 const KEY_CARRYING_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'] as const;
-const ISSUER_KEYS = new Set(['issuer', 'audience', 'tenants', 'jwksUrl', 'jwksFile']);
+const ISSUER_KEYS = new Set(['issuer', 'audience', 'tenants', 'jwksUrl', 'jwksFile', 'tokenTypes']);
+
+/**
+ * The `typ` header values an issuer's access tokens may carry, unless its declaration says otherwise: RFC 9068's
+ * `at+jwt` (`application/at+jwt` compares equal, RFC 7515 §4.1.9). An ID token (`typ` `JWT`, or none) is not an
+ * access token and is refused, even when its audience happens to match. Identity providers that do not type their
+ * access tokens (many send `JWT`) are declared with `"tokenTypes": ["at+jwt", "JWT"]`; the audience is then what
+ * keeps their ID tokens out.
+ */
+export const DEFAULT_TOKEN_TYPES: readonly string[] = ['at+jwt'];
+/** What `typ` values look like (RFC 6838 media-type names, shortened): bounded, so checking one is cheap. */
+const MAX_TOKEN_TYPE_LENGTH = 64;
+
+/** `typ` compared as RFC 7515 says: case-insensitively, with an `application/` prefix left out. */
+export function normaliseTokenType(typ: string): string {
+  const lower = typ.toLowerCase();
+  return lower.startsWith('application/') ? lower.slice('application/'.length) : lower;
+}
 
 export interface TrustedIssuer {
   readonly issuer: string;
@@ -50,6 +67,8 @@ export interface TrustedIssuer {
   /** The tenants this issuer may speak for; `'*'` for the platform's own identity provider. */
   readonly tenants: '*' | readonly string[];
   readonly keys: JWTVerifyGetKey;
+  /** Accepted `typ` header values, normalised (normaliseTokenType); absent: DEFAULT_TOKEN_TYPES. */
+  readonly tokenTypes?: readonly string[];
 }
 
 export function mayActFor(issuer: TrustedIssuer, tenantId: string): boolean {
@@ -85,6 +104,8 @@ export interface IssuerDeclaration {
   audience: string;
   tenants: '*' | string[];
   jwks: { url: URL } | { file: string };
+  /** Declared `typ` values, normalised; absent: DEFAULT_TOKEN_TYPES. */
+  tokenTypes?: readonly string[];
 }
 
 /** Validates the parsed file; `baseDir` resolves relative `jwksFile` paths. */
@@ -109,6 +130,13 @@ export function parseTrustedIssuers(value: unknown, options: { production: boole
     if (typeof audience !== 'string' || audience.length === 0) problems.push(`${at}.audience must be a non-empty string`);
     const tenantList = Array.isArray(tenants) && tenants.length > 0 && tenants.every(isTenantId) ? [...(tenants as string[])] : undefined;
     if (tenants !== '*' && !tenantList) problems.push(`${at}.tenants must be "*" or a non-empty list of tenant ids`);
+    const { tokenTypes } = e;
+    const typesOk =
+      tokenTypes === undefined ||
+      (Array.isArray(tokenTypes) &&
+        tokenTypes.length > 0 &&
+        tokenTypes.every((t) => typeof t === 'string' && t.length > 0 && t.length <= MAX_TOKEN_TYPE_LENGTH));
+    if (!typesOk) problems.push(`${at}.tokenTypes must be a non-empty list of "typ" values such as "at+jwt"`);
     let jwks: IssuerDeclaration['jwks'] | undefined;
     if ((e.jwksUrl === undefined) === (e.jwksFile === undefined)) problems.push(`${at} must have exactly one of jwksUrl and jwksFile`);
     else if (e.jwksUrl !== undefined) {
@@ -119,7 +147,8 @@ export function parseTrustedIssuers(value: unknown, options: { production: boole
     } else if (typeof e.jwksFile !== 'string' || e.jwksFile.length === 0) problems.push(`${at}.jwksFile must be a path`);
     else jwks = { file: resolve(options.baseDir, e.jwksFile) };
     if (jwks && typeof issuer === 'string' && typeof audience === 'string') {
-      declarations.push({ issuer, audience, tenants: tenants === '*' ? '*' : (tenantList ?? []), jwks });
+      const declared = typesOk && tokenTypes !== undefined ? { tokenTypes: (tokenTypes as string[]).map(normaliseTokenType) } : {};
+      declarations.push({ issuer, audience, tenants: tenants === '*' ? '*' : (tenantList ?? []), jwks, ...declared });
     }
   }
   if (problems.length > 0) throw new TrustedIssuersError(problems);
@@ -179,7 +208,8 @@ export function trustDeclaredIssuers(declarations: readonly IssuerDeclaration[],
       }
       keys = createLocalJWKSet(jwks as JSONWebKeySet);
     }
-    issuers.push(Object.freeze({ issuer: declaration.issuer, audience: declaration.audience, tenants: declaration.tenants, keys }));
+    const { issuer, audience, tenants, tokenTypes } = declaration;
+    issuers.push(Object.freeze({ issuer, audience, tenants, keys, ...(tokenTypes ? { tokenTypes } : {}) }));
   }
   if (problems.length > 0) throw new TrustedIssuersError(problems);
   return issuers;
@@ -212,7 +242,8 @@ export function loadTrustedIssuers(options: LoadTrustedIssuersOptions): TrustedI
     if (declared.some((issuer) => issuer.issuer === dev.issuer)) {
       throw new TrustedIssuersError([`issuer ${dev.issuer} is the development issuer and cannot be declared outside production`]);
     }
-    issuers.push({ issuer: dev.issuer, audience: dev.audience, tenants: '*', keys: createLocalJWKSet(dev.jwks) });
+    // `npm run token` (cli/dev-token.ts) mints access tokens typed `at+jwt`.
+    issuers.push({ issuer: dev.issuer, audience: dev.audience, tenants: '*', keys: createLocalJWKSet(dev.jwks), tokenTypes: DEFAULT_TOKEN_TYPES });
   }
   if (issuers.length === 0) throw new TrustedIssuersError(['no issuer is trusted: set TRUSTED_ISSUERS_FILE']);
   return new TrustedIssuers(issuers);
@@ -244,6 +275,10 @@ export class TrustedIssuers {
     }
     const issuer = typeof unverified.iss === 'string' ? this.byIssuer.get(unverified.iss) : undefined;
     if (!issuer) throw new TokenRefusedError('untrusted-issuer');
+    // Checked on the unverified header before the signature: a token of the wrong type is refused whoever signed it.
+    if (typeof header.typ !== 'string' || !(issuer.tokenTypes ?? DEFAULT_TOKEN_TYPES).includes(normaliseTokenType(header.typ))) {
+      throw new TokenRefusedError('typ');
+    }
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, issuer.keys, {

@@ -23,10 +23,11 @@ import type { ApolloServerPlugin, GraphQLResponse } from '@apollo/server';
 import type { Budget } from '../budget/budget';
 import { secondsUntilFull, type BudgetPolicy, type ThrottleStatus } from '../budget/bucket';
 import { actualCost } from '../cost/estimate';
-import type { CostLedger, CostReport } from './cost';
+import { MIN_OPERATION_COST, type CostLedger, type CostReport } from './cost';
 import type { GatewayContext } from './index';
 
-export const MIN_EXECUTED_CHARGE = 1;
+/** The cost stage estimates every operation at this floor too, so estimate and charge agree on trivial ones. */
+export const MIN_EXECUTED_CHARGE = MIN_OPERATION_COST;
 const FAILURE_CODES: ReadonlySet<unknown> = new Set(['DOWNSTREAM_SERVICE_ERROR', 'SUBGRAPH_TIMEOUT', 'INTERNAL_SERVER_ERROR']);
 /** The policy's name in the RateLimit headers. */
 const POLICY_NAME = 'budget';

@@ -9,7 +9,8 @@ import { budgetKey } from '../budget/keys';
 import { createBudgetRedis } from '../budget/redis';
 import { createCostEstimator, createCostModel } from '../cost/estimate';
 import { DEFAULT_PLANS, type PlanLimits } from '../tenants/plan';
-import { createCostLedger, createCostStage, type CostLedger, type CostMode } from './cost';
+import { chargeFor } from './account';
+import { createCostLedger, createCostStage, MIN_OPERATION_COST, type CostLedger, type CostMode } from './cost';
 import type { Caller } from './index';
 import { resolvedOperation } from '../testing/operation';
 
@@ -90,6 +91,18 @@ describe('cost stage, enforce mode', () => {
     });
     expect(report?.refusal).toBeUndefined();
     expect(ledger.take(operation.requestId)).toBeUndefined();
+  });
+
+  it('estimates an operation that selects nothing billable at the charge\'s floor, so estimate and charge agree', async () => {
+    const ledger = createCostLedger();
+    const operation = resolvedOperation('{ __typename }', caller());
+    // The estimator prices `__typename` at 0 (Apollo Router's rule); the operation as a whole is never free.
+    expect(estimator.estimate(operation).cost).toBe(0);
+    await stage('enforce', ledger).run(operation);
+    const report = ledger.take(operation.requestId)!;
+    expect(report).toMatchObject({ requestedQueryCost: MIN_OPERATION_COST, reservation: { amount: MIN_OPERATION_COST } });
+    const executed = { executed: true, body: { kind: 'single', singleResult: { data: { __typename: 'Query' } } } } as const;
+    expect(chargeFor(report, executed)).toBe(report.requestedQueryCost);
   });
 
   it('refuses an estimate above maxCost before anything is reserved', async () => {

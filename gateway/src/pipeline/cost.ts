@@ -21,6 +21,9 @@ import type { BudgetPolicy, ThrottleStatus } from '../budget/bucket';
 import { CostInputError, CostVisitLimitError, type CostEstimate, type CostEstimator, type CostPlan } from '../cost/estimate';
 import type { Caller, OperationStage, ResolvedOperation } from './index';
 
+/** What any operation that is executed costs at least: the floor of both its estimate and its charge. */
+export const MIN_OPERATION_COST = 1;
+
 export type { CostMode };
 
 export type CostRefusal =
@@ -100,7 +103,9 @@ export function createCostStage(options: CostStageOptions): OperationStage {
       const limits = limitsFor(caller);
       const mode = modeFor(caller.tenantId);
       const estimate = estimateOrRefuse(estimator, operation);
-      const requestedQueryCost = estimate.cost;
+      // The estimate of a whole operation has the charge's floor: `{ __typename }` prices at 0 but an executed
+      // operation is never free (account.ts), so it is estimated, reserved and charged 1 alike.
+      const requestedQueryCost = Math.max(estimate.cost, MIN_OPERATION_COST);
       const base = {
         mode,
         requestedQueryCost,

@@ -32,7 +32,10 @@ export async function createTestIssuer(): Promise<TestIssuer> {
   };
 }
 
-/** `alg` and `kid` default to the test key's; anything else (`jku`, `jwk`, …) is added to the protected header. */
+/**
+ * `alg` and `kid` default to the test key's, `typ` to an access token's (`at+jwt`; `typ: undefined` leaves it out);
+ * anything else (`jku`, `jwk`, …) is added to the protected header.
+ */
 export type TestTokenHeader = { alg?: string; kid?: string } & Record<string, unknown>;
 
 export async function signTestToken(
@@ -52,5 +55,7 @@ export async function signTestToken(
     ...claims,
   };
   for (const [name, value] of Object.entries(payload)) if (value === undefined) delete payload[name];
-  return new SignJWT(payload).setProtectedHeader({ ...header, alg: header.alg ?? 'ES256', kid: header.kid ?? TEST_KID }).sign(key);
+  const protectedHeader: Record<string, unknown> = { typ: 'at+jwt', ...header, alg: header.alg ?? 'ES256', kid: header.kid ?? TEST_KID };
+  if (protectedHeader.typ === undefined) delete protectedHeader.typ;
+  return new SignJWT(payload).setProtectedHeader(protectedHeader as { alg: string }).sign(key);
 }

@@ -140,7 +140,7 @@ describe('SubgraphDataSource', () => {
     expect(result.errors).toEqual([
       { message: 'A downstream service failed', path: ['_entities', 0, 'inStock'], extensions: marked({ code: 'DOWNSTREAM_SERVICE_ERROR' }) },
     ]);
-    expect(JSON.stringify(result)).not.toMatch(/Mongo|10\.1\.2\.3|inventory\.internal|50[0-9]|307/);
+    expect(JSON.stringify(result)).not.toMatch(/Mongo|10\.1\.2\.3|inventory\.internal|50\d|307/);
     expect(logs).toContainEqual(
       expect.objectContaining({ msg: 'subgraph fetch failed', subgraph: 'inventory', status, requestId: 'req-12345678', tenant: 'acme' }),
     );

@@ -32,10 +32,26 @@ const VALIDATION_MESSAGES: Record<string, string> = {
  */
 const SUBGRAPH_CLIENT_CODES: readonly ErrorCode[] = ['NOT_FOUND', 'FORBIDDEN', 'BAD_USER_INPUT'];
 
-const SUGGESTION = /\s*Did you mean [^?]*\?/g;
+const SUGGESTION = 'Did you mean ';
+const WHITE_SPACE = /\s/;
 
+/**
+ * Removes every `Did you mean …?` and the white space before it — what `/\s*Did you mean [^?]*\?/g` would, written
+ * as a scan: messages carry what clients sent (a variable's value), and that pattern is quadratic on a long run of
+ * spaces or of repeated "Did you mean " (40 000 spaces: 1.7 s). Each character is looked at a bounded number of times.
+ */
 export function stripSuggestions(message: string): string {
-  return message.replace(SUGGESTION, '');
+  let out = '';
+  let from = 0;
+  for (let at = message.indexOf(SUGGESTION); at !== -1; at = message.indexOf(SUGGESTION, from)) {
+    const end = message.indexOf('?', at + SUGGESTION.length);
+    if (end === -1) break;
+    let start = at;
+    while (start > from && WHITE_SPACE.test(message[start - 1]!)) start--;
+    out += message.slice(from, start);
+    from = end + 1;
+  }
+  return out + message.slice(from);
 }
 
 /** Apollo Server's `formatError`. Returns a fresh object: nothing of the input is passed on by reference. */
