@@ -18,6 +18,7 @@ const { join } = require('node:path');
 
 const UNIT_TESTS = [
   'common/logger.test.ts',
+  'common/shield-node-compat.test.ts',
   'gateway/src/authz/filter.test.ts',
   'gateway/src/authz/gate.test.ts',
   'gateway/src/authz/rules.test.ts',

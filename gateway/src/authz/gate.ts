@@ -59,6 +59,7 @@ import {
   type ValueNode,
 } from 'graphql';
 import { deny, type and, type IRules } from 'graphql-shield';
+import '../../../common/shield-node-compat';
 import { ErrorCode, gatewayError } from '../errors';
 import type { Caller } from '../pipeline/index';
 
