@@ -61,11 +61,12 @@ const shared = {
   // jose 6 ships ESM only; swc turns it into CommonJS for jest like our own TypeScript.
   transform: { '^.+\\.(t|j)s$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }] },
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
-  testTimeout: 30000,
 };
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // A global option: jest-circus reads testTimeout from the global configuration only, never from a project's.
+  testTimeout: 30000,
   projects: [
     {
       ...shared,
