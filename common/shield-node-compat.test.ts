@@ -3,13 +3,14 @@
  * common/shield-node-compat.ts (CI runs this file on Node 20 and on Node 24).
  */
 import util from 'node:util';
-import { chain, race, rule } from 'graphql-shield';
+import { and, chain, race, rule } from 'graphql-shield';
 import './shield-node-compat';
 
 const yes = rule('yes', { cache: 'no_cache' })(() => true);
 const no = rule('no', { cache: 'no_cache' })(() => false);
 const options = { allowExternalErrors: false, debug: true, fallbackRule: yes, hashFunction: () => '' } as never;
-const resolve = (r: typeof yes) => r.resolve({}, {}, {}, {} as never, options);
+type ShieldRule = Parameters<typeof and>[number];
+const resolve = (r: ShieldRule) => r.resolve({}, {}, { _shield: { cache: {} } } as never, {} as never, options);
 
 test('util.isUndefined answers as it did before Node removed it', () => {
   const isUndefined = (util as unknown as { isUndefined: (v: unknown) => boolean }).isUndefined;
