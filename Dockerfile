@@ -3,7 +3,7 @@
 # resolver on every `require` at runtime, and a faster start.
 
 # Build stage: every dependency (esbuild, graphiql), the sources, the bundles.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts=false
@@ -21,7 +21,7 @@ RUN npm run build && npm run build:explorer
 
 # Runtime stage: production dependencies, the bundles and the files they read (common/paths.ts finds them from
 # /app/package.json): schema/ (supergraph, demo manifests) and each subgraph's schema.graphql.
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./

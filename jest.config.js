@@ -1,13 +1,85 @@
-/** @type {import('jest').Config} */
-module.exports = {
+/**
+ * Two jest projects:
+ *
+ *   unit          pure logic: no FerretDB, no Redis, no HTTP server, no browser, no Go tool. No global setup, so
+ *                 `npm run test:unit` (parallel workers) answers in seconds.
+ *   integration   everything else: real FerretDB, Redis, HTTP between gateway and subgraphs, Chromium. Its global
+ *                 setup provides them (test/global-setup.ts) and installs what it can (test/prerequisites.ts).
+ *
+ * The unit tests are listed by name below and every other *.test.ts is an integration test: a new test file runs
+ * with its services until someone decides it needs none and adds it here. A file named here that no longer exists
+ * (moved, renamed) stops the run, so the list cannot quietly go stale.
+ *
+ * `npm test` runs both projects in band (the integration tests share one FerretDB, one Redis and two cores);
+ * a project's global setup runs only when at least one of its tests is selected.
+ */
+const { existsSync } = require('node:fs');
+const { join } = require('node:path');
+
+const UNIT_TESTS = [
+  'common/logger.test.ts',
+  'common/shield-node-compat.test.ts',
+  'gateway/src/authz/filter.test.ts',
+  'gateway/src/authz/gate.test.ts',
+  'gateway/src/authz/rules.test.ts',
+  'gateway/src/budget/bucket.test.ts',
+  'gateway/src/config.test.ts',
+  'gateway/src/cost/directives.test.ts',
+  'gateway/src/cost/estimate.test.ts',
+  'gateway/src/credentials/api-key-verifier.test.ts',
+  'gateway/src/errors.test.ts',
+  'gateway/src/explorer/introspection-stage.test.ts',
+  'gateway/src/explorer/visible-schema.test.ts',
+  'gateway/src/health.test.ts',
+  'gateway/src/persisted/manifest.test.ts',
+  'gateway/src/pipeline/authenticate.test.ts',
+  'gateway/src/pipeline/authorize.test.ts',
+  'gateway/src/pipeline/index.test.ts',
+  'gateway/src/pipeline/limits.test.ts',
+  'gateway/src/pipeline/operation-kind.test.ts',
+  'gateway/src/pipeline/persisted.test.ts',
+  'gateway/src/tenants/directory.test.ts',
+  'gateway/src/upstream/data-source.test.ts',
+  'gateway/src/upstream/mask-errors.test.ts',
+  'gateway/src/upstream/planner-errors.test.ts',
+  'subgraphs/kit/pagination.test.ts',
+  'subgraphs/kit/serialize.test.ts',
+  'test/prerequisites.test.ts',
+];
+
+for (const file of UNIT_TESTS) {
+  if (!existsSync(join(__dirname, file))) {
+    throw new Error(`jest.config.js lists the unit test ${file}, which does not exist: update UNIT_TESTS`);
+  }
+}
+
+const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+const shared = {
   testEnvironment: 'node',
   roots: ['<rootDir>'],
-  testMatch: ['**/*.test.ts'],
-  testPathIgnorePatterns: ['/node_modules/', '/.data/', '/tools/'],
   // jose 6 ships ESM only; swc turns it into CommonJS for jest like our own TypeScript.
   transform: { '^.+\\.(t|j)s$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }] },
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
-  globalSetup: '<rootDir>/test/global-setup.ts',
-  globalTeardown: '<rootDir>/test/global-teardown.ts',
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
+  // A global option: jest-circus reads testTimeout from the global configuration only, never from a project's.
   testTimeout: 30000,
+  projects: [
+    {
+      ...shared,
+      displayName: 'unit',
+      testMatch: UNIT_TESTS.map((file) => `<rootDir>/${file}`),
+    },
+    {
+      ...shared,
+      displayName: 'integration',
+      testMatch: ['**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '/.data/', '/tools/', ...UNIT_TESTS.map((file) => `^${escape(join(__dirname, file))}$`)],
+      globalSetup: '<rootDir>/test/global-setup.ts',
+      globalTeardown: '<rootDir>/test/global-teardown.ts',
+    },
+  ],
 };

@@ -2,12 +2,38 @@
  * Integration tests run against real services: the embedded FerretDB (or MONGODB_URI when set) and Redis.
  * Each test run starts its own FerretDB on a free port with its own data folder, so `npm start`, or another test
  * run, can go on beside it and nobody stops a database another run is using.
+ *
+ * First it makes sure the machine has what these tests need (test/prerequisites.ts): Go for the tools under tools/
+ * (built here, once, into .data/bin), redis-server when no Redis answers, and Chromium for the browser tests;
+ * it installs the Debian packages itself when it runs as root, and otherwise stops with what to install.
  */
 import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { DATA_DIR, startFerretDB } from '../scripts/embedded/ferretdb';
+import { DATA_DIR, isPortOpen, startFerretDB } from '../scripts/embedded/ferretdb';
+import { buildGoTool, isGoToolCurrent, ROOT } from '../scripts/embedded/go-tool';
 import { ensureRedis } from '../scripts/embedded/redis';
+import { CHROMIUM, ensurePrerequisite, goToolchain, REDIS_SERVER, requiredGoVersion } from './prerequisites';
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** The Go tools the integration tests run: the embedded FerretDB (unless MONGODB_URI) and the compose checker. */
+function goTools(): string[] {
+  return process.env.MONGODB_URI ? ['compose-check'] : ['ferretdb', 'compose-check'];
+}
+
+async function ensureMachine(redisUrl: string): Promise<void> {
+  const tools = goTools();
+  const stale = tools.filter((name) => !isGoToolCurrent(name));
+  if (stale.length > 0) {
+    ensurePrerequisite(goToolchain(requiredGoVersion(ROOT, stale)), { log });
+    for (const name of stale) buildGoTool(name, (line) => log(`test setup: ${line}`));
+  }
+  const { hostname, port } = new URL(redisUrl);
+  const local = hostname === '127.0.0.1' || hostname === 'localhost';
+  if (local && !(await isPortOpen(hostname, Number(port || 6379)))) ensurePrerequisite(REDIS_SERVER, { log });
+  ensurePrerequisite(CHROMIUM, { log });
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -22,7 +48,8 @@ function freePort(): Promise<number> {
 
 export default async function globalSetup(): Promise<void> {
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  const redis = await ensureRedis(redisUrl);
+  await ensureMachine(redisUrl);
+  const redis = await ensureRedis(redisUrl, (line) => log(`test setup: ${line}`));
   (globalThis as Record<string, unknown>).__TOLLGATE_REDIS__ = redis;
   process.env.TEST_REDIS_URL = redisUrl;
 

@@ -10,11 +10,18 @@ export function goToolPath(name: string): string {
   return join(DATA_DIR, 'bin', `tollgate-${name}`);
 }
 
-export function buildGoTool(name: string, log: (line: string) => void = () => {}): string {
+/** Whether .data/bin holds the tool built from its current sources (no Go needed to use it). */
+export function isGoToolCurrent(name: string): boolean {
   const source = join(ROOT, 'tools', name);
   const binary = goToolPath(name);
   const newestSource = Math.max(...readdirSync(source).map((f) => statSync(join(source, f)).mtimeMs));
-  if (existsSync(binary) && statSync(binary).mtimeMs >= newestSource) return binary;
+  return existsSync(binary) && statSync(binary).mtimeMs >= newestSource;
+}
+
+export function buildGoTool(name: string, log: (line: string) => void = () => {}): string {
+  const source = join(ROOT, 'tools', name);
+  const binary = goToolPath(name);
+  if (isGoToolCurrent(name)) return binary;
   log(`building tools/${name} (the first build downloads Go modules and takes a minute or two)…`);
   mkdirSync(join(DATA_DIR, 'bin'), { recursive: true });
   const result = spawnSync('go', ['build', '-o', binary, '.'], { cwd: source, stdio: ['ignore', 'inherit', 'inherit'] });

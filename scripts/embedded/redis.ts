@@ -17,7 +17,8 @@ export async function ensureRedis(url: string, log: (line: string) => void = () 
   const local = host === '127.0.0.1' || host === 'localhost';
   const installed = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
   if (!local || !installed) {
-    throw new Error(`Redis at ${host}:${port} does not answer${local ? ' and redis-server is not installed' : ''}`);
+    const hint = local ? ' and redis-server is not installed (apt-get install -y redis-server)' : ' (is REDIS_URL right?)';
+    throw new Error(`Redis at ${host}:${port} does not answer${hint}`);
   }
   log(`starting redis-server on ${host}:${port}`);
   const child = spawn('redis-server', ['--bind', host, '--port', String(port), '--save', '', '--appendonly', 'no'], {

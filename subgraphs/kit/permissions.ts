@@ -18,6 +18,7 @@ import type { GraphQLSchema } from 'graphql';
 import { isIntrospectionType, isObjectType } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
 import { allow, and, deny, rule, shield, type IRules } from 'graphql-shield';
+import '../../common/shield-node-compat';
 import { forbidden, unauthenticated } from './errors';
 import { hasRole, type RequestScope } from './scope';
 

@@ -59,6 +59,7 @@ import {
   type ValueNode,
 } from 'graphql';
 import { deny, type and, type IRules } from 'graphql-shield';
+import '../../../common/shield-node-compat';
 import { createByteBoundedCache, type ByteBoundedCache, type CacheStats } from '../cache';
 import { ErrorCode, gatewayError } from '../errors';
 import { MAX_INPUT_NESTING, jsonDepthExceeds } from '../input/json-depth';
