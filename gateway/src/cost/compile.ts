@@ -231,6 +231,7 @@ function expectedSize(c: Compiler, field: FieldCostInfo, listSize: ListSize, nod
     const value = argumentValue(argument?.value, argumentDefault, c.variableDefaults, NO_VARIABLES);
     if (Number.isSafeInteger(value)) constants.push(Math.max(0, value as number));
   }
+  if (variables.length === 0) return sizeFrom(constants, listSize.assumedSize, listSize.requireOneSlicingArgument, field.key);
   return {
     kind: 'size',
     constants,
