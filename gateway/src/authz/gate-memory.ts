@@ -6,7 +6,7 @@
  */
 import type { DocumentNode } from 'graphql';
 import { documentBytes, stringBytes } from '../cache';
-import type { OperationAnalysis } from './gate';
+import type { OperationAnalysis } from './analysis';
 
 const FIELD_BYTES = 112;
 const CHECK_BYTES = 64;

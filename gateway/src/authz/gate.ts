@@ -22,113 +22,46 @@
  * rules must decide from the caller and the arguments; `info` describes the first position the decision was
  * needed at.
  */
-import { createHash } from 'node:crypto';
 import { Supergraph } from '@apollo/federation-internals';
 import {
-  GraphQLError,
-  GraphQLIncludeDirective,
-  GraphQLSkipDirective,
   Kind,
   OperationTypeNode,
   SchemaMetaFieldDef,
-  TypeMetaFieldDef,
-  getArgumentValues,
-  getDirectiveValues,
-  getNamedType,
-  getNullableType,
-  getOperationAST,
-  getVariableValues,
-  isInterfaceType,
   isIntrospectionType,
-  isListType,
-  isNonNullType,
   isObjectType,
-  isUnionType,
-  visit,
   type DocumentNode,
-  type FieldNode,
   type FragmentDefinitionNode,
-  type GraphQLCompositeType,
+  type FieldNode,
   type GraphQLField,
   type GraphQLObjectType,
   type GraphQLResolveInfo,
   type GraphQLSchema,
-  type OperationDefinitionNode,
-  type SelectionNode,
-  type SelectionSetNode,
-  type ValueNode,
 } from 'graphql';
-import { deny, type and, type IRules } from 'graphql-shield';
-import '../../../common/shield-node-compat';
-import { createByteBoundedCache, type ByteBoundedCache, type CacheStats } from '../cache';
-import { ErrorCode, gatewayError } from '../errors';
-import { MAX_INPUT_NESTING, jsonDepthExceeds } from '../input/json-depth';
-import { InvalidInputError } from './input-rules';
+import { deny } from 'graphql-shield';
+import type { ByteBoundedCache, CacheStats } from '../cache';
+import { documentKey } from '../document/key';
 import type { Caller } from '../pipeline/index';
-import { analysisBytes, decisionPlanBytes, documentEntryBytes } from './gate-memory';
+import { analyzeOperation, type FieldCheck, type OperationAnalysis, type SelectedField, type WalkSettings } from './analysis';
+import {
+  MAX_VARIABLES_KEY_LENGTH,
+  argumentValues,
+  coerceVariables,
+  containsVariable,
+  resolveInfo,
+  stableKey,
+  type DecisionPlan,
+} from './decision-plan';
+import { createDocumentCache, newDocumentEntry, type DocumentEntry } from './gate-cache';
+import { compileRuleTree, refuseDuplicateNames } from './rule-tree';
+import { decide, describeRule, type AuthzContext, type DenialReason, type RuleTree, type ShieldContext, type ShieldOptions, type ShieldRule } from './shield';
 
-/** graphql-shield exports its constructors but not these types; they are derived from the constructors. */
-export type ShieldRule = Parameters<typeof and>[number];
-type ShieldOptions = Parameters<ShieldRule['resolve']>[4];
-type ShieldContext = Parameters<ShieldRule['resolve']>[2];
-type LogicRule = Extract<ShieldRule, { getRules(): ShieldRule[] }>;
-export type RuleTree = IRules;
-
-/** What rules get as `ctx` (besides shield's own `_shield` cache). */
-export interface AuthzContext {
-  readonly caller: Caller;
-}
-
-/** Marks a list level in a response path: the step applies to every item. Response keys are GraphQL names. */
-export const LIST_ITEM = '@';
-
-export interface PathStep {
-  /** A response key, or LIST_ITEM. */
-  readonly key: string;
-  /** Whether a null may stand here; when not, null propagates to the nearest nullable step above. */
-  readonly nullable: boolean;
-}
-
-/** One object type's rule for a selected field. */
-export interface FieldCheck {
-  readonly parentType: GraphQLObjectType;
-  readonly fieldDef: GraphQLField<unknown, unknown>;
-  readonly rule: ShieldRule;
-}
-
-/** A field node of the document as the walk reached it, possibly at several positions (fragments). */
-export interface SelectedField {
-  readonly node: FieldNode;
-  /** The type the selection is written on (object, interface or union), for messages. */
-  readonly parentTypeName: string;
-  readonly fieldName: string;
-  /** One per object type the selection can apply to, over all its positions. */
-  readonly checks: readonly FieldCheck[];
-  readonly occurrences: readonly Occurrence[];
-}
-
-export interface Occurrence {
-  readonly field: SelectedField;
-  readonly parent: Occurrence | undefined;
-  readonly path: readonly PathStep[];
-  /** The selection applies to only some of the object types that can be at this position (a type condition). */
-  readonly narrowed: boolean;
-}
-
-/** The per-document part of authorization, cached: which fields an operation selects, where, under which rules. */
-export interface OperationAnalysis {
-  /** The document the nodes below belong to (the first one seen for this query hash). */
-  readonly document: DocumentNode;
-  readonly operation: OperationDefinitionNode;
-  readonly fragments: ReadonlyMap<string, FragmentDefinitionNode>;
-  readonly fields: readonly SelectedField[];
-  /** In walk order: a parent before its children. */
-  readonly occurrences: readonly Occurrence[];
-  /** Selections @skip/@include leave out for the variable values this analysis was made for. */
-  readonly excluded: ReadonlySet<SelectionNode>;
-}
-
-export type DenialReason = 'forbidden' | 'invalid-input' | 'rule-error';
+// The gate's parts, one module each (shield adapter, rule tree, analysis walk, decision plan, caches); their public
+// API is re-exported here.
+export { LIST_ITEM, type FieldCheck, type Occurrence, type OperationAnalysis, type PathStep, type SelectedField } from './analysis';
+export { stableKey } from './decision-plan';
+export { RuleTreeError } from './rule-tree';
+export { describeRule, type AuthzContext, type DenialReason, type RuleTree, type ShieldRule } from './shield';
+export { queryHashOf } from '../document/key';
 
 export interface Denial {
   readonly field: SelectedField;
@@ -171,24 +104,11 @@ export interface GateOptions {
   readonly maxSelections?: number;
 }
 
-/** A rule tree the gate cannot enforce faithfully; thrown at startup. */
-export class RuleTreeError extends Error {
-  override readonly name = 'RuleTreeError';
-}
-
 /** The API schema the gateway serves for a supergraph: @inaccessible elements and join/link machinery removed. */
 export function buildApiSchema(supergraphSdl: string): GraphQLSchema {
   return Supergraph.build(supergraphSdl).apiSchema().toGraphQLJSSchema();
 }
 
-const DEFAULT_ANALYSIS_CACHE_SIZE = 1_000;
-const DEFAULT_ANALYSIS_CACHE_BYTES = 16 * 1_048_576;
-/** Variable combinations of one document (each @skip/@include variable doubles them) kept per document. */
-const ANALYSES_PER_DOCUMENT = 8;
-/** Variable values of one document whose decision plan is kept (a page cursor changes them on every request). */
-const PLANS_PER_DOCUMENT = 16;
-/** Variables whose key is longer than this (big inputs, long lists) get no plan kept: they seldom repeat. */
-const MAX_VARIABLES_KEY_LENGTH = 1_024;
 const DEFAULT_MAX_SELECTIONS = 5_000;
 
 export class AuthorizationGate {
@@ -232,18 +152,7 @@ export class AuthorizationGate {
       fallbackRule,
       hashFunction: ({ args }) => stableKey(args),
     };
-    this.documents = createByteBoundedCache({
-      name: 'authorization',
-      maxBytes: options.analysisCacheBytes ?? DEFAULT_ANALYSIS_CACHE_BYTES,
-      maxEntries: options.analysisCacheSize ?? DEFAULT_ANALYSIS_CACHE_SIZE,
-      // Measured again each time an analysis or a plan is added to the entry (`remember`).
-      sizeOf: (entry) => {
-        let bytes = documentEntryBytes(entry.document);
-        for (const [, analysis] of entry.analyses.entries()) bytes += analysisBytes(analysis);
-        for (const [key, plan] of entry.plans.entries()) bytes += decisionPlanBytes(plan, key);
-        return bytes;
-      },
-    });
+    this.documents = createDocumentCache({ maxBytes: options.analysisCacheBytes, maxEntries: options.analysisCacheSize });
   }
 
   /** The per-document cache's size, in estimated bytes. */
@@ -409,20 +318,10 @@ export class AuthorizationGate {
   }
 
   private documentEntry(request: GateRequest): DocumentEntry {
-    const key = `${request.queryHash}\u0000${request.operationName ?? ''}`;
+    const key = documentKey(request.queryHash, request.operationName);
     let entry = this.documents.get(key);
     if (!entry) {
-      const operation = getOperationAST(request.document, request.operationName);
-      if (!operation) throw gatewayError(ErrorCode.OPERATION_RESOLUTION_FAILURE, 'No operation to authorize.');
-      entry = {
-        cacheKey: key,
-        document: request.document,
-        operation,
-        fragments: fragmentsOf(request.document),
-        directiveVariables: directiveVariablesOf(request.document),
-        analyses: new LruMap(ANALYSES_PER_DOCUMENT),
-        plans: new LruMap(PLANS_PER_DOCUMENT),
-      };
+      entry = newDocumentEntry(key, request.document, request.operationName);
       this.documents.set(key, entry);
     }
     return entry;
@@ -437,7 +336,7 @@ export class AuthorizationGate {
       return cached;
     }
     this.misses += 1;
-    const analysis = new Walk(this.settings, entry, variables).run();
+    const analysis = analyzeOperation(this.settings, entry, variables);
     entry.analyses.set(key, analysis);
     this.documents.set(entry.cacheKey, entry);
     return analysis;
@@ -450,468 +349,5 @@ export class AuthorizationGate {
       this.labels.set(rule, label);
     }
     return label;
-  }
-}
-
-/** What the walk needs from the gate: the schema and the compiled rule tree. */
-interface WalkSettings {
-  readonly schema: GraphQLSchema;
-  ruleFor(typeName: string, fieldName: string): ShieldRule;
-  readonly introspectionRule: ShieldRule;
-  readonly maxSelections: number;
-  possibleTypes(type: GraphQLCompositeType): readonly GraphQLObjectType[];
-}
-
-interface DocumentEntry {
-  readonly cacheKey: string;
-  readonly document: DocumentNode;
-  readonly operation: OperationDefinitionNode;
-  readonly fragments: ReadonlyMap<string, FragmentDefinitionNode>;
-  /** Variables some @skip/@include reads: only their values change what the walk reaches. */
-  readonly directiveVariables: readonly string[];
-  readonly analyses: LruMap<string, OperationAnalysis>;
-  /** Keyed by the request's variable values (`stableKey`); see `decisionPlan`. */
-  readonly plans: LruMap<string, DecisionPlan>;
-}
-
-interface DecisionPlan {
-  readonly analysis: OperationAnalysis;
-  /** Each is copied for the rule that gets it: the plan serves every later request. */
-  readonly decisions: readonly { readonly rule: ShieldRule; readonly args: Record<string, unknown>; readonly info: GraphQLResolveInfo }[];
-  readonly checks: readonly { readonly field: SelectedField; readonly check: FieldCheck; readonly decision: number }[];
-}
-
-interface MutableSelectedField extends SelectedField {
-  readonly checks: FieldCheck[];
-  readonly occurrences: Occurrence[];
-}
-
-interface Position {
-  readonly path: readonly PathStep[];
-  readonly parent: Occurrence | undefined;
-  /** Every object type a value at this position can have. */
-  readonly types: readonly GraphQLObjectType[];
-}
-
-class Walk {
-  private readonly fields = new Map<FieldNode, MutableSelectedField>();
-  private readonly occurrences: Occurrence[] = [];
-  private readonly excluded = new Set<SelectionNode>();
-  private visited = 0;
-
-  constructor(
-    private readonly settings: WalkSettings,
-    private readonly entry: DocumentEntry,
-    private readonly variables: Record<string, unknown>,
-  ) {}
-
-  run(): OperationAnalysis {
-    const { operation } = this.entry;
-    const root = this.settings.schema.getRootType(operation.operation);
-    if (!root) throw gatewayError(ErrorCode.BAD_REQUEST, `This schema has no ${operation.operation} type.`);
-    this.selections(operation.selectionSet, root, [root], { path: [], parent: undefined, types: [root] });
-    return {
-      document: this.entry.document,
-      operation,
-      fragments: this.entry.fragments,
-      fields: [...this.fields.values()],
-      occurrences: this.occurrences,
-      excluded: this.excluded,
-    };
-  }
-
-  /**
-   * `possible` is the set of object types the selections apply to: the position's types narrowed by every type
-   * condition on the way here.
-   */
-  private selections(
-    set: SelectionSetNode,
-    staticType: GraphQLCompositeType,
-    possible: readonly GraphQLObjectType[],
-    position: Position,
-  ): void {
-    for (const selection of set.selections) {
-      if (!this.isIncluded(selection)) {
-        this.excluded.add(selection);
-        continue;
-      }
-      if (++this.visited > this.settings.maxSelections) {
-        throw gatewayError(ErrorCode.BAD_REQUEST, 'The operation selects too many fields to authorize.');
-      }
-      switch (selection.kind) {
-        case Kind.FIELD:
-          this.field(selection, staticType, possible, position);
-          break;
-        case Kind.INLINE_FRAGMENT: {
-          const { typeCondition } = selection;
-          const condition = typeCondition ? this.compositeType(typeCondition.name.value) : staticType;
-          this.selections(selection.selectionSet, condition, this.narrow(possible, condition), position);
-          break;
-        }
-        case Kind.FRAGMENT_SPREAD: {
-          const fragment = this.entry.fragments.get(selection.name.value);
-          if (!fragment) throw new Error(`Fragment ${selection.name.value} is not defined in a validated document`);
-          const condition = this.compositeType(fragment.typeCondition.name.value);
-          this.selections(fragment.selectionSet, condition, this.narrow(possible, condition), position);
-          break;
-        }
-      }
-    }
-  }
-
-  private field(
-    node: FieldNode,
-    staticType: GraphQLCompositeType,
-    possible: readonly GraphQLObjectType[],
-    position: Position,
-  ): void {
-    const name = node.name.value;
-    if (name === '__typename') return;
-
-    const introspection = name === '__schema' ? SchemaMetaFieldDef : name === '__type' ? TypeMetaFieldDef : undefined;
-    const staticDef = introspection ?? (isUnionType(staticType) ? undefined : staticType.getFields()[name]);
-    if (!staticDef) throw new Error(`${staticType.name}.${name} is not in the schema the gate was built with`);
-
-    const field = this.selectedField(node, staticType, name);
-    const definitions = possible.map((type) => {
-      const fieldDef = introspection ?? type.getFields()[name];
-      if (!fieldDef) throw new Error(`${type.name}.${name} is not in the schema the gate was built with`);
-      return { type, fieldDef };
-    });
-    for (const { type, fieldDef } of definitions) {
-      if (field.checks.some((check) => check.parentType === type)) continue;
-      const rule = introspection ? this.settings.introspectionRule : this.settings.ruleFor(type.name, name);
-      field.checks.push({ parentType: type, fieldDef, rule });
-    }
-
-    // The response key may only hold null if every object type that can answer here declares it nullable.
-    const nullable = [staticDef, ...definitions.map((d) => d.fieldDef)].every((def) => !isNonNullType(def.type));
-    const path = [...position.path, { key: node.alias?.value ?? name, nullable }];
-    const occurrence: Occurrence = {
-      field,
-      parent: position.parent,
-      path,
-      narrowed: possible.length < position.types.length,
-    };
-    field.occurrences.push(occurrence);
-    this.occurrences.push(occurrence);
-
-    // Introspection answers come from the gateway itself and are outside the rule tree below the root field.
-    if (!node.selectionSet || introspection) return;
-    const childPath = [...path];
-    let type = getNullableType(staticDef.type);
-    while (isListType(type)) {
-      childPath.push({ key: LIST_ITEM, nullable: !isNonNullType(type.ofType) });
-      type = getNullableType(type.ofType);
-    }
-    const childType = getNamedType(staticDef.type) as GraphQLCompositeType;
-    const types = this.settings.possibleTypes(childType);
-    this.selections(node.selectionSet, childType, types, { path: childPath, parent: occurrence, types });
-  }
-
-  private selectedField(node: FieldNode, staticType: GraphQLCompositeType, fieldName: string): MutableSelectedField {
-    let field = this.fields.get(node);
-    if (!field) {
-      field = { node, parentTypeName: staticType.name, fieldName, checks: [], occurrences: [] };
-      this.fields.set(node, field);
-    }
-    return field;
-  }
-
-  private narrow(
-    possible: readonly GraphQLObjectType[],
-    condition: GraphQLCompositeType,
-  ): readonly GraphQLObjectType[] {
-    const allowed = this.settings.possibleTypes(condition);
-    return possible.filter((type) => allowed.includes(type));
-  }
-
-  private compositeType(name: string): GraphQLCompositeType {
-    const type = this.settings.schema.getType(name);
-    if (!isObjectType(type) && !isInterfaceType(type) && !isUnionType(type)) {
-      throw new Error(`Type condition ${name} is not a composite type of the schema the gate was built with`);
-    }
-    return type;
-  }
-
-  private isIncluded(node: SelectionNode): boolean {
-    if (!node.directives?.length) return true;
-    if (getDirectiveValues(GraphQLSkipDirective, node, this.variables)?.if === true) return false;
-    return getDirectiveValues(GraphQLIncludeDirective, node, this.variables)?.if !== false;
-  }
-}
-
-type Outcome = { readonly reason: 'allowed' | DenialReason; readonly error?: Error };
-const ALLOWED: Outcome = { reason: 'allowed' };
-const FORBIDDEN: Outcome = { reason: 'forbidden' };
-
-/** Rules get no parent at the gateway: there is no data before execution. */
-const NO_PARENT = undefined as unknown as object;
-
-async function decide(
-  rule: ShieldRule,
-  args: Record<string, unknown>,
-  ctx: ShieldContext,
-  info: GraphQLResolveInfo,
-  options: ShieldOptions,
-): Promise<Outcome> {
-  let result: Awaited<ReturnType<ShieldRule['resolve']>>;
-  try {
-    result = await rule.resolve(NO_PARENT, args, ctx, info, options);
-  } catch (error) {
-    return { reason: 'rule-error', error: error instanceof Error ? error : new Error(String(error)) };
-  }
-  if (result === true) return ALLOWED;
-  if (result instanceof Error) {
-    // Input rules (input-rules.ts; shield's `inputRule` answers with yup's ValidationError) name a mistake in what
-    // the client sent, not a lack of rights.
-    const invalid = result instanceof InvalidInputError || result.name === 'ValidationError';
-    return { reason: invalid ? 'invalid-input' : 'forbidden', error: result };
-  }
-  return FORBIDDEN;
-}
-
-function resolveInfo(
-  schema: GraphQLSchema,
-  analysis: OperationAnalysis,
-  fragments: Record<string, FragmentDefinitionNode>,
-  field: SelectedField,
-  check: FieldCheck,
-  variableValues: Record<string, unknown>,
-): GraphQLResolveInfo {
-  let path: GraphQLResolveInfo['path'] | undefined;
-  for (const step of field.occurrences[0]?.path ?? []) path = { prev: path, key: step.key, typename: undefined };
-  return {
-    fieldName: check.fieldDef.name,
-    fieldNodes: [field.node],
-    returnType: check.fieldDef.type,
-    parentType: check.parentType,
-    path: path ?? { prev: undefined, key: field.node.alias?.value ?? field.fieldName, typename: undefined },
-    schema,
-    fragments,
-    rootValue: undefined,
-    operation: analysis.operation,
-    variableValues,
-  };
-}
-
-function coerceVariables(
-  schema: GraphQLSchema,
-  operation: OperationDefinitionNode,
-  raw: Readonly<Record<string, unknown>>,
-): Record<string, unknown> {
-  const { coerced, errors } = getVariableValues(schema, operation.variableDefinitions ?? [], raw, { maxErrors: 1 });
-  if (errors) throw gatewayError(ErrorCode.BAD_USER_INPUT, errors[0]?.message ?? 'Invalid variables.');
-  return coerced;
-}
-
-function argumentValues(
-  fieldDef: GraphQLField<unknown, unknown>,
-  node: FieldNode,
-  variables: Record<string, unknown>,
-): Record<string, unknown> {
-  try {
-    return getArgumentValues(fieldDef, node, variables);
-  } catch (error) {
-    // Validation passed, so what fails here is a variable's value (an explicit null for a non-null argument).
-    if (error instanceof GraphQLError) throw gatewayError(ErrorCode.BAD_USER_INPUT, error.message);
-    throw error;
-  }
-}
-
-function fragmentsOf(document: DocumentNode): ReadonlyMap<string, FragmentDefinitionNode> {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-  }
-  return fragments;
-}
-
-function directiveVariablesOf(document: DocumentNode): readonly string[] {
-  const names = new Set<string>();
-  visit(document, {
-    Directive(node) {
-      if (node.name.value !== 'skip' && node.name.value !== 'include') return;
-      for (const arg of node.arguments ?? []) if (arg.value.kind === Kind.VARIABLE) names.add(arg.value.name.value);
-    },
-  });
-  return [...names].sort();
-}
-
-function containsVariable(value: ValueNode): boolean {
-  switch (value.kind) {
-    case Kind.VARIABLE:
-      return true;
-    case Kind.LIST:
-      return value.values.some(containsVariable);
-    case Kind.OBJECT:
-      return value.fields.some((field) => containsVariable(field.value));
-    default:
-      return false;
-  }
-}
-
-/** Argument names are GraphQL names: never integer-like, so sorting them is the order an object would keep. */
-const INTEGER_LIKE = /^\d/;
-
-/** The same argument values give the same key whatever order their object keys came in. */
-export function stableKey(value: unknown): string {
-  // Fast path, same output: a flat object of strings, booleans, finite numbers and nulls — most arguments.
-  if (value !== null && typeof value === 'object' && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype) {
-    const record = value as Record<string, unknown>;
-    const keys = Object.keys(record);
-    if (keys.length === 0) return '{}';
-    let flat = true;
-    for (const key of keys) {
-      const v = record[key];
-      if (INTEGER_LIKE.test(key) || !(v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)))) {
-        flat = false;
-        break;
-      }
-    }
-    if (flat) {
-      keys.sort();
-      let out = '{';
-      for (let i = 0; i < keys.length; i += 1) out += `${i ? ',' : ''}${JSON.stringify(keys[i])}:${JSON.stringify(record[keys[i]!])}`;
-      return `${out}}`;
-    }
-  }
-  // JSON.stringify recurses: a value deeper than any body may be (input/json-depth.ts) is refused, not overflowed.
-  if (jsonDepthExceeds(value, MAX_INPUT_NESTING)) throw gatewayError(ErrorCode.BAD_USER_INPUT, 'A value is nested too deeply.');
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
-      : v,
-  );
-}
-
-/** SHA-256 (hex) of a document's text, the way Apollo Server hashes a query. */
-export function queryHashOf(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
-function isShieldRule(value: unknown): value is ShieldRule {
-  return typeof value === 'object' && value !== null && typeof (value as { resolve?: unknown }).resolve === 'function';
-}
-
-function isLogicRule(rule: ShieldRule): rule is LogicRule {
-  return typeof (rule as { getRules?: unknown }).getRules === 'function';
-}
-
-const LOGIC_NAMES: Record<string, string> = {
-  RuleAnd: 'and',
-  RuleOr: 'or',
-  RuleChain: 'chain',
-  RuleRace: 'race',
-  RuleNot: 'not',
-  RuleTrue: 'allow',
-  RuleFalse: 'deny',
-};
-
-export function describeRule(rule: ShieldRule): string {
-  if (!isLogicRule(rule)) return rule.name;
-  const name = LOGIC_NAMES[rule.constructor.name] ?? rule.constructor.name;
-  const children = rule.getRules();
-  return children.length === 0 ? name : `${name}(${children.map(describeRule).join(', ')})`;
-}
-
-function refuseDuplicateNames(trees: readonly RuleTree[]): void {
-  const byName = new Map<string, ShieldRule>();
-  const duplicates = new Set<string>();
-  const visitRule = (rule: ShieldRule): void => {
-    if (isLogicRule(rule)) {
-      rule.getRules().forEach(visitRule);
-      return;
-    }
-    const seen = byName.get(rule.name);
-    if (seen && seen !== rule) duplicates.add(rule.name);
-    byName.set(rule.name, rule);
-  };
-  const visitTree = (tree: unknown): void => {
-    if (isShieldRule(tree)) visitRule(tree);
-    else if (typeof tree === 'object' && tree !== null) Object.values(tree).forEach(visitTree);
-  };
-  trees.forEach(visitTree);
-  if (duplicates.size > 0) {
-    throw new RuleTreeError(
-      `Distinct rules share a name, and shield caches decisions by name: ${[...duplicates].join(', ')}`,
-    );
-  }
-}
-
-function compileRuleTree(
-  schema: GraphQLSchema,
-  tree: RuleTree,
-  fallbackRule: ShieldRule,
-): { ruleByField: Map<string, ShieldRule>; uncovered: string[] } {
-  const typeRules = new Map<string, ShieldRule | Readonly<Record<string, ShieldRule>>>();
-  if (!isShieldRule(tree)) {
-    for (const [typeName, entry] of Object.entries(tree)) {
-      const type = schema.getType(typeName);
-      if (!type) throw new RuleTreeError(`Rules for ${typeName}, which is not a type of the API schema`);
-      if (isInterfaceType(type) || isUnionType(type)) {
-        throw new RuleTreeError(
-          `Rules for ${typeName}: rules go on object types; a field selected on an interface or union is ` +
-            `decided by the rules of each object type that can be there`,
-        );
-      }
-      if (!isObjectType(type)) throw new RuleTreeError(`Rules for ${typeName}, which is not an object type`);
-      if (!isShieldRule(entry)) {
-        const fields = type.getFields();
-        for (const [fieldName, rule] of Object.entries(entry)) {
-          if (fieldName !== '*' && !Object.hasOwn(fields, fieldName)) {
-            throw new RuleTreeError(`A rule for ${typeName}.${fieldName}, which is not in the API schema`);
-          }
-          if (!isShieldRule(rule)) throw new RuleTreeError(`${typeName}.${fieldName} is not a shield rule`);
-        }
-      }
-      typeRules.set(typeName, entry);
-    }
-  }
-
-  const ruleByField = new Map<string, ShieldRule>();
-  const uncovered: string[] = [];
-  for (const type of Object.values(schema.getTypeMap())) {
-    if (!isObjectType(type) || isIntrospectionType(type)) continue;
-    const entry = isShieldRule(tree) ? tree : typeRules.get(type.name);
-    for (const fieldName of Object.keys(type.getFields())) {
-      const rule =
-        entry === undefined || isShieldRule(entry) ? entry : (ownRule(entry, fieldName) ?? ownRule(entry, '*'));
-      if (!rule) uncovered.push(`${type.name}.${fieldName}`);
-      ruleByField.set(`${type.name}.${fieldName}`, rule ?? fallbackRule);
-    }
-  }
-  return { ruleByField, uncovered: uncovered.sort() };
-}
-
-function ownRule(map: Readonly<Record<string, ShieldRule>>, key: string): ShieldRule | undefined {
-  return Object.hasOwn(map, key) ? map[key] : undefined;
-}
-
-/** A Map that forgets its least recently used entry beyond `maxEntries` (Maps iterate in insertion order). */
-class LruMap<K, V> {
-  private readonly map = new Map<K, V>();
-
-  constructor(private readonly maxEntries: number) {}
-
-  get(key: K): V | undefined {
-    const value = this.map.get(key);
-    if (value === undefined) return undefined;
-    this.map.delete(key);
-    this.map.set(key, value);
-    return value;
-  }
-
-  entries(): IterableIterator<[K, V]> {
-    return this.map.entries();
-  }
-
-  set(key: K, value: V): void {
-    this.map.delete(key);
-    this.map.set(key, value);
-    if (this.map.size > this.maxEntries) {
-      const oldest = this.map.keys().next();
-      if (!oldest.done) this.map.delete(oldest.value);
-    }
   }
 }

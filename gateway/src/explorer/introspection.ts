@@ -15,11 +15,11 @@ import {
   Kind,
   execute,
   type DocumentNode,
-  type FragmentDefinitionNode,
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
 import type { AuthorizationGate } from '../authz/gate';
+import { fragmentsOf } from '../document/fragments';
 import { ErrorCode, gatewayError } from '../errors';
 import type { GatewayContext, OperationStage, ResolvedOperation } from '../pipeline/index';
 import { measureOperation } from '../pipeline/limits';
@@ -60,7 +60,7 @@ export function introspectionIn(document: DocumentNode, operation: OperationDefi
 }
 
 function rootSelectionOf(document: DocumentNode, operation: OperationDefinitionNode): RootSelection {
-  const fragments = fragmentMap(document);
+  const fragments = fragmentsOf(document);
   let meta = false;
   let other = false;
   const seen = new Set<string>();
@@ -141,7 +141,7 @@ export function exceptIntrospection(stage: OperationStage): OperationStage {
 
 /** The most schema-element lists nested on one path; each fragment is measured once. */
 function listNesting(document: DocumentNode, root: SelectionSetNode): number {
-  const fragments = fragmentMap(document);
+  const fragments = fragmentsOf(document);
   const measured = new Map<string, number>();
   const measure = (set: SelectionSetNode): number => {
     let deepest = 0;
@@ -167,14 +167,6 @@ function listNesting(document: DocumentNode, root: SelectionSetNode): number {
     return deepest;
   };
   return measure(root);
-}
-
-function fragmentMap(document: DocumentNode): Map<string, FragmentDefinitionNode> {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-  }
-  return fragments;
 }
 
 /**

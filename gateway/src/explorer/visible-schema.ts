@@ -23,6 +23,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import type { AuthorizationGate } from '../authz/gate';
+import { createCountBoundedCache } from '../cache';
 import type { Caller } from '../pipeline/index';
 
 /** Distinct decision sets kept; each is a small schema. Roles and scopes combine into few sets in practice. */
@@ -34,20 +35,16 @@ export interface VisibleSchemas {
 
 export function createVisibleSchemas(gate: AuthorizationGate, cacheSize = DEFAULT_CACHE_SIZE): VisibleSchemas {
   const sdl = parse(printSchema(gate.schema));
-  const cache = new Map<string, GraphQLSchema>();
+  const cache = createCountBoundedCache<GraphQLSchema>({ name: 'visible-schemas', maxEntries: cacheSize });
   return {
     async forCaller(caller) {
       const callable = await gate.callableFields(caller);
       const key = [...callable].sort().join(',');
       let schema = cache.get(key);
-      if (schema) {
-        // Re-inserted: Maps iterate in insertion order, so the first key is the least recently used.
-        cache.delete(key);
-      } else {
+      if (!schema) {
         schema = filterSchema(gate.schema, sdl, callable);
-        if (cache.size >= cacheSize) cache.delete(cache.keys().next().value as string);
+        cache.set(key, schema);
       }
-      cache.set(key, schema);
       return schema;
     },
   };

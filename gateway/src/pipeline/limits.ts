@@ -19,13 +19,14 @@ import {
   print,
   Source,
   TokenKind,
-  valueFromASTUntyped,
   type DocumentNode,
-  type FragmentDefinitionNode,
   type OperationDefinitionNode,
   type ParseOptions,
   type SelectionSetNode,
 } from 'graphql';
+import { isIncluded } from '../document/conditions';
+import { fragmentsOf } from '../document/fragments';
+import { argumentValue, variableDefaults } from '../document/variables';
 import { ErrorCode, gatewayError } from '../errors';
 import type { Plan, PlanLimits } from '../tenants/plan';
 import type { CostModel, TypeCostInfo } from '../cost/estimate';
@@ -116,12 +117,13 @@ interface SetShape {
   directives: number;
 }
 
-/** Measures the operation with fragments expanded; each fragment is walked once. */
+/**
+ * Measures the operation with fragments expanded; each fragment is walked once. Selections under `@skip`/`@include`
+ * count whatever their condition: the query planner plans them (the condition is applied when the plan runs), and
+ * these limits protect planning. List bounds and cost, which protect what runs, leave them out.
+ */
 export function measureOperation(document: DocumentNode, operation: OperationDefinitionNode): OperationShape {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-  }
+  const fragments = fragmentsOf(document);
   const measured = new Map<string, SetShape>();
   const fragmentShape = (name: string): SetShape => {
     const known = measured.get(name);
@@ -162,25 +164,22 @@ export function measureOperation(document: DocumentNode, operation: OperationDef
 /**
  * Refuses a slicing argument outside the schema's bounds with BAD_USER_INPUT. Fields are found through the cost
  * model's index of the supergraph; each fragment is checked once, since its arguments do not depend on where it is
- * spread.
+ * spread. The value checked is the one the field will run with and the cost estimator prices — the one rule of
+ * document/variables.ts: literal, provided variable (null included), the operation's default, the argument's
+ * default; an absent value is not checked (coercion reports a missing required one). Selections `@skip`/`@include`
+ * leave out for the request's variables are not checked, as they are not priced: they will not run.
  */
 function checkListBounds(operation: ResolvedOperation, bounds: ListBounds): void {
   const { model } = bounds;
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of operation.document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-  }
-  const variableDefaults = new Map<string, unknown>();
-  for (const definition of operation.operation.variableDefinitions ?? []) {
-    if (definition.defaultValue) {
-      variableDefaults.set(definition.variable.name.value, valueFromASTUntyped(definition.defaultValue));
-    }
-  }
+  const fragments = fragmentsOf(operation.document);
+  const defaults = variableDefaults(operation.operation);
+  const { variables } = operation;
   const checkedFragments = new Set<string>();
 
   const check = (set: SelectionSetNode, type: TypeCostInfo | undefined) => {
     if (!type) return;
     for (const selection of set.selections) {
+      if (!isIncluded(selection, defaults, variables)) continue;
       if (selection.kind === Kind.FRAGMENT_SPREAD) {
         const fragment = fragments.get(selection.name.value);
         if (!fragment || checkedFragments.has(fragment.name.value)) continue;
@@ -196,16 +195,9 @@ function checkListBounds(operation: ResolvedOperation, bounds: ListBounds): void
       if (!field) continue;
       for (const slicing of field.listSize?.slicingArguments ?? []) {
         const argument = selection.arguments?.find((a) => a.name.value === slicing);
-        if (!argument) continue;
-        let value: unknown;
-        if (argument.value.kind === Kind.VARIABLE) {
-          const variable = argument.value.name.value;
-          value = Object.hasOwn(operation.variables, variable) ? operation.variables[variable] : variableDefaults.get(variable);
-          // An absent variable leaves the argument to its default or to coercion, which reports a missing one.
-          if (value === undefined) continue;
-        } else {
-          value = valueFromASTUntyped(argument.value);
-        }
+        const argumentDefault = field.definition.args.find((a) => a.name === slicing)?.defaultValue;
+        const value = argumentValue(argument?.value, argumentDefault, defaults, variables);
+        if (value === undefined) continue;
         if (!Number.isSafeInteger(value) || (value as number) < bounds.min || (value as number) > bounds.max) {
           throw gatewayError(
             ErrorCode.BAD_USER_INPUT,
