@@ -61,9 +61,9 @@ import {
 import { deny, type and, type IRules } from 'graphql-shield';
 import { createByteBoundedCache, type ByteBoundedCache, type CacheStats } from '../cache';
 import { ErrorCode, gatewayError } from '../errors';
-import { MAX_INPUT_NESTING, jsonDepthExceeds } from '../input/json-depth';
+import { MAX_INPUT_NESTING, jsonDepthExceeds } from '../http/json-depth';
 import { InvalidInputError } from './input-rules';
-import type { Caller } from '../pipeline/index';
+import type { Caller } from '../request';
 import { analysisBytes, decisionPlanBytes, documentEntryBytes } from './gate-memory';
 
 /** graphql-shield exports its constructors but not these types; they are derived from the constructors. */

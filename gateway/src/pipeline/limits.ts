@@ -29,7 +29,8 @@ import {
 import { ErrorCode, gatewayError } from '../errors';
 import type { Plan, PlanLimits } from '../tenants/plan';
 import type { CostModel, TypeCostInfo } from '../cost/estimate';
-import type { Caller, OperationStage, ResolvedOperation } from './index';
+import { tenantOf, type OperationRequest } from '../request';
+import type { Stage } from './index';
 
 export const LimitCode = {
   MAX_TOKENS_LIMIT: 'MAX_TOKENS_LIMIT',
@@ -48,16 +49,20 @@ export interface ListBounds {
 }
 
 export interface LimitsStageOptions {
-  readonly limitsFor: (caller: Caller) => PlanLimits;
+  /** The caller's plan limits; by default the tenant snapshot's plan. */
+  readonly limitsFor?: (request: OperationRequest) => PlanLimits;
   /** Every slicing argument must be an integer in [min, max], whether written literally or passed as a variable. */
   readonly listBounds?: ListBounds;
 }
 
-export function createLimitsStage(options: LimitsStageOptions): OperationStage {
+const snapshotLimits = (request: OperationRequest): PlanLimits => tenantOf(request).plan.limits;
+
+export function createLimitsStage(options: LimitsStageOptions): Stage {
+  const limitsFor = options.limitsFor ?? snapshotLimits;
   return {
     name: 'limits',
-    run(operation: ResolvedOperation) {
-      const limits = options.limitsFor(operation.caller);
+    run(operation: OperationRequest) {
+      const limits = limitsFor(operation);
       const tokens = countTokens(operation.document, limits.maxTokens);
       if (tokens > limits.maxTokens) {
         throw limitRefusal(LimitCode.MAX_TOKENS_LIMIT, 'The document has too many tokens.', limits.maxTokens, tokens);
@@ -164,7 +169,7 @@ export function measureOperation(document: DocumentNode, operation: OperationDef
  * model's index of the supergraph; each fragment is checked once, since its arguments do not depend on where it is
  * spread.
  */
-function checkListBounds(operation: ResolvedOperation, bounds: ListBounds): void {
+function checkListBounds(operation: OperationRequest, bounds: ListBounds): void {
   const { model } = bounds;
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of operation.document.definitions) {
