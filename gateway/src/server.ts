@@ -27,6 +27,7 @@ import { SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
 import type { CacheStats } from './cache';
 import { DEFAULT_AUTH_FAILURES, DEFAULT_CACHE_BYTES, DEFAULT_INPUT_BOUNDS, DEFAULT_SUBGRAPH_BREAKER, type GatewayConfig } from './config';
 import { createDocumentStore } from './document-store';
+import { createResources } from './resources';
 import { corsHeaders, corsPreflight } from './http/cors';
 import { createReadinessCheck, livenessHandler, readinessHandler } from './health';
 import {
@@ -140,14 +141,16 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   const operationSources = new Map<string, SubgraphDataSource>();
   const explorerManifest = config.explorerEnabled ? await loadOrBuildExplorer() : undefined;
 
-  const identity = await startIdentity(config, logger, { onControlPlaneCommand: options.onControlPlaneCommand });
+  // Every resource opened from here on registers its close; start failures and stop close them all, in reverse.
+  const resources = createResources();
+  const identity = resources.add(await startIdentity(config, logger, { onControlPlaneCommand: options.onControlPlaneCommand }), (i) => i.close());
   const authFailures = config.authFailures ?? DEFAULT_AUTH_FAILURES;
   const limiterFor = (maxFailures: number) =>
     createFailureLimiter({ maxFailures, windowMs: authFailures.windowMs, blockMs: authFailures.holdMs, maxEntries: authFailures.trackedClients });
   const failureLimits = { addresses: limiterFor(authFailures.maxPerAddress), apiKeys: limiterFor(authFailures.maxPerApiKey) };
   const authenticate = authenticateRequests(identity.authenticate, logger, failureLimits);
-  const budgetRedis = createBudgetRedis(config.redisUrl);
-  const budget = createBudget({ redis: budgetRedis, failMode: config.budgetFailMode, logger: logger.child({ component: 'budget' }) });
+  const budgetRedis = resources.add(createBudgetRedis(config.redisUrl), (redis) => redis.disconnect());
+  const budget = resources.add(createBudget({ redis: budgetRedis, failMode: config.budgetFailMode, logger: logger.child({ component: 'budget' }) }), (b) => b.close());
   // The operation stages, in the order the runner (pipeline/index.ts) awaits them; every one reads the tenant
   // snapshot authentication took (request.ts). Order matters: cheap shape limits first, then authorization (which
   // in filter mode replaces the document), and only then a reservation from the budget, priced on the document
@@ -169,13 +172,9 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       }),
     ].map(exceptIntrospection),
   ];
-  const apq = createApqStore({ redisUrl: config.redisUrl, logger: logger.child({ component: 'apq' }) });
-  const closeBudget = async () => {
-    await budget.close();
-    budgetRedis.disconnect();
-  };
+  const apq = resources.add(createApqStore({ redisUrl: config.redisUrl, logger: logger.child({ component: 'apq' }) }), (store) => store.close());
 
-  const subgraphHttp = createSubgraphHttp();
+  const subgraphHttp = resources.add(createSubgraphHttp(), (http) => http.close());
   const postOperation = subgraphHttp.posterWithTimeout({ timeoutMs: config.subgraphTimeoutMs });
   const healthCheckTimeoutMs = Math.min(config.subgraphTimeoutMs, MAX_HEALTH_CHECK_TIMEOUT_MS);
   const postHealthCheck = subgraphHttp.posterWithTimeout({ timeoutMs: healthCheckTimeoutMs });
@@ -251,12 +250,12 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   try {
     await server.start();
   } catch (error) {
-    await subgraphHttp.close();
-    await identity.close();
-    await closeBudget();
-    await apq.close();
+    await resources.close();
     throw error;
   }
+  // Last opened, first closed: the drain plugin closes the HTTP server and lets in-flight requests finish before
+  // the subgraph sockets, the budget, the APQ store and the control plane go.
+  resources.add(server, (apollo) => apollo.stop());
 
   const readiness = createReadinessCheck({
     supergraphLoaded: () => supergraphLoaded,
@@ -307,28 +306,16 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   try {
     port = await listen(httpServer, config.host, config.port);
   } catch (error) {
-    await server.stop();
-    await subgraphHttp.close();
-    await identity.close();
-    await closeBudget();
-    await apq.close();
+    await resources.close();
     throw error;
   }
 
-  let stopping: Promise<void> | undefined;
   return {
     url: `http://${urlHost(config.host)}:${port}`,
     port,
     caches: () => [documents.stats(), queryPlans.stats(), gate.cacheMemory(), estimator.cacheMemory()],
     subgraphBreakerStates: () => breakers.states(),
-    stop() {
-      // The drain plugin closes the HTTP server and lets in-flight requests finish; then the subgraph sockets go.
-      stopping ??= server
-        .stop()
-        .then(() => Promise.all([subgraphHttp.close(), identity.close(), closeBudget(), apq.close()]))
-        .then(() => undefined);
-      return stopping;
-    },
+    stop: () => resources.close(),
   };
 }
 
