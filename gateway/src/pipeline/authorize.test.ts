@@ -6,7 +6,6 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { getOperationAST, GraphQLError, parse, print, type GraphQLFieldResolver } from 'graphql';
 import { inputRule, rule } from 'graphql-shield';
 import { createLogger, type Logger } from '../../../common/logger';
-import type { FieldFilter } from '../authz/filter';
 import { AuthorizationGate, type RuleTree } from '../authz/gate';
 import { introspectionRule, ruleTree } from '../authz/rules';
 import { apiSchema, gateRequest, partner, person, supergraphSdl } from '../authz/test-fixtures';

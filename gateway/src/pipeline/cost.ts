@@ -20,7 +20,7 @@ import type { PlanLimits } from '../tenants/plan';
 import type { CostMode } from '../tenants/tenant';
 import { BudgetUnavailableError, type Budget } from '../budget/budget';
 import type { ThrottleStatus } from '../budget/bucket';
-import { CostInputError, CostVisitLimitError, type CostEstimate, type CostEstimator, type CostPlan } from '../cost/estimate';
+import { CostInputError, CostVisitLimitError, type CostEstimate, type CostEstimator } from '../cost/estimate';
 import { tenantOf, type CostRefusal, type CostReport, type OperationRequest } from '../request';
 import type { Stage } from './index';
 
