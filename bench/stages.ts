@@ -21,8 +21,8 @@ import { createBudget } from '../gateway/src/budget/budget';
 import { createBudgetRedis } from '../gateway/src/budget/redis';
 import { compileCostPlan, createCostEstimator, createCostModel } from '../gateway/src/cost/estimate';
 import { loadTrustedIssuers } from '../gateway/src/credentials/issuers';
-import type { Caller, ResolvedOperation } from '../gateway/src/pipeline';
-import { createAuthenticator } from '../gateway/src/pipeline/authenticate';
+import type { Caller, OperationRequest } from '../gateway/src/request';
+import { createAuthenticator } from '../gateway/src/http/authenticate';
 import { createLimitsStage } from '../gateway/src/pipeline/limits';
 import { DEFAULT_PLANS } from '../gateway/src/tenants/plan';
 import type { TenantRecord } from '../gateway/src/tenants/tenant';
@@ -73,8 +73,8 @@ function operationOf(query: string, variables: Record<string, unknown> = {}, ope
   return { document, operation, operationName, queryHash: queryHashOf(query), variables };
 }
 
-function resolved(op: Operation, caller: Caller): ResolvedOperation {
-  return { ...op, requestId: 'bench', caller, filterFields: () => undefined };
+function resolved(op: Operation, caller: Caller): OperationRequest {
+  return { ...op, requestId: 'bench', caller, log: { errorCodes: [] } };
 }
 
 /** Cycles through pre-built inputs so every call sees one it has not seen before (until they run out). */

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { DEFAULT_HTTP_SERVER_TIMEOUTS, httpTimeoutProblems, type HttpServerTimeouts } from '../../common/http-server-timeouts';
 import type { LogLevel } from '../../common/logger';
 import { PROJECT_ROOT } from '../../common/paths';
-import { MAX_INPUT_NESTING } from './input/json-depth';
+import { MAX_INPUT_NESTING } from './http/json-depth';
 import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
 
 export const DEFAULT_SUPERGRAPH_PATH = join(PROJECT_ROOT, 'schema', 'supergraph.graphql');

@@ -12,7 +12,7 @@ import { ApiKeyVerifier } from './credentials/api-key-verifier';
 import { createKeyIdIndex, type KeyIdIndex } from './credentials/key-id-index';
 import { loadTrustedIssuers, type LoadTrustedIssuersOptions } from './credentials/issuers';
 import { createManifestCatalog, type ManifestCatalog } from './persisted/catalog';
-import { createAuthenticator, type Authenticator } from './pipeline/authenticate';
+import { createAuthenticator, type Authenticator } from './http/authenticate';
 import { subscribeToChanges } from './tenants/changes';
 import { createTenantDirectory, type TenantDirectory } from './tenants/directory';
 import { openControlPlane } from './tenants/registry';

@@ -27,7 +27,8 @@ import { SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
 import type { CacheStats } from './cache';
 import { DEFAULT_AUTH_FAILURES, DEFAULT_CACHE_BYTES, DEFAULT_INPUT_BOUNDS, DEFAULT_SUBGRAPH_BREAKER, type GatewayConfig } from './config';
 import { createDocumentStore } from './document-store';
-import { corsHeaders, corsPreflight } from './cors';
+import { createResources } from './resources';
+import { corsHeaders, corsPreflight } from './http/cors';
 import { createReadinessCheck, livenessHandler, readinessHandler } from './health';
 import {
   authenticateRequests,
@@ -44,7 +45,7 @@ import {
   refuseCredentialsInUrl,
   trackRequests,
   wellFormedGraphQLBody,
-} from './http';
+} from './http/guards';
 import { startIdentity, type IdentityOptions } from './identity';
 import { createFailureLimiter } from './credentials/failure-limiter';
 import { AuthorizationGate, buildApiSchema, type RuleTree, type ShieldRule } from './authz/gate';
@@ -56,30 +57,29 @@ import { createVisibleSchemas } from './explorer/visible-schema';
 import { createBudget } from './budget/budget';
 import { createBudgetRedis } from './budget/redis';
 import { createCostEstimator, createCostModel } from './cost/estimate';
-import { ErrorCode, gatewayError } from './errors';
-import { createPipelinePlugin, type Caller, type GatewayContext } from './pipeline';
+import { createPipelinePlugin } from './pipeline';
+import type { GatewayContext } from './request';
 import { createReferenceStage } from './pipeline/references';
 import { createReferenceChecker, entitiesFetchThrough } from './references/check';
 import { NO_REFERENCES, TOLLGATE_REFERENCES, type ReferencePolicy } from './references/declarations';
 import { planReferences } from './references/plan';
-import { createCostAccountingPlugin } from './pipeline/account';
+import { createAccountStage } from './pipeline/account';
 import { createAuthorizeStage } from './pipeline/authorize';
-import { createCostLedger, createCostStage } from './pipeline/cost';
-import { resolvePersistedOperations } from './pipeline/persisted';
+import { createCostStage } from './pipeline/cost';
+import { resolvePersistedOperations } from './http/persisted';
 import { createApqStore } from './persisted/apq';
 import { createLimitsStage, parseOptionsForPlans } from './pipeline/limits';
 import { operationKind } from './pipeline/operation-kind';
 import { DEFAULT_PLANS } from './tenants/plan';
-import type { TenantRecord } from './tenants/tenant';
 import { withCompletionErrors } from './upstream/completion-errors';
 import { createSubgraphBreakers, type BreakerState } from './upstream/circuit-breaker';
 import { SubgraphDataSource } from './upstream/data-source';
 import { subgraphDeadlineMs } from './upstream/deadline';
 import { createSubgraphHttp } from './upstream/fetcher';
 import { mapPlannerLimitErrors } from './upstream/planner-errors';
-import { MAX_VALIDATION_ERRORS } from './input/abandoned-work';
-import { boundedJsonBody } from './input/body-bounds';
-import { boundedDocument } from './input/document-bounds';
+import { MAX_VALIDATION_ERRORS } from './http/abandoned-work';
+import { boundedJsonBody } from './http/body-bounds';
+import { boundedDocument } from './http/document-bounds';
 import { createQueryPlanCache } from './upstream/query-plan-cache';
 
 export interface StartedGateway {
@@ -141,39 +141,30 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   const operationSources = new Map<string, SubgraphDataSource>();
   const explorerManifest = config.explorerEnabled ? await loadOrBuildExplorer() : undefined;
 
-  const identity = await startIdentity(config, logger, { onControlPlaneCommand: options.onControlPlaneCommand });
+  // Every resource opened from here on registers its close; start failures and stop close them all, in reverse.
+  const resources = createResources();
+  const identity = resources.add(await startIdentity(config, logger, { onControlPlaneCommand: options.onControlPlaneCommand }), (i) => i.close());
   const authFailures = config.authFailures ?? DEFAULT_AUTH_FAILURES;
   const limiterFor = (maxFailures: number) =>
     createFailureLimiter({ maxFailures, windowMs: authFailures.windowMs, blockMs: authFailures.holdMs, maxEntries: authFailures.trackedClients });
   const failureLimits = { addresses: limiterFor(authFailures.maxPerAddress), apiKeys: limiterFor(authFailures.maxPerApiKey) };
   const authenticate = authenticateRequests(identity.authenticate, logger, failureLimits);
-  // Authentication has loaded the caller's tenant before any stage runs; a miss here means the control plane lost
-  // it in between, and a request whose plan is unknown is refused rather than run without limits.
-  const tenantOf = (caller: Caller): TenantRecord => {
-    const tenant = identity.directory.peek(caller.tenantId);
-    if (!tenant) throw gatewayError(ErrorCode.SERVICE_UNAVAILABLE, 'The service is temporarily unavailable.');
-    return tenant;
-  };
-  const limitsFor = (caller: Caller) => tenantOf(caller).plan.limits;
-  const budgetRedis = createBudgetRedis(config.redisUrl);
-  const budget = createBudget({ redis: budgetRedis, failMode: config.budgetFailMode, logger: logger.child({ component: 'budget' }) });
-  const ledger = createCostLedger();
-  // Order matters: cheap shape limits first, then authorization, and only then a reservation from the budget,
-  // so an operation refused for its shape or its rights never costs the tenant anything. Introspection is answered
-  // by the gateway under its own bounds (explorer/introspection.ts), so the later stages skip it.
+  const budgetRedis = resources.add(createBudgetRedis(config.redisUrl), (redis) => redis.disconnect());
+  const budget = resources.add(createBudget({ redis: budgetRedis, failMode: config.budgetFailMode, logger: logger.child({ component: 'budget' }) }), (b) => b.close());
+  // The operation stages, in the order the runner (pipeline/index.ts) awaits them; every one reads the tenant
+  // snapshot authentication took (request.ts). Order matters: cheap shape limits first, then authorization (which
+  // in filter mode replaces the document), and only then a reservation from the budget, priced on the document
+  // that will run — so an operation refused for its shape or its rights never costs the tenant anything. `account`
+  // registers the settlement just before `cost` reserves. Introspection is answered by the gateway under its own
+  // bounds (explorer/introspection.ts), so the later stages skip it.
   const stages = [
     operationKind,
     createIntrospectionStage({ gate }),
     ...[
-      createLimitsStage({ limitsFor, listBounds: { model: costModel, min: 1, max: 100 } }),
-      createAuthorizeStage({ gate, logger, modeFor: (tenantId) => identity.directory.peek(tenantId)?.authzMode ?? 'reject' }),
-      createCostStage({
-        estimator,
-        limitsFor,
-        modeFor: (tenantId) => identity.directory.peek(tenantId)?.costMode ?? 'enforce',
-        budget,
-        ledger,
-      }),
+      createLimitsStage({ listBounds: { model: costModel, min: 1, max: 100 } }),
+      createAuthorizeStage({ gate, logger }),
+      createAccountStage({ budget }),
+      createCostStage({ estimator, budget }),
       createReferenceStage({
         plan: referencePlan,
         checker: createReferenceChecker({ plan: referencePlan, fetchEntities: entitiesFetchThrough((name) => operationSources.get(name)) }),
@@ -181,13 +172,9 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       }),
     ].map(exceptIntrospection),
   ];
-  const apq = createApqStore({ redisUrl: config.redisUrl, logger: logger.child({ component: 'apq' }) });
-  const closeBudget = async () => {
-    await budget.close();
-    budgetRedis.disconnect();
-  };
+  const apq = resources.add(createApqStore({ redisUrl: config.redisUrl, logger: logger.child({ component: 'apq' }) }), (store) => store.close());
 
-  const subgraphHttp = createSubgraphHttp();
+  const subgraphHttp = resources.add(createSubgraphHttp(), (http) => http.close());
   const postOperation = subgraphHttp.posterWithTimeout({ timeoutMs: config.subgraphTimeoutMs });
   const healthCheckTimeoutMs = Math.min(config.subgraphTimeoutMs, MAX_HEALTH_CHECK_TIMEOUT_MS);
   const postHealthCheck = subgraphHttp.posterWithTimeout({ timeoutMs: healthCheckTimeoutMs });
@@ -251,7 +238,6 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       documents.plugin,
       createPipelinePlugin(stages),
       createIntrospectionPlugin(visibleSchemas),
-      createCostAccountingPlugin({ ledger, budget }),
       // A tenant's answer is never cacheable by anyone else (http.ts, noStore): no cache policy to compute.
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginLandingPageDisabled(),
@@ -264,12 +250,12 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   try {
     await server.start();
   } catch (error) {
-    await subgraphHttp.close();
-    await identity.close();
-    await closeBudget();
-    await apq.close();
+    await resources.close();
     throw error;
   }
+  // Last opened, first closed: the drain plugin closes the HTTP server and lets in-flight requests finish before
+  // the subgraph sockets, the budget, the APQ store and the control plane go.
+  resources.add(server, (apollo) => apollo.stop());
 
   const readiness = createReadinessCheck({
     supergraphLoaded: () => supergraphLoaded,
@@ -300,18 +286,17 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     authenticate,
     onlyJson,
     express.json({ limit: config.maxBodyBytes, type: 'application/json', verify: recordBodyBytes }),
-    bodyWithinPlan(limitsFor),
+    bodyWithinPlan(),
     // Before anything walks the body's JSON (persisted operations, the gate's variable key, coercion).
     boundedJsonBody({ maxDepth: inputBounds.maxJsonDepth }),
     wellFormedGraphQLBody,
     resolvePersistedOperations({
       manifests: identity.manifests,
       apq,
-      safelistModeFor: (tenantId) => identity.directory.peek(tenantId)?.safelistMode ?? 'enforce',
       logger: logger.child({ component: 'persisted' }),
     }),
     // On the text Apollo Server will parse, however it was sent: nesting bound, then the plan's token limit.
-    boundedDocument({ maxNesting: inputBounds.maxDocumentNesting, limitsFor }),
+    boundedDocument({ maxNesting: inputBounds.maxDocumentNesting }),
     graphqlHandler(server, gatewayContext, { onAnswer: noteApolloRefusal }),
   );
   app.use(notFound);
@@ -321,28 +306,16 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   try {
     port = await listen(httpServer, config.host, config.port);
   } catch (error) {
-    await server.stop();
-    await subgraphHttp.close();
-    await identity.close();
-    await closeBudget();
-    await apq.close();
+    await resources.close();
     throw error;
   }
 
-  let stopping: Promise<void> | undefined;
   return {
     url: `http://${urlHost(config.host)}:${port}`,
     port,
     caches: () => [documents.stats(), queryPlans.stats(), gate.cacheMemory(), estimator.cacheMemory()],
     subgraphBreakerStates: () => breakers.states(),
-    stop() {
-      // The drain plugin closes the HTTP server and lets in-flight requests finish; then the subgraph sockets go.
-      stopping ??= server
-        .stop()
-        .then(() => Promise.all([subgraphHttp.close(), identity.close(), closeBudget(), apq.close()]))
-        .then(() => undefined);
-      return stopping;
-    },
+    stop: () => resources.close(),
   };
 }
 

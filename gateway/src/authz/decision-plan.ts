@@ -18,7 +18,7 @@ import {
   type ValueNode,
 } from 'graphql';
 import { ErrorCode, gatewayError } from '../errors';
-import { MAX_INPUT_NESTING, jsonDepthExceeds } from '../input/json-depth';
+import { MAX_INPUT_NESTING, jsonDepthExceeds } from '../http/json-depth';
 import type { FieldCheck, OperationAnalysis, SelectedField } from './analysis';
 import type { ShieldRule } from './shield';
 

@@ -1,6 +1,6 @@
 import { buildSchema, print } from 'graphql';
 import { allow, deny } from 'graphql-shield';
-import type { Caller } from '../pipeline/index';
+import type { Caller } from '../request';
 import { fieldFilterFor, nullDeniedPositions, type FieldFilter } from './filter';
 import { AuthorizationGate, queryHashOf, type PathStep, type RuleTree } from './gate';
 import { introspectionRule, ruleTree } from './rules';

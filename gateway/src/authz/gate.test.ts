@@ -1,7 +1,7 @@
 import { buildSchema, graphql, GraphQLError, parse, type GraphQLResolveInfo } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
 import { allow, and, chain, deny, not, or, race, rule, shield } from 'graphql-shield';
-import type { Caller } from '../pipeline/index';
+import type { Caller } from '../request';
 import {
   AuthorizationGate,
   RuleTreeError,

@@ -40,7 +40,7 @@ import {
 import { deny } from 'graphql-shield';
 import type { ByteBoundedCache, CacheStats } from '../cache';
 import { documentKey } from '../document/key';
-import type { Caller } from '../pipeline/index';
+import type { Caller } from '../request';
 import { analyzeOperation, type FieldCheck, type OperationAnalysis, type SelectedField, type WalkSettings } from './analysis';
 import {
   MAX_VARIABLES_KEY_LENGTH,

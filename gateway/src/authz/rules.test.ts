@@ -1,5 +1,5 @@
 import { extendSchema, parse } from 'graphql';
-import type { Caller } from '../pipeline/index';
+import type { Caller } from '../request';
 import { AuthorizationGate } from './gate';
 import { introspectionRule, MAX_REVIEW_LENGTH, ruleTree } from './rules';
 import { apiSchema, gateRequest, partner, person } from './test-fixtures';

@@ -15,7 +15,7 @@
 import { allow, and, chain, not, or, race, rule } from 'graphql-shield';
 import type { Role } from '../../../common/ids';
 import type { ApiKeyScope } from '../credentials/api-keys';
-import type { Caller } from '../pipeline/index';
+import type { Caller } from '../request';
 import type { AuthzContext, RuleTree, ShieldRule } from './gate';
 import { email, integer, text, validInput } from './input-rules';
 

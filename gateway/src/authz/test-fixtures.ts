@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'graphql';
 import type { Role } from '../../../common/ids';
-import type { Caller } from '../pipeline/index';
+import type { Caller } from '../request';
 import { buildApiSchema, queryHashOf, type GateRequest } from './gate';
 
 export const supergraphSdl = readFileSync(join(__dirname, '../../../schema/supergraph.graphql'), 'utf8');

@@ -3,22 +3,23 @@ import { parse, getOperationAST } from 'graphql';
 import { AuthorizationGate, queryHashOf } from '../authz/gate';
 import { introspectionRule, ruleTree } from '../authz/rules';
 import { apiSchema, partner, person } from '../authz/test-fixtures';
-import type { Caller, OperationStage, ResolvedOperation } from '../pipeline/index';
+import type { Caller, OperationRequest } from '../request';
+import type { Stage as OperationStage } from '../pipeline/index';
 import { createIntrospectionStage, exceptIntrospection, introspectionIn } from './introspection';
 
 const stage = createIntrospectionStage({ gate: new AuthorizationGate({ schema: apiSchema, rules: ruleTree, introspectionRule }) });
 
-function operation(query: string, caller: Caller): ResolvedOperation {
+function operation(query: string, caller: Caller): OperationRequest {
   const document = parse(query);
   return {
     requestId: 'r-1',
+    log: { errorCodes: [] },
     caller,
     document,
     operation: getOperationAST(document)!,
     operationName: null,
     variables: {},
     queryHash: queryHashOf(query),
-    filterFields: () => undefined,
   };
 }
 

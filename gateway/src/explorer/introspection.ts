@@ -21,7 +21,8 @@ import {
 import type { AuthorizationGate } from '../authz/gate';
 import { fragmentsOf } from '../document/fragments';
 import { ErrorCode, gatewayError } from '../errors';
-import type { GatewayContext, OperationStage, ResolvedOperation } from '../pipeline/index';
+import type { GatewayContext, OperationRequest } from '../request';
+import type { Stage } from '../pipeline/index';
 import { measureOperation } from '../pipeline/limits';
 import { maskError } from '../upstream/mask-errors';
 import type { VisibleSchemas } from './visible-schema';
@@ -100,10 +101,10 @@ export interface IntrospectionStageOptions {
  * included — and bounds what a permitted caller may ask. The stages meant for operations the subgraphs run are
  * wrapped with `exceptIntrospection`.
  */
-export function createIntrospectionStage(options: IntrospectionStageOptions): OperationStage {
+export function createIntrospectionStage(options: IntrospectionStageOptions): Stage {
   return {
     name: 'introspection',
-    async run(operation: ResolvedOperation) {
+    async run(operation: OperationRequest) {
       const kind = introspectionIn(operation.document, operation.operation);
       if (kind === 'none') return;
       if (!(await options.gate.mayIntrospect(operation.caller))) throw introspectionDisabled();
@@ -132,7 +133,7 @@ export function createIntrospectionStage(options: IntrospectionStageOptions): Op
 }
 
 /** The stage, skipped for introspection operations (the introspection stage has admitted or refused them). */
-export function exceptIntrospection(stage: OperationStage): OperationStage {
+export function exceptIntrospection(stage: Stage): Stage {
   return {
     name: stage.name,
     run: (operation) => (introspectionIn(operation.document, operation.operation) === 'introspection' ? undefined : stage.run(operation)),

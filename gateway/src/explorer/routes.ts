@@ -8,7 +8,7 @@ import express, { type RequestHandler, type Router } from 'express';
 import { printSchema } from 'graphql';
 import type { AuthorizationGate } from '../authz/gate';
 import { ErrorCode } from '../errors';
-import { requestStateOf } from '../pipeline/index';
+import { requestStateOf } from '../request';
 import { ASSETS_DIR, EXPLORER_DIST, type ExplorerManifest } from './bundle';
 import type { VisibleSchemas } from './visible-schema';
 

@@ -12,7 +12,7 @@ import {
 import { AuthorizationGate } from '../authz/gate';
 import { introspectionRule, ruleTree } from '../authz/rules';
 import { apiSchema, gateRequest, partner, person } from '../authz/test-fixtures';
-import type { Caller } from '../pipeline/index';
+import type { Caller } from '../request';
 import { createVisibleSchemas } from './visible-schema';
 
 const gate = new AuthorizationGate({ schema: apiSchema, rules: ruleTree, introspectionRule });

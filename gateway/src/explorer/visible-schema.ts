@@ -24,7 +24,7 @@ import {
 } from 'graphql';
 import type { AuthorizationGate } from '../authz/gate';
 import { createCountBoundedCache } from '../cache';
-import type { Caller } from '../pipeline/index';
+import type { Caller } from '../request';
 
 /** Distinct decision sets kept; each is a small schema. Roles and scopes combine into few sets in practice. */
 const DEFAULT_CACHE_SIZE = 64;

@@ -11,8 +11,8 @@ import { createBudgetRedis } from '../budget/redis';
 import { ErrorCode, gatewayError } from '../errors';
 import { compileCostPlan, createCostEstimator, createCostModel } from '../cost/estimate';
 import { DEFAULT_PLANS, type PlanLimits } from '../tenants/plan';
-import { chargeFor, createCostAccountingPlugin, rateLimitHeaders } from './account';
-import { createCostLedger, createCostStage, type CostReport } from './cost';
+import { chargeFor, createAccountStage, rateLimitHeaders } from './account';
+import { createCostStage, type CostReport } from './cost';
 import { createPipelinePlugin, type Caller, type GatewayContext, type OperationStage } from './index';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -117,18 +117,16 @@ describe('accounting through Apollo Server', () => {
     redis = createBudgetRedis(REDIS_URL);
     if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
     budget = createBudget({ redis, failMode: 'closed', logger: createLogger({ sink: () => {} }), keyPrefix: PREFIX });
-    const ledger = createCostLedger();
     const costStage = createCostStage({
       estimator: createCostEstimator({ model }),
       limitsFor: () => LIMITS,
       modeFor: () => 'enforce',
       budget,
-      ledger,
     });
     server = new ApolloServer<GatewayContext>({
       schema: model.schema,
       rootValue,
-      plugins: [createPipelinePlugin([costStage, refusesNamedForbidden]), createCostAccountingPlugin({ ledger, budget })],
+      plugins: [createPipelinePlugin([createAccountStage({ budget }), costStage, refusesNamedForbidden])],
     });
     await server.start();
   });

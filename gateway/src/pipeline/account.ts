@@ -1,5 +1,5 @@
 /**
- * Last step: once the response is known, charge the operation what it actually cost, settle the reservation the cost
+ * Stage: the account of an operation's cost. It runs just before the cost stage and returns its after-hook: once the response is known, charge the operation what it actually cost, settle the reservation the cost
  * stage made, and tell the client — `extensions.cost` in Shopify's shape and the IETF RateLimit headers
  * (draft-ietf-httpapi-ratelimit-headers, structured-field form since draft 08).
  *
@@ -19,12 +19,13 @@
  * therefore show the bucket as this operation left it — the level its reservation reported, refilled since, minus
  * the difference — not counting what other operations spent in between.
  */
-import type { ApolloServerPlugin, GraphQLResponse } from '@apollo/server';
+import type { GraphQLResponse } from '@apollo/server';
 import type { Budget } from '../budget/budget';
 import { secondsUntilFull, type BudgetPolicy, type ThrottleStatus } from '../budget/bucket';
 import { actualCost } from '../cost/estimate';
-import { MIN_OPERATION_COST, type CostLedger, type CostReport } from './cost';
-import type { GatewayContext } from './index';
+import type { AfterHook, CostReport } from '../request';
+import { MIN_OPERATION_COST } from './cost';
+import type { Stage } from './index';
 
 /** The cost stage estimates every operation at this floor too, so estimate and charge agree on trivial ones. */
 export const MIN_EXECUTED_CHARGE = MIN_OPERATION_COST;
@@ -95,37 +96,30 @@ export function rateLimitHeaders(policy: BudgetPolicy, status: ThrottleStatus): 
   };
 }
 
-export interface CostAccountingOptions {
-  readonly ledger: CostLedger;
+export interface AccountStageOptions {
   readonly budget: Budget;
 }
 
 /**
- * The Apollo Server plugin around the pipeline: notes whether execution started, and in `willSendResponse` — which
- * Apollo Server calls for every response, refusals included — settles and writes the extension and headers.
+ * Registers, for every operation that gets as far as the cost stage, the after-hook that settles what that stage
+ * reserved (`request.cost`) and writes the extension and headers. It runs before the cost stage rather than being
+ * the cost stage's own after-hook so that a refusal by the cost stage itself (RATE_LIMITED, with the bucket's
+ * status) is still reported. The hook is built once: it reads everything from the request.
  */
-export function createCostAccountingPlugin(options: CostAccountingOptions): ApolloServerPlugin<GatewayContext> {
-  return {
-    async requestDidStart() {
-      let executed = false;
-      return {
-        async executionDidStart() {
-          executed = true;
-        },
-        async willSendResponse({ contextValue, response }) {
-          const report = options.ledger.take(contextValue.requestId);
-          if (!report) return;
-          const outcome: ExecutionOutcome = executed ? { executed: true, body: response.body } : { executed: false };
-          const settlement = await settleCost(report, outcome, options.budget);
-          const result = response.body.kind === 'single' ? response.body.singleResult : response.body.initialResult;
-          result.extensions = { ...result.extensions, cost: costExtension(report, settlement) };
-          if (settlement.throttleStatus) {
-            for (const [name, value] of Object.entries(rateLimitHeaders(report.policy, settlement.throttleStatus))) {
-              response.http.headers.set(name, value);
-            }
-          }
-        },
-      };
-    },
+export function createAccountStage(options: AccountStageOptions): Stage {
+  const { budget } = options;
+  const settle: AfterHook = async (request, response) => {
+    const report = request.cost;
+    if (!report) return;
+    const outcome: ExecutionOutcome = request.executed ? { executed: true, body: response.body } : { executed: false };
+    const settlement = await settleCost(report, outcome, budget);
+    const result = response.body.kind === 'single' ? response.body.singleResult : response.body.initialResult;
+    result.extensions = { ...result.extensions, cost: costExtension(report, settlement) };
+    if (settlement.throttleStatus) {
+      for (const [name, value] of Object.entries(rateLimitHeaders(report.policy, settlement.throttleStatus))) {
+        response.http.headers.set(name, value);
+      }
+    }
   };
+  return { name: 'account', run: () => settle };
 }

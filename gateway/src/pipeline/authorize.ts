@@ -7,20 +7,20 @@
  * refuse with BAD_USER_INPUT in `reject` and `filter` alike: filtering is for rights, a wrong argument is the
  * client's to fix.
  */
-import type { GraphQLRequestContextDidResolveOperation, GraphQLRequestContextWillSendResponse } from '@apollo/server';
 import type { Logger } from '../../../common/logger';
 import { fieldFilterFor, nullDeniedPositions, type FieldFilter } from '../authz/filter';
 import type { AuthorizationGate, Denial } from '../authz/gate';
 import { ErrorCode, gatewayError } from '../errors';
 import type { AuthzMode } from '../tenants/tenant';
-import type { GatewayContext, OperationStage } from './index';
+import { replaceDocument, type AfterHook, type StageResponse } from '../request';
+import type { Stage } from './index';
 
 export interface AuthorizeOptions {
   readonly gate: AuthorizationGate;
   readonly logger: Logger;
   /**
-   * The enforcement a tenant is on (its record's `authzMode`); every tenant is on `reject` unless this says
-   * otherwise. Asked only when something is denied.
+   * The enforcement a tenant is on; by default the tenant snapshot's `authzMode`, and `reject` for a request
+   * without one. Asked only when something is denied.
    */
   readonly modeFor?: (tenantId: string) => AuthzMode | Promise<AuthzMode>;
 }
@@ -30,9 +30,8 @@ const MAX_FIELDS_IN_MESSAGE = 5;
 /** Positions per denied field in a log line: a fragment can put one field at many. */
 const MAX_PATHS_LOGGED = 10;
 
-export function createAuthorizeStage(options: AuthorizeOptions): OperationStage {
-  const { gate, logger } = options;
-  const modeFor = options.modeFor ?? ((): AuthzMode => 'reject');
+export function createAuthorizeStage(options: AuthorizeOptions): Stage {
+  const { gate, logger, modeFor } = options;
   if (gate.uncoveredFields.length > 0) {
     logger.warn('authorization rules do not cover these fields; the fallback rule denies them', {
       fields: gate.uncoveredFields,
@@ -46,7 +45,7 @@ export function createAuthorizeStage(options: AuthorizeOptions): OperationStage 
       const { analysis, denials } = await gate.evaluate(operation);
       if (denials.length === 0) return;
 
-      const mode = await modeFor(caller.tenantId);
+      const mode = modeFor ? await modeFor(caller.tenantId) : (operation.tenant?.authzMode ?? 'reject');
       const fields = { requestId, tenantId: caller.tenantId, operationName, mode };
       for (const denial of denials) {
         if (denial.reason !== 'rule-error') continue;
@@ -73,7 +72,11 @@ export function createAuthorizeStage(options: AuthorizeOptions): OperationStage 
       const filter = fieldFilterFor(analysis, forbidden);
       if (!filter) refuse(logger, fields, forbidden);
       logger.info('authorization filtered fields', { ...fields, denied: forbidden.map(describe) });
-      operation.filterFields(filter);
+      // Every later stage (cost included) sees the filtered document; the response is completed once known. The
+      // hook is a closure over this request's filter: filter mode only, never on the common path.
+      replaceDocument(operation, filter);
+      const complete: AfterHook = (_request, response) => completeFilteredResponse(response, filter);
+      return complete;
     },
   };
 }
@@ -97,31 +100,12 @@ function describe(denial: Denial): Record<string, unknown> {
 }
 
 /**
- * For the pipeline plugin's `didResolveOperation`: makes the gateway plan and execute the filtered document. Apollo
- * Server hands the gateway `document` and `queryHash` as they are after `didResolveOperation`, and the gateway keys
- * its plan cache by that hash. The request context's types say readonly; at runtime it is a plain object.
+ * Filter mode's after-hook: nulls the removed fields and adds their errors. A response without data (a refusal by a
+ * later stage, a failed execution) is left alone. The errors are added after `formatError`; the runner records
+ * their codes, with the response's other errors, for the request's log line.
  */
-export function applyFieldFilter(
-  requestContext: GraphQLRequestContextDidResolveOperation<GatewayContext>,
-  filter: FieldFilter,
-): void {
-  Object.assign(requestContext, {
-    document: filter.document,
-    operation: filter.operation,
-    queryHash: filter.queryHash,
-  });
-}
-
-/**
- * For the pipeline plugin's `willSendResponse`: nulls the removed fields and adds their errors. A response without
- * data (a refusal by a later stage, a failed execution) is left alone. The errors are added after `formatError`; the
- * pipeline plugin records their codes, with the response's other errors, for the request's log line.
- */
-export function completeFilteredResponse(
-  requestContext: GraphQLRequestContextWillSendResponse<GatewayContext>,
-  filter: FieldFilter,
-): void {
-  const { body } = requestContext.response;
+export function completeFilteredResponse(response: StageResponse, filter: FieldFilter): void {
+  const { body } = response;
   if (body.kind !== 'single') return;
   const result = body.singleResult;
   if (result.data === undefined) return;

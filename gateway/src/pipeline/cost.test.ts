@@ -10,7 +10,7 @@ import { createBudgetRedis } from '../budget/redis';
 import { createCostEstimator, createCostModel } from '../cost/estimate';
 import { DEFAULT_PLANS, type PlanLimits } from '../tenants/plan';
 import { chargeFor } from './account';
-import { createCostLedger, createCostStage, MIN_OPERATION_COST, type CostLedger, type CostMode } from './cost';
+import { createCostStage, MIN_OPERATION_COST, type CostMode } from './cost';
 import type { Caller } from './index';
 import { resolvedOperation } from '../testing/operation';
 
@@ -54,11 +54,11 @@ function caller(): Caller {
   return { tenantId: 'acme', principal: `user-${principals}`, roles: ['staff'], credential: 'jwt', tokenExpiresAt: Date.now() + 60_000 };
 }
 
-function stage(mode: CostMode, ledger: CostLedger, withBudget: Budget = budget) {
-  return createCostStage({ estimator, limitsFor: () => LIMITS, modeFor: () => mode, budget: withBudget, ledger });
+function stage(mode: CostMode, withBudget: Budget = budget) {
+  return createCostStage({ estimator, limitsFor: () => LIMITS, modeFor: () => mode, budget: withBudget });
 }
 
-async function refusalOf(run: void | Promise<void>): Promise<GraphQLError> {
+async function refusalOf(run: unknown): Promise<GraphQLError> {
   try {
     await run;
   } catch (error) {
@@ -78,10 +78,9 @@ const unavailable: Budget = {
 
 describe('cost stage, enforce mode', () => {
   it('reserves the estimate and records it for accounting', async () => {
-    const ledger = createCostLedger();
     const operation = resolvedOperation(NESTED, caller());
-    await stage('enforce', ledger).run(operation);
-    const report = ledger.take(operation.requestId);
+    await stage('enforce').run(operation);
+    const report = operation.cost;
     expect(report).toMatchObject({
       mode: 'enforce',
       requestedQueryCost: 181,
@@ -90,39 +89,35 @@ describe('cost stage, enforce mode', () => {
       throttleStatus: { maximumAvailable: 500, currentlyAvailable: 319, restoreRate: 1 },
     });
     expect(report?.refusal).toBeUndefined();
-    expect(ledger.take(operation.requestId)).toBeUndefined();
   });
 
   it('estimates an operation that selects nothing billable at the charge\'s floor, so estimate and charge agree', async () => {
-    const ledger = createCostLedger();
     const operation = resolvedOperation('{ __typename }', caller());
     // The estimator prices `__typename` at 0 (Apollo Router's rule); the operation as a whole is never free.
     expect(estimator.estimate(operation).cost).toBe(0);
-    await stage('enforce', ledger).run(operation);
-    const report = ledger.take(operation.requestId)!;
+    await stage('enforce').run(operation);
+    const report = operation.cost!;
     expect(report).toMatchObject({ requestedQueryCost: MIN_OPERATION_COST, reservation: { amount: MIN_OPERATION_COST } });
     const executed = { executed: true, body: { kind: 'single', singleResult: { data: { __typename: 'Query' } } } } as const;
     expect(chargeFor(report, executed)).toBe(report.requestedQueryCost);
   });
 
   it('refuses an estimate above maxCost before anything is reserved', async () => {
-    const ledger = createCostLedger();
     const who = caller();
     const operation = resolvedOperation(OVER_MAXIMUM, who);
-    const error = await refusalOf(stage('enforce', ledger).run(operation));
+    const error = await refusalOf(stage('enforce').run(operation));
     expect(error.extensions).toMatchObject({ code: 'COST_ESTIMATED_TOO_EXPENSIVE', estimated: 201, maximum: 200, http: { status: 400 } });
     // Nothing charged: the caller's bucket was never created.
     expect(await redis.exists(budgetKey({ tenantId: 'acme', credential: 'jwt', principal: who.principal }, PREFIX))).toBe(0);
-    expect(ledger.take(operation.requestId)).toMatchObject({ requestedQueryCost: 201, refusal: 'COST_ESTIMATED_TOO_EXPENSIVE' });
+    expect(operation.cost).toMatchObject({ requestedQueryCost: 201, refusal: 'COST_ESTIMATED_TOO_EXPENSIVE' });
   });
 
   it('refuses with RATE_LIMITED, Retry-After and the throttle status once the budget is spent', async () => {
-    const ledger = createCostLedger();
     const who = caller();
-    await stage('enforce', ledger).run(resolvedOperation(NESTED, who));
-    await stage('enforce', ledger).run(resolvedOperation(NESTED, who));
+    await stage('enforce').run(resolvedOperation(NESTED, who));
+    await stage('enforce').run(resolvedOperation(NESTED, who));
     // 500 − 2 × 181 = 138 left; 181 − 138 = 43 missing at 1 point/s → retry in 43 s
-    const error = await refusalOf(stage('enforce', ledger).run(resolvedOperation(NESTED, who)));
+    const error = await refusalOf(stage('enforce').run(resolvedOperation(NESTED, who)));
     expect(error.extensions).toMatchObject({
       code: 'RATE_LIMITED',
       retryAfter: 43,
@@ -138,24 +133,23 @@ describe('cost stage, enforce mode', () => {
     const fragments = Array.from({ length: levels }, (_, i) => `fragment F${i} on User { ...F${i + 1} ...F${i + 1} }`);
     const bomb = `{ me { ...F0 } }\n${fragments.join('\n')}\nfragment F${levels} on User { id }`;
     for (const mode of ['enforce', 'measure'] as const) {
-      const error = await refusalOf(stage(mode, createCostLedger()).run(resolvedOperation(bomb, caller())));
+      const error = await refusalOf(stage(mode).run(resolvedOperation(bomb, caller())));
       expect(error.extensions).toMatchObject({ code: 'COST_ESTIMATED_TOO_EXPENSIVE', http: { status: 400 } });
     }
   });
 
   it('answers SERVICE_UNAVAILABLE when the budget store is down and the budget fails closed', async () => {
-    const error = await refusalOf(stage('enforce', createCostLedger(), unavailable).run(resolvedOperation(NESTED, caller())));
+    const error = await refusalOf(stage('enforce', unavailable).run(resolvedOperation(NESTED, caller())));
     expect(error.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', http: { status: 503 } });
   });
 });
 
 describe('cost stage, measure mode', () => {
   it('never refuses for cost, but computes, charges and records what enforcement would have done', async () => {
-    const ledger = createCostLedger();
     const who = caller();
     const operation = resolvedOperation(OVER_MAXIMUM, who);
-    await expect(stage('measure', ledger).run(operation)).resolves.toBeUndefined();
-    expect(ledger.take(operation.requestId)).toMatchObject({
+    await expect(stage('measure').run(operation)).resolves.toBeUndefined();
+    expect(operation.cost).toMatchObject({
       mode: 'measure',
       requestedQueryCost: 201,
       refusal: 'COST_ESTIMATED_TOO_EXPENSIVE',
@@ -163,33 +157,17 @@ describe('cost stage, measure mode', () => {
       throttleStatus: { currentlyAvailable: 299 },
     });
     // Over budget too: 299 − 201 − 201 = −103, still not refused.
-    await stage('measure', ledger).run(resolvedOperation(OVER_MAXIMUM, who));
+    await stage('measure').run(resolvedOperation(OVER_MAXIMUM, who));
     const third = resolvedOperation(OVER_MAXIMUM, who);
-    await expect(stage('measure', ledger).run(third)).resolves.toBeUndefined();
-    expect(ledger.take(third.requestId)?.throttleStatus?.currentlyAvailable).toBeLessThan(0);
+    await expect(stage('measure').run(third)).resolves.toBeUndefined();
+    expect(third.cost?.throttleStatus?.currentlyAvailable).toBeLessThan(0);
   });
 
   it('goes on without a reservation when the budget store is down', async () => {
-    const ledger = createCostLedger();
     const operation = resolvedOperation(NESTED, caller());
-    await expect(stage('measure', ledger, unavailable).run(operation)).resolves.toBeUndefined();
-    const report = ledger.take(operation.requestId);
+    await expect(stage('measure', unavailable).run(operation)).resolves.toBeUndefined();
+    const report = operation.cost;
     expect(report).toMatchObject({ requestedQueryCost: 181, refusal: 'SERVICE_UNAVAILABLE' });
     expect(report?.reservation).toBeUndefined();
-  });
-});
-
-describe('cost ledger', () => {
-  it('hands each report over once and drops reports nobody took', () => {
-    let now = 0;
-    const ledger = createCostLedger({ maxAgeMs: 1_000, now: () => now });
-    const report = { mode: 'enforce', requestedQueryCost: 1 } as Parameters<CostLedger['record']>[1];
-    ledger.record('a', report);
-    now += 2_000;
-    ledger.record('b', report);
-    expect(ledger.size).toBe(1);
-    expect(ledger.take('a')).toBeUndefined();
-    expect(ledger.take('b')).toBe(report);
-    expect(ledger.take('b')).toBeUndefined();
   });
 });

@@ -9,99 +9,50 @@
  * Measure mode still refuses an operation the estimator will not walk (a fragment bomb): that limit protects the
  * gateway, not a plan.
  *
- * The stage runs after authorization, so an operation refused for its rights never touches the budget. What it
- * reserved is recorded in a `CostLedger` under the request id; the accounting plugin (account.ts) takes it from
- * there after execution, settles the actual cost and reports it. A refusal from a later stage is settled at zero.
+ * The stage runs after authorization, so an operation refused for its rights never touches the budget, and in filter
+ * mode it prices the document that will run (the filtered one, request.ts `replaceDocument`). What it reserved is
+ * kept on the request context (`request.cost`); the account stage (account.ts), which runs just before this one,
+ * returned the after-hook that settles it once the response is known. A refusal from a later stage is settled at
+ * zero.
  */
 import { ErrorCode, gatewayError } from '../errors';
 import type { PlanLimits } from '../tenants/plan';
 import type { CostMode } from '../tenants/tenant';
-import { BudgetUnavailableError, type Budget, type Reservation } from '../budget/budget';
-import type { BudgetPolicy, ThrottleStatus } from '../budget/bucket';
-import { CostInputError, CostVisitLimitError, type CostEstimate, type CostEstimator, type CostPlan } from '../cost/estimate';
-import type { Caller, OperationStage, ResolvedOperation } from './index';
+import { BudgetUnavailableError, type Budget } from '../budget/budget';
+import type { ThrottleStatus } from '../budget/bucket';
+import { CostInputError, CostVisitLimitError, type CostEstimate, type CostEstimator } from '../cost/estimate';
+import { tenantOf, type CostRefusal, type CostReport, type OperationRequest } from '../request';
+import type { Stage } from './index';
 
 /** What any operation that is executed costs at least: the floor of both its estimate and its charge. */
 export const MIN_OPERATION_COST = 1;
 
 export type { CostMode };
 
-export type CostRefusal =
-  | typeof ErrorCode.COST_ESTIMATED_TOO_EXPENSIVE
-  | typeof ErrorCode.RATE_LIMITED
-  | typeof ErrorCode.SERVICE_UNAVAILABLE;
-
-/** Everything the accounting step needs to know about one operation's cost. */
-export interface CostReport {
-  readonly mode: CostMode;
-  readonly requestedQueryCost: number;
-  /** The compiled operation, for computing the actual cost from the response. */
-  readonly plan: CostPlan;
-  readonly variables: Readonly<Record<string, unknown>>;
-  readonly policy: BudgetPolicy;
-  /** Absent when nothing was reserved: refused, or (measure mode) the budget store was unavailable. */
-  readonly reservation?: Reservation;
-  /** The bucket after the reservation, or when the reservation was refused. */
-  readonly throttleStatus?: ThrottleStatus;
-  /** The refusal the operation got — or, in measure mode, would have got. */
-  readonly refusal?: CostRefusal;
-}
-
-/**
- * Hands a request's CostReport from the cost stage to the accounting plugin. Keyed by request id, which is one per
- * HTTP request: Apollo Server's batching (off by default) would have several operations share one, and must stay
- * off unless this is keyed per operation. Entries are taken once; one never taken (which Apollo Server's
- * `willSendResponse`, called for every response, should make impossible) is dropped after `maxAgeMs`, its
- * reservation left charged.
- */
-export interface CostLedger {
-  record(requestId: string, report: CostReport): void;
-  take(requestId: string): CostReport | undefined;
-  readonly size: number;
-}
-
-export function createCostLedger(options: { maxAgeMs?: number; now?: () => number } = {}): CostLedger {
-  const maxAgeMs = options.maxAgeMs ?? 60_000;
-  const now = options.now ?? Date.now;
-  // Insertion order is time order, so the oldest entries are always first.
-  const entries = new Map<string, { report: CostReport; at: number }>();
-  return {
-    record(requestId, report) {
-      const at = now();
-      for (const [id, entry] of entries) {
-        if (at - entry.at <= maxAgeMs) break;
-        entries.delete(id);
-      }
-      entries.delete(requestId);
-      entries.set(requestId, { report, at });
-    },
-    take(requestId) {
-      const entry = entries.get(requestId);
-      entries.delete(requestId);
-      return entry?.report;
-    },
-    get size() {
-      return entries.size;
-    },
-  };
-}
+export type { CostRefusal, CostReport };
 
 export interface CostStageOptions {
   readonly estimator: CostEstimator;
-  readonly limitsFor: (caller: Caller) => PlanLimits;
-  readonly modeFor: (tenantId: string) => CostMode;
+  /** The caller's plan limits; by default the tenant snapshot's plan. */
+  readonly limitsFor?: (request: OperationRequest) => PlanLimits;
+  /** The tenant's cost mode; by default the tenant snapshot's. */
+  readonly modeFor?: (request: OperationRequest) => CostMode;
   readonly budget: Budget;
-  readonly ledger: CostLedger;
 }
 
-export function createCostStage(options: CostStageOptions): OperationStage {
-  const { estimator, limitsFor, modeFor, budget, ledger } = options;
+const snapshotLimits = (request: OperationRequest): PlanLimits => tenantOf(request).plan.limits;
+const snapshotCostMode = (request: OperationRequest): CostMode => tenantOf(request).costMode;
+
+export function createCostStage(options: CostStageOptions): Stage {
+  const { estimator, budget } = options;
+  const limitsFor = options.limitsFor ?? snapshotLimits;
+  const modeFor = options.modeFor ?? snapshotCostMode;
   return {
     name: 'cost',
-    async run(operation: ResolvedOperation) {
+    async run(operation: OperationRequest) {
       const { caller } = operation;
-      const limits = limitsFor(caller);
-      const mode = modeFor(caller.tenantId);
+      const limits = limitsFor(operation);
+      const mode = modeFor(operation);
       const estimate = estimateOrRefuse(estimator, operation);
       // The estimate of a whole operation has the charge's floor: `{ __typename }` prices at 0 but an executed
       // operation is never free (account.ts), so it is estimated, reserved and charged 1 alike.
@@ -113,11 +64,10 @@ export function createCostStage(options: CostStageOptions): OperationStage {
         variables: operation.variables,
         policy: limits.budget,
       } as const;
-      const record = (report: CostReport) => ledger.record(operation.requestId, report);
 
       const overMaximum = requestedQueryCost > limits.maxCost;
       if (overMaximum && mode === 'enforce') {
-        record({ ...base, refusal: ErrorCode.COST_ESTIMATED_TOO_EXPENSIVE });
+        operation.cost = { ...base, refusal: ErrorCode.COST_ESTIMATED_TOO_EXPENSIVE };
         throw tooExpensive(requestedQueryCost, limits.maxCost);
       }
 
@@ -132,7 +82,7 @@ export function createCostStage(options: CostStageOptions): OperationStage {
         );
       } catch (error) {
         if (!(error instanceof BudgetUnavailableError)) throw error;
-        record({ ...base, refusal: ErrorCode.SERVICE_UNAVAILABLE });
+        operation.cost = { ...base, refusal: ErrorCode.SERVICE_UNAVAILABLE };
         if (mode === 'measure') return;
         throw gatewayError(ErrorCode.SERVICE_UNAVAILABLE, 'The service is temporarily unavailable.', {
           headers: { 'retry-after': '1' },
@@ -142,23 +92,23 @@ export function createCostStage(options: CostStageOptions): OperationStage {
       if (!result.granted) {
         // The bucket can never hold this much (a plan whose maxCost exceeds its capacity): waiting would not help.
         if (result.retryAfterSeconds === undefined) {
-          record({ ...base, throttleStatus: result.status, refusal: ErrorCode.COST_ESTIMATED_TOO_EXPENSIVE });
+          operation.cost = { ...base, throttleStatus: result.status, refusal: ErrorCode.COST_ESTIMATED_TOO_EXPENSIVE };
           throw tooExpensive(requestedQueryCost, limits.budget.capacity);
         }
-        record({ ...base, throttleStatus: result.status, refusal: ErrorCode.RATE_LIMITED });
+        operation.cost = { ...base, throttleStatus: result.status, refusal: ErrorCode.RATE_LIMITED };
         throw rateLimited(requestedQueryCost, result.retryAfterSeconds, result.status);
       }
-      record({
+      operation.cost = {
         ...base,
         reservation: result.reservation,
         throttleStatus: result.status,
         ...(overMaximum ? { refusal: ErrorCode.COST_ESTIMATED_TOO_EXPENSIVE } : {}),
-      });
+      };
     },
   };
 }
 
-function estimateOrRefuse(estimator: CostEstimator, operation: ResolvedOperation): CostEstimate {
+function estimateOrRefuse(estimator: CostEstimator, operation: OperationRequest): CostEstimate {
   try {
     return estimator.estimate(operation);
   } catch (error) {

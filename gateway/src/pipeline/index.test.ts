@@ -3,7 +3,8 @@ import { parse, print, type OperationDefinitionNode } from 'graphql';
 import { queryHashOf } from '../authz/gate';
 import type { FieldFilter } from '../authz/filter';
 import { ErrorCode, gatewayError } from '../errors';
-import { createPipelinePlugin, type GatewayContext, type OperationStage, type ResolvedOperation } from './index';
+import { completeFilteredResponse } from './authorize';
+import { createPipelinePlugin, replaceDocument, type GatewayContext, type OperationStage, type ResolvedOperation } from './index';
 
 const typeDefs = 'type Query { hello(name: String): String secret: String broken: String }';
 
@@ -150,7 +151,10 @@ describe("the codes of Apollo Server's answers in the request's log", () => {
   it("records filter mode's UNAUTHORIZED_FIELD_OR_TYPE errors once each, with the execution's own", async () => {
     const query = '{ hello secret broken }';
     const filter = filterOut('{ hello broken }', ['secret']);
-    const { body, contextValue } = await run([{ name: 'filter', run: (operation) => operation.filterFields(filter) }], { query });
+    const { body, contextValue } = await run([{ name: 'filter', run: (operation) => {
+      replaceDocument(operation, filter);
+      return (_request, response) => completeFilteredResponse(response, filter);
+    } }], { query });
     expect(body?.data).toEqual({ hello: 'world', broken: null, secret: null });
     expect(body?.errors?.map((error) => error.extensions?.code)).toEqual(['INTERNAL_SERVER_ERROR', 'UNAUTHORIZED_FIELD_OR_TYPE']);
     expect(contextValue.log.errorCodes).toEqual(['INTERNAL_SERVER_ERROR', 'UNAUTHORIZED_FIELD_OR_TYPE']);

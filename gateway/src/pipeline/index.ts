@@ -1,155 +1,116 @@
 /**
- * The request pipeline: authenticate → persisted operations → limits → cost → authorize → plan/execute → account.
+ * The stage contract and its runner: the one Apollo Server plugin that runs the operation stages.
  *
- * Authentication runs as Express middleware before the body is even read (server.ts), because it needs nothing but
- * a header and must happen before anything else. Every later stage needs the parsed, validated operation, so they
- * run in Apollo Server's `didResolveOperation` — which happens before the gateway plans or fetches anything.
- * Apollo Server runs the `didResolveOperation` hooks of all plugins concurrently, so the stages must not be
- * separate plugins: one plugin awaits them in order, and the first refusal stops the rest.
+ * A request first goes through the HTTP layer (http/, wired in server.ts): request id and log line, CORS, method,
+ * credential in the URL, authentication (which takes the tenant snapshot), content type, body bounds, persisted
+ * operations, document bounds. Apollo Server then parses and validates the operation, and in its
+ * `didResolveOperation` — before the gateway plans or fetches anything — this runner awaits the stages in order
+ * (server.ts lists them): operation kind → introspection → limits → authorize → cost → references. Apollo Server
+ * runs the `didResolveOperation` hooks of all plugins concurrently, so the stages must not be separate plugins.
+ *
+ * A stage is `{ name, run(request) }`. `run` may refuse — throw a `gatewayError`, or call `refuse(request, error,
+ * hook)` to be answered that way and still have its after-hook run — and may return an after-hook (Envelop's
+ * onExecute → onExecuteDone shape). The first refusal stops the later stages. In `willSendResponse`, which Apollo
+ * Server calls for every response, the after-hooks of the stages that ran are awaited once each, in stage order,
+ * with the response; then the codes the client is sent are noted in the request's log line.
+ *
+ * All per-request state lives on the request context (request.ts): the listener object below is shared by every
+ * request, so the runner allocates nothing per request but the after-hook list of a request that has one.
  */
-import type { ApolloServerPlugin, GraphQLResponse } from '@apollo/server';
-import type { DocumentNode, OperationDefinitionNode } from 'graphql';
-import type { Role } from '../../../common/ids';
-import type { FieldFilter } from '../authz/filter';
+import type { ApolloServerPlugin, GraphQLRequestListener, GraphQLResponse } from '@apollo/server';
+import { GraphQLError } from 'graphql';
 import { ErrorCode, gatewayError } from '../errors';
-import { applyFieldFilter, completeFilteredResponse } from './authorize';
+import type { AfterHook, GatewayContext, OperationRequest, RequestLog } from '../request';
+
+export type {
+  AfterHook,
+  Caller,
+  GatewayContext,
+  OperationRequest,
+  RequestContext,
+  RequestLog,
+  RequestState,
+  RequestStateCarrier,
+  ResolvedOperation,
+  StageResponse,
+} from '../request';
+export { attachRequestState, replaceDocument, refuse, requestStateOf, tenantOf } from '../request';
 
 /**
- * The authenticated caller: one tenant, one principal, the roles it holds there. A person (JWT) acts through roles;
- * a partner's integration (API key) has no roles and acts through the key's scopes.
+ * One concern of the request path, built by its module's factory from a typed options object. `run` sees the
+ * request with its operation resolved (after filter mode: the document that will run).
  */
-export interface Caller {
-  tenantId: string;
-  /** The token's subject, or `key:<keyId>` for an API key. */
-  principal: string;
-  roles: readonly Role[];
-  credential: 'jwt' | 'apiKey';
-  /** Milliseconds since the epoch: the token's `exp`, or when the API key expires or is rotated out. */
-  tokenExpiresAt: number;
-  /** API keys only: what the key may do (credentials/api-keys.ts, API_KEY_SCOPES). */
-  scopes?: readonly string[];
-  apiKeyId?: string;
-  /** API keys only: the partner client the key was issued to. */
-  clientName?: string;
-  /** API keys only: the persisted-operation manifest the key may run. */
-  manifest?: string;
-}
-
-/** What the one log line of a request says; stages fill it in as they learn things. */
-export interface RequestLog {
-  tenantId?: string;
-  principal?: string;
-  operationName?: string;
-  /** The codes the client was sent, after masking. */
-  errorCodes: string[];
-  /** Why a refusal happened, for the operator (never sent to the client). */
-  reason?: string;
-}
-
-/** Everything the gateway knows about one HTTP request while it is handled. */
-export interface RequestState {
-  requestId: string;
-  startedAt: bigint;
-  log: RequestLog;
-  caller?: Caller;
-}
-
-/** Where the request state is kept: Express's `res.locals`, which lives exactly as long as the request. */
-export interface RequestStateCarrier {
-  locals: Record<string, unknown>;
-}
-
-const REQUEST_STATE = 'tollgateRequestState';
-
-/**
- * The state is handed along explicitly, on the response, rather than kept in async-local storage (ALS): ALS turns on
- * async_hooks promise hooks for the whole process, which taxes every promise Apollo Server and the gateway create.
- * Code that gets no request (Apollo Server's `formatError`) therefore sees no state.
- */
-export function attachRequestState(res: RequestStateCarrier, state: RequestState): void {
-  res.locals[REQUEST_STATE] = state;
-}
-
-export function requestStateOf(res: RequestStateCarrier): RequestState | undefined {
-  return res.locals[REQUEST_STATE] as RequestState | undefined;
-}
-
-/** Apollo Server's context value: only authenticated requests get one. */
-export interface GatewayContext {
-  requestId: string;
-  caller: Caller;
-  log: RequestLog;
-}
-
-/** What a stage sees: the operation as parsed and validated, and who asks for it. */
-export interface ResolvedOperation {
-  readonly requestId: string;
-  readonly caller: Caller;
-  readonly document: DocumentNode;
-  readonly operation: OperationDefinitionNode;
-  readonly operationName: string | null;
-  readonly variables: Readonly<Record<string, unknown>>;
-  /** Apollo Server's SHA-256 (hex) of the query text. */
-  readonly queryHash: string;
-  /**
-   * Filter-mode authorization: the gateway plans `filter.document` (under its own hash) instead of the request's
-   * document, and the response is completed with nulls and errors at the denied paths.
-   */
-  readonly filterFields: (filter: FieldFilter) => void;
-}
-
-/**
- * A step that may refuse the operation by throwing a `gatewayError` (its code and HTTP status become the
- * response). A stage that needs state across requests is built by a factory taking its options type.
- */
-export interface OperationStage {
+export interface Stage {
   readonly name: string;
-  run(operation: ResolvedOperation): void | Promise<void>;
+  run(request: OperationRequest): void | AfterHook | Promise<void | AfterHook>;
 }
+
+/** The earlier name of `Stage`. */
+export type OperationStage = Stage;
 
 type GraphQLResponseBody = GraphQLResponse['body'];
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
-export function createPipelinePlugin(stages: readonly OperationStage[]): ApolloServerPlugin<GatewayContext> {
+export function createPipelinePlugin(stages: readonly Stage[]): ApolloServerPlugin<GatewayContext> {
+  const listener: GraphQLRequestListener<GatewayContext> = {
+    async didResolveOperation(requestContext) {
+      const { contextValue, document, operation, operationName, queryHash, request } = requestContext;
+      if (operationName) contextValue.log.operationName = operationName;
+      if (!operation) {
+        throw gatewayError(
+          ErrorCode.OPERATION_RESOLUTION_FAILURE,
+          'The document has no operation to run for the given operationName.',
+        );
+      }
+      // Written onto the request context itself: no operation object per request.
+      const resolved = contextValue as Writable<OperationRequest>;
+      resolved.document = document;
+      resolved.operation = operation;
+      resolved.operationName = operationName;
+      resolved.variables = request.variables ?? {};
+      resolved.queryHash = queryHash;
+      for (const stage of stages) {
+        let after: void | AfterHook;
+        try {
+          after = await stage.run(resolved);
+        } catch (error) {
+          if (error instanceof GraphQLError) resolved.refusal = error;
+          throw error;
+        }
+        if (after) (resolved.afterHooks ??= []).push(after);
+        if (resolved.refusal) throw resolved.refusal;
+      }
+      // Filter mode replaced the document (request.ts, replaceDocument): Apollo Server hands the gateway `document`
+      // and `queryHash` as they are after this hook, and the gateway keys its plan cache by that hash. The request
+      // context's types say readonly; at runtime it is a plain object.
+      if (resolved.document !== document) {
+        Object.assign(requestContext, { document: resolved.document, operation: resolved.operation, queryHash: resolved.queryHash });
+      }
+    },
+    async executionDidStart({ contextValue }) {
+      contextValue.executed = true;
+    },
+    async willSendResponse({ contextValue, response }) {
+      const hooks = contextValue.afterHooks;
+      if (hooks) {
+        // Taken first, so a hook runs once even if Apollo Server ever called this twice.
+        contextValue.afterHooks = undefined;
+        for (const hook of hooks) await hook(contextValue as OperationRequest, response);
+      }
+      recordErrorCodes(response.body, contextValue.log);
+    },
+  };
   return {
     async requestDidStart() {
-      let filter: FieldFilter | undefined;
-      return {
-        async didResolveOperation(requestContext) {
-          const { contextValue, document, operation, operationName, queryHash, request } = requestContext;
-          if (operationName) contextValue.log.operationName = operationName;
-          if (!operation) {
-            throw gatewayError(
-              ErrorCode.OPERATION_RESOLUTION_FAILURE,
-              'The document has no operation to run for the given operationName.',
-            );
-          }
-          const resolved: ResolvedOperation = {
-            requestId: contextValue.requestId,
-            caller: contextValue.caller,
-            document,
-            operation,
-            operationName,
-            variables: request.variables ?? {},
-            queryHash,
-            filterFields: (fieldFilter) => {
-              applyFieldFilter(requestContext, fieldFilter);
-              filter = fieldFilter;
-            },
-          };
-          for (const stage of stages) await stage.run(resolved);
-        },
-        async willSendResponse(requestContext) {
-          if (filter) completeFilteredResponse(requestContext, filter);
-          recordErrorCodes(requestContext.response.body, requestContext.contextValue.log);
-        },
-      };
+      return listener;
     },
   };
 }
 
 /**
  * Notes the codes of the errors a response carries in the request's log line. By `willSendResponse` Apollo Server
- * has already run `formatError`, so these are the codes the client is sent; filter mode's errors are included.
+ * has already run `formatError`, so these are the codes the client is sent; after-hooks' errors (filter mode's)
+ * are included.
  */
 function recordErrorCodes(body: GraphQLResponseBody, log: RequestLog): void {
   const errors = body.kind === 'single' ? body.singleResult.errors : body.initialResult.errors;

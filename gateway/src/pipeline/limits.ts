@@ -30,7 +30,8 @@ import { argumentValue, variableDefaults } from '../document/variables';
 import { ErrorCode, gatewayError } from '../errors';
 import type { Plan, PlanLimits } from '../tenants/plan';
 import type { CostModel, TypeCostInfo } from '../cost/estimate';
-import type { Caller, OperationStage, ResolvedOperation } from './index';
+import { tenantOf, type OperationRequest } from '../request';
+import type { Stage } from './index';
 
 export const LimitCode = {
   MAX_TOKENS_LIMIT: 'MAX_TOKENS_LIMIT',
@@ -49,16 +50,20 @@ export interface ListBounds {
 }
 
 export interface LimitsStageOptions {
-  readonly limitsFor: (caller: Caller) => PlanLimits;
+  /** The caller's plan limits; by default the tenant snapshot's plan. */
+  readonly limitsFor?: (request: OperationRequest) => PlanLimits;
   /** Every slicing argument must be an integer in [min, max], whether written literally or passed as a variable. */
   readonly listBounds?: ListBounds;
 }
 
-export function createLimitsStage(options: LimitsStageOptions): OperationStage {
+const snapshotLimits = (request: OperationRequest): PlanLimits => tenantOf(request).plan.limits;
+
+export function createLimitsStage(options: LimitsStageOptions): Stage {
+  const limitsFor = options.limitsFor ?? snapshotLimits;
   return {
     name: 'limits',
-    run(operation: ResolvedOperation) {
-      const limits = options.limitsFor(operation.caller);
+    run(operation: OperationRequest) {
+      const limits = limitsFor(operation);
       const tokens = countTokens(operation.document, limits.maxTokens);
       if (tokens > limits.maxTokens) {
         throw limitRefusal(LimitCode.MAX_TOKENS_LIMIT, 'The document has too many tokens.', limits.maxTokens, tokens);
@@ -169,7 +174,7 @@ export function measureOperation(document: DocumentNode, operation: OperationDef
  * default; an absent value is not checked (coercion reports a missing required one). Selections `@skip`/`@include`
  * leave out for the request's variables are not checked, as they are not priced: they will not run.
  */
-function checkListBounds(operation: ResolvedOperation, bounds: ListBounds): void {
+function checkListBounds(operation: OperationRequest, bounds: ListBounds): void {
   const { model } = bounds;
   const fragments = fragmentsOf(operation.document);
   const defaults = variableDefaults(operation.operation);

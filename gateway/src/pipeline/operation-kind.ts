@@ -4,9 +4,9 @@
  * it here gives the client a clear code before any planning.
  */
 import { ErrorCode, gatewayError } from '../errors';
-import type { OperationStage } from './index';
+import type { Stage } from './index';
 
-export const operationKind: OperationStage = {
+export const operationKind: Stage = {
   name: 'operation-kind',
   run({ operation }) {
     if (operation.operation === 'subscription') {

@@ -14,7 +14,7 @@ import { ErrorCode, gatewayError } from '../errors';
 import { collectReferences, type ReferencePlan } from '../references/plan';
 import { ReferenceCheckFailed, type ReferenceChecker } from '../references/check';
 import { isFetchFailure, type FetchFailureExtensions } from '../upstream/fetch-failure';
-import type { OperationStage } from './index';
+import type { Stage } from './index';
 
 export interface ReferenceStageOptions {
   readonly plan: ReferencePlan;
@@ -26,7 +26,7 @@ export interface ReferenceStageOptions {
 export const REFERENCE_NOT_FOUND_STATUS = 404;
 const CHECK_FAILED_STATUS: Partial<Record<string, number>> = { SUBGRAPH_TIMEOUT: 504, DOWNSTREAM_SERVICE_ERROR: 502 };
 
-export function createReferenceStage(options: ReferenceStageOptions): OperationStage {
+export function createReferenceStage(options: ReferenceStageOptions): Stage {
   const { plan, checker, logger } = options;
   return {
     name: 'references',

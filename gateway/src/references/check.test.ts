@@ -4,7 +4,7 @@ import { createLogger } from '../../../common/logger';
 import { buildApiSchema } from '../authz/gate';
 import { DEFAULT_SUPERGRAPH_PATH } from '../config';
 import { gatewayError } from '../errors';
-import type { Caller } from '../pipeline';
+import type { Caller } from '../request';
 import { createReferenceStage } from '../pipeline/references';
 import { resolvedOperation } from '../testing/operation';
 import { MAX_REFERENCE_ID_LENGTH, createReferenceChecker, type EntitiesAnswer, type EntitiesFetch, type EntitiesRequest } from './check';

@@ -7,7 +7,7 @@
  */
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { GraphQLDataSourceRequestKind } from '@apollo/gateway/dist/datasources/types';
-import type { Caller, GatewayContext } from '../pipeline';
+import type { Caller, GatewayContext } from '../request';
 import type { ReferencePlan, ReferenceUse } from './plan';
 
 /** What a subgraph answered, as far as the check reads it. */

@@ -10,7 +10,7 @@ import {
   verifyInternalToken,
 } from '../../../common/internal-token';
 import { createLogger } from '../../../common/logger';
-import type { GatewayContext } from '../pipeline';
+import type { GatewayContext } from '../request';
 import { createCircuitBreaker, type CircuitBreaker } from './circuit-breaker';
 import { FETCH_FAILURE } from './fetch-failure';
 import { SubgraphDataSource } from './data-source';

@@ -20,7 +20,7 @@ import {
 import type { Logger } from '../../../common/logger';
 import { createByteBoundedCache, stringBytes } from '../cache';
 import { ErrorCode, DownstreamReason, gatewayError } from '../errors';
-import type { GatewayContext } from '../pipeline';
+import type { GatewayContext } from '../request';
 import type { CircuitBreaker } from './circuit-breaker';
 import { failedFetchResult, type FetchFailure } from './fetch-failure';
 import type { SubgraphAnswer, SubgraphPoster } from './fetcher';

@@ -16,8 +16,8 @@
 import type { RequestHandler } from 'express';
 import { GraphQLError, Lexer, Source, TokenKind } from 'graphql';
 import { ErrorCode, gatewayError } from '../errors';
-import { refuse } from '../http';
-import { requestStateOf, type Caller } from '../pipeline';
+import { refuse } from './guards';
+import { requestStateOf, tenantOf, type Caller, type RequestContext } from '../request';
 import { LimitCode, limitRefusal } from '../pipeline/limits';
 import type { PlanLimits } from '../tenants/plan';
 
@@ -130,8 +130,11 @@ export function documentTooDeeplyNested(maxNesting: number): GraphQLError {
 export interface DocumentBoundsOptions {
   /** Levels of `{`, `(` and `[` allowed in any document (config.ts, `MAX_DOCUMENT_NESTING`). */
   readonly maxNesting: number;
-  /** The caller's plan, for its token limit; may throw a refusal (a GraphQLError) when the plan is unknown. */
-  readonly limitsFor: (caller: Caller) => PlanLimits;
+  /**
+   * The caller's plan, for its token limit; by default the tenant snapshot's. May throw a refusal (a GraphQLError)
+   * when the plan is unknown.
+   */
+  readonly limitsFor?: (caller: Caller) => PlanLimits;
 }
 
 /**
@@ -145,7 +148,7 @@ export function boundedDocument(options: DocumentBoundsOptions): RequestHandler 
     if (typeof query !== 'string' || !state) return next();
     let refusal: { error: GraphQLError; reason: string } | undefined;
     try {
-      refusal = documentRefusal(query, state.caller, options);
+      refusal = documentRefusal(query, state, options);
     } catch (error) {
       // The caller's plan could not be read (limitsFor's refusal, SERVICE_UNAVAILABLE): the stages would say the same.
       if (!(error instanceof GraphQLError)) throw error;
@@ -159,14 +162,15 @@ export function boundedDocument(options: DocumentBoundsOptions): RequestHandler 
 
 function documentRefusal(
   query: string,
-  caller: Caller | undefined,
+  request: RequestContext,
   options: DocumentBoundsOptions,
 ): { error: GraphQLError; reason: string } | undefined {
   if (documentNestingExceeds(query, options.maxNesting)) {
     return { error: documentTooDeeplyNested(options.maxNesting), reason: 'document-too-deep' };
   }
+  const { caller } = request;
   if (!caller) return undefined;
-  const { maxTokens } = options.limitsFor(caller);
+  const { maxTokens } = options.limitsFor ? options.limitsFor(caller) : tenantOf(request).plan.limits;
   // Every token is at least one character long: a text no longer than the limit cannot be over it.
   if (query.length <= maxTokens) return undefined;
   const tokens = countTokens(query);

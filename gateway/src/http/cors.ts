@@ -13,11 +13,11 @@
  * partner keys belong on servers, and a browser cannot send one cross-origin.
  */
 import type { RequestHandler } from 'express';
-import type { Logger } from '../../common/logger';
-import { requestStateOf } from './pipeline';
-import type { TenantDirectory } from './tenants/directory';
-import { ControlPlaneUnavailableError } from './tenants/refreshing-cache';
-import type { TenantRecord } from './tenants/tenant';
+import type { Logger } from '../../../common/logger';
+import { requestStateOf } from '../request';
+import type { TenantDirectory } from '../tenants/directory';
+import { ControlPlaneUnavailableError } from '../tenants/refreshing-cache';
+import type { TenantRecord } from '../tenants/tenant';
 
 export const PREFLIGHT_MAX_AGE_SECONDS = 600;
 const ALLOWED_METHODS = 'POST';

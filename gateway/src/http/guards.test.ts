@@ -1,16 +1,16 @@
 import type { AddressInfo } from 'node:net';
 import express, { type Response } from 'express';
 import { GraphQLError } from 'graphql';
-import { createLogger } from '../../common/logger';
-import { KeySetUnavailableError } from './credentials/issuers';
-import { ErrorCode, gatewayError } from './errors';
-import { authenticateRequests, formatForClient, gatewayContext, handleErrors, refuse, trackRequests } from './http';
-import { attachRequestState, requestStateOf, type RequestState } from './pipeline';
-import type { Authenticator } from './pipeline/authenticate';
-import { ControlPlaneUnavailableError } from './tenants/refreshing-cache';
+import { createLogger } from '../../../common/logger';
+import { KeySetUnavailableError } from '../credentials/issuers';
+import { ErrorCode, gatewayError } from '../errors';
+import { authenticateRequests, formatForClient, gatewayContext, handleErrors, refuse, trackRequests } from './guards';
+import { attachRequestState, requestStateOf, type RequestState } from '../request';
+import type { Authenticator } from './authenticate';
+import { ControlPlaneUnavailableError } from '../tenants/refreshing-cache';
 
 function state(overrides: Partial<RequestState> = {}): RequestState {
-  return { requestId: 'req-12345678', startedAt: 0n, log: { errorCodes: [] }, ...overrides };
+  return { requestId: 'req-12345678', log: { errorCodes: [] }, ...overrides };
 }
 
 /** A response as far as the request state is concerned, carrying `current` when given. */

@@ -19,18 +19,19 @@ import type { RequestHandler } from 'express';
 import { GraphQLError } from 'graphql';
 import type { Logger } from '../../../common/logger';
 import { ErrorCode, gatewayError } from '../errors';
-import { refuse } from '../http';
+import { refuse } from './guards';
 import type { ApqStore } from '../persisted/apq';
 import type { ManifestCatalog } from '../persisted/catalog';
 import { FRONTEND_MANIFEST, isOperationId, operationId } from '../persisted/manifest';
 import { ControlPlaneUnavailableError } from '../tenants/refreshing-cache';
 import type { SafelistMode } from '../tenants/tenant';
-import { requestStateOf, type Caller } from './index';
+import { requestStateOf, type Caller } from '../request';
 
 export interface PersistedStageOptions {
   manifests: ManifestCatalog;
   apq: ApqStore;
-  safelistModeFor: (tenantId: string) => SafelistMode;
+  /** For callers without a tenant snapshot (tests); the middleware uses the snapshot authentication took. */
+  safelistModeFor?: (tenantId: string) => SafelistMode;
   logger: Logger;
 }
 
@@ -83,7 +84,13 @@ const hasQuery = (body: Body) => body.query !== undefined && body.query !== null
  * Bodies that are not a single JSON object never get here (http.ts, wellFormedGraphQLBody); should one, it is returned
  * untouched and Apollo Server refuses it.
  */
-export async function resolvePersistedRequest(body: unknown, caller: Caller, requestId: string, options: PersistedStageOptions): Promise<unknown> {
+export async function resolvePersistedRequest(
+  body: unknown,
+  caller: Caller,
+  requestId: string,
+  options: PersistedStageOptions,
+  safelistMode?: SafelistMode,
+): Promise<unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
   const request = body as Body;
   const id = requestedOperationId(request);
@@ -97,7 +104,8 @@ export async function resolvePersistedRequest(body: unknown, caller: Caller, req
     return withQuery(request, operation.body);
   }
 
-  const mode = options.safelistModeFor(caller.tenantId);
+  // Without the tenant's own mode, the strictest: fail closed.
+  const mode = safelistMode ?? options.safelistModeFor?.(caller.tenantId) ?? 'enforce';
   const frontend = () => options.manifests.manifestFor(caller.tenantId, FRONTEND_MANIFEST);
   let query: string;
   /** Set when the request registers its text under its id (APQ). */
@@ -136,9 +144,9 @@ export async function resolvePersistedRequest(body: unknown, caller: Caller, req
 export function resolvePersistedOperations(options: PersistedStageOptions): RequestHandler {
   return async (req, res, next) => {
     const state = requestStateOf(res);
-    if (!state?.caller) return next(new Error('resolvePersistedOperations runs after authentication'));
+    if (!state?.caller || !state.tenant) return next(new Error('resolvePersistedOperations runs after authentication'));
     try {
-      req.body = await resolvePersistedRequest(req.body, state.caller, state.requestId, options);
+      req.body = await resolvePersistedRequest(req.body, state.caller, state.requestId, options, state.tenant.safelistMode);
     } catch (error) {
       if (error instanceof GraphQLError) {
         state.log.reason = 'persisted-operation';

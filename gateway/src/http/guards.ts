@@ -7,26 +7,25 @@ import { randomUUID } from 'node:crypto';
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from '../../common/logger';
-import { containsCredential } from '../../common/secret-shapes';
-import { clientKeyOf } from './client-address';
+import type { Logger } from '../../../common/logger';
+import { containsCredential } from '../../../common/secret-shapes';
+import { clientKeyOf } from '../client-address';
 import { originAllowedFor } from './cors';
-import type { FailureLimiter } from './credentials/failure-limiter';
-import { KeySetUnavailableError } from './credentials/issuers';
-import { ErrorCode, RefusalReason, gatewayError, httpStatusOf } from './errors';
-import { attachRequestState, requestStateOf, type Caller, type GatewayContext, type RequestState } from './pipeline';
-import { assertBodyWithinPlan } from './pipeline/limits';
-import type { PlanLimits } from './tenants/plan';
+import type { FailureLimiter } from '../credentials/failure-limiter';
+import { KeySetUnavailableError } from '../credentials/issuers';
+import { ErrorCode, RefusalReason, gatewayError, httpStatusOf } from '../errors';
+import { attachRequestState, requestStateOf, tenantOf, type GatewayContext, type RequestState } from '../request';
+import { assertBodyWithinPlan } from '../pipeline/limits';
 import {
   AuthenticationError,
   NotVerifiedFromMemoryError,
   TenantAccessError,
   unauthenticated,
   type Authenticator,
-} from './pipeline/authenticate';
-import { ControlPlaneUnavailableError } from './tenants/refreshing-cache';
-import { maskError } from './upstream/mask-errors';
-import { codeAbandonedWork } from './input/abandoned-work';
+} from './authenticate';
+import { ControlPlaneUnavailableError } from '../tenants/refreshing-cache';
+import { maskError } from '../upstream/mask-errors';
+import { codeAbandonedWork } from './abandoned-work';
 
 /** A client's request id is echoed only when it cannot smuggle anything into a log line or a header. */
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9-]{8,64}$/;
@@ -84,7 +83,8 @@ export function trackRequests(logger: Logger): RequestHandler {
     const given = req.get('x-request-id');
     const requestId = given && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
     res.setHeader('x-request-id', requestId);
-    const state: RequestState = { requestId, startedAt: process.hrtime.bigint(), log: { errorCodes: [] } };
+    const startedAt = process.hrtime.bigint();
+    const state: RequestState = { requestId, log: { errorCodes: [] } };
     res.once('close', () => {
       const { log } = state;
       const status = res.statusCode;
@@ -93,7 +93,7 @@ export function trackRequests(logger: Logger): RequestHandler {
         method: req.method,
         path: req.path,
         status,
-        durationMs: Number((process.hrtime.bigint() - state.startedAt) / 1000n) / 1000,
+        durationMs: Number((process.hrtime.bigint() - startedAt) / 1000n) / 1000,
         tenant: log.tenantId,
         principal: log.principal,
         operation: log.operationName,
@@ -185,6 +185,8 @@ export function authenticateRequests(authenticate: Authenticator, logger: Logger
       if (claimed !== undefined && claimed !== caller.tenantId) throw new TenantAccessError(RefusalReason.TENANT_MISMATCH, caller);
       if (!originAllowedFor(tenant, req.get('origin'), req.get('host'))) throw new TenantAccessError(RefusalReason.ORIGIN_NOT_ALLOWED, caller);
       state.caller = caller;
+      // The one lookup of the tenant for this request: every later step reads this snapshot (request.ts).
+      state.tenant = tenant;
       state.log.tenantId = caller.tenantId;
       state.log.principal = caller.principal;
     } catch (error) {
@@ -276,7 +278,8 @@ export async function gatewayContext({ res }: { res: Response }): Promise<Gatewa
     state?.log.errorCodes.push(ErrorCode.UNAUTHENTICATED);
     throw unauthenticated();
   }
-  return { requestId: state.requestId, caller: state.caller, log: state.log };
+  // The request context itself, not a copy: the stages write to it and the HTTP layer's log line reads it.
+  return state as GatewayContext;
 }
 
 export const notFound: RequestHandler = (_req, res) => {
@@ -316,16 +319,16 @@ export function recordBodyBytes(_req: IncomingMessage, res: ServerResponse, body
 }
 
 /**
- * The caller's plan may allow less than the gateway-wide body limit express.json enforces; this refuses what is
- * over the plan (413) before the body is parsed into an operation.
+ * The caller's plan (the tenant snapshot's) may allow less than the gateway-wide body limit express.json enforces;
+ * this refuses what is over the plan (413) before the body is parsed into an operation.
  */
-export function bodyWithinPlan(limitsFor: (caller: Caller) => PlanLimits): RequestHandler {
+export function bodyWithinPlan(): RequestHandler {
   return (_req, res, next) => {
-    const { caller } = requestState(res);
+    const state = requestState(res);
     const bytes: unknown = res.locals.bodyBytes;
-    if (caller && typeof bytes === 'number') {
+    if (state.caller && typeof bytes === 'number') {
       try {
-        assertBodyWithinPlan(bytes, limitsFor(caller));
+        assertBodyWithinPlan(bytes, tenantOf(state).plan.limits);
       } catch (error) {
         if (error instanceof GraphQLError) return refuse(res, error);
         throw error;

@@ -3,7 +3,7 @@ import type { ApqStore } from '../persisted/apq';
 import type { ManifestCatalog } from '../persisted/catalog';
 import { FRONTEND_MANIFEST, operationId, type PersistedOperation } from '../persisted/manifest';
 import type { SafelistMode } from '../tenants/tenant';
-import type { Caller } from './index';
+import type { Caller } from '../request';
 import { requestedOperationId, resolvePersistedRequest, type PersistedStageOptions } from './persisted';
 
 const LISTED = 'query Listed {\n  hello\n}';

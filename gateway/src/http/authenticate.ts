@@ -17,7 +17,7 @@ import { TokenRefusedError, mayActFor, type TrustedIssuers } from '../credential
 import { ErrorCode, RefusalReason, gatewayError } from '../errors';
 import { UnknownTenantError, type TenantDirectory } from '../tenants/directory';
 import type { TenantRecord } from '../tenants/tenant';
-import type { Caller } from './index';
+import type { Caller } from '../request';
 
 const MAX_PRINCIPAL_LENGTH = 128;
 /** A JWT is three base64url segments; anything else is refused before jose is asked. */

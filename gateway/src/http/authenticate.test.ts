@@ -28,7 +28,7 @@ import {
   type Authenticator,
   type PresentedCredentials,
 } from './authenticate';
-import type { Caller } from './index';
+import type { Caller } from '../request';
 
 interface SigningKey {
   alg: string;

@@ -1,5 +1,5 @@
 import { GraphQLError, buildSchema, parse, validate } from 'graphql';
-import { formatForClient } from '../http';
+import { formatForClient } from './guards';
 import { GRAPHQL_JS_TOO_MANY_ERRORS, GRAPHQL_JS_VALIDATION_ABORTED, MAX_VALIDATION_ERRORS, codeAbandonedWork } from './abandoned-work';
 
 const schema = buildSchema('type Query { a: String }');

@@ -4,8 +4,8 @@
  */
 import type { RequestHandler } from 'express';
 import { ErrorCode, gatewayError } from '../errors';
-import { refuse } from '../http';
-import { requestStateOf } from '../pipeline';
+import { refuse } from './guards';
+import { requestStateOf } from '../request';
 import { jsonDepthExceeds } from './json-depth';
 
 /** Fields the refusal may name; any other key is the client's own text, which is not echoed. */

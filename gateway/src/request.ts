@@ -1,0 +1,178 @@
+/**
+ * The request types: who calls (Caller), the one log line (RequestLog), and the one typed context every part of a
+ * request reads and writes (RequestContext) — created once per HTTP request by the HTTP layer (http/guards.ts,
+ * `trackRequests`), kept on Express's `res.locals`, handed to Apollo Server as its context value and to every
+ * operation stage (pipeline/index.ts). Nothing here imports a stage or the HTTP layer, so both can import it.
+ */
+import type { GraphQLResponse } from '@apollo/server';
+import type { GraphQLError, DocumentNode, OperationDefinitionNode } from 'graphql';
+import type { Role } from '../../common/ids';
+import type { Reservation } from './budget/budget';
+import type { BudgetPolicy, ThrottleStatus } from './budget/bucket';
+import type { CostPlan } from './cost/estimate';
+import { ErrorCode, gatewayError } from './errors';
+import type { CostMode, TenantRecord } from './tenants/tenant';
+
+/**
+ * The authenticated caller: one tenant, one principal, the roles it holds there. A person (JWT) acts through roles;
+ * a partner's integration (API key) has no roles and acts through the key's scopes.
+ */
+export interface Caller {
+  tenantId: string;
+  /** The token's subject, or `key:<keyId>` for an API key. */
+  principal: string;
+  roles: readonly Role[];
+  credential: 'jwt' | 'apiKey';
+  /** Milliseconds since the epoch: the token's `exp`, or when the API key expires or is rotated out. */
+  tokenExpiresAt: number;
+  /** API keys only: what the key may do (credentials/api-keys.ts, API_KEY_SCOPES). */
+  scopes?: readonly string[];
+  apiKeyId?: string;
+  /** API keys only: the partner client the key was issued to. */
+  clientName?: string;
+  /** API keys only: the persisted-operation manifest the key may run. */
+  manifest?: string;
+}
+
+/** What the one log line of a request says; stages fill it in as they learn things. */
+export interface RequestLog {
+  tenantId?: string;
+  principal?: string;
+  operationName?: string;
+  /** The codes the client was sent, after masking. */
+  errorCodes: string[];
+  /** Why a refusal happened, for the operator (never sent to the client). */
+  reason?: string;
+}
+
+/** The operation as parsed and validated — after filter mode, the document that will run (`replaceDocument`). */
+export interface ResolvedOperation {
+  readonly document: DocumentNode;
+  readonly operation: OperationDefinitionNode;
+  readonly operationName: string | null;
+  readonly variables: Readonly<Record<string, unknown>>;
+  /** Apollo Server's SHA-256 (hex) of the query text, or the replacement document's own hash. */
+  readonly queryHash: string;
+}
+
+export type CostRefusal =
+  | typeof ErrorCode.COST_ESTIMATED_TOO_EXPENSIVE
+  | typeof ErrorCode.RATE_LIMITED
+  | typeof ErrorCode.SERVICE_UNAVAILABLE;
+
+/** What the cost stage priced and reserved for one operation; its after-hook settles it (pipeline/account.ts). */
+export interface CostReport {
+  readonly mode: CostMode;
+  readonly requestedQueryCost: number;
+  /** The compiled operation, for computing the actual cost from the response. */
+  readonly plan: CostPlan;
+  readonly variables: Readonly<Record<string, unknown>>;
+  readonly policy: BudgetPolicy;
+  /** Absent when nothing was reserved: refused, or (measure mode) the budget store was unavailable. */
+  readonly reservation?: Reservation;
+  /** The bucket after the reservation, or when the reservation was refused. */
+  readonly throttleStatus?: ThrottleStatus;
+  /** The refusal the operation got — or, in measure mode, would have got. */
+  readonly refusal?: CostRefusal;
+}
+
+/** A stage's after-hook: runs once the response is known, refusals included (pipeline/index.ts). */
+export type AfterHook = (request: OperationRequest, response: StageResponse) => void | Promise<void>;
+
+/** What an after-hook may read and change of the response: Apollo Server's, before it is sent. */
+export interface StageResponse {
+  readonly body: GraphQLResponse['body'];
+  readonly http: GraphQLResponse['http'];
+}
+
+/**
+ * Everything the gateway knows about one HTTP request while it is handled. The HTTP layer creates it and fills in
+ * the caller and the tenant at authentication; the stage runner fills in the resolved operation; stages add what
+ * later stages or their after-hooks need. Plain fields, no methods: the hot path allocates nothing per request
+ * beyond this object.
+ */
+export interface RequestContext extends Partial<ResolvedOperation> {
+  readonly requestId: string;
+  readonly log: RequestLog;
+  caller?: Caller;
+  /**
+   * The caller's tenant as authentication found it (active). Every later step reads this snapshot, never the
+   * directory again: a tenant suspended or re-planned while the request runs changes the next request, and this
+   * one is decided by one version of it from start to end.
+   */
+  tenant?: TenantRecord;
+  /** The cost stage's estimate and reservation, settled by its after-hook. */
+  cost?: CostReport;
+  /** A stage's refusal (`refuse`): the runner stops there and answers it; set also when a stage throws one. */
+  refusal?: GraphQLError;
+  /** Whether the gateway started executing the operation (Apollo Server's `executionDidStart`). */
+  executed?: boolean;
+  /** After-hooks of the stages that ran, in stage order (pipeline/index.ts). */
+  afterHooks?: AfterHook[];
+}
+
+/** Kept for code written against the earlier name. */
+export type RequestState = RequestContext;
+
+/** Apollo Server's context value: the request context of an authenticated request. */
+export interface GatewayContext extends RequestContext {
+  caller: Caller;
+}
+
+/** What a stage sees: an authenticated request whose operation is resolved. */
+export type OperationRequest = GatewayContext & ResolvedOperation;
+
+/** Where the request context is kept: Express's `res.locals`, which lives exactly as long as the request. */
+export interface RequestStateCarrier {
+  locals: Record<string, unknown>;
+}
+
+const REQUEST_CONTEXT = 'tollgateRequestState';
+
+/**
+ * The context is handed along explicitly, on the response, rather than kept in async-local storage (ALS): ALS turns
+ * on async_hooks promise hooks for the whole process, which taxes every promise Apollo Server and the gateway
+ * create. Code that gets no request (Apollo Server's `formatError`) therefore sees no context.
+ */
+export function attachRequestState(res: RequestStateCarrier, state: RequestContext): void {
+  res.locals[REQUEST_CONTEXT] = state;
+}
+
+export function requestStateOf(res: RequestStateCarrier): RequestContext | undefined {
+  return res.locals[REQUEST_CONTEXT] as RequestContext | undefined;
+}
+
+/**
+ * The tenant snapshot authentication took. Its absence means the request did not come through authentication; a
+ * request whose plan is unknown is refused rather than run without limits.
+ */
+export function tenantOf(request: Pick<RequestContext, 'tenant'>): TenantRecord {
+  const { tenant } = request;
+  if (!tenant) throw gatewayError(ErrorCode.SERVICE_UNAVAILABLE, 'The service is temporarily unavailable.');
+  return tenant;
+}
+
+/**
+ * Filter mode's explicit API: the operation that will run is `replacement` from now on. Later stages (cost
+ * included) read the request's document and see it; the runner hands it to the gateway, which plans it under the
+ * replacement's own hash (a reused plan would execute what the original asked for).
+ */
+export function replaceDocument(
+  request: OperationRequest,
+  replacement: Pick<ResolvedOperation, 'document' | 'operation' | 'queryHash'>,
+): void {
+  // The fields are readonly to stages; this is the one place that writes them after the runner.
+  const writable = request as { -readonly [K in keyof ResolvedOperation]: ResolvedOperation[K] };
+  writable.document = replacement.document;
+  writable.operation = replacement.operation;
+  writable.queryHash = replacement.queryHash;
+}
+
+/**
+ * A stage refuses the operation but still wants its after-hook run (the cost stage reports the bucket on a
+ * refusal): it calls this and returns the hook. A stage without an after-hook simply throws.
+ */
+export function refuse<H extends AfterHook | undefined>(request: OperationRequest, error: GraphQLError, after: H): H {
+  request.refusal = error;
+  return after;
+}
