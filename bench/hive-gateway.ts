@@ -40,6 +40,9 @@ type Any = any;
 async function main(): Promise<void> {
   const prefix = resolve(env.HIVE_PREFIX ?? '.data/hive');
   const hive: Any = await import(pathToFileURL(join(prefix, 'node_modules/@graphql-hive/gateway/dist/index.js')).href);
+  const lru: Any = await import(pathToFileURL(join(prefix, 'node_modules/@graphql-mesh/cache-inmemory-lru/esm/index.js')).href);
+  // The rate limiter's counters: in memory, Hive CLI's default cache (Tollgate's budgets live in Redis).
+  const cache = features ? new lru.default() : undefined;
 
   const internalToken = {
     onFetch({ url, options, setOptions, context }: Any) {
@@ -76,7 +79,7 @@ async function main(): Promise<void> {
       }),
       // Per tenant and root field, in memory, with a ceiling the run cannot reach (Tollgate's bench plan likewise).
       hive.useRateLimiting({
-        cache: ctx.cache,
+        cache: ctx.cache ?? cache,
         config: ['me', 'products', 'product', 'user'].map((field) => ({ type: 'Query', field, max: 1_000_000_000, ttl: 60_000, identifier: '{context.jwt.payload.tenant}' })),
       }),
       internalToken,
@@ -88,7 +91,9 @@ async function main(): Promise<void> {
     logging: 'error',
     graphiql: false,
     landingPage: false,
-    ...(features ? { demandControl: { maxCost: 1_000_000, includeExtensionMetadata: false }, maskedErrors: true } : {}),
+    ...(features ? { cache, demandControl: { maxCost: 1_000_000, includeExtensionMetadata: false }, maskedErrors: true } : {}),
+    // The supergraph's URLs are the default ports; the bench's subgraphs listen elsewhere.
+    transportEntries: Object.fromEntries([...byUrl].map(([url, { name }]) => [name, { location: url }])),
     plugins: (ctx: Any) => plugins(ctx),
   });
   const server = createServer(gateway);
