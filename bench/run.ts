@@ -16,9 +16,14 @@
  * 3. Data layer: `_entities` with 1, 10, 100 Product representations against the inventory subgraph; Mongo commands
  *    per fetch counted with the driver's command monitoring.
  *
+ * Also: Hive Gateway bare and with features (bench/hive-gateway.ts, installed on demand into .data/hive), Tollgate on
+ * a reviews subgraph with the per-parent loader (before/after of issue 20), MongoDB commands per request (subgraphs
+ * with SUBGRAPH_COUNT_COMMANDS=1) and latency at rest (bench/at-rest.ts).
+ *
  * Knobs (environment): BENCH_DURATION_S (10), BENCH_ROUNDS (2), BENCH_CONNECTIONS (16), BENCH_GATEWAY_CPU_SHARE (0.1;
  * 0 skips the capped runs), BENCH_PROFILE=1 (writes CPU profiles of both gateways under load to
- * bench/results/profiles), BENCH_SKIP_FREE=1 (capped runs only), BENCH_SKIP_STAGES=1, BENCH_SKIP_LOAD=1.
+ * bench/results/profiles), BENCH_SKIP_FREE=1 (capped runs only), BENCH_SKIP_STAGES=1, BENCH_SKIP_LOAD=1,
+ * BENCH_SKIP_HIVE=1, HIVE_PREFIX (.data/hive), BENCH_REST_REQUESTS (200).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
