@@ -16,9 +16,14 @@
  * 3. Data layer: `_entities` with 1, 10, 100 Product representations against the inventory subgraph; Mongo commands
  *    per fetch counted with the driver's command monitoring.
  *
+ * Also: Hive Gateway bare and with features (bench/hive-gateway.ts, installed on demand into .data/hive), Tollgate on
+ * a reviews subgraph with the per-parent loader (before/after of issue 20), MongoDB commands per request (subgraphs
+ * with SUBGRAPH_COUNT_COMMANDS=1) and latency at rest (bench/at-rest.ts).
+ *
  * Knobs (environment): BENCH_DURATION_S (10), BENCH_ROUNDS (2), BENCH_CONNECTIONS (16), BENCH_GATEWAY_CPU_SHARE (0.1;
  * 0 skips the capped runs), BENCH_PROFILE=1 (writes CPU profiles of both gateways under load to
- * bench/results/profiles), BENCH_SKIP_FREE=1 (capped runs only), BENCH_SKIP_STAGES=1, BENCH_SKIP_LOAD=1.
+ * bench/results/profiles), BENCH_SKIP_FREE=1 (capped runs only), BENCH_SKIP_STAGES=1, BENCH_SKIP_LOAD=1,
+ * BENCH_SKIP_HIVE=1, HIVE_PREFIX (.data/hive), BENCH_REST_REQUESTS (200).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -41,6 +46,8 @@ import { countCommands, entitiesQuery, mintTestToken, userCaller } from '../subg
 import { seedDemoTenants, DEMO_USERS } from '../subgraphs/seed';
 import { buildBundles } from '../scripts/build';
 import { formatStageTable, type StageResult } from './stages';
+import { commandsPerRequest, latencyAtRest, type RestLatency } from './at-rest';
+import { ensureHiveGateway } from './hive-install';
 
 const env = process.env;
 const DURATION_S = Number(env.BENCH_DURATION_S ?? 10);
@@ -53,6 +60,17 @@ const FERRET_PORT = 27031;
 const SUBGRAPH_PORT_BASE = 4121;
 const BARE_PORT = 4110;
 const TOLLGATE_PORT = 4111;
+const HIVE_PORT = 4112;
+const HIVE_FEATURES_PORT = 4113;
+const TOLLGATE_LEGACY_PORT = 4114;
+/** A reviews subgraph with the per-parent connection loader (the one before issue 20), for the before/after run. */
+const LEGACY_REVIEWS_PORT = 4131;
+/**
+ * The gateways: bare Apollo, Tollgate, Hive bare and Hive with its comparable features, and Tollgate on a reviews
+ * subgraph with the old per-parent loader (`tollgate-legacy`: the data tier before issue 20, frontend query, free).
+ */
+type GatewayName = 'bare' | 'tollgate' | 'hive' | 'hive-features' | 'tollgate-legacy';
+const HIVE_PREFIX = env.HIVE_PREFIX ?? join(DATA_DIR, 'hive');
 const REDIS_URL = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /**
  * The overhead runs use a redis-server of their own, started from this process and so pinned to core 1 with the
@@ -66,6 +84,11 @@ const dbNameFor = (name: SubgraphName) => `tollgate_bench_${name}`;
 const HAS_TASKSET = spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status === 0 && cpus().length >= 2;
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
 
+/** The README's query ("Trying it"). */
+const README_QUERY =
+  '{ me { name } products(first: 3) { edges { node { name inStock reviews(first: 2) { edges { node { rating author { name } } } } } } } }';
+/** Sequential requests per gateway and query in the latency-at-rest measurement. */
+const REST_REQUESTS = Number(env.BENCH_REST_REQUESTS ?? 200);
 const FRONTEND_QUERY =
   '{ me { name } products(first: 10) { edges { node { name price inStock shippingEstimate reviews(first: 3) { edges { node { rating author { name } } } } } } } }';
 /** The partner's operation: a catalog sync reading products and their stock. */
@@ -222,7 +245,11 @@ interface Scenario {
   name: string;
   body: string;
   /** Headers per gateway. */
-  headers: Record<'bare' | 'tollgate', Record<string, string>>;
+  headers: Record<GatewayName, Record<string, string>>;
+  /** A body of its own for some gateways (Hive has no persisted operations of Tollgate's kind). */
+  bodies?: Partial<Record<GatewayName, string>>;
+  /** Runs `tollgate-legacy` too (only scenarios that read connection fields). */
+  legacy?: boolean;
 }
 
 /** `free`: each gateway may use its whole core. `capped`: held to CPU_SHARE of it, so that its own CPU sets its pace. */
@@ -231,7 +258,7 @@ type LoadMode = 'free' | 'capped';
 interface Round {
   scenario: string;
   mode: LoadMode;
-  gateway: 'bare' | 'tollgate';
+  gateway: GatewayName;
   round: number;
   requests: number;
   rps: number;
@@ -250,14 +277,14 @@ interface Round {
   otherGatewayIdleCpuMsPerS: number;
 }
 
-async function load(url: string, scenario: Scenario, gateway: 'bare' | 'tollgate', durationS: number) {
+async function load(url: string, scenario: Scenario, gateway: GatewayName, durationS: number) {
   return autocannon({
     url,
     method: 'POST',
     connections: CONNECTIONS,
     duration: durationS,
     headers: { 'content-type': 'application/json', ...scenario.headers[gateway] },
-    body: scenario.body,
+    body: scenario.bodies?.[gateway] ?? scenario.body,
   });
 }
 
@@ -272,7 +299,7 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-async function gatewayOverhead(mongoUri: string, ferretPid: number, redis: RedisHandle): Promise<{ rounds: Round[]; summary: Record<string, unknown>[]; peakRss: Record<string, number>; notes: string[] }> {
+async function gatewayOverhead(mongoUri: string, ferretPid: number, redis: RedisHandle): Promise<{ rounds: Round[]; summary: Record<string, unknown>[]; peakRss: Record<string, number>; notes: string[]; commands: { scenario: string; gateway: GatewayName; total: number; byCommand: Record<string, number> }[]; atRest: RestLatency[] }> {
   const notes: string[] = [];
   say('seeding the demo tenants into the bench databases…');
   await seedDemoTenants({ mongoUri, dbNameFor });
@@ -302,17 +329,19 @@ async function gatewayOverhead(mongoUri: string, ferretPid: number, redis: Redis
   });
 
   // Both gateways and the subgraphs run as bundles with plain node, as the image runs them (scripts/build.ts).
-  const [tollgateBundle, subgraphBundle, bareBundle] = await buildBundles({
+  const [tollgateBundle, subgraphBundle, bareBundle, hiveBundle] = await buildBundles({
     outdir: join(DATA_DIR, 'bench-dist'),
     defaults: false,
     entries: [
       { in: 'gateway/src/main.ts', out: 'gateway' },
       { in: 'subgraphs/run.ts', out: 'subgraph' },
       { in: 'bench/bare-gateway.ts', out: 'bare-gateway' },
+      { in: 'bench/hive-gateway.ts', out: 'hive-gateway' },
     ],
     log: say,
   });
-  const bundles = { tollgate: tollgateBundle!.file, subgraph: subgraphBundle!.file, bare: bareBundle!.file };
+  const bundles = { tollgate: tollgateBundle!.file, subgraph: subgraphBundle!.file, bare: bareBundle!.file, hive: hiveBundle!.file };
+  const hivePrefix = env.BENCH_SKIP_HIVE ? undefined : ensureHiveGateway(HIVE_PREFIX, say);
 
   const secret = randomBytes(32);
   const urls: Record<string, string> = {};
@@ -326,9 +355,23 @@ async function gatewayOverhead(mongoUri: string, ferretPid: number, redis: Redis
       MONGODB_DB: dbNameFor(name),
       TOLLGATE_INTERNAL_KEY: deriveSubgraphKey(secret, name).toString('hex'),
       LOG_LEVEL: 'warn',
+      SUBGRAPH_COUNT_COMMANDS: '1',
     }, SHIPPED_FLAGS);
     subgraphPids.push(subgraph.child.pid!);
   });
+  const legacyReviews = launch('subgraph-reviews-per-parent', 1, [bundles.subgraph, 'reviews'], {
+    PORT: String(LEGACY_REVIEWS_PORT),
+    MONGODB_URI: mongoUri,
+    MONGODB_DB: dbNameFor('reviews'),
+    TOLLGATE_INTERNAL_KEY: deriveSubgraphKey(secret, 'reviews').toString('hex'),
+    LOG_LEVEL: 'warn',
+    SUBGRAPH_COUNT_COMMANDS: '1',
+    SUBGRAPH_CONNECTION_LOADER: 'per-parent',
+  }, SHIPPED_FLAGS);
+  subgraphPids.push(legacyReviews.child.pid!);
+  const legacyUrls = { ...urls, REVIEWS_URL: `http://127.0.0.1:${LEGACY_REVIEWS_PORT}/graphql` };
+  const countUrls = [...Object.values(urls), legacyUrls.REVIEWS_URL].map((url) => url.replace('/graphql', '/_bench/commands'));
+  await waitFor(legacyUrls.REVIEWS_URL, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
   for (const url of Object.values(urls)) await waitFor(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
 
   const customerEmail = DEMO_USERS.acme.customer;
@@ -360,22 +403,39 @@ async function gatewayOverhead(mongoUri: string, ferretPid: number, redis: Redis
     },
     [...SHIPPED_FLAGS, ...profileFlags('tollgate')],
   );
+  const tollgateLegacy = launch(
+    'gateway-tollgate-legacy',
+    0,
+    [bundles.tollgate],
+    { PORT: String(TOLLGATE_LEGACY_PORT), REDIS_URL: redis.url, MONGODB_URI: mongoUri, CONTROL_DB, TOLLGATE_INTERNAL_SECRET: secret.toString('hex'), LOG_LEVEL: 'info', ...legacyUrls },
+    SHIPPED_FLAGS,
+  );
+  const hiveEnv = { TOLLGATE_INTERNAL_SECRET: secret.toString('hex'), HIVE_PREFIX: hivePrefix ?? '', BENCH_TENANT: 'acme', BENCH_PRINCIPAL: customer.principal, BENCH_ROLES: 'customer', ...urls };
+  const hive = hivePrefix ? launch('gateway-hive', 0, [bundles.hive], { ...hiveEnv, PORT: String(HIVE_PORT), HIVE_FEATURES: '0' }, profileFlags('hive')) : undefined;
+  const hiveFeatures = hivePrefix ? launch('gateway-hive-features', 0, [bundles.hive], { ...hiveEnv, PORT: String(HIVE_FEATURES_PORT), HIVE_FEATURES: '1' }, profileFlags('hive-features')) : undefined;
   const bareUrl = `http://127.0.0.1:${BARE_PORT}/graphql`;
   const tollgateUrl = `http://127.0.0.1:${TOLLGATE_PORT}/graphql`;
   await waitFor(`http://127.0.0.1:${TOLLGATE_PORT}/readyz`, undefined, 90_000);
   await waitFor(bareUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{__typename}"}' }, 90_000);
+  await waitFor(`http://127.0.0.1:${TOLLGATE_LEGACY_PORT}/readyz`, undefined, 90_000);
+  const typename = { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{__typename}"}' };
+  if (hive) await waitFor(`http://127.0.0.1:${HIVE_PORT}/graphql`, typename, 90_000);
+  if (hiveFeatures) await waitFor(`http://127.0.0.1:${HIVE_FEATURES_PORT}/graphql`, typename, 90_000);
 
   const token = await mintDevToken({ tenant: 'acme', email: customerEmail, roles: ['customer'], ttlSeconds: 3_600 });
   const scenarios: Scenario[] = [
     {
       name: 'frontend query (4 subgraphs)',
       body: JSON.stringify({ query: FRONTEND_QUERY }),
-      headers: { bare: {}, tollgate: { authorization: `Bearer ${token}` } },
+      headers: { bare: {}, tollgate: { authorization: `Bearer ${token}` }, hive: {}, 'hive-features': { authorization: `Bearer ${token}` }, 'tollgate-legacy': { authorization: `Bearer ${token}` } },
+      legacy: true,
     },
     {
       name: manifests ? 'partner persisted operation' : 'partner operation (API key)',
       body: JSON.stringify({ query: PARTNER_QUERY, variables: PARTNER_VARIABLES, operationName: 'PartnerCatalogSync' }),
-      headers: { bare: {}, tollgate: { 'x-api-key': issued.key } },
+      // Hive has no API keys: the Hive runs with features authenticate the partner's operation with the JWT.
+      headers: { bare: {}, tollgate: { 'x-api-key': issued.key }, hive: {}, 'hive-features': { authorization: `Bearer ${token}` }, 'tollgate-legacy': {} },
+      bodies: { hive: JSON.stringify({ query: PARTNER_QUERY, variables: PARTNER_VARIABLES, operationName: 'PartnerCatalogSync' }) },
     },
   ];
   if (manifests) {
@@ -387,6 +447,8 @@ async function gatewayOverhead(mongoUri: string, ferretPid: number, redis: Redis
       extensions: { persistedQuery: { version: 1, sha256Hash: partnerOperationId } },
     });
     scenarios[1]!.body = persisted;
+    scenarios[1]!.bodies!['hive-features'] = scenarios[1]!.bodies!.hive;
+    notes.push('partner operation on Hive: the plain query (Hive has no per-key manifest); with features, authenticated by the JWT (Hive has no API keys)');
     const registration = await post(bareUrl, JSON.stringify({ query: PARTNER_QUERY, variables: PARTNER_VARIABLES, extensions: { persistedQuery: { version: 1, sha256Hash: partnerOperationId } } }), {});
     if (registration.status !== 200) throw new Error(`APQ registration on the bare gateway failed: ${JSON.stringify(registration.json)}`);
     notes.push('partner operation: Tollgate runs it by id from the API key\'s published manifest (gateway/src/persisted); the bare gateway gets the same id-only body through Apollo Server\'s APQ (registered once before the run)');
@@ -394,24 +456,63 @@ async function gatewayOverhead(mongoUri: string, ferretPid: number, redis: Redis
     notes.push('partner operation: gateway/src/persisted was not usable, so (b) is the partner\'s operation sent as a plain query with an X-Api-Key');
   }
 
-  // Both gateways must answer the same thing, or the comparison is meaningless.
+  const rounds: Round[] = [];
+  const gateways: Partial<Record<GatewayName, { url: string; pid: number }>> = {
+    bare: { url: bareUrl, pid: bare.child.pid! },
+    tollgate: { url: tollgateUrl, pid: tollgate.child.pid! },
+    'tollgate-legacy': { url: `http://127.0.0.1:${TOLLGATE_LEGACY_PORT}/graphql`, pid: tollgateLegacy.child.pid! },
+    ...(hive ? { hive: { url: `http://127.0.0.1:${HIVE_PORT}/graphql`, pid: hive.child.pid! } } : {}),
+    ...(hiveFeatures ? { 'hive-features': { url: `http://127.0.0.1:${HIVE_FEATURES_PORT}/graphql`, pid: hiveFeatures.child.pid! } } : {}),
+  };
+  const gatewayOf = (name: GatewayName) => gateways[name]!;
+  /** Who runs a scenario in a mode: the before/after of the loader only on the scenario it concerns, free. */
+  const runners = (scenario: Scenario, mode: LoadMode) =>
+    (['bare', 'tollgate', 'hive', 'hive-features', 'tollgate-legacy'] as const).filter(
+      (name) => gateways[name] !== undefined && (name !== 'tollgate-legacy' || (scenario.legacy === true && mode === 'free')),
+    );
+  const bodyOf = (scenario: Scenario, name: GatewayName) => scenario.bodies?.[name] ?? scenario.body;
+  // Every gateway must answer the same thing, or the comparison is meaningless.
   for (const scenario of scenarios) {
     const a = await post(bareUrl, scenario.body, scenario.headers.bare);
-    const b = await post(tollgateUrl, scenario.body, scenario.headers.tollgate);
-    if (a.status !== 200 || b.status !== 200 || a.json.errors || b.json.errors) {
-      throw new Error(`${scenario.name}: not a clean answer — bare ${a.status} ${JSON.stringify(a.json).slice(0, 300)} / tollgate ${b.status} ${JSON.stringify(b.json).slice(0, 300)}`);
+    for (const name of runners(scenario, 'free').filter((n) => n !== 'bare')) {
+      const b = await post(gatewayOf(name).url, bodyOf(scenario, name), scenario.headers[name]);
+      if (a.status !== 200 || b.status !== 200 || a.json.errors || b.json.errors) {
+        throw new Error(`${scenario.name}: not a clean answer — bare ${a.status} ${JSON.stringify(a.json).slice(0, 300)} / ${name} ${b.status} ${JSON.stringify(b.json).slice(0, 300)}`);
+      }
+      if (JSON.stringify(a.json.data) !== JSON.stringify(b.json.data)) throw new Error(`${scenario.name}: ${name} answered different data than bare`);
     }
-    if (JSON.stringify(a.json.data) !== JSON.stringify(b.json.data)) throw new Error(`${scenario.name}: the gateways answered different data`);
-    say(`${scenario.name}: both gateways answer the same ${JSON.stringify(b.json.data).length} bytes of data`);
+    say(`${scenario.name}: every gateway answers the same ${JSON.stringify(a.json.data).length} bytes of data`);
+  }
+  // MongoDB commands per request, sequential, for each scenario; and latency at rest (one connection).
+  const commands: { scenario: string; gateway: GatewayName; total: number; byCommand: Record<string, number> }[] = [];
+  for (const scenario of scenarios) {
+    for (const name of runners(scenario, 'free')) {
+      const counted = await commandsPerRequest(gatewayOf(name).url, bodyOf(scenario, name), scenario.headers[name], countUrls);
+      commands.push({ scenario: scenario.name, gateway: name, ...counted });
+      say(`${scenario.name} · ${name}: ${counted.total} MongoDB commands per request ${JSON.stringify(counted.byCommand)}`);
+    }
+  }
+  const restQueries = [
+    { name: '{ me { name } }', query: '{ me { name } }' },
+    { name: "README's query", query: README_QUERY },
+    { name: 'query (a)', query: FRONTEND_QUERY },
+  ];
+  const atRest: RestLatency[] = [];
+  for (const { name: queryName, query } of restQueries) {
+    for (const name of (['tollgate', 'bare', 'hive'] as const).filter((n) => gateways[n])) {
+      const headers: Record<string, string> = name === 'tollgate' ? { authorization: `Bearer ${token}` } : {};
+      const figures = await latencyAtRest(gatewayOf(name).url, JSON.stringify({ query }), headers, { requests: REST_REQUESTS, warmup: 20 });
+      atRest.push({ gateway: name, query: queryName, requests: REST_REQUESTS, ...figures });
+      say(`at rest · ${queryName} · ${name}: p50 ${figures.p50Ms.toFixed(2)} ms, p99 ${figures.p99Ms.toFixed(2)} ms`);
+    }
   }
 
-  const rounds: Round[] = [];
-  const gateways = { bare: { url: bareUrl, pid: bare.child.pid! }, tollgate: { url: tollgateUrl, pid: tollgate.child.pid! } };
   // Redis's CPU is part of Tollgate's cost per request (budgets); known when this run started the server.
   const platform = { subgraphs: subgraphPids, ferretdb: [ferretPid], loadgen: [process.pid], redis: redis.process?.pid ? [redis.process.pid] : [] };
-  const measure = async (scenario: Scenario, mode: LoadMode, round: number, gateway: 'bare' | 'tollgate') => {
-    const { url, pid } = gateways[gateway];
-    const otherPid = gateways[gateway === 'bare' ? 'tollgate' : 'bare'].pid;
+  const measure = async (scenario: Scenario, mode: LoadMode, round: number, gateway: GatewayName) => {
+    const { url, pid } = gatewayOf(gateway);
+    // The idle cost is measured on one other gateway, unloaded meanwhile.
+    const otherPid = gatewayOf(gateway === 'bare' ? 'tollgate' : 'bare').pid;
     const otherBefore = cpuSeconds(otherPid);
     const before = cpuSeconds(pid);
     const threadsBefore = threadCpu(pid);
@@ -448,23 +549,24 @@ async function gatewayOverhead(mongoUri: string, ferretPid: number, redis: Redis
     say(`${scenario.name} · ${mode} · ${gateway} · round ${round}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.cpuMsPerRequest.toFixed(3)} ms CPU/req, non-2xx ${r.non2xx}, errors ${r.errors}; by thread ${JSON.stringify(r.cpuMsPerRequestByThread)}; platform CPU ms/req ${JSON.stringify(r.platformCpuMsPerRequest)}, its core ${(r.platformCoreBusy * 100).toFixed(0)} % busy`);
   };
   for (const scenario of scenarios) {
-    for (const gateway of ['bare', 'tollgate'] as const) {
+    for (const gateway of runners(scenario, 'free')) {
       say(`warming ${gateway} on ${scenario.name} (${WARMUP_S} s)…`);
-      await load(gateways[gateway].url, scenario, gateway, WARMUP_S);
+      await load(gatewayOf(gateway).url, scenario, gateway, WARMUP_S);
     }
     for (let round = 1; round <= (env.BENCH_SKIP_FREE ? 0 : ROUNDS); round += 1) {
-      for (const gateway of ['bare', 'tollgate'] as const) await measure(scenario, 'free', round, gateway);
+      for (const gateway of runners(scenario, 'free')) await measure(scenario, 'free', round, gateway);
     }
   }
   const modes: LoadMode[] = env.BENCH_SKIP_FREE ? [] : ['free'];
   if (CPU_SHARE > 0) {
-    const caps = (['bare', 'tollgate'] as const).map((gateway) => capCpu(`gateway-${gateway}`, gateways[gateway].pid, CPU_SHARE));
+    const capped = (['bare', 'tollgate', 'hive', 'hive-features'] as const).filter((name) => gateways[name]);
+    const caps = capped.map((gateway) => capCpu(`gateway-${gateway}`, gatewayOf(gateway).pid, CPU_SHARE));
     if (caps.every((cap) => cap !== undefined)) {
       modes.push('capped');
       try {
         for (const scenario of scenarios) {
           for (let round = 1; round <= ROUNDS; round += 1) {
-            for (const gateway of ['bare', 'tollgate'] as const) await measure(scenario, 'capped', round, gateway);
+            for (const gateway of runners(scenario, 'capped')) await measure(scenario, 'capped', round, gateway);
           }
         }
       } finally {
@@ -476,12 +578,13 @@ async function gatewayOverhead(mongoUri: string, ferretPid: number, redis: Redis
       notes.push('capped runs skipped: no writable cgroup CPU controller here (they need root and cgroup v1 cpu or v2 cpu.max)');
     }
   }
-  const peakRss = { bare: peakRssMiB(gateways.bare.pid), tollgate: peakRssMiB(gateways.tollgate.pid) };
+  const peakRss: Record<string, number> = {};
+  for (const [name, gateway] of Object.entries(gateways)) peakRss[name] = peakRssMiB(gateway.pid);
 
   const summary: Record<string, unknown>[] = [];
   for (const mode of modes) {
     for (const scenario of scenarios) {
-      const agg = (gateway: 'bare' | 'tollgate') => {
+      const agg = (gateway: GatewayName) => {
         const rs = rounds.filter((r) => r.scenario === scenario.name && r.mode === mode && r.gateway === gateway);
         // Measured while the other gateway was loaded.
         const idleCpuMsPerS = median(rounds.filter((r) => r.mode === mode && r.gateway !== gateway).map((r) => r.otherGatewayIdleCpuMsPerS));
@@ -500,11 +603,24 @@ async function gatewayOverhead(mongoUri: string, ferretPid: number, redis: Redis
       };
       const a = agg('bare');
       const b = agg('tollgate');
+      const others = Object.fromEntries(runners(scenario, mode).filter((n) => n !== 'bare' && n !== 'tollgate').map((n) => [n, agg(n)]));
+      /** Tollgate's figures over each other gateway's: req/s, CPU per request and p50. */
+      const vsTollgate = Object.fromEntries(
+        runners(scenario, mode)
+          .filter((n) => n !== 'tollgate')
+          .map((n) => {
+            const o = n === 'bare' ? a : others[n]!;
+            return [n, { rps: b.rps / o.rps, cpuMsPerRequest: b.cpuMsPerRequest / o.cpuMsPerRequest, netCpuMsPerRequest: b.netCpuMsPerRequest / o.netCpuMsPerRequest, p50: b.p50 / o.p50, dataTierCpuMsPerRequest: b.dataTierCpuMsPerRequest / o.dataTierCpuMsPerRequest }];
+          }),
+      );
       summary.push({
         scenario: scenario.name,
         mode,
+        gateways: runners(scenario, mode),
         bare: a,
         tollgate: b,
+        ...others,
+        vsTollgate,
         ratio: {
         rps: b.rps / a.rps,
         p50: b.p50 / a.p50,
@@ -518,7 +634,7 @@ async function gatewayOverhead(mongoUri: string, ferretPid: number, redis: Redis
 
   await controlPlane.apiKeys.revoke(issued.record.id).catch(() => undefined);
   await controlPlane.close();
-  return { rounds, summary, peakRss, notes };
+  return { rounds, summary, peakRss, notes, commands, atRest };
 }
 
 interface EntityResult {
@@ -674,25 +790,32 @@ function print(report: Record<string, unknown>): void {
     const s = report.settings as { durationS: number; rounds: number; connections: number };
     lines.push(`Gateway overhead (${s.connections} connections, ${s.rounds} × ${s.durationS} s per gateway, A B A B; medians of rounds)`);
     lines.push(
-      `${'scenario'.padEnd(36)} ${'gateway'.padEnd(9)} ${pad('req/s', 8)} ${pad('p50 ms', 7)} ${pad('p99 ms', 7)} ${pad('CPU ms/req', 11)} ${pad('net', 9)} ${pad('idle', 8)} ${pad('failed', 7)} ${pad('data ms/req', 12)} ${pad('core 1', 8)}`,
+      `${'scenario'.padEnd(36)} ${'gateway'.padEnd(15)} ${pad('req/s', 8)} ${pad('p50 ms', 7)} ${pad('p99 ms', 7)} ${pad('CPU ms/req', 11)} ${pad('net', 9)} ${pad('idle', 8)} ${pad('failed', 7)} ${pad('data ms/req', 12)} ${pad('core 1', 8)}`,
     );
-    for (const row of overhead.summary as { scenario: string; mode: LoadMode; bare: Record<string, number>; tollgate: Record<string, number>; ratio: Record<string, number> }[]) {
+    for (const row of overhead.summary as ({ scenario: string; mode: LoadMode; gateways: GatewayName[]; vsTollgate: Record<string, Record<string, number>> } & Record<string, Record<string, number>>)[]) {
       const label = row.mode === 'capped' ? `${row.scenario}, capped` : row.scenario;
-      for (const g of ['bare', 'tollgate'] as const) {
-        const v = row[g];
+      for (const g of row.gateways) {
+        const v = row[g]!;
         lines.push(
-          `${label.padEnd(36)} ${g.padEnd(9)} ${pad(v.rps!.toFixed(1), 8)} ${pad(v.p50!, 7)} ${pad(v.p99!, 7)} ${pad(v.cpuMsPerRequest!.toFixed(3), 11)} ${pad(v.netCpuMsPerRequest!.toFixed(3), 9)} ${pad(v.idleCpuMsPerS!.toFixed(1), 8)} ${pad(v.failed!, 7)} ${pad(v.dataTierCpuMsPerRequest!.toFixed(1), 12)} ${pad((v.platformCoreBusy! * 100).toFixed(0) + ' %', 8)}`,
+          `${label.padEnd(36)} ${g.padEnd(15)} ${pad(v.rps!.toFixed(1), 8)} ${pad(v.p50!, 7)} ${pad(v.p99!, 7)} ${pad(v.cpuMsPerRequest!.toFixed(3), 11)} ${pad(v.netCpuMsPerRequest!.toFixed(3), 9)} ${pad(v.idleCpuMsPerS!.toFixed(1), 8)} ${pad(v.failed!, 7)} ${pad(v.dataTierCpuMsPerRequest!.toFixed(1), 12)} ${pad((v.platformCoreBusy! * 100).toFixed(0) + ' %', 8)}`,
         );
       }
-      const r = row.ratio;
-      lines.push(
-        `${''.padEnd(36)} ${'T/bare'.padEnd(9)} ${pad(r.rps!.toFixed(2) + '×', 8)} ${pad(r.p50!.toFixed(2) + '×', 7)} ${pad(r.p99!.toFixed(2) + '×', 7)} ${pad(r.cpuMsPerRequest!.toFixed(2) + '×', 11)} ${pad(r.netCpuMsPerRequest!.toFixed(2) + '×', 9)}`,
-      );
+      for (const [other, r] of Object.entries(row.vsTollgate)) {
+        lines.push(
+          `${''.padEnd(36)} ${`T/${other}`.padEnd(15)} ${pad(r.rps!.toFixed(2) + '×', 8)} ${pad(r.p50!.toFixed(2) + '×', 7)} ${pad('', 7)} ${pad(r.cpuMsPerRequest!.toFixed(2) + '×', 11)} ${pad(r.netCpuMsPerRequest!.toFixed(2) + '×', 9)} ${pad('', 8)} ${pad('', 7)} ${pad(r.dataTierCpuMsPerRequest!.toFixed(2) + '×', 12)}`,
+        );
+      }
     }
     lines.push(
       'CPU ms/req: the gateway process\'s own (utime + stime) per request. idle: CPU ms per second it spends unloaded (measured during the other gateway\'s rounds). net: CPU ms/req less that idle rate. data ms/req: the subgraphs\' and FerretDB\'s. core 1: how busy the core they share with the load generator was — at ~100 % they, not the gateway, set the requests/s.',
     );
-    lines.push(`peak RSS (VmHWM): bare ${overhead.peakRss.bare!.toFixed(0)} MiB, tollgate ${overhead.peakRss.tollgate!.toFixed(0)} MiB`);
+    lines.push(`peak RSS (VmHWM): ${Object.entries(overhead.peakRss).map(([name, mib]) => `${name} ${mib.toFixed(0)} MiB`).join(', ')}`);
+    lines.push('');
+    lines.push('MongoDB commands per request (sequential, all subgraphs, command monitoring)');
+    for (const c of overhead.commands) lines.push(`${c.scenario.padEnd(36)} ${c.gateway.padEnd(15)} ${pad(c.total.toFixed(2), 6)}  ${JSON.stringify(c.byCommand)}`);
+    lines.push('');
+    lines.push('Latency at rest (one connection, sequential requests)');
+    for (const l of overhead.atRest) lines.push(`${l.query.padEnd(20)} ${l.gateway.padEnd(10)} p50 ${pad(l.p50Ms.toFixed(2), 7)} ms  p99 ${pad(l.p99Ms.toFixed(2), 7)} ms  (${l.requests} requests)`);
     for (const note of overhead.notes) lines.push(`note: ${note}`);
     lines.push('');
   }

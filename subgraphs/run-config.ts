@@ -4,6 +4,7 @@ import { parseLogLevel, type LogLevel } from '../common/logger';
 import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, type SubgraphName } from './catalog';
 import { DEFAULT_DATABASE_TIMEOUTS, defaultDbName, type DatabaseTimeouts } from './kit/database';
 import { DEFAULT_MAX_REQUEST_DEADLINE_MS } from './kit/deadline';
+import { CONNECTION_LOADER_MODES, type ConnectionLoaderMode } from './kit/loaders';
 
 export interface RunConfig {
   name: SubgraphName;
@@ -19,6 +20,13 @@ export interface RunConfig {
   database: DatabaseTimeouts;
   /** `REQUEST_DEADLINE_MS`: the longest a request may take, and the deadline of one whose token names none. */
   maxRequestDeadlineMs: number;
+  /**
+   * `SUBGRAPH_CONNECTION_LOADER`: `batched` or `per-parent`, the loader before issue 20 (for the bench). Absent
+   * when unset: the server's default, `batched`.
+   */
+  connectionLoader?: ConnectionLoaderMode;
+  /** `SUBGRAPH_COUNT_COMMANDS=1`: count database commands, served at `GET /_bench/commands` to loopback only. */
+  countCommands?: true;
 }
 
 const HEX_KEY = /^(?:[0-9a-fA-F]{2}){32,}$/;
@@ -77,6 +85,13 @@ export function parseRunConfig(args: readonly string[], env: NodeJS.ProcessEnv):
   // A socket timeout below the longest deadline would cut operations the deadline still allows.
   if (database.socketTimeoutMs < maxRequestDeadlineMs) problems.push('MONGODB_SOCKET_TIMEOUT_MS must be at least REQUEST_DEADLINE_MS');
 
+  const connectionLoader = env.SUBGRAPH_CONNECTION_LOADER as ConnectionLoaderMode | undefined;
+  if (connectionLoader !== undefined && !CONNECTION_LOADER_MODES.includes(connectionLoader)) {
+    problems.push(`SUBGRAPH_CONNECTION_LOADER must be ${CONNECTION_LOADER_MODES.join(' or ')}`);
+  }
+  const countCommands = env.SUBGRAPH_COUNT_COMMANDS === '1' ? true : undefined;
+  if (env.SUBGRAPH_COUNT_COMMANDS !== undefined && !['0', '1'].includes(env.SUBGRAPH_COUNT_COMMANDS)) problems.push('SUBGRAPH_COUNT_COMMANDS must be 0 or 1');
+
   if (problems.length > 0) throw new Error(`invalid configuration for ${name}: ${problems.join('; ')}`);
   return {
     name,
@@ -89,5 +104,7 @@ export function parseRunConfig(args: readonly string[], env: NodeJS.ProcessEnv):
     http,
     database,
     maxRequestDeadlineMs,
+    ...(connectionLoader ? { connectionLoader } : {}),
+    ...(countCommands ? { countCommands } : {}),
   };
 }

@@ -53,6 +53,18 @@ describe('parseRunConfig', () => {
     expect(attempt).not.toThrow(secretish);
   });
 
+  test('the bench switches: the connection loader and command counting, checked', () => {
+    const base = { MONGODB_URI: 'mongodb://db:27017/', TOLLGATE_INTERNAL_KEY: KEY };
+    expect(parseRunConfig(['reviews'], { ...base, SUBGRAPH_CONNECTION_LOADER: 'per-parent', SUBGRAPH_COUNT_COMMANDS: '1' })).toMatchObject({
+      connectionLoader: 'per-parent',
+      countCommands: true,
+    });
+    expect(parseRunConfig(['reviews'], base).connectionLoader).toBeUndefined();
+    expect(() => parseRunConfig(['reviews'], { ...base, SUBGRAPH_CONNECTION_LOADER: 'naive', SUBGRAPH_COUNT_COMMANDS: 'yes' })).toThrow(
+      /SUBGRAPH_CONNECTION_LOADER must be batched or per-parent; SUBGRAPH_COUNT_COMMANDS must be 0 or 1/,
+    );
+  });
+
   test('an unknown subgraph name is a usage error', () => {
     expect(() => parseRunConfig(['payments'], {})).toThrow('the first argument must name a subgraph: <accounts|products|inventory|reviews>');
   });

@@ -8,6 +8,8 @@
  *   MONGODB_DB             database (default tollgate_NAME)
  *   TOLLGATE_INTERNAL_KEY  required: hex of this subgraph's key derived from the gateway secret, ≥ 32 bytes
  *   LOG_LEVEL              debug | info | warn | error (default info)
+ *   SUBGRAPH_CONNECTION_LOADER  batched (default) | per-parent: how connection fields read pages (bench comparison)
+ *   SUBGRAPH_COUNT_COMMANDS     1: count database commands, GET /_bench/commands from loopback (bench)
  *   REQUEST_DEADLINE_MS, MONGODB_{SERVER_SELECTION,CONNECT,SOCKET}_TIMEOUT_MS, HTTP_*: deadlines and timeouts,
  *                          see run-config.ts and the README's Configuration table
  *
@@ -39,6 +41,8 @@ async function main(): Promise<void> {
     http: config.http,
     database: config.database,
     maxRequestDeadlineMs: config.maxRequestDeadlineMs,
+    connectionLoader: config.connectionLoader,
+    countCommands: config.countCommands,
   });
   // The URI may carry credentials: only the database name is logged.
   logger.info('listening', { url: running.url, db: config.dbName });

@@ -5,7 +5,22 @@
 import DataLoader from 'dataloader';
 import mongoose, { Types, type Model } from 'mongoose';
 import { isObjectIdHex } from '../../common/ids';
+import { createBatchedConnectionLoader, type BatchedConnectionKey } from './connection-loader';
 import { paginate, type Connection, type Page, type SortOrder } from './pagination';
+
+/**
+ * How connection fields read their pages: `batched` (connection-loader.ts, one `find` per batch) or `per-parent`
+ * (one `find` per parent, the loader before issue 20), kept so the bench can compare both in one run.
+ */
+export type ConnectionLoaderMode = 'batched' | 'per-parent';
+export const CONNECTION_LOADER_MODES: readonly ConnectionLoaderMode[] = ['batched', 'per-parent'];
+
+/** What the server passes to every subgraph's `createLoaders`. */
+export interface LoaderOptions {
+  connectionLoader: ConnectionLoaderMode;
+}
+
+export const DEFAULT_LOADER_OPTIONS: Readonly<LoaderOptions> = Object.freeze({ connectionLoader: 'batched' });
 
 /** Bounds the `$in` list of one batch; a larger batch is split into several queries. */
 const MAX_BATCH = 1000;
@@ -39,8 +54,8 @@ export interface ConnectionKey {
 }
 
 /**
- * One page of children per parent (`Product.reviews`, `User.reviews`). Pages of different parents cannot share a
- * single query without `$facet` or `$lookup` (FerretDB has neither), so a batch issues its queries in parallel.
+ * One page of children per parent (`Product.reviews`, `User.reviews`), one `find` per parent, in parallel: the
+ * `per-parent` mode. The `batched` mode (connection-loader.ts) reads a whole batch with one `find`.
  */
 export function createConnectionLoader<T extends { _id: Types.ObjectId }>(
   model: Model<T>,
@@ -58,4 +73,14 @@ export function createConnectionLoader<T extends { _id: Types.ObjectId }>(
       ),
     { cacheKeyFn: (key) => `${key.id}:${key.page.first}:${key.page.after?.toHexString() ?? ''}`, maxBatchSize: MAX_BATCH },
   );
+}
+
+/** The connection loader of `mode`; both take the same keys and answer the same pages. */
+export function createPageLoader<T extends { _id: Types.ObjectId }>(
+  model: Model<T>,
+  parentPath: string,
+  order: SortOrder,
+  mode: ConnectionLoaderMode,
+): DataLoader<BatchedConnectionKey, Connection<T>, string> {
+  return mode === 'per-parent' ? createConnectionLoader(model, parentPath, order) : createBatchedConnectionLoader(model, { parentPath, order });
 }

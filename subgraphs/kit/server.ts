@@ -22,10 +22,12 @@ import { graphqlHandler } from '../../common/apollo-express';
 import { DEFAULT_HTTP_SERVER_TIMEOUTS, createHttpServer, type HttpServerTimeouts } from '../../common/http-server-timeouts';
 import { createLogger, type Logger } from '../../common/logger';
 import type { SubgraphName } from '../catalog';
+import { createCommandCounter } from './command-counter';
 import { openDatabase, registerModels, type DatabaseTimeouts } from './database';
 import { SERVICE_UNAVAILABLE, isDatabaseUnavailable, serviceUnavailable } from './deadline';
 import { isClientErrorCode } from './errors';
 import { internalAuth, verifiedRequest } from './internal-auth';
+import { DEFAULT_LOADER_OPTIONS, type ConnectionLoaderMode, type LoaderOptions } from './loaders';
 import { protectSchema, type PermissionRules } from './permissions';
 import type { RequestScope } from './scope';
 
@@ -59,7 +61,7 @@ export interface SubgraphDefinition<TModels, TLoaders> {
    * The per-request loaders. They take no tenant: the tenant plugin reads it from the request scope when their
    * queries run, so a loader cannot be pointed at another tenant by mistake.
    */
-  createLoaders(models: TModels): TLoaders;
+  createLoaders(models: TModels, options: LoaderOptions): TLoaders;
   /** A rule for every field of every object type (see kit/permissions.ts); a missing one fails startup. */
   readonly permissions: PermissionRules;
 }
@@ -82,6 +84,13 @@ export interface SubgraphOptions {
   database?: DatabaseTimeouts;
   /** The longest any request may take, and the deadline of one whose token names none (kit/deadline.ts). */
   maxRequestDeadlineMs?: number;
+  /** How connection fields read their pages (kit/loaders.ts); `batched` when absent. */
+  connectionLoader?: ConnectionLoaderMode;
+  /**
+   * Counts the database commands this subgraph sends and serves the count at `GET /_bench/commands`, to loopback
+   * callers only (kit/command-counter.ts). For the bench; off by default.
+   */
+  countCommands?: boolean;
 }
 
 export interface RunningSubgraph {
@@ -173,7 +182,7 @@ export async function startSubgraph<TModels, TLoaders>(
   const connection = await openDatabase({
     mongoUri: options.mongoUri,
     dbName: options.dbName,
-    monitorCommands: options.monitorCommands,
+    monitorCommands: options.monitorCommands === true || options.countCommands === true,
     timeouts: options.database,
   });
   let apollo: ApolloServer<Context> | undefined;
@@ -220,8 +229,10 @@ export async function startSubgraph<TModels, TLoaders>(
       res.status(500).json(errorBody('Internal error', 'INTERNAL_SERVER_ERROR'));
     };
 
+    const loaderOptions: LoaderOptions = { ...DEFAULT_LOADER_OPTIONS, ...(options.connectionLoader ? { connectionLoader: options.connectionLoader } : {}) };
     const app = express();
     app.disable('x-powered-by');
+    if (options.countCommands) app.get('/_bench/commands', createCommandCounter(connection).handler);
     app.post(
       '/graphql',
       auth.requireToken,
@@ -238,7 +249,7 @@ export async function startSubgraph<TModels, TLoaders>(
           logger: logger.child({ requestId: verified.requestId, ...(scope ? { tenant: scope.tenantId } : {}) }),
           scope,
           models,
-          loaders: definition.createLoaders(models),
+          loaders: definition.createLoaders(models, loaderOptions),
         };
       }),
     );

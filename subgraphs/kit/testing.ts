@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { isTenantId, userIdFor, type Role } from '../../common/ids';
 import { deriveSubgraphKey, hashQuery, mintInternalToken, INTERNAL_TOKEN_HEADER, type InternalClaims } from '../../common/internal-token';
 import { createLogger } from '../../common/logger';
+import type { ConnectionLoaderMode } from './loaders';
 import { startSubgraph, type RunningSubgraph, type SubgraphDefinition } from './server';
 import { runInScope } from './scope';
 
@@ -86,7 +87,7 @@ export function mintTestToken(key: Buffer, audience: string, query: string, as: 
 
 export async function startTestSubgraph<TModels, TLoaders>(
   definition: SubgraphDefinition<TModels, TLoaders>,
-  options: { dbName?: string } = {},
+  options: { dbName?: string; connectionLoader?: ConnectionLoaderMode; countCommands?: boolean } = {},
 ): Promise<TestSubgraph> {
   const secret = randomBytes(32);
   const key = deriveSubgraphKey(secret, definition.name);
@@ -99,6 +100,8 @@ export async function startTestSubgraph<TModels, TLoaders>(
     internalKey: key,
     logger,
     monitorCommands: true,
+    connectionLoader: options.connectionLoader,
+    countCommands: options.countCommands,
   });
 
   const request = async (query: string, requestOptions: RequestOptions): Promise<TestResponse> => {

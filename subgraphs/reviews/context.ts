@@ -1,20 +1,22 @@
 import type DataLoader from 'dataloader';
-import { createConnectionLoader, createLoaderBy, type ConnectionKey } from '../kit/loaders';
+import type { BatchedConnectionKey } from '../kit/connection-loader';
+import { createLoaderBy, createPageLoader, DEFAULT_LOADER_OPTIONS, type LoaderOptions } from '../kit/loaders';
 import type { Connection } from '../kit/pagination';
 import type { SubgraphContext } from '../kit/server';
 import type { ReviewRecord, ReviewsModels } from './models';
 
 export interface ReviewsLoaders {
   reviewById: DataLoader<string, ReviewRecord | null>;
-  reviewsByProduct: DataLoader<ConnectionKey, Connection<ReviewRecord>, string>;
-  reviewsByAuthor: DataLoader<ConnectionKey, Connection<ReviewRecord>, string>;
+  reviewsByProduct: DataLoader<BatchedConnectionKey, Connection<ReviewRecord>, string>;
+  reviewsByAuthor: DataLoader<BatchedConnectionKey, Connection<ReviewRecord>, string>;
 }
 
-export function createReviewsLoaders(models: ReviewsModels): ReviewsLoaders {
+export function createReviewsLoaders(models: ReviewsModels, options: LoaderOptions = DEFAULT_LOADER_OPTIONS): ReviewsLoaders {
+  const mode = options.connectionLoader;
   return {
     reviewById: createLoaderBy(models.Review, '_id'),
-    reviewsByProduct: createConnectionLoader(models.Review, 'productId', 'newest-first'),
-    reviewsByAuthor: createConnectionLoader(models.Review, 'authorId', 'newest-first'),
+    reviewsByProduct: createPageLoader(models.Review, 'productId', 'newest-first', mode),
+    reviewsByAuthor: createPageLoader(models.Review, 'authorId', 'newest-first', mode),
   };
 }
 

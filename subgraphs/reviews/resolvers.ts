@@ -1,11 +1,17 @@
+import type { GraphQLResolveInfo } from 'graphql';
 import { Types } from 'mongoose';
 import { isObjectIdHex } from '../../common/ids';
 import { badInput, forbidden, notFound } from '../kit/errors';
 import { parsePage } from '../kit/pagination';
 import { callerOf } from '../kit/permissions';
+import { selectedDocumentPaths } from '../kit/selection';
 import { hasRole } from '../kit/scope';
 import type { Resolvers } from './generated/resolvers-types';
 import { MAX_BODY_LENGTH, MAX_RATING, MIN_RATING, type ReviewRecord } from './models';
+
+/** What each field of Review reads from its document: the projection of connection pages. */
+const REVIEW_PATHS: Record<string, string | null> = { __typename: null, id: '_id', body: 'body', rating: 'rating', author: 'authorId', product: 'productId' };
+const reviewFields = (info: GraphQLResolveInfo) => selectedDocumentPaths(info, ['edges', 'node'], REVIEW_PATHS);
 
 export const resolvers: Resolvers = {
   Mutation: {
@@ -52,11 +58,11 @@ export const resolvers: Resolvers = {
     // Reviews does not know which users exist; an unknown or foreign id simply has no reviews in this tenant.
     __resolveReference: (reference) => ({ id: reference.id }),
     id: (user) => user.id,
-    reviews: (user, args, ctx) => ctx.loaders.reviewsByAuthor.load({ id: user.id, page: parsePage(args) }),
+    reviews: (user, args, ctx, info) => ctx.loaders.reviewsByAuthor.load({ id: user.id, page: parsePage(args), fields: reviewFields(info) }),
   },
   Product: {
     __resolveReference: (reference) => ({ id: reference.id }),
     id: (product) => product.id,
-    reviews: (product, args, ctx) => ctx.loaders.reviewsByProduct.load({ id: product.id, page: parsePage(args) }),
+    reviews: (product, args, ctx, info) => ctx.loaders.reviewsByProduct.load({ id: product.id, page: parsePage(args), fields: reviewFields(info) }),
   },
 };
