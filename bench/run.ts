@@ -30,7 +30,8 @@ import { Types } from 'mongoose';
 import { createLogger } from '../common/logger';
 import { deriveSubgraphKey } from '../common/internal-token';
 import { mintDevToken } from '../cli/dev-token';
-import { openControlPlane, seedControlPlane } from '../gateway/src/tenants/registry';
+import { seedControlPlane } from '../demo/control-plane';
+import { openControlPlane } from '../gateway/src/control-plane/open';
 import { DATA_DIR, ROOT, startFerretDB, type EmbeddedFerretDB } from '../scripts/embedded/ferretdb';
 import { ensureRedis, type RedisHandle } from '../scripts/embedded/redis';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../subgraphs/catalog';
@@ -38,7 +39,7 @@ import { inventory } from '../subgraphs/definitions';
 import { runInScope } from '../subgraphs/kit/scope';
 import { startSubgraph } from '../subgraphs/kit/server';
 import { countCommands, entitiesQuery, mintTestToken, userCaller } from '../subgraphs/kit/testing';
-import { seedDemoTenants, DEMO_USERS } from '../subgraphs/seed';
+import { seedDemoTenants, DEMO_USERS } from '../demo/subgraph-data';
 import { buildBundles } from '../scripts/build';
 import { formatStageTable, type StageResult } from './stages';
 

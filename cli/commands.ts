@@ -8,15 +8,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { buildApiSchema } from '../gateway/src/authz/gate';
+import { buildApiSchema } from '../gateway/src/schema/api-schema';
 import { DEFAULT_CONTROL_DB, DEFAULT_MONGODB_URI, DEFAULT_SUPERGRAPH_PATH } from '../gateway/src/config';
 import { API_KEY_SCOPES, apiKeyStatus, type ApiKeyRecord } from '../gateway/src/credentials/api-keys';
 import { checkManifest } from '../gateway/src/persisted/manifest';
 import type { ManifestVersion } from '../gateway/src/persisted/registry';
 import { createChangePublisher, type ChangePublisher } from '../gateway/src/tenants/changes';
 import type { Plan } from '../gateway/src/tenants/plan';
-import { RegistryValidationError } from '../gateway/src/tenants/registry-common';
-import { openControlPlane, type ControlPlane, type PlanChange } from '../gateway/src/tenants/registry';
+import { RegistryValidationError } from '../gateway/src/control-plane/registry-common';
+import { openControlPlane, type ControlPlane } from '../gateway/src/control-plane/open';
+import type { PlanChange } from '../gateway/src/tenants/registry';
 import { AUTHZ_MODES, COST_MODES, SAFELIST_MODES, type TenantRecord, type TenantSettings } from '../gateway/src/tenants/tenant';
 import { mintDevToken, parseDevTokenRequest } from './dev-token';
 

@@ -9,8 +9,7 @@ import { createInterface } from 'node:readline';
 import { deriveSubgraphKey } from '../common/internal-token';
 import { loadOrCreateDevJwtKeys, loadOrCreateInternalSecret } from '../common/dev-secrets';
 import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES } from '../subgraphs/catalog';
-import { seedControlPlane } from '../gateway/src/tenants/registry';
-import { seedDemoTenants } from '../subgraphs/seed';
+import { seedDemo } from '../demo/seed';
 import { DATA_DIR, ROOT, isPortOpen, startFerretDB, type EmbeddedFerretDB } from './embedded/ferretdb';
 import { ensureRedis, type RedisHandle } from './embedded/redis';
 
@@ -105,9 +104,8 @@ async function main(): Promise<void> {
   }
   redis = await ensureRedis(REDIS_URL, say);
 
-  const { seeded } = await seedDemoTenants({ mongoUri });
-  say(seeded ? 'seeded the demo tenants acme and globex' : 'demo tenants already present');
-  const controlPlane = await seedControlPlane({ mongoUri, dbName: env.CONTROL_DB });
+  const { data, controlPlane } = await seedDemo({ mongoUri, controlDb: env.CONTROL_DB });
+  say(data.seeded ? 'seeded the demo tenants acme and globex' : 'demo tenants already present');
   say(controlPlane.seeded ? 'registered acme (pro) and globex (free) in the control plane' : 'control plane already has the demo tenants');
 
   const subgraphUrls: Record<string, string> = {};

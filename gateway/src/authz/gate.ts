@@ -23,7 +23,6 @@
  * needed at.
  */
 import { createHash } from 'node:crypto';
-import { Supergraph } from '@apollo/federation-internals';
 import {
   GraphQLError,
   GraphQLIncludeDirective,
@@ -175,10 +174,8 @@ export class RuleTreeError extends Error {
   override readonly name = 'RuleTreeError';
 }
 
-/** The API schema the gateway serves for a supergraph: @inaccessible elements and join/link machinery removed. */
-export function buildApiSchema(supergraphSdl: string): GraphQLSchema {
-  return Supergraph.build(supergraphSdl).apiSchema().toGraphQLJSSchema();
-}
+// Re-exported for the importers that have not moved to schema/api-schema.ts yet (the CLI must not load the gate).
+export { buildApiSchema } from '../schema/api-schema';
 
 const DEFAULT_ANALYSIS_CACHE_SIZE = 1_000;
 const DEFAULT_ANALYSIS_CACHE_BYTES = 16 * 1_048_576;
