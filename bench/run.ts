@@ -31,6 +31,7 @@ import { createLogger } from '../common/logger';
 import { deriveSubgraphKey } from '../common/internal-token';
 import { mintDevToken } from '../cli/dev-token';
 import { seedControlPlane } from '../demo/control-plane';
+import { DEFAULT_REDIS_URL } from '../gateway/src/config-common';
 import { openControlPlane } from '../gateway/src/control-plane/open';
 import { DATA_DIR, ROOT, startFerretDB, type EmbeddedFerretDB } from '../scripts/embedded/ferretdb';
 import { ensureRedis, type RedisHandle } from '../scripts/embedded/redis';
@@ -54,7 +55,7 @@ const FERRET_PORT = 27031;
 const SUBGRAPH_PORT_BASE = 4121;
 const BARE_PORT = 4110;
 const TOLLGATE_PORT = 4111;
-const REDIS_URL = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = env.REDIS_URL ?? DEFAULT_REDIS_URL;
 /**
  * The overhead runs use a redis-server of their own, started from this process and so pinned to core 1 with the
  * rest of the platform: the system's Redis floats between cores, and on core 0 it would run inside the gateway's

@@ -10,12 +10,15 @@ import { deriveSubgraphKey } from '../common/internal-token';
 import { loadOrCreateDevJwtKeys, loadOrCreateInternalSecret } from '../common/dev-secrets';
 import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES } from '../subgraphs/catalog';
 import { seedDemo } from '../demo/seed';
+import { DEFAULT_MONGODB_URI, DEFAULT_REDIS_URL } from '../gateway/src/config-common';
 import { DATA_DIR, ROOT, isPortOpen, startFerretDB, type EmbeddedFerretDB } from './embedded/ferretdb';
 import { ensureRedis, type RedisHandle } from './embedded/redis';
 
 const env = process.env;
 const GATEWAY_PORT = Number(env.PORT ?? 4000);
-const REDIS_URL = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = env.REDIS_URL ?? DEFAULT_REDIS_URL;
+/** Where `npm start` looks for (or starts) a MongoDB-compatible server when MONGODB_URI is not set. */
+const DEFAULT_MONGO_PORT = Number(new URL(DEFAULT_MONGODB_URI).port);
 const READY_TIMEOUT_MS = 180_000;
 
 const say = (line: string) => process.stdout.write(`[tollgate] ${line}\n`);
@@ -93,12 +96,12 @@ async function main(): Promise<void> {
 
   let mongoUri = env.MONGODB_URI;
   if (!mongoUri) {
-    if (await isPortOpen('127.0.0.1', 27017)) {
-      mongoUri = 'mongodb://127.0.0.1:27017/';
-      say('a MongoDB-compatible server already listens on 127.0.0.1:27017; using it');
+    if (await isPortOpen('127.0.0.1', DEFAULT_MONGO_PORT)) {
+      mongoUri = DEFAULT_MONGODB_URI;
+      say(`a MongoDB-compatible server already listens on 127.0.0.1:${DEFAULT_MONGO_PORT}; using it`);
     } else {
       say('starting the embedded MongoDB-compatible server (FerretDB, SQLite backend, data in .data/ferretdb)…');
-      ferret = await startFerretDB({ port: 27017, dataDir: join(DATA_DIR, 'ferretdb'), log: say });
+      ferret = await startFerretDB({ port: DEFAULT_MONGO_PORT, dataDir: join(DATA_DIR, 'ferretdb'), log: say });
       mongoUri = ferret.uri;
     }
   }

@@ -6,6 +6,7 @@
 import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { DEFAULT_REDIS_URL } from '../gateway/src/config-common';
 import { DATA_DIR, startFerretDB } from '../scripts/embedded/ferretdb';
 import { ensureRedis } from '../scripts/embedded/redis';
 
@@ -21,7 +22,7 @@ function freePort(): Promise<number> {
 }
 
 export default async function globalSetup(): Promise<void> {
-  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const redisUrl = process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
   const redis = await ensureRedis(redisUrl);
   (globalThis as Record<string, unknown>).__TOLLGATE_REDIS__ = redis;
   process.env.TEST_REDIS_URL = redisUrl;
