@@ -14,6 +14,11 @@ export const DEFAULT_SUPERGRAPH_PATH = join(PROJECT_ROOT, 'schema', 'supergraph.
 
 const DB_NAME_PATTERN = /^[A-Za-z0-9_-]{1,63}$/;
 
+/** A MongoDB database name the control plane accepts (CONTROL_DB): letters, digits, `_` and `-`, 1–63 of them. */
+export function isControlDbName(name: string): boolean {
+  return DB_NAME_PATTERN.test(name);
+}
+
 /** A variable's value with surrounding blanks removed; `undefined` when unset or blank. */
 export function envText(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const value = env[name]?.trim();
@@ -49,7 +54,7 @@ export function readControlPlaneSettings(env: NodeJS.ProcessEnv, production: boo
   if (production && mongoUri === undefined) problems.push('MONGODB_URI is required when NODE_ENV=production');
   else if (mongoUri !== undefined && !/^mongodb(?:\+srv)?:\/\/\S+$/.test(mongoUri)) problems.push('MONGODB_URI must be a mongodb: or mongodb+srv: URI');
   const dbName = envText(env, 'CONTROL_DB') ?? DEFAULT_CONTROL_DB;
-  if (!DB_NAME_PATTERN.test(dbName)) problems.push('CONTROL_DB must be 1–63 letters, digits, "_" or "-"');
+  if (!isControlDbName(dbName)) problems.push('CONTROL_DB must be 1–63 letters, digits, "_" or "-"');
   return { mongoUri: mongoUri ?? DEFAULT_MONGODB_URI, dbName };
 }
 

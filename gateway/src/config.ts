@@ -6,25 +6,15 @@
 import { resolve } from 'node:path';
 import { DEFAULT_HTTP_SERVER_TIMEOUTS, httpTimeoutProblems, type HttpServerTimeouts } from '../../common/http-server-timeouts';
 import type { LogLevel } from '../../common/logger';
-import {
-  DEFAULT_CONTROL_DB,
-  DEFAULT_MONGODB_URI,
-  DEFAULT_SUPERGRAPH_PATH,
-  envText,
-  readControlPlaneSettings,
-  readRedisUrl,
-  readSupergraphPath,
-  readUrl,
-} from './config-common';
+import { envText, readControlPlaneSettings, readRedisUrl, readSupergraphPath, readUrl } from './config-common';
 import { MAX_INPUT_NESTING } from './input/json-depth';
 import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
 
 // The defaults the CLI and the scripts share live in config-common.ts, once; re-exported for the gateway's importers.
-export { DEFAULT_CONTROL_DB, DEFAULT_MONGODB_URI, DEFAULT_SUPERGRAPH_PATH };
+export { DEFAULT_CONTROL_DB, DEFAULT_MONGODB_URI, DEFAULT_SUPERGRAPH_PATH } from './config-common';
 
 /** Where the gateway's internal secret comes from: the environment, or (development only) `.data/secrets`. */
 export type InternalSecretSource = { source: 'env'; secret: Buffer } | { source: 'dev' };
-
 
 /**
  * Bounds on the nesting of what a client sends, checked before anything walks it (input/json-depth.ts,

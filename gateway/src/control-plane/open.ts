@@ -9,13 +9,11 @@
  * tenant registry. Demo data is not seeded here (demo/control-plane.ts).
  */
 import mongoose, { type mongo } from 'mongoose';
-import { DEFAULT_CONTROL_DB } from '../config';
+import { DEFAULT_CONTROL_DB, isControlDbName } from '../config-common';
 import { ApiKeyRegistry } from '../credentials/api-keys';
 import { ManifestRegistry } from '../persisted/registry';
 import type { ChangePublisher } from '../tenants/changes';
 import { TenantRegistry } from '../tenants/registry';
-
-const DB_NAME_PATTERN = /^[A-Za-z0-9_-]{1,63}$/;
 
 export interface ControlPlaneOptions {
   mongoUri: string;
@@ -42,7 +40,7 @@ export interface ControlPlane {
  */
 export async function openControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
   const dbName = options.dbName ?? DEFAULT_CONTROL_DB;
-  if (!DB_NAME_PATTERN.test(dbName)) throw new Error('the control-plane database name must be 1–63 letters, digits, "_" or "-"');
+  if (!isControlDbName(dbName)) throw new Error('the control-plane database name must be 1–63 letters, digits, "_" or "-"');
   // Never mongoose's default connection: the gateway process may host other connections (and tests several).
   const connection = mongoose.createConnection(options.mongoUri, {
     dbName,
