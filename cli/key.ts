@@ -13,7 +13,6 @@ Store the key now; it is shown only once:
 ${key}`;
 }
 
-
 export const KEY_COMMANDS: Record<string, Command> = {
   'key create': {
     usage: `key create --tenant <id> --client <name> --scopes <scope,…> --manifest <id> [--expires <duration>] [--quiet]
