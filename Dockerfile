@@ -13,6 +13,7 @@ COPY gateway ./gateway
 COPY subgraphs ./subgraphs
 COPY scripts ./scripts
 COPY cli ./cli
+COPY demo ./demo
 COPY schema ./schema
 # dist/: gateway.js, subgraph.js, seed.js, tollgate.js, token.js with their source maps. The schema explorer's
 # browser bundle (.data/explorer) as well: the runtime stage has neither esbuild nor graphiql to build it, and a

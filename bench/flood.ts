@@ -19,12 +19,12 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { mintDevToken } from '../cli/dev-token';
 import { deriveSubgraphKey } from '../common/internal-token';
-import { seedControlPlane } from '../gateway/src/tenants/registry';
+import { seedControlPlane } from '../demo/control-plane';
 import { buildBundles } from '../scripts/build';
 import { DATA_DIR, ROOT, startFerretDB, type EmbeddedFerretDB } from '../scripts/embedded/ferretdb';
 import { ensureRedis, type RedisHandle } from '../scripts/embedded/redis';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../subgraphs/catalog';
-import { DEMO_USERS, seedDemoTenants } from '../subgraphs/seed';
+import { DEMO_USERS, seedDemoTenants } from '../demo/subgraph-data';
 import type { FloodGatewayStats } from './flood-gateway';
 
 const env = process.env;

@@ -35,7 +35,9 @@ import { Types } from 'mongoose';
 import { createLogger } from '../common/logger';
 import { deriveSubgraphKey } from '../common/internal-token';
 import { mintDevToken } from '../cli/dev-token';
-import { openControlPlane, seedControlPlane } from '../gateway/src/tenants/registry';
+import { seedControlPlane } from '../demo/control-plane';
+import { DEFAULT_REDIS_URL } from '../gateway/src/config-common';
+import { openControlPlane } from '../gateway/src/control-plane/open';
 import { DATA_DIR, ROOT, startFerretDB, type EmbeddedFerretDB } from '../scripts/embedded/ferretdb';
 import { ensureRedis, type RedisHandle } from '../scripts/embedded/redis';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../subgraphs/catalog';
@@ -43,7 +45,7 @@ import { inventory } from '../subgraphs/definitions';
 import { runInScope } from '../subgraphs/kit/scope';
 import { startSubgraph } from '../subgraphs/kit/server';
 import { countCommands, entitiesQuery, mintTestToken, userCaller } from '../subgraphs/kit/testing';
-import { seedDemoTenants, DEMO_USERS } from '../subgraphs/seed';
+import { seedDemoTenants, DEMO_USERS } from '../demo/subgraph-data';
 import { buildBundles } from '../scripts/build';
 import { formatStageTable, type StageResult } from './stages';
 import { commandsPerRequest, latencyAtRest, type RestLatency } from './at-rest';
@@ -71,7 +73,7 @@ const LEGACY_REVIEWS_PORT = 4131;
  */
 type GatewayName = 'bare' | 'tollgate' | 'hive' | 'hive-features' | 'tollgate-legacy';
 const HIVE_PREFIX = env.HIVE_PREFIX ?? join(DATA_DIR, 'hive');
-const REDIS_URL = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = env.REDIS_URL ?? DEFAULT_REDIS_URL;
 /**
  * The overhead runs use a redis-server of their own, started from this process and so pinned to core 1 with the
  * rest of the platform: the system's Redis floats between cores, and on core 0 it would run inside the gateway's

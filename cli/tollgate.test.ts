@@ -279,6 +279,13 @@ describe('failures', () => {
     expect(await json('tenant show acme')).toMatchObject({ name: 'Acme Corporation' });
   });
 
+  it('reads MongoDB and Redis through the gateway\'s validated configuration: a bad REDIS_URL is refused before anything is written', async () => {
+    const run = await tollgate('tenant create refused-by-config --name "Never"', { REDIS_URL: 'http://cache:6379' });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe('tollgate: invalid configuration:\n- REDIS_URL must be a redis: or rediss: URL\n');
+    expect((await json<{ id: string }[]>('tenant list')).map((t) => t.id)).not.toContain('refused-by-config');
+  });
+
   it('exits 1 with one line and no stack when MongoDB does not answer', async () => {
     const run = await tollgate('tenant list', { MONGODB_URI: 'mongodb://127.0.0.1:1/' });
     expect(run.code).toBe(1);

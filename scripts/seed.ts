@@ -1,21 +1,27 @@
 /**
  * Seeds the demo tenants into MONGODB_URI (idempotent): their data in the subgraphs' databases and their entries
- * (plans, origins) in the gateway's control plane. Used by docker-compose's one-shot seed service.
+ * (plans, origins, partner manifests) in the gateway's control plane (demo/seed.ts). Used by docker-compose's
+ * one-shot seed service. MONGODB_URI and CONTROL_DB are read and checked as the gateway reads them.
  */
-import { seedControlPlane } from '../gateway/src/tenants/registry';
-import { seedDemoTenants } from '../subgraphs/seed';
+import { seedDemo } from '../demo/seed';
+import { loadCommonConfig, type ControlPlaneSettings } from '../gateway/src/config-common';
 
-const uri = process.env.MONGODB_URI;
-if (!uri) {
-  process.stderr.write('seed: MONGODB_URI is required\n');
-  process.exit(2);
+function fail(code: number, error: unknown): never {
+  process.stderr.write(`seed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(code);
 }
-Promise.all([seedDemoTenants({ mongoUri: uri }), seedControlPlane({ mongoUri: uri, dbName: process.env.CONTROL_DB })])
-  .then(([data, controlPlane]) => {
-    process.stdout.write(data.seeded || controlPlane.seeded ? 'seeded the demo tenants\n' : 'demo tenants already present\n');
+
+// Seeding a default MongoDB nobody named would look like success while the platform reads another one.
+if (!process.env.MONGODB_URI?.trim()) fail(2, 'MONGODB_URI is required');
+let controlPlane: ControlPlaneSettings;
+try {
+  ({ controlPlane } = loadCommonConfig(process.env));
+} catch (error) {
+  fail(2, error);
+}
+seedDemo({ mongoUri: controlPlane.mongoUri, controlDb: controlPlane.dbName })
+  .then(({ data, controlPlane: registered }) => {
+    process.stdout.write(data.seeded || registered.seeded ? 'seeded the demo tenants\n' : 'demo tenants already present\n');
     process.exit(0);
   })
-  .catch((error: unknown) => {
-    process.stderr.write(`seed: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  });
+  .catch((error: unknown) => fail(1, error));

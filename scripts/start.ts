@@ -9,14 +9,16 @@ import { createInterface } from 'node:readline';
 import { deriveSubgraphKey } from '../common/internal-token';
 import { loadOrCreateDevJwtKeys, loadOrCreateInternalSecret } from '../common/dev-secrets';
 import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES } from '../subgraphs/catalog';
-import { seedControlPlane } from '../gateway/src/tenants/registry';
-import { seedDemoTenants } from '../subgraphs/seed';
+import { seedDemo } from '../demo/seed';
+import { DEFAULT_MONGODB_URI, DEFAULT_REDIS_URL } from '../gateway/src/config-common';
 import { DATA_DIR, ROOT, isPortOpen, startFerretDB, type EmbeddedFerretDB } from './embedded/ferretdb';
 import { ensureRedis, type RedisHandle } from './embedded/redis';
 
 const env = process.env;
 const GATEWAY_PORT = Number(env.PORT ?? 4000);
-const REDIS_URL = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = env.REDIS_URL ?? DEFAULT_REDIS_URL;
+/** Where `npm start` looks for (or starts) a MongoDB-compatible server when MONGODB_URI is not set. */
+const DEFAULT_MONGO_PORT = Number(new URL(DEFAULT_MONGODB_URI).port);
 const READY_TIMEOUT_MS = 180_000;
 
 const say = (line: string) => process.stdout.write(`[tollgate] ${line}\n`);
@@ -94,20 +96,19 @@ async function main(): Promise<void> {
 
   let mongoUri = env.MONGODB_URI;
   if (!mongoUri) {
-    if (await isPortOpen('127.0.0.1', 27017)) {
-      mongoUri = 'mongodb://127.0.0.1:27017/';
-      say('a MongoDB-compatible server already listens on 127.0.0.1:27017; using it');
+    if (await isPortOpen('127.0.0.1', DEFAULT_MONGO_PORT)) {
+      mongoUri = DEFAULT_MONGODB_URI;
+      say(`a MongoDB-compatible server already listens on 127.0.0.1:${DEFAULT_MONGO_PORT}; using it`);
     } else {
       say('starting the embedded MongoDB-compatible server (FerretDB, SQLite backend, data in .data/ferretdb)…');
-      ferret = await startFerretDB({ port: 27017, dataDir: join(DATA_DIR, 'ferretdb'), log: say });
+      ferret = await startFerretDB({ port: DEFAULT_MONGO_PORT, dataDir: join(DATA_DIR, 'ferretdb'), log: say });
       mongoUri = ferret.uri;
     }
   }
   redis = await ensureRedis(REDIS_URL, say);
 
-  const { seeded } = await seedDemoTenants({ mongoUri });
-  say(seeded ? 'seeded the demo tenants acme and globex' : 'demo tenants already present');
-  const controlPlane = await seedControlPlane({ mongoUri, dbName: env.CONTROL_DB });
+  const { data, controlPlane } = await seedDemo({ mongoUri, controlDb: env.CONTROL_DB });
+  say(data.seeded ? 'seeded the demo tenants acme and globex' : 'demo tenants already present');
   say(controlPlane.seeded ? 'registered acme (pro) and globex (free) in the control plane' : 'control plane already has the demo tenants');
 
   const subgraphUrls: Record<string, string> = {};

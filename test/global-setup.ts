@@ -10,6 +10,7 @@
 import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { DEFAULT_REDIS_URL } from '../gateway/src/config-common';
 import { DATA_DIR, isPortOpen, startFerretDB } from '../scripts/embedded/ferretdb';
 import { buildGoTool, isGoToolCurrent, ROOT } from '../scripts/embedded/go-tool';
 import { ensureRedis } from '../scripts/embedded/redis';
@@ -47,7 +48,7 @@ function freePort(): Promise<number> {
 }
 
 export default async function globalSetup(): Promise<void> {
-  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const redisUrl = process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
   await ensureMachine(redisUrl);
   const redis = await ensureRedis(redisUrl, (line) => log(`test setup: ${line}`));
   (globalThis as Record<string, unknown>).__TOLLGATE_REDIS__ = redis;

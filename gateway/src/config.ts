@@ -3,21 +3,18 @@
  * `loadGatewayConfig` is pure (no file is read here) so tests can check every rule and build configs directly;
  * the secrets a config points at are loaded when the gateway starts.
  */
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { DEFAULT_HTTP_SERVER_TIMEOUTS, httpTimeoutProblems, type HttpServerTimeouts } from '../../common/http-server-timeouts';
 import type { LogLevel } from '../../common/logger';
-import { PROJECT_ROOT } from '../../common/paths';
+import { envText, readControlPlaneSettings, readRedisUrl, readSupergraphPath, readUrl } from './config-common';
 import { MAX_INPUT_NESTING } from './http/json-depth';
 import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
 
-export const DEFAULT_SUPERGRAPH_PATH = join(PROJECT_ROOT, 'schema', 'supergraph.graphql');
+// The defaults the CLI and the scripts share live in config-common.ts, once; re-exported for the gateway's importers.
+export { DEFAULT_CONTROL_DB, DEFAULT_MONGODB_URI, DEFAULT_SUPERGRAPH_PATH } from './config-common';
 
 /** Where the gateway's internal secret comes from: the environment, or (development only) `.data/secrets`. */
 export type InternalSecretSource = { source: 'env'; secret: Buffer } | { source: 'dev' };
-
-export const DEFAULT_MONGODB_URI = 'mongodb://127.0.0.1:27017/';
-export const DEFAULT_CONTROL_DB = 'tollgate_control';
-const DB_NAME_PATTERN = /^[A-Za-z0-9_-]{1,63}$/;
 
 /**
  * Bounds on the nesting of what a client sends, checked before anything walks it (input/json-depth.ts,
@@ -152,10 +149,7 @@ const MIN_INTERNAL_SECRET_BYTES = 32;
 export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
   const problems: string[] = [];
   const production = env.NODE_ENV === 'production';
-  const text = (name: string): string | undefined => {
-    const value = env[name]?.trim();
-    return value ? value : undefined;
-  };
+  const text = (name: string): string | undefined => envText(env, name);
   const integer = (name: string, fallback: number, min: number, max: number): number => {
     const raw = text(name);
     if (raw === undefined) return fallback;
@@ -166,18 +160,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     }
     return value;
   };
-  const url = (name: string, fallback: string, protocols: readonly string[]): string => {
-    const raw = text(name) ?? fallback;
-    let parsed: URL;
-    try {
-      parsed = new URL(raw);
-    } catch {
-      problems.push(`${name} must be a URL`);
-      return fallback;
-    }
-    if (!protocols.includes(parsed.protocol)) problems.push(`${name} must be a ${protocols.join(' or ')} URL`);
-    return raw;
-  };
+  const url = (name: string, fallback: string, protocols: readonly string[]): string => readUrl(env, name, fallback, protocols, problems);
 
   const logLevelRaw = text('LOG_LEVEL') ?? 'info';
   const logLevel = LOG_LEVELS.find((level) => level === logLevelRaw);
@@ -206,15 +189,10 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
   const issuersFile = text('TRUSTED_ISSUERS_FILE');
   if (production && issuersFile === undefined) problems.push('TRUSTED_ISSUERS_FILE is required when NODE_ENV=production');
 
-  // The URI may hold a password, so it is checked for its scheme only and never quoted. (A replica-set URI lists
-  // several hosts, which `new URL` refuses.)
-  const mongoUri = text('MONGODB_URI');
-  if (production && mongoUri === undefined) problems.push('MONGODB_URI is required when NODE_ENV=production');
-  else if (mongoUri !== undefined && !/^mongodb(?:\+srv)?:\/\/\S+$/.test(mongoUri)) problems.push('MONGODB_URI must be a mongodb: or mongodb+srv: URI');
-  const controlDb = text('CONTROL_DB') ?? DEFAULT_CONTROL_DB;
+  // MONGODB_URI and CONTROL_DB, read and checked as the CLI reads them (config-common.ts).
+  const controlPlane = readControlPlaneSettings(env, production, problems);
   const budgetFailMode = text('BUDGET_FAIL_MODE') ?? 'open';
   if (budgetFailMode !== 'open' && budgetFailMode !== 'closed') problems.push('BUDGET_FAIL_MODE must be "open" or "closed"');
-  if (!DB_NAME_PATTERN.test(controlDb)) problems.push('CONTROL_DB must be 1–63 letters, digits, "_" or "-"');
   const explorer = text('EXPLORER_ENABLED');
   if (explorer !== undefined && explorer !== 'true' && explorer !== 'false') problems.push('EXPLORER_ENABLED must be "true" or "false"');
 
@@ -232,7 +210,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     host: text('HOST') ?? '127.0.0.1',
     port: integer('PORT', 4000, 0, 65_535),
     logLevel: logLevel ?? 'info',
-    supergraphPath: resolve(text('SUPERGRAPH_PATH') ?? DEFAULT_SUPERGRAPH_PATH),
+    supergraphPath: readSupergraphPath(env),
     subgraphUrls,
     subgraphTimeoutMs: integer('SUBGRAPH_TIMEOUT_MS', 5_000, 1, 120_000),
     subgraphBreaker: {
@@ -242,8 +220,8 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     maxBodyBytes: integer('MAX_BODY_BYTES', 1_048_576, 1_024, 100 * 1_048_576),
     internalSecret,
     jwt: { trustedIssuersFile: issuersFile === undefined ? undefined : resolve(issuersFile), trustDevIssuer: !production },
-    controlPlane: { mongoUri: mongoUri ?? DEFAULT_MONGODB_URI, dbName: controlDb },
-    redisUrl: url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    controlPlane,
+    redisUrl: readRedisUrl(env, problems),
     budgetFailMode: budgetFailMode === 'closed' ? 'closed' : 'open',
     explorerEnabled: explorer === undefined ? !production : explorer === 'true',
     inputBounds: {

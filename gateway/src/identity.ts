@@ -15,7 +15,7 @@ import { createManifestCatalog, type ManifestCatalog } from './persisted/catalog
 import { createAuthenticator, type Authenticator } from './http/authenticate';
 import { subscribeToChanges } from './tenants/changes';
 import { createTenantDirectory, type TenantDirectory } from './tenants/directory';
-import { openControlPlane } from './tenants/registry';
+import { openControlPlane } from './control-plane/open';
 
 /** How long a start waits for the change subscription before it serves on the cache lifetime alone. */
 const SUBSCRIPTION_WAIT_MS = 2_000;

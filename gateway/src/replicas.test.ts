@@ -14,7 +14,7 @@ import { byId, testManifest } from './testing/manifests';
 import { createTestIssuer, type TestIssuer } from './testing/jwt';
 import { openTestControlPlane, writeTrustedIssuersFile } from './testing/platform';
 import type { ChangePublisher } from './tenants/changes';
-import type { ControlPlane } from './tenants/registry';
+import type { ControlPlane } from './control-plane/open';
 
 const ROOT = join(__dirname, '..', '..');
 // The replicas serve Tollgate's own supergraph; `__typename` is answered by the gateway itself, so what is tested

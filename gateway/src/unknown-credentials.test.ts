@@ -11,7 +11,7 @@ import type { IssuedApiKey } from './credentials/api-keys';
 import { DEFAULT_API_KEY_INDEX } from './config';
 import { byId, testManifest } from './testing/manifests';
 import { startTestPlatform, type TestPlatform } from './testing/platform';
-import { openControlPlane, type ControlPlane } from './tenants/registry';
+import { openControlPlane, type ControlPlane } from './control-plane/open';
 
 const WHOAMI = 'query Who { whoami { tenant principal roles } }';
 const WHOAMI_BY_ID = JSON.stringify(byId(WHOAMI));

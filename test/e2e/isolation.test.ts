@@ -3,7 +3,7 @@
  * token, globex's objects are never returned — not by id at the root, not through entity references, not nested
  * under another type, not by a colliding sku or e-mail — and another tenant's object looks exactly like a missing one.
  */
-import { SHARED_PRODUCT_NAME, SHARED_SKU, demoProductId, demoUserId } from '../../subgraphs/seed';
+import { SHARED_PRODUCT_NAME, SHARED_SKU, demoProductId, demoUserId } from '../../demo/subgraph-data';
 import { SUBGRAPH_TIMEOUT_MS, startRealPlatform, type GraphQLResult, type RealPlatform } from './platform';
 
 let platform: RealPlatform;

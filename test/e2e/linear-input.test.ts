@@ -23,7 +23,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { readFileSync } from 'node:fs';
-import { buildApiSchema } from '../../gateway/src/authz/gate';
+import { buildApiSchema } from '../../gateway/src/schema/api-schema';
 import { DEFAULT_SUPERGRAPH_PATH } from '../../gateway/src/config';
 import { startRealPlatform, type GraphQLResult, type RealPlatform } from './platform';
 

@@ -11,10 +11,11 @@ import { createLogger, type Logger } from '../../common/logger';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
 import { startNamedSubgraph } from '../../subgraphs/definitions';
 import type { RunningSubgraph } from '../../subgraphs/kit/server';
-import { seedDemoTenants } from '../../subgraphs/seed';
+import { seedDemoTenants } from '../../demo/subgraph-data';
 import { DEFAULT_SUPERGRAPH_PATH, type GatewayConfig } from '../../gateway/src/config';
 import { startGateway, type StartedGateway } from '../../gateway/src/server';
-import { openControlPlane, seedControlPlane } from '../../gateway/src/tenants/registry';
+import { seedControlPlane } from '../../demo/control-plane';
+import { openControlPlane } from '../../gateway/src/control-plane/open';
 import { createTestIssuer, type TestIssuer } from '../../gateway/src/testing/jwt';
 import { writeTrustedIssuersFile } from '../../gateway/src/testing/platform';
 

@@ -6,7 +6,7 @@
  * `valueCompletion`: a completion failure is a coded error at its path.
  */
 import { Types } from 'mongoose';
-import { demoProductId, demoUserId } from '../../subgraphs/seed';
+import { demoProductId, demoUserId } from '../../demo/subgraph-data';
 import { startRealPlatform, type GraphQLResult, type RealPlatform } from './platform';
 
 let platform: RealPlatform;

@@ -22,7 +22,6 @@
  * rules must decide from the caller and the arguments; `info` describes the first position the decision was
  * needed at.
  */
-import { Supergraph } from '@apollo/federation-internals';
 import {
   Kind,
   OperationTypeNode,
@@ -104,10 +103,8 @@ export interface GateOptions {
   readonly maxSelections?: number;
 }
 
-/** The API schema the gateway serves for a supergraph: @inaccessible elements and join/link machinery removed. */
-export function buildApiSchema(supergraphSdl: string): GraphQLSchema {
-  return Supergraph.build(supergraphSdl).apiSchema().toGraphQLJSSchema();
-}
+// Re-exported for the importers that have not moved to schema/api-schema.ts yet (the CLI must not load the gate).
+export { buildApiSchema } from '../schema/api-schema';
 
 const DEFAULT_MAX_SELECTIONS = 5_000;
 

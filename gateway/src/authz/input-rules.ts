@@ -14,15 +14,11 @@
  */
 import { rule } from 'graphql-shield';
 import { isEmailAddress, MAX_EMAIL_LENGTH } from '../../../common/email';
-import type { ShieldRule } from './gate';
+import { InvalidInputError } from './invalid-input';
+import type { ShieldRule } from './shield';
 
-/** What the client sent was wrong; the message says what, and names no internals. */
-export class InvalidInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidInputError';
-  }
-}
+export { InvalidInputError } from './invalid-input';
+
 
 /** Returns what is wrong with the value, or undefined when it passes. */
 export type InputCheck = (value: unknown, path: string) => string | undefined;

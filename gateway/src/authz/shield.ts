@@ -7,7 +7,7 @@ import type { and, IRules } from 'graphql-shield';
 // Before any rule runs: Node 23+ lacks a util function graphql-shield's chain/race call (see the module).
 import '../../../common/shield-node-compat';
 import type { Caller } from '../request';
-import { InvalidInputError } from './input-rules';
+import { InvalidInputError } from './invalid-input';
 
 /** graphql-shield exports its constructors but not these types; they are derived from the constructors. */
 export type ShieldRule = Parameters<typeof and>[number];

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import mongoose, { type Connection } from 'mongoose';
 import { redact } from '../../../common/logger';
 import type { ChangePublisher, ControlPlaneChange } from '../tenants/changes';
-import { RegistryError, RegistryValidationError } from '../tenants/registry-common';
-import { openControlPlane, type ControlPlane } from '../tenants/registry';
+import { RegistryError, RegistryValidationError } from '../control-plane/registry-common';
+import { openControlPlane, type ControlPlane } from '../control-plane/open';
 import {
   API_KEY_SCOPES,
   apiKeyEndsAt,

@@ -13,8 +13,7 @@ import { Schema, trusted, type Connection, type Model } from 'mongoose';
 import { isTenantId } from '../../../common/ids';
 import { isManifestName } from '../persisted/manifest';
 import type { ChangePublisher } from '../tenants/changes';
-import type { TenantRegistry } from '../tenants/registry';
-import { RegistryError, RegistryValidationError, STRICT_SCHEMA_OPTIONS } from '../tenants/registry-common';
+import { RegistryError, RegistryValidationError, STRICT_SCHEMA_OPTIONS, type TenantLookup } from '../control-plane/registry-common';
 
 export const API_KEY_SCOPES = [
   'catalog:read',
@@ -176,7 +175,7 @@ export class ApiKeyRegistry {
 
   constructor(
     connection: Connection,
-    private readonly tenants: Pick<TenantRegistry, 'getTenant'>,
+    private readonly tenants: TenantLookup,
     private readonly changes: ChangePublisher | undefined,
     private readonly now: () => number = Date.now,
   ) {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSchema } from 'graphql';
-import { buildApiSchema } from '../authz/gate';
+import { buildApiSchema } from '../schema/api-schema';
 import { DEFAULT_SUPERGRAPH_PATH } from '../config';
 import { checkManifest, isManifestName, operationId } from './manifest';
 

@@ -9,8 +9,7 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 import { isTenantId } from '../../../common/ids';
 import type { ChangePublisher } from '../tenants/changes';
-import { RegistryError, RegistryValidationError, STRICT_SCHEMA_OPTIONS } from '../tenants/registry-common';
-import type { TenantRegistry } from '../tenants/registry';
+import { RegistryError, RegistryValidationError, STRICT_SCHEMA_OPTIONS, type TenantLookup } from '../control-plane/registry-common';
 import { isManifestName, type PersistedOperation, type PersistedQueryManifest } from './manifest';
 
 export interface ManifestVersion {
@@ -68,7 +67,7 @@ export class ManifestRegistry {
 
   constructor(
     connection: Connection,
-    private readonly tenants: Pick<TenantRegistry, 'getTenant'>,
+    private readonly tenants: TenantLookup,
     private readonly changes: ChangePublisher | undefined,
     private readonly now: () => number = Date.now,
   ) {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { GraphQLError } from 'graphql';
 import { createLogger } from '../../../common/logger';
-import { buildApiSchema } from '../authz/gate';
+import { buildApiSchema } from '../schema/api-schema';
 import { DEFAULT_SUPERGRAPH_PATH } from '../config';
 import { gatewayError } from '../errors';
 import type { Caller } from '../request';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { getOperationAST, parse } from 'graphql';
-import { buildApiSchema } from '../authz/gate';
+import { buildApiSchema } from '../schema/api-schema';
 import { DEFAULT_SUPERGRAPH_PATH } from '../config';
 import { TOLLGATE_REFERENCES, type ReferencePolicy } from './declarations';
 import { collectReferences, planReferences } from './plan';

@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import mongoose, { type Connection } from 'mongoose';
 import type { ChangePublisher, ControlPlaneChange } from './changes';
 import { DEFAULT_PLANS } from './plan';
-import { CorruptRecordError, RegistryError, RegistryValidationError, TenantExistsError } from './registry-common';
-import { openControlPlane, seedControlPlane, type ControlPlane } from './registry';
+import { CorruptRecordError, RegistryError, RegistryValidationError, TenantExistsError } from '../control-plane/registry-common';
+import { openControlPlane, type ControlPlane } from '../control-plane/open';
 
 const mongoUri = process.env.TEST_MONGODB_URI ?? '';
 const dbName = `tollgate_control_test_${randomBytes(6).toString('hex')}`;
@@ -199,32 +199,5 @@ describe('tenants', () => {
     await expect(controlPlane.tenants.getTenant('brittle')).rejects.toBeInstanceOf(CorruptRecordError);
     await raw.collection('tenants').deleteOne({ _id: 'brittle' as never });
     await raw.collection('plans').deleteOne({ _id: 'broken' as never });
-  });
-});
-
-describe('seedControlPlane', () => {
-  const seedDb = `tollgate_control_test_${randomBytes(6).toString('hex')}`;
-
-  afterAll(async () => {
-    const connection = await mongoose.createConnection(mongoUri, { dbName: seedDb }).asPromise();
-    await connection.dropDatabase();
-    await connection.close();
-  });
-
-  it('creates the demo tenants once and never undoes an operator\'s change', async () => {
-    expect(await seedControlPlane({ mongoUri, dbName: seedDb })).toEqual({ seeded: true });
-    const seeded = await openControlPlane({ mongoUri, dbName: seedDb });
-    try {
-      expect(await seeded.tenants.getTenant('acme')).toMatchObject({ plan: { id: 'pro' }, origins: ['http://localhost:5173'], status: 'active' });
-      expect(await seeded.tenants.getTenant('globex')).toMatchObject({ plan: { id: 'free' }, status: 'active' });
-      expect(await seeded.manifests.served('acme', 'acme-partner')).toMatchObject({ version: 1 });
-      expect(await seeded.manifests.served('globex', 'globex-partner')).toMatchObject({ version: 1 });
-      await seeded.tenants.suspendTenant('globex');
-      expect(await seedControlPlane({ mongoUri, dbName: seedDb })).toEqual({ seeded: false });
-      expect((await seeded.tenants.getTenant('globex'))?.status).toBe('suspended');
-      expect(await seeded.manifests.list('globex')).toHaveLength(1);
-    } finally {
-      await seeded.close();
-    }
   });
 });

@@ -1,19 +1,15 @@
 /**
- * The control plane: tenants, plans, API keys and persisted-operation manifests in the gateway's own MongoDB
- * database (`tollgate_control` by default), on a connection of their own. The gateway reads it (through the directory's cache), the CLI and the
- * tests write it; every write is announced (changes.ts) so running gateways drop what they cached.
+ * Tenants and plans in the control plane (control-plane/open.ts opens it, with the API keys and manifests, on one
+ * connection). The gateway reads them (through the directory's cache), the CLI and the tests write them; every
+ * write is announced (changes.ts) so running gateways drop what they cached.
  *
  * Every value is validated before it is stored and again when it is read back: a document edited by hand must
  * not turn into a tenant the gateway serves with limits nobody checked. Filters are built here from validated
  * ids only; the connection sanitizes filters and the schemas throw on unknown paths, so a typo in a filter fails
  * instead of matching every tenant.
  */
-import mongoose, { Schema, type Connection, type Model, type mongo } from 'mongoose';
+import { Schema, type Connection, type Model } from 'mongoose';
 import { isTenantId } from '../../../common/ids';
-import { DEFAULT_CONTROL_DB } from '../config';
-import { ApiKeyRegistry } from '../credentials/api-keys';
-import { publishDemoPartnerManifest } from '../persisted/demo';
-import { ManifestRegistry } from '../persisted/registry';
 import type { ChangePublisher } from './changes';
 import {
   CorruptRecordError,
@@ -21,7 +17,7 @@ import {
   RegistryValidationError,
   STRICT_SCHEMA_OPTIONS,
   TenantExistsError,
-} from './registry-common';
+} from '../control-plane/registry-common';
 import { DEFAULT_PLANS, planLimitProblems, type Plan, type PlanLimits } from './plan';
 import {
   DEFAULT_TENANT_SETTINGS,
@@ -30,8 +26,6 @@ import {
   type TenantRecord,
   type TenantSettings,
 } from './tenant';
-
-const DB_NAME_PATTERN = /^[A-Za-z0-9_-]{1,63}$/;
 
 interface TenantDoc extends TenantSettings {
   _id: string;
@@ -106,11 +100,16 @@ export interface PlanChange {
 const DEFAULT_PLAN_ID = 'free';
 
 export class TenantRegistry {
+  private readonly tenants: Model<TenantDoc>;
+  private readonly plans: Model<PlanDoc>;
+
   constructor(
-    private readonly tenants: Model<TenantDoc>,
-    private readonly plans: Model<PlanDoc>,
+    connection: Connection,
     private readonly changes: ChangePublisher | undefined,
-  ) {}
+  ) {
+    this.tenants = tenantModel(connection);
+    this.plans = planModel(connection);
+  }
 
   async createTenant(input: NewTenant): Promise<TenantRecord> {
     if (!isTenantId(input.id)) throw new RegistryValidationError(['tenant id must be a slug such as "acme" (a-z, 0-9, inner hyphens, 2–40)']);
@@ -305,93 +304,4 @@ function toPlan(doc: PlanDoc): Plan {
 
 function unique(values: readonly string[]): string[] {
   return [...new Set(values)];
-}
-
-export interface ControlPlaneOptions {
-  mongoUri: string;
-  dbName?: string;
-  /** Where writes are announced; a gateway, which only reads, has none. */
-  changes?: ChangePublisher;
-  /** Told of every command sent (the driver's command monitoring, on only when this is given). */
-  onCommand?: (event: mongo.CommandStartedEvent) => void;
-}
-
-export interface ControlPlane {
-  readonly dbName: string;
-  readonly tenants: TenantRegistry;
-  readonly apiKeys: ApiKeyRegistry;
-  readonly manifests: ManifestRegistry;
-  /** Drops the whole control-plane database: for tests that made one of their own. */
-  dropDatabase(): Promise<void>;
-  close(): Promise<void>;
-}
-
-/**
- * Connects, makes sure the indexes and the built-in plans exist (both idempotent), and hands out the registries.
- * Fails fast when MongoDB does not answer, rather than queueing operations behind a connection that may never come.
- */
-export async function openControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
-  const dbName = options.dbName ?? DEFAULT_CONTROL_DB;
-  if (!DB_NAME_PATTERN.test(dbName)) throw new Error('the control-plane database name must be 1–63 letters, digits, "_" or "-"');
-  // Never mongoose's default connection: the gateway process may host other connections (and tests several).
-  const connection = mongoose.createConnection(options.mongoUri, {
-    dbName,
-    sanitizeFilter: true,
-    bufferCommands: false,
-    autoIndex: false,
-    serverSelectionTimeoutMS: 5_000,
-    ...(options.onCommand ? { monitorCommands: true } : {}),
-  });
-  if (options.onCommand) connection.getClient().on('commandStarted', options.onCommand);
-  try {
-    await connection.asPromise();
-    const tenants = new TenantRegistry(tenantModel(connection), planModel(connection), options.changes);
-    const apiKeys = new ApiKeyRegistry(connection, tenants, options.changes);
-    const manifests = new ManifestRegistry(connection, tenants, options.changes);
-    for (const model of Object.values(connection.models)) await model.syncIndexes();
-    await tenants.ensureDefaultPlans();
-    return {
-      dbName,
-      tenants,
-      apiKeys,
-      manifests,
-      async dropDatabase() {
-        await connection.dropDatabase();
-      },
-      close: () => connection.close(),
-    };
-  } catch (error) {
-    await connection.close().catch(() => undefined);
-    throw error;
-  }
-}
-
-/** The demo tenants `npm start` and docker-compose serve; their data is seeded into the subgraphs by subgraphs/seed.ts. */
-const DEMO_CONTROL_PLANE_TENANTS: readonly NewTenant[] = [
-  { id: 'acme', name: 'Acme Corporation', plan: 'pro', origins: ['http://localhost:5173'] },
-  { id: 'globex', name: 'Globex Corporation', plan: 'free' },
-];
-
-/**
- * Creates the built-in plans and the demo tenants where missing, each with its partner manifest; running it again
- * changes nothing.
- */
-export async function seedControlPlane(options: { mongoUri: string; dbName?: string }): Promise<{ seeded: boolean }> {
-  const controlPlane = await openControlPlane(options);
-  try {
-    let seeded = false;
-    for (const tenant of DEMO_CONTROL_PLANE_TENANTS) {
-      try {
-        await controlPlane.tenants.createTenant(tenant);
-        await publishDemoPartnerManifest(controlPlane.manifests, tenant.id);
-        seeded = true;
-      } catch (error) {
-        // Seeded by an earlier run (or a concurrent one): whatever an operator changed since stays as it is.
-        if (!(error instanceof TenantExistsError)) throw error;
-      }
-    }
-    return { seeded };
-  } finally {
-    await controlPlane.close();
-  }
 }

@@ -1,6 +1,6 @@
 /** Persisted-operation manifests for tests: partners' API keys run operations by id only. */
 import { readFileSync } from 'node:fs';
-import { buildApiSchema } from '../authz/gate';
+import { buildApiSchema } from '../schema/api-schema';
 import { checkManifest, operationId, type PersistedQueryManifest } from '../persisted/manifest';
 
 /** A checked manifest of `bodies` (named queries) against the API schema of the supergraph at `supergraphPath`. */

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { GatewayConfig } from '../config';
 import { startGateway, type StartGatewayOptions, type StartedGateway } from '../server';
 import { createChangePublisher, type ChangePublisher } from '../tenants/changes';
-import { openControlPlane, type ControlPlane } from '../tenants/registry';
+import { openControlPlane, type ControlPlane } from '../control-plane/open';
 import { accounts, fixtureAuthorization, inventory, products } from './fixtures';
 import { TEST_AUDIENCE, TEST_ISSUER, createTestIssuer, type TestIssuer } from './jwt';
 import { startTestSubgraph, type TestSubgraph } from './subgraph';

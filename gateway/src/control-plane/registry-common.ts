@@ -1,6 +1,8 @@
 /**
- * What the control plane's collections share (registry.ts: tenants and plans; credentials/api-keys.ts: API keys):
- * the errors a write can end in and the schema options every collection is strict with.
+ * What the control plane's collections share (tenants/registry.ts: tenants and plans; credentials/api-keys.ts: API
+ * keys; persisted/registry.ts: manifests): the errors a write can end in, the schema options every collection is
+ * strict with, and the one thing the key and manifest registries need from the tenants (`TenantLookup`) — so they
+ * depend on this small interface, never on the tenant registry, and open.ts wires them together.
  */
 
 /** A request the registry refuses because of what it was asked (bad values): the caller's mistake. */
@@ -36,3 +38,8 @@ export class CorruptRecordError extends Error {
 
 /** Applied to every control-plane schema: no version key, and unknown paths are errors in writes and filters. */
 export const STRICT_SCHEMA_OPTIONS = { versionKey: false, strict: 'throw', strictQuery: 'throw' } as const;
+
+/** What a registry of per-tenant records needs from the tenants: whether one exists (tenants/registry.ts answers). */
+export interface TenantLookup {
+  getTenant(id: string): Promise<object | undefined>;
+}

@@ -1,10 +1,10 @@
 import { Types, type Connection } from 'mongoose';
 import { userIdFor } from '../common/ids';
-import type { SubgraphName } from './catalog';
-import { products as productsDefinition } from './definitions';
-import { openDatabase } from './kit/database';
-import { inTenant, startTestSubgraph, testMongoUri, uniqueDbName, userCaller } from './kit/testing';
-import { DEMO_TENANTS, DEMO_USERS, SHARED_PRODUCT_NAME, SHARED_SKU, demoProductId, seedDemoTenants, type DemoTenant } from './seed';
+import type { SubgraphName } from '../subgraphs/catalog';
+import { products as productsDefinition } from '../subgraphs/definitions';
+import { openDatabase } from '../subgraphs/kit/database';
+import { inTenant, startTestSubgraph, testMongoUri, uniqueDbName, userCaller } from '../subgraphs/kit/testing';
+import { DEMO_TENANTS, DEMO_USERS, SHARED_PRODUCT_NAME, SHARED_SKU, demoProductId, seedDemoTenants, type DemoTenant } from './subgraph-data';
 
 const prefix = uniqueDbName('seed');
 const dbNameFor = (name: SubgraphName) => `${prefix}_${name}`;

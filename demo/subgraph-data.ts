@@ -9,11 +9,11 @@
 import { createHash } from 'node:crypto';
 import type { Connection } from 'mongoose';
 import { userIdFor } from '../common/ids';
-import type { SubgraphName } from './catalog';
-import { accounts, inventory, products, reviews } from './definitions';
-import { defaultDbName, openDatabase, registerModels } from './kit/database';
-import { runInScope } from './kit/scope';
-import type { UserRole } from './accounts/models';
+import type { SubgraphName } from '../subgraphs/catalog';
+import { accounts, inventory, products, reviews } from '../subgraphs/definitions';
+import { defaultDbName, openDatabase, registerModels } from '../subgraphs/kit/database';
+import { runInScope } from '../subgraphs/kit/scope';
+import type { UserRole } from '../subgraphs/accounts/models';
 
 export const DEMO_TENANTS = ['acme', 'globex'] as const;
 export type DemoTenant = (typeof DEMO_TENANTS)[number];

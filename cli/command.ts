@@ -1,0 +1,83 @@
+/**
+ * What every `tollgate` command is made of (commands.ts runs them; tenant.ts, plan.ts, key.ts, manifest.ts and
+ * token-command.ts define them, one file per group): the command shape, its context, and the option helpers.
+ */
+import type { ParseArgsConfig } from 'node:util';
+import type { ControlPlane } from '../gateway/src/control-plane/open';
+import type { CommonConfig } from '../gateway/src/config-common';
+
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  env: NodeJS.ProcessEnv;
+}
+
+/** The command line itself is wrong: exit code 2, with the command's usage. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export type Options = NonNullable<ParseArgsConfig['options']>;
+export type Values = Record<string, string | boolean | undefined>;
+
+export interface Context {
+  values: Values;
+  positionals: string[];
+  io: CliIo;
+  /** MongoDB, Redis and the supergraph, read from `io.env` and validated as the gateway does (config-common.ts). */
+  config(): CommonConfig;
+  /** The control plane, opened on first use and closed when the command ends. */
+  controlPlane(): Promise<ControlPlane>;
+  /** Prints `value` as JSON with --json, else the human text. */
+  print(value: unknown, human: () => string): void;
+}
+
+export interface Command {
+  usage: string;
+  summary: string;
+  options?: Options;
+  /** Names of the positional arguments, all required. */
+  positionals?: string[];
+  run(context: Context): Promise<void>;
+}
+
+const DURATION = /^(\d+)(s|m|h|d)$/;
+const DURATION_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export function duration(value: string, option: string): number {
+  if (value === '0') return 0;
+  const match = DURATION.exec(value);
+  if (!match) throw new UsageError(`${option} must be a duration such as 30m, 1h or 90d`);
+  return Number(match[1]) * DURATION_MS[match[2]!]!;
+}
+
+export function list(value: string): string[] {
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+export function string(values: Values, name: string): string | undefined {
+  const value = values[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function required(values: Values, name: string): string {
+  const value = string(values, name);
+  if (value === undefined) throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+/** The tenant settings given as options; only those given. The registry validates the values. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+export const date = (value: Date | undefined) => (value ? value.toISOString() : '-');
+

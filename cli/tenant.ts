@@ -1,0 +1,128 @@
+/** `tollgate tenant …`: create, list, show and change tenants; suspend and resume them. */
+import { AUTHZ_MODES, COST_MODES, SAFELIST_MODES, type TenantRecord, type TenantSettings } from '../gateway/src/tenants/tenant';
+import { UsageError, list, required, string, table, type Command, type Options, type Values } from './command';
+
+const TENANT_SETTING_OPTIONS: Options = {
+  name: { type: 'string' },
+  origins: { type: 'string' },
+  'authz-mode': { type: 'string' },
+  'cost-mode': { type: 'string' },
+  'safelist-mode': { type: 'string' },
+};
+
+/** The tenant settings given as options; only those given. The registry validates the values. */
+function tenantSettings(values: Values): Partial<TenantSettings> {
+  const settings: Partial<TenantSettings> = {};
+  const name = string(values, 'name');
+  if (name !== undefined) settings.name = name;
+  const origins = string(values, 'origins');
+  if (origins !== undefined) settings.origins = list(origins);
+  const authzMode = string(values, 'authz-mode');
+  if (authzMode !== undefined) settings.authzMode = authzMode as TenantSettings['authzMode'];
+  const costMode = string(values, 'cost-mode');
+  if (costMode !== undefined) settings.costMode = costMode as TenantSettings['costMode'];
+  const safelistMode = string(values, 'safelist-mode');
+  if (safelistMode !== undefined) settings.safelistMode = safelistMode as TenantSettings['safelistMode'];
+  return settings;
+}
+
+function describeTenant(tenant: TenantRecord): string {
+  const { limits } = tenant.plan;
+  return [
+    `tenant      ${tenant.id}`,
+    `name        ${tenant.name}`,
+    `status      ${tenant.status}`,
+    `plan        ${tenant.plan.id} (max cost ${limits.maxCost}, budget ${limits.budget.capacity} at ${limits.budget.restoreRate}/s, depth ${limits.maxDepth})`,
+    `isolation   ${tenant.isolation}`,
+    `origins     ${tenant.origins.join(', ') || '-'}`,
+    `authz mode  ${tenant.authzMode}`,
+    `cost mode   ${tenant.costMode}`,
+    `safelist    ${tenant.safelistMode}`,
+  ].join('\n');
+}
+
+export function tenantTable(tenants: TenantRecord[]): string {
+  return table(
+    ['TENANT', 'STATUS', 'PLAN', 'AUTHZ', 'COST', 'SAFELIST', 'ORIGINS', 'NAME'],
+    tenants.map((t) => [t.id, t.status, t.plan.id, t.authzMode, t.costMode, t.safelistMode, t.origins.join(',') || '-', t.name]),
+  );
+}
+
+const TENANT_SETTINGS_USAGE = `[--origins <origin,…>] [--authz-mode ${AUTHZ_MODES.join('|')}]
+      [--cost-mode ${COST_MODES.join('|')}] [--safelist-mode ${SAFELIST_MODES.join('|')}]`;
+
+export const TENANT_COMMANDS: Record<string, Command> = {
+  'tenant create': {
+    usage: `tenant create <id> --name <name> [--plan <plan>] ${TENANT_SETTINGS_USAGE}`,
+    summary: 'Creates a tenant (active, plan free unless --plan, no origins, authz reject, cost enforce, safelist off).',
+    options: { ...TENANT_SETTING_OPTIONS, plan: { type: 'string' } },
+    positionals: ['id'],
+    async run({ values, positionals, controlPlane, print }) {
+      const settings = tenantSettings(values);
+      const tenant = await (await controlPlane()).tenants.createTenant({
+        ...settings,
+        id: positionals[0]!,
+        name: required(values, 'name'),
+        plan: string(values, 'plan'),
+      });
+      print(tenant, () => `Created tenant ${tenant.id}.\n${describeTenant(tenant)}`);
+    },
+  },
+  'tenant list': {
+    usage: 'tenant list',
+    summary: 'Lists the tenants.',
+    async run({ controlPlane, print }) {
+      const tenants = await (await controlPlane()).tenants.listTenants();
+      print(tenants, () => tenantTable(tenants));
+    },
+  },
+  'tenant show': {
+    usage: 'tenant show <id>',
+    summary: 'Shows a tenant with its plan.',
+    positionals: ['id'],
+    async run({ positionals, controlPlane, print }) {
+      const tenant = await (await controlPlane()).tenants.getTenant(positionals[0]!);
+      if (!tenant) throw new Error(`no tenant ${positionals[0]}`);
+      print(tenant, () => describeTenant(tenant));
+    },
+  },
+  'tenant set': {
+    usage: `tenant set <id> [--name <name>] ${TENANT_SETTINGS_USAGE}`,
+    summary: 'Changes the given settings of a tenant. --origins "" removes every origin.',
+    options: TENANT_SETTING_OPTIONS,
+    positionals: ['id'],
+    async run({ values, positionals, controlPlane, print }) {
+      const settings = tenantSettings(values);
+      if (Object.keys(settings).length === 0) throw new UsageError('give at least one setting to change');
+      const tenant = await (await controlPlane()).tenants.updateTenant(positionals[0]!, settings);
+      print(tenant, () => `Updated tenant ${tenant.id}.\n${describeTenant(tenant)}`);
+    },
+  },
+  'tenant set-plan': {
+    usage: 'tenant set-plan <id> <plan>',
+    summary: "Moves a tenant to another plan; its limits change on every gateway within 5 s.",
+    positionals: ['id', 'plan'],
+    async run({ positionals, controlPlane, print }) {
+      const tenant = await (await controlPlane()).tenants.updateTenant(positionals[0]!, { plan: positionals[1]! });
+      print(tenant, () => `Tenant ${tenant.id} is now on plan ${tenant.plan.id}.`);
+    },
+  },
+  'tenant suspend': {
+    usage: 'tenant suspend <id>',
+    summary: "Suspends a tenant: every gateway refuses its requests (403 TENANT_SUSPENDED) within 5 s.",
+    positionals: ['id'],
+    async run({ positionals, controlPlane, print }) {
+      const tenant = await (await controlPlane()).tenants.suspendTenant(positionals[0]!);
+      print(tenant, () => `Suspended tenant ${tenant.id}.`);
+    },
+  },
+  'tenant resume': {
+    usage: 'tenant resume <id>',
+    summary: 'Makes a suspended tenant active again.',
+    positionals: ['id'],
+    async run({ positionals, controlPlane, print }) {
+      const tenant = await (await controlPlane()).tenants.resumeTenant(positionals[0]!);
+      print(tenant, () => `Resumed tenant ${tenant.id}.`);
+    },
+  },
+};

@@ -1,0 +1,75 @@
+/**
+ * The control plane, opened in one place: tenants and plans (tenants/registry.ts), API keys
+ * (credentials/api-keys.ts) and persisted-operation manifests (persisted/registry.ts) in the gateway's own MongoDB
+ * database (`tollgate_control` by default), on a connection of their own, every write announced through one
+ * `ChangePublisher` (tenants/changes.ts) so running gateways drop what they cached.
+ *
+ * The registries do not know each other: the key and manifest registries check a tenant exists through
+ * `TenantLookup` (registry-common.ts), and this module — the only one that imports all three — hands them the
+ * tenant registry. Demo data is not seeded here (demo/control-plane.ts).
+ */
+import mongoose, { type mongo } from 'mongoose';
+import { DEFAULT_CONTROL_DB, isControlDbName } from '../config-common';
+import { ApiKeyRegistry } from '../credentials/api-keys';
+import { ManifestRegistry } from '../persisted/registry';
+import type { ChangePublisher } from '../tenants/changes';
+import { TenantRegistry } from '../tenants/registry';
+
+export interface ControlPlaneOptions {
+  mongoUri: string;
+  dbName?: string;
+  /** Where writes are announced; a gateway, which only reads, has none. */
+  changes?: ChangePublisher;
+  /** Told of every command sent (the driver's command monitoring, on only when this is given). */
+  onCommand?: (event: mongo.CommandStartedEvent) => void;
+}
+
+export interface ControlPlane {
+  readonly dbName: string;
+  readonly tenants: TenantRegistry;
+  readonly apiKeys: ApiKeyRegistry;
+  readonly manifests: ManifestRegistry;
+  /** Drops the whole control-plane database: for tests that made one of their own. */
+  dropDatabase(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Connects, makes sure the indexes and the built-in plans exist (both idempotent), and hands out the registries.
+ * Fails fast when MongoDB does not answer, rather than queueing operations behind a connection that may never come.
+ */
+export async function openControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
+  const dbName = options.dbName ?? DEFAULT_CONTROL_DB;
+  if (!isControlDbName(dbName)) throw new Error('the control-plane database name must be 1–63 letters, digits, "_" or "-"');
+  // Never mongoose's default connection: the gateway process may host other connections (and tests several).
+  const connection = mongoose.createConnection(options.mongoUri, {
+    dbName,
+    sanitizeFilter: true,
+    bufferCommands: false,
+    autoIndex: false,
+    serverSelectionTimeoutMS: 5_000,
+    ...(options.onCommand ? { monitorCommands: true } : {}),
+  });
+  if (options.onCommand) connection.getClient().on('commandStarted', options.onCommand);
+  try {
+    await connection.asPromise();
+    const tenants = new TenantRegistry(connection, options.changes);
+    const apiKeys = new ApiKeyRegistry(connection, tenants, options.changes);
+    const manifests = new ManifestRegistry(connection, tenants, options.changes);
+    for (const model of Object.values(connection.models)) await model.syncIndexes();
+    await tenants.ensureDefaultPlans();
+    return {
+      dbName,
+      tenants,
+      apiKeys,
+      manifests,
+      async dropDatabase() {
+        await connection.dropDatabase();
+      },
+      close: () => connection.close(),
+    };
+  } catch (error) {
+    await connection.close().catch(() => undefined);
+    throw error;
+  }
+}
