@@ -8,6 +8,7 @@ import { DEFAULT_HTTP_SERVER_TIMEOUTS, httpTimeoutProblems, type HttpServerTimeo
 import type { LogLevel } from '../../common/logger';
 import { PROJECT_ROOT } from '../../common/paths';
 import { MAX_INPUT_NESTING } from './input/json-depth';
+import { parseRedisUrl, RedisUrlError } from './redis/connect';
 import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
 
 export const DEFAULT_SUPERGRAPH_PATH = join(PROJECT_ROOT, 'schema', 'supergraph.graphql');
@@ -179,6 +180,18 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     return raw;
   };
 
+  // One node, Sentinel or Cluster, told apart by the scheme (redis/connect.ts); the message never repeats the URL.
+  const redisUrl = (name: string, fallback: string): string => {
+    const raw = text(name) ?? fallback;
+    try {
+      parseRedisUrl(raw);
+    } catch (error) {
+      problems.push(error instanceof RedisUrlError ? error.message.replace(/^REDIS_URL/, name) : `${name} is invalid`);
+      return fallback;
+    }
+    return raw;
+  };
+
   const logLevelRaw = text('LOG_LEVEL') ?? 'info';
   const logLevel = LOG_LEVELS.find((level) => level === logLevelRaw);
   if (!logLevel) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
@@ -243,7 +256,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     internalSecret,
     jwt: { trustedIssuersFile: issuersFile === undefined ? undefined : resolve(issuersFile), trustDevIssuer: !production },
     controlPlane: { mongoUri: mongoUri ?? DEFAULT_MONGODB_URI, dbName: controlDb },
-    redisUrl: url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    redisUrl: redisUrl('REDIS_URL', 'redis://127.0.0.1:6379'),
     budgetFailMode: budgetFailMode === 'closed' ? 'closed' : 'open',
     explorerEnabled: explorer === undefined ? !production : explorer === 'true',
     inputBounds: {
