@@ -214,8 +214,9 @@ describe('on a 3-master Redis Cluster', () => {
       expect(ran.length).toBeGreaterThanOrEqual(1);
       expect(ran.length).toBeLessThanOrEqual(BUDGET_CAPACITY);
       for (const answer of answers.filter((a) => a.status !== 200)) expect(['RATE_LIMITED', 'SERVICE_UNAVAILABLE']).toContain(answer.code);
-      const refusedBy = new Set(answers.map((a, i) => (a.status === 429 ? i % 2 : -1)).filter((r) => r >= 0));
-      expect(refusedBy.size).toBe(2);
+      // Both replicas refuse this caller now: the budget is shared, not per process. (Asked again rather than read
+      // from the burst: on a loaded machine one replica's part of the burst can be all fail-closed 503s.)
+      for (const replica of replicas) expect(await askServed(replica, headers, body)).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
       // Another tenant is unaffected.
       expect((await askServed(replicas[0]!, { authorization: `Bearer ${await issuer.sign({ tenant: 'acme' })}` }, body)).status).toBe(200);
     });
