@@ -32,7 +32,7 @@ describe('loadCommonConfig', () => {
     expect(common).toEqual([
       'MONGODB_URI must be a mongodb: or mongodb+srv: URI',
       'CONTROL_DB must be 1–63 letters, digits, "_" or "-"',
-      'REDIS_URL must be a redis: or rediss: URL',
+      'REDIS_URL must be a redis:, rediss:, redis+sentinel:, rediss+sentinel:, redis+cluster: or rediss+cluster: URL',
     ]);
     expect(problemsOf(() => loadGatewayConfig(env))).toEqual(expect.arrayContaining(common));
     expect(() => loadCommonConfig(env)).toThrow(/^invalid configuration:/);

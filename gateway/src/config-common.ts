@@ -6,6 +6,7 @@
  */
 import { join, resolve } from 'node:path';
 import { PROJECT_ROOT } from '../../common/paths';
+import { parseRedisUrl, RedisUrlError } from './redis/connect';
 
 export const DEFAULT_MONGODB_URI = 'mongodb://127.0.0.1:27017/';
 export const DEFAULT_CONTROL_DB = 'tollgate_control';
@@ -60,7 +61,15 @@ export function readControlPlaneSettings(env: NodeJS.ProcessEnv, production: boo
 
 /** REDIS_URL: where replicas share state and control-plane changes are announced. */
 export function readRedisUrl(env: NodeJS.ProcessEnv, problems: string[]): string {
-  return readUrl(env, 'REDIS_URL', DEFAULT_REDIS_URL, ['redis:', 'rediss:'], problems);
+  // One node, Sentinel or Cluster, told apart by the scheme (redis/connect.ts); the message never repeats the URL.
+  const raw = envText(env, 'REDIS_URL') ?? DEFAULT_REDIS_URL;
+  try {
+    parseRedisUrl(raw);
+  } catch (error) {
+    problems.push(error instanceof RedisUrlError ? error.message : 'REDIS_URL is invalid');
+    return DEFAULT_REDIS_URL;
+  }
+  return raw;
 }
 
 /** SUPERGRAPH_PATH, resolved against the working directory. */

@@ -199,7 +199,7 @@ describe('loadGatewayConfig', () => {
       'PORT must be an integer from 0 to 65535',
       'SUBGRAPH_TIMEOUT_MS must be an integer from 1 to 120000',
       'MAX_BODY_BYTES must be an integer from 1024 to 104857600',
-      'REDIS_URL must be a redis: or rediss: URL',
+      'REDIS_URL must be a redis:, rediss:, redis+sentinel:, rediss+sentinel:, redis+cluster: or rediss+cluster: URL',
     ]);
   });
 

@@ -162,6 +162,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
   };
   const url = (name: string, fallback: string, protocols: readonly string[]): string => readUrl(env, name, fallback, protocols, problems);
 
+
   const logLevelRaw = text('LOG_LEVEL') ?? 'info';
   const logLevel = LOG_LEVELS.find((level) => level === logLevelRaw);
   if (!logLevel) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);

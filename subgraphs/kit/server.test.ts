@@ -51,6 +51,12 @@ afterAll(async () => {
   await sg?.close();
 });
 
+test('GET /healthz answers 200 without a token while MongoDB is connected, and says nothing more', async () => {
+  const res = await fetch(sg.url.replace(/\/graphql$/, '/healthz'));
+  expect(res.status).toBe(200);
+  expect(await res.json()).toEqual({ status: 'ok' });
+});
+
 test('an unexpected error reaches the client as "Internal error" only, and is logged with request id and tenant', async () => {
   const res = await sg.request('{ driverFailure }', { as: caller, claims: { rid: 'req-boom' } });
   expect(res.body).toEqual({

@@ -233,6 +233,12 @@ export async function startSubgraph<TModels, TLoaders>(
     const app = express();
     app.disable('x-powered-by');
     if (options.countCommands) app.get('/_bench/commands', createCommandCounter(connection).handler);
+    // For orchestrators (compose, Kubernetes probes): the process serves and its MongoDB connection is up. Says
+    // nothing else — no version, no database name — and needs no token.
+    app.get('/healthz', (_req, res) => {
+      const up = connection.readyState === 1;
+      res.status(up ? 200 : 503).json({ status: up ? 'ok' : 'unavailable' });
+    });
     app.post(
       '/graphql',
       auth.requireToken,

@@ -13,16 +13,25 @@ import (
 	"github.com/compose-spec/compose-go/v2/cli"
 )
 
+type files []string
+
+func (f *files) String() string     { return fmt.Sprint(*f) }
+func (f *files) Set(s string) error { *f = append(*f, s); return nil }
+
 func main() {
-	file := flag.String("f", "docker-compose.yml", "Compose file")
+	var composeFiles files
+	flag.Var(&composeFiles, "f", "Compose file (repeatable: later files override earlier ones, as with docker compose -f)")
 	envFile := flag.String("env-file", "", "env file supplying the variables the Compose file requires")
 	flag.Parse()
+	if len(composeFiles) == 0 {
+		composeFiles = files{"docker-compose.yml"}
+	}
 
 	opts := []cli.ProjectOptionsFn{cli.WithOsEnv}
 	if *envFile != "" {
 		opts = append(opts, cli.WithEnvFiles(*envFile), cli.WithDotEnv)
 	}
-	options, err := cli.NewProjectOptions([]string{*file}, opts...)
+	options, err := cli.NewProjectOptions(composeFiles, opts...)
 	if err != nil {
 		fail(err)
 	}

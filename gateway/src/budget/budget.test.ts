@@ -21,8 +21,8 @@ let budgetA: Budget;
 let budgetB: Budget;
 
 beforeAll(async () => {
-  replicaA = createBudgetRedis(REDIS_URL);
-  replicaB = createBudgetRedis(REDIS_URL);
+  replicaA = createBudgetRedis(REDIS_URL) as Redis; // a redis:// URL: one node
+  replicaB = createBudgetRedis(REDIS_URL) as Redis; // a redis:// URL: one node
   // The clients connect asynchronously and have no offline queue: a command sent before they are ready fails.
   await Promise.all([replicaA, replicaB].map((client) => (client.status === 'ready' ? undefined : new Promise((r) => client.once('ready', r)))));
   budgetA = createBudget({ redis: replicaA, failMode: 'closed', logger, keyPrefix: PREFIX });
@@ -153,7 +153,7 @@ describe('settlements ride with the next reservation', () => {
   let lazy: Budget;
 
   beforeAll(async () => {
-    client = createBudgetRedis(REDIS_URL);
+    client = createBudgetRedis(REDIS_URL) as Redis; // a redis:// URL: one node
     if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
     lazy = createBudget({ redis: client, failMode: 'closed', logger, keyPrefix: PREFIX, settleFlushMs: 600_000 });
   });
@@ -299,10 +299,11 @@ describe('settlements ride with the next reservation', () => {
 describe('budget keys', () => {
   it('are built from the validated tenant, the credential kind and a hash of the principal', () => {
     const key = budgetKey({ tenantId: 'acme', credential: 'jwt', principal: 'a:b*{c}' });
-    expect(key).toMatch(/^tollgate:budget:v1:acme:jwt:[0-9a-f]{32}$/);
+    // `{acme}`: the tenant is the Redis Cluster hash tag, so all of a tenant's buckets share one slot.
+    expect(key).toMatch(/^tollgate:budget:v1:\{acme\}:jwt:[0-9a-f]{32}$/);
     // An API key's principal is `key:<keyId>`; the same subject through another credential is another bucket.
     const apiKey = budgetKey({ tenantId: 'acme', credential: 'apiKey', principal: 'key:k_123' });
-    expect(apiKey).toMatch(/^tollgate:budget:v1:acme:apiKey:[0-9a-f]{32}$/);
+    expect(apiKey).toMatch(/^tollgate:budget:v1:\{acme\}:apiKey:[0-9a-f]{32}$/);
   });
 
   it('refuse anything that could change which key is touched', () => {

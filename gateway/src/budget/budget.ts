@@ -20,7 +20,7 @@
  * over-charges the tenant (the estimate stays charged — fails closed); a lost excess charge under-charges by at most
  * that one operation's excess. Reservations decided from per-process buckets settle there, immediately.
  */
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/connect';
 import type { Logger } from '../../../common/logger';
 import {
   applyStep,
@@ -102,7 +102,7 @@ export interface Budget {
 }
 
 export interface BudgetOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly failMode: BudgetFailMode;
   readonly logger: Logger;
   readonly keyPrefix?: string;

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, Socket } from 'node:net';
-import type Redis from 'ioredis';
+import type { RedisClient as Redis } from '../redis/connect';
 import { createLogger } from '../../../common/logger';
 import { BudgetUnavailableError, createBudget, type Budget } from './budget';
 import { createBudgetRedis } from './redis';

@@ -40,5 +40,7 @@ export function budgetKey(subject: BudgetSubject, prefix: string = DEFAULT_KEY_P
   }
   // 128 bits: collisions between principals of one tenant are not a practical concern.
   const principal = createHash('sha256').update(subject.principal).digest('hex').slice(0, 32);
-  return `${prefix}:${subject.tenantId}:${subject.credential}:${principal}`;
+  // `{tenant}` is a Redis Cluster hash tag: every bucket of a tenant lives in one slot, so a script may take
+  // several of them together and a multi-key command over one tenant never spans nodes (redis/connect.ts).
+  return `${prefix}:{${subject.tenantId}}:${subject.credential}:${principal}`;
 }

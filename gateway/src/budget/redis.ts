@@ -7,7 +7,7 @@
  * reading the clock in a script that writes is allowed. Should Redis's clock step back (a failover to a replica
  * whose clock lags), elapsed time counts as zero rather than negative.
  */
-import Redis from 'ioredis';
+import { createRedisClient, type RedisClient } from '../redis/connect';
 import type { BudgetPolicy, BucketStep } from './bucket';
 
 /**
@@ -55,7 +55,7 @@ return {applied, string.format('%.17g', available)}
 
 const COMMAND = 'tollgateBudgetStep';
 
-type BudgetRedis = Redis & {
+type BudgetRedis = RedisClient & {
   [COMMAND](key: string, capacity: string, rate: string, amount: string, conditional: string, pending: string): Promise<[number, string]>;
 };
 
@@ -66,15 +66,15 @@ type BudgetRedis = Redis & {
  * backoff so the budget comes back by itself. Errors are reported through
  * the budget (`createBudget` listens for them); the caller owns the client and quits it.
  */
-export function createBudgetRedis(url: string, options: { commandTimeoutMs?: number } = {}): Redis {
-  return new Redis(url, {
+export function createBudgetRedis(url: string, options: { commandTimeoutMs?: number } = {}): RedisClient {
+  return createRedisClient(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
-    commandTimeout: options.commandTimeoutMs ?? 100,
+    commandTimeoutMs: options.commandTimeoutMs ?? 100,
     // A command that timed out was given up on (the budget decided without it); sent again after a reconnect, a
     // reservation would take points for an operation that was decided long ago.
     autoResendUnfulfilledCommands: false,
-    connectTimeout: 1_000,
+    connectTimeoutMs: 1_000,
     // 50 ms, 100 ms, … capped at 2 s; never null, which would stop reconnecting for good.
     retryStrategy: (times) => Math.min(times * 50, 2_000),
   });
@@ -85,7 +85,7 @@ export function createBudgetRedis(url: string, options: { commandTimeoutMs?: num
  * is applied unconditionally before `amount` (see the script).
  */
 export function redisBucketStep(
-  redis: Redis,
+  redis: RedisClient,
 ): (key: string, policy: BudgetPolicy, amount: number, conditional: boolean, pending?: number) => Promise<BucketStep> {
   if (!(COMMAND in redis)) redis.defineCommand(COMMAND, { numberOfKeys: 1, lua: BUCKET_STEP_LUA });
   const client = redis as BudgetRedis;

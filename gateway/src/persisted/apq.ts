@@ -8,8 +8,8 @@
  *
  * Redis being down turns into misses: the client sends the query again, and the request is served without the cache.
  */
-import Redis from 'ioredis';
 import type { Logger } from '../../../common/logger';
+import { closeRedisClient, createRedisClient } from '../redis/connect';
 import { isOperationId, operationId } from './manifest';
 
 /** Registered queries expire: a hash nobody sends any more should not occupy Redis forever. */
@@ -38,11 +38,11 @@ export interface ApqStoreOptions {
 export function createApqStore(options: ApqStoreOptions): ApqStore {
   const { logger } = options;
   // Fail fast, as for budgets: a request must never wait on a Redis that is not there.
-  const redis = new Redis(options.redisUrl, {
+  const redis = createRedisClient(options.redisUrl, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
-    commandTimeout: 100,
-    connectTimeout: 1_000,
+    commandTimeoutMs: 100,
+    connectTimeoutMs: 1_000,
     retryStrategy: (times) => Math.min(times * 50, 2_000),
   });
   let down = false;
@@ -71,8 +71,7 @@ export function createApqStore(options: ApqStoreOptions): ApqStore {
       }
     },
     async close() {
-      if (redis.status === 'ready') await redis.quit().catch(() => undefined);
-      else redis.disconnect();
+      await closeRedisClient(redis);
     },
   };
 }

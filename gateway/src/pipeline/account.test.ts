@@ -114,7 +114,7 @@ describe('accounting through Apollo Server', () => {
   };
 
   beforeAll(async () => {
-    redis = createBudgetRedis(REDIS_URL);
+    redis = createBudgetRedis(REDIS_URL) as Redis; // a redis:// URL: one node
     if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
     budget = createBudget({ redis, failMode: 'closed', logger: createLogger({ sink: () => {} }), keyPrefix: PREFIX });
     const costStage = createCostStage({

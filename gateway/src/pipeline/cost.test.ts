@@ -31,7 +31,7 @@ let budget: Budget;
 let principals = 0;
 
 beforeAll(async () => {
-  redis = createBudgetRedis(REDIS_URL);
+  redis = createBudgetRedis(REDIS_URL) as Redis; // a redis:// URL: one node
   if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
   budget = createBudget({ redis, failMode: 'closed', logger: createLogger({ sink: () => {} }), keyPrefix: PREFIX });
 });

@@ -6,8 +6,8 @@
  * accelerator, never the only path. The caches keep a short lifetime as a backstop, and a subscriber that
  * (re)connects asks its caches to reload everything, since it may have missed announcements while away.
  */
-import Redis from 'ioredis';
 import type { Logger } from '../../../common/logger';
+import { closeRedisClient, createRedisClient } from '../redis/connect';
 
 export type ControlPlaneChange =
   | { kind: 'tenant'; id: string }
@@ -56,12 +56,12 @@ export interface ChangePublisherOptions {
  * already happened, and must not make the CLI hang: no offline queue, a short connect and command timeout.
  */
 export function createChangePublisher(options: ChangePublisherOptions): ChangePublisher {
-  const redis = new Redis(options.redisUrl, {
+  const redis = createRedisClient(options.redisUrl, {
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
-    connectTimeout: 1_000,
-    commandTimeout: 1_000,
+    connectTimeoutMs: 1_000,
+    commandTimeoutMs: 1_000,
     retryStrategy: () => null,
   });
   // Without a listener ioredis reports connection errors as unhandled; `onError` hears about failed publishes.
@@ -84,8 +84,7 @@ export function createChangePublisher(options: ChangePublisherOptions): ChangePu
       }
     },
     async close() {
-      if (redis.status === 'ready') await redis.quit().catch(() => undefined);
-      else redis.disconnect();
+      await closeRedisClient(redis);
     },
   };
 }
@@ -114,13 +113,15 @@ export interface ChangeSubscription {
 export function subscribeToChanges(options: ChangeSubscriberOptions): ChangeSubscription {
   const { logger } = options;
   const channel = changesChannel(options.dbName);
-  const redis = new Redis(options.redisUrl, {
+  // On a Redis Cluster the subscription lives on one node (ioredis moves it when that node goes); classic PUBLISH
+  // reaches every node, so it hears announcements published through any of them (redis/connect.ts).
+  const redis = createRedisClient(options.redisUrl, {
     // Subscribing is done here on every `ready`, never queued for a connection that is not there.
     autoResubscribe: false,
     enableOfflineQueue: false,
     // Names the connection in CLIENT LIST, per control plane.
     connectionName: `tollgate-changes:${options.dbName}`,
-    connectTimeout: 2_000,
+    connectTimeoutMs: 2_000,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
   });
   let down = false;
