@@ -14,7 +14,7 @@ import type { RunningSubgraph } from '../../subgraphs/kit/server';
 import { seedDemoTenants } from '../../subgraphs/seed';
 import { DEFAULT_SUPERGRAPH_PATH, type GatewayConfig } from '../../gateway/src/config';
 import { startGateway, type StartedGateway } from '../../gateway/src/server';
-import { openControlPlane, seedControlPlane } from '../../gateway/src/tenants/registry';
+import { openControlPlane, seedControlPlane, type ControlPlane } from '../../gateway/src/tenants/registry';
 import { createTestIssuer, type TestIssuer } from '../../gateway/src/testing/jwt';
 import { writeTrustedIssuersFile } from '../../gateway/src/testing/platform';
 
@@ -30,6 +30,8 @@ export interface GraphQLResult {
 
 export interface RealPlatform {
   gateway: StartedGateway;
+  /** The trusted test issuer, for tokens `token` does not make (another principal, say). */
+  issuer: TestIssuer;
   subgraphs: Record<SubgraphName, RunningSubgraph>;
   /** A token for the demo user `<role>@<tenant>.test` holding `roles`. */
   token(tenant: string, role: 'admin' | 'staff' | 'customer', roles?: Role[]): Promise<string>;
@@ -42,6 +44,8 @@ export const SUBGRAPH_TIMEOUT_MS = 1_500;
 export interface RealPlatformOptions {
   /** Where a subgraph reaches its database (a test proxy, say); TEST_MONGODB_URI otherwise. Seeding uses the latter. */
   mongoUriFor?: (name: SubgraphName) => string;
+  /** Changes the seeded control plane (tenant modes, plan limits) before the gateway starts. */
+  prepareControlPlane?: (controlPlane: ControlPlane) => Promise<void>;
 }
 
 export async function startRealPlatform(options: RealPlatformOptions = {}): Promise<RealPlatform> {
@@ -59,6 +63,7 @@ export async function startRealPlatform(options: RealPlatformOptions = {}): Prom
   const controlPlane = await openControlPlane({ mongoUri, dbName: dbNameFor('control') });
   try {
     for (const tenant of ['acme', 'globex']) await controlPlane.tenants.updateTenant(tenant, { plan: 'enterprise' });
+    await options.prepareControlPlane?.(controlPlane);
   } finally {
     await controlPlane.close();
   }
@@ -90,6 +95,7 @@ export async function startRealPlatform(options: RealPlatformOptions = {}): Prom
 
   return {
     gateway,
+    issuer,
     subgraphs,
     token: (tenant, role, roles = [role]) =>
       issuer.sign({ tenant, sub: userIdFor(tenant, `${role}@${tenant}.test`), roles }),
