@@ -17,7 +17,7 @@ import {
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import express from 'express';
+import express, { type RequestHandler } from 'express';
 import { graphqlHandler } from '../../common/apollo-express';
 import { DEFAULT_HTTP_SERVER_TIMEOUTS, createHttpServer } from '../../common/http-server-timeouts';
 import { loadOrCreateInternalSecret } from '../../common/dev-secrets';
@@ -58,7 +58,7 @@ import { createBudget } from './budget/budget';
 import { createBudgetRedis } from './budget/redis';
 import { createCostEstimator, createCostModel } from './cost/estimate';
 import { createPipelinePlugin } from './pipeline';
-import type { GatewayContext } from './request';
+import { requestStateOf, type GatewayContext, type RequestContext } from './request';
 import { createReferenceStage } from './pipeline/references';
 import { createReferenceChecker, entitiesFetchThrough } from './references/check';
 import { NO_REFERENCES, TOLLGATE_REFERENCES, type ReferencePolicy } from './references/declarations';
@@ -109,6 +109,12 @@ export interface StartGatewayOptions {
   references?: ReferencePolicy;
   /** Told of every command the gateway sends to the control plane (identity.ts): for tests and diagnostics. */
   onControlPlaneCommand?: IdentityOptions['onControlPlaneCommand'];
+  /**
+   * Tests only: main.ts never passes it and no configuration reaches it. Awaited for every /graphql request right
+   * after authentication took the caller and the tenant snapshot, before anything else reads them — so a test can
+   * change the control plane in the middle of a request (gateway/src/tenant-snapshot.test.ts).
+   */
+  afterAuthenticationForTests?: (request: RequestContext) => Promise<void>;
 }
 
 /** Readiness must answer faster than a load balancer's probe timeout, whatever the operation timeout is. */
@@ -284,6 +290,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     refuseCredentialsInUrl,
     onlyPost,
     authenticate,
+    ...pauseForTests(options.afterAuthenticationForTests),
     onlyJson,
     express.json({ limit: config.maxBodyBytes, type: 'application/json', verify: recordBodyBytes }),
     bodyWithinPlan(),
@@ -317,6 +324,18 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     subgraphBreakerStates: () => breakers.states(),
     stop: () => resources.close(),
   };
+}
+
+/** The test seam `afterAuthenticationForTests` as middleware; nothing at all when it is not given. */
+function pauseForTests(hook: StartGatewayOptions['afterAuthenticationForTests']): RequestHandler[] {
+  if (!hook) return [];
+  return [
+    (_req, res, next) => {
+      const state = requestStateOf(res);
+      if (!state) return next();
+      hook(state).then(() => next(), next);
+    },
+  ];
 }
 
 function loadInternalSecret(config: GatewayConfig): Buffer {

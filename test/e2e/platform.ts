@@ -15,7 +15,7 @@ import { seedDemoTenants } from '../../demo/subgraph-data';
 import { DEFAULT_SUPERGRAPH_PATH, type GatewayConfig } from '../../gateway/src/config';
 import { startGateway, type StartedGateway } from '../../gateway/src/server';
 import { seedControlPlane } from '../../demo/control-plane';
-import { openControlPlane } from '../../gateway/src/control-plane/open';
+import { openControlPlane, type ControlPlane } from '../../gateway/src/control-plane/open';
 import { createTestIssuer, type TestIssuer } from '../../gateway/src/testing/jwt';
 import { writeTrustedIssuersFile } from '../../gateway/src/testing/platform';
 
@@ -31,6 +31,8 @@ export interface GraphQLResult {
 
 export interface RealPlatform {
   gateway: StartedGateway;
+  /** The trusted test issuer, for tokens `token` does not make (another principal, say). */
+  issuer: TestIssuer;
   subgraphs: Record<SubgraphName, RunningSubgraph>;
   /** A token for the demo user `<role>@<tenant>.test` holding `roles`. */
   token(tenant: string, role: 'admin' | 'staff' | 'customer', roles?: Role[]): Promise<string>;
@@ -43,6 +45,8 @@ export const SUBGRAPH_TIMEOUT_MS = 1_500;
 export interface RealPlatformOptions {
   /** Where a subgraph reaches its database (a test proxy, say); TEST_MONGODB_URI otherwise. Seeding uses the latter. */
   mongoUriFor?: (name: SubgraphName) => string;
+  /** Changes the seeded control plane (tenant modes, plan limits) before the gateway starts. */
+  prepareControlPlane?: (controlPlane: ControlPlane) => Promise<void>;
 }
 
 export async function startRealPlatform(options: RealPlatformOptions = {}): Promise<RealPlatform> {
@@ -60,6 +64,7 @@ export async function startRealPlatform(options: RealPlatformOptions = {}): Prom
   const controlPlane = await openControlPlane({ mongoUri, dbName: dbNameFor('control') });
   try {
     for (const tenant of ['acme', 'globex']) await controlPlane.tenants.updateTenant(tenant, { plan: 'enterprise' });
+    await options.prepareControlPlane?.(controlPlane);
   } finally {
     await controlPlane.close();
   }
@@ -91,6 +96,7 @@ export async function startRealPlatform(options: RealPlatformOptions = {}): Prom
 
   return {
     gateway,
+    issuer,
     subgraphs,
     token: (tenant, role, roles = [role]) =>
       issuer.sign({ tenant, sub: userIdFor(tenant, `${role}@${tenant}.test`), roles }),

@@ -89,6 +89,8 @@ export interface TestPlatformOptions {
   issuers?: readonly Record<string, unknown>[];
   /** Told of every command the gateway sends to its control plane. */
   onControlPlaneCommand?: StartGatewayOptions['onControlPlaneCommand'];
+  /** Awaited right after authentication for every /graphql request (server.ts, the same option). */
+  afterAuthentication?: StartGatewayOptions['afterAuthenticationForTests'];
 }
 
 export async function startTestPlatform(overrides: Partial<GatewayConfig> = {}, platformOptions: TestPlatformOptions = {}): Promise<TestPlatform> {
@@ -128,6 +130,7 @@ export async function startTestPlatform(overrides: Partial<GatewayConfig> = {}, 
     logger,
     authorization: fixtureAuthorization,
     ...(platformOptions.onControlPlaneCommand ? { onControlPlaneCommand: platformOptions.onControlPlaneCommand } : {}),
+    ...(platformOptions.afterAuthentication ? { afterAuthenticationForTests: platformOptions.afterAuthentication } : {}),
   });
   const defaultToken = await issuer.sign();
 
