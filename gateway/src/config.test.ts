@@ -42,6 +42,7 @@ describe('loadGatewayConfig', () => {
       controlPlane: { mongoUri: 'mongodb://127.0.0.1:27017/', dbName: 'tollgate_control' },
       redisUrl: 'redis://127.0.0.1:6379',
       budgetFailMode: 'open',
+      budgetRedisTimeoutMs: 100,
       explorerEnabled: true,
       inputBounds: { maxJsonDepth: 64, maxDocumentNesting: 128 },
       httpServer: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 65_000, maxRequestsPerSocket: 1_000, socketIdleTimeoutMs: 120_000 },

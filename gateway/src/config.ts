@@ -60,6 +60,11 @@ export interface GatewayConfig {
    */
   budgetFailMode: 'open' | 'closed';
   /**
+   * How long a budget reservation waits for Redis (`BUDGET_REDIS_TIMEOUT_MS`) before the fail mode decides: every
+   * operation waits on it, so it is short. Optional so configs built in code get DEFAULT_BUDGET_REDIS_TIMEOUT_MS.
+   */
+  budgetRedisTimeoutMs?: number;
+  /**
    * The schema explorer at /explorer (`EXPLORER_ENABLED`): on by default outside production, off in it. Optional
    * so configs built in code (tests, benchmarks) leave it off without naming it.
    */
@@ -131,6 +136,9 @@ export interface SubgraphBreakerConfig {
 }
 
 export const DEFAULT_SUBGRAPH_BREAKER: SubgraphBreakerConfig = { failureThreshold: 5, coolDownMs: 10_000 };
+
+/** A reservation waits this long for Redis: a fraction of a request's time, yet above a healthy round trip. */
+export const DEFAULT_BUDGET_REDIS_TIMEOUT_MS = 100;
 
 export class GatewayConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -224,6 +232,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     controlPlane,
     redisUrl: readRedisUrl(env, problems),
     budgetFailMode: budgetFailMode === 'closed' ? 'closed' : 'open',
+    budgetRedisTimeoutMs: integer('BUDGET_REDIS_TIMEOUT_MS', DEFAULT_BUDGET_REDIS_TIMEOUT_MS, 10, 10_000),
     explorerEnabled: explorer === undefined ? !production : explorer === 'true',
     inputBounds: {
       maxJsonDepth: integer('MAX_JSON_DEPTH', DEFAULT_INPUT_BOUNDS.maxJsonDepth, 2, MAX_INPUT_NESTING),

@@ -25,7 +25,7 @@ import { deriveSubgraphKey } from '../../common/internal-token';
 import { createLogger, type Logger } from '../../common/logger';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
 import type { CacheStats } from './cache';
-import { DEFAULT_AUTH_FAILURES, DEFAULT_CACHE_BYTES, DEFAULT_INPUT_BOUNDS, DEFAULT_SUBGRAPH_BREAKER, type GatewayConfig } from './config';
+import { DEFAULT_AUTH_FAILURES, DEFAULT_BUDGET_REDIS_TIMEOUT_MS, DEFAULT_CACHE_BYTES, DEFAULT_INPUT_BOUNDS, DEFAULT_SUBGRAPH_BREAKER, type GatewayConfig } from './config';
 import { createDocumentStore } from './document-store';
 import { createResources } from './resources';
 import { corsHeaders, corsPreflight } from './http/cors';
@@ -155,7 +155,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     createFailureLimiter({ maxFailures, windowMs: authFailures.windowMs, blockMs: authFailures.holdMs, maxEntries: authFailures.trackedClients });
   const failureLimits = { addresses: limiterFor(authFailures.maxPerAddress), apiKeys: limiterFor(authFailures.maxPerApiKey) };
   const authenticate = authenticateRequests(identity.authenticate, logger, failureLimits);
-  const budgetRedis = resources.add(createBudgetRedis(config.redisUrl), (redis) => redis.disconnect());
+  const budgetRedis = resources.add(createBudgetRedis(config.redisUrl, { commandTimeoutMs: config.budgetRedisTimeoutMs ?? DEFAULT_BUDGET_REDIS_TIMEOUT_MS }), (redis) => redis.disconnect());
   const budget = resources.add(createBudget({ redis: budgetRedis, failMode: config.budgetFailMode, logger: logger.child({ component: 'budget' }) }), (b) => b.close());
   // The operation stages, in the order the runner (pipeline/index.ts) awaits them; every one reads the tenant
   // snapshot authentication took (request.ts). Order matters: cheap shape limits first, then authorization (which

@@ -114,7 +114,8 @@ describe('accounting through Apollo Server', () => {
   };
 
   beforeAll(async () => {
-    redis = createBudgetRedis(REDIS_URL) as Redis; // a redis:// URL: one node
+    // A generous deadline: these tests are about the stage, not Redis's latency (budget/fault.test.ts is).
+    redis = createBudgetRedis(REDIS_URL, { commandTimeoutMs: 1_000 }) as Redis; // a redis:// URL: one node
     if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
     budget = createBudget({ redis, failMode: 'closed', logger: createLogger({ sink: () => {} }), keyPrefix: PREFIX });
     const costStage = createCostStage({

@@ -195,6 +195,9 @@ describe('on a 3-master Redis Cluster', () => {
         TRUSTED_ISSUERS_FILE: writeTrustedIssuersFile(issuer),
         // As in replicas.test.ts: a timed-out reservation is a 503 here, never a run from a per-process bucket.
         BUDGET_FAIL_MODE: 'closed',
+        // A loaded CI core can take longer than the 100 ms default to answer: these tests are about sharing a
+        // budget, not about the deadline (budget/fault.test.ts is), so a slow answer must not turn into a 503.
+        BUDGET_REDIS_TIMEOUT_MS: '1000',
       };
       replicas = await Promise.all([startReplica(env), startReplica(env)]);
     }, 120_000);
