@@ -83,7 +83,7 @@ export async function waitFor(url: string, init: RequestInit | undefined, timeou
   throw new Error(`${url} did not answer within ${timeoutMs / 1000} s: ${last}`);
 }
 
-/** An empty POST: a subgraph answers it (400) once its server is up. */
+/** An empty POST: a subgraph answers it (below 500) once its server is up. */
 export const EMPTY_POST: RequestInit = { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' };
 
 /**
