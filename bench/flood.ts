@@ -13,19 +13,18 @@
  * FLOOD_SNAPSHOT=1 also writes a heap snapshot of the flooded gateway to bench/results/ (summarise it with
  * `npx tsx bench/heap-summary.ts <file>`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { mintDevToken } from '../cli/dev-token';
-import { deriveSubgraphKey } from '../common/internal-token';
 import { seedControlPlane } from '../demo/control-plane';
-import { buildBundles } from '../scripts/build';
 import { DATA_DIR, ROOT, startFerretDB, type EmbeddedFerretDB } from '../scripts/embedded/ferretdb';
 import { ensureRedis, type RedisHandle } from '../scripts/embedded/redis';
-import { SUBGRAPH_NAMES, type SubgraphName } from '../subgraphs/catalog';
+import type { SubgraphName } from '../subgraphs/catalog';
 import { DEMO_USERS, seedDemoTenants } from '../demo/subgraph-data';
 import type { FloodGatewayStats } from './flood-gateway';
+import { buildBenchBundles, createLauncher, launchSubgraphs, waitFor, waitForSubgraphs } from './processes';
 
 const env = process.env;
 const DOCUMENTS = Number(env.FLOOD_DOCUMENTS ?? 100_000);
@@ -44,36 +43,9 @@ const GATEWAY_URL = `http://127.0.0.1:${GATEWAY_PORT}/graphql`;
 const PROBE_QUERY = '{ products(first: 2) { edges { node { id name } } } }';
 
 const say = (line: string) => process.stdout.write(`[flood] ${line}\n`);
-const children: ChildProcess[] = [];
-
-function launch(name: string, args: string[], extraEnv: Record<string, string>, nodeFlags: string[] = [], ipc = false): ChildProcess {
-  mkdirSync(join(RESULTS_DIR, 'logs'), { recursive: true });
-  const out = openSync(join(RESULTS_DIR, 'logs', `flood-${name}.log`), 'w');
-  const child = spawn(process.execPath, [...nodeFlags, ...args], {
-    cwd: ROOT,
-    env: { ...env, ...extraEnv },
-    stdio: ipc ? ['ignore', out, out, 'ipc'] : ['ignore', out, out],
-  });
-  closeSync(out);
-  children.push(child);
-  return child;
-}
-
-async function waitFor(url: string, init?: RequestInit, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(url, { ...init, signal: AbortSignal.timeout(2_000) });
-      if (res.status < 500) return;
-      last = String(res.status);
-    } catch (error) {
-      last = error instanceof Error ? error.message : String(error);
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`${url} did not answer within ${timeoutMs / 1000} s: ${last}`);
-}
+const launcher = createLauncher({ logsDir: join(RESULTS_DIR, 'logs'), logPrefix: 'flood-' });
+/** How long each of the flood's processes may take to answer (the subgraphs, the gateway under its small heap). */
+const START_TIMEOUT_MS = 90_000;
 
 /**
  * The i-th document: distinct by its aliases (numbered per request) and by how many fields it selects. Six in ten
@@ -116,14 +88,7 @@ async function main(): Promise<void> {
   let ferret: EmbeddedFerretDB | undefined;
   let redis: RedisHandle | undefined;
   const stop = async () => {
-    for (const child of [...children].reverse()) {
-      if (child.exitCode !== null || child.signalCode !== null) continue;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 8_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await launcher.stopAll();
     await ferret?.stop();
     await redis?.stop();
   };
@@ -135,32 +100,13 @@ async function main(): Promise<void> {
     redis = await ensureRedis(REDIS_URL, say);
     await seedDemoTenants({ mongoUri: ferret.uri, dbNameFor });
     await seedControlPlane({ mongoUri: ferret.uri, dbName: CONTROL_DB });
-    const [gatewayBundle, subgraphBundle] = await buildBundles({
-      outdir: join(DATA_DIR, 'flood-dist'),
-      defaults: false,
-      entries: [
-        { in: 'bench/flood-gateway.ts', out: 'flood-gateway' },
-        { in: 'subgraphs/run.ts', out: 'subgraph' },
-      ],
-      log: say,
-    });
+    const bundles = await buildBenchBundles(join(DATA_DIR, 'flood-dist'), { 'flood-gateway': 'bench/flood-gateway.ts' }, say);
     const secret = randomBytes(32);
-    const urls: Record<string, string> = {};
-    SUBGRAPH_NAMES.forEach((name, i) => {
-      const port = SUBGRAPH_PORT_BASE + i;
-      urls[`${name.toUpperCase()}_URL`] = `http://127.0.0.1:${port}/graphql`;
-      launch(`subgraph-${name}`, [subgraphBundle!.file, name], {
-        PORT: String(port),
-        MONGODB_URI: ferret!.uri,
-        MONGODB_DB: dbNameFor(name),
-        TOLLGATE_INTERNAL_KEY: deriveSubgraphKey(secret, name).toString('hex'),
-        LOG_LEVEL: 'warn',
-      });
-    });
-    for (const url of Object.values(urls)) await waitFor(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-    const gateway = launch(
+    const { urls } = launchSubgraphs({ launcher, bundle: bundles.subgraph, mongoUri: ferret.uri, dbNameFor, secret, portBase: SUBGRAPH_PORT_BASE });
+    await waitForSubgraphs(urls, START_TIMEOUT_MS);
+    const gateway = launcher.launch(
       'gateway',
-      [gatewayBundle!.file],
+      [bundles['flood-gateway']!],
       {
         PORT: String(GATEWAY_PORT),
         REDIS_URL: redis.url,
@@ -170,12 +116,11 @@ async function main(): Promise<void> {
         LOG_LEVEL: 'warn',
         ...urls,
       },
-      [`--max-old-space-size=${MAX_OLD_SPACE_MIB}`, '--expose-gc', '--enable-source-maps'],
-      true,
+      { nodeFlags: [`--max-old-space-size=${MAX_OLD_SPACE_MIB}`, '--expose-gc', '--enable-source-maps'], ipc: true },
     );
     let gatewayExit: string | undefined;
     gateway.once('exit', (code, signal) => (gatewayExit = `exit code ${code}, signal ${signal}`));
-    await waitFor(`http://127.0.0.1:${GATEWAY_PORT}/readyz`);
+    await waitFor(`http://127.0.0.1:${GATEWAY_PORT}/readyz`, undefined, START_TIMEOUT_MS);
     const pid = gateway.pid!;
     const baseline = await ask<FloodGatewayStats>(gateway, 'stats');
     say(`gateway up: heap after GC ${mib(baseline.heapUsedAfterGc)} MiB, RSS ${mib(baseline.rss)} MiB, heap limit ${mib(baseline.heapLimit)} MiB`);

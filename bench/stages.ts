@@ -15,6 +15,7 @@ import { createLogger } from '../common/logger';
 import { deriveSubgraphKey, hashQuery, mintInternalToken } from '../common/internal-token';
 import { fieldFilterFor } from '../gateway/src/authz/filter';
 import { AuthorizationGate, queryHashOf } from '../gateway/src/authz/gate';
+import { DEFAULT_REDIS_URL } from '../gateway/src/config-common';
 import { introspectionRule, ruleTree } from '../gateway/src/authz/rules';
 import { apiSchema, partner, person, supergraphSdl } from '../gateway/src/authz/test-fixtures';
 import { createBudget } from '../gateway/src/budget/budget';
@@ -256,7 +257,7 @@ export function formatStageTable(results: readonly StageResult[]): string {
 /** With `--json`, the results go to stdout as one JSON line (bench/run.ts reads them) and the progress to stderr. */
 if (require.main === module) {
   const json = process.argv.includes('--json');
-  runStageBenchmarks({ redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', log: json ? (line) => console.error(line) : console.log })
+  runStageBenchmarks({ redisUrl: process.env.REDIS_URL ?? DEFAULT_REDIS_URL, log: json ? (line) => console.error(line) : console.log })
     .then((results) => console.log(json ? JSON.stringify(results) : formatStageTable(results)))
     .catch((error: unknown) => {
       console.error(error);

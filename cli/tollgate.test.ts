@@ -282,7 +282,7 @@ describe('failures', () => {
   it('reads MongoDB and Redis through the gateway\'s validated configuration: a bad REDIS_URL is refused before anything is written', async () => {
     const run = await tollgate('tenant create refused-by-config --name "Never"', { REDIS_URL: 'http://cache:6379' });
     expect(run.code).toBe(1);
-    expect(run.stderr).toBe('tollgate: invalid configuration:\n- REDIS_URL must be a redis: or rediss: URL\n');
+    expect(run.stderr).toBe('tollgate: invalid configuration:\n- REDIS_URL must be a redis:, rediss:, redis+sentinel:, rediss+sentinel:, redis+cluster: or rediss+cluster: URL\n');
     expect((await json<{ id: string }[]>('tenant list')).map((t) => t.id)).not.toContain('refused-by-config');
   });
 

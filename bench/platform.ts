@@ -1,0 +1,151 @@
+/**
+ * The overhead benchmark's platform (bench/run.ts): the demo tenants and the control plane (acme on a plan whose
+ * budget cannot throttle the run, the partner's manifest and API key), then the subgraphs, a reviews subgraph with
+ * the per-parent loader, and the gateways as bundles — each gateway pinned to core 0, the rest to core 1.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { seedControlPlane } from '../demo/control-plane';
+import { openControlPlane } from '../gateway/src/control-plane/open';
+import { DATA_DIR } from '../scripts/embedded/ferretdb';
+import type { RedisHandle } from '../scripts/embedded/redis';
+import { seedDemoTenants } from '../demo/subgraph-data';
+import { ensureHiveGateway } from './hive-install';
+import type { RunningGateway } from './load';
+import { buildBenchBundles, launchSubgraphs, subgraphEnv, waitFor, waitForSubgraphs, EMPTY_POST, type Launcher } from './processes';
+import {
+  BARE_PORT,
+  CONTROL_DB,
+  HIVE_FEATURES_PORT,
+  HIVE_PORT,
+  HIVE_PREFIX,
+  LEGACY_REVIEWS_PORT,
+  PARTNER_MANIFEST,
+  PARTNER_QUERY,
+  RESULTS_DIR,
+  SHIPPED_FLAGS,
+  SUBGRAPH_PORT_BASE,
+  TOLLGATE_LEGACY_PORT,
+  TOLLGATE_PORT,
+  dbNameFor,
+  say,
+  type GatewayName,
+} from './settings';
+
+const env = process.env;
+
+export interface BenchControlPlane {
+  controlPlane: Awaited<ReturnType<typeof openControlPlane>>;
+  /** Whether the partner's operation is published in a manifest (gateway/src/persisted exists). */
+  manifests: boolean;
+  partnerOperationId: string;
+  /** The partner's API key. */
+  issued: { key: string; record: { id: string } };
+}
+
+/** Seeds the bench databases and prepares acme in the control plane. The caller closes `controlPlane`. */
+export async function prepareControlPlane(mongoUri: string): Promise<BenchControlPlane> {
+  say('seeding the demo tenants into the bench databases…');
+  await seedDemoTenants({ mongoUri, dbNameFor });
+  await seedControlPlane({ mongoUri, dbName: CONTROL_DB });
+  const controlPlane = await openControlPlane({ mongoUri, dbName: CONTROL_DB });
+  // A plan whose budget cannot throttle the run, so the figures measure the pipeline and not the refusals.
+  await controlPlane.tenants.updatePlan('enterprise', {
+    limits: { maxCost: 1_000_000, budget: { capacity: 1_000_000_000, restoreRate: 10_000_000 } },
+  });
+  await controlPlane.tenants.updateTenant('acme', { plan: 'enterprise' });
+  // The partner's operation, published in the manifest its key names (gateway/src/persisted), when that exists.
+  const manifests = (controlPlane as { manifests?: { publish(tenantId: string, client: string, manifest: unknown): Promise<unknown> } }).manifests;
+  const partnerOperationId = createHash('sha256').update(PARTNER_QUERY, 'utf8').digest('hex');
+  if (manifests) {
+    await manifests.publish('acme', PARTNER_MANIFEST, {
+      format: 'apollo-persisted-query-manifest',
+      version: 1,
+      operations: [{ id: partnerOperationId, name: 'PartnerCatalogSync', type: 'query', body: PARTNER_QUERY }],
+    });
+  }
+  const issued = await controlPlane.apiKeys.issue({
+    tenantId: 'acme',
+    clientName: 'bench partner',
+    scopes: ['catalog:read', 'inventory:read'],
+    manifest: PARTNER_MANIFEST,
+    expiresAt: new Date(Date.now() + 86_400_000),
+  });
+  return { controlPlane, manifests: manifests !== undefined, partnerOperationId, issued };
+}
+
+export interface PlatformOptions {
+  launcher: Launcher;
+  mongoUri: string;
+  redis: RedisHandle;
+  /** The principal bare Apollo and Hive put in the subgraphs' context (they have no authentication of their own). */
+  principal: string;
+}
+
+export interface Platform {
+  gateways: Partial<Record<GatewayName, RunningGateway>>;
+  subgraphPids: number[];
+  /** The subgraphs' command counters (`GET /_bench/commands`), the per-parent reviews subgraph's too. */
+  countUrls: string[];
+}
+
+/** Builds the bundles, starts the subgraphs and the gateways, and waits until every one answers. */
+export async function startPlatform({ launcher, mongoUri, redis, principal }: PlatformOptions): Promise<Platform> {
+  // Both gateways and the subgraphs run as bundles with plain node, as the image runs them (scripts/build.ts).
+  const bundles = await buildBenchBundles(
+    join(DATA_DIR, 'bench-dist'),
+    { gateway: 'gateway/src/main.ts', 'bare-gateway': 'bench/bare-gateway.ts', 'hive-gateway': 'bench/hive-gateway.ts' },
+    say,
+  );
+  const hivePrefix = env.BENCH_SKIP_HIVE ? undefined : ensureHiveGateway(HIVE_PREFIX, say);
+
+  const secret = randomBytes(32);
+  const subgraphOptions = { mongoUri, dbNameFor, secret, extraEnv: { SUBGRAPH_COUNT_COMMANDS: '1' } };
+  const subgraphs = launchSubgraphs({ ...subgraphOptions, launcher, bundle: bundles.subgraph, portBase: SUBGRAPH_PORT_BASE, launch: { core: 1, nodeFlags: SHIPPED_FLAGS } });
+  const urls = subgraphs.urls;
+  const subgraphPids = subgraphs.children.map((child) => child.pid!);
+  const legacyReviews = launcher.launch(
+    'subgraph-reviews-per-parent',
+    [bundles.subgraph, 'reviews'],
+    subgraphEnv('reviews', LEGACY_REVIEWS_PORT, { ...subgraphOptions, extraEnv: { ...subgraphOptions.extraEnv, SUBGRAPH_CONNECTION_LOADER: 'per-parent' } }),
+    { core: 1, nodeFlags: SHIPPED_FLAGS },
+  );
+  subgraphPids.push(legacyReviews.pid!);
+  const legacyUrls = { ...urls, REVIEWS_URL: `http://127.0.0.1:${LEGACY_REVIEWS_PORT}/graphql` };
+  const countUrls = [...Object.values(urls), legacyUrls.REVIEWS_URL].map((url) => url.replace('/graphql', '/_bench/commands'));
+  await waitFor(legacyUrls.REVIEWS_URL, EMPTY_POST);
+  await waitForSubgraphs(urls);
+
+  const profileDir = join(RESULTS_DIR, 'profiles');
+  const profileFlags = (name: string) =>
+    env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${name}-${Date.now()}.cpuprofile`] : [];
+  const onCore0 = (nodeFlags: string[]) => ({ core: 0, nodeFlags });
+  const internal = { TOLLGATE_INTERNAL_SECRET: secret.toString('hex') };
+  const asCaller = { BENCH_TENANT: 'acme', BENCH_PRINCIPAL: principal, BENCH_ROLES: 'customer' };
+  // Bare runs as Apollo ships it, with plain node; Tollgate and the subgraphs as the image runs them.
+  const bare = launcher.launch('gateway-bare', [bundles['bare-gateway']!], { PORT: String(BARE_PORT), ...internal, ...asCaller, ...urls }, onCore0(profileFlags('bare')));
+  const tollgateEnv = { REDIS_URL: redis.url, MONGODB_URI: mongoUri, CONTROL_DB, ...internal, LOG_LEVEL: 'info' };
+  const tollgate = launcher.launch('gateway-tollgate', [bundles.gateway!], { PORT: String(TOLLGATE_PORT), ...tollgateEnv, ...urls }, onCore0([...SHIPPED_FLAGS, ...profileFlags('tollgate')]));
+  const tollgateLegacy = launcher.launch('gateway-tollgate-legacy', [bundles.gateway!], { PORT: String(TOLLGATE_LEGACY_PORT), ...tollgateEnv, ...legacyUrls }, onCore0(SHIPPED_FLAGS));
+  const hiveEnv = { ...internal, HIVE_PREFIX: hivePrefix ?? '', ...asCaller, ...urls };
+  const hive = hivePrefix ? launcher.launch('gateway-hive', [bundles['hive-gateway']!], { ...hiveEnv, PORT: String(HIVE_PORT), HIVE_FEATURES: '0' }, onCore0(profileFlags('hive'))) : undefined;
+  const hiveFeatures = hivePrefix
+    ? launcher.launch('gateway-hive-features', [bundles['hive-gateway']!], { ...hiveEnv, PORT: String(HIVE_FEATURES_PORT), HIVE_FEATURES: '1' }, onCore0(profileFlags('hive-features')))
+    : undefined;
+  const graphql = (port: number) => `http://127.0.0.1:${port}/graphql`;
+  const typename = { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{__typename}"}' };
+  await waitFor(`http://127.0.0.1:${TOLLGATE_PORT}/readyz`, undefined, 90_000);
+  await waitFor(graphql(BARE_PORT), typename, 90_000);
+  await waitFor(`http://127.0.0.1:${TOLLGATE_LEGACY_PORT}/readyz`, undefined, 90_000);
+  if (hive) await waitFor(graphql(HIVE_PORT), typename, 90_000);
+  if (hiveFeatures) await waitFor(graphql(HIVE_FEATURES_PORT), typename, 90_000);
+
+  const gateways: Platform['gateways'] = {
+    bare: { url: graphql(BARE_PORT), pid: bare.pid! },
+    tollgate: { url: graphql(TOLLGATE_PORT), pid: tollgate.pid! },
+    'tollgate-legacy': { url: graphql(TOLLGATE_LEGACY_PORT), pid: tollgateLegacy.pid! },
+    ...(hive ? { hive: { url: graphql(HIVE_PORT), pid: hive.pid! } } : {}),
+    ...(hiveFeatures ? { 'hive-features': { url: graphql(HIVE_FEATURES_PORT), pid: hiveFeatures.pid! } } : {}),
+  };
+  return { gateways, subgraphPids, countUrls };
+}

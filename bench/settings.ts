@@ -1,0 +1,77 @@
+/**
+ * The overhead benchmark's settings (bench/run.ts): its knobs from the environment (see run.ts's header), ports,
+ * databases, the queries it sends, and whether processes can be pinned to cores.
+ */
+import { DEFAULT_REDIS_URL } from '../gateway/src/config-common';
+import { spawnSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { DATA_DIR, ROOT } from '../scripts/embedded/ferretdb';
+import type { SubgraphName } from '../subgraphs/catalog';
+
+const env = process.env;
+export const DURATION_S = Number(env.BENCH_DURATION_S ?? 10);
+/** Share of a core each gateway is held to in the capped runs; 0 skips them. */
+export const CPU_SHARE = Number(env.BENCH_GATEWAY_CPU_SHARE ?? 0.1);
+export const ROUNDS = Number(env.BENCH_ROUNDS ?? 2);
+export const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 16);
+export const WARMUP_S = 3;
+export const FERRET_PORT = 27031;
+export const SUBGRAPH_PORT_BASE = 4121;
+export const BARE_PORT = 4110;
+export const TOLLGATE_PORT = 4111;
+export const HIVE_PORT = 4112;
+export const HIVE_FEATURES_PORT = 4113;
+export const TOLLGATE_LEGACY_PORT = 4114;
+/** A reviews subgraph with the per-parent connection loader (the one before issue 20), for the before/after run. */
+export const LEGACY_REVIEWS_PORT = 4131;
+/**
+ * The gateways: bare Apollo, Tollgate, Hive bare and Hive with its comparable features, and Tollgate on a reviews
+ * subgraph with the old per-parent loader (`tollgate-legacy`: the data tier before issue 20, frontend query, free).
+ */
+export type GatewayName = 'bare' | 'tollgate' | 'hive' | 'hive-features' | 'tollgate-legacy';
+export const HIVE_PREFIX = env.HIVE_PREFIX ?? join(DATA_DIR, 'hive');
+export const REDIS_URL = env.REDIS_URL ?? DEFAULT_REDIS_URL;
+/**
+ * The overhead runs use a redis-server of their own, started from this process and so pinned to core 1 with the
+ * rest of the platform: the system's Redis floats between cores, and on core 0 it would run inside the gateway's
+ * measurements (a profile then shows its time as the gateway's socket writes).
+ */
+export const BENCH_REDIS_URL = env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6391';
+export const CONTROL_DB = 'tollgate_bench_control';
+export const RESULTS_DIR = join(ROOT, 'bench', 'results');
+export const dbNameFor = (name: SubgraphName) => `tollgate_bench_${name}`;
+export const HAS_TASKSET = spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status === 0 && cpus().length >= 2;
+
+/** The README's query ("Trying it"). */
+export const README_QUERY =
+  '{ me { name } products(first: 3) { edges { node { name inStock reviews(first: 2) { edges { node { rating author { name } } } } } } } }';
+/** Sequential requests per gateway and query in the latency-at-rest measurement. */
+export const REST_REQUESTS = Number(env.BENCH_REST_REQUESTS ?? 200);
+export const FRONTEND_QUERY =
+  '{ me { name } products(first: 10) { edges { node { name price inStock shippingEstimate reviews(first: 3) { edges { node { rating author { name } } } } } } } }';
+/** The partner's operation: a catalog sync reading products and their stock. */
+export const PARTNER_QUERY =
+  'query PartnerCatalogSync($first: Int!) { products(first: $first) { edges { node { id sku name price inStock quantity } } } }';
+export const PARTNER_VARIABLES = { first: 20 };
+export const PARTNER_MANIFEST = 'bench-partner';
+
+export const say = (line: string) => process.stdout.write(`[bench] ${line}\n`);
+
+/**
+ * The flags the image (Dockerfile) runs its bundles with. Source maps cost only when a stack trace is formatted: a
+ * process that formats one per request pays for it here as it would in production.
+ */
+export const SHIPPED_FLAGS = ['--enable-source-maps'];
+
+/** One load: a request body, and the headers (and for some gateways a body) each gateway is sent it with. */
+export interface Scenario {
+  name: string;
+  body: string;
+  /** Headers per gateway. */
+  headers: Record<GatewayName, Record<string, string>>;
+  /** A body of its own for some gateways (Hive has no persisted operations of Tollgate's kind). */
+  bodies?: Partial<Record<GatewayName, string>>;
+  /** Runs `tollgate-legacy` too (only scenarios that read connection fields). */
+  legacy?: boolean;
+}
