@@ -90,7 +90,23 @@ export interface GatewayConfig {
   authFailures?: AuthFailureConfig;
   /** The in-memory index of API key ids (credentials/key-id-index.ts). */
   apiKeyIndex?: ApiKeyIndexConfig;
+  /**
+   * Graceful shutdown on SIGTERM (shutdown.ts): serve unready for `delayMs` (`SHUTDOWN_DELAY_MS`), then drain
+   * in-flight requests for at most `graceMs` (`SHUTDOWN_GRACE_MS`). Optional so configs built in code get
+   * DEFAULT_SHUTDOWN (no delay).
+   */
+  shutdown?: ShutdownConfig;
 }
+
+export interface ShutdownConfig {
+  delayMs: number;
+  graceMs: number;
+}
+
+/** Configs built in code, and development: no delay (no load balancer to wait for). */
+export const DEFAULT_SHUTDOWN: ShutdownConfig = { delayMs: 0, graceMs: 10_000 };
+/** Production's delay: a few probe periods of a load balancer, so it stops sending before the listener closes. */
+export const DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS = 5_000;
 
 export interface CacheBytes {
   /** Apollo Server's parsed, validated documents (`DOCUMENT_CACHE_MIB`). */
@@ -255,6 +271,10 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     apiKeyIndex: {
       refreshMs: integer('API_KEY_INDEX_REFRESH_MS', DEFAULT_API_KEY_INDEX.refreshMs, 500, 60_000),
       fullReloadMs: integer('API_KEY_INDEX_FULL_RELOAD_MS', DEFAULT_API_KEY_INDEX.fullReloadMs, 10_000, 86_400_000),
+    },
+    shutdown: {
+      delayMs: integer('SHUTDOWN_DELAY_MS', production ? DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS : DEFAULT_SHUTDOWN.delayMs, 0, 300_000),
+      graceMs: integer('SHUTDOWN_GRACE_MS', DEFAULT_SHUTDOWN.graceMs, 0, 600_000),
     },
   };
   if (problems.length > 0) throw new GatewayConfigError(problems);

@@ -27,6 +27,8 @@ export interface Identity {
   readonly manifests: ManifestCatalog;
   /** Which API key ids exist: made-up keys are refused from it without a read. */
   readonly keyIds: KeyIdIndex;
+  /** Resolves when the control plane's MongoDB answers within `timeoutMs` (readiness, health.ts). */
+  pingControlPlane(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -74,6 +76,7 @@ export async function startIdentity(config: GatewayConfig, logger: Logger, optio
     authenticate: createAuthenticator({ issuers, apiKeys, directory }),
     manifests,
     keyIds,
+    pingControlPlane: (timeoutMs) => controlPlane.ping(timeoutMs),
     async close() {
       keyIds.close();
       await subscription.close();

@@ -29,6 +29,8 @@ export interface ControlPlane {
   readonly tenants: TenantRegistry;
   readonly apiKeys: ApiKeyRegistry;
   readonly manifests: ManifestRegistry;
+  /** Resolves when MongoDB answers a ping within `timeoutMs`, rejects otherwise (readiness, health.ts). */
+  ping(timeoutMs: number): Promise<void>;
   /** Drops the whole control-plane database: for tests that made one of their own. */
   dropDatabase(): Promise<void>;
   close(): Promise<void>;
@@ -63,6 +65,16 @@ export async function openControlPlane(options: ControlPlaneOptions): Promise<Co
       tenants,
       apiKeys,
       manifests,
+      async ping(timeoutMs) {
+        const db = connection.db;
+        if (!db) throw new Error('control plane not connected');
+        // Server selection alone may wait `serverSelectionTimeoutMS`: a probe must answer sooner than that.
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('control plane ping timed out')), timeoutMs);
+        });
+        await Promise.race([db.command({ ping: 1 }), timeout]).finally(() => clearTimeout(timer));
+      },
       async dropDatabase() {
         await connection.dropDatabase();
       },
