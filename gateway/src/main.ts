@@ -1,7 +1,10 @@
 /** The gateway process: configuration from the environment, started until SIGINT or SIGTERM. */
 import { createLogger } from '../../common/logger';
-import { loadGatewayConfig } from './config';
+import { DEFAULT_SHUTDOWN, loadGatewayConfig } from './config';
 import { startGateway } from './server';
+
+/** After the delay and the drain, closing Redis and MongoDB and flushing settlements gets this long. */
+const CLOSE_MARGIN_MS = 5_000;
 
 async function main(): Promise<void> {
   const config = loadGatewayConfig(process.env);
@@ -9,13 +12,24 @@ async function main(): Promise<void> {
   const gateway = await startGateway(config, { logger });
   logger.info('gateway listening', { url: `${gateway.url}/graphql` });
 
+  // shutdown.ts: readiness fails at once, the gateway serves for SHUTDOWN_DELAY_MS, stops accepting, drains for at
+  // most SHUTDOWN_GRACE_MS, flushes and closes. Exit 0 once all of it is done; 1 if it failed or overran.
   const shutdown = (signal: NodeJS.Signals) => {
-    logger.info('stopping', { signal });
-    gateway.stop().then(
-      () => logger.info('stopped'),
+    logger.info('shutting down', { signal });
+    const { delayMs, graceMs } = config.shutdown ?? DEFAULT_SHUTDOWN;
+    const limitMs = delayMs + graceMs + CLOSE_MARGIN_MS;
+    setTimeout(() => {
+      logger.error('graceful shutdown overran', { limitMs });
+      process.exit(1);
+    }, limitMs).unref();
+    gateway.shutdown().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
       (error: unknown) => {
         logger.error('stop failed', { error });
-        process.exitCode = 1;
+        process.exit(1);
       },
     );
   };
