@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { DEFAULT_HTTP_SERVER_TIMEOUTS, httpTimeoutProblems, type HttpServerTimeouts } from '../../common/http-server-timeouts';
 import type { LogLevel } from '../../common/logger';
+import { DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS, DEFAULT_SHUTDOWN, type ShutdownConfig } from '../../common/shutdown';
 import { envText, readControlPlaneSettings, readRedisUrl, readSupergraphPath, readUrl } from './config-common';
 import { MAX_INPUT_NESTING } from './http/json-depth';
 import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
@@ -98,15 +99,8 @@ export interface GatewayConfig {
   shutdown?: ShutdownConfig;
 }
 
-export interface ShutdownConfig {
-  delayMs: number;
-  graceMs: number;
-}
-
-/** Configs built in code, and development: no delay (no load balancer to wait for). */
-export const DEFAULT_SHUTDOWN: ShutdownConfig = { delayMs: 0, graceMs: 10_000 };
-/** Production's delay: a few probe periods of a load balancer, so it stops sending before the listener closes. */
-export const DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS = 5_000;
+// The shutdown defaults are the subgraphs' too (common/shutdown.ts); re-exported for the gateway's importers.
+export { DEFAULT_SHUTDOWN } from '../../common/shutdown';
 
 export interface CacheBytes {
   /** Apollo Server's parsed, validated documents (`DOCUMENT_CACHE_MIB`). */

@@ -1,10 +1,8 @@
 /** The gateway process: configuration from the environment, started until SIGINT or SIGTERM. */
 import { createLogger } from '../../common/logger';
+import { SHUTDOWN_CLOSE_MARGIN_MS } from '../../common/shutdown';
 import { DEFAULT_SHUTDOWN, loadGatewayConfig } from './config';
 import { startGateway } from './server';
-
-/** After the delay and the drain, closing Redis and MongoDB and flushing settlements gets this long. */
-const CLOSE_MARGIN_MS = 5_000;
 
 async function main(): Promise<void> {
   const config = loadGatewayConfig(process.env);
@@ -17,7 +15,7 @@ async function main(): Promise<void> {
   const shutdown = (signal: NodeJS.Signals) => {
     logger.info('shutting down', { signal });
     const { delayMs, graceMs } = config.shutdown ?? DEFAULT_SHUTDOWN;
-    const limitMs = delayMs + graceMs + CLOSE_MARGIN_MS;
+    const limitMs = delayMs + graceMs + SHUTDOWN_CLOSE_MARGIN_MS;
     setTimeout(() => {
       logger.error('graceful shutdown overran', { limitMs });
       process.exit(1);

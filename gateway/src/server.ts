@@ -30,7 +30,7 @@ import { createDocumentStore } from './document-store';
 import { createResources } from './resources';
 import { corsHeaders, corsPreflight } from './http/cors';
 import { createReadinessCheck, livenessHandler, readinessHandler } from './health';
-import { createShutdown } from './shutdown';
+import { createShutdown } from '../../common/shutdown';
 import { DEFAULT_SUBGRAPH_HEALTH_INTERVAL_MS, createSubgraphHealthMonitor, type SubgraphHealth } from './upstream/subgraph-health';
 import {
   authenticateRequests,
