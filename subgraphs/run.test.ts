@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { INTERNAL_TOKEN_HEADER } from '../common/internal-token';
 import { openDatabase } from './kit/database';
+import { migrateSubgraphs } from './migrate';
 import { mintTestToken, testMongoUri, uniqueDbName } from './kit/testing';
 import { parseRunConfig } from './run-config';
 
@@ -80,6 +81,8 @@ describe('parseRunConfig', () => {
 
 test('run.ts serves, logs one line when listening, and stops gracefully on SIGTERM', async () => {
   const dbName = uniqueDbName('run');
+  // The deployment's migration step: run.ts only checks the indexes (common/indexes.ts).
+  await migrateSubgraphs({ mongoUri: testMongoUri(), names: ['accounts'], dbNameFor: () => dbName });
   const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'run.ts'), 'accounts'], {
     env: { ...process.env, PORT: '0', MONGODB_URI: testMongoUri(), MONGODB_DB: dbName, TOLLGATE_INTERNAL_KEY: KEY, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -118,6 +121,7 @@ test('run.ts serves, logs one line when listening, and stops gracefully on SIGTE
 test('on SIGTERM run.ts fails /readyz at once, still serves for SHUTDOWN_DELAY_MS, then exits 0', async () => {
   const dbName = uniqueDbName('run_drain');
   const delayMs = 1_500;
+  await migrateSubgraphs({ mongoUri: testMongoUri(), names: ['accounts'], dbNameFor: () => dbName });
   const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'run.ts'), 'accounts'], {
     env: { ...process.env, PORT: '0', MONGODB_URI: testMongoUri(), MONGODB_DB: dbName, TOLLGATE_INTERNAL_KEY: KEY, SHUTDOWN_DELAY_MS: String(delayMs) },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -45,6 +45,8 @@ async function main(): Promise<void> {
     connectionLoader: config.connectionLoader,
     countCommands: config.countCommands,
     shutdown: config.shutdown,
+    // A running subgraph never creates indexes: `tollgate migrate` does, and this refuses to start without them.
+    indexes: 'verify',
   });
   // The URI may carry credentials: only the database name is logged.
   logger.info('listening', { url: running.url, db: config.dbName });

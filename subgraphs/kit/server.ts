@@ -21,6 +21,7 @@ import type { Connection } from 'mongoose';
 import { graphqlHandler } from '../../common/apollo-express';
 import { DEFAULT_HTTP_SERVER_TIMEOUTS, createHttpServer, type HttpServerTimeouts } from '../../common/http-server-timeouts';
 import { createLogger, type Logger } from '../../common/logger';
+import type { IndexMode } from '../../common/indexes';
 import { DEFAULT_SHUTDOWN, createShutdown, type ShutdownConfig } from '../../common/shutdown';
 import type { SubgraphName } from '../catalog';
 import { createCommandCounter } from './command-counter';
@@ -92,6 +93,11 @@ export interface SubgraphOptions {
    * callers only (kit/command-counter.ts). For the bench; off by default.
    */
   countCommands?: boolean;
+  /**
+   * `verify` (subgraphs/run.ts) checks the indexes exist and refuses to start naming `tollgate migrate`; `create`
+   * (the default: tests) syncs them (common/indexes.ts).
+   */
+  indexes?: IndexMode;
   /** Shutdown (common/shutdown.ts): the delay `shutdown()` serves unready for, and the drain's grace period. */
   shutdown?: ShutdownConfig;
 }
@@ -192,7 +198,7 @@ export async function startSubgraph<TModels, TLoaders>(
   });
   let apollo: ApolloServer<Context> | undefined;
   try {
-    const models = await registerModels(connection, (c) => definition.models(c));
+    const models = await registerModels(connection, (c) => definition.models(c), options.indexes ?? 'create');
     // The generated resolver types checked the map against the schema; this is the same map under Apollo's type.
     const resolvers = definition.resolvers as GraphQLResolverMap<unknown>;
     const schema = protectSchema(buildSubgraphSchema({ typeDefs: definition.typeDefs, resolvers }), definition.permissions);

@@ -9,6 +9,7 @@
  * tenant registry. Demo data is not seeded here (demo/control-plane.ts).
  */
 import mongoose, { type mongo } from 'mongoose';
+import { ensureIndexes, type IndexMode } from '../../../common/indexes';
 import { DEFAULT_CONTROL_DB, isControlDbName } from '../config-common';
 import { ApiKeyRegistry } from '../credentials/api-keys';
 import { ManifestRegistry } from '../persisted/registry';
@@ -22,6 +23,11 @@ export interface ControlPlaneOptions {
   changes?: ChangePublisher;
   /** Told of every command sent (the driver's command monitoring, on only when this is given). */
   onCommand?: (event: mongo.CommandStartedEvent) => void;
+  /**
+   * `create` (the default: `tollgate migrate`, tests, the demo) syncs the indexes and writes the built-in plans;
+   * `verify` (the gateway) only checks the indexes exist and writes nothing (common/indexes.ts).
+   */
+  indexes?: IndexMode;
 }
 
 export interface ControlPlane {
@@ -37,7 +43,8 @@ export interface ControlPlane {
 }
 
 /**
- * Connects, makes sure the indexes and the built-in plans exist (both idempotent), and hands out the registries.
+ * Connects, syncs the indexes and the built-in plans (both idempotent) or, with `indexes: 'verify'`, checks the
+ * indexes exist, and hands out the registries.
  * Fails fast when MongoDB does not answer, rather than queueing operations behind a connection that may never come.
  */
 export async function openControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
@@ -49,6 +56,8 @@ export async function openControlPlane(options: ControlPlaneOptions): Promise<Co
     sanitizeFilter: true,
     bufferCommands: false,
     autoIndex: false,
+    // No `create` command when a model is compiled: collections come from the migration (or the first insert).
+    autoCreate: false,
     serverSelectionTimeoutMS: 5_000,
     ...(options.onCommand ? { monitorCommands: true } : {}),
   });
@@ -58,8 +67,9 @@ export async function openControlPlane(options: ControlPlaneOptions): Promise<Co
     const tenants = new TenantRegistry(connection, options.changes);
     const apiKeys = new ApiKeyRegistry(connection, tenants, options.changes);
     const manifests = new ManifestRegistry(connection, tenants, options.changes);
-    for (const model of Object.values(connection.models)) await model.syncIndexes();
-    await tenants.ensureDefaultPlans();
+    const mode = options.indexes ?? 'create';
+    await ensureIndexes(connection, mode);
+    if (mode === 'create') await tenants.ensureDefaultPlans();
     return {
       dbName,
       tenants,
