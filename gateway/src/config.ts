@@ -92,7 +92,7 @@ export interface GatewayConfig {
   /** The in-memory index of API key ids (credentials/key-id-index.ts). */
   apiKeyIndex?: ApiKeyIndexConfig;
   /**
-   * Graceful shutdown on SIGTERM (shutdown.ts): serve unready for `delayMs` (`SHUTDOWN_DELAY_MS`), then drain
+   * Graceful shutdown on SIGTERM (common/shutdown.ts): serve unready for `delayMs` (`SHUTDOWN_DELAY_MS`), then drain
    * in-flight requests for at most `graceMs` (`SHUTDOWN_GRACE_MS`). Optional so configs built in code get
    * DEFAULT_SHUTDOWN (no delay).
    */

@@ -16,7 +16,7 @@ import type { RequestHandler } from 'express';
 
 export interface ReadinessOptions {
   supergraphLoaded: () => boolean;
-  /** True once shutdown began (shutdown.ts): readiness fails from then on, whatever else holds. */
+  /** True once shutdown began (common/shutdown.ts): readiness fails from then on, whatever else holds. */
   draining: () => boolean;
   /** Resolves when the control plane answers (a ping), rejects otherwise. */
   pingControlPlane: () => Promise<void>;

@@ -10,7 +10,7 @@ async function main(): Promise<void> {
   const gateway = await startGateway(config, { logger });
   logger.info('gateway listening', { url: `${gateway.url}/graphql` });
 
-  // shutdown.ts: readiness fails at once, the gateway serves for SHUTDOWN_DELAY_MS, stops accepting, drains for at
+  // common/shutdown.ts: readiness fails at once, the gateway serves for SHUTDOWN_DELAY_MS, stops accepting, drains for at
   // most SHUTDOWN_GRACE_MS, flushes and closes. Exit 0 once all of it is done; 1 if it failed or overran.
   const shutdown = (signal: NodeJS.Signals) => {
     logger.info('shutting down', { signal });

@@ -97,7 +97,7 @@ export interface StartedGateway {
   subgraphHealth(): Promise<SubgraphHealth>;
   /** Stops at once: no new connections, in-flight requests drain, then everything closes. */
   stop(): Promise<void>;
-  /** What SIGTERM does (shutdown.ts): readiness fails at once, serves for the shutdown delay, then `stop`. */
+  /** What SIGTERM does (common/shutdown.ts): readiness fails at once, serves for the shutdown delay, then `stop`. */
   shutdown(): Promise<void>;
   /** The per-document caches and their sizes in estimated bytes, for tests and the flood benchmark. */
   caches(): CacheStats[];
@@ -305,7 +305,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   app.get('/healthz', livenessHandler());
   app.get(
     '/readyz',
-    // Draining is expected and says so once (shutdown.ts); anything else is the operator's to look at.
+    // Draining is expected and says so once (common/shutdown.ts); anything else is the operator's to look at.
     readinessHandler(readiness, ({ reason }) => (reason === 'draining' ? logger.debug('not ready', { reason }) : logger.warn('not ready', { reason }))),
   );
   if (explorerManifest) app.use(explorerRouter(explorerManifest));
