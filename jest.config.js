@@ -54,6 +54,7 @@ const UNIT_TESTS = [
   'gateway/src/references/plan.test.ts',
   'gateway/src/tenants/directory.test.ts',
   'gateway/src/upstream/circuit-breaker.test.ts',
+  'gateway/src/upstream/subgraph-health.test.ts',
   'gateway/src/upstream/completion-errors.test.ts',
   'gateway/src/upstream/data-source.test.ts',
   'gateway/src/upstream/fetch-failure.test.ts',

@@ -5,8 +5,8 @@
  *
  * `runTollgate` takes its arguments and streams, and returns the exit code — 0 ok, 1 failure, 2 usage — so the
  * tests run it in-process; cli/tollgate.ts is the process around it. Errors are one line on stderr, no stack.
- * The commands are defined one file per group (tenant.ts, plan.ts, key.ts, manifest.ts, token-command.ts); MongoDB,
- * Redis and the supergraph come from the gateway's own validated configuration (gateway/src/config-common.ts).
+ * The commands are defined one file per group (tenant.ts, plan.ts, key.ts, manifest.ts, token-command.ts,
+ * migrate.ts); MongoDB, Redis and the supergraph come from the gateway's own validated configuration (gateway/src/config-common.ts).
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONTROL_DB, DEFAULT_MONGODB_URI, DEFAULT_REDIS_URL, loadCommonConfig, type CommonConfig } from '../gateway/src/config-common';
@@ -16,6 +16,7 @@ import { createChangePublisher, type ChangePublisher } from '../gateway/src/tena
 import { UsageError, type CliIo, type Command, type Options, type Values } from './command';
 import { KEY_COMMANDS } from './key';
 import { MANIFEST_COMMANDS } from './manifest';
+import { MIGRATE_COMMANDS } from './migrate';
 import { PLAN_COMMANDS } from './plan';
 import { TENANT_COMMANDS } from './tenant';
 import { TOKEN_COMMANDS } from './token-command';
@@ -27,7 +28,7 @@ const ENVIRONMENT = `Environment: MONGODB_URI (default ${DEFAULT_MONGODB_URI}), 
 REDIS_URL (default ${DEFAULT_REDIS_URL}, where running gateways hear about changes).`;
 
 /** In the order `--help` lists them. */
-const COMMANDS: Record<string, Command> = { ...TENANT_COMMANDS, ...PLAN_COMMANDS, ...KEY_COMMANDS, ...MANIFEST_COMMANDS, ...TOKEN_COMMANDS };
+const COMMANDS: Record<string, Command> = { ...TENANT_COMMANDS, ...PLAN_COMMANDS, ...KEY_COMMANDS, ...MANIFEST_COMMANDS, ...TOKEN_COMMANDS, ...MIGRATE_COMMANDS };
 
 const GROUPS = ['tenant', 'plan', 'key', 'manifest'];
 
@@ -116,7 +117,9 @@ export async function runTollgate(argv: readonly string[], io: CliIo): Promise<n
               `tollgate: warning: the change is saved but could not be announced on Redis (${error instanceof Error ? error.message : String(error)}); running gateways apply it within 5 s\n`,
             ),
         });
-        controlPlane ??= await openControlPlane({ mongoUri: settings.mongoUri, dbName: settings.dbName, changes });
+        // Commands change data, never indexes: those are `tollgate migrate`'s (migrate.ts), which a command
+        // without them names.
+        controlPlane ??= await openControlPlane({ mongoUri: settings.mongoUri, dbName: settings.dbName, changes, indexes: 'verify' });
         return controlPlane;
       },
       print(value, human) {

@@ -14,6 +14,7 @@ import { DEFAULT_SUPERGRAPH_PATH } from '../gateway/src/config';
 import { EXPLORER_DIST } from '../gateway/src/explorer/bundle';
 import { SUBGRAPH_NAMES, subgraphSchemaPath } from '../subgraphs/catalog';
 import { openDatabase } from '../subgraphs/kit/database';
+import { migrateSubgraphs } from '../subgraphs/migrate';
 import { testMongoUri, uniqueDbName } from '../subgraphs/kit/testing';
 import { DEFAULT_BUNDLES, buildBundles, type BuiltBundle } from './build';
 
@@ -154,6 +155,8 @@ describe('buildBundles', () => {
 
   test('the subgraph bundle reads its schema.graphql and serves', async () => {
     const dbName = uniqueDbName('bundle');
+    // The deployment's migration step: the subgraph only checks its indexes (common/indexes.ts).
+    await migrateSubgraphs({ mongoUri: testMongoUri(), names: ['inventory'], dbNameFor: () => dbName });
     const child = spawn(process.execPath, ['--enable-source-maps', join(outdir, 'subgraph.js'), 'inventory'], {
       // As subgraphs/run.test.ts: jest's environment (NODE_ENV=test keeps Apollo's own signal handlers off).
       env: { ...process.env, PORT: '0', MONGODB_URI: testMongoUri(), MONGODB_DB: dbName, TOLLGATE_INTERNAL_KEY: randomBytes(32).toString('hex') },

@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole platform on one machine with embedded defaults — FerretDB (unless MONGODB_URI is set),
- * Redis (the configured one, or a local redis-server), demo tenants seeded on first start, the four subgraphs and
- * the gateway, each its own process. Ctrl-C stops everything in reverse order.
+ * Redis (the configured one, or a local redis-server), the migration (`tollgate migrate`: indexes, built-in plans),
+ * demo tenants seeded on first start, the four subgraphs and the gateway, each its own process. Ctrl-C stops
+ * everything in reverse order.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { deriveSubgraphKey } from '../common/internal-token';
 import { loadOrCreateDevJwtKeys, loadOrCreateInternalSecret } from '../common/dev-secrets';
 import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES } from '../subgraphs/catalog';
 import { seedDemo } from '../demo/seed';
+import { runTollgate } from '../cli/commands';
 import { DEFAULT_MONGODB_URI, DEFAULT_REDIS_URL } from '../gateway/src/config-common';
 import { DATA_DIR, ROOT, isPortOpen, startFerretDB, type EmbeddedFerretDB } from './embedded/ferretdb';
 import { ensureRedis, type RedisHandle } from './embedded/redis';
@@ -107,6 +109,10 @@ async function main(): Promise<void> {
   }
   redis = await ensureRedis(REDIS_URL, say);
 
+  // The deployment step the processes only check for (common/indexes.ts); idempotent, so every start runs it.
+  const migrated = await runTollgate(['migrate'], { stdout: (text) => say(text.trimEnd()), stderr: (text) => say(text.trimEnd()), env: { ...env, MONGODB_URI: mongoUri } });
+  if (migrated !== 0) throw new Error('`tollgate migrate` failed');
+
   const { data, controlPlane } = await seedDemo({ mongoUri, controlDb: env.CONTROL_DB });
   say(data.seeded ? 'seeded the demo tenants acme and globex' : 'demo tenants already present');
   say(controlPlane.seeded ? 'registered acme (pro) and globex (free) in the control plane' : 'control plane already has the demo tenants');
@@ -131,6 +137,9 @@ async function main(): Promise<void> {
 
   say('waiting for the gateway to report ready…');
   const base = `http://127.0.0.1:${GATEWAY_PORT}`;
+  // Readiness no longer waits for the subgraphs (gateway/src/health.ts): wait for them too, so the demo query below
+  // works the moment "ready." is printed.
+  await Promise.all(SUBGRAPH_NAMES.map((name) => waitForReady(`http://127.0.0.1:${DEFAULT_SUBGRAPH_PORTS[name]}/readyz`)));
   await waitForReady(`${base}/readyz`);
   say(`ready.
 

@@ -1,6 +1,7 @@
 /** The environment of `subgraphs/run.ts`, read and checked in one place. */
 import { DEFAULT_HTTP_SERVER_TIMEOUTS, httpTimeoutProblems, type HttpServerTimeouts } from '../common/http-server-timeouts';
 import { parseLogLevel, type LogLevel } from '../common/logger';
+import { DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS, DEFAULT_SHUTDOWN, type ShutdownConfig } from '../common/shutdown';
 import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, type SubgraphName } from './catalog';
 import { DEFAULT_DATABASE_TIMEOUTS, defaultDbName, type DatabaseTimeouts } from './kit/database';
 import { DEFAULT_MAX_REQUEST_DEADLINE_MS } from './kit/deadline';
@@ -27,6 +28,8 @@ export interface RunConfig {
   connectionLoader?: ConnectionLoaderMode;
   /** `SUBGRAPH_COUNT_COMMANDS=1`: count database commands, served at `GET /_bench/commands` to loopback only. */
   countCommands?: true;
+  /** `SHUTDOWN_DELAY_MS` (5 s when NODE_ENV=production, else 0) and `SHUTDOWN_GRACE_MS`, as the gateway's. */
+  shutdown: ShutdownConfig;
 }
 
 const HEX_KEY = /^(?:[0-9a-fA-F]{2}){32,}$/;
@@ -92,6 +95,11 @@ export function parseRunConfig(args: readonly string[], env: NodeJS.ProcessEnv):
   const countCommands = env.SUBGRAPH_COUNT_COMMANDS === '1' ? true : undefined;
   if (env.SUBGRAPH_COUNT_COMMANDS !== undefined && !['0', '1'].includes(env.SUBGRAPH_COUNT_COMMANDS)) problems.push('SUBGRAPH_COUNT_COMMANDS must be 0 or 1');
 
+  const shutdown: ShutdownConfig = {
+    delayMs: integer('SHUTDOWN_DELAY_MS', env.NODE_ENV === 'production' ? DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS : DEFAULT_SHUTDOWN.delayMs, 0, 300_000),
+    graceMs: integer('SHUTDOWN_GRACE_MS', DEFAULT_SHUTDOWN.graceMs, 0, 600_000),
+  };
+
   if (problems.length > 0) throw new Error(`invalid configuration for ${name}: ${problems.join('; ')}`);
   return {
     name,
@@ -104,6 +112,7 @@ export function parseRunConfig(args: readonly string[], env: NodeJS.ProcessEnv):
     http,
     database,
     maxRequestDeadlineMs,
+    shutdown,
     ...(connectionLoader ? { connectionLoader } : {}),
     ...(countCommands ? { countCommands } : {}),
   };

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { INTERNAL_TOKEN_HEADER } from '../common/internal-token';
 import { openDatabase } from './kit/database';
+import { migrateSubgraphs } from './migrate';
 import { mintTestToken, testMongoUri, uniqueDbName } from './kit/testing';
 import { parseRunConfig } from './run-config';
 
@@ -22,7 +23,15 @@ describe('parseRunConfig', () => {
       http: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 65_000, maxRequestsPerSocket: 1_000, socketIdleTimeoutMs: 120_000 },
       database: { serverSelectionTimeoutMs: 5_000, connectTimeoutMs: 3_000, socketTimeoutMs: 15_000 },
       maxRequestDeadlineMs: 10_000,
+      shutdown: { delayMs: 0, graceMs: 10_000 },
     });
+  });
+
+  test('shutdown settings: a delay by default in production only, checked', () => {
+    const base = { MONGODB_URI: 'mongodb://db:27017/', TOLLGATE_INTERNAL_KEY: KEY };
+    expect(parseRunConfig(['reviews'], { ...base, NODE_ENV: 'production' }).shutdown).toEqual({ delayMs: 5_000, graceMs: 10_000 });
+    expect(parseRunConfig(['reviews'], { ...base, SHUTDOWN_DELAY_MS: '2000', SHUTDOWN_GRACE_MS: '3000' }).shutdown).toEqual({ delayMs: 2_000, graceMs: 3_000 });
+    expect(() => parseRunConfig(['reviews'], { ...base, SHUTDOWN_DELAY_MS: 'soon' })).toThrow('SHUTDOWN_DELAY_MS must be an integer from 0 to 300000');
   });
 
   test('deadlines and timeouts come from the environment, checked against each other', () => {
@@ -72,6 +81,8 @@ describe('parseRunConfig', () => {
 
 test('run.ts serves, logs one line when listening, and stops gracefully on SIGTERM', async () => {
   const dbName = uniqueDbName('run');
+  // The deployment's migration step: run.ts only checks the indexes (common/indexes.ts).
+  await migrateSubgraphs({ mongoUri: testMongoUri(), names: ['accounts'], dbNameFor: () => dbName });
   const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'run.ts'), 'accounts'], {
     env: { ...process.env, PORT: '0', MONGODB_URI: testMongoUri(), MONGODB_DB: dbName, TOLLGATE_INTERNAL_KEY: KEY, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -98,6 +109,58 @@ test('run.ts serves, logs one line when listening, and stops gracefully on SIGTE
 
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
+    expect(lines.map((line) => line.msg)).toEqual(['listening', 'stopping']);
+  } finally {
+    child.kill('SIGKILL');
+    const db = await openDatabase({ mongoUri: testMongoUri(), dbName });
+    await db.dropDatabase();
+    await db.close();
+  }
+});
+
+test('on SIGTERM run.ts fails /readyz at once, still serves for SHUTDOWN_DELAY_MS, then exits 0', async () => {
+  const dbName = uniqueDbName('run_drain');
+  const delayMs = 1_500;
+  await migrateSubgraphs({ mongoUri: testMongoUri(), names: ['accounts'], dbNameFor: () => dbName });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'run.ts'), 'accounts'], {
+    env: { ...process.env, PORT: '0', MONGODB_URI: testMongoUri(), MONGODB_DB: dbName, TOLLGATE_INTERNAL_KEY: KEY, SHUTDOWN_DELAY_MS: String(delayMs) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Record<string, unknown>[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const listening = new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      const record = JSON.parse(line) as Record<string, unknown>;
+      lines.push(record);
+      if (record.msg === 'listening') resolve(record.url as string);
+    });
+    void exited.then((code) => reject(new Error(`run.ts exited with ${code}: ${JSON.stringify(lines)}`)));
+  });
+  try {
+    const url = await listening;
+    const readyz = url.replace(/\/graphql$/, '/readyz');
+    expect((await fetch(readyz)).status).toBe(200);
+    const query = '{ __typename }';
+    const ask = () =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [INTERNAL_TOKEN_HEADER]: mintTestToken(Buffer.from(KEY, 'hex'), 'accounts', query, 'svc') },
+        body: JSON.stringify({ query }),
+      });
+
+    const signalledAt = Date.now();
+    child.kill('SIGTERM');
+    while (!lines.some((l) => l.msg === 'stopping')) await new Promise((resolve) => setTimeout(resolve, 10));
+    const ready = await fetch(readyz);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toEqual({ status: 'unavailable' });
+    const during = await ask();
+    expect(Date.now() - signalledAt).toBeLessThan(delayMs);
+    expect(await during.json()).toEqual({ data: { __typename: 'Query' } });
+    expect(during.headers.get('connection')).toBe('close');
+
+    expect(await exited).toBe(0);
+    expect(Date.now() - signalledAt).toBeGreaterThanOrEqual(delayMs);
     expect(lines.map((line) => line.msg)).toEqual(['listening', 'stopping']);
   } finally {
     child.kill('SIGKILL');

@@ -10,17 +10,18 @@
  *   LOG_LEVEL              debug | info | warn | error (default info)
  *   SUBGRAPH_CONNECTION_LOADER  batched (default) | per-parent: how connection fields read pages (bench comparison)
  *   SUBGRAPH_COUNT_COMMANDS     1: count database commands, GET /_bench/commands from loopback (bench)
+ *   SHUTDOWN_DELAY_MS      on SIGTERM, serve with /readyz failing this long first (default 5000 in production, else 0)
+ *   SHUTDOWN_GRACE_MS      then let in-flight requests finish for at most this long (default 10000)
  *   REQUEST_DEADLINE_MS, MONGODB_{SERVER_SELECTION,CONNECT,SOCKET}_TIMEOUT_MS, HTTP_*: deadlines and timeouts,
  *                          see run-config.ts and the README's Configuration table
  *
- * It logs one JSON line once listening. SIGINT or SIGTERM stops it gracefully: no new requests, running ones
- * finish, the database connection closes.
+ * It logs one JSON line once listening. SIGINT or SIGTERM stops it gracefully (common/shutdown.ts): /readyz fails at
+ * once, it serves for SHUTDOWN_DELAY_MS, then takes no new requests, running ones finish, the database closes.
  */
 import { createLogger } from '../common/logger';
+import { SHUTDOWN_CLOSE_MARGIN_MS } from '../common/shutdown';
 import { startNamedSubgraph } from './definitions';
 import { parseRunConfig, type RunConfig } from './run-config';
-
-const STOP_TIMEOUT_MS = 10_000;
 
 async function main(): Promise<void> {
   let config: RunConfig;
@@ -43,17 +44,21 @@ async function main(): Promise<void> {
     maxRequestDeadlineMs: config.maxRequestDeadlineMs,
     connectionLoader: config.connectionLoader,
     countCommands: config.countCommands,
+    shutdown: config.shutdown,
+    // A running subgraph never creates indexes: `tollgate migrate` does, and this refuses to start without them.
+    indexes: 'verify',
   });
   // The URI may carry credentials: only the database name is logged.
   logger.info('listening', { url: running.url, db: config.dbName });
 
   const stop = (signal: NodeJS.Signals) => {
     logger.info('stopping', { signal });
+    const timeoutMs = config.shutdown.delayMs + config.shutdown.graceMs + SHUTDOWN_CLOSE_MARGIN_MS;
     setTimeout(() => {
-      logger.error('graceful stop timed out', { timeoutMs: STOP_TIMEOUT_MS });
+      logger.error('graceful stop timed out', { timeoutMs });
       process.exit(1);
-    }, STOP_TIMEOUT_MS).unref();
-    running.stop().then(
+    }, timeoutMs).unref();
+    running.shutdown().then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error('stop failed', { error });

@@ -179,6 +179,6 @@ describe('with the production override', () => {
   });
 
   it('migrates without seeding demo tenants', () => {
-    expect(prod.seed?.command).toEqual(['node', '--enable-source-maps', 'dist/tollgate.js', 'plan', 'list']);
+    expect(prod.seed?.command).toEqual(['node', '--enable-source-maps', 'dist/tollgate.js', 'migrate']);
   });
 });

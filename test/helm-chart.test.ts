@@ -111,7 +111,7 @@ describe.each([
     const job = find(objects(), 'Job', 'tollgate-migrate');
     expect(job.metadata.annotations?.['helm.sh/hook']).toBe('pre-install,pre-upgrade');
     const [container] = job.spec.template.spec.containers;
-    expect(container.command).toEqual(['node', '--enable-source-maps', 'dist/tollgate.js', 'plan', 'list']);
+    expect(container.command).toEqual(['node', '--enable-source-maps', 'dist/tollgate.js', 'migrate']);
     expect(DEFAULT_BUNDLES.map((b) => `dist/${b.out}.js`)).toContain(container.command[2]);
   });
 

@@ -49,6 +49,7 @@ describe('loadGatewayConfig', () => {
       cacheBytes: { documents: 16 * 1_048_576, queryPlans: 16 * 1_048_576, authorization: 16 * 1_048_576, cost: 8 * 1_048_576 },
       authFailures: { maxPerAddress: 100, maxPerApiKey: 10, windowMs: 60_000, holdMs: 60_000, trackedClients: 10_000 },
       apiKeyIndex: { refreshMs: 4_000, fullReloadMs: 300_000 },
+      shutdown: { delayMs: 0, graceMs: 10_000 },
     });
   });
 
@@ -111,6 +112,18 @@ describe('loadGatewayConfig', () => {
     expect(loadGatewayConfig({ ...production, EXPLORER_ENABLED: 'true' }).explorerEnabled).toBe(true);
     expect(loadGatewayConfig({ EXPLORER_ENABLED: 'false' }).explorerEnabled).toBe(false);
     expect(() => loadGatewayConfig({ EXPLORER_ENABLED: 'yes' })).toThrow('EXPLORER_ENABLED must be "true" or "false"');
+  });
+
+  it('reads the shutdown settings: a delay by default in production only, and refuses values out of range', () => {
+    expect(loadGatewayConfig({}).shutdown).toEqual({ delayMs: 0, graceMs: 10_000 });
+    const production = { NODE_ENV: 'production', TOLLGATE_INTERNAL_SECRET: 'ab'.repeat(32), TRUSTED_ISSUERS_FILE: 'i.json', MONGODB_URI: 'mongodb://m/' };
+    expect(loadGatewayConfig(production).shutdown).toEqual({ delayMs: 5_000, graceMs: 10_000 });
+    expect(loadGatewayConfig({ ...production, SHUTDOWN_DELAY_MS: '0' }).shutdown?.delayMs).toBe(0);
+    expect(loadGatewayConfig({ SHUTDOWN_DELAY_MS: '3000', SHUTDOWN_GRACE_MS: '20000' }).shutdown).toEqual({ delayMs: 3_000, graceMs: 20_000 });
+    expect(problemsOf({ SHUTDOWN_DELAY_MS: '-1', SHUTDOWN_GRACE_MS: 'long' })).toEqual([
+      'SHUTDOWN_DELAY_MS must be an integer from 0 to 300000',
+      'SHUTDOWN_GRACE_MS must be an integer from 0 to 600000',
+    ]);
   });
 
   it('reads the subgraph circuit breaker settings and refuses values out of range', () => {

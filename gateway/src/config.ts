@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { DEFAULT_HTTP_SERVER_TIMEOUTS, httpTimeoutProblems, type HttpServerTimeouts } from '../../common/http-server-timeouts';
 import type { LogLevel } from '../../common/logger';
+import { DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS, DEFAULT_SHUTDOWN, type ShutdownConfig } from '../../common/shutdown';
 import { envText, readControlPlaneSettings, readRedisUrl, readSupergraphPath, readUrl } from './config-common';
 import { MAX_INPUT_NESTING } from './http/json-depth';
 import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
@@ -90,7 +91,16 @@ export interface GatewayConfig {
   authFailures?: AuthFailureConfig;
   /** The in-memory index of API key ids (credentials/key-id-index.ts). */
   apiKeyIndex?: ApiKeyIndexConfig;
+  /**
+   * Graceful shutdown on SIGTERM (common/shutdown.ts): serve unready for `delayMs` (`SHUTDOWN_DELAY_MS`), then drain
+   * in-flight requests for at most `graceMs` (`SHUTDOWN_GRACE_MS`). Optional so configs built in code get
+   * DEFAULT_SHUTDOWN (no delay).
+   */
+  shutdown?: ShutdownConfig;
 }
+
+// The shutdown defaults are the subgraphs' too (common/shutdown.ts); re-exported for the gateway's importers.
+export { DEFAULT_SHUTDOWN } from '../../common/shutdown';
 
 export interface CacheBytes {
   /** Apollo Server's parsed, validated documents (`DOCUMENT_CACHE_MIB`). */
@@ -255,6 +265,10 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     apiKeyIndex: {
       refreshMs: integer('API_KEY_INDEX_REFRESH_MS', DEFAULT_API_KEY_INDEX.refreshMs, 500, 60_000),
       fullReloadMs: integer('API_KEY_INDEX_FULL_RELOAD_MS', DEFAULT_API_KEY_INDEX.fullReloadMs, 10_000, 86_400_000),
+    },
+    shutdown: {
+      delayMs: integer('SHUTDOWN_DELAY_MS', production ? DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS : DEFAULT_SHUTDOWN.delayMs, 0, 300_000),
+      graceMs: integer('SHUTDOWN_GRACE_MS', DEFAULT_SHUTDOWN.graceMs, 0, 600_000),
     },
   };
   if (problems.length > 0) throw new GatewayConfigError(problems);

@@ -1,18 +1,27 @@
 /**
- * Liveness and readiness. `/healthz` says the process answers; `/readyz` says it can serve: the supergraph is
- * loaded and every subgraph answers a health check. Load balancers poll readiness often, so one check result is
- * shared for a short while and concurrent polls wait for the same check instead of each fanning out.
+ * Liveness and readiness, for load balancers and orchestrators. `/healthz` says the process answers; `/readyz` says
+ * this replica can serve: the supergraph is loaded, the control plane is usable (MongoDB answers, or the tenant
+ * directory is warm enough to serve from memory) and the replica is not shutting down.
  *
- * The 503 body names the subgraphs that are down and nothing else: no URL, host or error text.
+ * Readiness never depends on the subgraphs: every replica reaches the same subgraphs, so a readiness that fails
+ * when one of them is down takes every replica out of the Service at once — a full outage made of a partial one,
+ * while operations that do not touch that subgraph would still have succeeded. Subgraph health is the operator's
+ * (upstream/subgraph-health.ts: logs and `StartedGateway.subgraphHealth()`), never in a public body: both bodies
+ * here are a bare status.
+ *
+ * Load balancers poll readiness often, so one control-plane check is shared for a short while and concurrent polls
+ * wait for the same check. Draining is read on every poll, uncached: it must fail at once on SIGTERM.
  */
 import type { RequestHandler } from 'express';
 
 export interface ReadinessOptions {
   supergraphLoaded: () => boolean;
-  /** The subgraphs of the loaded supergraph. */
-  subgraphs: () => readonly string[];
-  /** Resolves when the subgraph answered the health check, rejects otherwise. */
-  probe: (subgraph: string) => Promise<void>;
+  /** True once shutdown began (common/shutdown.ts): readiness fails from then on, whatever else holds. */
+  draining: () => boolean;
+  /** Resolves when the control plane answers (a ping), rejects otherwise. */
+  pingControlPlane: () => Promise<void>;
+  /** Whether the tenant directory holds tenants it can serve from while the control plane is unreachable. */
+  directoryWarm: () => boolean;
   cacheMs?: number;
   /** Clock, for tests. */
   now?: () => number;
@@ -20,36 +29,43 @@ export interface ReadinessOptions {
 
 export interface Readiness {
   ready: boolean;
-  supergraphLoaded: boolean;
-  /** Names of the subgraphs that failed the health check, sorted. */
-  down: string[];
+  /** Why not, for the operator's log; never sent to clients. */
+  reason?: 'supergraph-not-loaded' | 'draining' | 'control-plane-unavailable';
 }
 
 export function createReadinessCheck(options: ReadinessOptions): () => Promise<Readiness> {
   const cacheMs = options.cacheMs ?? 2_000;
   const now = options.now ?? Date.now;
-  let last: { at: number; result: Readiness } | undefined;
-  let running: Promise<Readiness> | undefined;
+  let last: { at: number; usable: boolean } | undefined;
+  let running: Promise<boolean> | undefined;
 
-  const check = async (): Promise<Readiness> => {
-    const supergraphLoaded = options.supergraphLoaded();
-    const names = supergraphLoaded ? options.subgraphs() : [];
-    const results = await Promise.allSettled(names.map((name) => options.probe(name)));
-    const down = names.filter((_, i) => results[i]?.status === 'rejected').sort();
-    return { ready: supergraphLoaded && down.length === 0, supergraphLoaded, down };
-  };
-
-  return () => {
-    if (last && now() - last.at < cacheMs) return Promise.resolve(last.result);
-    running ??= check()
-      .then((result) => {
-        last = { at: now(), result };
-        return result;
+  const controlPlaneUsable = (): Promise<boolean> => {
+    if (last && now() - last.at < cacheMs) return Promise.resolve(last.usable);
+    running ??= options
+      .pingControlPlane()
+      .then(
+        () => true,
+        // A warm directory serves the tenants it knows (refreshing-cache.ts serves stale entries while the control
+        // plane is down); a cold one can authenticate nobody.
+        () => options.directoryWarm(),
+      )
+      .then((usable) => {
+        last = { at: now(), usable };
+        return usable;
       })
       .finally(() => {
         running = undefined;
       });
     return running;
+  };
+
+  return async () => {
+    if (options.draining()) return { ready: false, reason: 'draining' };
+    if (!options.supergraphLoaded()) return { ready: false, reason: 'supergraph-not-loaded' };
+    if (!(await controlPlaneUsable())) return { ready: false, reason: 'control-plane-unavailable' };
+    // Shutdown may have begun while the ping ran.
+    if (options.draining()) return { ready: false, reason: 'draining' };
+    return { ready: true };
   };
 }
 
@@ -60,14 +76,16 @@ export function livenessHandler(): RequestHandler {
   };
 }
 
-export function readinessHandler(readiness: () => Promise<Readiness>): RequestHandler {
+/** The body is a bare status either way; the reason goes to the log, at debug while draining (expected) else warn. */
+export function readinessHandler(readiness: () => Promise<Readiness>, log?: (readiness: Readiness) => void): RequestHandler {
   return async (_req, res) => {
-    const { ready, supergraphLoaded, down } = await readiness();
+    const result = await readiness();
     res.setHeader('cache-control', 'no-store');
-    if (ready) {
+    if (result.ready) {
       res.status(200).json({ status: 'ready' });
     } else {
-      res.status(503).json({ status: 'unavailable', supergraphLoaded, down });
+      log?.(result);
+      res.status(503).json({ status: 'unavailable' });
     }
   };
 }

@@ -27,6 +27,8 @@ export interface Identity {
   readonly manifests: ManifestCatalog;
   /** Which API key ids exist: made-up keys are refused from it without a read. */
   readonly keyIds: KeyIdIndex;
+  /** Resolves when the control plane's MongoDB answers within `timeoutMs` (readiness, health.ts). */
+  pingControlPlane(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -42,7 +44,8 @@ export async function startIdentity(config: GatewayConfig, logger: Logger, optio
     devIssuer: config.jwt.trustDevIssuer ? await devIssuer(config) : undefined,
   });
   const { mongoUri, dbName } = config.controlPlane;
-  const controlPlane = await openControlPlane({ mongoUri, dbName, onCommand: options.onControlPlaneCommand });
+  // The gateway reads the control plane and never changes its indexes: `tollgate migrate` does (common/indexes.ts).
+  const controlPlane = await openControlPlane({ mongoUri, dbName, onCommand: options.onControlPlaneCommand, indexes: 'verify' });
   const directory = createTenantDirectory({ source: controlPlane.tenants, logger });
   const indexConfig = config.apiKeyIndex ?? DEFAULT_API_KEY_INDEX;
   const keyIds = createKeyIdIndex({ source: controlPlane.apiKeys, logger, refreshMs: indexConfig.refreshMs, fullReloadMs: indexConfig.fullReloadMs });
@@ -74,6 +77,7 @@ export async function startIdentity(config: GatewayConfig, logger: Logger, optio
     authenticate: createAuthenticator({ issuers, apiKeys, directory }),
     manifests,
     keyIds,
+    pingControlPlane: (timeoutMs) => controlPlane.ping(timeoutMs),
     async close() {
       keyIds.close();
       await subscription.close();

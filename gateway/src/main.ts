@@ -1,6 +1,7 @@
 /** The gateway process: configuration from the environment, started until SIGINT or SIGTERM. */
 import { createLogger } from '../../common/logger';
-import { loadGatewayConfig } from './config';
+import { SHUTDOWN_CLOSE_MARGIN_MS } from '../../common/shutdown';
+import { DEFAULT_SHUTDOWN, loadGatewayConfig } from './config';
 import { startGateway } from './server';
 
 async function main(): Promise<void> {
@@ -9,13 +10,24 @@ async function main(): Promise<void> {
   const gateway = await startGateway(config, { logger });
   logger.info('gateway listening', { url: `${gateway.url}/graphql` });
 
+  // common/shutdown.ts: readiness fails at once, the gateway serves for SHUTDOWN_DELAY_MS, stops accepting, drains for at
+  // most SHUTDOWN_GRACE_MS, flushes and closes. Exit 0 once all of it is done; 1 if it failed or overran.
   const shutdown = (signal: NodeJS.Signals) => {
-    logger.info('stopping', { signal });
-    gateway.stop().then(
-      () => logger.info('stopped'),
+    logger.info('shutting down', { signal });
+    const { delayMs, graceMs } = config.shutdown ?? DEFAULT_SHUTDOWN;
+    const limitMs = delayMs + graceMs + SHUTDOWN_CLOSE_MARGIN_MS;
+    setTimeout(() => {
+      logger.error('graceful shutdown overran', { limitMs });
+      process.exit(1);
+    }, limitMs).unref();
+    gateway.shutdown().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
       (error: unknown) => {
         logger.error('stop failed', { error });
-        process.exitCode = 1;
+        process.exit(1);
       },
     );
   };

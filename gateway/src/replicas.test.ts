@@ -120,6 +120,8 @@ describe('two gateway replicas', () => {
       ...urls,
       NODE_ENV: 'production',
       PORT: '0',
+      // Stopped by the test, behind no load balancer: production's shutdown delay would only slow it down.
+      SHUTDOWN_DELAY_MS: '0',
       LOG_LEVEL: 'info',
       TOLLGATE_INTERNAL_SECRET: secret.toString('hex'),
       TRUSTED_ISSUERS_FILE: writeTrustedIssuersFile(issuer),

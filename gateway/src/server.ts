@@ -25,11 +25,13 @@ import { deriveSubgraphKey } from '../../common/internal-token';
 import { createLogger, type Logger } from '../../common/logger';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
 import type { CacheStats } from './cache';
-import { DEFAULT_AUTH_FAILURES, DEFAULT_BUDGET_REDIS_TIMEOUT_MS, DEFAULT_CACHE_BYTES, DEFAULT_INPUT_BOUNDS, DEFAULT_SUBGRAPH_BREAKER, type GatewayConfig } from './config';
+import { DEFAULT_AUTH_FAILURES, DEFAULT_BUDGET_REDIS_TIMEOUT_MS, DEFAULT_CACHE_BYTES, DEFAULT_INPUT_BOUNDS, DEFAULT_SHUTDOWN, DEFAULT_SUBGRAPH_BREAKER, type GatewayConfig } from './config';
 import { createDocumentStore } from './document-store';
 import { createResources } from './resources';
 import { corsHeaders, corsPreflight } from './http/cors';
 import { createReadinessCheck, livenessHandler, readinessHandler } from './health';
+import { createShutdown } from '../../common/shutdown';
+import { DEFAULT_SUBGRAPH_HEALTH_INTERVAL_MS, createSubgraphHealthMonitor, type SubgraphHealth } from './upstream/subgraph-health';
 import {
   authenticateRequests,
   bodyWithinPlan,
@@ -88,7 +90,15 @@ export interface StartedGateway {
   port: number;
   /** Each subgraph's circuit breaker state, by name (for metrics; subgraphs not fetched yet are absent). */
   subgraphBreakerStates(): Record<string, BreakerState>;
+  /**
+   * Checks every subgraph now (bypassing the breakers) and returns their states with the breakers': for the
+   * operator only — readiness does not depend on it (health.ts).
+   */
+  subgraphHealth(): Promise<SubgraphHealth>;
+  /** Stops at once: no new connections, in-flight requests drain, then everything closes. */
   stop(): Promise<void>;
+  /** What SIGTERM does (common/shutdown.ts): readiness fails at once, serves for the shutdown delay, then `stop`. */
+  shutdown(): Promise<void>;
   /** The per-document caches and their sizes in estimated bytes, for tests and the flood benchmark. */
   caches(): CacheStats[];
 }
@@ -115,6 +125,8 @@ export interface StartGatewayOptions {
    * change the control plane in the middle of a request (gateway/src/tenant-snapshot.test.ts).
    */
   afterAuthenticationForTests?: (request: RequestContext) => Promise<void>;
+  /** How often subgraphs are health-checked in the background for the operator's log; 0: on demand only. */
+  subgraphHealthIntervalMs?: number;
 }
 
 /** Readiness must answer faster than a load balancer's probe timeout, whatever the operation timeout is. */
@@ -249,7 +261,8 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
-      ApolloServerPluginDrainHttpServer({ httpServer }),
+      // In-flight requests get the grace period to finish; then their connections are closed.
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: (config.shutdown ?? DEFAULT_SHUTDOWN).graceMs }),
     ],
   });
 
@@ -263,8 +276,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   // the subgraph sockets, the budget, the APQ store and the control plane go.
   resources.add(server, (apollo) => apollo.stop());
 
-  const readiness = createReadinessCheck({
-    supergraphLoaded: () => supergraphLoaded,
+  const subgraphHealth = createSubgraphHealthMonitor({
     subgraphs: () => [...healthSources.keys()],
     probe: async (name) => {
       const dataSource = healthSources.get(name);
@@ -272,14 +284,30 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       const [result] = await gateway.serviceHealthCheck({ [name]: { dataSource } });
       if (result?.response.errors?.length) throw new Error(`${name} answered the health check with errors`);
     },
+    breakerStates: () => breakers.states(),
+    logger,
+    intervalMs: options.subgraphHealthIntervalMs ?? DEFAULT_SUBGRAPH_HEALTH_INTERVAL_MS,
+  });
+  resources.add(subgraphHealth, (monitor) => monitor.stop());
+  const shutdown = createShutdown({ delayMs: (config.shutdown ?? DEFAULT_SHUTDOWN).delayMs, stop: () => resources.close(), logger });
+  const readiness = createReadinessCheck({
+    supergraphLoaded: () => supergraphLoaded,
+    draining: shutdown.draining,
+    pingControlPlane: () => identity.pingControlPlane(MAX_HEALTH_CHECK_TIMEOUT_MS),
+    directoryWarm: () => identity.directory.warm(),
   });
 
   app.disable('x-powered-by');
   // An ETag is a hash of every response body, for conditional GETs that POST /graphql never gets.
   app.set('etag', false);
   app.use(trackRequests(logger));
+  app.use(shutdown.closeConnectionsWhileDraining);
   app.get('/healthz', livenessHandler());
-  app.get('/readyz', readinessHandler(readiness));
+  app.get(
+    '/readyz',
+    // Draining is expected and says so once (common/shutdown.ts); anything else is the operator's to look at.
+    readinessHandler(readiness, ({ reason }) => (reason === 'draining' ? logger.debug('not ready', { reason }) : logger.warn('not ready', { reason }))),
+  );
   if (explorerManifest) app.use(explorerRouter(explorerManifest));
   app.get('/schema.graphql', refuseCredentialsInUrl, authenticate, schemaDownload(gate, visibleSchemas));
   app.options('/graphql', corsPreflight(identity.directory, logger));
@@ -322,7 +350,9 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     port,
     caches: () => [documents.stats(), queryPlans.stats(), gate.cacheMemory(), estimator.cacheMemory()],
     subgraphBreakerStates: () => breakers.states(),
+    subgraphHealth: () => subgraphHealth.check(),
     stop: () => resources.close(),
+    shutdown: () => shutdown.shutdown(),
   };
 }
 

@@ -1,6 +1,7 @@
 /** Each subgraph's own database connection, opened one way for the server, the seeder and the tests. */
 import mongoose, { type Connection, type Model } from 'mongoose';
 import type { SubgraphName } from '../catalog';
+import { ensureIndexes, type IndexMode } from '../../common/indexes';
 import { isTenantScoped } from './tenant-plugin';
 
 export function defaultDbName(name: SubgraphName): string {
@@ -54,8 +55,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<Connection
     sanitizeFilter: true,
     // Fail fast when the database is gone instead of queueing operations for 10 s.
     bufferCommands: false,
-    // Indexes are synced by registerModels, before anything is served, rather than in the background.
+    // Indexes are synced by `tollgate migrate` (or checked) in registerModels, never in the background; collections
+    // come from the migration (or the first insert), not from a `create` command when a model is compiled.
     autoIndex: false,
+    autoCreate: false,
     monitorCommands: options.monitorCommands ?? false,
     serverSelectionTimeoutMS: timeouts.serverSelectionTimeoutMs,
     connectTimeoutMS: timeouts.connectTimeoutMs,
@@ -72,13 +75,18 @@ export async function openDatabase(options: DatabaseOptions): Promise<Connection
 
 /**
  * Compiles a subgraph's models on `connection`, refuses any model without the tenant plugin, and syncs the indexes
- * (the unique ones are what keeps SKUs and e-mail addresses unique per tenant).
+ * (`create`: migrations, tests, the demo) or checks they exist (`verify`: a running subgraph) — the unique ones are
+ * what keeps SKUs and e-mail addresses unique per tenant.
  */
-export async function registerModels<TModels>(connection: Connection, build: (connection: Connection) => TModels): Promise<TModels> {
+export async function registerModels<TModels>(
+  connection: Connection,
+  build: (connection: Connection) => TModels,
+  indexes: IndexMode = 'create',
+): Promise<TModels> {
   const models = build(connection);
   for (const [name, model] of Object.entries(connection.models)) {
     if (!isTenantScoped(model as Model<unknown>)) throw new Error(`model ${name} is not tenant-scoped`);
-    await model.syncIndexes();
   }
+  await ensureIndexes(connection, indexes);
   return models;
 }

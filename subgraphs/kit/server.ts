@@ -21,6 +21,8 @@ import type { Connection } from 'mongoose';
 import { graphqlHandler } from '../../common/apollo-express';
 import { DEFAULT_HTTP_SERVER_TIMEOUTS, createHttpServer, type HttpServerTimeouts } from '../../common/http-server-timeouts';
 import { createLogger, type Logger } from '../../common/logger';
+import type { IndexMode } from '../../common/indexes';
+import { DEFAULT_SHUTDOWN, createShutdown, type ShutdownConfig } from '../../common/shutdown';
 import type { SubgraphName } from '../catalog';
 import { createCommandCounter } from './command-counter';
 import { openDatabase, registerModels, type DatabaseTimeouts } from './database';
@@ -91,6 +93,13 @@ export interface SubgraphOptions {
    * callers only (kit/command-counter.ts). For the bench; off by default.
    */
   countCommands?: boolean;
+  /**
+   * `verify` (subgraphs/run.ts) checks the indexes exist and refuses to start naming `tollgate migrate`; `create`
+   * (the default: tests) syncs them (common/indexes.ts).
+   */
+  indexes?: IndexMode;
+  /** Shutdown (common/shutdown.ts): the delay `shutdown()` serves unready for, and the drain's grace period. */
+  shutdown?: ShutdownConfig;
 }
 
 export interface RunningSubgraph {
@@ -101,6 +110,8 @@ export interface RunningSubgraph {
   connection: Connection;
   /** Stops accepting requests, lets running ones finish, then closes the database connection. */
   stop(): Promise<void>;
+  /** What SIGTERM does: /readyz fails at once, the subgraph serves for the shutdown delay, then `stop`. */
+  shutdown(): Promise<void>;
 }
 
 const BODY_LIMIT = '1mb';
@@ -187,7 +198,7 @@ export async function startSubgraph<TModels, TLoaders>(
   });
   let apollo: ApolloServer<Context> | undefined;
   try {
-    const models = await registerModels(connection, (c) => definition.models(c));
+    const models = await registerModels(connection, (c) => definition.models(c), options.indexes ?? 'create');
     // The generated resolver types checked the map against the schema; this is the same map under Apollo's type.
     const resolvers = definition.resolvers as GraphQLResolverMap<unknown>;
     const schema = protectSchema(buildSubgraphSchema({ typeDefs: definition.typeDefs, resolvers }), definition.permissions);
@@ -202,7 +213,7 @@ export async function startSubgraph<TModels, TLoaders>(
       stopOnTerminationSignals: false,
       formatError: (formatted, error) => maskError(formatted, error),
       plugins: [
-        ApolloServerPluginDrainHttpServer({ httpServer }),
+        ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: (options.shutdown ?? DEFAULT_SHUTDOWN).graceMs }),
         ApolloServerPluginLandingPageDisabled(),
         // Traces would carry error details and timings to whoever asks for them with a header.
         ApolloServerPluginInlineTraceDisabled(),
@@ -230,14 +241,29 @@ export async function startSubgraph<TModels, TLoaders>(
     };
 
     const loaderOptions: LoaderOptions = { ...DEFAULT_LOADER_OPTIONS, ...(options.connectionLoader ? { connectionLoader: options.connectionLoader } : {}) };
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= (async () => {
+        await server.stop();
+        await connection.close();
+      })();
+      return stopping;
+    };
+    const shutdown = createShutdown({ delayMs: (options.shutdown ?? DEFAULT_SHUTDOWN).delayMs, stop });
     const app = express();
     app.disable('x-powered-by');
+    app.use(shutdown.closeConnectionsWhileDraining);
     if (options.countCommands) app.get('/_bench/commands', createCommandCounter(connection).handler);
     // For orchestrators (compose, Kubernetes probes): the process serves and its MongoDB connection is up. Says
     // nothing else — no version, no database name — and needs no token.
     app.get('/healthz', (_req, res) => {
       const up = connection.readyState === 1;
       res.status(up ? 200 : 503).json({ status: up ? 'ok' : 'unavailable' });
+    });
+    // Readiness: as /healthz, and not shutting down — so a load balancer stops sending before the listener closes.
+    app.get('/readyz', (_req, res) => {
+      const ready = connection.readyState === 1 && !shutdown.draining();
+      res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable' });
     });
     app.post(
       '/graphql',
@@ -270,19 +296,7 @@ export async function startSubgraph<TModels, TLoaders>(
 
     const port = await listen(httpServer, options.port, host);
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/graphql`;
-    let stopping: Promise<void> | undefined;
-    return {
-      url,
-      port,
-      connection,
-      stop() {
-        stopping ??= (async () => {
-          await server.stop();
-          await connection.close();
-        })();
-        return stopping;
-      },
-    };
+    return { url, port, connection, stop, shutdown: shutdown.shutdown };
   } catch (error) {
     await apollo?.stop().catch(() => undefined);
     await connection.close().catch(() => undefined);

@@ -9,6 +9,7 @@
  * tenant registry. Demo data is not seeded here (demo/control-plane.ts).
  */
 import mongoose, { type mongo } from 'mongoose';
+import { ensureIndexes, type IndexMode } from '../../../common/indexes';
 import { DEFAULT_CONTROL_DB, isControlDbName } from '../config-common';
 import { ApiKeyRegistry } from '../credentials/api-keys';
 import { ManifestRegistry } from '../persisted/registry';
@@ -22,6 +23,11 @@ export interface ControlPlaneOptions {
   changes?: ChangePublisher;
   /** Told of every command sent (the driver's command monitoring, on only when this is given). */
   onCommand?: (event: mongo.CommandStartedEvent) => void;
+  /**
+   * `create` (the default: `tollgate migrate`, tests, the demo) syncs the indexes and writes the built-in plans;
+   * `verify` (the gateway) only checks the indexes exist and writes nothing (common/indexes.ts).
+   */
+  indexes?: IndexMode;
 }
 
 export interface ControlPlane {
@@ -29,13 +35,16 @@ export interface ControlPlane {
   readonly tenants: TenantRegistry;
   readonly apiKeys: ApiKeyRegistry;
   readonly manifests: ManifestRegistry;
+  /** Resolves when MongoDB answers a ping within `timeoutMs`, rejects otherwise (readiness, health.ts). */
+  ping(timeoutMs: number): Promise<void>;
   /** Drops the whole control-plane database: for tests that made one of their own. */
   dropDatabase(): Promise<void>;
   close(): Promise<void>;
 }
 
 /**
- * Connects, makes sure the indexes and the built-in plans exist (both idempotent), and hands out the registries.
+ * Connects, syncs the indexes and the built-in plans (both idempotent) or, with `indexes: 'verify'`, checks the
+ * indexes exist, and hands out the registries.
  * Fails fast when MongoDB does not answer, rather than queueing operations behind a connection that may never come.
  */
 export async function openControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
@@ -47,6 +56,8 @@ export async function openControlPlane(options: ControlPlaneOptions): Promise<Co
     sanitizeFilter: true,
     bufferCommands: false,
     autoIndex: false,
+    // No `create` command when a model is compiled: collections come from the migration (or the first insert).
+    autoCreate: false,
     serverSelectionTimeoutMS: 5_000,
     ...(options.onCommand ? { monitorCommands: true } : {}),
   });
@@ -56,13 +67,24 @@ export async function openControlPlane(options: ControlPlaneOptions): Promise<Co
     const tenants = new TenantRegistry(connection, options.changes);
     const apiKeys = new ApiKeyRegistry(connection, tenants, options.changes);
     const manifests = new ManifestRegistry(connection, tenants, options.changes);
-    for (const model of Object.values(connection.models)) await model.syncIndexes();
-    await tenants.ensureDefaultPlans();
+    const mode = options.indexes ?? 'create';
+    await ensureIndexes(connection, mode);
+    if (mode === 'create') await tenants.ensureDefaultPlans();
     return {
       dbName,
       tenants,
       apiKeys,
       manifests,
+      async ping(timeoutMs) {
+        const db = connection.db;
+        if (!db) throw new Error('control plane not connected');
+        // Server selection alone may wait `serverSelectionTimeoutMS`: a probe must answer sooner than that.
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('control plane ping timed out')), timeoutMs);
+        });
+        await Promise.race([db.command({ ping: 1 }), timeout]).finally(() => clearTimeout(timer));
+      },
       async dropDatabase() {
         await connection.dropDatabase();
       },

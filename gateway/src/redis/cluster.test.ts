@@ -190,6 +190,8 @@ describe('on a 3-master Redis Cluster', () => {
         REDIS_URL: cluster.url,
         NODE_ENV: 'production',
         PORT: '0',
+        // Stopped by the test, behind no load balancer: production's shutdown delay would only slow it down.
+        SHUTDOWN_DELAY_MS: '0',
         LOG_LEVEL: 'info',
         TOLLGATE_INTERNAL_SECRET: randomBytes(32).toString('hex'),
         TRUSTED_ISSUERS_FILE: writeTrustedIssuersFile(issuer),

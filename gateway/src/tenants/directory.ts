@@ -38,6 +38,11 @@ export interface TenantDirectory {
   peek(id: string): TenantRecord | undefined;
   /** Whether some active tenant allows this web origin: all a preflight, which carries no credentials, can tell. */
   allowsOriginForSomeTenant(origin: string): Promise<boolean>;
+  /**
+   * Whether some tenant is cached: a failed reload serves the cached record (refreshing-cache.ts), so a warm
+   * directory keeps authenticating its tenants while the control plane is unreachable (readiness, health.ts).
+   */
+  warm(): boolean;
   /** Drops what the change made stale. */
   applyChange(change: ControlPlaneChange): void;
   /** Drops everything: announcements may have been missed. */
@@ -94,6 +99,7 @@ export function createTenantDirectory(options: TenantDirectoryOptions): TenantDi
       return tenant;
     },
     peek: (id) => tenants.peek(id),
+    warm: () => tenants.size > 0,
     async allowsOriginForSomeTenant(origin) {
       const allowed = await origins.get(ORIGINS_KEY);
       return allowed?.has(origin) ?? false;

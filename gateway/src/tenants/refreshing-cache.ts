@@ -85,6 +85,11 @@ export class RefreshingCache<V> {
     return entry && entry.freshUntil > this.options.now() ? entry.value : undefined;
   }
 
+  /** How many entries are cached, fresh or not. */
+  get size(): number {
+    return this.entries.size;
+  }
+
   /** What is cached, fresh or not, without reading anything. */
   peek(key: string): V | undefined {
     return this.entries.get(key)?.value;

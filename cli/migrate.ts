@@ -1,0 +1,62 @@
+/**
+ * `tollgate migrate`: the deployment step that creates what the processes need in MongoDB — the control plane's
+ * indexes and built-in plans, and every subgraph's indexes (common/indexes.ts). Runtime processes only check, and
+ * refuse to start naming this command; `npm start`, the compose `migrate` service and the Helm hook Job run it.
+ * Idempotent: run it before every upgrade. It imports the subgraphs' models only (subgraphs/migrate.ts).
+ */
+import { openControlPlane } from '../gateway/src/control-plane/open';
+import { SUBGRAPH_NAMES, type SubgraphName } from '../subgraphs/catalog';
+import { defaultDbName } from '../subgraphs/kit/database';
+import { migrateSubgraphs } from '../subgraphs/migrate';
+import { UsageError, list, string, type Command } from './command';
+
+const CONTROL_PLANE = 'control-plane';
+const TARGETS = [CONTROL_PLANE, ...SUBGRAPH_NAMES];
+const DB_NAME = /^[A-Za-z0-9_-]{1,63}$/;
+
+function isSubgraphName(value: string): value is SubgraphName {
+  return (SUBGRAPH_NAMES as readonly string[]).includes(value);
+}
+
+/** `--db accounts=shop_accounts,reviews=shop_reviews`: a subgraph's database when its MONGODB_DB is not the default. */
+function databases(value: string | undefined): Partial<Record<SubgraphName, string>> {
+  const result: Partial<Record<SubgraphName, string>> = {};
+  for (const entry of list(value ?? '')) {
+    const [name, db] = entry.split('=');
+    if (name === undefined || !isSubgraphName(name) || db === undefined || !DB_NAME.test(db)) {
+      throw new UsageError(`--db takes <subgraph>=<database> pairs, subgraphs among ${SUBGRAPH_NAMES.join(', ')}`);
+    }
+    result[name] = db;
+  }
+  return result;
+}
+
+export const MIGRATE_COMMANDS: Record<string, Command> = {
+  migrate: {
+    usage: `migrate [--only <${TARGETS.join('|')}>,…] [--db <subgraph>=<database>,…]`,
+    summary:
+      "Creates the control plane's and every subgraph's indexes (dropping those no longer declared) and the built-in plans. Run before every start of a new version; runtime processes refuse to start without it.",
+    options: { only: { type: 'string' }, db: { type: 'string' } },
+    async run({ values, config, print }) {
+      const only = string(values, 'only');
+      const targets = only === undefined ? TARGETS : list(only);
+      const unknown = targets.filter((t) => !TARGETS.includes(t));
+      if (unknown.length > 0 || targets.length === 0) throw new UsageError(`--only takes ${TARGETS.join(', ')}`);
+      const dbs = databases(string(values, 'db'));
+      const { controlPlane: settings } = config();
+      const migrated: { target: string; database: string }[] = [];
+      if (targets.includes(CONTROL_PLANE)) {
+        const controlPlane = await openControlPlane({ mongoUri: settings.mongoUri, dbName: settings.dbName, indexes: 'create' });
+        await controlPlane.close();
+        migrated.push({ target: CONTROL_PLANE, database: settings.dbName });
+      }
+      await migrateSubgraphs({
+        mongoUri: settings.mongoUri,
+        names: SUBGRAPH_NAMES.filter((name) => targets.includes(name)),
+        dbNameFor: (name) => dbs[name] ?? defaultDbName(name),
+        onMigrated: (name, database) => migrated.push({ target: name, database }),
+      });
+      print(migrated, () => migrated.map((m) => `migrated ${m.target} (${m.database})`).join('\n'));
+    },
+  },
+};

@@ -1,0 +1,43 @@
+/**
+ * The subgraphs' part of `tollgate migrate` (cli/migrate.ts): each subgraph's models compiled on its database and
+ * their indexes synced (common/indexes.ts). Imports the models only — never a resolver or a schema — so the CLI
+ * stays a small bundle that cannot serve anything.
+ */
+import type { Connection } from 'mongoose';
+import { SUBGRAPH_NAMES, type SubgraphName } from './catalog';
+import { createAccountsModels } from './accounts/models';
+import { createInventoryModels } from './inventory/models';
+import { createProductsModels } from './products/models';
+import { createReviewsModels } from './reviews/models';
+import { defaultDbName, openDatabase, registerModels } from './kit/database';
+
+const MODELS: Record<SubgraphName, (connection: Connection) => unknown> = {
+  accounts: createAccountsModels,
+  inventory: createInventoryModels,
+  products: createProductsModels,
+  reviews: createReviewsModels,
+};
+
+export interface MigrateSubgraphsOptions {
+  mongoUri: string;
+  /** Which subgraphs; all by default. */
+  names?: readonly SubgraphName[];
+  /** Each subgraph's database; `tollgate_<name>` by default, as subgraphs/run.ts uses (its MONGODB_DB). */
+  dbNameFor?: (name: SubgraphName) => string;
+  /** Told of each database once its indexes are synced. */
+  onMigrated?: (name: SubgraphName, dbName: string) => void;
+}
+
+export async function migrateSubgraphs(options: MigrateSubgraphsOptions): Promise<void> {
+  const dbNameFor = options.dbNameFor ?? defaultDbName;
+  for (const name of options.names ?? SUBGRAPH_NAMES) {
+    const dbName = dbNameFor(name);
+    const connection = await openDatabase({ mongoUri: options.mongoUri, dbName });
+    try {
+      await registerModels(connection, MODELS[name], 'create');
+    } finally {
+      await connection.close();
+    }
+    options.onMigrated?.(name, dbName);
+  }
+}
