@@ -40,6 +40,7 @@ const UNIT_TESTS = [
   'gateway/src/health.test.ts',
   'gateway/src/http/abandoned-work.test.ts',
   'gateway/src/http/authenticate.test.ts',
+  'gateway/src/http/cors-headers.test.ts',
   'gateway/src/http/document-bounds.test.ts',
   'gateway/src/http/json-depth.test.ts',
   'gateway/src/http/persisted.test.ts',

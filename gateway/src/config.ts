@@ -8,6 +8,7 @@ import { DEFAULT_HTTP_SERVER_TIMEOUTS, httpTimeoutProblems, type HttpServerTimeo
 import type { LogLevel } from '../../common/logger';
 import { envText, readControlPlaneSettings, readRedisUrl, readSupergraphPath, readUrl } from './config-common';
 import { MAX_INPUT_NESTING } from './http/json-depth';
+import { readHeaderList, type CorsHeaderConfig } from './http/cors-headers';
 import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
 
 // The defaults the CLI and the scripts share live in config-common.ts, once; re-exported for the gateway's importers.
@@ -90,6 +91,11 @@ export interface GatewayConfig {
   authFailures?: AuthFailureConfig;
   /** The in-memory index of API key ids (credentials/key-id-index.ts). */
   apiKeyIndex?: ApiKeyIndexConfig;
+  /**
+   * Request headers browser pages may send and answer headers their code may read, beyond the defaults
+   * (http/cors-headers.ts): `CORS_ALLOWED_HEADERS`, `CORS_EXPOSED_HEADERS`. Absent when neither is set.
+   */
+  cors?: CorsHeaderConfig;
 }
 
 export interface CacheBytes {
@@ -214,6 +220,16 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
   };
   problems.push(...httpTimeoutProblems(httpServer, { headers: 'HTTP_HEADERS_TIMEOUT_MS', request: 'HTTP_REQUEST_TIMEOUT_MS' }));
 
+  const corsAllowed = text('CORS_ALLOWED_HEADERS');
+  const corsExposed = text('CORS_EXPOSED_HEADERS');
+  const cors: CorsHeaderConfig | undefined =
+    corsAllowed === undefined && corsExposed === undefined
+      ? undefined
+      : {
+          extraAllowedHeaders: readHeaderList(corsAllowed, 'CORS_ALLOWED_HEADERS', 'allowed', problems),
+          extraExposedHeaders: readHeaderList(corsExposed, 'CORS_EXPOSED_HEADERS', 'exposed', problems),
+        };
+
   const config: GatewayConfig = {
     production,
     host: text('HOST') ?? '127.0.0.1',
@@ -256,6 +272,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
       refreshMs: integer('API_KEY_INDEX_REFRESH_MS', DEFAULT_API_KEY_INDEX.refreshMs, 500, 60_000),
       fullReloadMs: integer('API_KEY_INDEX_FULL_RELOAD_MS', DEFAULT_API_KEY_INDEX.fullReloadMs, 10_000, 86_400_000),
     },
+    ...(cors ? { cors } : {}),
   };
   if (problems.length > 0) throw new GatewayConfigError(problems);
   return config;

@@ -29,6 +29,7 @@ import { DEFAULT_AUTH_FAILURES, DEFAULT_BUDGET_REDIS_TIMEOUT_MS, DEFAULT_CACHE_B
 import { createDocumentStore } from './document-store';
 import { createResources } from './resources';
 import { corsHeaders, corsPreflight } from './http/cors';
+import { corsHeaderLists } from './http/cors-headers';
 import { createReadinessCheck, livenessHandler, readinessHandler } from './health';
 import {
   authenticateRequests,
@@ -282,11 +283,12 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   app.get('/readyz', readinessHandler(readiness));
   if (explorerManifest) app.use(explorerRouter(explorerManifest));
   app.get('/schema.graphql', refuseCredentialsInUrl, authenticate, schemaDownload(gate, visibleSchemas));
-  app.options('/graphql', corsPreflight(identity.directory, logger));
+  const corsLists = corsHeaderLists(config.cors);
+  app.options('/graphql', corsPreflight(identity.directory, logger, corsLists));
   app.all(
     '/graphql',
     noStore,
-    corsHeaders(identity.directory),
+    corsHeaders(identity.directory, corsLists),
     refuseCredentialsInUrl,
     onlyPost,
     authenticate,
