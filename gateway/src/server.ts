@@ -41,7 +41,6 @@ import {
   noStore,
   notFound,
   onlyJson,
-  onlyPost,
   recordBodyBytes,
   refuseCredentialsInUrl,
   trackRequests,
@@ -68,6 +67,7 @@ import { createAccountStage } from './pipeline/account';
 import { createAuthorizeStage } from './pipeline/authorize';
 import { createCostStage } from './pipeline/cost';
 import { resolvePersistedOperations } from './http/persisted';
+import { forPosts, onlyGetOrPost, readGetRequest, safeGet } from './http/get-requests';
 import { createApqStore } from './persisted/apq';
 import { createLimitsStage, parseOptionsForPlans } from './pipeline/limits';
 import { operationKind } from './pipeline/operation-kind';
@@ -290,11 +290,14 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     noStore,
     corsHeaders(identity.directory, corsLists),
     refuseCredentialsInUrl,
-    onlyPost,
+    // GET for persisted queries only, with CSRF prevention (http/get-requests.ts); its query string becomes the body.
+    onlyGetOrPost,
+    safeGet,
     authenticate,
     ...pauseForTests(options.afterAuthenticationForTests),
-    onlyJson,
-    express.json({ limit: config.maxBodyBytes, type: 'application/json', verify: recordBodyBytes }),
+    forPosts(onlyJson),
+    forPosts(express.json({ limit: config.maxBodyBytes, type: 'application/json', verify: recordBodyBytes })),
+    readGetRequest,
     bodyWithinPlan(),
     // Before anything walks the body's JSON (persisted operations, the gate's variable key, coercion).
     boundedJsonBody({ maxDepth: inputBounds.maxJsonDepth }),
@@ -306,7 +309,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     }),
     // On the text Apollo Server will parse, however it was sent: nesting bound, then the plan's token limit.
     boundedDocument({ maxNesting: inputBounds.maxDocumentNesting }),
-    graphqlHandler(server, gatewayContext, { onAnswer: noteApolloRefusal }),
+    graphqlHandler(server, gatewayContext, { onAnswer: noteApolloRefusal, getFromBody: true }),
   );
   app.use(notFound);
   app.use(handleErrors(logger, config.maxBodyBytes));

@@ -22,7 +22,8 @@ import type { TenantRecord } from '../tenants/tenant';
 import { corsHeaderLists, type CorsHeaderLists } from './cors-headers';
 
 export const PREFLIGHT_MAX_AGE_SECONDS = 600;
-const ALLOWED_METHODS = 'POST';
+/** GET carries persisted queries only (get-requests.ts). */
+const ALLOWED_METHODS: readonly string[] = ['GET', 'POST'];
 
 type OriginCheck = Pick<TenantDirectory, 'allowsOriginForSomeTenant'>;
 
@@ -39,7 +40,7 @@ export function corsPreflight(directory: OriginCheck, logger: Logger, headers: C
     const state = requestStateOf(res);
     let allowed: boolean;
     try {
-      allowed = method === ALLOWED_METHODS && (await directory.allowsOriginForSomeTenant(origin));
+      allowed = ALLOWED_METHODS.includes(method) && (await directory.allowsOriginForSomeTenant(origin));
     } catch (error) {
       if (!(error instanceof ControlPlaneUnavailableError)) throw error;
       logger.error('control plane unreadable; refusing a preflight', { requestId: state?.requestId, error });
@@ -52,7 +53,7 @@ export function corsPreflight(directory: OriginCheck, logger: Logger, headers: C
       return;
     }
     res.setHeader('access-control-allow-origin', origin);
-    res.setHeader('access-control-allow-methods', ALLOWED_METHODS);
+    res.setHeader('access-control-allow-methods', ALLOWED_METHODS.join(', '));
     res.setHeader('access-control-allow-headers', headers.allowed);
     res.setHeader('access-control-max-age', String(PREFLIGHT_MAX_AGE_SECONDS));
     res.status(204).end();
