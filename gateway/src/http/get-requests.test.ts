@@ -4,12 +4,14 @@
  * prevention kept, query text refused, the query string's JSON bounded like a body's, and every answer `no-store`.
  * Mutations by GET are refused on the real subgraphs in test/e2e/get-mutations.test.ts.
  */
+import { randomBytes } from 'node:crypto';
 import { operationId } from '../persisted/manifest';
 import { testManifest } from '../testing/manifests';
 import { ACME_ORIGIN, startTestPlatform, type GraphQLHttpResult, type TestPlatform } from '../testing/platform';
 
 const PRODUCTS = 'query Products {\n  products {\n    id\n    name\n  }\n}';
-const GREET = 'query Greet($role: Role!) {\n  greet(role: $role)\n}';
+/** Unique per run: APQ lives in the shared Redis for a day, and the first test needs a hash nobody registered yet. */
+const GREET = `query Greet($role: Role!) {\n  greet_${randomBytes(6).toString('hex')}: greet(role: $role)\n}`;
 const WHO = 'query Who {\n  whoami {\n    tenant\n  }\n}';
 /** What Apollo Client Web sends with every request, GET included (it satisfies CSRF prevention). */
 const APOLLO_CLIENT_HEADERS = { 'content-type': 'application/json' };
