@@ -21,6 +21,7 @@ const UNIT_TESTS = [
   'common/logger.test.ts',
   'common/secret-shapes.test.ts',
   'common/shield-node-compat.test.ts',
+  'cli/suggest.test.ts',
   'gateway/src/authz/filter.test.ts',
   'gateway/src/authz/gate.test.ts',
   'gateway/src/authz/input-rules.test.ts',

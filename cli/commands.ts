@@ -19,6 +19,7 @@ import { MANIFEST_COMMANDS } from './manifest';
 import { PLAN_COMMANDS } from './plan';
 import { TENANT_COMMANDS } from './tenant';
 import { TOKEN_COMMANDS } from './token-command';
+import { closest } from './suggest';
 
 export { UsageError, type CliIo } from './command';
 
@@ -80,6 +81,34 @@ function joinNegativeValues(args: readonly string[], options: Options): string[]
   return joined;
 }
 
+/**
+ * The command a mistyped one probably meant: a group's action is compared with that group's actions only (so
+ * `tenant delete` is no typo of `tenant create`), a mistyped group or single command with the groups and commands.
+ */
+function suggestCommand(first: string, second: string | undefined): string | undefined {
+  const actionsOf = (group: string) =>
+    Object.keys(COMMANDS)
+      .filter((name) => name.startsWith(`${group} `))
+      .map((name) => name.slice(group.length + 1));
+  if (GROUPS.includes(first)) {
+    const action = second === undefined ? undefined : closest(second, actionsOf(first));
+    return action === undefined ? undefined : `${first} ${action}`;
+  }
+  const single = Object.keys(COMMANDS).filter((name) => !name.includes(' '));
+  const word = closest(first, [...GROUPS, ...single]);
+  if (word === undefined || !GROUPS.includes(word)) return word;
+  return second !== undefined && actionsOf(word).includes(second) ? `${word} ${second}` : word;
+}
+
+/** parseArgs's complaint, with a "did you mean" for a mistyped option (node's own text suggests `--` instead). */
+function parseProblem(error: unknown, options: Options): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const unknown = /Unknown option '(-[^']+)'/.exec(message)?.[1];
+  if (unknown === undefined) return message;
+  const suggestion = closest(unknown.replace(/^-+/, ''), Object.keys(options));
+  return `unknown option ${unknown}${suggestion ? `; did you mean --${suggestion}?` : ''}`;
+}
+
 export async function runTollgate(argv: readonly string[], io: CliIo): Promise<number> {
   const program = io.program ?? NPM_SCRIPT;
   const [first, second] = argv;
@@ -97,7 +126,8 @@ export async function runTollgate(argv: readonly string[], io: CliIo): Promise<n
   }
   const command = COMMANDS[name];
   if (!command) {
-    io.stderr(`tollgate: unknown command "${name}"\n${overview(program)}\n`);
+    const suggestion = suggestCommand(first, second);
+    io.stderr(`tollgate: unknown command "${name}"${suggestion ? `; did you mean "${suggestion}"?` : ''}\n${overview(program)}\n`);
     return 2;
   }
   let controlPlane: ControlPlane | undefined;
@@ -113,7 +143,7 @@ export async function runTollgate(argv: readonly string[], io: CliIo): Promise<n
         strict: true,
       }) as { values: Values; positionals: string[] };
     } catch (error) {
-      throw new UsageError(error instanceof Error ? error.message : String(error));
+      throw new UsageError(parseProblem(error, { ...GLOBAL_OPTIONS, ...command.options }));
     }
     const { values, positionals } = parsed;
     if (values.help) {

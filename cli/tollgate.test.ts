@@ -117,6 +117,22 @@ describe('usage', () => {
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(/^tollgate: /);
   });
+
+  it.each([
+    ['tenant shw acme', 'tollgate: unknown command "tenant shw"; did you mean "tenant show"?'],
+    ['tenat list', 'tollgate: unknown command "tenat"; did you mean "tenant list"?'],
+    ['plan set pro --max-cots 10', 'tollgate: unknown option --max-cots; did you mean --max-cost?'],
+    ['key create --tenant acme --manifset m', 'tollgate: unknown option --manifset; did you mean --manifest?'],
+  ])('suggests what %s probably meant', async (args, line) => {
+    const run = await tollgate(args);
+    expect(run.code).toBe(2);
+    expect(run.stderr.split('\n')[0]).toBe(line);
+  });
+
+  it('suggests nothing for a word that is no typo', async () => {
+    const run = await tollgate('tenant delete acme');
+    expect(run.stderr.split('\n')[0]).toBe('tollgate: unknown command "tenant delete"');
+  });
 });
 
 describe('tenants and plans', () => {
