@@ -34,6 +34,9 @@ COPY subgraphs/accounts/schema.graphql ./subgraphs/accounts/schema.graphql
 COPY subgraphs/products/schema.graphql ./subgraphs/products/schema.graphql
 COPY subgraphs/inventory/schema.graphql ./subgraphs/inventory/schema.graphql
 COPY subgraphs/reviews/schema.graphql ./subgraphs/reviews/schema.graphql
+# `tollgate …` on the PATH (`docker compose exec gateway tollgate tenant list`): the bin runs dist/tollgate.js here.
+COPY bin/tollgate.js ./bin/tollgate.js
+RUN ln -s /app/bin/tollgate.js /usr/local/bin/tollgate
 RUN mkdir -p /app/.data/secrets && chown -R node:node /app/.data
 USER node
 EXPOSE 4000

@@ -10,6 +10,10 @@ export interface CliIo {
   stdout(text: string): void;
   stderr(text: string): void;
   env: NodeJS.ProcessEnv;
+  /** Standard input, read whole (`manifest publish -`); absent where there is none to read. */
+  stdin?: () => Promise<string>;
+  /** How the usage text names the command: `tollgate` from the bin (bin/tollgate.js), else the npm script. */
+  program?: string;
 }
 
 /** The command line itself is wrong: exit code 2, with the command's usage. */
@@ -72,7 +76,26 @@ export function required(values: Values, name: string): string {
   return value;
 }
 
-/** The tenant settings given as options; only those given. The registry validates the values. */
+/** `value` must be one of `allowed`; the message names the flag and lists them. */
+export function oneOf<T extends string>(value: string, allowed: readonly T[], option: string): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`${option} must be one of ${allowed.join(', ')} (not "${value}")`);
+  return value as T;
+}
+
+/** A positive integer given as `option`; the message names the flag and the value. */
+export function positiveInteger(value: string, option: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`${option} must be a positive integer (not "${value}")`);
+  return n;
+}
+
+/** A positive number given as `option` (a rate). */
+export function positiveNumber(value: string, option: string): number {
+  const n = Number(value);
+  if (!/^\d+(?:\.\d+)?$/.test(value) || !(n > 0) || !Number.isFinite(n)) throw new UsageError(`${option} must be a positive number (not "${value}")`);
+  return n;
+}
+
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();

@@ -20,6 +20,7 @@ import { MIGRATE_COMMANDS } from './migrate';
 import { PLAN_COMMANDS } from './plan';
 import { TENANT_COMMANDS } from './tenant';
 import { TOKEN_COMMANDS } from './token-command';
+import { closest } from './suggest';
 
 export { UsageError, type CliIo } from './command';
 
@@ -32,9 +33,12 @@ const COMMANDS: Record<string, Command> = { ...TENANT_COMMANDS, ...PLAN_COMMANDS
 
 const GROUPS = ['tenant', 'plan', 'key', 'manifest'];
 
-function overview(): string {
+/** How usage text names the command when `io.program` does not say (the npm script, from a checkout). */
+const NPM_SCRIPT = 'npm run --silent tollgate --';
+
+function overview(program: string): string {
   const lines = Object.values(COMMANDS).map((command) => `  ${command.usage.split('\n')[0]}`);
-  return `Usage: npm run --silent tollgate -- <command> [options]
+  return `Usage: ${program} <command> [options]
 
 Commands:
 ${lines.join('\n')}
@@ -43,38 +47,88 @@ Every command takes --help, and --json for JSON output. Exit codes: 0 ok, 1 fail
 ${ENVIRONMENT}`;
 }
 
-function commandHelp(command: Command): string {
-  return `Usage: npm run --silent tollgate -- ${command.usage} [--json]
+function commandHelp(command: Command, program: string): string {
+  return `Usage: ${program} ${command.usage} [--json]
 
 ${command.summary}
 
 ${ENVIRONMENT}`;
 }
 
-function groupHelp(group: string): string {
+function groupHelp(group: string, program: string): string {
   const lines = Object.entries(COMMANDS)
     .filter(([name]) => name.startsWith(`${group} `))
     .map(([, command]) => `  ${command.usage.split('\n')[0]}\n      ${command.summary}`);
-  return `Usage: npm run --silent tollgate -- ${group} <action> [options]\n\n${lines.join('\n')}`;
+  return `Usage: ${program} ${group} <action> [options]\n\n${lines.join('\n')}`;
+}
+
+/**
+ * `--max-cost -5` as `--max-cost=-5`: node's parseArgs reads a value that starts with `-` as an option and answers
+ * "Unknown option '-5'"; joined, the value reaches the command, whose check names the flag and the value.
+ */
+function joinNegativeValues(args: readonly string[], options: Options): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const next = args[i + 1];
+    const option = arg.startsWith('--') && !arg.includes('=') ? options[arg.slice(2)] : undefined;
+    if (option?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      joined.push(`${arg}=${next}`);
+      i++;
+    } else {
+      joined.push(arg);
+    }
+  }
+  return joined;
+}
+
+/**
+ * The command a mistyped one probably meant: a group's action is compared with that group's actions only (so
+ * `tenant delete` is no typo of `tenant create`), a mistyped group or single command with the groups and commands.
+ */
+function suggestCommand(first: string, second: string | undefined): string | undefined {
+  const actionsOf = (group: string) =>
+    Object.keys(COMMANDS)
+      .filter((name) => name.startsWith(`${group} `))
+      .map((name) => name.slice(group.length + 1));
+  if (GROUPS.includes(first)) {
+    const action = second === undefined ? undefined : closest(second, actionsOf(first));
+    return action === undefined ? undefined : `${first} ${action}`;
+  }
+  const single = Object.keys(COMMANDS).filter((name) => !name.includes(' '));
+  const word = closest(first, [...GROUPS, ...single]);
+  if (word === undefined || !GROUPS.includes(word)) return word;
+  return second !== undefined && actionsOf(word).includes(second) ? `${word} ${second}` : word;
+}
+
+/** parseArgs's complaint, with a "did you mean" for a mistyped option (node's own text suggests `--` instead). */
+function parseProblem(error: unknown, options: Options): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const unknown = /Unknown option '(-[^']+)'/.exec(message)?.[1];
+  if (unknown === undefined) return message;
+  const suggestion = closest(unknown.replace(/^-+/, ''), Object.keys(options));
+  return `unknown option ${unknown}${suggestion ? `; did you mean --${suggestion}?` : ''}`;
 }
 
 export async function runTollgate(argv: readonly string[], io: CliIo): Promise<number> {
+  const program = io.program ?? NPM_SCRIPT;
   const [first, second] = argv;
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
-    (first === undefined ? io.stderr : io.stdout)(`${overview()}\n`);
+    (first === undefined ? io.stderr : io.stdout)(`${overview(program)}\n`);
     return first === undefined ? 2 : 0;
   }
   let name = first;
   if (GROUPS.includes(first)) {
     if (second === undefined || second === '--help' || second === '-h') {
-      (second === undefined ? io.stderr : io.stdout)(`${groupHelp(first)}\n`);
+      (second === undefined ? io.stderr : io.stdout)(`${groupHelp(first, program)}\n`);
       return second === undefined ? 2 : 0;
     }
     name = `${first} ${second}`;
   }
   const command = COMMANDS[name];
   if (!command) {
-    io.stderr(`tollgate: unknown command "${name}"\n${overview()}\n`);
+    const suggestion = suggestCommand(first, second);
+    io.stderr(`tollgate: unknown command "${name}"${suggestion ? `; did you mean "${suggestion}"?` : ''}\n${overview(program)}\n`);
     return 2;
   }
   let controlPlane: ControlPlane | undefined;
@@ -82,18 +136,19 @@ export async function runTollgate(argv: readonly string[], io: CliIo): Promise<n
   try {
     let parsed: { values: Values; positionals: string[] };
     try {
+      const options = { ...GLOBAL_OPTIONS, ...command.options };
       parsed = parseArgs({
-        args: argv.slice(name.split(' ').length),
-        options: { ...GLOBAL_OPTIONS, ...command.options },
+        args: joinNegativeValues(argv.slice(name.split(' ').length), options),
+        options,
         allowPositionals: true,
         strict: true,
       }) as { values: Values; positionals: string[] };
     } catch (error) {
-      throw new UsageError(error instanceof Error ? error.message : String(error));
+      throw new UsageError(parseProblem(error, { ...GLOBAL_OPTIONS, ...command.options }));
     }
     const { values, positionals } = parsed;
     if (values.help) {
-      io.stdout(`${commandHelp(command)}\n`);
+      io.stdout(`${commandHelp(command, program)}\n`);
       return 0;
     }
     const expected = command.positionals ?? [];
@@ -130,7 +185,7 @@ export async function runTollgate(argv: readonly string[], io: CliIo): Promise<n
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (error instanceof UsageError || error instanceof RegistryValidationError) {
-      io.stderr(`tollgate: ${message}\n${commandHelp(command)}\n`);
+      io.stderr(`tollgate: ${message}\n${commandHelp(command, program)}\n`);
       return 2;
     }
     io.stderr(`tollgate: ${message}\n`);

@@ -1,6 +1,7 @@
 /** `tollgate key …`: issue, list, revoke and rotate partner API keys. */
 import { API_KEY_SCOPES, apiKeyStatus, type ApiKeyRecord } from '../gateway/src/credentials/api-keys';
-import { date, duration, list, required, string, table, type Command } from './command';
+import { UsageError, date, duration, list, required, string, table, type Command } from './command';
+import { requireManifest, requireTenant } from './known';
 
 function keyJson(key: ApiKeyRecord, now: number): Record<string, unknown> {
   return { ...key, status: apiKeyStatus(key, now) };
@@ -17,7 +18,8 @@ export const KEY_COMMANDS: Record<string, Command> = {
   'key create': {
     usage: `key create --tenant <id> --client <name> --scopes <scope,…> --manifest <id> [--expires <duration>] [--quiet]
       scopes: ${API_KEY_SCOPES.join(', ')}`,
-    summary: 'Issues a partner API key (expires in 90d unless --expires). The key is printed once; --quiet prints it alone.',
+    summary:
+      "Issues a partner API key (expires in 90d unless --expires) for one of the tenant's served manifests (manifest list). The key is printed once; --quiet prints it alone.",
     options: {
       tenant: { type: 'string' },
       client: { type: 'string' },
@@ -28,11 +30,20 @@ export const KEY_COMMANDS: Record<string, Command> = {
     },
     async run({ values, controlPlane, print, io }) {
       const expiresInMs = duration(string(values, 'expires') ?? '90d', '--expires');
-      const { key, record } = await (await controlPlane()).apiKeys.issue({
-        tenantId: required(values, 'tenant'),
-        clientName: required(values, 'client'),
-        scopes: list(required(values, 'scopes')),
-        manifest: required(values, 'manifest'),
+      const tenantId = required(values, 'tenant');
+      const clientName = required(values, 'client');
+      const scopes = list(required(values, 'scopes'));
+      const unknownScopes = scopes.filter((scope) => !(API_KEY_SCOPES as readonly string[]).includes(scope));
+      if (unknownScopes.length > 0) throw new UsageError(`--scopes must be among ${API_KEY_SCOPES.join(', ')} (not ${unknownScopes.join(', ')})`);
+      const manifest = required(values, 'manifest');
+      const registry = await controlPlane();
+      await requireTenant(registry, tenantId);
+      await requireManifest(registry, tenantId, manifest);
+      const { key, record } = await registry.apiKeys.issue({
+        tenantId,
+        clientName,
+        scopes,
+        manifest,
         expiresAt: new Date(Date.now() + expiresInMs),
       });
       if (values.quiet && !values.json) return io.stdout(`${key}\n`);

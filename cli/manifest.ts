@@ -19,13 +19,21 @@ function manifestVersion(values: Values): number | undefined {
   return Number(text);
 }
 
-/** Reads a manifest file and checks it against the API schema of the supergraph gateways serve now. */
-function readManifest(file: string, supergraphPath: string) {
+/** `-` names standard input, so a manifest can be piped from a build step (`… | tollgate manifest publish - …`). */
+const STDIN = '-';
+
+/**
+ * Reads a manifest file (or standard input) and checks it against the API schema of the supergraph gateways serve
+ * now.
+ */
+async function readManifest(file: string, supergraphPath: string, stdin: (() => Promise<string>) | undefined) {
+  if (file === STDIN && !stdin) throw new UsageError('standard input cannot be read here: give a file');
+  const source = file === STDIN ? 'standard input' : file;
   let value: unknown;
   try {
-    value = JSON.parse(readFileSync(file, 'utf8'));
+    value = JSON.parse(file === STDIN ? await stdin!() : readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new Error(`cannot read ${file} as JSON: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new Error(`cannot read ${source} as JSON: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   const checked = checkManifest(value, buildApiSchema(readFileSync(supergraphPath, 'utf8')));
   if ('problems' in checked) throw new Error(`the manifest was refused; nothing was published:\n  ${checked.problems.join('\n  ')}`);
@@ -36,15 +44,15 @@ const MANIFEST_SCOPE_OPTIONS: Options = { tenant: { type: 'string' }, client: { 
 
 export const MANIFEST_COMMANDS: Record<string, Command> = {
   'manifest publish': {
-    usage: 'manifest publish <file> --tenant <id> --client <name>',
+    usage: 'manifest publish <file|-> --tenant <id> --client <name>',
     summary:
-      "Publishes a persisted-operation manifest (Apollo's format, as `npm run codegen` writes it) as the client's next version, after validating every operation against the supergraph's API schema (SUPERGRAPH_PATH, default schema/supergraph.graphql). Every gateway serves it within 5 s. The client is what an API key's --manifest names; storefront is the tenant's frontend safelist.",
+      "Publishes a persisted-operation manifest (Apollo's format, as `npm run codegen` writes it) as the client's next version, after validating every operation against the supergraph's API schema (SUPERGRAPH_PATH, default schema/supergraph.graphql); - reads it from standard input. Every gateway serves it within 5 s. The client is what an API key's --manifest names; storefront is the tenant's frontend safelist.",
     options: MANIFEST_SCOPE_OPTIONS,
     positionals: ['file'],
-    async run({ values, positionals, controlPlane, config, print }) {
+    async run({ values, positionals, controlPlane, config, print, io }) {
       const tenantId = required(values, 'tenant');
       const client = required(values, 'client');
-      const manifest = readManifest(positionals[0]!, config().supergraphPath);
+      const manifest = await readManifest(positionals[0]!, config().supergraphPath, io.stdin);
       const published = await (await controlPlane()).manifests.publish(tenantId, client, manifest);
       print(manifestJson(published, published), () => `Published manifest ${published.client} version ${published.version} for tenant ${published.tenantId} (${published.operations.length} operations).`);
     },

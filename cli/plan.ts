@@ -1,7 +1,8 @@
 /** `tollgate plan …`: list the plans and change their limits. */
 import type { Plan } from '../gateway/src/tenants/plan';
 import type { PlanChange } from '../gateway/src/tenants/registry';
-import { UsageError, string, table, type Command } from './command';
+import { UsageError, positiveInteger, positiveNumber, string, table, type Command } from './command';
+import { requirePlan } from './known';
 
 const LIMIT_OPTIONS = {
   'max-cost': 'maxCost',
@@ -44,22 +45,25 @@ export const PLAN_COMMANDS: Record<string, Command> = {
     },
     positionals: ['id'],
     async run({ values, positionals, controlPlane, print }) {
+      // Checked here, so the message names the flag (`--max-cost`), not the registry's field (`maxCost`).
       const limits: NonNullable<PlanChange['limits']> = {};
       for (const [option, key] of Object.entries(LIMIT_OPTIONS)) {
         const value = string(values, option);
-        if (value !== undefined) limits[key] = Number(value);
+        if (value !== undefined) limits[key] = positiveInteger(value, `--${option}`);
       }
       const capacity = string(values, 'budget-capacity');
       const restoreRate = string(values, 'budget-restore-rate');
       if (capacity !== undefined || restoreRate !== undefined) {
         limits.budget = {
-          ...(capacity === undefined ? {} : { capacity: Number(capacity) }),
-          ...(restoreRate === undefined ? {} : { restoreRate: Number(restoreRate) }),
+          ...(capacity === undefined ? {} : { capacity: positiveInteger(capacity, '--budget-capacity') }),
+          ...(restoreRate === undefined ? {} : { restoreRate: positiveNumber(restoreRate, '--budget-restore-rate') }),
         };
       }
       const name = string(values, 'name');
       if (Object.keys(limits).length === 0 && name === undefined) throw new UsageError('give at least one limit to change');
-      const plan = await (await controlPlane()).tenants.updatePlan(positionals[0]!, { limits, ...(name === undefined ? {} : { name }) });
+      const plans = await controlPlane();
+      await requirePlan(plans, positionals[0]!);
+      const plan = await plans.tenants.updatePlan(positionals[0]!, { limits, ...(name === undefined ? {} : { name }) });
       print(plan, () => `Updated plan ${plan.id}.\n${planTable([plan])}`);
     },
   },

@@ -1,6 +1,7 @@
 /** `tollgate tenant …`: create, list, show and change tenants; suspend and resume them. */
 import { AUTHZ_MODES, COST_MODES, SAFELIST_MODES, type TenantRecord, type TenantSettings } from '../gateway/src/tenants/tenant';
-import { UsageError, list, required, string, table, type Command, type Options, type Values } from './command';
+import { UsageError, list, oneOf, required, string, table, type Command, type Options, type Values } from './command';
+import { requirePlan } from './known';
 
 const TENANT_SETTING_OPTIONS: Options = {
   name: { type: 'string' },
@@ -10,7 +11,7 @@ const TENANT_SETTING_OPTIONS: Options = {
   'safelist-mode': { type: 'string' },
 };
 
-/** The tenant settings given as options; only those given. The registry validates the values. */
+/** The tenant settings given as options; only those given. Modes are checked here (the message lists them); the registry validates the rest. */
 function tenantSettings(values: Values): Partial<TenantSettings> {
   const settings: Partial<TenantSettings> = {};
   const name = string(values, 'name');
@@ -18,11 +19,11 @@ function tenantSettings(values: Values): Partial<TenantSettings> {
   const origins = string(values, 'origins');
   if (origins !== undefined) settings.origins = list(origins);
   const authzMode = string(values, 'authz-mode');
-  if (authzMode !== undefined) settings.authzMode = authzMode as TenantSettings['authzMode'];
+  if (authzMode !== undefined) settings.authzMode = oneOf(authzMode, AUTHZ_MODES, '--authz-mode');
   const costMode = string(values, 'cost-mode');
-  if (costMode !== undefined) settings.costMode = costMode as TenantSettings['costMode'];
+  if (costMode !== undefined) settings.costMode = oneOf(costMode, COST_MODES, '--cost-mode');
   const safelistMode = string(values, 'safelist-mode');
-  if (safelistMode !== undefined) settings.safelistMode = safelistMode as TenantSettings['safelistMode'];
+  if (safelistMode !== undefined) settings.safelistMode = oneOf(safelistMode, SAFELIST_MODES, '--safelist-mode');
   return settings;
 }
 
@@ -59,11 +60,14 @@ export const TENANT_COMMANDS: Record<string, Command> = {
     positionals: ['id'],
     async run({ values, positionals, controlPlane, print }) {
       const settings = tenantSettings(values);
-      const tenant = await (await controlPlane()).tenants.createTenant({
+      const plan = string(values, 'plan');
+      const registry = await controlPlane();
+      if (plan !== undefined) await requirePlan(registry, plan);
+      const tenant = await registry.tenants.createTenant({
         ...settings,
         id: positionals[0]!,
         name: required(values, 'name'),
-        plan: string(values, 'plan'),
+        plan,
       });
       print(tenant, () => `Created tenant ${tenant.id}.\n${describeTenant(tenant)}`);
     },
@@ -103,7 +107,9 @@ export const TENANT_COMMANDS: Record<string, Command> = {
     summary: "Moves a tenant to another plan; its limits change on every gateway within 5 s.",
     positionals: ['id', 'plan'],
     async run({ positionals, controlPlane, print }) {
-      const tenant = await (await controlPlane()).tenants.updateTenant(positionals[0]!, { plan: positionals[1]! });
+      const registry = await controlPlane();
+      await requirePlan(registry, positionals[1]!);
+      const tenant = await registry.tenants.updateTenant(positionals[0]!, { plan: positionals[1]! });
       print(tenant, () => `Tenant ${tenant.id} is now on plan ${tenant.plan.id}.`);
     },
   },

@@ -1,12 +1,13 @@
 /** The tollgate command, in-process against the test MongoDB and Redis, and once as the real npm script. */
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mongoose from 'mongoose';
 import { createLogger } from '../common/logger';
 import { subscribeToChanges, type ChangeSubscription, type ControlPlaneChange } from '../gateway/src/tenants/changes';
+import { buildBundles } from '../scripts/build';
 import { runTollgate } from './commands';
 
 const ROOT = join(__dirname, '..');
@@ -21,7 +22,7 @@ interface Run {
   stderr: string;
 }
 
-async function tollgate(args: string, extraEnv: Record<string, string> = {}): Promise<Run> {
+async function tollgate(args: string, extraEnv: Record<string, string> = {}, stdin?: string): Promise<Run> {
   let stdout = '';
   let stderr = '';
   const argv = args.match(/"[^"]*"|\S+/g)?.map((word) => word.replace(/^"|"$/g, '')) ?? [];
@@ -29,6 +30,7 @@ async function tollgate(args: string, extraEnv: Record<string, string> = {}): Pr
     stdout: (text) => (stdout += text),
     stderr: (text) => (stderr += text),
     env: { ...env, ...extraEnv },
+    ...(stdin === undefined ? {} : { stdin: async () => stdin }),
   });
   return { code, stdout, stderr };
 }
@@ -117,6 +119,22 @@ describe('usage', () => {
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(/^tollgate: /);
   });
+
+  it.each([
+    ['tenant shw acme', 'tollgate: unknown command "tenant shw"; did you mean "tenant show"?'],
+    ['tenat list', 'tollgate: unknown command "tenat"; did you mean "tenant list"?'],
+    ['plan set pro --max-cots 10', 'tollgate: unknown option --max-cots; did you mean --max-cost?'],
+    ['key create --tenant acme --manifset m', 'tollgate: unknown option --manifset; did you mean --manifest?'],
+  ])('suggests what %s probably meant', async (args, line) => {
+    const run = await tollgate(args);
+    expect(run.code).toBe(2);
+    expect(run.stderr.split('\n')[0]).toBe(line);
+  });
+
+  it('suggests nothing for a word that is no typo', async () => {
+    const run = await tollgate('tenant delete acme');
+    expect(run.stderr.split('\n')[0]).toBe('tollgate: unknown command "tenant delete"');
+  });
 });
 
 describe('tenants and plans', () => {
@@ -169,13 +187,53 @@ describe('tenants and plans', () => {
     await announced({ kind: 'plan', id: 'pro' });
     const refused = await tollgate('plan set pro --max-cost 0');
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain('maxCost must be a positive integer');
+    // The flag's name, not the registry's field (maxCost).
+    expect(refused.stderr).toContain('--max-cost must be a positive integer (not "0")');
+    expect(refused.stderr).not.toContain('maxCost');
     expect((await tollgate('plan set platinum --max-cost 10')).code).toBe(1);
+  });
+
+  it('says what is wrong with a negative number, naming the flag, instead of a parser error', async () => {
+    const run = await tollgate('plan set pro --max-cost -5');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^tollgate: --max-cost must be a positive integer \(not "-5"\)\n/);
+    expect(run.stderr).not.toMatch(/Unknown option|maxCost/);
+    const rate = await tollgate('plan set pro --budget-restore-rate -0.5');
+    expect(rate.stderr).toMatch(/^tollgate: --budget-restore-rate must be a positive number \(not "-0.5"\)\n/);
+    expect((await json<{ id: string; limits: { maxCost: number } }[]>('plan list')).find((p) => p.id === 'pro')?.limits.maxCost).toBe(3000);
+  });
+
+  it.each([
+    ['tenant set-plan acme platinum'],
+    ['tenant create initech --name Initech --plan platinum'],
+    ['plan set platinum --max-cost 10'],
+  ])('lists the plans when %s names one that does not exist', async (args) => {
+    const run = await tollgate(args);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe('tollgate: no plan platinum; the plans are enterprise, free, pro\n');
+  });
+
+  it.each([
+    ['--authz-mode', 'strict', 'reject, filter, shadow'],
+    ['--cost-mode', 'off', 'enforce, measure'],
+    ['--safelist-mode', 'on', 'off, log-unknown, enforce'],
+  ])('lists the valid values of %s', async (flag, value, valid) => {
+    const run = await tollgate(`tenant set acme ${flag} ${value}`);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(new RegExp(`^tollgate: ${flag} must be one of ${valid} \\(not "${value}"\\)\n`));
   });
 });
 
+const ACME_PARTNER_MANIFEST = join(ROOT, 'schema', 'operations', 'acme-partner', 'generated', 'manifest.json');
+
 describe('API keys', () => {
-  const CREATE = 'key create --tenant acme --client "Acme ERP" --scopes catalog:read,inventory:read --manifest erp-v1';
+  // A tenant of their own, serving the manifest the keys name: a key for a manifest the tenant does not serve is refused.
+  const CREATE = 'key create --tenant keyco --client "Keyco ERP" --scopes catalog:read,inventory:read --manifest erp-v1';
+
+  beforeAll(async () => {
+    await json('tenant create keyco --name Keyco --plan pro');
+    await json(`manifest publish ${ACME_PARTNER_MANIFEST} --tenant keyco --client erp-v1`);
+  });
 
   it('prints a new key once: alone with --quiet', async () => {
     const run = await tollgate(`${CREATE} --quiet`);
@@ -188,7 +246,7 @@ describe('API keys', () => {
     expect(created.key.startsWith(`tg_live_${created.id}_`)).toBe(true);
     expect(created.status).toBe('active');
     expect(new Date(created.expiresAt).getTime() - Date.now()).toBeGreaterThan(29 * 86_400_000);
-    const listed = await tollgate('key list --tenant acme --json');
+    const listed = await tollgate('key list --tenant keyco --json');
     expect(listed.stdout).toContain(created.id);
     expect(listed.stdout).not.toContain(created.key.slice(21));
     expect(listed.stdout).not.toContain('secretHash');
@@ -217,6 +275,33 @@ describe('API keys', () => {
     const run = await tollgate(args);
     expect(run.code).toBe(code);
     expect(run.stdout).toBe('');
+  });
+
+  it('lists the valid scopes for an unknown one', async () => {
+    const run = await tollgate('key create --tenant keyco --client x --scopes catalog:read,catalog:admin --manifest erp-v1');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^tollgate: --scopes must be among catalog:read, catalog:write, .* \(not catalog:admin\)\n/);
+  });
+
+  it("refuses a manifest the tenant does not serve (a typo), listing the tenant's manifests, and issues nothing", async () => {
+    const before = await json<unknown[]>('key list --tenant keyco');
+    const run = await tollgate('key create --tenant keyco --client "Keyco ERP" --scopes catalog:read --manifest erp-v2');
+    expect(run).toMatchObject({ code: 1, stdout: '' });
+    expect(run.stderr).toBe('tollgate: tenant keyco serves no manifest erp-v2; its manifests are erp-v1\n');
+    expect(await json<unknown[]>('key list --tenant keyco')).toHaveLength(before.length);
+
+    await json('tenant create emptyco --name Emptyco');
+    const none = await tollgate('key create --tenant emptyco --client x --scopes catalog:read --manifest erp-v1');
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/^tollgate: tenant emptyco serves no manifest yet: publish one first/);
+  });
+
+  it('refuses a manifest whose every version is retired', async () => {
+    await json(`manifest publish ${ACME_PARTNER_MANIFEST} --tenant keyco --client old-erp`);
+    await json('manifest retire --tenant keyco --client old-erp --version 1');
+    const run = await tollgate('key create --tenant keyco --client x --scopes catalog:read --manifest old-erp');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe('tollgate: tenant keyco serves no manifest old-erp; its manifests are erp-v1\n');
   });
 });
 
@@ -273,6 +358,65 @@ describe('manifests', () => {
   });
 });
 
+describe('manifest publish - (standard input)', () => {
+  it('publishes a manifest piped in', async () => {
+    const run = await tollgate('manifest publish - --tenant acme --client piped --json', {}, readFileSync(ACME_PARTNER_MANIFEST, 'utf8'));
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ tenantId: 'acme', client: 'piped', version: 1, operations: 2 });
+  });
+
+  it('refuses input that is not JSON, naming standard input', async () => {
+    const run = await tollgate('manifest publish - --tenant acme --client piped', {}, '{ not json');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^tollgate: cannot read standard input as JSON: /);
+  });
+});
+
+describe('token', () => {
+  const accountsDb = `tollgate_accounts_test_${randomBytes(6).toString('hex')}`;
+
+  beforeAll(async () => {
+    const connection = await mongoose.createConnection(mongoUri, { dbName: accountsDb }).asPromise();
+    await connection.collection('users').insertOne({ tenantId: 'acme', email: 'admin@acme.test', name: 'Admin' });
+    await connection.close();
+  });
+
+  afterAll(async () => {
+    const connection = await mongoose.createConnection(mongoUri, { dbName: accountsDb }).asPromise();
+    await connection.dropDatabase();
+    await connection.close();
+  });
+
+  const JWT = /^eyJ[\w-]+\.[\w-]+\.[\w-]+\n$/;
+
+  it('mints without a word for a tenant and user that exist', async () => {
+    const run = await tollgate('token --tenant acme --user admin@acme.test --roles admin', { ACCOUNTS_DB: accountsDb });
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toMatch(JWT);
+  });
+
+  it('warns about a tenant the control plane does not have, and still prints the token', async () => {
+    const run = await tollgate('token --tenant nobody --user admin@nobody.test', { ACCOUNTS_DB: accountsDb });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(JWT);
+    expect(run.stderr).toBe(`tollgate: warning: no tenant nobody in the control plane (${dbName}): the gateway will refuse this token\n`);
+  });
+
+  it('warns about a user the tenant does not have', async () => {
+    const run = await tollgate('token --tenant acme --user ghost@acme.test', { ACCOUNTS_DB: accountsDb });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(JWT);
+    expect(run.stderr).toBe(`tollgate: warning: no user ghost@acme.test in tenant acme (${accountsDb}): the token works, but queries about "me" find nobody\n`);
+  });
+
+  it('warns that it could not check when MongoDB does not answer, and still prints the token', async () => {
+    const run = await tollgate('token --tenant acme --user admin@acme.test', { MONGODB_URI: 'mongodb://127.0.0.1:1/' });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(JWT);
+    expect(run.stderr).toMatch(/^tollgate: warning: could not check the tenant and user \(/);
+  }, 20_000);
+});
+
 describe('failures', () => {
   it('saves a change when Redis is down and says it could not be announced', async () => {
     const run = await tollgate('tenant set acme --name "Acme Corporation"', { REDIS_URL: 'redis://127.0.0.1:1' });
@@ -300,7 +444,7 @@ describe('as an npm script', () => {
   it('runs `npm run --silent tollgate`, with exit codes, and keeps `npm run token` working', () => {
     const run = (args: string[]) =>
       spawnSync('npm', ['run', '--silent', ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
-    const key = run(['tollgate', '--', 'key', 'create', '--tenant', 'acme', '--client', 'Script', '--scopes', 'catalog:read', '--manifest', 'm1', '--quiet']);
+    const key = run(['tollgate', '--', 'key', 'create', '--tenant', 'keyco', '--client', 'Script', '--scopes', 'catalog:read', '--manifest', 'erp-v1', '--quiet']);
     expect(key.status).toBe(0);
     expect(key.stdout).toMatch(/^tg_live_[A-Za-z0-9]{12}_[A-Za-z0-9]{40}\n$/);
     expect(run(['tollgate', '--', 'tenant', 'show', 'nobody']).status).toBe(1);
@@ -309,4 +453,48 @@ describe('as an npm script', () => {
     expect(token.status).toBe(0);
     expect(token.stdout).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+\n$/);
   }, 60_000);
+});
+
+describe('as the tollgate bin (package.json "bin", bin/tollgate.js)', () => {
+  const LAUNCHER = join(ROOT, 'bin', 'tollgate.js');
+
+  it('is the package\'s bin, and runs the sources in a checkout, naming itself tollgate in its usage', () => {
+    expect((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin).toEqual({ tollgate: 'bin/tollgate.js' });
+    const help = spawnSync(process.execPath, [LAUNCHER, '--help'], { cwd: tmpdir(), env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: tollgate <command> \[options\]\n/);
+    expect(help.stdout).not.toContain('npm run');
+    const usage = spawnSync(process.execPath, [LAUNCHER, 'tenant', 'show'], { cwd: tmpdir(), env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toContain('Usage: tollgate tenant show <id>');
+  }, 60_000);
+
+  it('reads a manifest from a pipe: manifest publish -', () => {
+    const run = spawnSync(process.execPath, [LAUNCHER, 'manifest', 'publish', '-', '--tenant', 'acme', '--client', 'piped-bin', '--json'], {
+      env: { ...process.env, ...env },
+      input: readFileSync(ACME_PARTNER_MANIFEST, 'utf8'),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(run.status).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ client: 'piped-bin', version: 1 });
+  }, 60_000);
+
+  it('runs the built bundle where there are no sources, as in the image', async () => {
+    // Inside the project (common/paths.ts finds package.json from the bundle), without cli/: the image's layout.
+    const image = mkdtempSync(join(ROOT, '.data', 'bin-test-'));
+    try {
+      await buildBundles({ outdir: join(image, 'dist'), entries: [{ in: 'cli/tollgate.ts', out: 'tollgate' }], defaults: false, log: () => undefined });
+      mkdirSync(join(image, 'bin'));
+      copyFileSync(LAUNCHER, join(image, 'bin', 'tollgate.js'));
+      const help = spawnSync(process.execPath, [join(image, 'bin', 'tollgate.js'), 'plan', '--help'], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+      expect(help.status).toBe(0);
+      expect(help.stdout).toMatch(/^Usage: tollgate plan <action> \[options\]\n/);
+      const plans = spawnSync(process.execPath, [join(image, 'bin', 'tollgate.js'), 'plan', 'list', '--json'], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+      expect(plans.status).toBe(0);
+      expect((JSON.parse(plans.stdout) as { id: string }[]).map((p) => p.id)).toEqual(['enterprise', 'free', 'pro']);
+    } finally {
+      rmSync(image, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -14,6 +14,25 @@ export interface GraphqlHandlerOptions {
    * noted for the request's log line.
    */
   readonly onAnswer?: (res: Response, status: number, body: string) => void;
+  /**
+   * For GET requests whose query string a middleware already turned into `req.body` (the gateway's persisted
+   * queries, which replace an id by the operation's text): Apollo Server reads a GET's parameters from the search
+   * string only, so one is rebuilt from the body. Apollo's own GET rules (queries only) then apply to the resolved
+   * operation.
+   */
+  readonly getFromBody?: boolean;
+}
+
+/** The search string Apollo Server reads a GET from, built from the request's (resolved) body. */
+function searchFromBody(body: unknown): string {
+  const params = new URLSearchParams();
+  if (typeof body === 'object' && body !== null) {
+    for (const name of ['query', 'operationName', 'variables', 'extensions']) {
+      const value = (body as Record<string, unknown>)[name];
+      if (value !== undefined && value !== null) params.set(name, typeof value === 'string' ? value : JSON.stringify(value));
+    }
+  }
+  return `?${params.toString()}`;
 }
 
 export function graphqlHandler<TContext extends BaseContext>(
@@ -28,11 +47,13 @@ export function graphqlHandler<TContext extends BaseContext>(
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
     const queryAt = req.url.indexOf('?');
+    const method = req.method.toUpperCase();
+    const search = method === 'GET' && options.getFromBody ? searchFromBody(req.body) : queryAt === -1 ? '' : req.url.slice(queryAt);
     const response = await server.executeHTTPGraphQLRequest({
       httpGraphQLRequest: {
-        method: req.method.toUpperCase(),
+        method,
         headers,
-        search: queryAt === -1 ? '' : req.url.slice(queryAt),
+        search,
         // Set by express.json, which runs before this on every route that leads here.
         body: req.body as unknown,
       },

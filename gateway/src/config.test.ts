@@ -53,6 +53,16 @@ describe('loadGatewayConfig', () => {
     });
   });
 
+  it("reads the deployment's CORS headers, and refuses a wildcard or a partner key header", () => {
+    expect(loadGatewayConfig({ CORS_ALLOWED_HEADERS: 'X-Client-Build' }).cors).toEqual({ extraAllowedHeaders: ['x-client-build'], extraExposedHeaders: [] });
+    expect(loadGatewayConfig({ CORS_EXPOSED_HEADERS: 'x-served-by' }).cors).toEqual({ extraAllowedHeaders: [], extraExposedHeaders: ['x-served-by'] });
+    expect(problemsOf({ CORS_ALLOWED_HEADERS: '*, x-api-key', CORS_EXPOSED_HEADERS: 'a b' })).toEqual([
+      'CORS_ALLOWED_HEADERS may not contain *',
+      'CORS_ALLOWED_HEADERS may not contain x-api-key',
+      'CORS_EXPOSED_HEADERS must be a comma-separated list of header names',
+    ]);
+  });
+
   it('reads the input bounds and refuses them outside their range', () => {
     expect(loadGatewayConfig({ MAX_JSON_DEPTH: '32', MAX_DOCUMENT_NESTING: '200' }).inputBounds).toEqual({
       maxJsonDepth: 32,

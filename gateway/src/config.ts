@@ -9,6 +9,7 @@ import type { LogLevel } from '../../common/logger';
 import { DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS, DEFAULT_SHUTDOWN, type ShutdownConfig } from '../../common/shutdown';
 import { envText, readControlPlaneSettings, readRedisUrl, readSupergraphPath, readUrl } from './config-common';
 import { MAX_INPUT_NESTING } from './http/json-depth';
+import { readHeaderList, type CorsHeaderConfig } from './http/cors-headers';
 import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
 
 // The defaults the CLI and the scripts share live in config-common.ts, once; re-exported for the gateway's importers.
@@ -97,6 +98,11 @@ export interface GatewayConfig {
    * DEFAULT_SHUTDOWN (no delay).
    */
   shutdown?: ShutdownConfig;
+  /**
+   * Request headers browser pages may send and answer headers their code may read, beyond the defaults
+   * (http/cors-headers.ts): `CORS_ALLOWED_HEADERS`, `CORS_EXPOSED_HEADERS`. Absent when neither is set.
+   */
+  cors?: CorsHeaderConfig;
 }
 
 // The shutdown defaults are the subgraphs' too (common/shutdown.ts); re-exported for the gateway's importers.
@@ -224,6 +230,16 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
   };
   problems.push(...httpTimeoutProblems(httpServer, { headers: 'HTTP_HEADERS_TIMEOUT_MS', request: 'HTTP_REQUEST_TIMEOUT_MS' }));
 
+  const corsAllowed = text('CORS_ALLOWED_HEADERS');
+  const corsExposed = text('CORS_EXPOSED_HEADERS');
+  const cors: CorsHeaderConfig | undefined =
+    corsAllowed === undefined && corsExposed === undefined
+      ? undefined
+      : {
+          extraAllowedHeaders: readHeaderList(corsAllowed, 'CORS_ALLOWED_HEADERS', 'allowed', problems),
+          extraExposedHeaders: readHeaderList(corsExposed, 'CORS_EXPOSED_HEADERS', 'exposed', problems),
+        };
+
   const config: GatewayConfig = {
     production,
     host: text('HOST') ?? '127.0.0.1',
@@ -270,6 +286,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
       delayMs: integer('SHUTDOWN_DELAY_MS', production ? DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS : DEFAULT_SHUTDOWN.delayMs, 0, 300_000),
       graceMs: integer('SHUTDOWN_GRACE_MS', DEFAULT_SHUTDOWN.graceMs, 0, 600_000),
     },
+    ...(cors ? { cors } : {}),
   };
   if (problems.length > 0) throw new GatewayConfigError(problems);
   return config;

@@ -263,7 +263,7 @@ describe('identity over HTTP', () => {
       const res = await preflight(ACME_ORIGIN);
       expect(res.status).toBe(204);
       expect(res.headers.get('access-control-allow-origin')).toBe(ACME_ORIGIN);
-      expect(res.headers.get('access-control-allow-methods')).toBe('POST');
+      expect(res.headers.get('access-control-allow-methods')).toBe('GET, POST');
       expect(res.headers.get('access-control-allow-headers')).toContain('authorization');
       expect(res.headers.get('access-control-allow-headers')).not.toContain('x-api-key');
       expect(res.headers.get('access-control-max-age')).toBe('600');

@@ -175,11 +175,15 @@ describe('gateway over HTTP', () => {
       expect(line).toMatchObject({ status: 400, errorCodes: ['BAD_REQUEST'], reason: 'malformed-body', tenant: 'acme' });
     });
 
-    it('allows only POST on /graphql', async () => {
-      const res = await fetch(`${platform.gateway.url}/graphql?query=%7Bwhoami%7Btenant%7D%7D`);
+    it('allows only GET (persisted queries, http/get-requests.test.ts) and POST on /graphql', async () => {
+      const res = await fetch(`${platform.gateway.url}/graphql`, { method: 'DELETE' });
       expect(res.status).toBe(405);
-      expect(res.headers.get('allow')).toBe('POST');
+      expect(res.headers.get('allow')).toBe('GET, POST');
       expect(await res.json()).toMatchObject({ errors: [{ extensions: { code: 'BAD_REQUEST' } }] });
+      // A plain GET with query text, as a link or an <img> on another site would send it, runs nothing.
+      const get = await fetch(`${platform.gateway.url}/graphql?query=%7Bwhoami%7Btenant%7D%7D`);
+      expect(get.status).toBe(400);
+      expect(await get.json()).toMatchObject({ errors: [{ extensions: { code: 'BAD_REQUEST' } }] });
     });
 
     it('serves no landing page', async () => {

@@ -29,6 +29,7 @@ import { DEFAULT_AUTH_FAILURES, DEFAULT_BUDGET_REDIS_TIMEOUT_MS, DEFAULT_CACHE_B
 import { createDocumentStore } from './document-store';
 import { createResources } from './resources';
 import { corsHeaders, corsPreflight } from './http/cors';
+import { corsHeaderLists } from './http/cors-headers';
 import { createReadinessCheck, livenessHandler, readinessHandler } from './health';
 import { createShutdown } from '../../common/shutdown';
 import { DEFAULT_SUBGRAPH_HEALTH_INTERVAL_MS, createSubgraphHealthMonitor, type SubgraphHealth } from './upstream/subgraph-health';
@@ -42,7 +43,6 @@ import {
   noStore,
   notFound,
   onlyJson,
-  onlyPost,
   recordBodyBytes,
   refuseCredentialsInUrl,
   trackRequests,
@@ -69,6 +69,7 @@ import { createAccountStage } from './pipeline/account';
 import { createAuthorizeStage } from './pipeline/authorize';
 import { createCostStage } from './pipeline/cost';
 import { resolvePersistedOperations } from './http/persisted';
+import { forPosts, onlyGetOrPost, readGetRequest, safeGet } from './http/get-requests';
 import { createApqStore } from './persisted/apq';
 import { createLimitsStage, parseOptionsForPlans } from './pipeline/limits';
 import { operationKind } from './pipeline/operation-kind';
@@ -310,17 +311,21 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   );
   if (explorerManifest) app.use(explorerRouter(explorerManifest));
   app.get('/schema.graphql', refuseCredentialsInUrl, authenticate, schemaDownload(gate, visibleSchemas));
-  app.options('/graphql', corsPreflight(identity.directory, logger));
+  const corsLists = corsHeaderLists(config.cors);
+  app.options('/graphql', corsPreflight(identity.directory, logger, corsLists));
   app.all(
     '/graphql',
     noStore,
-    corsHeaders(identity.directory),
+    corsHeaders(identity.directory, corsLists),
     refuseCredentialsInUrl,
-    onlyPost,
+    // GET for persisted queries only, with CSRF prevention (http/get-requests.ts); its query string becomes the body.
+    onlyGetOrPost,
+    safeGet,
     authenticate,
     ...pauseForTests(options.afterAuthenticationForTests),
-    onlyJson,
-    express.json({ limit: config.maxBodyBytes, type: 'application/json', verify: recordBodyBytes }),
+    forPosts(onlyJson),
+    forPosts(express.json({ limit: config.maxBodyBytes, type: 'application/json', verify: recordBodyBytes })),
+    readGetRequest,
     bodyWithinPlan(),
     // Before anything walks the body's JSON (persisted operations, the gate's variable key, coercion).
     boundedJsonBody({ maxDepth: inputBounds.maxJsonDepth }),
@@ -332,7 +337,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     }),
     // On the text Apollo Server will parse, however it was sent: nesting bound, then the plan's token limit.
     boundedDocument({ maxNesting: inputBounds.maxDocumentNesting }),
-    graphqlHandler(server, gatewayContext, { onAnswer: noteApolloRefusal }),
+    graphqlHandler(server, gatewayContext, { onAnswer: noteApolloRefusal, getFromBody: true }),
   );
   app.use(notFound);
   app.use(handleErrors(logger, config.maxBodyBytes));

@@ -10,7 +10,8 @@
  * An origin no tenant allows gets no CORS headers at all, so the browser refuses to hand the page the answer.
  *
  * Apollo Server's CSRF prevention stays on underneath; `X-Api-Key` is deliberately not an allowed request header:
- * partner keys belong on servers, and a browser cannot send one cross-origin.
+ * partner keys belong on servers, and a browser cannot send one cross-origin. Which headers are allowed and exposed
+ * is cors-headers.ts's: defaults for real clients, plus what the deployment adds.
  */
 import type { RequestHandler } from 'express';
 import type { Logger } from '../../../common/logger';
@@ -18,16 +19,19 @@ import { requestStateOf } from '../request';
 import type { TenantDirectory } from '../tenants/directory';
 import { ControlPlaneUnavailableError } from '../tenants/refreshing-cache';
 import type { TenantRecord } from '../tenants/tenant';
+import { corsHeaderLists, type CorsHeaderLists } from './cors-headers';
 
 export const PREFLIGHT_MAX_AGE_SECONDS = 600;
-const ALLOWED_METHODS = 'POST';
-const ALLOWED_REQUEST_HEADERS = 'authorization, content-type, x-request-id, apollo-require-preflight, x-apollo-operation-name';
-const EXPOSED_HEADERS = 'x-request-id, retry-after';
+/** GET carries persisted queries only (get-requests.ts). */
+const ALLOWED_METHODS: readonly string[] = ['GET', 'POST'];
 
 type OriginCheck = Pick<TenantDirectory, 'allowsOriginForSomeTenant'>;
 
-/** OPTIONS on the GraphQL path. Anything that is not a CORS preflight goes on to the method check (405). */
-export function corsPreflight(directory: OriginCheck, logger: Logger): RequestHandler {
+/**
+ * OPTIONS on the GraphQL path. Anything that is not a CORS preflight goes on to the method check (405). `headers`
+ * defaults to cors-headers.ts's defaults alone.
+ */
+export function corsPreflight(directory: OriginCheck, logger: Logger, headers: CorsHeaderLists = corsHeaderLists()): RequestHandler {
   return async (req, res, next) => {
     const origin = req.get('origin');
     const method = req.get('access-control-request-method');
@@ -36,7 +40,7 @@ export function corsPreflight(directory: OriginCheck, logger: Logger): RequestHa
     const state = requestStateOf(res);
     let allowed: boolean;
     try {
-      allowed = method === ALLOWED_METHODS && (await directory.allowsOriginForSomeTenant(origin));
+      allowed = ALLOWED_METHODS.includes(method) && (await directory.allowsOriginForSomeTenant(origin));
     } catch (error) {
       if (!(error instanceof ControlPlaneUnavailableError)) throw error;
       logger.error('control plane unreadable; refusing a preflight', { requestId: state?.requestId, error });
@@ -49,8 +53,8 @@ export function corsPreflight(directory: OriginCheck, logger: Logger): RequestHa
       return;
     }
     res.setHeader('access-control-allow-origin', origin);
-    res.setHeader('access-control-allow-methods', ALLOWED_METHODS);
-    res.setHeader('access-control-allow-headers', ALLOWED_REQUEST_HEADERS);
+    res.setHeader('access-control-allow-methods', ALLOWED_METHODS.join(', '));
+    res.setHeader('access-control-allow-headers', headers.allowed);
     res.setHeader('access-control-max-age', String(PREFLIGHT_MAX_AGE_SECONDS));
     res.status(204).end();
   };
@@ -61,7 +65,7 @@ export function corsPreflight(directory: OriginCheck, logger: Logger): RequestHa
  * see to sign in again — when some tenant allows its origin. Whether this tenant does is decided after
  * authentication. When the control plane cannot be read the headers are left out; authentication answers 503.
  */
-export function corsHeaders(directory: OriginCheck): RequestHandler {
+export function corsHeaders(directory: OriginCheck, headers: CorsHeaderLists = corsHeaderLists()): RequestHandler {
   return async (req, res, next) => {
     const origin = req.get('origin');
     if (origin === undefined) return next();
@@ -74,7 +78,7 @@ export function corsHeaders(directory: OriginCheck): RequestHandler {
     }
     if (allowed) {
       res.setHeader('access-control-allow-origin', origin);
-      res.setHeader('access-control-expose-headers', EXPOSED_HEADERS);
+      res.setHeader('access-control-expose-headers', headers.exposed);
     }
     next();
   };

@@ -118,11 +118,6 @@ export const noStore: RequestHandler = (_req, res, next) => {
   next();
 };
 
-export const onlyPost: RequestHandler = (req, res, next) => {
-  if (req.method === 'POST') return next();
-  refuse(res, gatewayError(ErrorCode.BAD_REQUEST, 'Only POST is supported.', { status: 405, headers: { allow: 'POST' } }));
-};
-
 /**
  * Query parameters that carry a credential: a key or token in a URL ends up in access logs, proxies and browser
  * history, so one there is refused (and the key should be considered leaked) even when the request is otherwise
