@@ -90,7 +90,23 @@ export interface GatewayConfig {
   authFailures?: AuthFailureConfig;
   /** The in-memory index of API key ids (credentials/key-id-index.ts). */
   apiKeyIndex?: ApiKeyIndexConfig;
+  /** The Prometheus listener (metrics/gateway-metrics.ts): absent, no metrics are kept or served. */
+  metrics?: MetricsConfig;
 }
+
+/**
+ * `METRICS_PORT` turns metrics on (off unless set, as tracing will be: a second listener is something the
+ * deployment opens on purpose); `METRICS_HOST` (127.0.0.1 by default: the endpoint names tenants) and
+ * `METRICS_MAX_TENANTS`, the tenants with a label of their own (the rest are `other`).
+ */
+export interface MetricsConfig {
+  host: string;
+  /** 0 picks a free port (tests). */
+  port: number;
+  maxTenants: number;
+}
+
+export const DEFAULT_METRICS_MAX_TENANTS = 100;
 
 export interface CacheBytes {
   /** Apollo Server's parsed, validated documents (`DOCUMENT_CACHE_MIB`). */
@@ -214,6 +230,16 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
   };
   problems.push(...httpTimeoutProblems(httpServer, { headers: 'HTTP_HEADERS_TIMEOUT_MS', request: 'HTTP_REQUEST_TIMEOUT_MS' }));
 
+  const metricsPort = text('METRICS_PORT');
+  const metrics: MetricsConfig | undefined =
+    metricsPort === undefined
+      ? undefined
+      : {
+          host: text('METRICS_HOST') ?? '127.0.0.1',
+          port: integer('METRICS_PORT', 0, 0, 65_535),
+          maxTenants: integer('METRICS_MAX_TENANTS', DEFAULT_METRICS_MAX_TENANTS, 0, 100_000),
+        };
+
   const config: GatewayConfig = {
     production,
     host: text('HOST') ?? '127.0.0.1',
@@ -256,6 +282,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
       refreshMs: integer('API_KEY_INDEX_REFRESH_MS', DEFAULT_API_KEY_INDEX.refreshMs, 500, 60_000),
       fullReloadMs: integer('API_KEY_INDEX_FULL_RELOAD_MS', DEFAULT_API_KEY_INDEX.fullReloadMs, 10_000, 86_400_000),
     },
+    ...(metrics ? { metrics } : {}),
   };
   if (problems.length > 0) throw new GatewayConfigError(problems);
   return config;
