@@ -27,6 +27,8 @@ export interface RunConfig {
   connectionLoader?: ConnectionLoaderMode;
   /** `SUBGRAPH_COUNT_COMMANDS=1`: count database commands, served at `GET /_bench/commands` to loopback only. */
   countCommands?: true;
+  /** `METRICS_PORT` (and `METRICS_HOST`, 127.0.0.1 by default): serve Prometheus metrics there; off when unset. */
+  metrics?: { host: string; port: number };
 }
 
 const HEX_KEY = /^(?:[0-9a-fA-F]{2}){32,}$/;
@@ -92,6 +94,13 @@ export function parseRunConfig(args: readonly string[], env: NodeJS.ProcessEnv):
   const countCommands = env.SUBGRAPH_COUNT_COMMANDS === '1' ? true : undefined;
   if (env.SUBGRAPH_COUNT_COMMANDS !== undefined && !['0', '1'].includes(env.SUBGRAPH_COUNT_COMMANDS)) problems.push('SUBGRAPH_COUNT_COMMANDS must be 0 or 1');
 
+  let metrics: { host: string; port: number } | undefined;
+  if (env.METRICS_PORT !== undefined) {
+    const metricsPort = Number(env.METRICS_PORT);
+    if (!PORT.test(env.METRICS_PORT) || metricsPort > 65535) problems.push('METRICS_PORT must be a port number (0–65535)');
+    metrics = { host: env.METRICS_HOST ?? '127.0.0.1', port: metricsPort };
+  }
+
   if (problems.length > 0) throw new Error(`invalid configuration for ${name}: ${problems.join('; ')}`);
   return {
     name,
@@ -106,5 +115,6 @@ export function parseRunConfig(args: readonly string[], env: NodeJS.ProcessEnv):
     maxRequestDeadlineMs,
     ...(connectionLoader ? { connectionLoader } : {}),
     ...(countCommands ? { countCommands } : {}),
+    ...(metrics ? { metrics } : {}),
   };
 }

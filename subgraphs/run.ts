@@ -10,6 +10,8 @@
  *   LOG_LEVEL              debug | info | warn | error (default info)
  *   SUBGRAPH_CONNECTION_LOADER  batched (default) | per-parent: how connection fields read pages (bench comparison)
  *   SUBGRAPH_COUNT_COMMANDS     1: count database commands, GET /_bench/commands from loopback (bench)
+ *   METRICS_PORT, METRICS_HOST  Prometheus metrics at http://METRICS_HOST:METRICS_PORT/metrics (off unless set;
+ *                          host 127.0.0.1 by default)
  *   REQUEST_DEADLINE_MS, MONGODB_{SERVER_SELECTION,CONNECT,SOCKET}_TIMEOUT_MS, HTTP_*: deadlines and timeouts,
  *                          see run-config.ts and the README's Configuration table
  *
@@ -43,9 +45,10 @@ async function main(): Promise<void> {
     maxRequestDeadlineMs: config.maxRequestDeadlineMs,
     connectionLoader: config.connectionLoader,
     countCommands: config.countCommands,
+    ...(config.metrics ? { metrics: config.metrics } : {}),
   });
   // The URI may carry credentials: only the database name is logged.
-  logger.info('listening', { url: running.url, db: config.dbName });
+  logger.info('listening', { url: running.url, db: config.dbName, ...(running.metricsUrl ? { metrics: running.metricsUrl } : {}) });
 
   const stop = (signal: NodeJS.Signals) => {
     logger.info('stopping', { signal });

@@ -7,7 +7,7 @@ async function main(): Promise<void> {
   const config = loadGatewayConfig(process.env);
   const logger = createLogger({ level: config.logLevel, base: { service: 'gateway' } });
   const gateway = await startGateway(config, { logger });
-  logger.info('gateway listening', { url: `${gateway.url}/graphql` });
+  logger.info('gateway listening', { url: `${gateway.url}/graphql`, ...(gateway.metricsUrl ? { metrics: gateway.metricsUrl } : {}) });
 
   const shutdown = (signal: NodeJS.Signals) => {
     logger.info('stopping', { signal });
