@@ -5,13 +5,10 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { operationId } from '../persisted/manifest';
-import { testManifest } from '../testing/manifests';
+import { runScriptedMix } from '../testing/metrics-traffic';
 import { startTestPlatform, type TestPlatform } from '../testing/platform';
 
-const PRODUCTS = 'query Products {\n  products {\n    id\n    name\n  }\n}';
 const WHO = 'query Who {\n  whoami {\n    tenant\n  }\n}';
-const persisted = (id: string) => ({ extensions: { persistedQuery: { version: 1, sha256Hash: id } } });
 
 /** One sample of the exposition: `name{labels} value`. */
 interface Sample {
@@ -43,7 +40,6 @@ function valueOf(samples: Sample[], name: string, labels: Record<string, string>
 describe('gateway metrics', () => {
   let platform: TestPlatform;
   let metricsUrl: string;
-  const throttled = `metrics-${randomBytes(4).toString('hex')}`;
   const secrets: string[] = [];
 
   const scrape = async () => {
@@ -75,47 +71,8 @@ describe('gateway metrics', () => {
   });
 
   it('counts a scripted mix exactly, per tenant, and adds no series for 1,000 invented tenants', async () => {
-    const { controlPlane, issuer } = platform;
-    await controlPlane.manifests.publish('acme', 'acme-erp', testManifest(platform.config.supergraphPath, PRODUCTS));
-    const { key: partnerKey } = await controlPlane.apiKeys.issue({
-      tenantId: 'acme',
-      clientName: 'Acme ERP',
-      scopes: ['catalog:read'],
-      manifest: 'acme-erp',
-      expiresAt: new Date(Date.now() + 86_400_000),
-    });
-    secrets.push(partnerKey);
-    // A tenant whose budget fits one operation and practically never refills (this control plane's own plans).
-    await controlPlane.tenants.createTenant({ id: throttled, name: 'Throttled', plan: 'enterprise' });
-    await controlPlane.tenants.updatePlan('enterprise', { limits: { budget: { capacity: 1, restoreRate: 0.001 } } });
-    const acmeToken = await issuer.sign({ sub: `metrics-${randomBytes(4).toString('hex')}` });
-    const globexToken = await issuer.sign({ tenant: 'globex', sub: 'metrics-globex' });
-    const throttledToken = await issuer.sign({ tenant: throttled, sub: 'metrics-throttled' });
-    secrets.push(acmeToken, globexToken, throttledToken);
-
-    // acme succeeds three times with a text query, once as a partner by persisted id.
-    for (let i = 0; i < 3; i += 1) expect((await platform.graphql({ query: WHO }, { token: acmeToken })).status).toBe(200);
-    const partner = await platform.graphql(persisted(operationId(PRODUCTS)), { apiKey: partnerKey });
-    expect(partner.status).toBe(200);
-    // globex is refused by authorization.
-    const forbidden = await platform.graphql({ query: '{ forbidden }' }, { token: globexToken });
-    expect([forbidden.status, forbidden.body.errors?.[0]?.extensions?.code]).toEqual([403, 'FORBIDDEN']);
-    // The partner's id that is not in its list.
-    const miss = await platform.graphql(persisted(operationId(WHO)), { apiKey: partnerKey });
-    expect([miss.status, miss.body.errors?.[0]?.extensions?.code]).toEqual([400, 'PERSISTED_QUERY_NOT_IN_LIST']);
-    // The throttled tenant runs until its budget answers 429 (the plan change reaches the gateway within seconds).
-    let served = 0;
-    let limited = 0;
-    for (let i = 0; i < 50 && limited === 0; i += 1) {
-      const res = await platform.graphql({ query: WHO }, { token: throttledToken });
-      if (res.status === 200) served += 1;
-      else {
-        expect([res.status, res.body.errors?.[0]?.extensions?.code]).toEqual([429, 'RATE_LIMITED']);
-        limited += 1;
-      }
-      if (limited === 0) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(limited).toBe(1);
+    const { throttledTenant: throttled, throttledServed: served, secrets: used } = await runScriptedMix(platform);
+    secrets.push(...used);
 
     const { samples } = await scrape();
     const graphqlCount = (tenant: string, status: string) =>
@@ -178,7 +135,7 @@ describe('gateway metrics', () => {
     // 1,000 requests naming tenants nobody registered: refused, and counted under one label.
     const tenantsBefore = new Set(samples.map((s) => s.labels.tenant).filter((t) => t !== undefined));
     const seriesBefore = samples.length;
-    const tokens = await Promise.all(Array.from({ length: 1_000 }, (_, i) => issuer.sign({ tenant: `ghost-${i}-${randomBytes(3).toString('hex')}` })));
+    const tokens = await Promise.all(Array.from({ length: 1_000 }, (_, i) => platform.issuer.sign({ tenant: `ghost-${i}-${randomBytes(3).toString('hex')}` })));
     const statuses = new Map<number, number>();
     for (let start = 0; start < tokens.length; start += 20) {
       const answers = await Promise.all(tokens.slice(start, start + 20).map((token) => platform.graphql({ query: WHO }, { token })));
