@@ -207,6 +207,20 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
     return children;
   };
   const clientChildren = new Map<string, Histogram.Internal<string>>();
+  /** A counter's child for two label values, looked up by their pair (both from bounded sets). */
+  const pairChildren = (counter: Counter<string>) => {
+    const children = new Map<string, Counter.Internal>();
+    return (first: string, second: string): Counter.Internal => {
+      const key = `${first} ${second}`;
+      let child = children.get(key);
+      if (!child) children.set(key, (child = counter.labels(first, second)));
+      return child;
+    };
+  };
+  const operationOf = pairChildren(operations);
+  const refusalOf = pairChildren(refusals);
+  const operationErrorOf = pairChildren(operationErrors);
+  const persistedMissOf = pairChildren(persistedMisses);
 
   return {
     registry,
@@ -235,16 +249,16 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
 
       const perTenant = tenantChildrenOf(tenant);
       perTenant.overhead.observe(Math.max(0, seconds - (log.subgraphWaitMs ?? 0) / 1000));
-      operations.inc({ tenant, graphql_operation_name: log.operationListed && log.operationName ? log.operationName : UNKNOWN_OPERATION });
+      operationOf(tenant, log.operationListed && log.operationName ? log.operationName : UNKNOWN_OPERATION).inc();
       const codes = log.errorCodes;
       for (let i = 0; i < codes.length; i += 1) {
         const code = codes[i]!;
         // One count per code per request: a response may repeat a code for several fields.
         if (codes.indexOf(code) !== i) continue;
-        if (log.executed) operationErrors.inc({ tenant, code });
-        else refusals.inc({ tenant, code });
+        if (log.executed) operationErrorOf(tenant, code).inc();
+        else refusalOf(tenant, code).inc();
         if (code === RATE_LIMITED) perTenant.rateLimited.inc();
-        if (PERSISTED_MISSES.has(code)) persistedMisses.inc({ tenant, code });
+        if (PERSISTED_MISSES.has(code)) persistedMissOf(tenant, code).inc();
       }
       if (log.requestedCost !== undefined) perTenant.costRequested.observe(log.requestedCost);
       if (log.executed && log.actualCost !== undefined) perTenant.costActual.observe(log.actualCost);
