@@ -287,7 +287,9 @@ export async function gatewayContext({ res }: { res: Response }): Promise<Gatewa
     state?.log.errorCodes.push(ErrorCode.UNAUTHENTICATED);
     throw unauthenticated();
   }
-  // The request context itself, not a copy: the stages write to it and the HTTP layer's log line reads it.
+  // The request context itself, not a copy — but Apollo Server hands its hooks and the data sources a shallow copy
+  // of whatever this returns (ApolloServer's cloneObject): what the log line must see goes on `log`, which the copy
+  // shares (request.ts, RequestLog).
   return state as GatewayContext;
 }
 
