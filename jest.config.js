@@ -39,6 +39,7 @@ const UNIT_TESTS = [
   'gateway/src/explorer/introspection-stage.test.ts',
   'gateway/src/explorer/visible-schema.test.ts',
   'gateway/src/health.test.ts',
+  'gateway/src/metrics/labels.test.ts',
   'gateway/src/http/abandoned-work.test.ts',
   'gateway/src/http/authenticate.test.ts',
   'gateway/src/http/cors-headers.test.ts',

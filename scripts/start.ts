@@ -18,6 +18,11 @@ import { ensureRedis, type RedisHandle } from './embedded/redis';
 
 const env = process.env;
 const GATEWAY_PORT = Number(env.PORT ?? 4000);
+/**
+ * Prometheus metrics, on loopback: the gateway's on METRICS_PORT (9464, OpenTelemetry's Prometheus exporter port, by
+ * default), each subgraph's on the ports after it.
+ */
+const METRICS_PORT = Number(env.METRICS_PORT ?? 9464);
 const REDIS_URL = env.REDIS_URL ?? DEFAULT_REDIS_URL;
 /** Where `npm start` looks for (or starts) a MongoDB-compatible server when MONGODB_URI is not set. */
 const DEFAULT_MONGO_PORT = Number(new URL(DEFAULT_MONGODB_URI).port);
@@ -118,17 +123,22 @@ async function main(): Promise<void> {
   say(controlPlane.seeded ? 'registered acme (pro) and globex (free) in the control plane' : 'control plane already has the demo tenants');
 
   const subgraphUrls: Record<string, string> = {};
-  for (const name of SUBGRAPH_NAMES) {
+  const metricsUrls: string[] = [];
+  for (const [index, name] of SUBGRAPH_NAMES.entries()) {
     const port = DEFAULT_SUBGRAPH_PORTS[name];
     subgraphUrls[`${name.toUpperCase()}_URL`] = `http://127.0.0.1:${port}/graphql`;
+    const metricsPort = METRICS_PORT + 1 + index;
+    metricsUrls.push(`${name} http://127.0.0.1:${metricsPort}/metrics`);
     launch(name, 'subgraphs/run.ts', [name], {
       PORT: String(port),
+      METRICS_PORT: String(metricsPort),
       MONGODB_URI: mongoUri,
       TOLLGATE_INTERNAL_KEY: deriveSubgraphKey(internalSecret, name).toString('hex'),
     });
   }
   launch('gateway', 'gateway/src/main.ts', [], {
     PORT: String(GATEWAY_PORT),
+    METRICS_PORT: String(METRICS_PORT),
     REDIS_URL,
     MONGODB_URI: mongoUri,
     TOLLGATE_INTERNAL_SECRET: internalSecret.toString('hex'),
@@ -145,6 +155,8 @@ async function main(): Promise<void> {
 
   GraphQL endpoint   POST ${base}/graphql
   Health             ${base}/healthz   ${base}/readyz
+  Metrics            http://127.0.0.1:${METRICS_PORT}/metrics   (Prometheus text; README "Observability")
+                     subgraphs: ${metricsUrls.join(', ')}
 
   Get a development token and query as acme's admin:
     TOKEN=$(npm run --silent token -- --tenant acme --user admin@acme.test --roles admin)

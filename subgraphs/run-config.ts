@@ -30,6 +30,8 @@ export interface RunConfig {
   countCommands?: true;
   /** `SHUTDOWN_DELAY_MS` (5 s when NODE_ENV=production, else 0) and `SHUTDOWN_GRACE_MS`, as the gateway's. */
   shutdown: ShutdownConfig;
+  /** `METRICS_PORT` (and `METRICS_HOST`, 127.0.0.1 by default): serve Prometheus metrics there; off when unset. */
+  metrics?: { host: string; port: number };
 }
 
 const HEX_KEY = /^(?:[0-9a-fA-F]{2}){32,}$/;
@@ -99,6 +101,12 @@ export function parseRunConfig(args: readonly string[], env: NodeJS.ProcessEnv):
     delayMs: integer('SHUTDOWN_DELAY_MS', env.NODE_ENV === 'production' ? DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS : DEFAULT_SHUTDOWN.delayMs, 0, 300_000),
     graceMs: integer('SHUTDOWN_GRACE_MS', DEFAULT_SHUTDOWN.graceMs, 0, 600_000),
   };
+  let metrics: { host: string; port: number } | undefined;
+  if (env.METRICS_PORT !== undefined) {
+    const metricsPort = Number(env.METRICS_PORT);
+    if (!PORT.test(env.METRICS_PORT) || metricsPort > 65535) problems.push('METRICS_PORT must be a port number (0–65535)');
+    metrics = { host: env.METRICS_HOST ?? '127.0.0.1', port: metricsPort };
+  }
 
   if (problems.length > 0) throw new Error(`invalid configuration for ${name}: ${problems.join('; ')}`);
   return {
@@ -115,5 +123,6 @@ export function parseRunConfig(args: readonly string[], env: NodeJS.ProcessEnv):
     shutdown,
     ...(connectionLoader ? { connectionLoader } : {}),
     ...(countCommands ? { countCommands } : {}),
+    ...(metrics ? { metrics } : {}),
   };
 }

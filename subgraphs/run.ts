@@ -12,6 +12,8 @@
  *   SUBGRAPH_COUNT_COMMANDS     1: count database commands, GET /_bench/commands from loopback (bench)
  *   SHUTDOWN_DELAY_MS      on SIGTERM, serve with /readyz failing this long first (default 5000 in production, else 0)
  *   SHUTDOWN_GRACE_MS      then let in-flight requests finish for at most this long (default 10000)
+ *   METRICS_PORT, METRICS_HOST  Prometheus metrics at http://METRICS_HOST:METRICS_PORT/metrics (off unless set;
+ *                          host 127.0.0.1 by default)
  *   REQUEST_DEADLINE_MS, MONGODB_{SERVER_SELECTION,CONNECT,SOCKET}_TIMEOUT_MS, HTTP_*: deadlines and timeouts,
  *                          see run-config.ts and the README's Configuration table
  *
@@ -47,9 +49,10 @@ async function main(): Promise<void> {
     shutdown: config.shutdown,
     // A running subgraph never creates indexes: `tollgate migrate` does, and this refuses to start without them.
     indexes: 'verify',
+    ...(config.metrics ? { metrics: config.metrics } : {}),
   });
   // The URI may carry credentials: only the database name is logged.
-  logger.info('listening', { url: running.url, db: config.dbName });
+  logger.info('listening', { url: running.url, db: config.dbName, ...(running.metricsUrl ? { metrics: running.metricsUrl } : {}) });
 
   const stop = (signal: NodeJS.Signals) => {
     logger.info('stopping', { signal });

@@ -123,9 +123,45 @@ describe.each([
   });
 });
 
-it('renders no ServiceMonitor by default (there is no metrics listener yet); the production example asks for one', () => {
+it('renders no ServiceMonitor by default (metrics are off); the production example asks for one', () => {
   expect(defaults.some((o) => o.kind === 'ServiceMonitor')).toBe(false);
   expect(production.filter((o) => o.kind === 'ServiceMonitor')).toHaveLength(1);
+});
+
+it('gives the gateway a metrics port only when metrics are on, and the ServiceMonitor scrapes that port', () => {
+  const ports = (objects: K8sObject[]) => {
+    const [container] = find(objects, 'Deployment', 'tollgate-gateway').spec.template.spec.containers;
+    const env = Object.fromEntries((container.env as { name: string; value?: string }[]).map((e) => [e.name, e.value]));
+    return {
+      container: (container.ports as { name: string; containerPort: number }[]).map((p) => `${p.name}:${p.containerPort}`),
+      service: (find(objects, 'Service', 'tollgate-gateway').spec.ports as { name: string; targetPort: string }[]).map((p) => `${p.name}>${p.targetPort}`),
+      env: { METRICS_PORT: env.METRICS_PORT, METRICS_HOST: env.METRICS_HOST },
+    };
+  };
+  expect(ports(defaults)).toEqual({ container: ['http:4000'], service: ['http>http'], env: { METRICS_PORT: undefined, METRICS_HOST: undefined } });
+  expect(ports(production)).toEqual({
+    container: ['http:4000', 'metrics:9464'],
+    service: ['http>http', 'metrics>metrics'],
+    env: { METRICS_PORT: '9464', METRICS_HOST: '0.0.0.0' },
+  });
+  const [monitor] = production.filter((o) => o.kind === 'ServiceMonitor');
+  expect(monitor?.spec.endpoints.map((e: { port: string; path: string }) => `${e.port}${e.path}`)).toEqual(['metrics/metrics']);
+  // With network policies on, the metrics port is open to the cluster's pods only.
+  const policy = find(production, 'NetworkPolicy', 'tollgate-gateway');
+  expect(policy.spec.ingress).toContainEqual({ from: [{ namespaceSelector: {} }], ports: [{ protocol: 'TCP', port: 9464 }] });
+});
+
+it('refuses a ServiceMonitor without metrics: it would scrape a port nobody serves', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-values-'));
+  try {
+    const values = join(dir, 'values.yaml');
+    writeFileSync(values, 'serviceMonitor:\n  enabled: true\n');
+    const result = check(CHART, [values]);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('serviceMonitor.enabled needs metrics.enabled');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 it('creates the Secrets from values in the production example, and none with the defaults (existing Secrets)', () => {

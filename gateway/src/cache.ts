@@ -17,6 +17,9 @@ export interface CacheStats {
   /** Estimated bytes the entries keep alive, keys included. */
   readonly bytes: number;
   readonly maxBytes: number;
+  /** Lookups that found an entry, and that did not, since the cache was made (for metrics). */
+  readonly hits: number;
+  readonly misses: number;
 }
 
 export interface ByteBoundedCacheOptions<V> {
@@ -54,8 +57,15 @@ export function createByteBoundedCache<V extends NonNullable<unknown>>(options: 
     maxEntrySize: Math.max(1, Math.floor(options.maxBytes / 4)),
     sizeCalculation: (value, key) => Math.max(1, Math.ceil(options.sizeOf(value)) + stringBytes(key) + ENTRY_OVERHEAD_BYTES),
   });
+  let hits = 0;
+  let misses = 0;
   return {
-    get: (key) => cache.get(key),
+    get(key) {
+      const value = cache.get(key);
+      if (value === undefined) misses += 1;
+      else hits += 1;
+      return value;
+    },
     set(key, value) {
       cache.set(key, value);
     },
@@ -65,7 +75,7 @@ export function createByteBoundedCache<V extends NonNullable<unknown>>(options: 
     clear() {
       cache.clear();
     },
-    stats: () => ({ name: options.name, entries: cache.size, bytes: cache.calculatedSize, maxBytes: options.maxBytes }),
+    stats: () => ({ name: options.name, entries: cache.size, bytes: cache.calculatedSize, maxBytes: options.maxBytes, hits, misses }),
   };
 }
 
@@ -193,8 +203,15 @@ export interface CountBoundedCacheOptions {
 export function createCountBoundedCache<V extends NonNullable<unknown>>(options: CountBoundedCacheOptions): ByteBoundedCache<V> {
   if (!Number.isSafeInteger(options.maxEntries) || options.maxEntries < 1) throw new Error(`cache ${options.name}: maxEntries must be a positive integer`);
   const cache = new LRUCache<string, V>({ max: options.maxEntries });
+  let hits = 0;
+  let misses = 0;
   return {
-    get: (key) => cache.get(key),
+    get(key) {
+      const value = cache.get(key);
+      if (value === undefined) misses += 1;
+      else hits += 1;
+      return value;
+    },
     set(key, value) {
       cache.set(key, value);
     },
@@ -204,6 +221,6 @@ export function createCountBoundedCache<V extends NonNullable<unknown>>(options:
     clear() {
       cache.clear();
     },
-    stats: () => ({ name: options.name, entries: cache.size, bytes: 0, maxBytes: 0 }),
+    stats: () => ({ name: options.name, entries: cache.size, bytes: 0, maxBytes: 0, hits, misses }),
   };
 }

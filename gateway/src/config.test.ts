@@ -116,6 +116,20 @@ describe('loadGatewayConfig', () => {
     ]);
   });
 
+  it('keeps metrics off unless METRICS_PORT is set, on loopback unless METRICS_HOST says otherwise', () => {
+    expect(loadGatewayConfig({}).metrics).toBeUndefined();
+    expect(loadGatewayConfig({ METRICS_PORT: '9464' }).metrics).toEqual({ host: '127.0.0.1', port: 9464, maxTenants: 100 });
+    expect(loadGatewayConfig({ METRICS_PORT: '9464', METRICS_HOST: '0.0.0.0', METRICS_MAX_TENANTS: '20' }).metrics).toEqual({
+      host: '0.0.0.0',
+      port: 9464,
+      maxTenants: 20,
+    });
+    expect(problemsOf({ METRICS_PORT: 'on', METRICS_MAX_TENANTS: '-1' })).toEqual([
+      'METRICS_PORT must be an integer from 0 to 65535',
+      'METRICS_MAX_TENANTS must be an integer from 0 to 100000',
+    ]);
+  });
+
   it('turns the explorer off in production unless EXPLORER_ENABLED says otherwise', () => {
     const production = { NODE_ENV: 'production', TOLLGATE_INTERNAL_SECRET: 'ab'.repeat(32), TRUSTED_ISSUERS_FILE: 'i.json', MONGODB_URI: 'mongodb://m/' };
     expect(loadGatewayConfig(production).explorerEnabled).toBe(false);

@@ -103,10 +103,26 @@ export interface GatewayConfig {
    * (http/cors-headers.ts): `CORS_ALLOWED_HEADERS`, `CORS_EXPOSED_HEADERS`. Absent when neither is set.
    */
   cors?: CorsHeaderConfig;
+  /** The Prometheus listener (metrics/gateway-metrics.ts): absent, no metrics are kept or served. */
+  metrics?: MetricsConfig;
 }
 
 // The shutdown defaults are the subgraphs' too (common/shutdown.ts); re-exported for the gateway's importers.
 export { DEFAULT_SHUTDOWN } from '../../common/shutdown';
+
+/**
+ * `METRICS_PORT` turns metrics on (off unless set, as tracing will be: a second listener is something the
+ * deployment opens on purpose); `METRICS_HOST` (127.0.0.1 by default: the endpoint names tenants) and
+ * `METRICS_MAX_TENANTS`, the tenants with a label of their own (the rest are `other`).
+ */
+export interface MetricsConfig {
+  host: string;
+  /** 0 picks a free port (tests). */
+  port: number;
+  maxTenants: number;
+}
+
+export const DEFAULT_METRICS_MAX_TENANTS = 100;
 
 export interface CacheBytes {
   /** Apollo Server's parsed, validated documents (`DOCUMENT_CACHE_MIB`). */
@@ -239,6 +255,15 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
           extraAllowedHeaders: readHeaderList(corsAllowed, 'CORS_ALLOWED_HEADERS', 'allowed', problems),
           extraExposedHeaders: readHeaderList(corsExposed, 'CORS_EXPOSED_HEADERS', 'exposed', problems),
         };
+  const metricsPort = text('METRICS_PORT');
+  const metrics: MetricsConfig | undefined =
+    metricsPort === undefined
+      ? undefined
+      : {
+          host: text('METRICS_HOST') ?? '127.0.0.1',
+          port: integer('METRICS_PORT', 0, 0, 65_535),
+          maxTenants: integer('METRICS_MAX_TENANTS', DEFAULT_METRICS_MAX_TENANTS, 0, 100_000),
+        };
 
   const config: GatewayConfig = {
     production,
@@ -287,6 +312,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
       graceMs: integer('SHUTDOWN_GRACE_MS', DEFAULT_SHUTDOWN.graceMs, 0, 600_000),
     },
     ...(cors ? { cors } : {}),
+    ...(metrics ? { metrics } : {}),
   };
   if (problems.length > 0) throw new GatewayConfigError(problems);
   return config;

@@ -43,6 +43,28 @@ export interface RequestLog {
   errorCodes: string[];
   /** Why a refusal happened, for the operator (never sent to the client). */
   reason?: string;
+  /*
+   * What the metrics read (metrics/gateway-metrics.ts). They are here rather than on the request context because
+   * Apollo Server hands its hooks and the data sources a shallow copy of the context value (`cloneObject` in
+   * ApolloServer.executeHTTPGraphQLRequest): fields written there after the copy never reach the HTTP layer, while
+   * this object is shared by reference.
+   */
+  /** The operation came from a list (a partner's manifest, the frontend safelist): its name is bounded. */
+  operationListed?: boolean;
+  /** The gateway started executing the operation (the pipeline's `executionDidStart`). */
+  executed?: boolean;
+  /** The cost stage's estimate; what the account stage charged, and the bucket's points left after it. */
+  requestedCost?: number;
+  actualCost?: number;
+  budgetAvailable?: number;
+  /**
+   * The wait on subgraphs (upstream/data-source.ts): milliseconds during which at least one fetch of the request
+   * was in flight — overlapping fetches count once — so the gateway's own time is the rest. `subgraphsInFlight`
+   * and `subgraphWaitSince` (`performance.now()`) are its bookkeeping.
+   */
+  subgraphWaitMs?: number;
+  subgraphsInFlight?: number;
+  subgraphWaitSince?: number;
 }
 
 /** The operation as parsed and validated — after filter mode, the document that will run (`replaceDocument`). */

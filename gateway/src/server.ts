@@ -6,6 +6,7 @@
  * outside production leak (stack traces, introspection, query plans on request) and a staging deployment
  * without NODE_ENV=production is still reachable by tenants.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { ApolloGateway, type ServiceEndpointDefinition } from '@apollo/gateway';
@@ -84,6 +85,8 @@ import { MAX_VALIDATION_ERRORS } from './http/abandoned-work';
 import { boundedJsonBody } from './http/body-bounds';
 import { boundedDocument } from './http/document-bounds';
 import { createQueryPlanCache } from './upstream/query-plan-cache';
+import { startMetricsListener } from '../../common/metrics-listener';
+import { createGatewayMetrics, type GatewayMetrics } from './metrics/gateway-metrics';
 
 export interface StartedGateway {
   /** Origin the gateway listens on, e.g. `http://127.0.0.1:4000`; GraphQL is at `${url}/graphql`. */
@@ -102,6 +105,8 @@ export interface StartedGateway {
   shutdown(): Promise<void>;
   /** The per-document caches and their sizes in estimated bytes, for tests and the flood benchmark. */
   caches(): CacheStats[];
+  /** Where Prometheus scrapes the gateway (`http://host:port/metrics`), when metrics are on (`METRICS_PORT`). */
+  metricsUrl?: string;
 }
 
 export interface StartGatewayOptions {
@@ -200,13 +205,30 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   const healthSources = new Map<string, SubgraphDataSource>();
   // Operations only: health checks bypass the breakers (upstream/data-source.ts says why).
   const breakers = createSubgraphBreakers({ ...(config.subgraphBreaker ?? DEFAULT_SUBGRAPH_BREAKER), logger });
+  const caches = () => [documents.stats(), queryPlans.stats(), gate.cacheMemory(), estimator.cacheMemory()];
+  // Metrics (METRICS_PORT): recorded once per request by the request log, and read from these at each scrape.
+  const metrics: GatewayMetrics | undefined = config.metrics
+    ? createGatewayMetrics({
+        maxTenants: config.metrics.maxTenants,
+        supergraphId: createHash('sha256').update(supergraphSdl).digest('hex'),
+        caches,
+        budget: () => budget.stats(),
+        breakerStates: () => breakers.states(),
+      })
+    : undefined;
 
   // The URL in the supergraph is what composition was given; where a subgraph runs is deployment configuration.
   const buildService = ({ name }: ServiceEndpointDefinition) => {
     if (!isSubgraphName(name)) throw new Error(`the supergraph names subgraph "${name}", which has no configured URL`);
     const common = { name, url: config.subgraphUrls[name], key: deriveSubgraphKey(internalSecret, name), logger };
     healthSources.set(name, new SubgraphDataSource({ ...common, post: postHealthCheck, deadlineMs: subgraphDeadlineMs(healthCheckTimeoutMs) }));
-    const operationSource = new SubgraphDataSource({ ...common, post: postOperation, deadlineMs: subgraphDeadlineMs(config.subgraphTimeoutMs), breaker: breakers.of(name) });
+    const operationSource = new SubgraphDataSource({
+      ...common,
+      post: postOperation,
+      deadlineMs: subgraphDeadlineMs(config.subgraphTimeoutMs),
+      breaker: breakers.of(name),
+      ...(metrics ? { fetchMetrics: metrics.fetches } : {}),
+    });
     operationSources.set(name, operationSource);
     return operationSource;
   };
@@ -301,7 +323,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   app.disable('x-powered-by');
   // An ETag is a hash of every response body, for conditional GETs that POST /graphql never gets.
   app.set('etag', false);
-  app.use(trackRequests(logger));
+  app.use(trackRequests(logger, metrics));
   app.use(shutdown.closeConnectionsWhileDraining);
   app.get('/healthz', livenessHandler());
   app.get(
@@ -343,7 +365,12 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   app.use(handleErrors(logger, config.maxBodyBytes));
 
   let port: number;
+  let metricsUrl: string | undefined;
   try {
+    if (metrics && config.metrics) {
+      const listener = resources.add(await startMetricsListener({ registry: metrics.registry, host: config.metrics.host, port: config.metrics.port }), (l) => l.close());
+      metricsUrl = listener.url;
+    }
     port = await listen(httpServer, config.host, config.port);
   } catch (error) {
     await resources.close();
@@ -353,7 +380,8 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   return {
     url: `http://${urlHost(config.host)}:${port}`,
     port,
-    caches: () => [documents.stats(), queryPlans.stats(), gate.cacheMemory(), estimator.cacheMemory()],
+    caches,
+    ...(metricsUrl ? { metricsUrl } : {}),
     subgraphBreakerStates: () => breakers.states(),
     subgraphHealth: () => subgraphHealth.check(),
     stop: () => resources.close(),

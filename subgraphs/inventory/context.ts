@@ -1,5 +1,5 @@
 import type DataLoader from 'dataloader';
-import { createLoaderBy } from '../kit/loaders';
+import { createLoaderBy, type LoaderOptions } from '../kit/loaders';
 import type { SubgraphContext } from '../kit/server';
 import type { InventoryModels, StockRecord } from './models';
 
@@ -8,8 +8,8 @@ export interface InventoryLoaders {
   stockByProductId: DataLoader<string, StockRecord | null>;
 }
 
-export function createInventoryLoaders(models: InventoryModels): InventoryLoaders {
-  return { stockByProductId: createLoaderBy(models.Stock, 'productId') };
+export function createInventoryLoaders(models: InventoryModels, options?: Pick<LoaderOptions, 'onBatch'>): InventoryLoaders {
+  return { stockByProductId: createLoaderBy(models.Stock, 'productId', options?.onBatch) };
 }
 
 export type InventoryContext = SubgraphContext<InventoryModels, InventoryLoaders>;

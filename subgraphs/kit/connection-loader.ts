@@ -26,6 +26,7 @@
 import DataLoader from 'dataloader';
 import mongoose, { Types, type Model } from 'mongoose';
 import { isObjectIdHex } from '../../common/ids';
+import { observedBatch, type BatchObserver } from './batch-observer';
 import { encodeCursor, type Connection, type Page, type SortOrder } from './pagination';
 
 /** Parents per batch; a larger batch is split into several batches (and so several rounds of queries). */
@@ -157,8 +158,10 @@ export async function loadPages<T extends { _id: Types.ObjectId }>(
 export function createBatchedConnectionLoader<T extends { _id: Types.ObjectId }>(
   model: Model<T>,
   options: BatchedConnectionOptions,
+  onBatch?: BatchObserver,
 ): DataLoader<BatchedConnectionKey, Connection<T>, string> {
-  return new DataLoader<BatchedConnectionKey, Connection<T>, string>((keys) => loadPages(model, keys, options), {
+  const batch = (keys: readonly BatchedConnectionKey[]) => loadPages(model, keys, options);
+  return new DataLoader<BatchedConnectionKey, Connection<T>, string>(observedBatch(batch, `${model.modelName}.${options.parentPath}`, onBatch), {
     // The fields are part of the key: a page loaded with fewer fields cannot serve a selection of more.
     cacheKeyFn: (key) => `${key.id}:${key.page.first}:${key.page.after?.toHexString() ?? ''}:${key.fields?.join(',') ?? '*'}`,
     maxBatchSize: MAX_CONNECTION_BATCH,

@@ -5,6 +5,7 @@
 import DataLoader from 'dataloader';
 import mongoose, { Types, type Model } from 'mongoose';
 import { isObjectIdHex } from '../../common/ids';
+import { observedBatch, type BatchObserver } from './batch-observer';
 import { createBatchedConnectionLoader, type BatchedConnectionKey } from './connection-loader';
 import { paginate, type Connection, type Page, type SortOrder } from './pagination';
 
@@ -18,6 +19,8 @@ export const CONNECTION_LOADER_MODES: readonly ConnectionLoaderMode[] = ['batche
 /** What the server passes to every subgraph's `createLoaders`. */
 export interface LoaderOptions {
   connectionLoader: ConnectionLoaderMode;
+  /** Set when the subgraph keeps metrics; the loaders hand it their batches. */
+  onBatch?: BatchObserver;
 }
 
 export const DEFAULT_LOADER_OPTIONS: Readonly<LoaderOptions> = Object.freeze({ connectionLoader: 'batched' });
@@ -30,9 +33,9 @@ const MAX_BATCH = 1000;
  * becomes ONE `find({ tenantId, [path]: { $in } })`. Keys that are not 24-hex ids resolve to null without a query,
  * exactly like ids of other tenants' documents.
  */
-export function createLoaderBy<T extends object>(model: Model<T>, path: string): DataLoader<string, T | null> {
+export function createLoaderBy<T extends object>(model: Model<T>, path: string, onBatch?: BatchObserver): DataLoader<string, T | null> {
   return new DataLoader<string, T | null>(
-    async (keys) => {
+    observedBatch(async (keys: readonly string[]) => {
       const ids = [...new Set(keys.filter(isObjectIdHex))];
       if (ids.length === 0) return keys.map(() => null);
       const docs = (await model
@@ -42,7 +45,7 @@ export function createLoaderBy<T extends object>(model: Model<T>, path: string):
       const byKey = new Map<string, T>();
       for (const doc of docs) byKey.set(String((doc as Record<string, unknown>)[path]), doc);
       return keys.map((key) => byKey.get(key) ?? null);
-    },
+    }, `${model.modelName}.${path}`, onBatch),
     { maxBatchSize: MAX_BATCH },
   );
 }
@@ -61,16 +64,17 @@ export function createConnectionLoader<T extends { _id: Types.ObjectId }>(
   model: Model<T>,
   parentPath: string,
   order: SortOrder,
+  onBatch?: BatchObserver,
 ): DataLoader<ConnectionKey, Connection<T>, string> {
   return new DataLoader<ConnectionKey, Connection<T>, string>(
-    (keys) =>
+    observedBatch((keys: readonly ConnectionKey[]) =>
       Promise.all(
         keys.map((key) =>
           isObjectIdHex(key.id)
             ? paginate(model, { [parentPath]: new Types.ObjectId(key.id) }, key.page, order)
             : { edges: [], pageInfo: { hasNextPage: false, endCursor: null } },
         ),
-      ),
+      ), `${model.modelName}.${parentPath}`, onBatch),
     { cacheKeyFn: (key) => `${key.id}:${key.page.first}:${key.page.after?.toHexString() ?? ''}`, maxBatchSize: MAX_BATCH },
   );
 }
@@ -81,6 +85,9 @@ export function createPageLoader<T extends { _id: Types.ObjectId }>(
   parentPath: string,
   order: SortOrder,
   mode: ConnectionLoaderMode,
+  onBatch?: BatchObserver,
 ): DataLoader<BatchedConnectionKey, Connection<T>, string> {
-  return mode === 'per-parent' ? createConnectionLoader(model, parentPath, order) : createBatchedConnectionLoader(model, { parentPath, order });
+  return mode === 'per-parent'
+    ? createConnectionLoader(model, parentPath, order, onBatch)
+    : createBatchedConnectionLoader(model, { parentPath, order }, onBatch);
 }

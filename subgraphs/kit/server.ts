@@ -24,7 +24,9 @@ import { createLogger, type Logger } from '../../common/logger';
 import type { IndexMode } from '../../common/indexes';
 import { DEFAULT_SHUTDOWN, createShutdown, type ShutdownConfig } from '../../common/shutdown';
 import type { SubgraphName } from '../catalog';
+import { startMetricsListener, type MetricsListener } from '../../common/metrics-listener';
 import { createCommandCounter } from './command-counter';
+import { createSubgraphMetrics } from './metrics';
 import { openDatabase, registerModels, type DatabaseTimeouts } from './database';
 import { SERVICE_UNAVAILABLE, isDatabaseUnavailable, serviceUnavailable } from './deadline';
 import { isClientErrorCode } from './errors';
@@ -100,6 +102,8 @@ export interface SubgraphOptions {
   indexes?: IndexMode;
   /** Shutdown (common/shutdown.ts): the delay `shutdown()` serves unready for, and the drain's grace period. */
   shutdown?: ShutdownConfig;
+  /** Serve Prometheus metrics on a listener of their own (kit/metrics.ts); absent, none are kept. */
+  metrics?: { host: string; port: number };
 }
 
 export interface RunningSubgraph {
@@ -108,6 +112,8 @@ export interface RunningSubgraph {
   port: number;
   /** The subgraph's own connection; tests use it to count commands and to drop their database. */
   connection: Connection;
+  /** Where Prometheus scrapes this subgraph, when `metrics` was given. */
+  metricsUrl?: string;
   /** Stops accepting requests, lets running ones finish, then closes the database connection. */
   stop(): Promise<void>;
   /** What SIGTERM does: /readyz fails at once, the subgraph serves for the shutdown delay, then `stop`. */
@@ -193,10 +199,11 @@ export async function startSubgraph<TModels, TLoaders>(
   const connection = await openDatabase({
     mongoUri: options.mongoUri,
     dbName: options.dbName,
-    monitorCommands: options.monitorCommands === true || options.countCommands === true,
+    monitorCommands: options.monitorCommands === true || options.countCommands === true || options.metrics !== undefined,
     timeouts: options.database,
   });
   let apollo: ApolloServer<Context> | undefined;
+  let metricsListener: MetricsListener | undefined;
   try {
     const models = await registerModels(connection, (c) => definition.models(c), options.indexes ?? 'create');
     // The generated resolver types checked the map against the schema; this is the same map under Apollo's type.
@@ -240,11 +247,18 @@ export async function startSubgraph<TModels, TLoaders>(
       res.status(500).json(errorBody('Internal error', 'INTERNAL_SERVER_ERROR'));
     };
 
-    const loaderOptions: LoaderOptions = { ...DEFAULT_LOADER_OPTIONS, ...(options.connectionLoader ? { connectionLoader: options.connectionLoader } : {}) };
+    const metrics = options.metrics ? createSubgraphMetrics(definition.name) : undefined;
+    metrics?.watch(connection);
+    const loaderOptions: LoaderOptions = {
+      ...DEFAULT_LOADER_OPTIONS,
+      ...(options.connectionLoader ? { connectionLoader: options.connectionLoader } : {}),
+      ...(metrics ? { onBatch: metrics.batches } : {}),
+    };
     let stopping: Promise<void> | undefined;
     const stop = () => {
       stopping ??= (async () => {
         await server.stop();
+        await metricsListener?.close();
         await connection.close();
       })();
       return stopping;
@@ -253,6 +267,7 @@ export async function startSubgraph<TModels, TLoaders>(
     const app = express();
     app.disable('x-powered-by');
     app.use(shutdown.closeConnectionsWhileDraining);
+    if (metrics) app.use(metrics.requests);
     if (options.countCommands) app.get('/_bench/commands', createCommandCounter(connection).handler);
     // For orchestrators (compose, Kubernetes probes): the process serves and its MongoDB connection is up. Says
     // nothing else — no version, no database name — and needs no token.
@@ -294,11 +309,13 @@ export async function startSubgraph<TModels, TLoaders>(
     app.use(bodyErrors);
     httpServer.on('request', app);
 
+    if (metrics && options.metrics) metricsListener = await startMetricsListener({ registry: metrics.registry, ...options.metrics });
     const port = await listen(httpServer, options.port, host);
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/graphql`;
-    return { url, port, connection, stop, shutdown: shutdown.shutdown };
+    return { url, port, connection, stop, shutdown: shutdown.shutdown, ...(metricsListener ? { metricsUrl: metricsListener.url } : {}) };
   } catch (error) {
     await apollo?.stop().catch(() => undefined);
+    await metricsListener?.close().catch(() => undefined);
     await connection.close().catch(() => undefined);
     throw error;
   }

@@ -87,7 +87,7 @@ export function mintTestToken(key: Buffer, audience: string, query: string, as: 
 
 export async function startTestSubgraph<TModels, TLoaders>(
   definition: SubgraphDefinition<TModels, TLoaders>,
-  options: { dbName?: string; connectionLoader?: ConnectionLoaderMode; countCommands?: boolean } = {},
+  options: { dbName?: string; connectionLoader?: ConnectionLoaderMode; countCommands?: boolean; metrics?: boolean } = {},
 ): Promise<TestSubgraph> {
   const secret = randomBytes(32);
   const key = deriveSubgraphKey(secret, definition.name);
@@ -102,6 +102,7 @@ export async function startTestSubgraph<TModels, TLoaders>(
     monitorCommands: true,
     connectionLoader: options.connectionLoader,
     countCommands: options.countCommands,
+    ...(options.metrics ? { metrics: { host: '127.0.0.1', port: 0 } } : {}),
   });
 
   const request = async (query: string, requestOptions: RequestOptions): Promise<TestResponse> => {

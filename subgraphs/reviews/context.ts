@@ -14,9 +14,9 @@ export interface ReviewsLoaders {
 export function createReviewsLoaders(models: ReviewsModels, options: LoaderOptions = DEFAULT_LOADER_OPTIONS): ReviewsLoaders {
   const mode = options.connectionLoader;
   return {
-    reviewById: createLoaderBy(models.Review, '_id'),
-    reviewsByProduct: createPageLoader(models.Review, 'productId', 'newest-first', mode),
-    reviewsByAuthor: createPageLoader(models.Review, 'authorId', 'newest-first', mode),
+    reviewById: createLoaderBy(models.Review, '_id', options.onBatch),
+    reviewsByProduct: createPageLoader(models.Review, 'productId', 'newest-first', mode, options.onBatch),
+    reviewsByAuthor: createPageLoader(models.Review, 'authorId', 'newest-first', mode, options.onBatch),
   };
 }
 

@@ -78,22 +78,31 @@ function requestState(res: Response): RequestState {
   return state;
 }
 
-export function trackRequests(logger: Logger): RequestHandler {
+/** What the request log also feeds, once per request (metrics/gateway-metrics.ts). */
+export interface RequestObserver {
+  requestStarted(): void;
+  requestEnded(request: RequestState, method: string, path: string, status: number, seconds: number): void;
+}
+
+export function trackRequests(logger: Logger, observer?: RequestObserver): RequestHandler {
   return (req, res, next) => {
     const given = req.get('x-request-id');
     const requestId = given && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
     res.setHeader('x-request-id', requestId);
     const startedAt = process.hrtime.bigint();
     const state: RequestState = { requestId, log: { errorCodes: [] } };
+    observer?.requestStarted();
     res.once('close', () => {
       const { log } = state;
       const status = res.statusCode;
+      const durationMs = Number((process.hrtime.bigint() - startedAt) / 1000n) / 1000;
+      observer?.requestEnded(state, req.method, req.path, status, durationMs / 1000);
       const fields = {
         requestId,
         method: req.method,
         path: req.path,
         status,
-        durationMs: Number((process.hrtime.bigint() - startedAt) / 1000n) / 1000,
+        durationMs,
         tenant: log.tenantId,
         principal: log.principal,
         operation: log.operationName,
@@ -273,7 +282,9 @@ export async function gatewayContext({ res }: { res: Response }): Promise<Gatewa
     state?.log.errorCodes.push(ErrorCode.UNAUTHENTICATED);
     throw unauthenticated();
   }
-  // The request context itself, not a copy: the stages write to it and the HTTP layer's log line reads it.
+  // The request context itself, not a copy — but Apollo Server hands its hooks and the data sources a shallow copy
+  // of whatever this returns (ApolloServer's cloneObject): what the log line must see goes on `log`, which the copy
+  // shares (request.ts, RequestLog).
   return state as GatewayContext;
 }
 

@@ -90,6 +90,8 @@ export async function resolvePersistedRequest(
   requestId: string,
   options: PersistedStageOptions,
   safelistMode?: SafelistMode,
+  /** Told whether the operation came from a list (a manifest, the safelist): `operationListed` is set on it. */
+  listed?: { operationListed?: boolean },
 ): Promise<unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
   const request = body as Body;
@@ -101,6 +103,7 @@ export async function resolvePersistedRequest(
     const manifest = caller.manifest ? await options.manifests.manifestFor(caller.tenantId, caller.manifest) : undefined;
     const operation = manifest?.operations.get(id);
     if (!operation) throw notInList();
+    if (listed) listed.operationListed = true;
     return withQuery(request, operation.body);
   }
 
@@ -127,7 +130,9 @@ export async function resolvePersistedRequest(
     query = found;
   }
 
-  if (mode !== 'off' && !(await frontend()).operations.has(operationId(query))) {
+  const onList = mode !== 'off' && (await frontend()).operations.has(operationId(query));
+  if (onList && listed) listed.operationListed = true;
+  if (mode !== 'off' && !onList) {
     if (mode === 'enforce') throw notInList();
     options.logger.warn('operation outside the frontend safelist', {
       requestId,
@@ -146,7 +151,7 @@ export function resolvePersistedOperations(options: PersistedStageOptions): Requ
     const state = requestStateOf(res);
     if (!state?.caller || !state.tenant) return next(new Error('resolvePersistedOperations runs after authentication'));
     try {
-      req.body = await resolvePersistedRequest(req.body, state.caller, state.requestId, options, state.tenant.safelistMode);
+      req.body = await resolvePersistedRequest(req.body, state.caller, state.requestId, options, state.tenant.safelistMode, state.log);
     } catch (error) {
       if (error instanceof GraphQLError) {
         state.log.reason = 'persisted-operation';

@@ -113,6 +113,10 @@ export function createAccountStage(options: AccountStageOptions): Stage {
     if (!report) return;
     const outcome: ExecutionOutcome = request.executed ? { executed: true, body: response.body } : { executed: false };
     const settlement = await settleCost(report, outcome, budget);
+    // For the request's metrics (metrics/gateway-metrics.ts), read when its log line is written.
+    request.log.requestedCost = report.requestedQueryCost;
+    request.log.actualCost = settlement.actualQueryCost;
+    if (settlement.throttleStatus) request.log.budgetAvailable = settlement.throttleStatus.currentlyAvailable;
     const result = response.body.kind === 'single' ? response.body.singleResult : response.body.initialResult;
     result.extensions = { ...result.extensions, cost: costExtension(report, settlement) };
     if (settlement.throttleStatus) {

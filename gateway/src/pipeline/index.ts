@@ -89,6 +89,8 @@ export function createPipelinePlugin(stages: readonly Stage[]): ApolloServerPlug
     },
     async executionDidStart({ contextValue }) {
       contextValue.executed = true;
+      // The log line's copy: Apollo Server's context value is a shallow copy of the request context (request.ts).
+      contextValue.log.executed = true;
     },
     async willSendResponse({ contextValue, response }) {
       const hooks = contextValue.afterHooks;

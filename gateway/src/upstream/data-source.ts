@@ -20,7 +20,7 @@ import {
 import type { Logger } from '../../../common/logger';
 import { createByteBoundedCache, stringBytes } from '../cache';
 import { ErrorCode, DownstreamReason, gatewayError } from '../errors';
-import type { GatewayContext } from '../request';
+import type { GatewayContext, RequestLog } from '../request';
 import type { CircuitBreaker } from './circuit-breaker';
 import { failedFetchResult, type FetchFailure } from './fetch-failure';
 import type { SubgraphAnswer, SubgraphPoster } from './fetcher';
@@ -44,6 +44,13 @@ export interface SubgraphDataSourceOptions {
   breaker?: CircuitBreaker;
   /** Clock, for tests. */
   now?: () => number;
+  /** Told of every operation fetch that was sent, with its HTTP status (none: no answer) and duration. */
+  fetchMetrics?: SubgraphFetchMetrics;
+}
+
+/** What the metrics want of a subgraph fetch (metrics/gateway-metrics.ts); called once per operation fetch. */
+export interface SubgraphFetchMetrics {
+  observe(subgraph: string, status: number | undefined, seconds: number): void;
 }
 
 type ProcessOptions = GraphQLDataSourceProcessOptions<GatewayContext>;
@@ -66,6 +73,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly log: Logger;
   private readonly breaker: CircuitBreaker | undefined;
   private readonly now: () => number;
+  private readonly fetchMetrics: SubgraphFetchMetrics | undefined;
 
   constructor(options: SubgraphDataSourceOptions) {
     this.subgraph = options.name;
@@ -76,6 +84,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     this.log = options.logger.child({ subgraph: options.name });
     this.breaker = options.breaker;
     this.now = options.now ?? Date.now;
+    this.fetchMetrics = options.fetchMetrics;
   }
 
   async process(options: ProcessOptions): Promise<SubgraphResponse> {
@@ -96,7 +105,21 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     let answer: SubgraphAnswer | undefined;
     let result: unknown;
     try {
-      answer = await this.post({ url: this.url, headers, body });
+      // The request log, shared by reference (request.ts says why the context itself is not).
+      const log = context?.log;
+      if (log) {
+        const started = performance.now();
+        waitBegins(log, started);
+        try {
+          answer = await this.post({ url: this.url, headers, body });
+        } finally {
+          const ended = performance.now();
+          waitEnds(log, ended);
+          this.fetchMetrics?.observe(this.subgraph, answer?.statusCode, (ended - started) / 1000);
+        }
+      } else {
+        answer = await this.post({ url: this.url, headers, body });
+      }
       if (answer.statusCode < 200 || answer.statusCode >= 300) throw new Error(`status ${answer.statusCode}`);
       // What a failed answer said goes nowhere: it may be anything, an HTML page from a proxy included.
       if (!JSON_MEDIA_TYPES.test(answer.contentType)) throw new Error('the answer is not JSON');
@@ -156,6 +179,22 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     });
     return timedOut ? TIMED_OUT : FAILED;
   }
+}
+
+/**
+ * The request's wait on subgraphs, as the union of its fetches' intervals: a fetch that starts while another is in
+ * flight adds nothing until the last one ends. Plain fields on the request's log, no allocation per fetch.
+ */
+function waitBegins(log: RequestLog, now: number): void {
+  const inFlight = log.subgraphsInFlight ?? 0;
+  if (inFlight === 0) log.subgraphWaitSince = now;
+  log.subgraphsInFlight = inFlight + 1;
+}
+
+function waitEnds(log: RequestLog, now: number): void {
+  const inFlight = (log.subgraphsInFlight ?? 1) - 1;
+  log.subgraphsInFlight = inFlight;
+  if (inFlight === 0) log.subgraphWaitMs = (log.subgraphWaitMs ?? 0) + (now - (log.subgraphWaitSince ?? now));
 }
 
 const FAILED: FetchFailure = { code: ErrorCode.DOWNSTREAM_SERVICE_ERROR, message: 'A downstream service failed' };

@@ -1,0 +1,85 @@
+/**
+ * A subgraph's own metrics, served on its own `METRICS_PORT` (common/metrics-listener.ts) when configured: the
+ * duration of the requests it serves, of the MongoDB commands it sends (from the driver's command monitoring, so
+ * whatever mongoose or the driver sends is counted), and the size of its DataLoader batches. Names follow
+ * OpenTelemetry's semantic conventions as Prometheus spells them (`db.client.operation.duration` →
+ * `db_client_operation_duration_seconds`). Labels come from bounded sets: routes, the driver's command names,
+ * loader names; never a tenant, a filter or a document value.
+ */
+import type { RequestHandler } from 'express';
+import type { Connection } from 'mongoose';
+import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BatchObserver } from './batch-observer';
+
+export interface SubgraphMetrics {
+  readonly registry: Registry;
+  /** First middleware of the app: times every request. */
+  readonly requests: RequestHandler;
+  /** For the loaders (LoaderOptions.onBatch). */
+  readonly batches: BatchObserver;
+  /** Times the commands sent on `connection`, which must be opened with `monitorCommands: true`. */
+  watch(connection: Connection): void;
+}
+
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+const DB_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+const BATCH_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1_000];
+const ROUTES = new Set(['/graphql', '/healthz']);
+const METHODS = new Set(['GET', 'POST', 'OPTIONS', 'HEAD']);
+
+export function createSubgraphMetrics(subgraph: string): SubgraphMetrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ subgraph });
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  const requestDuration = new Histogram({
+    name: 'http_server_request_duration_seconds',
+    help: 'Duration of HTTP requests to the subgraph, by method, route and status.',
+    labelNames: ['http_request_method', 'http_route', 'http_response_status_code'],
+    buckets: DURATION_BUCKETS,
+    registers,
+  });
+  const commandDuration = new Histogram({
+    name: 'db_client_operation_duration_seconds',
+    help: 'Duration of the MongoDB commands the subgraph sends, by command and outcome (error_type "none": succeeded).',
+    labelNames: ['db_system_name', 'db_operation_name', 'error_type'],
+    buckets: DB_BUCKETS,
+    registers,
+  });
+  const batchSize = new Histogram({
+    name: 'dataloader_batch_size',
+    help: 'Keys per DataLoader batch, by loader (Model.path).',
+    labelNames: ['loader'],
+    buckets: BATCH_BUCKETS,
+    registers,
+  });
+
+  return {
+    registry,
+    requests: (req, res, next) => {
+      const startedAt = process.hrtime.bigint();
+      res.once('close', () => {
+        const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
+        const route = ROUTES.has(req.path) ? req.path : 'other';
+        const method = METHODS.has(req.method) ? req.method : '_OTHER';
+        requestDuration.labels(method, route, String(res.statusCode)).observe(seconds);
+      });
+      next();
+    },
+    batches: {
+      observe(loader, size) {
+        batchSize.labels(loader).observe(size);
+      },
+    },
+    watch(connection) {
+      const client = connection.getClient();
+      // The events carry the duration in milliseconds; the command itself (filters, documents) is never read.
+      client.on('commandSucceeded', (event: { commandName: string; duration: number }) => {
+        commandDuration.labels('mongodb', event.commandName, 'none').observe(event.duration / 1000);
+      });
+      client.on('commandFailed', (event: { commandName: string; duration: number; failure?: { name?: string } }) => {
+        commandDuration.labels('mongodb', event.commandName, event.failure?.name ?? 'Error').observe(event.duration / 1000);
+      });
+    },
+  };
+}
