@@ -9,7 +9,16 @@ module.exports = tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', __dirname: 'readonly', require: 'readonly', module: 'writable', console: 'readonly', Buffer: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        __dirname: 'readonly',
+        require: 'readonly',
+        module: 'writable',
+        console: 'readonly',
+        Buffer: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-require-imports': 'off',
@@ -59,7 +68,18 @@ module.exports = tseslint.config(
       'regexp/no-super-linear-move': 'error',
       // graphql-shield's `inputRule` validates with yup, whose string patterns backtrack: input checks are plain rules
       // over gateway/src/authz/input-rules.ts.
-      'no-restricted-imports': ['error', { paths: [{ name: 'graphql-shield', importNames: ['inputRule'], message: 'yup backtracks on client input: use gateway/src/authz/input-rules.ts.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'graphql-shield',
+              importNames: ['inputRule'],
+              message: 'yup backtracks on client input: use gateway/src/authz/input-rules.ts.',
+            },
+          ],
+        },
+      ],
     },
   },
 );

@@ -99,7 +99,12 @@ module.exports = {
       ...shared,
       displayName: 'integration',
       testMatch: ['**/*.test.ts'],
-      testPathIgnorePatterns: ['/node_modules/', '/.data/', '/tools/', ...UNIT_TESTS.map((file) => `^${escape(join(__dirname, file))}$`)],
+      testPathIgnorePatterns: [
+        '/node_modules/',
+        '/.data/',
+        '/tools/',
+        ...UNIT_TESTS.map((file) => `^${escape(join(__dirname, file))}$`),
+      ],
       globalSetup: '<rootDir>/test/global-setup.ts',
       globalTeardown: '<rootDir>/test/global-teardown.ts',
     },

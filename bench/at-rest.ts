@@ -28,9 +28,15 @@ export async function latencyAtRest(
     const samples: number[] = [];
     for (let i = 0; i < options.warmup + options.requests; i += 1) {
       const started = process.hrtime.bigint();
-      const res = await undiciFetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, dispatcher });
+      const res = await undiciFetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+        dispatcher,
+      });
       const text = await res.text();
-      if (res.status !== 200 || text.includes('"errors"')) throw new Error(`at rest: ${res.status} ${text.slice(0, 200)}`);
+      if (res.status !== 200 || text.includes('"errors"'))
+        throw new Error(`at rest: ${res.status} ${text.slice(0, 200)}`);
       if (i >= options.warmup) samples.push(Number(process.hrtime.bigint() - started) / 1e6);
     }
     samples.sort((a, b) => a - b);

@@ -67,7 +67,9 @@ async function main(): Promise<void> {
     },
   });
   const server = new ApolloServer({ gateway });
-  const { url } = await startStandaloneServer(server, { listen: { port: Number(env.PORT ?? 4110), host: '127.0.0.1' } });
+  const { url } = await startStandaloneServer(server, {
+    listen: { port: Number(env.PORT ?? 4110), host: '127.0.0.1' },
+  });
   process.stdout.write(`bare gateway listening at ${url}\n`);
   process.once('SIGTERM', () => void server.stop().then(() => process.exit(0)));
 }

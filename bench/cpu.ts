@@ -31,7 +31,11 @@ export function threadCpu(pid: number): Map<string, number> {
 }
 
 /** CPU ms per request of each thread name between two `threadCpu` readings; threads that spent nothing are left out. */
-export function threadDelta(before: Map<string, number>, after: Map<string, number>, requests: number): Record<string, number> {
+export function threadDelta(
+  before: Map<string, number>,
+  after: Map<string, number>,
+  requests: number,
+): Record<string, number> {
   const delta: Record<string, number> = {};
   for (const [name, seconds] of after) {
     const ms = ((seconds - (before.get(name) ?? 0)) * 1_000) / Math.max(1, requests);

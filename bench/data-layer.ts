@@ -40,7 +40,11 @@ export async function dataLayer(mongoUri: string): Promise<EntityResult[]> {
     await runInScope({ tenantId: 'acme', principal: 'bench', roles: ['admin'], requestId: 'bench-seed' }, () =>
       Stock.bulkWrite(
         ids.map((id, i) => ({
-          updateOne: { filter: { productId: new Types.ObjectId(id) }, update: { $setOnInsert: { quantity: i } }, upsert: true },
+          updateOne: {
+            filter: { productId: new Types.ObjectId(id) },
+            update: { $setOnInsert: { quantity: i } },
+            upsert: true,
+          },
         })),
       ),
     );
@@ -48,15 +52,22 @@ export async function dataLayer(mongoUri: string): Promise<EntityResult[]> {
     const caller = userCaller('acme', DEMO_USERS.acme.staff, ['staff']);
     const results: EntityResult[] = [];
     for (const n of [1, 10, 100]) {
-      const body = JSON.stringify({ query, variables: { representations: ids.slice(0, n).map((id) => ({ __typename: 'Product', id })) } });
+      const body = JSON.stringify({
+        query,
+        variables: { representations: ids.slice(0, n).map((id) => ({ __typename: 'Product', id })) },
+      });
       const once = async () => {
         const res = await fetch(running.url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'tollgate-context': mintTestToken(key, 'inventory', query, caller) },
+          headers: {
+            'content-type': 'application/json',
+            'tollgate-context': mintTestToken(key, 'inventory', query, caller),
+          },
           body,
         });
         const json = (await res.json()) as { data?: { _entities: unknown[] }; errors?: unknown[] };
-        if (res.status !== 200 || json.errors || json.data?._entities.length !== n) throw new Error(`_entities(${n}) failed: ${JSON.stringify(json).slice(0, 300)}`);
+        if (res.status !== 200 || json.errors || json.data?._entities.length !== n)
+          throw new Error(`_entities(${n}) failed: ${JSON.stringify(json).slice(0, 300)}`);
       };
       for (let i = 0; i < 30; i += 1) await once();
       const samples: number[] = [];

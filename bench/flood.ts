@@ -55,10 +55,14 @@ const START_TIMEOUT_MS = 90_000;
 export function floodDocument(i: number): string {
   const kind = i % 10;
   const fields = ['id', 'name', 'price', 'weight'].slice(0, 1 + (i % 4)).join(' ');
-  if (kind < 6) return `query Flood${i} { p${i}: products(first: ${1 + (i % 20)}) { edges { node { ${fields} } } } m${i}: me { id } }`;
+  if (kind < 6)
+    return `query Flood${i} { p${i}: products(first: ${1 + (i % 20)}) { edges { node { ${fields} } } } m${i}: me { id } }`;
   if (kind < 8) return `query Flood${i} { p${i}: products(first: 3) { edges { node { ${fields} missing${i} } } } }`;
   if (kind === 8) return `query Flood${i} { p${i}: products(first: 3) { edges { node { ${fields} } }`;
-  const aliases = Array.from({ length: 5 }, (_, k) => `a${i}_${k}: product(id: "${(i * 5 + k).toString(16).padStart(24, '0')}") { ${fields} }`);
+  const aliases = Array.from(
+    { length: 5 },
+    (_, k) => `a${i}_${k}: product(id: "${(i * 5 + k).toString(16).padStart(24, '0')}") { ${fields} }`,
+  );
   return `query Flood${i} { ${aliases.join(' ')} }`;
 }
 
@@ -68,7 +72,9 @@ interface Sample {
 }
 
 function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${field}:`));
   return line ? Number(line.replace(/\D+/g, '')) / 1024 : Number.NaN;
 }
 
@@ -100,9 +106,20 @@ async function main(): Promise<void> {
     redis = await ensureRedis(REDIS_URL, say);
     await seedDemoTenants({ mongoUri: ferret.uri, dbNameFor });
     await seedControlPlane({ mongoUri: ferret.uri, dbName: CONTROL_DB });
-    const bundles = await buildBenchBundles(join(DATA_DIR, 'flood-dist'), { 'flood-gateway': 'bench/flood-gateway.ts' }, say);
+    const bundles = await buildBenchBundles(
+      join(DATA_DIR, 'flood-dist'),
+      { 'flood-gateway': 'bench/flood-gateway.ts' },
+      say,
+    );
     const secret = randomBytes(32);
-    const { urls } = launchSubgraphs({ launcher, bundle: bundles.subgraph, mongoUri: ferret.uri, dbNameFor, secret, portBase: SUBGRAPH_PORT_BASE });
+    const { urls } = launchSubgraphs({
+      launcher,
+      bundle: bundles.subgraph,
+      mongoUri: ferret.uri,
+      dbNameFor,
+      secret,
+      portBase: SUBGRAPH_PORT_BASE,
+    });
     await waitForSubgraphs(urls, START_TIMEOUT_MS);
     const gateway = launcher.launch(
       'gateway',
@@ -123,10 +140,22 @@ async function main(): Promise<void> {
     await waitFor(`http://127.0.0.1:${GATEWAY_PORT}/readyz`, undefined, START_TIMEOUT_MS);
     const pid = gateway.pid!;
     const baseline = await ask<FloodGatewayStats>(gateway, 'stats');
-    say(`gateway up: heap after GC ${mib(baseline.heapUsedAfterGc)} MiB, RSS ${mib(baseline.rss)} MiB, heap limit ${mib(baseline.heapLimit)} MiB`);
+    say(
+      `gateway up: heap after GC ${mib(baseline.heapUsedAfterGc)} MiB, RSS ${mib(baseline.rss)} MiB, heap limit ${mib(baseline.heapLimit)} MiB`,
+    );
 
-    const flooder = await mintDevToken({ tenant: 'globex', email: DEMO_USERS.globex.customer, roles: ['customer'], ttlSeconds: 7_200 });
-    const prober = await mintDevToken({ tenant: 'acme', email: DEMO_USERS.acme.customer, roles: ['customer'], ttlSeconds: 7_200 });
+    const flooder = await mintDevToken({
+      tenant: 'globex',
+      email: DEMO_USERS.globex.customer,
+      roles: ['customer'],
+      ttlSeconds: 7_200,
+    });
+    const prober = await mintDevToken({
+      tenant: 'acme',
+      email: DEMO_USERS.acme.customer,
+      roles: ['customer'],
+      ttlSeconds: 7_200,
+    });
     const post = async (token: string, query: string) => {
       const res = await fetch(GATEWAY_URL, {
         method: 'POST',
@@ -156,10 +185,12 @@ async function main(): Promise<void> {
           try {
             const probe = await post(prober, PROBE_QUERY);
             const json = JSON.parse(probe.text) as { data?: unknown; errors?: unknown };
-            if (probe.status !== 200 || !json.data || json.errors) throw new Error(`${probe.status} ${probe.text.slice(0, 200)}`);
+            if (probe.status !== 200 || !json.data || json.errors)
+              throw new Error(`${probe.status} ${probe.text.slice(0, 200)}`);
           } catch (error) {
             probes.failed += 1;
-            if (probes.failures.length < 5) probes.failures.push(`#${i}: ${error instanceof Error ? error.message : String(error)}`);
+            if (probes.failures.length < 5)
+              probes.failures.push(`#${i}: ${error instanceof Error ? error.message : String(error)}`);
           }
           probes.worstMs = Math.max(probes.worstMs, Date.now() - t0);
         }
@@ -170,7 +201,9 @@ async function main(): Promise<void> {
           errors += 1;
         }
         if (i % progressEvery === 0 && i > 0) {
-          say(`${i} documents, RSS ${samples.at(-1)?.rssMiB.toFixed(0) ?? '?'} MiB, ${((Date.now() - started) / 1000).toFixed(0)} s`);
+          say(
+            `${i} documents, RSS ${samples.at(-1)?.rssMiB.toFixed(0) ?? '?'} MiB, ${((Date.now() - started) / 1000).toFixed(0)} s`,
+          );
         }
       }
     };
@@ -207,7 +240,11 @@ async function main(): Promise<void> {
     report.heapBoundMiB = HEAP_BOUND_MIB;
     say(JSON.stringify(report, null, 2));
     failed = !alive || probes.failed > 0 || (report.heapAfterGcMiB as number) > HEAP_BOUND_MIB;
-    say(failed ? 'FAILED' : `passed: alive, every probe served, heap after GC ${String(report.heapAfterGcMiB)} MiB ≤ ${HEAP_BOUND_MIB} MiB`);
+    say(
+      failed
+        ? 'FAILED'
+        : `passed: alive, every probe served, heap after GC ${String(report.heapAfterGcMiB)} MiB ≤ ${HEAP_BOUND_MIB} MiB`,
+    );
   } finally {
     await stop();
   }

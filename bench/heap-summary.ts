@@ -34,5 +34,7 @@ for (let i = 0; i < snapshot.nodes.length; i += width) {
 const top = Number(topArg ?? 25);
 process.stdout.write(`total self size ${(all / 1_048_576).toFixed(1)} MiB\n`);
 for (const [name, { bytes, count }] of [...totals].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, top)) {
-  process.stdout.write(`${(bytes / 1_048_576).toFixed(1).padStart(8)} MiB ${String(count).padStart(9)}  ${name.slice(0, 80)}\n`);
+  process.stdout.write(
+    `${(bytes / 1_048_576).toFixed(1).padStart(8)} MiB ${String(count).padStart(9)}  ${name.slice(0, 80)}\n`,
+  );
 }

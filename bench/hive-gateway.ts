@@ -22,7 +22,13 @@ import { createServer } from 'node:http';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DEV_JWT_ALG, DEV_JWT_AUDIENCE, DEV_JWT_ISSUER, loadOrCreateDevJwtKeys } from '../common/dev-secrets';
-import { DEFAULT_TOKEN_TTL_MS, INTERNAL_TOKEN_HEADER, deriveSubgraphKey, hashQuery, mintInternalToken } from '../common/internal-token';
+import {
+  DEFAULT_TOKEN_TTL_MS,
+  INTERNAL_TOKEN_HEADER,
+  deriveSubgraphKey,
+  hashQuery,
+  mintInternalToken,
+} from '../common/internal-token';
 
 const env = process.env;
 const secret = Buffer.from(env.TOLLGATE_INTERNAL_SECRET ?? '', 'hex');
@@ -40,7 +46,9 @@ type Any = any;
 async function main(): Promise<void> {
   const prefix = resolve(env.HIVE_PREFIX ?? '.data/hive');
   const hive: Any = await import(pathToFileURL(join(prefix, 'node_modules/@graphql-hive/gateway/dist/index.js')).href);
-  const lru: Any = await import(pathToFileURL(join(prefix, 'node_modules/@graphql-mesh/cache-inmemory-lru/esm/index.js')).href);
+  const lru: Any = await import(
+    pathToFileURL(join(prefix, 'node_modules/@graphql-mesh/cache-inmemory-lru/esm/index.js')).href
+  );
   // The rate limiter's counters: in memory, Hive CLI's default cache (Tollgate's budgets live in Redis).
   const cache = features ? new lru.default() : undefined;
 
@@ -67,7 +75,11 @@ async function main(): Promise<void> {
   };
 
   const keys = features ? await loadOrCreateDevJwtKeys() : undefined;
-  const pem = keys ? createPublicKey({ key: keys.publicJwks.keys[0] as Any, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString() : '';
+  const pem = keys
+    ? createPublicKey({ key: keys.publicJwks.keys[0] as Any, format: 'jwk' })
+        .export({ type: 'spki', format: 'pem' })
+        .toString()
+    : '';
   const plugins = (ctx: Any): Any[] => {
     if (!features) return [internalToken];
     return [
@@ -80,7 +92,13 @@ async function main(): Promise<void> {
       // Per tenant and root field, in memory, with a ceiling the run cannot reach (Tollgate's bench plan likewise).
       hive.useRateLimiting({
         cache: ctx.cache ?? cache,
-        config: ['me', 'products', 'product', 'user'].map((field) => ({ type: 'Query', field, max: 1_000_000_000, ttl: 60_000, identifier: '{context.jwt.payload.tenant}' })),
+        config: ['me', 'products', 'product', 'user'].map((field) => ({
+          type: 'Query',
+          field,
+          max: 1_000_000_000,
+          ttl: 60_000,
+          identifier: '{context.jwt.payload.tenant}',
+        })),
       }),
       internalToken,
     ];
@@ -91,7 +109,9 @@ async function main(): Promise<void> {
     logging: 'error',
     graphiql: false,
     landingPage: false,
-    ...(features ? { cache, demandControl: { maxCost: 1_000_000, includeExtensionMetadata: false }, maskedErrors: true } : {}),
+    ...(features
+      ? { cache, demandControl: { maxCost: 1_000_000, includeExtensionMetadata: false }, maskedErrors: true }
+      : {}),
     // The supergraph's URLs are the default ports; the bench's subgraphs listen elsewhere.
     transportEntries: Object.fromEntries([...byUrl].map(([url, { name }]) => [name, { location: url }])),
     plugins: (ctx: Any) => plugins(ctx),
@@ -99,7 +119,9 @@ async function main(): Promise<void> {
   const server = createServer(gateway);
   const port = Number(env.PORT ?? 4112);
   await new Promise<void>((done) => server.listen(port, '127.0.0.1', done));
-  process.stdout.write(`hive gateway (${features ? 'features' : 'bare'}) listening at http://127.0.0.1:${port}/graphql\n`);
+  process.stdout.write(
+    `hive gateway (${features ? 'features' : 'bare'}) listening at http://127.0.0.1:${port}/graphql\n`,
+  );
   process.once('SIGTERM', () => {
     server.close();
     void Promise.resolve(gateway.dispose?.()).then(() => process.exit(0));

@@ -14,11 +14,24 @@ export function ensureHiveGateway(prefix: string, log: (line: string) => void): 
   if (existsSync(entry)) return prefix;
   log(`installing @graphql-hive/gateway@${HIVE_GATEWAY_VERSION} into ${prefix} (once)…`);
   mkdirSync(prefix, { recursive: true });
-  if (!existsSync(join(prefix, 'package.json'))) writeFileSync(join(prefix, 'package.json'), '{"name":"bench-hive","private":true}\n');
-  const run = spawnSync('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--save-exact', `@graphql-hive/gateway@${HIVE_GATEWAY_VERSION}`], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-    timeout: 600_000,
-  });
+  if (!existsSync(join(prefix, 'package.json')))
+    writeFileSync(join(prefix, 'package.json'), '{"name":"bench-hive","private":true}\n');
+  const run = spawnSync(
+    'npm',
+    [
+      'install',
+      '--prefix',
+      prefix,
+      '--no-audit',
+      '--no-fund',
+      '--save-exact',
+      `@graphql-hive/gateway@${HIVE_GATEWAY_VERSION}`,
+    ],
+    {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      timeout: 600_000,
+    },
+  );
   if (run.status !== 0 || !existsSync(entry)) {
     log('could not install @graphql-hive/gateway: the Hive runs are skipped');
     return undefined;

@@ -57,7 +57,13 @@ export interface MeasureOptions {
 }
 
 /** One measured round of BENCH_DURATION_S seconds: loads `gateway` and reads the CPU of everything around it. */
-export async function measureRound({ gatewayOf, platform }: MeasureOptions, scenario: Scenario, mode: LoadMode, round: number, gateway: GatewayName): Promise<Round> {
+export async function measureRound(
+  { gatewayOf, platform }: MeasureOptions,
+  scenario: Scenario,
+  mode: LoadMode,
+  round: number,
+  gateway: GatewayName,
+): Promise<Round> {
   const { url, pid } = gatewayOf(gateway);
   // The idle cost is measured on one other gateway, unloaded meanwhile.
   const otherPid = gatewayOf(gateway === 'bare' ? 'tollgate' : 'bare').pid;
@@ -73,9 +79,14 @@ export async function measureRound({ gatewayOf, platform }: MeasureOptions, scen
   const requests = result.requests.total;
   const platformCpuMsPerRequest: Record<string, number> = {};
   for (const role of Object.keys(platform)) {
-    platformCpuMsPerRequest[role] = Number((((platformAfter[role]! - platformBefore[role]!) * 1_000) / Math.max(1, requests)).toFixed(3));
+    platformCpuMsPerRequest[role] = Number(
+      (((platformAfter[role]! - platformBefore[role]!) * 1_000) / Math.max(1, requests)).toFixed(3),
+    );
   }
-  const corePlatformS = ['subgraphs', 'ferretdb', 'loadgen'].reduce((sum, role) => sum + platformAfter[role]! - platformBefore[role]!, 0);
+  const corePlatformS = ['subgraphs', 'ferretdb', 'loadgen'].reduce(
+    (sum, role) => sum + platformAfter[role]! - platformBefore[role]!,
+    0,
+  );
   const r: Round = {
     scenario: scenario.name,
     mode,
@@ -93,7 +104,9 @@ export async function measureRound({ gatewayOf, platform }: MeasureOptions, scen
     platformCoreBusy: Number((corePlatformS / DURATION_S).toFixed(2)),
     otherGatewayIdleCpuMsPerS: Number(((otherIdle * 1_000) / DURATION_S).toFixed(2)),
   };
-  say(`${scenario.name} · ${mode} · ${gateway} · round ${round}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.cpuMsPerRequest.toFixed(3)} ms CPU/req, non-2xx ${r.non2xx}, errors ${r.errors}; by thread ${JSON.stringify(r.cpuMsPerRequestByThread)}; platform CPU ms/req ${JSON.stringify(r.platformCpuMsPerRequest)}, its core ${(r.platformCoreBusy * 100).toFixed(0)} % busy`);
+  say(
+    `${scenario.name} · ${mode} · ${gateway} · round ${round}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.cpuMsPerRequest.toFixed(3)} ms CPU/req, non-2xx ${r.non2xx}, errors ${r.errors}; by thread ${JSON.stringify(r.cpuMsPerRequestByThread)}; platform CPU ms/req ${JSON.stringify(r.platformCpuMsPerRequest)}, its core ${(r.platformCoreBusy * 100).toFixed(0)} % busy`,
+  );
   return r;
 }
 
@@ -106,7 +119,13 @@ export function capCpu(name: string, pid: number, share: number): { release(): v
   const quotaUs = Math.max(1_000, Math.round(share * periodUs));
   const v1 = '/sys/fs/cgroup/cpu';
   const [root, limit] = existsSync(join(v1, 'cpu.cfs_quota_us'))
-    ? [v1, (dir: string) => (writeFileSync(join(dir, 'cpu.cfs_period_us'), String(periodUs)), writeFileSync(join(dir, 'cpu.cfs_quota_us'), String(quotaUs)))]
+    ? [
+        v1,
+        (dir: string) => (
+          writeFileSync(join(dir, 'cpu.cfs_period_us'), String(periodUs)),
+          writeFileSync(join(dir, 'cpu.cfs_quota_us'), String(quotaUs))
+        ),
+      ]
     : ['/sys/fs/cgroup', (dir: string) => writeFileSync(join(dir, 'cpu.max'), `${quotaUs} ${periodUs}`)];
   const dir = join(root, `tollgate-bench-${name}`);
   try {

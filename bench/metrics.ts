@@ -15,7 +15,14 @@ const metrics = createGatewayMetrics({
   maxTenants: 100,
   supergraphId: 'a'.repeat(64),
   caches: () => [{ name: 'documents', entries: 10, bytes: 1000, maxBytes: 10_000, hits: 5, misses: 1 }],
-  budget: () => ({ backend: 'redis', outages: 0, recoveries: 0, redisFailures: 0, fallbackDecisions: 0, lostSettlements: 0 }),
+  budget: () => ({
+    backend: 'redis',
+    outages: 0,
+    recoveries: 0,
+    redisFailures: 0,
+    fallbackDecisions: 0,
+    lostSettlements: 0,
+  }),
   breakerStates: () => ({ accounts: 'closed', products: 'closed', inventory: 'closed', reviews: 'closed' }),
 });
 
@@ -27,7 +34,17 @@ function servedRequest(): RequestContext {
   return {
     requestId: 'r',
     tenant,
-    log: { tenantId: tenant.id, operationName: 'Products', operationListed: true, errorCodes: [], executed: true, requestedCost: 12, actualCost: 9, budgetAvailable: 900, subgraphWaitMs: 3.2 },
+    log: {
+      tenantId: tenant.id,
+      operationName: 'Products',
+      operationListed: true,
+      errorCodes: [],
+      executed: true,
+      requestedCost: 12,
+      actualCost: 9,
+      budgetAvailable: 900,
+      subgraphWaitMs: 3.2,
+    },
   };
 }
 function refusedRequest(): RequestContext {
@@ -49,7 +66,8 @@ async function main(): Promise<void> {
   bench
     .add('served request: recording + 4 fetch observations', () => {
       metrics.requestStarted();
-      for (const subgraph of ['accounts', 'products', 'inventory', 'reviews']) metrics.fetches.observe(subgraph, 200, 0.003);
+      for (const subgraph of ['accounts', 'products', 'inventory', 'reviews'])
+        metrics.fetches.observe(subgraph, 200, 0.003);
       metrics.requestEnded(served, 'POST', '/graphql', 200, 0.01);
     })
     .add('refused request: recording', () => {
@@ -63,7 +81,9 @@ async function main(): Promise<void> {
   for (const task of bench.tasks) {
     const result = task.result;
     if (!result) continue;
-    console.log(`${task.name.padEnd(52)} median ${(result.latency.p50! * 1000).toFixed(2)} µs   p99 ${(result.latency.p99! * 1000).toFixed(2)} µs`);
+    console.log(
+      `${task.name.padEnd(52)} median ${(result.latency.p50! * 1000).toFixed(2)} µs   p99 ${(result.latency.p99! * 1000).toFixed(2)} µs`,
+    );
   }
 }
 

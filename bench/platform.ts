@@ -12,7 +12,15 @@ import type { RedisHandle } from '../scripts/embedded/redis';
 import { seedDemoTenants } from '../demo/subgraph-data';
 import { ensureHiveGateway } from './hive-install';
 import type { RunningGateway } from './load';
-import { buildBenchBundles, launchSubgraphs, subgraphEnv, waitFor, waitForSubgraphs, EMPTY_POST, type Launcher } from './processes';
+import {
+  buildBenchBundles,
+  launchSubgraphs,
+  subgraphEnv,
+  waitFor,
+  waitForSubgraphs,
+  EMPTY_POST,
+  type Launcher,
+} from './processes';
 import {
   BARE_PORT,
   CONTROL_DB,
@@ -55,7 +63,9 @@ export async function prepareControlPlane(mongoUri: string): Promise<BenchContro
   });
   await controlPlane.tenants.updateTenant('acme', { plan: 'enterprise' });
   // The partner's operation, published in the manifest its key names (gateway/src/persisted), when that exists.
-  const manifests = (controlPlane as { manifests?: { publish(tenantId: string, client: string, manifest: unknown): Promise<unknown> } }).manifests;
+  const manifests = (
+    controlPlane as { manifests?: { publish(tenantId: string, client: string, manifest: unknown): Promise<unknown> } }
+  ).manifests;
   const partnerOperationId = createHash('sha256').update(PARTNER_QUERY, 'utf8').digest('hex');
   if (manifests) {
     await manifests.publish('acme', PARTNER_MANIFEST, {
@@ -94,46 +104,94 @@ export async function startPlatform({ launcher, mongoUri, redis, principal }: Pl
   // Both gateways and the subgraphs run as bundles with plain node, as the image runs them (scripts/build.ts).
   const bundles = await buildBenchBundles(
     join(DATA_DIR, 'bench-dist'),
-    { gateway: 'gateway/src/main.ts', 'bare-gateway': 'bench/bare-gateway.ts', 'hive-gateway': 'bench/hive-gateway.ts' },
+    {
+      gateway: 'gateway/src/main.ts',
+      'bare-gateway': 'bench/bare-gateway.ts',
+      'hive-gateway': 'bench/hive-gateway.ts',
+    },
     say,
   );
   const hivePrefix = env.BENCH_SKIP_HIVE ? undefined : ensureHiveGateway(HIVE_PREFIX, say);
 
   const secret = randomBytes(32);
   const subgraphOptions = { mongoUri, dbNameFor, secret, extraEnv: { SUBGRAPH_COUNT_COMMANDS: '1' } };
-  const subgraphs = launchSubgraphs({ ...subgraphOptions, launcher, bundle: bundles.subgraph, portBase: SUBGRAPH_PORT_BASE, launch: { core: 1, nodeFlags: SHIPPED_FLAGS } });
+  const subgraphs = launchSubgraphs({
+    ...subgraphOptions,
+    launcher,
+    bundle: bundles.subgraph,
+    portBase: SUBGRAPH_PORT_BASE,
+    launch: { core: 1, nodeFlags: SHIPPED_FLAGS },
+  });
   const urls = subgraphs.urls;
   const subgraphPids = subgraphs.children.map((child) => child.pid!);
   const legacyReviews = launcher.launch(
     'subgraph-reviews-per-parent',
     [bundles.subgraph, 'reviews'],
-    subgraphEnv('reviews', LEGACY_REVIEWS_PORT, { ...subgraphOptions, extraEnv: { ...subgraphOptions.extraEnv, SUBGRAPH_CONNECTION_LOADER: 'per-parent' } }),
+    subgraphEnv('reviews', LEGACY_REVIEWS_PORT, {
+      ...subgraphOptions,
+      extraEnv: { ...subgraphOptions.extraEnv, SUBGRAPH_CONNECTION_LOADER: 'per-parent' },
+    }),
     { core: 1, nodeFlags: SHIPPED_FLAGS },
   );
   subgraphPids.push(legacyReviews.pid!);
   const legacyUrls = { ...urls, REVIEWS_URL: `http://127.0.0.1:${LEGACY_REVIEWS_PORT}/graphql` };
-  const countUrls = [...Object.values(urls), legacyUrls.REVIEWS_URL].map((url) => url.replace('/graphql', '/_bench/commands'));
+  const countUrls = [...Object.values(urls), legacyUrls.REVIEWS_URL].map((url) =>
+    url.replace('/graphql', '/_bench/commands'),
+  );
   await waitFor(legacyUrls.REVIEWS_URL, EMPTY_POST);
   await waitForSubgraphs(urls);
 
   const profileDir = join(RESULTS_DIR, 'profiles');
   const profileFlags = (name: string) =>
-    env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${name}-${Date.now()}.cpuprofile`] : [];
+    env.BENCH_PROFILE
+      ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${name}-${Date.now()}.cpuprofile`]
+      : [];
   const onCore0 = (nodeFlags: string[]) => ({ core: 0, nodeFlags });
   const internal = { TOLLGATE_INTERNAL_SECRET: secret.toString('hex') };
   const asCaller = { BENCH_TENANT: 'acme', BENCH_PRINCIPAL: principal, BENCH_ROLES: 'customer' };
   // Bare runs as Apollo ships it, with plain node; Tollgate and the subgraphs as the image runs them.
-  const bare = launcher.launch('gateway-bare', [bundles['bare-gateway']!], { PORT: String(BARE_PORT), ...internal, ...asCaller, ...urls }, onCore0(profileFlags('bare')));
+  const bare = launcher.launch(
+    'gateway-bare',
+    [bundles['bare-gateway']!],
+    { PORT: String(BARE_PORT), ...internal, ...asCaller, ...urls },
+    onCore0(profileFlags('bare')),
+  );
   const tollgateEnv = { REDIS_URL: redis.url, MONGODB_URI: mongoUri, CONTROL_DB, ...internal, LOG_LEVEL: 'info' };
-  const tollgate = launcher.launch('gateway-tollgate', [bundles.gateway!], { PORT: String(TOLLGATE_PORT), ...tollgateEnv, ...urls }, onCore0([...SHIPPED_FLAGS, ...profileFlags('tollgate')]));
-  const tollgateLegacy = launcher.launch('gateway-tollgate-legacy', [bundles.gateway!], { PORT: String(TOLLGATE_LEGACY_PORT), ...tollgateEnv, ...legacyUrls }, onCore0(SHIPPED_FLAGS));
+  const tollgate = launcher.launch(
+    'gateway-tollgate',
+    [bundles.gateway!],
+    { PORT: String(TOLLGATE_PORT), ...tollgateEnv, ...urls },
+    onCore0([...SHIPPED_FLAGS, ...profileFlags('tollgate')]),
+  );
+  const tollgateLegacy = launcher.launch(
+    'gateway-tollgate-legacy',
+    [bundles.gateway!],
+    { PORT: String(TOLLGATE_LEGACY_PORT), ...tollgateEnv, ...legacyUrls },
+    onCore0(SHIPPED_FLAGS),
+  );
   const hiveEnv = { ...internal, HIVE_PREFIX: hivePrefix ?? '', ...asCaller, ...urls };
-  const hive = hivePrefix ? launcher.launch('gateway-hive', [bundles['hive-gateway']!], { ...hiveEnv, PORT: String(HIVE_PORT), HIVE_FEATURES: '0' }, onCore0(profileFlags('hive'))) : undefined;
+  const hive = hivePrefix
+    ? launcher.launch(
+        'gateway-hive',
+        [bundles['hive-gateway']!],
+        { ...hiveEnv, PORT: String(HIVE_PORT), HIVE_FEATURES: '0' },
+        onCore0(profileFlags('hive')),
+      )
+    : undefined;
   const hiveFeatures = hivePrefix
-    ? launcher.launch('gateway-hive-features', [bundles['hive-gateway']!], { ...hiveEnv, PORT: String(HIVE_FEATURES_PORT), HIVE_FEATURES: '1' }, onCore0(profileFlags('hive-features')))
+    ? launcher.launch(
+        'gateway-hive-features',
+        [bundles['hive-gateway']!],
+        { ...hiveEnv, PORT: String(HIVE_FEATURES_PORT), HIVE_FEATURES: '1' },
+        onCore0(profileFlags('hive-features')),
+      )
     : undefined;
   const graphql = (port: number) => `http://127.0.0.1:${port}/graphql`;
-  const typename = { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{__typename}"}' };
+  const typename = {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"query":"{__typename}"}',
+  };
   await waitFor(`http://127.0.0.1:${TOLLGATE_PORT}/readyz`, undefined, 90_000);
   await waitFor(graphql(BARE_PORT), typename, 90_000);
   await waitFor(`http://127.0.0.1:${TOLLGATE_LEGACY_PORT}/readyz`, undefined, 90_000);

@@ -96,9 +96,15 @@ export async function buildBenchBundles(
   gateways: Record<string, string>,
   log: (line: string) => void,
 ): Promise<{ subgraph: string } & Record<string, string>> {
-  const entries: BundleEntry[] = [{ in: 'subgraphs/run.ts', out: 'subgraph' }, ...Object.entries(gateways).map(([out, entry]) => ({ in: entry, out }))];
+  const entries: BundleEntry[] = [
+    { in: 'subgraphs/run.ts', out: 'subgraph' },
+    ...Object.entries(gateways).map(([out, entry]) => ({ in: entry, out })),
+  ];
   const built = await buildBundles({ outdir, defaults: false, entries, log });
-  return Object.fromEntries(entries.map((entry, i) => [entry.out, built[i]!.file])) as { subgraph: string } & Record<string, string>;
+  return Object.fromEntries(entries.map((entry, i) => [entry.out, built[i]!.file])) as { subgraph: string } & Record<
+    string,
+    string
+  >;
 }
 
 export interface SubgraphsOptions {
@@ -117,7 +123,11 @@ export interface SubgraphsOptions {
 }
 
 /** The environment of one subgraph process (subgraphs/run.ts) on `port`. */
-export function subgraphEnv(name: SubgraphName, port: number, options: Pick<SubgraphsOptions, 'mongoUri' | 'dbNameFor' | 'secret' | 'extraEnv'>): Record<string, string> {
+export function subgraphEnv(
+  name: SubgraphName,
+  port: number,
+  options: Pick<SubgraphsOptions, 'mongoUri' | 'dbNameFor' | 'secret' | 'extraEnv'>,
+): Record<string, string> {
   return {
     PORT: String(port),
     MONGODB_URI: options.mongoUri,
@@ -137,7 +147,12 @@ export function launchSubgraphs(options: SubgraphsOptions): { urls: Record<strin
   const children = SUBGRAPH_NAMES.map((name, i) => {
     const port = options.portBase + i;
     urls[`${name.toUpperCase()}_URL`] = `http://127.0.0.1:${port}/graphql`;
-    return options.launcher.launch(`subgraph-${name}`, [options.bundle, name], subgraphEnv(name, port, options), options.launch);
+    return options.launcher.launch(
+      `subgraph-${name}`,
+      [options.bundle, name],
+      subgraphEnv(name, port, options),
+      options.launch,
+    );
   });
   return { urls, children };
 }

@@ -28,7 +28,9 @@ export function summarise(profile: Profile, top = 25, fromS = 0): string {
   });
   const sampled = [...self.values()].reduce((a, b) => a + b, 0);
   // Shares are of the time the thread was busy: an idle gateway waiting on its subgraphs says nothing about its cost.
-  const idleIds = new Set(profile.nodes.filter((node) => node.callFrame.functionName === '(idle)').map((node) => node.id));
+  const idleIds = new Set(
+    profile.nodes.filter((node) => node.callFrame.functionName === '(idle)').map((node) => node.id),
+  );
   const idle = [...idleIds].reduce((sum, id) => sum + (self.get(id) ?? 0), 0);
   for (const id of idleIds) self.delete(id);
   const total = sampled - idle;

@@ -29,20 +29,27 @@ export function machine() {
     node: process.version,
     date: new Date().toISOString(),
     pinning: HAS_TASKSET
-      ? 'gateway under test pinned to core 0 (taskset); load generator, subgraphs, FerretDB and the gateways\' Redis on core 1'
+      ? "gateway under test pinned to core 0 (taskset); load generator, subgraphs, FerretDB and the gateways' Redis on core 1"
       : 'no taskset: processes not pinned',
   };
 }
 
 /** Medians of the rounds per scenario, mode and gateway, and Tollgate's figures over each other gateway's. */
-export function summarise(rounds: Round[], scenarios: Scenario[], modes: LoadMode[], gateways: Gateways): Record<string, unknown>[] {
+export function summarise(
+  rounds: Round[],
+  scenarios: Scenario[],
+  modes: LoadMode[],
+  gateways: Gateways,
+): Record<string, unknown>[] {
   const summary: Record<string, unknown>[] = [];
   for (const mode of modes) {
     for (const scenario of scenarios) {
       const agg = (gateway: GatewayName) => {
         const rs = rounds.filter((r) => r.scenario === scenario.name && r.mode === mode && r.gateway === gateway);
         // Measured while the other gateway was loaded.
-        const idleCpuMsPerS = median(rounds.filter((r) => r.mode === mode && r.gateway !== gateway).map((r) => r.otherGatewayIdleCpuMsPerS));
+        const idleCpuMsPerS = median(
+          rounds.filter((r) => r.mode === mode && r.gateway !== gateway).map((r) => r.otherGatewayIdleCpuMsPerS),
+        );
         return {
           idleCpuMsPerS,
           /** Per request, less what the gateway spends per second anyway (control-plane refreshes, timers, GC). */
@@ -53,7 +60,9 @@ export function summarise(rounds: Round[], scenarios: Scenario[], modes: LoadMod
           cpuMsPerRequest: median(rs.map((r) => r.cpuMsPerRequest)),
           failed: rs.reduce((sum, r) => sum + r.non2xx + r.errors, 0),
           platformCoreBusy: median(rs.map((r) => r.platformCoreBusy)),
-          dataTierCpuMsPerRequest: median(rs.map((r) => (r.platformCpuMsPerRequest.subgraphs ?? 0) + (r.platformCpuMsPerRequest.ferretdb ?? 0))),
+          dataTierCpuMsPerRequest: median(
+            rs.map((r) => (r.platformCpuMsPerRequest.subgraphs ?? 0) + (r.platformCpuMsPerRequest.ferretdb ?? 0)),
+          ),
         };
       };
       const who = runners(gateways, scenario, mode);
@@ -66,7 +75,16 @@ export function summarise(rounds: Round[], scenarios: Scenario[], modes: LoadMod
           .filter((n) => n !== 'tollgate')
           .map((n) => {
             const o = n === 'bare' ? a : others[n]!;
-            return [n, { rps: b.rps / o.rps, cpuMsPerRequest: b.cpuMsPerRequest / o.cpuMsPerRequest, netCpuMsPerRequest: b.netCpuMsPerRequest / o.netCpuMsPerRequest, p50: b.p50 / o.p50, dataTierCpuMsPerRequest: b.dataTierCpuMsPerRequest / o.dataTierCpuMsPerRequest }];
+            return [
+              n,
+              {
+                rps: b.rps / o.rps,
+                cpuMsPerRequest: b.cpuMsPerRequest / o.cpuMsPerRequest,
+                netCpuMsPerRequest: b.netCpuMsPerRequest / o.netCpuMsPerRequest,
+                p50: b.p50 / o.p50,
+                dataTierCpuMsPerRequest: b.dataTierCpuMsPerRequest / o.dataTierCpuMsPerRequest,
+              },
+            ];
           }),
       );
       summary.push({
@@ -96,11 +114,18 @@ function pad(value: string | number, width: number): string {
 
 function overheadLines(overhead: Overhead, s: { durationS: number; rounds: number; connections: number }): string[] {
   const lines: string[] = [];
-  lines.push(`Gateway overhead (${s.connections} connections, ${s.rounds} × ${s.durationS} s per gateway, A B A B; medians of rounds)`);
+  lines.push(
+    `Gateway overhead (${s.connections} connections, ${s.rounds} × ${s.durationS} s per gateway, A B A B; medians of rounds)`,
+  );
   lines.push(
     `${'scenario'.padEnd(36)} ${'gateway'.padEnd(15)} ${pad('req/s', 8)} ${pad('p50 ms', 7)} ${pad('p99 ms', 7)} ${pad('CPU ms/req', 11)} ${pad('net', 9)} ${pad('idle', 8)} ${pad('failed', 7)} ${pad('data ms/req', 12)} ${pad('core 1', 8)}`,
   );
-  for (const row of overhead.summary as ({ scenario: string; mode: LoadMode; gateways: GatewayName[]; vsTollgate: Record<string, Record<string, number>> } & Record<string, Record<string, number>>)[]) {
+  for (const row of overhead.summary as ({
+    scenario: string;
+    mode: LoadMode;
+    gateways: GatewayName[];
+    vsTollgate: Record<string, Record<string, number>>;
+  } & Record<string, Record<string, number>>)[]) {
     const label = row.mode === 'capped' ? `${row.scenario}, capped` : row.scenario;
     for (const g of row.gateways) {
       const v = row[g]!;
@@ -115,15 +140,25 @@ function overheadLines(overhead: Overhead, s: { durationS: number; rounds: numbe
     }
   }
   lines.push(
-    'CPU ms/req: the gateway process\'s own (utime + stime) per request. idle: CPU ms per second it spends unloaded (measured during the other gateway\'s rounds). net: CPU ms/req less that idle rate. data ms/req: the subgraphs\' and FerretDB\'s. core 1: how busy the core they share with the load generator was — at ~100 % they, not the gateway, set the requests/s.',
+    "CPU ms/req: the gateway process's own (utime + stime) per request. idle: CPU ms per second it spends unloaded (measured during the other gateway's rounds). net: CPU ms/req less that idle rate. data ms/req: the subgraphs' and FerretDB's. core 1: how busy the core they share with the load generator was — at ~100 % they, not the gateway, set the requests/s.",
   );
-  lines.push(`peak RSS (VmHWM): ${Object.entries(overhead.peakRss).map(([name, mib]) => `${name} ${mib.toFixed(0)} MiB`).join(', ')}`);
+  lines.push(
+    `peak RSS (VmHWM): ${Object.entries(overhead.peakRss)
+      .map(([name, mib]) => `${name} ${mib.toFixed(0)} MiB`)
+      .join(', ')}`,
+  );
   lines.push('');
   lines.push('MongoDB commands per request (sequential, all subgraphs, command monitoring)');
-  for (const c of overhead.commands) lines.push(`${c.scenario.padEnd(36)} ${c.gateway.padEnd(15)} ${pad(c.total.toFixed(2), 6)}  ${JSON.stringify(c.byCommand)}`);
+  for (const c of overhead.commands)
+    lines.push(
+      `${c.scenario.padEnd(36)} ${c.gateway.padEnd(15)} ${pad(c.total.toFixed(2), 6)}  ${JSON.stringify(c.byCommand)}`,
+    );
   lines.push('');
   lines.push('Latency at rest (one connection, sequential requests)');
-  for (const l of overhead.atRest) lines.push(`${l.query.padEnd(20)} ${l.gateway.padEnd(10)} p50 ${pad(l.p50Ms.toFixed(2), 7)} ms  p99 ${pad(l.p99Ms.toFixed(2), 7)} ms  (${l.requests} requests)`);
+  for (const l of overhead.atRest)
+    lines.push(
+      `${l.query.padEnd(20)} ${l.gateway.padEnd(10)} p50 ${pad(l.p50Ms.toFixed(2), 7)} ms  p99 ${pad(l.p99Ms.toFixed(2), 7)} ms  (${l.requests} requests)`,
+    );
   for (const note of overhead.notes) lines.push(`note: ${note}`);
   lines.push('');
   return lines;
@@ -132,14 +167,27 @@ function overheadLines(overhead: Overhead, s: { durationS: number; rounds: numbe
 /** The tables, to stdout. */
 export function print(report: Record<string, unknown>): void {
   const m = report.machine as ReturnType<typeof machine>;
-  const lines = ['', `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.date}`, m.pinning, ''];
+  const lines = [
+    '',
+    `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.date}`,
+    m.pinning,
+    '',
+  ];
   const overhead = report.overhead as Overhead | undefined;
-  if (overhead) lines.push(...overheadLines(overhead, report.settings as { durationS: number; rounds: number; connections: number }));
+  if (overhead)
+    lines.push(
+      ...overheadLines(overhead, report.settings as { durationS: number; rounds: number; connections: number }),
+    );
   const entities = report.entities as EntityResult[] | undefined;
   if (entities) {
     lines.push('Data layer: _entities(Product) on inventory, sequential fetches');
-    lines.push(`${'references'.padEnd(12)} ${pad('Mongo cmds/fetch', 17)} ${pad('median ms', 10)} ${pad('p99 ms', 8)}  commands`);
-    for (const e of entities) lines.push(`${String(e.references).padEnd(12)} ${pad(e.commandsPerFetch.toFixed(2), 17)} ${pad(e.medianMs.toFixed(2), 10)} ${pad(e.p99Ms.toFixed(2), 8)}  ${e.commands.join(', ')}`);
+    lines.push(
+      `${'references'.padEnd(12)} ${pad('Mongo cmds/fetch', 17)} ${pad('median ms', 10)} ${pad('p99 ms', 8)}  commands`,
+    );
+    for (const e of entities)
+      lines.push(
+        `${String(e.references).padEnd(12)} ${pad(e.commandsPerFetch.toFixed(2), 17)} ${pad(e.medianMs.toFixed(2), 10)} ${pad(e.p99Ms.toFixed(2), 8)}  ${e.commands.join(', ')}`,
+      );
     lines.push('');
   }
   const stages = report.stages as StageResult[] | undefined;

@@ -63,12 +63,22 @@ import type { StageResult } from './stages';
 
 const env = process.env;
 
-async function gatewayOverhead(launcher: Launcher, mongoUri: string, ferretPid: number, redis: RedisHandle): Promise<Overhead> {
+async function gatewayOverhead(
+  launcher: Launcher,
+  mongoUri: string,
+  ferretPid: number,
+  redis: RedisHandle,
+): Promise<Overhead> {
   const notes: string[] = [];
   const control = await prepareControlPlane(mongoUri);
   const customerEmail = DEMO_USERS.acme.customer;
   const customer = userCaller('acme', customerEmail, ['customer']);
-  const { gateways, subgraphPids, countUrls } = await startPlatform({ launcher, mongoUri, redis, principal: customer.principal });
+  const { gateways, subgraphPids, countUrls } = await startPlatform({
+    launcher,
+    mongoUri,
+    redis,
+    principal: customer.principal,
+  });
 
   const token = await mintDevToken({ tenant: 'acme', email: customerEmail, roles: ['customer'], ttlSeconds: 3_600 });
   const scenarios = await buildScenarios(token, control, gateways.bare!.url, notes);
@@ -79,7 +89,12 @@ async function gatewayOverhead(launcher: Launcher, mongoUri: string, ferretPid: 
   const atRest = await measureAtRest(gateways, token);
 
   // Redis's CPU is part of Tollgate's cost per request (budgets); known when this run started the server.
-  const platform = { subgraphs: subgraphPids, ferretdb: [ferretPid], loadgen: [process.pid], redis: redis.process?.pid ? [redis.process.pid] : [] };
+  const platform = {
+    subgraphs: subgraphPids,
+    ferretdb: [ferretPid],
+    loadgen: [process.pid],
+    redis: redis.process?.pid ? [redis.process.pid] : [],
+  };
   const rounds: Round[] = [];
   const measure = async (scenario: (typeof scenarios)[number], mode: LoadMode, round: number, gateway: GatewayName) => {
     rounds.push(await measureRound({ gatewayOf, platform }, scenario, mode, round, gateway));
@@ -102,16 +117,21 @@ async function gatewayOverhead(launcher: Launcher, mongoUri: string, ferretPid: 
       try {
         for (const scenario of scenarios) {
           for (let round = 1; round <= ROUNDS; round += 1) {
-            for (const gateway of runners(gateways, scenario, 'capped')) await measure(scenario, 'capped', round, gateway);
+            for (const gateway of runners(gateways, scenario, 'capped'))
+              await measure(scenario, 'capped', round, gateway);
           }
         }
       } finally {
         for (const cap of caps) cap?.release();
       }
-      notes.push(`capped: each gateway held to ${CPU_SHARE * 100} % of its core by a cgroup CPU quota, so that its own CPU per request, not the data tier, sets its requests/s — the capacity of a gateway core`);
+      notes.push(
+        `capped: each gateway held to ${CPU_SHARE * 100} % of its core by a cgroup CPU quota, so that its own CPU per request, not the data tier, sets its requests/s — the capacity of a gateway core`,
+      );
     } else {
       for (const cap of caps) cap?.release();
-      notes.push('capped runs skipped: no writable cgroup CPU controller here (they need root and cgroup v1 cpu or v2 cpu.max)');
+      notes.push(
+        'capped runs skipped: no writable cgroup CPU controller here (they need root and cgroup v1 cpu or v2 cpu.max)',
+      );
     }
   }
   const peakRss: Record<string, number> = {};
@@ -145,7 +165,10 @@ const launcher = createLauncher({ logsDir: join(RESULTS_DIR, 'logs'), pin: HAS_T
 async function main(): Promise<void> {
   const started = Date.now();
   if (HAS_TASKSET) execFileSync('taskset', ['-a', '-cp', '1', String(process.pid)], { stdio: 'ignore' });
-  const report: Record<string, unknown> = { machine: machine(), settings: { durationS: DURATION_S, rounds: ROUNDS, connections: CONNECTIONS, warmupS: WARMUP_S } };
+  const report: Record<string, unknown> = {
+    machine: machine(),
+    settings: { durationS: DURATION_S, rounds: ROUNDS, connections: CONNECTIONS, warmupS: WARMUP_S },
+  };
   let ferret: EmbeddedFerretDB | undefined;
   let redis: RedisHandle | undefined;
   let benchRedis: RedisHandle | undefined;

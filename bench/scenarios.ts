@@ -6,10 +6,18 @@
 import { commandsPerRequest, latencyAtRest, type RestLatency } from './at-rest';
 import type { LoadMode, RunningGateway } from './load';
 import type { BenchControlPlane } from './platform';
-import { FRONTEND_QUERY, PARTNER_QUERY, PARTNER_VARIABLES, README_QUERY, REST_REQUESTS, say, type GatewayName, type Scenario } from './settings';
+import {
+  FRONTEND_QUERY,
+  PARTNER_QUERY,
+  PARTNER_VARIABLES,
+  README_QUERY,
+  REST_REQUESTS,
+  say,
+  type GatewayName,
+  type Scenario,
+} from './settings';
 
 export type { Scenario } from './settings';
-
 
 export type Gateways = Partial<Record<GatewayName, RunningGateway>>;
 
@@ -20,7 +28,11 @@ export interface CommandCount {
   byCommand: Record<string, number>;
 }
 
-export async function post(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; json: { data?: unknown; errors?: unknown[] } }> {
+export async function post(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; json: { data?: unknown; errors?: unknown[] } }> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
   return { status: res.status, json: (await res.json()) as { data?: unknown; errors?: unknown[] } };
 }
@@ -29,20 +41,43 @@ export async function post(url: string, body: string, headers: Record<string, st
  * The two scenarios, with `token` (acme's customer JWT) and the partner's API key. Where the partner's operation is
  * published, registers it on the bare gateway's APQ. Adds what the reader must know of them to `notes`.
  */
-export async function buildScenarios(token: string, control: BenchControlPlane, bareUrl: string, notes: string[]): Promise<Scenario[]> {
+export async function buildScenarios(
+  token: string,
+  control: BenchControlPlane,
+  bareUrl: string,
+  notes: string[],
+): Promise<Scenario[]> {
   const scenarios: Scenario[] = [
     {
       name: 'frontend query (4 subgraphs)',
       body: JSON.stringify({ query: FRONTEND_QUERY }),
-      headers: { bare: {}, tollgate: { authorization: `Bearer ${token}` }, hive: {}, 'hive-features': { authorization: `Bearer ${token}` }, 'tollgate-legacy': { authorization: `Bearer ${token}` } },
+      headers: {
+        bare: {},
+        tollgate: { authorization: `Bearer ${token}` },
+        hive: {},
+        'hive-features': { authorization: `Bearer ${token}` },
+        'tollgate-legacy': { authorization: `Bearer ${token}` },
+      },
       legacy: true,
     },
     {
       name: control.manifests ? 'partner persisted operation' : 'partner operation (API key)',
       body: JSON.stringify({ query: PARTNER_QUERY, variables: PARTNER_VARIABLES, operationName: 'PartnerCatalogSync' }),
       // Hive has no API keys: the Hive runs with features authenticate the partner's operation with the JWT.
-      headers: { bare: {}, tollgate: { 'x-api-key': control.issued.key }, hive: {}, 'hive-features': { authorization: `Bearer ${token}` }, 'tollgate-legacy': {} },
-      bodies: { hive: JSON.stringify({ query: PARTNER_QUERY, variables: PARTNER_VARIABLES, operationName: 'PartnerCatalogSync' }) },
+      headers: {
+        bare: {},
+        tollgate: { 'x-api-key': control.issued.key },
+        hive: {},
+        'hive-features': { authorization: `Bearer ${token}` },
+        'tollgate-legacy': {},
+      },
+      bodies: {
+        hive: JSON.stringify({
+          query: PARTNER_QUERY,
+          variables: PARTNER_VARIABLES,
+          operationName: 'PartnerCatalogSync',
+        }),
+      },
     },
   ];
   if (control.manifests) {
@@ -55,12 +90,27 @@ export async function buildScenarios(token: string, control: BenchControlPlane, 
     });
     scenarios[1]!.body = persisted;
     scenarios[1]!.bodies!['hive-features'] = scenarios[1]!.bodies!.hive;
-    notes.push('partner operation on Hive: the plain query (Hive has no per-key manifest); with features, authenticated by the JWT (Hive has no API keys)');
-    const registration = await post(bareUrl, JSON.stringify({ query: PARTNER_QUERY, variables: PARTNER_VARIABLES, extensions: { persistedQuery: { version: 1, sha256Hash: control.partnerOperationId } } }), {});
-    if (registration.status !== 200) throw new Error(`APQ registration on the bare gateway failed: ${JSON.stringify(registration.json)}`);
-    notes.push('partner operation: Tollgate runs it by id from the API key\'s published manifest (gateway/src/persisted); the bare gateway gets the same id-only body through Apollo Server\'s APQ (registered once before the run)');
+    notes.push(
+      'partner operation on Hive: the plain query (Hive has no per-key manifest); with features, authenticated by the JWT (Hive has no API keys)',
+    );
+    const registration = await post(
+      bareUrl,
+      JSON.stringify({
+        query: PARTNER_QUERY,
+        variables: PARTNER_VARIABLES,
+        extensions: { persistedQuery: { version: 1, sha256Hash: control.partnerOperationId } },
+      }),
+      {},
+    );
+    if (registration.status !== 200)
+      throw new Error(`APQ registration on the bare gateway failed: ${JSON.stringify(registration.json)}`);
+    notes.push(
+      "partner operation: Tollgate runs it by id from the API key's published manifest (gateway/src/persisted); the bare gateway gets the same id-only body through Apollo Server's APQ (registered once before the run)",
+    );
   } else {
-    notes.push('partner operation: gateway/src/persisted was not usable, so (b) is the partner\'s operation sent as a plain query with an X-Api-Key');
+    notes.push(
+      "partner operation: gateway/src/persisted was not usable, so (b) is the partner's operation sent as a plain query with an X-Api-Key",
+    );
   }
   return scenarios;
 }
@@ -68,7 +118,8 @@ export async function buildScenarios(token: string, control: BenchControlPlane, 
 /** Who runs a scenario in a mode: the before/after of the loader only on the scenario it concerns, free. */
 export function runners(gateways: Gateways, scenario: Scenario, mode: LoadMode): GatewayName[] {
   return (['bare', 'tollgate', 'hive', 'hive-features', 'tollgate-legacy'] as const).filter(
-    (name) => gateways[name] !== undefined && (name !== 'tollgate-legacy' || (scenario.legacy === true && mode === 'free')),
+    (name) =>
+      gateways[name] !== undefined && (name !== 'tollgate-legacy' || (scenario.legacy === true && mode === 'free')),
   );
 }
 
@@ -81,22 +132,36 @@ export async function checkSameAnswers(gateways: Gateways, scenarios: Scenario[]
     for (const name of runners(gateways, scenario, 'free').filter((n) => n !== 'bare')) {
       const b = await post(gateways[name]!.url, bodyOf(scenario, name), scenario.headers[name]);
       if (a.status !== 200 || b.status !== 200 || a.json.errors || b.json.errors) {
-        throw new Error(`${scenario.name}: not a clean answer — bare ${a.status} ${JSON.stringify(a.json).slice(0, 300)} / ${name} ${b.status} ${JSON.stringify(b.json).slice(0, 300)}`);
+        throw new Error(
+          `${scenario.name}: not a clean answer — bare ${a.status} ${JSON.stringify(a.json).slice(0, 300)} / ${name} ${b.status} ${JSON.stringify(b.json).slice(0, 300)}`,
+        );
       }
-      if (JSON.stringify(a.json.data) !== JSON.stringify(b.json.data)) throw new Error(`${scenario.name}: ${name} answered different data than bare`);
+      if (JSON.stringify(a.json.data) !== JSON.stringify(b.json.data))
+        throw new Error(`${scenario.name}: ${name} answered different data than bare`);
     }
     say(`${scenario.name}: every gateway answers the same ${JSON.stringify(a.json.data).length} bytes of data`);
   }
 }
 
 /** MongoDB commands per request, sequential, for each scenario and gateway (the subgraphs' counters). */
-export async function countCommands(gateways: Gateways, scenarios: Scenario[], countUrls: string[]): Promise<CommandCount[]> {
+export async function countCommands(
+  gateways: Gateways,
+  scenarios: Scenario[],
+  countUrls: string[],
+): Promise<CommandCount[]> {
   const commands: CommandCount[] = [];
   for (const scenario of scenarios) {
     for (const name of runners(gateways, scenario, 'free')) {
-      const counted = await commandsPerRequest(gateways[name]!.url, bodyOf(scenario, name), scenario.headers[name], countUrls);
+      const counted = await commandsPerRequest(
+        gateways[name]!.url,
+        bodyOf(scenario, name),
+        scenario.headers[name],
+        countUrls,
+      );
       commands.push({ scenario: scenario.name, gateway: name, ...counted });
-      say(`${scenario.name} · ${name}: ${counted.total} MongoDB commands per request ${JSON.stringify(counted.byCommand)}`);
+      say(
+        `${scenario.name} · ${name}: ${counted.total} MongoDB commands per request ${JSON.stringify(counted.byCommand)}`,
+      );
     }
   }
   return commands;
@@ -113,7 +178,10 @@ export async function measureAtRest(gateways: Gateways, token: string): Promise<
   for (const { name: queryName, query } of restQueries) {
     for (const name of (['tollgate', 'bare', 'hive'] as const).filter((n) => gateways[n])) {
       const headers: Record<string, string> = name === 'tollgate' ? { authorization: `Bearer ${token}` } : {};
-      const figures = await latencyAtRest(gateways[name]!.url, JSON.stringify({ query }), headers, { requests: REST_REQUESTS, warmup: 20 });
+      const figures = await latencyAtRest(gateways[name]!.url, JSON.stringify({ query }), headers, {
+        requests: REST_REQUESTS,
+        warmup: 20,
+      });
       atRest.push({ gateway: name, query: queryName, requests: REST_REQUESTS, ...figures });
       say(`at rest · ${queryName} · ${name}: p50 ${figures.p50Ms.toFixed(2)} ms, p99 ${figures.p99Ms.toFixed(2)} ms`);
     }

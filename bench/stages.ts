@@ -67,7 +67,11 @@ interface Operation {
   variables: Record<string, unknown>;
 }
 
-function operationOf(query: string, variables: Record<string, unknown> = {}, operationName: string | null = null): Operation {
+function operationOf(
+  query: string,
+  variables: Record<string, unknown> = {},
+  operationName: string | null = null,
+): Operation {
   const document = parse(query);
   const operation = getOperationAST(document, operationName);
   if (!operation) throw new Error('no operation');
@@ -84,7 +88,10 @@ function cycle<T>(items: readonly T[]): () => T {
   return () => items[i++ % items.length]!;
 }
 
-export async function runStageBenchmarks(options: { redisUrl: string; log?: (line: string) => void }): Promise<StageResult[]> {
+export async function runStageBenchmarks(options: {
+  redisUrl: string;
+  log?: (line: string) => void;
+}): Promise<StageResult[]> {
   const log = options.log ?? (() => {});
   const bench = new Bench({ time: TIME_MS, warmupTime: 100 });
   const targets = new Map<string, number>();
@@ -97,7 +104,11 @@ export async function runStageBenchmarks(options: { redisUrl: string; log?: (lin
   // --- credential verification: cached (a repeated token) vs jose (ES256 signature) ---
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
   const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'bench', alg: 'ES256', use: 'sig' }] };
-  const issuers = loadTrustedIssuers({ file: undefined, production: false, devIssuer: { issuer: 'bench', audience: 'bench', jwks } });
+  const issuers = loadTrustedIssuers({
+    file: undefined,
+    production: false,
+    devIssuer: { issuer: 'bench', audience: 'bench', jwks },
+  });
   const sign = () =>
     new SignJWT({ tenant: 'acme', roles: ['customer'] })
       .setProtectedHeader({ alg: 'ES256', kid: 'bench', typ: 'at+jwt' })
@@ -122,17 +133,32 @@ export async function runStageBenchmarks(options: { redisUrl: string; log?: (lin
 
   // --- limits (shape limits + list bounds) ---
   const costModel = createCostModel(supergraphSdl);
-  const limits = createLimitsStage({ limitsFor: () => DEFAULT_PLANS[1]!.limits, listBounds: { model: costModel, min: 1, max: 100 } });
+  const limits = createLimitsStage({
+    limitsFor: () => DEFAULT_PLANS[1]!.limits,
+    listBounds: { model: costModel, min: 1, max: 100 },
+  });
   const customer = person('customer');
   const repeated = operationOf(storefront('products'), { first: 20, withReviews: true }, 'Storefront');
   add('limits: storefront operation', () => limits.run(resolved(repeated, customer)));
 
   // --- authorization gate ---
   const gate = new AuthorizationGate({ schema: apiSchema, rules: ruleTree, introspectionRule });
-  const nextFreshGate = cycle(Array.from({ length: fresh }, (_, i) => operationOf(storefront(`page${i}`), { first: 20, withReviews: true }, 'Storefront')));
-  add('authorize: repeated operation (decision plan cached)', () => gate.evaluate({ ...repeated, caller: customer }), 20);
+  const nextFreshGate = cycle(
+    Array.from({ length: fresh }, (_, i) =>
+      operationOf(storefront(`page${i}`), { first: 20, withReviews: true }, 'Storefront'),
+    ),
+  );
+  add(
+    'authorize: repeated operation (decision plan cached)',
+    () => gate.evaluate({ ...repeated, caller: customer }),
+    20,
+  );
   add('authorize: first-seen operation (walk + rules)', () => gate.evaluate({ ...nextFreshGate(), caller: customer }));
-  const nextPartnerDoc = cycle(Array.from({ length: 2_000 }, (_, i) => operationOf(storefront(`partner${i}`), { first: 20, withReviews: true }, 'Storefront')));
+  const nextPartnerDoc = cycle(
+    Array.from({ length: 2_000 }, (_, i) =>
+      operationOf(storefront(`partner${i}`), { first: 20, withReviews: true }, 'Storefront'),
+    ),
+  );
   const catalogPartner = partner('catalog:read');
   add('authorize: filter-mode rewrite, first-seen', async () => {
     const { analysis, denials } = await gate.evaluate({ ...nextPartnerDoc(), caller: catalogPartner });
@@ -141,12 +167,17 @@ export async function runStageBenchmarks(options: { redisUrl: string; log?: (lin
 
   // --- cost estimation ---
   const estimator = createCostEstimator({ model: costModel });
-  const costOps = Array.from({ length: fresh }, (_, i) => operationOf(storefront(`cost${i}`), { first: 20, withReviews: true }, 'Storefront'));
+  const costOps = Array.from({ length: fresh }, (_, i) =>
+    operationOf(storefront(`cost${i}`), { first: 20, withReviews: true }, 'Storefront'),
+  );
   const nextCostOp = cycle(costOps);
   add('cost: repeated operation (plan cached)', () => estimator.estimate(repeated), 20);
   add('cost: first-seen operation (compile + evaluate)', () => estimator.estimate(nextCostOp()));
   const levels = 20;
-  const bombFragments = Array.from({ length: levels }, (_, i) => `fragment F${i} on User { ...F${i + 1} ...F${i + 1} }`);
+  const bombFragments = Array.from(
+    { length: levels },
+    (_, i) => `fragment F${i} on User { ...F${i + 1} ...F${i + 1} }`,
+  );
   const bomb = operationOf(`{ me { ...F0 } }\n${bombFragments.join('\n')}\nfragment F${levels} on User { id }`);
   add('cost: 2^20 fragment bomb, refused at the visit cap', () => {
     try {
@@ -165,7 +196,8 @@ export async function runStageBenchmarks(options: { redisUrl: string; log?: (lin
     post: () => Promise.reject(new Error('no fetch')),
     logger: createLogger({ sink: () => {} }),
   });
-  const subgraphQuery = 'query Storefront__products__1($first:Int!){products(first:$first){edges{node{__typename id name price weight}}}}';
+  const subgraphQuery =
+    'query Storefront__products__1($first:Int!){products(first:$first){edges{node{__typename id name price weight}}}}';
   const context = { requestId: 'bench-request', caller: customer, log: { errorCodes: [] } };
   const fetchOptions = () =>
     ({
@@ -174,10 +206,24 @@ export async function runStageBenchmarks(options: { redisUrl: string; log?: (lin
       context,
       incomingRequestContext: {},
     }) as unknown as Parameters<SubgraphDataSource['internalToken']>[0];
-  add('internal token per fetch (hash cached + HMAC)', () => dataSource.internalToken(fetchOptions(), subgraphQuery), 10);
+  add(
+    'internal token per fetch (hash cached + HMAC)',
+    () => dataSource.internalToken(fetchOptions(), subgraphQuery),
+    10,
+  );
   add('internal token: mint alone (HMAC-SHA256)', () => {
     const iat = Date.now();
-    mintInternalToken(key, { kind: 'op', aud: 'products', ten: 'acme', sub: 'u', roles: ['customer'], qh: hashQuery(subgraphQuery), rid: 'r', iat, exp: iat + 30_000 });
+    mintInternalToken(key, {
+      kind: 'op',
+      aud: 'products',
+      ten: 'acme',
+      sub: 'u',
+      roles: ['customer'],
+      qh: hashQuery(subgraphQuery),
+      rid: 'r',
+      iat,
+      exp: iat + 30_000,
+    });
   });
 
   log(`stage microbenchmarks (tinybench, ${TIME_MS} ms each)…`);
@@ -207,7 +253,12 @@ async function benchBudget(url: string): Promise<StageResult[]> {
   const redis = createBudgetRedis(url);
   if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
   const prefix = `tollgate-bench:budget:${randomBytes(6).toString('hex')}`;
-  const budget = createBudget({ redis, failMode: 'closed', logger: createLogger({ sink: () => {} }), keyPrefix: prefix });
+  const budget = createBudget({
+    redis,
+    failMode: 'closed',
+    logger: createLogger({ sink: () => {} }),
+    keyPrefix: prefix,
+  });
   const policy = { capacity: 1_000_000_000, restoreRate: 1_000_000 };
   const subject = { tenantId: 'bench', credential: 'jwt', principal: 'bench-user' };
   const reserve: number[] = [];
@@ -242,13 +293,22 @@ async function benchBudget(url: string): Promise<StageResult[]> {
 function summary(name: string, samples: number[]): StageResult {
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-  return { name, median: at(0.5), p99: at(0.99), mean: sorted.reduce((s, v) => s + v, 0) / sorted.length, samples: sorted.length };
+  return {
+    name,
+    median: at(0.5),
+    p99: at(0.99),
+    mean: sorted.reduce((s, v) => s + v, 0) / sorted.length,
+    samples: sorted.length,
+  };
 }
 
 export function formatStageTable(results: readonly StageResult[]): string {
   const lines = [`${'stage'.padEnd(58)} ${'median µs'.padStart(10)} ${'p99 µs'.padStart(10)}  target`];
   for (const r of results) {
-    const verdict = r.target === undefined ? '' : `≤ ${r.target} µs ${r.median <= r.target ? 'met' : `MISSED (${(r.median / r.target).toFixed(1)}×)`}`;
+    const verdict =
+      r.target === undefined
+        ? ''
+        : `≤ ${r.target} µs ${r.median <= r.target ? 'met' : `MISSED (${(r.median / r.target).toFixed(1)}×)`}`;
     lines.push(`${r.name.padEnd(58)} ${r.median.toFixed(1).padStart(10)} ${r.p99.toFixed(1).padStart(10)}  ${verdict}`);
   }
   return lines.join('\n');
@@ -257,7 +317,10 @@ export function formatStageTable(results: readonly StageResult[]): string {
 /** With `--json`, the results go to stdout as one JSON line (bench/run.ts reads them) and the progress to stderr. */
 if (require.main === module) {
   const json = process.argv.includes('--json');
-  runStageBenchmarks({ redisUrl: process.env.REDIS_URL ?? DEFAULT_REDIS_URL, log: json ? (line) => console.error(line) : console.log })
+  runStageBenchmarks({
+    redisUrl: process.env.REDIS_URL ?? DEFAULT_REDIS_URL,
+    log: json ? (line) => console.error(line) : console.log,
+  })
     .then((results) => console.log(json ? JSON.stringify(results) : formatStageTable(results)))
     .catch((error: unknown) => {
       console.error(error);

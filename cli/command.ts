@@ -78,29 +78,35 @@ export function required(values: Values, name: string): string {
 
 /** `value` must be one of `allowed`; the message names the flag and lists them. */
 export function oneOf<T extends string>(value: string, allowed: readonly T[], option: string): T {
-  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`${option} must be one of ${allowed.join(', ')} (not "${value}")`);
+  if (!(allowed as readonly string[]).includes(value))
+    throw new UsageError(`${option} must be one of ${allowed.join(', ')} (not "${value}")`);
   return value as T;
 }
 
 /** A positive integer given as `option`; the message names the flag and the value. */
 export function positiveInteger(value: string, option: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`${option} must be a positive integer (not "${value}")`);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1)
+    throw new UsageError(`${option} must be a positive integer (not "${value}")`);
   return n;
 }
 
 /** A positive number given as `option` (a rate). */
 export function positiveNumber(value: string, option: string): number {
   const n = Number(value);
-  if (!/^\d+(?:\.\d+)?$/.test(value) || !(n > 0) || !Number.isFinite(n)) throw new UsageError(`${option} must be a positive number (not "${value}")`);
+  if (!/^\d+(?:\.\d+)?$/.test(value) || !(n > 0) || !Number.isFinite(n))
+    throw new UsageError(`${option} must be a positive number (not "${value}")`);
   return n;
 }
 
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }
 
 export const date = (value: Date | undefined) => (value ? value.toISOString() : '-');
-

@@ -9,7 +9,13 @@
  * migrate.ts); MongoDB, Redis and the supergraph come from the gateway's own validated configuration (gateway/src/config-common.ts).
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_CONTROL_DB, DEFAULT_MONGODB_URI, DEFAULT_REDIS_URL, loadCommonConfig, type CommonConfig } from '../gateway/src/config-common';
+import {
+  DEFAULT_CONTROL_DB,
+  DEFAULT_MONGODB_URI,
+  DEFAULT_REDIS_URL,
+  loadCommonConfig,
+  type CommonConfig,
+} from '../gateway/src/config-common';
 import { openControlPlane, type ControlPlane } from '../gateway/src/control-plane/open';
 import { RegistryValidationError } from '../gateway/src/control-plane/registry-common';
 import { createChangePublisher, type ChangePublisher } from '../gateway/src/tenants/changes';
@@ -29,7 +35,14 @@ const ENVIRONMENT = `Environment: MONGODB_URI (default ${DEFAULT_MONGODB_URI}), 
 REDIS_URL (default ${DEFAULT_REDIS_URL}, where running gateways hear about changes).`;
 
 /** In the order `--help` lists them. */
-const COMMANDS: Record<string, Command> = { ...TENANT_COMMANDS, ...PLAN_COMMANDS, ...KEY_COMMANDS, ...MANIFEST_COMMANDS, ...TOKEN_COMMANDS, ...MIGRATE_COMMANDS };
+const COMMANDS: Record<string, Command> = {
+  ...TENANT_COMMANDS,
+  ...PLAN_COMMANDS,
+  ...KEY_COMMANDS,
+  ...MANIFEST_COMMANDS,
+  ...TOKEN_COMMANDS,
+  ...MIGRATE_COMMANDS,
+};
 
 const GROUPS = ['tenant', 'plan', 'key', 'manifest'];
 
@@ -128,7 +141,9 @@ export async function runTollgate(argv: readonly string[], io: CliIo): Promise<n
   const command = COMMANDS[name];
   if (!command) {
     const suggestion = suggestCommand(first, second);
-    io.stderr(`tollgate: unknown command "${name}"${suggestion ? `; did you mean "${suggestion}"?` : ''}\n${overview(program)}\n`);
+    io.stderr(
+      `tollgate: unknown command "${name}"${suggestion ? `; did you mean "${suggestion}"?` : ''}\n${overview(program)}\n`,
+    );
     return 2;
   }
   let controlPlane: ControlPlane | undefined;
@@ -153,7 +168,11 @@ export async function runTollgate(argv: readonly string[], io: CliIo): Promise<n
     }
     const expected = command.positionals ?? [];
     if (positionals.length !== expected.length) {
-      throw new UsageError(expected.length === 0 ? 'this command takes no arguments' : `expected ${expected.map((p) => `<${p}>`).join(' ')}`);
+      throw new UsageError(
+        expected.length === 0
+          ? 'this command takes no arguments'
+          : `expected ${expected.map((p) => `<${p}>`).join(' ')}`,
+      );
     }
     let config: CommonConfig | undefined;
     const loadConfig = () => (config ??= loadCommonConfig(io.env));
@@ -174,7 +193,12 @@ export async function runTollgate(argv: readonly string[], io: CliIo): Promise<n
         });
         // Commands change data, never indexes: those are `tollgate migrate`'s (migrate.ts), which a command
         // without them names.
-        controlPlane ??= await openControlPlane({ mongoUri: settings.mongoUri, dbName: settings.dbName, changes, indexes: 'verify' });
+        controlPlane ??= await openControlPlane({
+          mongoUri: settings.mongoUri,
+          dbName: settings.dbName,
+          changes,
+          indexes: 'verify',
+        });
         return controlPlane;
       },
       print(value, human) {

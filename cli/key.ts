@@ -34,7 +34,8 @@ export const KEY_COMMANDS: Record<string, Command> = {
       const clientName = required(values, 'client');
       const scopes = list(required(values, 'scopes'));
       const unknownScopes = scopes.filter((scope) => !(API_KEY_SCOPES as readonly string[]).includes(scope));
-      if (unknownScopes.length > 0) throw new UsageError(`--scopes must be among ${API_KEY_SCOPES.join(', ')} (not ${unknownScopes.join(', ')})`);
+      if (unknownScopes.length > 0)
+        throw new UsageError(`--scopes must be among ${API_KEY_SCOPES.join(', ')} (not ${unknownScopes.join(', ')})`);
       const manifest = required(values, 'manifest');
       const registry = await controlPlane();
       await requireTenant(registry, tenantId);
@@ -63,7 +64,17 @@ export const KEY_COMMANDS: Record<string, Command> = {
         () =>
           table(
             ['KEY', 'TENANT', 'STATUS', 'CLIENT', 'SCOPES', 'MANIFEST', 'EXPIRES', 'RETIRES', 'LAST USED'],
-            keys.map((k) => [k.id, k.tenantId, apiKeyStatus(k, now), k.clientName, k.scopes.join(','), k.manifest, date(k.expiresAt), date(k.retiresAt), date(k.lastUsedAt)]),
+            keys.map((k) => [
+              k.id,
+              k.tenantId,
+              apiKeyStatus(k, now),
+              k.clientName,
+              k.scopes.join(','),
+              k.manifest,
+              date(k.expiresAt),
+              date(k.retiresAt),
+              date(k.lastUsedAt),
+            ]),
           ),
       );
     },
@@ -87,12 +98,15 @@ export const KEY_COMMANDS: Record<string, Command> = {
       const overlapMs = duration(string(values, 'overlap') ?? '1h', '--overlap');
       const expires = string(values, 'expires');
       const expiresAt = expires === undefined ? undefined : new Date(Date.now() + duration(expires, '--expires'));
-      const { issued, retiring } = await (await controlPlane()).apiKeys.rotate(positionals[0]!, { overlapMs, ...(expiresAt ? { expiresAt } : {}) });
+      const { issued, retiring } = await (
+        await controlPlane()
+      ).apiKeys.rotate(positionals[0]!, { overlapMs, ...(expiresAt ? { expiresAt } : {}) });
       if (values.quiet && !values.json) return io.stdout(`${issued.key}\n`);
       const now = Date.now();
       print(
         { key: issued.key, ...keyJson(issued.record, now), retiring: keyJson(retiring, now) },
-        () => `Key ${retiring.id} keeps working until ${date(retiring.retiresAt)}.\n${issuedText(issued.key, issued.record, 'Created replacement key')}`,
+        () =>
+          `Key ${retiring.id} keeps working until ${date(retiring.retiresAt)}.\n${issuedText(issued.key, issued.record, 'Created replacement key')}`,
       );
     },
   },

@@ -8,7 +8,9 @@ import type { ControlPlane } from '../gateway/src/control-plane/open';
 export async function requirePlan(controlPlane: ControlPlane, id: string): Promise<void> {
   const plans = await controlPlane.tenants.listPlans();
   if (plans.some((plan) => plan.id === id)) return;
-  throw new Error(`no plan ${id}; the plans are ${plans.map((plan) => plan.id).join(', ') || 'none (run the seed first)'}`);
+  throw new Error(
+    `no plan ${id}; the plans are ${plans.map((plan) => plan.id).join(', ') || 'none (run the seed first)'}`,
+  );
 }
 
 export async function requireTenant(controlPlane: ControlPlane, id: string): Promise<void> {

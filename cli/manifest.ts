@@ -33,10 +33,13 @@ async function readManifest(file: string, supergraphPath: string, stdin: (() => 
   try {
     value = JSON.parse(file === STDIN ? await stdin!() : readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new Error(`cannot read ${source} as JSON: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new Error(`cannot read ${source} as JSON: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
   }
   const checked = checkManifest(value, buildApiSchema(readFileSync(supergraphPath, 'utf8')));
-  if ('problems' in checked) throw new Error(`the manifest was refused; nothing was published:\n  ${checked.problems.join('\n  ')}`);
+  if ('problems' in checked)
+    throw new Error(`the manifest was refused; nothing was published:\n  ${checked.problems.join('\n  ')}`);
   return checked.manifest;
 }
 
@@ -54,12 +57,16 @@ export const MANIFEST_COMMANDS: Record<string, Command> = {
       const client = required(values, 'client');
       const manifest = await readManifest(positionals[0]!, config().supergraphPath, io.stdin);
       const published = await (await controlPlane()).manifests.publish(tenantId, client, manifest);
-      print(manifestJson(published, published), () => `Published manifest ${published.client} version ${published.version} for tenant ${published.tenantId} (${published.operations.length} operations).`);
+      print(
+        manifestJson(published, published),
+        () =>
+          `Published manifest ${published.client} version ${published.version} for tenant ${published.tenantId} (${published.operations.length} operations).`,
+      );
     },
   },
   'manifest list': {
     usage: 'manifest list --tenant <id> [--client <name>]',
-    summary: 'Lists the versions of the tenant\'s manifests: served (the newest not retired), superseded or retired.',
+    summary: "Lists the versions of the tenant's manifests: served (the newest not retired), superseded or retired.",
     options: MANIFEST_SCOPE_OPTIONS,
     async run({ values, controlPlane, print }) {
       const tenantId = required(values, 'tenant');
@@ -70,39 +77,62 @@ export const MANIFEST_COMMANDS: Record<string, Command> = {
       print(rows, () =>
         table(
           ['CLIENT', 'VERSION', 'STATUS', 'OPERATIONS', 'PUBLISHED', 'RETIRED'],
-          versions.map((v, i) => [v.client, String(v.version), String(rows[i]!.status), String(v.operations.length), date(v.publishedAt), date(v.retiredAt)]),
+          versions.map((v, i) => [
+            v.client,
+            String(v.version),
+            String(rows[i]!.status),
+            String(v.operations.length),
+            date(v.publishedAt),
+            date(v.retiredAt),
+          ]),
         ),
       );
     },
   },
   'manifest show': {
     usage: 'manifest show --tenant <id> --client <name> [--version <n>]',
-    summary: 'Shows the operations of a manifest version; the served one unless --version. --json includes their bodies.',
+    summary:
+      'Shows the operations of a manifest version; the served one unless --version. --json includes their bodies.',
     options: { ...MANIFEST_SCOPE_OPTIONS, version: { type: 'string' } },
     async run({ values, controlPlane, print }) {
       const tenantId = required(values, 'tenant');
       const client = required(values, 'client');
       const version = manifestVersion(values);
       const { manifests } = await controlPlane();
-      const shown = version === undefined ? await manifests.served(tenantId, client) : await manifests.get(tenantId, client, version);
-      if (!shown) throw new Error(`no ${version === undefined ? 'served version' : `version ${version}`} of manifest ${client} for tenant ${tenantId}`);
+      const shown =
+        version === undefined
+          ? await manifests.served(tenantId, client)
+          : await manifests.get(tenantId, client, version);
+      if (!shown)
+        throw new Error(
+          `no ${version === undefined ? 'served version' : `version ${version}`} of manifest ${client} for tenant ${tenantId}`,
+        );
       print(shown, () =>
         [
           `manifest ${shown.client} version ${shown.version} of tenant ${shown.tenantId}, published ${date(shown.publishedAt)}${shown.retiredAt ? `, retired ${date(shown.retiredAt)}` : ''}`,
-          table(['ID', 'TYPE', 'NAME'], shown.operations.map((o) => [o.id, o.type, o.name])),
+          table(
+            ['ID', 'TYPE', 'NAME'],
+            shown.operations.map((o) => [o.id, o.type, o.name]),
+          ),
         ].join('\n'),
       );
     },
   },
   'manifest retire': {
     usage: 'manifest retire --tenant <id> --client <name> --version <n>',
-    summary: 'Stops serving a manifest version on every gateway within 5 s; the newest version not retired, if any, is served instead.',
+    summary:
+      'Stops serving a manifest version on every gateway within 5 s; the newest version not retired, if any, is served instead.',
     options: { ...MANIFEST_SCOPE_OPTIONS, version: { type: 'string' } },
     async run({ values, controlPlane, print }) {
       const version = manifestVersion(values);
       if (version === undefined) throw new UsageError('--version is required');
-      const retired = await (await controlPlane()).manifests.retire(required(values, 'tenant'), required(values, 'client'), version);
-      print(manifestJson(retired, undefined), () => `Retired manifest ${retired.client} version ${retired.version} of tenant ${retired.tenantId}.`);
+      const retired = await (
+        await controlPlane()
+      ).manifests.retire(required(values, 'tenant'), required(values, 'client'), version);
+      print(
+        manifestJson(retired, undefined),
+        () => `Retired manifest ${retired.client} version ${retired.version} of tenant ${retired.tenantId}.`,
+      );
     },
   },
 };

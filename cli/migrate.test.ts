@@ -42,7 +42,9 @@ async function gatewayConfig(): Promise<GatewayConfig> {
     port: 0,
     logLevel: 'error',
     supergraphPath: DEFAULT_SUPERGRAPH_PATH,
-    subgraphUrls: Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, 'http://127.0.0.1:9/graphql'])) as GatewayConfig['subgraphUrls'],
+    subgraphUrls: Object.fromEntries(
+      SUBGRAPH_NAMES.map((name) => [name, 'http://127.0.0.1:9/graphql']),
+    ) as GatewayConfig['subgraphUrls'],
     subgraphTimeoutMs: 1_000,
     maxBodyBytes: 65_536,
     internalSecret: { source: 'env', secret: randomBytes(32) },
@@ -55,17 +57,29 @@ async function gatewayConfig(): Promise<GatewayConfig> {
 
 /** Compiles a subgraph's models as subgraphs/run.ts does (indexes: verify), counting the commands sent. */
 async function registerAtRuntime(name: SubgraphName): Promise<{ commands: string[]; result: Promise<unknown> }> {
-  const connection: Connection = await openDatabase({ mongoUri: env.MONGODB_URI, dbName: dbOf(name), monitorCommands: true });
+  const connection: Connection = await openDatabase({
+    mongoUri: env.MONGODB_URI,
+    dbName: dbOf(name),
+    monitorCommands: true,
+  });
   const commands: string[] = [];
   connection.getClient().on('commandStarted', (event: mongo.CommandStartedEvent) => commands.push(event.commandName));
-  const result = registerModels(connection, (c) => DEFINITIONS[name].models(c), 'verify').finally(() => connection.close());
+  const result = registerModels(connection, (c) => DEFINITIONS[name].models(c), 'verify').finally(() =>
+    connection.close(),
+  );
   return { commands, result };
 }
 
 function runSubgraphProcess(name: SubgraphName): Promise<{ code: number | null; stderr: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'subgraphs/run.ts'), name], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', MONGODB_URI: env.MONGODB_URI, MONGODB_DB: dbOf(name), TOLLGATE_INTERNAL_KEY: randomBytes(32).toString('hex') },
+    env: {
+      ...process.env,
+      PORT: '0',
+      MONGODB_URI: env.MONGODB_URI,
+      MONGODB_DB: dbOf(name),
+      TOLLGATE_INTERNAL_KEY: randomBytes(32).toString('hex'),
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

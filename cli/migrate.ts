@@ -46,7 +46,11 @@ export const MIGRATE_COMMANDS: Record<string, Command> = {
       const { controlPlane: settings } = config();
       const migrated: { target: string; database: string }[] = [];
       if (targets.includes(CONTROL_PLANE)) {
-        const controlPlane = await openControlPlane({ mongoUri: settings.mongoUri, dbName: settings.dbName, indexes: 'create' });
+        const controlPlane = await openControlPlane({
+          mongoUri: settings.mongoUri,
+          dbName: settings.dbName,
+          indexes: 'create',
+        });
         await controlPlane.close();
         migrated.push({ target: CONTROL_PLANE, database: settings.dbName });
       }

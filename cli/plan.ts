@@ -16,9 +16,33 @@ const LIMIT_OPTIONS = {
 
 function planTable(plans: Plan[]): string {
   return table(
-    ['PLAN', 'MAX COST', 'BUDGET', 'RESTORE/S', 'DEPTH', 'ALIASES', 'ROOT FIELDS', 'DIRECTIVES', 'TOKENS', 'BODY BYTES', 'NAME'],
+    [
+      'PLAN',
+      'MAX COST',
+      'BUDGET',
+      'RESTORE/S',
+      'DEPTH',
+      'ALIASES',
+      'ROOT FIELDS',
+      'DIRECTIVES',
+      'TOKENS',
+      'BODY BYTES',
+      'NAME',
+    ],
     plans.map(({ id, name, limits: l }) =>
-      [id, l.maxCost, l.budget.capacity, l.budget.restoreRate, l.maxDepth, l.maxAliases, l.maxRootFields, l.maxDirectivesPerField, l.maxTokens, l.maxBodyBytes, name].map(String),
+      [
+        id,
+        l.maxCost,
+        l.budget.capacity,
+        l.budget.restoreRate,
+        l.maxDepth,
+        l.maxAliases,
+        l.maxRootFields,
+        l.maxDirectivesPerField,
+        l.maxTokens,
+        l.maxBodyBytes,
+        name,
+      ].map(String),
     ),
   );
 }
@@ -60,7 +84,8 @@ export const PLAN_COMMANDS: Record<string, Command> = {
         };
       }
       const name = string(values, 'name');
-      if (Object.keys(limits).length === 0 && name === undefined) throw new UsageError('give at least one limit to change');
+      if (Object.keys(limits).length === 0 && name === undefined)
+        throw new UsageError('give at least one limit to change');
       const plans = await controlPlane();
       await requirePlan(plans, positionals[0]!);
       const plan = await plans.tenants.updatePlan(positionals[0]!, { limits, ...(name === undefined ? {} : { name }) });

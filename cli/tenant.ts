@@ -1,5 +1,11 @@
 /** `tollgate tenant …`: create, list, show and change tenants; suspend and resume them. */
-import { AUTHZ_MODES, COST_MODES, SAFELIST_MODES, type TenantRecord, type TenantSettings } from '../gateway/src/tenants/tenant';
+import {
+  AUTHZ_MODES,
+  COST_MODES,
+  SAFELIST_MODES,
+  type TenantRecord,
+  type TenantSettings,
+} from '../gateway/src/tenants/tenant';
 import { UsageError, list, oneOf, required, string, table, type Command, type Options, type Values } from './command';
 import { requirePlan } from './known';
 
@@ -45,7 +51,16 @@ function describeTenant(tenant: TenantRecord): string {
 export function tenantTable(tenants: TenantRecord[]): string {
   return table(
     ['TENANT', 'STATUS', 'PLAN', 'AUTHZ', 'COST', 'SAFELIST', 'ORIGINS', 'NAME'],
-    tenants.map((t) => [t.id, t.status, t.plan.id, t.authzMode, t.costMode, t.safelistMode, t.origins.join(',') || '-', t.name]),
+    tenants.map((t) => [
+      t.id,
+      t.status,
+      t.plan.id,
+      t.authzMode,
+      t.costMode,
+      t.safelistMode,
+      t.origins.join(',') || '-',
+      t.name,
+    ]),
   );
 }
 
@@ -55,7 +70,8 @@ const TENANT_SETTINGS_USAGE = `[--origins <origin,…>] [--authz-mode ${AUTHZ_MO
 export const TENANT_COMMANDS: Record<string, Command> = {
   'tenant create': {
     usage: `tenant create <id> --name <name> [--plan <plan>] ${TENANT_SETTINGS_USAGE}`,
-    summary: 'Creates a tenant (active, plan free unless --plan, no origins, authz reject, cost enforce, safelist off).',
+    summary:
+      'Creates a tenant (active, plan free unless --plan, no origins, authz reject, cost enforce, safelist off).',
     options: { ...TENANT_SETTING_OPTIONS, plan: { type: 'string' } },
     positionals: ['id'],
     async run({ values, positionals, controlPlane, print }) {
@@ -104,7 +120,7 @@ export const TENANT_COMMANDS: Record<string, Command> = {
   },
   'tenant set-plan': {
     usage: 'tenant set-plan <id> <plan>',
-    summary: "Moves a tenant to another plan; its limits change on every gateway within 5 s.",
+    summary: 'Moves a tenant to another plan; its limits change on every gateway within 5 s.',
     positionals: ['id', 'plan'],
     async run({ positionals, controlPlane, print }) {
       const registry = await controlPlane();
@@ -115,7 +131,7 @@ export const TENANT_COMMANDS: Record<string, Command> = {
   },
   'tenant suspend': {
     usage: 'tenant suspend <id>',
-    summary: "Suspends a tenant: every gateway refuses its requests (403 TENANT_SUSPENDED) within 5 s.",
+    summary: 'Suspends a tenant: every gateway refuses its requests (403 TENANT_SUSPENDED) within 5 s.',
     positionals: ['id'],
     async run({ positionals, controlPlane, print }) {
       const tenant = await (await controlPlane()).tenants.suspendTenant(positionals[0]!);

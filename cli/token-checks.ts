@@ -16,16 +16,36 @@ export interface TokenSubject {
 }
 
 /** Warnings (no `tollgate:` prefix) about the token's tenant and user; none when both exist. */
-export async function tokenSubjectWarnings(subject: TokenSubject, config: CommonConfig, accountsDb: string): Promise<string[]> {
-  const connection = mongoose.createConnection(config.controlPlane.mongoUri, { serverSelectionTimeoutMS: 3_000, bufferCommands: false });
+export async function tokenSubjectWarnings(
+  subject: TokenSubject,
+  config: CommonConfig,
+  accountsDb: string,
+): Promise<string[]> {
+  const connection = mongoose.createConnection(config.controlPlane.mongoUri, {
+    serverSelectionTimeoutMS: 3_000,
+    bufferCommands: false,
+  });
   try {
     await connection.asPromise();
-    const tenant = await connection.useDb(config.controlPlane.dbName, { useCache: true }).collection('tenants').findOne({ _id: subject.tenant as never }, { projection: { status: 1 } });
-    if (!tenant) return [`no tenant ${subject.tenant} in the control plane (${config.controlPlane.dbName}): the gateway will refuse this token`];
+    const tenant = await connection
+      .useDb(config.controlPlane.dbName, { useCache: true })
+      .collection('tenants')
+      .findOne({ _id: subject.tenant as never }, { projection: { status: 1 } });
+    if (!tenant)
+      return [
+        `no tenant ${subject.tenant} in the control plane (${config.controlPlane.dbName}): the gateway will refuse this token`,
+      ];
     const warnings: string[] = [];
-    if (tenant.status !== 'active') warnings.push(`tenant ${subject.tenant} is ${String(tenant.status)}: the gateway will refuse this token`);
-    const user = await connection.useDb(accountsDb, { useCache: true }).collection('users').findOne({ tenantId: subject.tenant, email: subject.email }, { projection: { _id: 1 } });
-    if (!user) warnings.push(`no user ${subject.email} in tenant ${subject.tenant} (${accountsDb}): the token works, but queries about "me" find nobody`);
+    if (tenant.status !== 'active')
+      warnings.push(`tenant ${subject.tenant} is ${String(tenant.status)}: the gateway will refuse this token`);
+    const user = await connection
+      .useDb(accountsDb, { useCache: true })
+      .collection('users')
+      .findOne({ tenantId: subject.tenant, email: subject.email }, { projection: { _id: 1 } });
+    if (!user)
+      warnings.push(
+        `no user ${subject.email} in tenant ${subject.tenant} (${accountsDb}): the token works, but queries about "me" find nobody`,
+      );
     return warnings;
   } catch (error) {
     return [`could not check the tenant and user (${error instanceof Error ? error.message : String(error)})`];

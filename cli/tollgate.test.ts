@@ -140,13 +140,26 @@ describe('usage', () => {
 describe('tenants and plans', () => {
   it('creates, shows, lists and changes a tenant, announcing each change', async () => {
     const created = await json(`tenant create acme --name "Acme Corp" --plan pro --origins http://localhost:5173`);
-    expect(created).toMatchObject({ id: 'acme', name: 'Acme Corp', status: 'active', plan: { id: 'pro' }, origins: ['http://localhost:5173'] });
+    expect(created).toMatchObject({
+      id: 'acme',
+      name: 'Acme Corp',
+      status: 'active',
+      plan: { id: 'pro' },
+      origins: ['http://localhost:5173'],
+    });
     await announced({ kind: 'tenant', id: 'acme' });
     expect(await json('tenant show acme')).toEqual(created);
     expect(await json<unknown[]>('tenant list')).toEqual([created]);
 
-    const set = await json('tenant set acme --origins https://shop.acme.test,http://localhost:5173 --authz-mode filter --cost-mode measure --safelist-mode log-unknown');
-    expect(set).toMatchObject({ origins: ['https://shop.acme.test', 'http://localhost:5173'], authzMode: 'filter', costMode: 'measure', safelistMode: 'log-unknown' });
+    const set = await json(
+      'tenant set acme --origins https://shop.acme.test,http://localhost:5173 --authz-mode filter --cost-mode measure --safelist-mode log-unknown',
+    );
+    expect(set).toMatchObject({
+      origins: ['https://shop.acme.test', 'http://localhost:5173'],
+      authzMode: 'filter',
+      costMode: 'measure',
+      safelistMode: 'log-unknown',
+    });
     expect(await json('tenant set-plan acme enterprise')).toMatchObject({ plan: { id: 'enterprise' } });
 
     received.length = 0;
@@ -200,7 +213,10 @@ describe('tenants and plans', () => {
     expect(run.stderr).not.toMatch(/Unknown option|maxCost/);
     const rate = await tollgate('plan set pro --budget-restore-rate -0.5');
     expect(rate.stderr).toMatch(/^tollgate: --budget-restore-rate must be a positive number \(not "-0.5"\)\n/);
-    expect((await json<{ id: string; limits: { maxCost: number } }[]>('plan list')).find((p) => p.id === 'pro')?.limits.maxCost).toBe(3000);
+    expect(
+      (await json<{ id: string; limits: { maxCost: number } }[]>('plan list')).find((p) => p.id === 'pro')?.limits
+        .maxCost,
+    ).toBe(3000);
   });
 
   it.each([
@@ -228,7 +244,8 @@ const ACME_PARTNER_MANIFEST = join(ROOT, 'schema', 'operations', 'acme-partner',
 
 describe('API keys', () => {
   // A tenant of their own, serving the manifest the keys name: a key for a manifest the tenant does not serve is refused.
-  const CREATE = 'key create --tenant keyco --client "Keyco ERP" --scopes catalog:read,inventory:read --manifest erp-v1';
+  const CREATE =
+    'key create --tenant keyco --client "Keyco ERP" --scopes catalog:read,inventory:read --manifest erp-v1';
 
   beforeAll(async () => {
     await json('tenant create keyco --name Keyco --plan pro');
@@ -242,7 +259,9 @@ describe('API keys', () => {
   });
 
   it('prints the key with its record with --json, and never again', async () => {
-    const created = await json<{ key: string; id: string; status: string; expiresAt: string }>(`${CREATE} --expires 30d`);
+    const created = await json<{ key: string; id: string; status: string; expiresAt: string }>(
+      `${CREATE} --expires 30d`,
+    );
     expect(created.key.startsWith(`tg_live_${created.id}_`)).toBe(true);
     expect(created.status).toBe('active');
     expect(new Date(created.expiresAt).getTime() - Date.now()).toBeGreaterThan(29 * 86_400_000);
@@ -255,7 +274,11 @@ describe('API keys', () => {
   it('rotates with an overlap and revokes, announcing both', async () => {
     const { id } = await json<{ id: string }>(CREATE);
     received.length = 0;
-    const rotated = await json<{ key: string; replaces: string; retiring: { id: string; status: string; retiresAt: string } }>(`key rotate ${id} --overlap 1h`);
+    const rotated = await json<{
+      key: string;
+      replaces: string;
+      retiring: { id: string; status: string; retiresAt: string };
+    }>(`key rotate ${id} --overlap 1h`);
     expect(rotated.replaces).toBe(id);
     expect(rotated.retiring).toMatchObject({ id, status: 'retiring' });
     expect(new Date(rotated.retiring.retiresAt).getTime() - Date.now()).toBeGreaterThan(59 * 60_000);
@@ -278,14 +301,20 @@ describe('API keys', () => {
   });
 
   it('lists the valid scopes for an unknown one', async () => {
-    const run = await tollgate('key create --tenant keyco --client x --scopes catalog:read,catalog:admin --manifest erp-v1');
+    const run = await tollgate(
+      'key create --tenant keyco --client x --scopes catalog:read,catalog:admin --manifest erp-v1',
+    );
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/^tollgate: --scopes must be among catalog:read, catalog:write, .* \(not catalog:admin\)\n/);
+    expect(run.stderr).toMatch(
+      /^tollgate: --scopes must be among catalog:read, catalog:write, .* \(not catalog:admin\)\n/,
+    );
   });
 
   it("refuses a manifest the tenant does not serve (a typo), listing the tenant's manifests, and issues nothing", async () => {
     const before = await json<unknown[]>('key list --tenant keyco');
-    const run = await tollgate('key create --tenant keyco --client "Keyco ERP" --scopes catalog:read --manifest erp-v2');
+    const run = await tollgate(
+      'key create --tenant keyco --client "Keyco ERP" --scopes catalog:read --manifest erp-v2',
+    );
     expect(run).toMatchObject({ code: 1, stdout: '' });
     expect(run.stderr).toBe('tollgate: tenant keyco serves no manifest erp-v2; its manifests are erp-v1\n');
     expect(await json<unknown[]>('key list --tenant keyco')).toHaveLength(before.length);
@@ -311,18 +340,31 @@ describe('manifests', () => {
 
   it('publishes versions, lists and shows them, and retires one, announcing every change', async () => {
     received.length = 0;
-    const first = await json<{ version: number; status: string; operations: number }>(`manifest publish ${ACME_PARTNER} ${SCOPE}`);
-    expect(first).toMatchObject({ tenantId: 'acme', client: 'acme-partner', version: 1, status: 'served', operations: 2 });
+    const first = await json<{ version: number; status: string; operations: number }>(
+      `manifest publish ${ACME_PARTNER} ${SCOPE}`,
+    );
+    expect(first).toMatchObject({
+      tenantId: 'acme',
+      client: 'acme-partner',
+      version: 1,
+      status: 'served',
+      operations: 2,
+    });
     await announced({ kind: 'manifest', id: 'acme' });
     const human = await tollgate(`manifest publish ${ACME_PARTNER} ${SCOPE}`);
-    expect(human).toMatchObject({ code: 0, stdout: 'Published manifest acme-partner version 2 for tenant acme (2 operations).\n' });
+    expect(human).toMatchObject({
+      code: 0,
+      stdout: 'Published manifest acme-partner version 2 for tenant acme (2 operations).\n',
+    });
 
     const listed = await json<{ version: number; status: string }[]>(`manifest list --tenant acme`);
     expect(listed.map(({ version, status }) => ({ version, status }))).toEqual([
       { version: 1, status: 'superseded' },
       { version: 2, status: 'served' },
     ]);
-    const shown = await json<{ version: number; operations: { name: string; body: string }[] }>(`manifest show ${SCOPE}`);
+    const shown = await json<{ version: number; operations: { name: string; body: string }[] }>(
+      `manifest show ${SCOPE}`,
+    );
     expect(shown.version).toBe(2);
     expect(shown.operations.map((o) => o.name)).toEqual(['AcmeCatalogPage', 'AcmeProductStock']);
     expect((await tollgate(`manifest show ${SCOPE} --version 1`)).stdout).toContain('AcmeProductStock');
@@ -334,10 +376,18 @@ describe('manifests', () => {
   });
 
   it('refuses a manifest with an operation the supergraph does not validate, listing its errors, and publishes nothing', async () => {
-    const body = 'query Gone {\n  products(first: 1) {\n    edges {\n      node {\n        costPrice\n      }\n    }\n  }\n}';
+    const body =
+      'query Gone {\n  products(first: 1) {\n    edges {\n      node {\n        costPrice\n      }\n    }\n  }\n}';
     const file = join(mkdtempSync(join(tmpdir(), 'tollgate-manifest-')), 'manifest.json');
     const id = createHash('sha256').update(body).digest('hex');
-    writeFileSync(file, JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations: [{ id, name: 'Gone', type: 'query', body }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        format: 'apollo-persisted-query-manifest',
+        version: 1,
+        operations: [{ id, name: 'Gone', type: 'query', body }],
+      }),
+    );
     const run = await tollgate(`manifest publish ${file} --tenant acme --client gone`);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('the manifest was refused; nothing was published');
@@ -350,7 +400,11 @@ describe('manifests', () => {
     ['retiring without a version', 'manifest retire --tenant acme --client acme-partner', 2],
     ['a client name that is not one', `manifest show --tenant acme --client a/b --version 1`, 1],
     ['a file that is not there', 'manifest publish /nonexistent.json --tenant acme --client c', 1],
-    ['a tenant that does not exist', `manifest publish ${join(ROOT, 'schema', 'operations', 'acme-partner', 'generated', 'manifest.json')} --tenant nobody --client c`, 1],
+    [
+      'a tenant that does not exist',
+      `manifest publish ${join(ROOT, 'schema', 'operations', 'acme-partner', 'generated', 'manifest.json')} --tenant nobody --client c`,
+      1,
+    ],
   ])('refuses %s', async (_label, args, code) => {
     const run = await tollgate(args);
     expect(run.code).toBe(code);
@@ -360,7 +414,11 @@ describe('manifests', () => {
 
 describe('manifest publish - (standard input)', () => {
   it('publishes a manifest piped in', async () => {
-    const run = await tollgate('manifest publish - --tenant acme --client piped --json', {}, readFileSync(ACME_PARTNER_MANIFEST, 'utf8'));
+    const run = await tollgate(
+      'manifest publish - --tenant acme --client piped --json',
+      {},
+      readFileSync(ACME_PARTNER_MANIFEST, 'utf8'),
+    );
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ tenantId: 'acme', client: 'piped', version: 1, operations: 2 });
   });
@@ -399,14 +457,18 @@ describe('token', () => {
     const run = await tollgate('token --tenant nobody --user admin@nobody.test', { ACCOUNTS_DB: accountsDb });
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(JWT);
-    expect(run.stderr).toBe(`tollgate: warning: no tenant nobody in the control plane (${dbName}): the gateway will refuse this token\n`);
+    expect(run.stderr).toBe(
+      `tollgate: warning: no tenant nobody in the control plane (${dbName}): the gateway will refuse this token\n`,
+    );
   });
 
   it('warns about a user the tenant does not have', async () => {
     const run = await tollgate('token --tenant acme --user ghost@acme.test', { ACCOUNTS_DB: accountsDb });
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(JWT);
-    expect(run.stderr).toBe(`tollgate: warning: no user ghost@acme.test in tenant acme (${accountsDb}): the token works, but queries about "me" find nobody\n`);
+    expect(run.stderr).toBe(
+      `tollgate: warning: no user ghost@acme.test in tenant acme (${accountsDb}): the token works, but queries about "me" find nobody\n`,
+    );
   });
 
   it('warns that it could not check when MongoDB does not answer, and still prints the token', async () => {
@@ -425,10 +487,12 @@ describe('failures', () => {
     expect(await json('tenant show acme')).toMatchObject({ name: 'Acme Corporation' });
   });
 
-  it('reads MongoDB and Redis through the gateway\'s validated configuration: a bad REDIS_URL is refused before anything is written', async () => {
+  it("reads MongoDB and Redis through the gateway's validated configuration: a bad REDIS_URL is refused before anything is written", async () => {
     const run = await tollgate('tenant create refused-by-config --name "Never"', { REDIS_URL: 'http://cache:6379' });
     expect(run.code).toBe(1);
-    expect(run.stderr).toBe('tollgate: invalid configuration:\n- REDIS_URL must be a redis:, rediss:, redis+sentinel:, rediss+sentinel:, redis+cluster: or rediss+cluster: URL\n');
+    expect(run.stderr).toBe(
+      'tollgate: invalid configuration:\n- REDIS_URL must be a redis:, rediss:, redis+sentinel:, rediss+sentinel:, redis+cluster: or rediss+cluster: URL\n',
+    );
     expect((await json<{ id: string }[]>('tenant list')).map((t) => t.id)).not.toContain('refused-by-config');
   });
 
@@ -443,8 +507,27 @@ describe('failures', () => {
 describe('as an npm script', () => {
   it('runs `npm run --silent tollgate`, with exit codes, and keeps `npm run token` working', () => {
     const run = (args: string[]) =>
-      spawnSync('npm', ['run', '--silent', ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
-    const key = run(['tollgate', '--', 'key', 'create', '--tenant', 'keyco', '--client', 'Script', '--scopes', 'catalog:read', '--manifest', 'erp-v1', '--quiet']);
+      spawnSync('npm', ['run', '--silent', ...args], {
+        cwd: ROOT,
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    const key = run([
+      'tollgate',
+      '--',
+      'key',
+      'create',
+      '--tenant',
+      'keyco',
+      '--client',
+      'Script',
+      '--scopes',
+      'catalog:read',
+      '--manifest',
+      'erp-v1',
+      '--quiet',
+    ]);
     expect(key.status).toBe(0);
     expect(key.stdout).toMatch(/^tg_live_[A-Za-z0-9]{12}_[A-Za-z0-9]{40}\n$/);
     expect(run(['tollgate', '--', 'tenant', 'show', 'nobody']).status).toBe(1);
@@ -458,24 +541,40 @@ describe('as an npm script', () => {
 describe('as the tollgate bin (package.json "bin", bin/tollgate.js)', () => {
   const LAUNCHER = join(ROOT, 'bin', 'tollgate.js');
 
-  it('is the package\'s bin, and runs the sources in a checkout, naming itself tollgate in its usage', () => {
-    expect((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin).toEqual({ tollgate: 'bin/tollgate.js' });
-    const help = spawnSync(process.execPath, [LAUNCHER, '--help'], { cwd: tmpdir(), env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+  it("is the package's bin, and runs the sources in a checkout, naming itself tollgate in its usage", () => {
+    expect(
+      (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin,
+    ).toEqual({ tollgate: 'bin/tollgate.js' });
+    const help = spawnSync(process.execPath, [LAUNCHER, '--help'], {
+      cwd: tmpdir(),
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/^Usage: tollgate <command> \[options\]\n/);
     expect(help.stdout).not.toContain('npm run');
-    const usage = spawnSync(process.execPath, [LAUNCHER, 'tenant', 'show'], { cwd: tmpdir(), env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+    const usage = spawnSync(process.execPath, [LAUNCHER, 'tenant', 'show'], {
+      cwd: tmpdir(),
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(usage.status).toBe(2);
     expect(usage.stderr).toContain('Usage: tollgate tenant show <id>');
   }, 60_000);
 
   it('reads a manifest from a pipe: manifest publish -', () => {
-    const run = spawnSync(process.execPath, [LAUNCHER, 'manifest', 'publish', '-', '--tenant', 'acme', '--client', 'piped-bin', '--json'], {
-      env: { ...process.env, ...env },
-      input: readFileSync(ACME_PARTNER_MANIFEST, 'utf8'),
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const run = spawnSync(
+      process.execPath,
+      [LAUNCHER, 'manifest', 'publish', '-', '--tenant', 'acme', '--client', 'piped-bin', '--json'],
+      {
+        env: { ...process.env, ...env },
+        input: readFileSync(ACME_PARTNER_MANIFEST, 'utf8'),
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
     expect(run.status).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ client: 'piped-bin', version: 1 });
   }, 60_000);
@@ -484,13 +583,26 @@ describe('as the tollgate bin (package.json "bin", bin/tollgate.js)', () => {
     // Inside the project (common/paths.ts finds package.json from the bundle), without cli/: the image's layout.
     const image = mkdtempSync(join(ROOT, '.data', 'bin-test-'));
     try {
-      await buildBundles({ outdir: join(image, 'dist'), entries: [{ in: 'cli/tollgate.ts', out: 'tollgate' }], defaults: false, log: () => undefined });
+      await buildBundles({
+        outdir: join(image, 'dist'),
+        entries: [{ in: 'cli/tollgate.ts', out: 'tollgate' }],
+        defaults: false,
+        log: () => undefined,
+      });
       mkdirSync(join(image, 'bin'));
       copyFileSync(LAUNCHER, join(image, 'bin', 'tollgate.js'));
-      const help = spawnSync(process.execPath, [join(image, 'bin', 'tollgate.js'), 'plan', '--help'], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+      const help = spawnSync(process.execPath, [join(image, 'bin', 'tollgate.js'), 'plan', '--help'], {
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
       expect(help.status).toBe(0);
       expect(help.stdout).toMatch(/^Usage: tollgate plan <action> \[options\]\n/);
-      const plans = spawnSync(process.execPath, [join(image, 'bin', 'tollgate.js'), 'plan', 'list', '--json'], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+      const plans = spawnSync(process.execPath, [join(image, 'bin', 'tollgate.js'), 'plan', 'list', '--json'], {
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
       expect(plans.status).toBe(0);
       expect((JSON.parse(plans.stdout) as { id: string }[]).map((p) => p.id)).toEqual(['enterprise', 'free', 'pro']);
     } finally {

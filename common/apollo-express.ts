@@ -29,7 +29,8 @@ function searchFromBody(body: unknown): string {
   if (typeof body === 'object' && body !== null) {
     for (const name of ['query', 'operationName', 'variables', 'extensions']) {
       const value = (body as Record<string, unknown>)[name];
-      if (value !== undefined && value !== null) params.set(name, typeof value === 'string' ? value : JSON.stringify(value));
+      if (value !== undefined && value !== null)
+        params.set(name, typeof value === 'string' ? value : JSON.stringify(value));
     }
   }
   return `?${params.toString()}`;
@@ -48,7 +49,8 @@ export function graphqlHandler<TContext extends BaseContext>(
     }
     const queryAt = req.url.indexOf('?');
     const method = req.method.toUpperCase();
-    const search = method === 'GET' && options.getFromBody ? searchFromBody(req.body) : queryAt === -1 ? '' : req.url.slice(queryAt);
+    const search =
+      method === 'GET' && options.getFromBody ? searchFromBody(req.body) : queryAt === -1 ? '' : req.url.slice(queryAt);
     const response = await server.executeHTTPGraphQLRequest({
       httpGraphQLRequest: {
         method,

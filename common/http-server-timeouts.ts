@@ -46,9 +46,14 @@ export function connectionsCheckingIntervalMs(timeouts: HttpServerTimeouts): num
 }
 
 /** What is wrong with a set of timeouts, as messages naming `names`' variables; empty when nothing is. */
-export function httpTimeoutProblems(timeouts: HttpServerTimeouts, names: { headers: string; request: string }): string[] {
+export function httpTimeoutProblems(
+  timeouts: HttpServerTimeouts,
+  names: { headers: string; request: string },
+): string[] {
   // Node refuses to start a server whose request timeout is shorter than its headers timeout.
-  return timeouts.requestTimeoutMs < timeouts.headersTimeoutMs ? [`${names.request} must be at least ${names.headers}`] : [];
+  return timeouts.requestTimeoutMs < timeouts.headersTimeoutMs
+    ? [`${names.request} must be at least ${names.headers}`]
+    : [];
 }
 
 /** An HTTP server with `timeouts` applied, serving `listener`. */

@@ -32,5 +32,8 @@ export function isRole(value: unknown): value is Role {
  * token for `--user admin@acme.test` names the seeded user without asking the database. Ids are not secrets.
  */
 export function userIdFor(tenantId: string, email: string): string {
-  return createHash('sha256').update(`tollgate-user:${tenantId}:${email.trim().toLowerCase()}`).digest('hex').slice(0, 24);
+  return createHash('sha256')
+    .update(`tollgate-user:${tenantId}:${email.trim().toLowerCase()}`)
+    .digest('hex')
+    .slice(0, 24);
 }

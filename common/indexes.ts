@@ -41,7 +41,11 @@ export async function verifyIndexes(connection: Connection): Promise<void> {
     missing.push({
       database: connection.name,
       collection: model.collection.collectionName,
-      indexes: toCreate.map((keys) => Object.entries(keys as Record<string, unknown>).map(([k, v]) => `${k}_${String(v)}`).join('_')),
+      indexes: toCreate.map((keys) =>
+        Object.entries(keys as Record<string, unknown>)
+          .map(([k, v]) => `${k}_${String(v)}`)
+          .join('_'),
+      ),
     });
   }
   if (missing.length > 0) throw new IndexesMissingError(missing);

@@ -51,13 +51,7 @@ export interface InternalClaims {
 }
 
 export type InternalTokenFailure =
-  | 'malformed'
-  | 'bad-signature'
-  | 'wrong-audience'
-  | 'expired'
-  | 'ttl-too-long'
-  | 'query-mismatch'
-  | 'bad-claims';
+  'malformed' | 'bad-signature' | 'wrong-audience' | 'expired' | 'ttl-too-long' | 'query-mismatch' | 'bad-claims';
 
 export class InternalTokenError extends Error {
   constructor(readonly reason: InternalTokenFailure) {
@@ -69,7 +63,9 @@ export class InternalTokenError extends Error {
 /** The key one subgraph holds: derived from the gateway secret and the subgraph's name. */
 export function deriveSubgraphKey(gatewaySecret: Buffer, subgraph: string): Buffer {
   if (gatewaySecret.length < 32) throw new Error('the gateway internal secret must be at least 32 bytes');
-  return createHmac('sha256', gatewaySecret).update(KEY_LABEL + subgraph).digest();
+  return createHmac('sha256', gatewaySecret)
+    .update(KEY_LABEL + subgraph)
+    .digest();
 }
 
 export function hashQuery(query: string): string {
@@ -135,6 +131,7 @@ function isClaims(value: unknown): value is InternalClaims {
     typeof c.rid === 'string' &&
     Number.isSafeInteger(c.iat) &&
     Number.isSafeInteger(c.exp) &&
-    (c.dl === undefined || (Number.isSafeInteger(c.dl) && (c.dl as number) > (c.iat as number) && (c.dl as number) <= (c.exp as number)))
+    (c.dl === undefined ||
+      (Number.isSafeInteger(c.dl) && (c.dl as number) > (c.iat as number) && (c.dl as number) <= (c.exp as number)))
   );
 }

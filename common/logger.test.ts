@@ -14,7 +14,13 @@ describe('redact', () => {
   });
 
   it('replaces the values of secret-named keys, at any depth, and leaves the rest', () => {
-    expect(redact({ tenant: 'acme', nested: { authorization: 'Basic abc', list: [`x ${JWT}`, 'v1.2.3'] }, 'x-api-key': 'anything' })).toEqual({
+    expect(
+      redact({
+        tenant: 'acme',
+        nested: { authorization: 'Basic abc', list: [`x ${JWT}`, 'v1.2.3'] },
+        'x-api-key': 'anything',
+      }),
+    ).toEqual({
       tenant: 'acme',
       nested: { authorization: '[redacted]', list: ['x [redacted]', 'v1.2.3'] },
       'x-api-key': '[redacted]',
@@ -38,7 +44,14 @@ describe('createLogger', () => {
     logger.debug('not written');
     logger.child({ tenant: 'acme' }).warn('refused', { token: JWT, reason: `used ${API_KEY}` });
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'warn', msg: 'refused', service: 'gateway', tenant: 'acme', token: '[redacted]', reason: 'used [redacted]' });
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      level: 'warn',
+      msg: 'refused',
+      service: 'gateway',
+      tenant: 'acme',
+      token: '[redacted]',
+      reason: 'used [redacted]',
+    });
     expect(lines[0]).not.toContain('s3cr3t');
   });
 });

@@ -41,7 +41,14 @@ export async function startMetricsListener(options: MetricsListenerOptions): Pro
       resolve((server.address() as AddressInfo).port);
     });
   });
-  const host = options.host === '0.0.0.0' ? '127.0.0.1' : options.host === '::' ? '[::1]' : options.host.includes(':') ? `[${options.host}]` : options.host;
+  const host =
+    options.host === '0.0.0.0'
+      ? '127.0.0.1'
+      : options.host === '::'
+        ? '[::1]'
+        : options.host.includes(':')
+          ? `[${options.host}]`
+          : options.host;
   return {
     url: `http://${host}:${port}/metrics`,
     port,

@@ -15,11 +15,15 @@ describe('seedControlPlane', () => {
     await connection.close();
   });
 
-  it('creates the demo tenants once and never undoes an operator\'s change', async () => {
+  it("creates the demo tenants once and never undoes an operator's change", async () => {
     expect(await seedControlPlane({ mongoUri, dbName: seedDb })).toEqual({ seeded: true });
     const seeded = await openControlPlane({ mongoUri, dbName: seedDb });
     try {
-      expect(await seeded.tenants.getTenant('acme')).toMatchObject({ plan: { id: 'pro' }, origins: ['http://localhost:5173'], status: 'active' });
+      expect(await seeded.tenants.getTenant('acme')).toMatchObject({
+        plan: { id: 'pro' },
+        origins: ['http://localhost:5173'],
+        status: 'active',
+      });
       expect(await seeded.tenants.getTenant('globex')).toMatchObject({ plan: { id: 'free' }, status: 'active' });
       expect(await seeded.manifests.served('acme', 'acme-partner')).toMatchObject({ version: 1 });
       expect(await seeded.manifests.served('globex', 'globex-partner')).toMatchObject({ version: 1 });

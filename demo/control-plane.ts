@@ -26,8 +26,12 @@ const DEMO_CONTROL_PLANE_TENANTS: readonly NewTenant[] = [
 export async function publishDemoPartnerManifest(registry: ManifestRegistry, tenantId: string): Promise<void> {
   const client = `${tenantId}-partner`;
   const file = join(OPERATIONS_DIR, client, 'generated', 'manifest.json');
-  const checked = checkManifest(JSON.parse(readFileSync(file, 'utf8')), buildApiSchema(readFileSync(DEFAULT_SUPERGRAPH_PATH, 'utf8')));
-  if ('problems' in checked) throw new Error(`the demo manifest ${file} does not validate: ${checked.problems.join('; ')}`);
+  const checked = checkManifest(
+    JSON.parse(readFileSync(file, 'utf8')),
+    buildApiSchema(readFileSync(DEFAULT_SUPERGRAPH_PATH, 'utf8')),
+  );
+  if ('problems' in checked)
+    throw new Error(`the demo manifest ${file} does not validate: ${checked.problems.join('; ')}`);
   await registry.publish(tenantId, client, checked.manifest);
 }
 

@@ -25,7 +25,10 @@ export interface SeedDemoResult {
 export async function seedDemo(options: SeedDemoOptions): Promise<SeedDemoResult> {
   const [data, controlPlane] = await Promise.all([
     seedDemoTenants({ mongoUri: options.mongoUri }),
-    seedControlPlane({ mongoUri: options.mongoUri, ...(options.controlDb === undefined ? {} : { dbName: options.controlDb }) }),
+    seedControlPlane({
+      mongoUri: options.mongoUri,
+      ...(options.controlDb === undefined ? {} : { dbName: options.controlDb }),
+    }),
   ]);
   return { data, controlPlane };
 }

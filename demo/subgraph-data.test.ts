@@ -4,7 +4,15 @@ import type { SubgraphName } from '../subgraphs/catalog';
 import { products as productsDefinition } from '../subgraphs/definitions';
 import { openDatabase } from '../subgraphs/kit/database';
 import { inTenant, startTestSubgraph, testMongoUri, uniqueDbName, userCaller } from '../subgraphs/kit/testing';
-import { DEMO_TENANTS, DEMO_USERS, SHARED_PRODUCT_NAME, SHARED_SKU, demoProductId, seedDemoTenants, type DemoTenant } from './subgraph-data';
+import {
+  DEMO_TENANTS,
+  DEMO_USERS,
+  SHARED_PRODUCT_NAME,
+  SHARED_SKU,
+  demoProductId,
+  seedDemoTenants,
+  type DemoTenant,
+} from './subgraph-data';
 
 const prefix = uniqueDbName('seed');
 const dbNameFor = (name: SubgraphName) => `${prefix}_${name}`;
@@ -51,7 +59,9 @@ test('seeds once: a second run changes nothing', async () => {
 
 test('an interrupted seed is completed without duplicates', async () => {
   const users = connections.get('accounts')!.db!.collection('users');
-  expect((await users.deleteOne({ _id: new Types.ObjectId(userIdFor('acme', DEMO_USERS.acme.admin)) })).deletedCount).toBe(1);
+  expect(
+    (await users.deleteOne({ _id: new Types.ObjectId(userIdFor('acme', DEMO_USERS.acme.admin)) })).deletedCount,
+  ).toBe(1);
   const before = await counts();
   expect(await seedDemoTenants({ mongoUri: testMongoUri(), dbNameFor })).toEqual({ seeded: true });
   const after = await counts();
@@ -61,21 +71,31 @@ test('an interrupted seed is completed without duplicates', async () => {
 test('the tenants’ data is disjoint, with a SKU and a product name in both', async () => {
   const productsByTenant = new Map<DemoTenant, Record<string, unknown>[]>();
   const allProducts = await raw('products', 'products');
-  for (const tenant of DEMO_TENANTS) productsByTenant.set(tenant, allProducts.filter((p) => p.tenantId === tenant));
+  for (const tenant of DEMO_TENANTS)
+    productsByTenant.set(
+      tenant,
+      allProducts.filter((p) => p.tenantId === tenant),
+    );
   const ids = (tenant: DemoTenant) => new Set(productsByTenant.get(tenant)!.map((p) => String(p._id)));
   expect(ids('acme').size).toBe(12);
   expect(ids('globex').size).toBe(12);
   expect([...ids('acme')].filter((id) => ids('globex').has(id))).toEqual([]);
   for (const tenant of DEMO_TENANTS) {
-    expect(productsByTenant.get(tenant)!.find((p) => p.sku === SHARED_SKU)).toMatchObject({ name: SHARED_PRODUCT_NAME, _id: expect.anything() });
+    expect(productsByTenant.get(tenant)!.find((p) => p.sku === SHARED_SKU)).toMatchObject({
+      name: SHARED_PRODUCT_NAME,
+      _id: expect.anything(),
+    });
   }
   expect(demoProductId('acme', SHARED_SKU)).not.toBe(demoProductId('globex', SHARED_SKU));
 
-  for (const stock of await raw('inventory', 'stock')) expect(ids(stock.tenantId as DemoTenant).has(String(stock.productId))).toBe(true);
+  for (const stock of await raw('inventory', 'stock'))
+    expect(ids(stock.tenantId as DemoTenant).has(String(stock.productId))).toBe(true);
   for (const review of await raw('reviews', 'reviews')) {
     const tenant = review.tenantId as DemoTenant;
     expect(ids(tenant).has(String(review.productId))).toBe(true);
-    expect(Object.values(DEMO_USERS[tenant]).map((email) => userIdFor(tenant, email))).toContain(String(review.authorId));
+    expect(Object.values(DEMO_USERS[tenant]).map((email) => userIdFor(tenant, email))).toContain(
+      String(review.authorId),
+    );
   }
   const users = await raw('accounts', 'users');
   for (const tenant of DEMO_TENANTS) {
@@ -95,8 +115,12 @@ test('a subgraph serving the seeded database shows each tenant its own catalogue
   const sg = await startTestSubgraph(productsDefinition, { dbName: dbNameFor('products') });
   try {
     for (const tenant of DEMO_TENANTS) {
-      const res = await sg.request('{ products(first: 100) { edges { node { id sku } } } }', { as: userCaller(tenant, DEMO_USERS[tenant].customer, ['customer']) });
-      const nodes = (res.body.data?.products as { edges: { node: { id: string; sku: string } }[] }).edges.map((edge) => edge.node);
+      const res = await sg.request('{ products(first: 100) { edges { node { id sku } } } }', {
+        as: userCaller(tenant, DEMO_USERS[tenant].customer, ['customer']),
+      });
+      const nodes = (res.body.data?.products as { edges: { node: { id: string; sku: string } }[] }).edges.map(
+        (edge) => edge.node,
+      );
       expect(nodes).toHaveLength(12);
       expect(nodes.every((node) => node.id === demoProductId(tenant, node.sku))).toBe(true);
     }

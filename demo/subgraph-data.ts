@@ -109,7 +109,10 @@ function insertIfAbsent(filter: Record<string, unknown>, fields: Record<string, 
 }
 
 function inDemoTenant<T>(tenant: DemoTenant, fn: () => Promise<T>): Promise<T> {
-  return runInScope({ tenantId: tenant, principal: demoUserId(tenant, 'admin'), roles: ['admin'], requestId: `seed-${tenant}` }, fn);
+  return runInScope(
+    { tenantId: tenant, principal: demoUserId(tenant, 'admin'), roles: ['admin'], requestId: `seed-${tenant}` },
+    fn,
+  );
 }
 
 export interface SeedOptions {
@@ -146,14 +149,24 @@ export async function seedDemoTenants(options: SeedOptions): Promise<{ seeded: b
         const reviewOps = DEMO_REVIEWS[tenant].map((review) =>
           insertIfAbsent(
             { _id: demoId('review', tenant, `${review.sku}:${review.author}`) },
-            { productId: demoProductId(tenant, review.sku), authorId: demoUserId(tenant, review.author), rating: review.rating, body: review.body },
+            {
+              productId: demoProductId(tenant, review.sku),
+              authorId: demoUserId(tenant, review.author),
+              rating: review.rating,
+              body: review.body,
+            },
           ),
         );
         const roles: UserRole[] = ['customer', 'staff', 'admin'];
         const userOps = roles.map((role) =>
           insertIfAbsent(
             { _id: demoUserId(tenant, role) },
-            { name: USER_NAMES[role], email: DEMO_USERS[tenant][role], roles: [role], invitedAt: new Date('2024-01-01T00:00:00Z') },
+            {
+              name: USER_NAMES[role],
+              email: DEMO_USERS[tenant][role],
+              roles: [role],
+              invitedAt: new Date('2024-01-01T00:00:00Z'),
+            },
           ),
         );
         const results = [

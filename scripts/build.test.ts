@@ -23,7 +23,9 @@ const ROOT = join(__dirname, '..');
 describe('PROJECT_ROOT', () => {
   test('is the directory of this package.json, named tollgate', () => {
     expect(PROJECT_ROOT).toBe(ROOT);
-    expect((JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { name: string }).name).toBe('tollgate');
+    expect((JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { name: string }).name).toBe(
+      'tollgate',
+    );
     expect(findProjectRoot(join(ROOT, 'gateway', 'src', 'explorer', 'client'))).toBe(ROOT);
   });
 
@@ -57,7 +59,11 @@ describe('buildBundles', () => {
   let built: BuiltBundle[];
   const lines: string[] = [];
 
-  function run(bundle: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  function run(
+    bundle: string,
+    args: string[],
+    env: Record<string, string>,
+  ): Promise<{ code: number | null; stderr: string }> {
     return new Promise((resolve, reject) => {
       const child = spawn(process.execPath, ['--enable-source-maps', join(outdir, bundle), ...args], {
         env: { PATH: process.env.PATH ?? '', ...env },
@@ -95,7 +101,10 @@ describe('buildBundles', () => {
     built = await buildBundles({
       outdir,
       defaults: false,
-      entries: [...DEFAULT_BUNDLES.filter((b) => b.out === 'gateway' || b.out === 'subgraph'), { in: probe, out: 'nested/probe' }],
+      entries: [
+        ...DEFAULT_BUNDLES.filter((b) => b.out === 'gateway' || b.out === 'subgraph'),
+        { in: probe, out: 'nested/probe' },
+      ],
       log: (line) => lines.push(line),
     });
   }, 60_000);
@@ -105,7 +114,11 @@ describe('buildBundles', () => {
   });
 
   test('writes one CommonJS file and its source map per entry, and one progress line each', () => {
-    expect(built.map((b) => b.file).sort()).toEqual([join(outdir, 'gateway.js'), join(outdir, 'nested', 'probe.js'), join(outdir, 'subgraph.js')]);
+    expect(built.map((b) => b.file).sort()).toEqual([
+      join(outdir, 'gateway.js'),
+      join(outdir, 'nested', 'probe.js'),
+      join(outdir, 'subgraph.js'),
+    ]);
     for (const bundle of built) {
       expect(existsSync(`${bundle.file}.map`)).toBe(true);
       expect(readFileSync(bundle.file, 'utf8')).toContain(`//# sourceMappingURL=`);
@@ -119,12 +132,16 @@ describe('buildBundles', () => {
   });
 
   test('refuses an outdir outside the project, where the bundles could not find its files', async () => {
-    await expect(buildBundles({ outdir: tmpdir(), defaults: false, log: () => {} })).rejects.toThrow(/inside the project/);
+    await expect(buildBundles({ outdir: tmpdir(), defaults: false, log: () => {} })).rejects.toThrow(
+      /inside the project/,
+    );
   });
 
   test('bundled modules resolve the same project paths as the sources', async () => {
     const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      const child = spawn(process.execPath, [join(outdir, 'nested', 'probe.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, [join(outdir, 'nested', 'probe.js')], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       let out = '';
       child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
       child.once('exit', (c) => resolve({ code: c, stdout: out }));
@@ -159,7 +176,13 @@ describe('buildBundles', () => {
     await migrateSubgraphs({ mongoUri: testMongoUri(), names: ['inventory'], dbNameFor: () => dbName });
     const child = spawn(process.execPath, ['--enable-source-maps', join(outdir, 'subgraph.js'), 'inventory'], {
       // As subgraphs/run.test.ts: jest's environment (NODE_ENV=test keeps Apollo's own signal handlers off).
-      env: { ...process.env, PORT: '0', MONGODB_URI: testMongoUri(), MONGODB_DB: dbName, TOLLGATE_INTERNAL_KEY: randomBytes(32).toString('hex') },
+      env: {
+        ...process.env,
+        PORT: '0',
+        MONGODB_URI: testMongoUri(),
+        MONGODB_DB: dbName,
+        TOLLGATE_INTERNAL_KEY: randomBytes(32).toString('hex'),
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -174,7 +197,11 @@ describe('buildBundles', () => {
         void exited.then((code) => reject(new Error(`the subgraph bundle exited with ${code}: ${seen.join('\n')}`)));
       });
       // Without the gateway's internal token the subgraph refuses: it is up and its guard is in place.
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"query":"{ __typename }"}',
+      });
       expect(res.status).toBe(401);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);

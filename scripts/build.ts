@@ -85,7 +85,9 @@ function displayPath(file: string): string {
 export async function buildBundles(options: BuildBundlesOptions = {}): Promise<BuiltBundle[]> {
   const outdir = resolve(PROJECT_ROOT, options.outdir ?? DEFAULT_OUTDIR);
   if (!insideProject(outdir)) {
-    throw new Error(`the bundles' outdir must be inside the project (${PROJECT_ROOT}), or they cannot find its files at runtime: ${outdir}`);
+    throw new Error(
+      `the bundles' outdir must be inside the project (${PROJECT_ROOT}), or they cannot find its files at runtime: ${outdir}`,
+    );
   }
   const entries = [...(options.defaults === false ? [] : DEFAULT_BUNDLES), ...(options.entries ?? [])];
   const outs = new Set<string>();
@@ -116,7 +118,12 @@ export async function buildBundles(options: BuildBundlesOptions = {}): Promise<B
         absWorkingDir: PROJECT_ROOT,
       });
       const file = join(outdir, `${entry.out}.js`);
-      const built: BuiltBundle = { entry, file, bytes: statSync(file).size, ms: Math.round(performance.now() - started) };
+      const built: BuiltBundle = {
+        entry,
+        file,
+        bytes: statSync(file).size,
+        ms: Math.round(performance.now() - started),
+      };
       log(`built ${displayPath(file)} from ${entry.in} (${(built.bytes / 1024).toFixed(0)} KiB, ${built.ms} ms)`);
       return built;
     }),

@@ -6,7 +6,10 @@ import { randomBytes } from 'node:crypto';
 import { deriveSubgraphKey } from '../common/internal-token';
 import { SUBGRAPH_NAMES } from '../subgraphs/catalog';
 
-const secret = process.env.TOLLGATE_INTERNAL_SECRET ? Buffer.from(process.env.TOLLGATE_INTERNAL_SECRET, 'hex') : randomBytes(32);
+const secret = process.env.TOLLGATE_INTERNAL_SECRET
+  ? Buffer.from(process.env.TOLLGATE_INTERNAL_SECRET, 'hex')
+  : randomBytes(32);
 const lines = [`TOLLGATE_INTERNAL_SECRET=${secret.toString('hex')}`];
-for (const name of SUBGRAPH_NAMES) lines.push(`${name.toUpperCase()}_INTERNAL_KEY=${deriveSubgraphKey(secret, name).toString('hex')}`);
+for (const name of SUBGRAPH_NAMES)
+  lines.push(`${name.toUpperCase()}_INTERNAL_KEY=${deriveSubgraphKey(secret, name).toString('hex')}`);
 process.stdout.write(lines.join('\n') + '\n');

@@ -22,13 +22,19 @@ try {
 } catch (error) {
   fail(2, error);
 }
-runTollgate(['migrate'], { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text), env: process.env })
+runTollgate(['migrate'], {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  env: process.env,
+})
   .then((code) => {
     if (code !== 0) fail(code, 'tollgate migrate failed');
     return seedDemo({ mongoUri: controlPlane.mongoUri, controlDb: controlPlane.dbName });
   })
   .then(({ data, controlPlane: registered }) => {
-    process.stdout.write(data.seeded || registered.seeded ? 'seeded the demo tenants\n' : 'demo tenants already present\n');
+    process.stdout.write(
+      data.seeded || registered.seeded ? 'seeded the demo tenants\n' : 'demo tenants already present\n',
+    );
     process.exit(0);
   })
   .catch((error: unknown) => fail(1, error));

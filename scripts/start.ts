@@ -98,7 +98,9 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void shutdown(0));
   process.once('SIGTERM', () => void shutdown(0));
 
-  const internalSecret = env.TOLLGATE_INTERNAL_SECRET ? Buffer.from(env.TOLLGATE_INTERNAL_SECRET, 'hex') : loadOrCreateInternalSecret();
+  const internalSecret = env.TOLLGATE_INTERNAL_SECRET
+    ? Buffer.from(env.TOLLGATE_INTERNAL_SECRET, 'hex')
+    : loadOrCreateInternalSecret();
   await loadOrCreateDevJwtKeys();
 
   let mongoUri = env.MONGODB_URI;
@@ -115,12 +117,20 @@ async function main(): Promise<void> {
   redis = await ensureRedis(REDIS_URL, say);
 
   // The deployment step the processes only check for (common/indexes.ts); idempotent, so every start runs it.
-  const migrated = await runTollgate(['migrate'], { stdout: (text) => say(text.trimEnd()), stderr: (text) => say(text.trimEnd()), env: { ...env, MONGODB_URI: mongoUri } });
+  const migrated = await runTollgate(['migrate'], {
+    stdout: (text) => say(text.trimEnd()),
+    stderr: (text) => say(text.trimEnd()),
+    env: { ...env, MONGODB_URI: mongoUri },
+  });
   if (migrated !== 0) throw new Error('`tollgate migrate` failed');
 
   const { data, controlPlane } = await seedDemo({ mongoUri, controlDb: env.CONTROL_DB });
   say(data.seeded ? 'seeded the demo tenants acme and globex' : 'demo tenants already present');
-  say(controlPlane.seeded ? 'registered acme (pro) and globex (free) in the control plane' : 'control plane already has the demo tenants');
+  say(
+    controlPlane.seeded
+      ? 'registered acme (pro) and globex (free) in the control plane'
+      : 'control plane already has the demo tenants',
+  );
 
   const subgraphUrls: Record<string, string> = {};
   const metricsUrls: string[] = [];
@@ -149,7 +159,9 @@ async function main(): Promise<void> {
   const base = `http://127.0.0.1:${GATEWAY_PORT}`;
   // Readiness no longer waits for the subgraphs (gateway/src/health.ts): wait for them too, so the demo query below
   // works the moment "ready." is printed.
-  await Promise.all(SUBGRAPH_NAMES.map((name) => waitForReady(`http://127.0.0.1:${DEFAULT_SUBGRAPH_PORTS[name]}/readyz`)));
+  await Promise.all(
+    SUBGRAPH_NAMES.map((name) => waitForReady(`http://127.0.0.1:${DEFAULT_SUBGRAPH_PORTS[name]}/readyz`)),
+  );
   await waitForReady(`${base}/readyz`);
   say(`ready.
 

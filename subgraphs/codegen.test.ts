@@ -14,12 +14,19 @@ test('the checked-in resolver types, typed documents and manifests are what code
   // runs in its own process, in check mode: it generates in memory, writes nothing, and exits 1 on a stale file.
   const cliPackage = require.resolve('@graphql-codegen/cli/package.json');
   const bin = (JSON.parse(readFileSync(cliPackage, 'utf8')) as { bin: Record<string, string> }).bin['graphql-codegen']!;
-  const run = spawnSync(process.execPath, [join(dirname(cliPackage), bin), '--config', 'codegen.yml', '--check', '--errors-only'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 60_000,
+  const run = spawnSync(
+    process.execPath,
+    [join(dirname(cliPackage), bin), '--config', 'codegen.yml', '--check', '--errors-only'],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
+  expect({ status: run.status, output: run.status === 0 ? '' : `${run.stdout}${run.stderr}` }).toEqual({
+    status: 0,
+    output: '',
   });
-  expect({ status: run.status, output: run.status === 0 ? '' : `${run.stdout}${run.stderr}` }).toEqual({ status: 0, output: '' });
 });
 
 test('schema/supergraph.graphql is the composition of the subgraph schemas', () => {

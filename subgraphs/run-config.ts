@@ -1,5 +1,9 @@
 /** The environment of `subgraphs/run.ts`, read and checked in one place. */
-import { DEFAULT_HTTP_SERVER_TIMEOUTS, httpTimeoutProblems, type HttpServerTimeouts } from '../common/http-server-timeouts';
+import {
+  DEFAULT_HTTP_SERVER_TIMEOUTS,
+  httpTimeoutProblems,
+  type HttpServerTimeouts,
+} from '../common/http-server-timeouts';
 import { parseLogLevel, type LogLevel } from '../common/logger';
 import { DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS, DEFAULT_SHUTDOWN, type ShutdownConfig } from '../common/shutdown';
 import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, type SubgraphName } from './catalog';
@@ -50,18 +54,23 @@ export function parseRunConfig(args: readonly string[], env: NodeJS.ProcessEnv):
   const problems: string[] = [];
 
   const port = env.PORT === undefined ? DEFAULT_SUBGRAPH_PORTS[name] : Number(env.PORT);
-  if (env.PORT !== undefined && (!PORT.test(env.PORT) || port > 65535)) problems.push('PORT must be a port number (0–65535)');
+  if (env.PORT !== undefined && (!PORT.test(env.PORT) || port > 65535))
+    problems.push('PORT must be a port number (0–65535)');
   const host = env.HOST ?? '127.0.0.1';
   if (host.trim() === '') problems.push('HOST must not be empty');
   const mongoUri = env.MONGODB_URI ?? '';
-  if (!/^mongodb(\+srv)?:\/\/\S+$/.test(mongoUri)) problems.push('MONGODB_URI is required: a mongodb:// or mongodb+srv:// URI');
+  if (!/^mongodb(\+srv)?:\/\/\S+$/.test(mongoUri))
+    problems.push('MONGODB_URI is required: a mongodb:// or mongodb+srv:// URI');
   const dbName = env.MONGODB_DB ?? defaultDbName(name);
   if (!DB_NAME.test(dbName)) problems.push('MONGODB_DB must be 1–63 letters, digits, "_" or "-"');
   const keyHex = env.TOLLGATE_INTERNAL_KEY ?? '';
   if (!HEX_KEY.test(keyHex)) {
-    problems.push("TOLLGATE_INTERNAL_KEY is required: the hex of this subgraph's derived key, at least 32 bytes (npm run internal-keys)");
+    problems.push(
+      "TOLLGATE_INTERNAL_KEY is required: the hex of this subgraph's derived key, at least 32 bytes (npm run internal-keys)",
+    );
   }
-  if (env.LOG_LEVEL !== undefined && !LOG_LEVELS.includes(env.LOG_LEVEL)) problems.push('LOG_LEVEL must be debug, info, warn or error');
+  if (env.LOG_LEVEL !== undefined && !LOG_LEVELS.includes(env.LOG_LEVEL))
+    problems.push('LOG_LEVEL must be debug, info, warn or error');
 
   const integer = (variable: string, fallback: number, min: number, max: number): number => {
     const raw = env[variable];
@@ -76,35 +85,65 @@ export function parseRunConfig(args: readonly string[], env: NodeJS.ProcessEnv):
   const http: HttpServerTimeouts = {
     headersTimeoutMs: integer('HTTP_HEADERS_TIMEOUT_MS', DEFAULT_HTTP_SERVER_TIMEOUTS.headersTimeoutMs, 100, 600_000),
     requestTimeoutMs: integer('HTTP_REQUEST_TIMEOUT_MS', DEFAULT_HTTP_SERVER_TIMEOUTS.requestTimeoutMs, 100, 3_600_000),
-    keepAliveTimeoutMs: integer('HTTP_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_HTTP_SERVER_TIMEOUTS.keepAliveTimeoutMs, 1, 3_600_000),
-    maxRequestsPerSocket: integer('HTTP_MAX_REQUESTS_PER_SOCKET', DEFAULT_HTTP_SERVER_TIMEOUTS.maxRequestsPerSocket, 0, 1_000_000),
-    socketIdleTimeoutMs: integer('HTTP_SOCKET_IDLE_TIMEOUT_MS', DEFAULT_HTTP_SERVER_TIMEOUTS.socketIdleTimeoutMs, 0, 3_600_000),
+    keepAliveTimeoutMs: integer(
+      'HTTP_KEEP_ALIVE_TIMEOUT_MS',
+      DEFAULT_HTTP_SERVER_TIMEOUTS.keepAliveTimeoutMs,
+      1,
+      3_600_000,
+    ),
+    maxRequestsPerSocket: integer(
+      'HTTP_MAX_REQUESTS_PER_SOCKET',
+      DEFAULT_HTTP_SERVER_TIMEOUTS.maxRequestsPerSocket,
+      0,
+      1_000_000,
+    ),
+    socketIdleTimeoutMs: integer(
+      'HTTP_SOCKET_IDLE_TIMEOUT_MS',
+      DEFAULT_HTTP_SERVER_TIMEOUTS.socketIdleTimeoutMs,
+      0,
+      3_600_000,
+    ),
   };
-  problems.push(...httpTimeoutProblems(http, { headers: 'HTTP_HEADERS_TIMEOUT_MS', request: 'HTTP_REQUEST_TIMEOUT_MS' }));
+  problems.push(
+    ...httpTimeoutProblems(http, { headers: 'HTTP_HEADERS_TIMEOUT_MS', request: 'HTTP_REQUEST_TIMEOUT_MS' }),
+  );
   const database: DatabaseTimeouts = {
-    serverSelectionTimeoutMs: integer('MONGODB_SERVER_SELECTION_TIMEOUT_MS', DEFAULT_DATABASE_TIMEOUTS.serverSelectionTimeoutMs, 100, 120_000),
+    serverSelectionTimeoutMs: integer(
+      'MONGODB_SERVER_SELECTION_TIMEOUT_MS',
+      DEFAULT_DATABASE_TIMEOUTS.serverSelectionTimeoutMs,
+      100,
+      120_000,
+    ),
     connectTimeoutMs: integer('MONGODB_CONNECT_TIMEOUT_MS', DEFAULT_DATABASE_TIMEOUTS.connectTimeoutMs, 100, 120_000),
     socketTimeoutMs: integer('MONGODB_SOCKET_TIMEOUT_MS', DEFAULT_DATABASE_TIMEOUTS.socketTimeoutMs, 100, 600_000),
   };
   const maxRequestDeadlineMs = integer('REQUEST_DEADLINE_MS', DEFAULT_MAX_REQUEST_DEADLINE_MS, 10, 60_000);
   // A socket timeout below the longest deadline would cut operations the deadline still allows.
-  if (database.socketTimeoutMs < maxRequestDeadlineMs) problems.push('MONGODB_SOCKET_TIMEOUT_MS must be at least REQUEST_DEADLINE_MS');
+  if (database.socketTimeoutMs < maxRequestDeadlineMs)
+    problems.push('MONGODB_SOCKET_TIMEOUT_MS must be at least REQUEST_DEADLINE_MS');
 
   const connectionLoader = env.SUBGRAPH_CONNECTION_LOADER as ConnectionLoaderMode | undefined;
   if (connectionLoader !== undefined && !CONNECTION_LOADER_MODES.includes(connectionLoader)) {
     problems.push(`SUBGRAPH_CONNECTION_LOADER must be ${CONNECTION_LOADER_MODES.join(' or ')}`);
   }
   const countCommands = env.SUBGRAPH_COUNT_COMMANDS === '1' ? true : undefined;
-  if (env.SUBGRAPH_COUNT_COMMANDS !== undefined && !['0', '1'].includes(env.SUBGRAPH_COUNT_COMMANDS)) problems.push('SUBGRAPH_COUNT_COMMANDS must be 0 or 1');
+  if (env.SUBGRAPH_COUNT_COMMANDS !== undefined && !['0', '1'].includes(env.SUBGRAPH_COUNT_COMMANDS))
+    problems.push('SUBGRAPH_COUNT_COMMANDS must be 0 or 1');
 
   const shutdown: ShutdownConfig = {
-    delayMs: integer('SHUTDOWN_DELAY_MS', env.NODE_ENV === 'production' ? DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS : DEFAULT_SHUTDOWN.delayMs, 0, 300_000),
+    delayMs: integer(
+      'SHUTDOWN_DELAY_MS',
+      env.NODE_ENV === 'production' ? DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS : DEFAULT_SHUTDOWN.delayMs,
+      0,
+      300_000,
+    ),
     graceMs: integer('SHUTDOWN_GRACE_MS', DEFAULT_SHUTDOWN.graceMs, 0, 600_000),
   };
   let metrics: { host: string; port: number } | undefined;
   if (env.METRICS_PORT !== undefined) {
     const metricsPort = Number(env.METRICS_PORT);
-    if (!PORT.test(env.METRICS_PORT) || metricsPort > 65535) problems.push('METRICS_PORT must be a port number (0–65535)');
+    if (!PORT.test(env.METRICS_PORT) || metricsPort > 65535)
+      problems.push('METRICS_PORT must be a port number (0–65535)');
     metrics = { host: env.METRICS_HOST ?? '127.0.0.1', port: metricsPort };
   }
 

@@ -20,7 +20,13 @@ describe('parseRunConfig', () => {
       dbName: 'tollgate_inventory',
       internalKey: Buffer.from(KEY, 'hex'),
       logLevel: 'info',
-      http: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 65_000, maxRequestsPerSocket: 1_000, socketIdleTimeoutMs: 120_000 },
+      http: {
+        headersTimeoutMs: 10_000,
+        requestTimeoutMs: 30_000,
+        keepAliveTimeoutMs: 65_000,
+        maxRequestsPerSocket: 1_000,
+        socketIdleTimeoutMs: 120_000,
+      },
       database: { serverSelectionTimeoutMs: 5_000, connectTimeoutMs: 3_000, socketTimeoutMs: 15_000 },
       maxRequestDeadlineMs: 10_000,
       shutdown: { delayMs: 0, graceMs: 10_000 },
@@ -29,9 +35,16 @@ describe('parseRunConfig', () => {
 
   test('shutdown settings: a delay by default in production only, checked', () => {
     const base = { MONGODB_URI: 'mongodb://db:27017/', TOLLGATE_INTERNAL_KEY: KEY };
-    expect(parseRunConfig(['reviews'], { ...base, NODE_ENV: 'production' }).shutdown).toEqual({ delayMs: 5_000, graceMs: 10_000 });
-    expect(parseRunConfig(['reviews'], { ...base, SHUTDOWN_DELAY_MS: '2000', SHUTDOWN_GRACE_MS: '3000' }).shutdown).toEqual({ delayMs: 2_000, graceMs: 3_000 });
-    expect(() => parseRunConfig(['reviews'], { ...base, SHUTDOWN_DELAY_MS: 'soon' })).toThrow('SHUTDOWN_DELAY_MS must be an integer from 0 to 300000');
+    expect(parseRunConfig(['reviews'], { ...base, NODE_ENV: 'production' }).shutdown).toEqual({
+      delayMs: 5_000,
+      graceMs: 10_000,
+    });
+    expect(
+      parseRunConfig(['reviews'], { ...base, SHUTDOWN_DELAY_MS: '2000', SHUTDOWN_GRACE_MS: '3000' }).shutdown,
+    ).toEqual({ delayMs: 2_000, graceMs: 3_000 });
+    expect(() => parseRunConfig(['reviews'], { ...base, SHUTDOWN_DELAY_MS: 'soon' })).toThrow(
+      'SHUTDOWN_DELAY_MS must be an integer from 0 to 300000',
+    );
   });
 
   test('deadlines and timeouts come from the environment, checked against each other', () => {
@@ -48,7 +61,12 @@ describe('parseRunConfig', () => {
     expect(config.database).toEqual({ serverSelectionTimeoutMs: 1000, connectTimeoutMs: 3_000, socketTimeoutMs: 4000 });
     expect(config.maxRequestDeadlineMs).toBe(3000);
     const attempt = () =>
-      parseRunConfig(['products'], { ...base, HTTP_HEADERS_TIMEOUT_MS: '40000', REQUEST_DEADLINE_MS: '20000', MONGODB_CONNECT_TIMEOUT_MS: 'x' });
+      parseRunConfig(['products'], {
+        ...base,
+        HTTP_HEADERS_TIMEOUT_MS: '40000',
+        REQUEST_DEADLINE_MS: '20000',
+        MONGODB_CONNECT_TIMEOUT_MS: 'x',
+      });
     expect(attempt).toThrow(
       /HTTP_REQUEST_TIMEOUT_MS must be at least HTTP_HEADERS_TIMEOUT_MS.*MONGODB_CONNECT_TIMEOUT_MS must be an integer.*MONGODB_SOCKET_TIMEOUT_MS must be at least REQUEST_DEADLINE_MS/,
     );
@@ -57,25 +75,35 @@ describe('parseRunConfig', () => {
   test('every problem is reported at once, without echoing values', () => {
     const secretish = 'abcd'.repeat(4);
     const attempt = () =>
-      parseRunConfig(['reviews'], { PORT: '70000', HOST: ' ', MONGODB_DB: 'bad.name', TOLLGATE_INTERNAL_KEY: secretish, LOG_LEVEL: 'loud' });
+      parseRunConfig(['reviews'], {
+        PORT: '70000',
+        HOST: ' ',
+        MONGODB_DB: 'bad.name',
+        TOLLGATE_INTERNAL_KEY: secretish,
+        LOG_LEVEL: 'loud',
+      });
     expect(attempt).toThrow(/PORT.*HOST.*MONGODB_URI.*MONGODB_DB.*TOLLGATE_INTERNAL_KEY.*LOG_LEVEL/);
     expect(attempt).not.toThrow(secretish);
   });
 
   test('the bench switches: the connection loader and command counting, checked', () => {
     const base = { MONGODB_URI: 'mongodb://db:27017/', TOLLGATE_INTERNAL_KEY: KEY };
-    expect(parseRunConfig(['reviews'], { ...base, SUBGRAPH_CONNECTION_LOADER: 'per-parent', SUBGRAPH_COUNT_COMMANDS: '1' })).toMatchObject({
+    expect(
+      parseRunConfig(['reviews'], { ...base, SUBGRAPH_CONNECTION_LOADER: 'per-parent', SUBGRAPH_COUNT_COMMANDS: '1' }),
+    ).toMatchObject({
       connectionLoader: 'per-parent',
       countCommands: true,
     });
     expect(parseRunConfig(['reviews'], base).connectionLoader).toBeUndefined();
-    expect(() => parseRunConfig(['reviews'], { ...base, SUBGRAPH_CONNECTION_LOADER: 'naive', SUBGRAPH_COUNT_COMMANDS: 'yes' })).toThrow(
-      /SUBGRAPH_CONNECTION_LOADER must be batched or per-parent; SUBGRAPH_COUNT_COMMANDS must be 0 or 1/,
-    );
+    expect(() =>
+      parseRunConfig(['reviews'], { ...base, SUBGRAPH_CONNECTION_LOADER: 'naive', SUBGRAPH_COUNT_COMMANDS: 'yes' }),
+    ).toThrow(/SUBGRAPH_CONNECTION_LOADER must be batched or per-parent; SUBGRAPH_COUNT_COMMANDS must be 0 or 1/);
   });
 
   test('an unknown subgraph name is a usage error', () => {
-    expect(() => parseRunConfig(['payments'], {})).toThrow('the first argument must name a subgraph: <accounts|products|inventory|reviews>');
+    expect(() => parseRunConfig(['payments'], {})).toThrow(
+      'the first argument must name a subgraph: <accounts|products|inventory|reviews>',
+    );
   });
 });
 
@@ -84,7 +112,14 @@ test('run.ts serves, logs one line when listening, and stops gracefully on SIGTE
   // The deployment's migration step: run.ts only checks the indexes (common/indexes.ts).
   await migrateSubgraphs({ mongoUri: testMongoUri(), names: ['accounts'], dbNameFor: () => dbName });
   const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'run.ts'), 'accounts'], {
-    env: { ...process.env, PORT: '0', MONGODB_URI: testMongoUri(), MONGODB_DB: dbName, TOLLGATE_INTERNAL_KEY: KEY, LOG_LEVEL: 'info' },
+    env: {
+      ...process.env,
+      PORT: '0',
+      MONGODB_URI: testMongoUri(),
+      MONGODB_DB: dbName,
+      TOLLGATE_INTERNAL_KEY: KEY,
+      LOG_LEVEL: 'info',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: Record<string, unknown>[] = [];
@@ -99,12 +134,18 @@ test('run.ts serves, logs one line when listening, and stops gracefully on SIGTE
   });
   try {
     const url = await listening;
-    expect(lines).toEqual([expect.objectContaining({ level: 'info', msg: 'listening', subgraph: 'accounts', db: dbName })]);
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 'info', msg: 'listening', subgraph: 'accounts', db: dbName }),
+    ]);
     expect(JSON.stringify(lines)).not.toContain(KEY);
 
     const query = '{ __typename }';
     const token = mintTestToken(Buffer.from(KEY, 'hex'), 'accounts', query, 'svc');
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', [INTERNAL_TOKEN_HEADER]: token }, body: JSON.stringify({ query }) });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [INTERNAL_TOKEN_HEADER]: token },
+      body: JSON.stringify({ query }),
+    });
     expect(await res.json()).toEqual({ data: { __typename: 'Query' } });
 
     child.kill('SIGTERM');
@@ -123,7 +164,14 @@ test('on SIGTERM run.ts fails /readyz at once, still serves for SHUTDOWN_DELAY_M
   const delayMs = 1_500;
   await migrateSubgraphs({ mongoUri: testMongoUri(), names: ['accounts'], dbNameFor: () => dbName });
   const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'run.ts'), 'accounts'], {
-    env: { ...process.env, PORT: '0', MONGODB_URI: testMongoUri(), MONGODB_DB: dbName, TOLLGATE_INTERNAL_KEY: KEY, SHUTDOWN_DELAY_MS: String(delayMs) },
+    env: {
+      ...process.env,
+      PORT: '0',
+      MONGODB_URI: testMongoUri(),
+      MONGODB_DB: dbName,
+      TOLLGATE_INTERNAL_KEY: KEY,
+      SHUTDOWN_DELAY_MS: String(delayMs),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: Record<string, unknown>[] = [];
@@ -144,7 +192,10 @@ test('on SIGTERM run.ts fails /readyz at once, still serves for SHUTDOWN_DELAY_M
     const ask = () =>
       fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', [INTERNAL_TOKEN_HEADER]: mintTestToken(Buffer.from(KEY, 'hex'), 'accounts', query, 'svc') },
+        headers: {
+          'content-type': 'application/json',
+          [INTERNAL_TOKEN_HEADER]: mintTestToken(Buffer.from(KEY, 'hex'), 'accounts', query, 'svc'),
+        },
         body: JSON.stringify({ query }),
       });
 

@@ -52,7 +52,11 @@ async function main(): Promise<void> {
     ...(config.metrics ? { metrics: config.metrics } : {}),
   });
   // The URI may carry credentials: only the database name is logged.
-  logger.info('listening', { url: running.url, db: config.dbName, ...(running.metricsUrl ? { metrics: running.metricsUrl } : {}) });
+  logger.info('listening', {
+    url: running.url,
+    db: config.dbName,
+    ...(running.metricsUrl ? { metrics: running.metricsUrl } : {}),
+  });
 
   const stop = (signal: NodeJS.Signals) => {
     logger.info('stopping', { signal });

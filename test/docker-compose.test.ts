@@ -32,17 +32,29 @@ interface Service {
   read_only?: boolean;
 }
 
-function load(file: string | string[], env: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
+function load(
+  file: string | string[],
+  env: Record<string, string>,
+): { status: number | null; stdout: string; stderr: string } {
   const envFile = join(work, `env-${Object.keys(env).length}`);
-  writeFileSync(envFile, Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+  writeFileSync(
+    envFile,
+    Object.entries(env)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n') + '\n',
+  );
   const files = (Array.isArray(file) ? file : [file]).flatMap((f) => ['-f', f]);
-  const result = spawnSync(checker, [...files, '-env-file', envFile], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+  const result = spawnSync(checker, [...files, '-env-file', envFile], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '' },
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
 function keysEnv(): Record<string, string> {
   const env: Record<string, string> = { TOLLGATE_INTERNAL_SECRET: SECRET.toString('hex') };
-  for (const name of SUBGRAPH_NAMES) env[`${name.toUpperCase()}_INTERNAL_KEY`] = deriveSubgraphKey(SECRET, name).toString('hex');
+  for (const name of SUBGRAPH_NAMES)
+    env[`${name.toUpperCase()}_INTERNAL_KEY`] = deriveSubgraphKey(SECRET, name).toString('hex');
   return env;
 }
 
@@ -90,7 +102,9 @@ test('each subgraph runs on its catalog port with only its own key, and the gate
     expect(service.environment?.TOLLGATE_INTERNAL_KEY).toBe(deriveSubgraphKey(SECRET, name).toString('hex'));
     expect(service.environment).not.toHaveProperty('TOLLGATE_INTERNAL_SECRET');
     expect(service.depends_on?.seed?.condition).toBe('service_completed_successfully');
-    expect(gateway.environment?.[`${name.toUpperCase()}_URL`]).toBe(`http://${name}:${DEFAULT_SUBGRAPH_PORTS[name]}/graphql`);
+    expect(gateway.environment?.[`${name.toUpperCase()}_URL`]).toBe(
+      `http://${name}:${DEFAULT_SUBGRAPH_PORTS[name]}/graphql`,
+    );
     expect(gateway.depends_on?.[name]?.condition).toBe('service_healthy');
   }
   expect(gateway.environment?.TOLLGATE_INTERNAL_SECRET).toBe(SECRET.toString('hex'));
@@ -113,7 +127,9 @@ const TOLLGATE_SERVICES = ['seed', 'gateway', ...SUBGRAPH_NAMES];
 test('one image, built once, runs every Tollgate service', () => {
   const images = new Set(TOLLGATE_SERVICES.map((name) => services[name]?.image));
   expect(images).toEqual(new Set(['tollgate:local']));
-  const building = Object.entries(services).filter(([, service]) => service.build !== undefined).map(([name]) => name);
+  const building = Object.entries(services)
+    .filter(([, service]) => service.build !== undefined)
+    .map(([name]) => name);
   expect(building).toEqual(['seed']);
   // The others wait for `seed` (so for its build) and never try to pull the local name.
   for (const name of TOLLGATE_SERVICES.filter((n) => n !== 'seed')) expect(services[name]?.pull_policy).toBe('never');
@@ -168,8 +184,13 @@ describe('with the production override', () => {
 
   it('mounts the trusted issuers read-only, runs in production mode, and mounts no development key', () => {
     const gateway = prod.gateway!;
-    expect(gateway.environment).toMatchObject({ NODE_ENV: 'production', TRUSTED_ISSUERS_FILE: '/etc/tollgate/issuers/issuers.json' });
-    expect(gateway.volumes).toEqual([expect.objectContaining({ source: '/srv/tollgate/issuers', target: '/etc/tollgate/issuers', read_only: true })]);
+    expect(gateway.environment).toMatchObject({
+      NODE_ENV: 'production',
+      TRUSTED_ISSUERS_FILE: '/etc/tollgate/issuers/issuers.json',
+    });
+    expect(gateway.volumes).toEqual([
+      expect.objectContaining({ source: '/srv/tollgate/issuers', target: '/etc/tollgate/issuers', read_only: true }),
+    ]);
     expect(gateway.volumes?.some((v) => v.target.includes('.data/secrets'))).toBe(false);
     expect(gateway.deploy?.replicas).toBeGreaterThan(1);
     for (const name of ['gateway', ...SUBGRAPH_NAMES]) {

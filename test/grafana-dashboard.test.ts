@@ -21,17 +21,44 @@ interface Dashboard {
 
 /** PromQL words that are not metric names. */
 const PROMQL_WORDS = new Set([
-  'sum', 'max', 'min', 'avg', 'count', 'rate', 'irate', 'increase', 'histogram_quantile', 'by', 'without', 'on',
-  'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset', 'topk', 'bottomk', 'label_values',
+  'sum',
+  'max',
+  'min',
+  'avg',
+  'count',
+  'rate',
+  'irate',
+  'increase',
+  'histogram_quantile',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'offset',
+  'topk',
+  'bottomk',
+  'label_values',
 ]);
 const GROUPING = /\b(?:by|without|on|ignoring)\s*\(([^)]*)\)/g;
 
 /** The metric names and label names one expression refers to. */
 function references(expr: string): { metrics: Set<string>; labels: Set<string> } {
   const labels = new Set<string>();
-  for (const [, body] of expr.matchAll(/\{([^}]*)\}/g)) for (const [, name] of body!.matchAll(/(\w+)\s*(?:=~|!~|!=|=)/g)) labels.add(name!);
-  for (const [, list] of expr.matchAll(GROUPING)) for (const name of list!.split(',')) if (name.trim()) labels.add(name.trim());
-  const bare = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""').replace(/\{[^}]*\}/g, '').replace(/\[[^\]]*\]/g, '').replace(GROUPING, '');
+  for (const [, body] of expr.matchAll(/\{([^}]*)\}/g))
+    for (const [, name] of body!.matchAll(/(\w+)\s*(?:=~|!~|!=|=)/g)) labels.add(name!);
+  for (const [, list] of expr.matchAll(GROUPING))
+    for (const name of list!.split(',')) if (name.trim()) labels.add(name.trim());
+  const bare = expr
+    .replace(/"(?:[^"\\]|\\.)*"/g, '""')
+    .replace(/\{[^}]*\}/g, '')
+    .replace(/\[[^\]]*\]/g, '')
+    .replace(GROUPING, '');
   const metrics = new Set<string>();
   for (const [name] of bare.matchAll(/[a-zA-Z_:][\w:]*/g)) if (!PROMQL_WORDS.has(name)) metrics.add(name);
   return { metrics, labels };
@@ -60,7 +87,8 @@ function problems(expr: string, series: Map<string, Set<string>>): string[] {
     if (!labelsOf) found.push(`${expr}: metric ${metric} is not exported`);
     for (const label of labelsOf ?? []) available.add(label);
   }
-  for (const label of labels) if (!available.has(label)) found.push(`${expr}: label ${label} is not on ${[...metrics].join(', ')}`);
+  for (const label of labels)
+    if (!available.has(label)) found.push(`${expr}: label ${label} is not on ${[...metrics].join(', ')}`);
   return found;
 }
 
@@ -75,7 +103,10 @@ describe('the Grafana dashboard', () => {
     await runScriptedMix(platform, { withOperationError: true });
     subgraph = await startTestSubgraph(products, { metrics: true });
     const staff = userCaller('acme', 'staff@acme.test', ['staff']);
-    const created = await subgraph.request('mutation { createProduct(input: { sku: "DASH-1", name: "Dash", price: 1, weight: 1 }) { id } }', { as: staff });
+    const created = await subgraph.request(
+      'mutation { createProduct(input: { sku: "DASH-1", name: "Dash", price: 1, weight: 1 }) { id } }',
+      { as: staff },
+    );
     const id = (created.body.data?.createProduct as { id: string }).id;
     const representations = [id, new Types.ObjectId().toHexString()].map((key) => ({ __typename: 'Product', id: key }));
     await subgraph.request(entitiesQuery('... on Product { id }'), { as: staff, variables: { representations } });

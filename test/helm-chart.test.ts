@@ -16,8 +16,14 @@ const ROOT = join(__dirname, '..');
 const CHART = join(ROOT, 'deploy/helm/tollgate');
 const PRODUCTION = join(CHART, 'values-production.example.yaml');
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- rendered Kubernetes objects, checked field by field
-type K8sObject = { kind: string; metadata: { name: string; annotations?: Record<string, string> }; spec?: any; data?: Record<string, string> };
+// Rendered Kubernetes objects, checked field by field.
+type K8sObject = {
+  kind: string;
+  metadata: { name: string; annotations?: Record<string, string> };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any object's spec; the tests read it field by field
+  spec?: any;
+  data?: Record<string, string>;
+};
 
 let checker: string;
 
@@ -56,7 +62,11 @@ describe.each([
   ['the production example', () => production],
 ])('rendered with %s', (_label, objects) => {
   it('holds the gateway, the four subgraphs, their Services, PDBs, NetworkPolicies, the HPA, the supergraph and the migration Job', () => {
-    const kinds = (kind: string) => objects().filter((o) => o.kind === kind).map((o) => o.metadata.name).sort();
+    const kinds = (kind: string) =>
+      objects()
+        .filter((o) => o.kind === kind)
+        .map((o) => o.metadata.name)
+        .sort();
     const components = ['gateway', ...SUBGRAPH_NAMES].map((c) => `tollgate-${c}`).sort();
     expect(kinds('Deployment')).toEqual(components);
     expect(kinds('Service')).toEqual(components);
@@ -79,16 +89,23 @@ describe.each([
     // The grace period covers the delay and then the drain.
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(delay);
     expect(pod.securityContext.runAsNonRoot).toBe(true);
-    expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, privileged: false });
+    expect(container.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      privileged: false,
+    });
     expect(container.resources.requests.cpu).toBeDefined();
     expect(container.resources.limits.memory).toBeDefined();
-    const env = Object.fromEntries(container.env.map((e: { name: string; value?: string; valueFrom?: unknown }) => [e.name, e.value ?? e.valueFrom]));
+    const env = Object.fromEntries(
+      container.env.map((e: { name: string; value?: string; valueFrom?: unknown }) => [e.name, e.value ?? e.valueFrom]),
+    );
     expect(env.NODE_ENV).toBe('production');
     expect(env.TRUSTED_ISSUERS_FILE).toMatch(/^\/etc\/tollgate\/issuers\//);
     expect(env.SUPERGRAPH_PATH).toBe('/etc/tollgate/supergraph/supergraph.graphql');
     expect(env.TOLLGATE_INTERNAL_SECRET).toMatchObject({ secretKeyRef: { key: 'TOLLGATE_INTERNAL_SECRET' } });
     expect(env.REDIS_URL).toMatchObject({ secretKeyRef: { key: 'REDIS_URL' } });
-    for (const name of SUBGRAPH_NAMES) expect(env[`${name.toUpperCase()}_URL`]).toMatch(new RegExp(`^http://tollgate-${name}:\\d+/graphql$`));
+    for (const name of SUBGRAPH_NAMES)
+      expect(env[`${name.toUpperCase()}_URL`]).toMatch(new RegExp(`^http://tollgate-${name}:\\d+/graphql$`));
   });
 
   it('gives each subgraph only its own key and lets only the gateway reach it', () => {
@@ -97,13 +114,17 @@ describe.each([
       expect(container.command).toEqual(['node', '--enable-source-maps', 'dist/subgraph.js', name]);
       const names = container.env.map((e: { name: string }) => e.name);
       expect(names).not.toContain('TOLLGATE_INTERNAL_SECRET');
-      expect(container.env.find((e: { name: string }) => e.name === 'TOLLGATE_INTERNAL_KEY').valueFrom.secretKeyRef.key).toBe(`${name.toUpperCase()}_INTERNAL_KEY`);
+      expect(
+        container.env.find((e: { name: string }) => e.name === 'TOLLGATE_INTERNAL_KEY').valueFrom.secretKeyRef.key,
+      ).toBe(`${name.toUpperCase()}_INTERNAL_KEY`);
       expect(container.readinessProbe.httpGet.path).toBe('/healthz');
       expect(container.securityContext.readOnlyRootFilesystem).toBe(true);
       const policy = find(objects(), 'NetworkPolicy', `tollgate-${name}`).spec;
       expect(policy.podSelector.matchLabels['app.kubernetes.io/component']).toBe(name);
       expect(policy.ingress).toHaveLength(1);
-      expect(policy.ingress[0].from).toEqual([{ podSelector: { matchLabels: expect.objectContaining({ 'app.kubernetes.io/component': 'gateway' }) } }]);
+      expect(policy.ingress[0].from).toEqual([
+        { podSelector: { matchLabels: expect.objectContaining({ 'app.kubernetes.io/component': 'gateway' }) } },
+      ]);
     }
   });
 
@@ -133,22 +154,35 @@ it('gives the gateway a metrics port only when metrics are on, and the ServiceMo
     const [container] = find(objects, 'Deployment', 'tollgate-gateway').spec.template.spec.containers;
     const env = Object.fromEntries((container.env as { name: string; value?: string }[]).map((e) => [e.name, e.value]));
     return {
-      container: (container.ports as { name: string; containerPort: number }[]).map((p) => `${p.name}:${p.containerPort}`),
-      service: (find(objects, 'Service', 'tollgate-gateway').spec.ports as { name: string; targetPort: string }[]).map((p) => `${p.name}>${p.targetPort}`),
+      container: (container.ports as { name: string; containerPort: number }[]).map(
+        (p) => `${p.name}:${p.containerPort}`,
+      ),
+      service: (find(objects, 'Service', 'tollgate-gateway').spec.ports as { name: string; targetPort: string }[]).map(
+        (p) => `${p.name}>${p.targetPort}`,
+      ),
       env: { METRICS_PORT: env.METRICS_PORT, METRICS_HOST: env.METRICS_HOST },
     };
   };
-  expect(ports(defaults)).toEqual({ container: ['http:4000'], service: ['http>http'], env: { METRICS_PORT: undefined, METRICS_HOST: undefined } });
+  expect(ports(defaults)).toEqual({
+    container: ['http:4000'],
+    service: ['http>http'],
+    env: { METRICS_PORT: undefined, METRICS_HOST: undefined },
+  });
   expect(ports(production)).toEqual({
     container: ['http:4000', 'metrics:9464'],
     service: ['http>http', 'metrics>metrics'],
     env: { METRICS_PORT: '9464', METRICS_HOST: '0.0.0.0' },
   });
   const [monitor] = production.filter((o) => o.kind === 'ServiceMonitor');
-  expect(monitor?.spec.endpoints.map((e: { port: string; path: string }) => `${e.port}${e.path}`)).toEqual(['metrics/metrics']);
+  expect(monitor?.spec.endpoints.map((e: { port: string; path: string }) => `${e.port}${e.path}`)).toEqual([
+    'metrics/metrics',
+  ]);
   // With network policies on, the metrics port is open to the cluster's pods only.
   const policy = find(production, 'NetworkPolicy', 'tollgate-gateway');
-  expect(policy.spec.ingress).toContainEqual({ from: [{ namespaceSelector: {} }], ports: [{ protocol: 'TCP', port: 9464 }] });
+  expect(policy.spec.ingress).toContainEqual({
+    from: [{ namespaceSelector: {} }],
+    ports: [{ protocol: 'TCP', port: 9464 }],
+  });
 });
 
 it('refuses a ServiceMonitor without metrics: it would scrape a port nobody serves', () => {
@@ -166,9 +200,12 @@ it('refuses a ServiceMonitor without metrics: it would scrape a port nobody serv
 
 it('creates the Secrets from values in the production example, and none with the defaults (existing Secrets)', () => {
   expect(defaults.filter((o) => o.kind === 'Secret')).toHaveLength(0);
-  expect(production.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name).sort()).toEqual(
-    ['tollgate-connections', 'tollgate-internal-keys', 'tollgate-trusted-issuers'],
-  );
+  expect(
+    production
+      .filter((o) => o.kind === 'Secret')
+      .map((o) => o.metadata.name)
+      .sort(),
+  ).toEqual(['tollgate-connections', 'tollgate-internal-keys', 'tollgate-trusted-issuers']);
 });
 
 describe('the checker fails', () => {
@@ -188,14 +225,20 @@ describe('the checker fails', () => {
   });
 
   it('on a template that does not render', () => {
-    writeFileSync(join(copy, 'templates/broken.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Values.nope.deeper }}\n');
+    writeFileSync(
+      join(copy, 'templates/broken.yaml'),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Values.nope.deeper }}\n',
+    );
     const result = check(copy);
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('helm lint --strict failed');
   });
 
   it('on a kind no scheme knows', () => {
-    writeFileSync(join(copy, 'templates/unknown.yaml'), 'apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: g\n');
+    writeFileSync(
+      join(copy, 'templates/unknown.yaml'),
+      'apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: g\n',
+    );
     expect(check(copy).status).toBe(1);
   });
 });

@@ -42,7 +42,9 @@ describe('import-x/no-cycle', () => {
     expect(found).toHaveLength(1);
     expect(found[0]!.message).toMatch(/^Dependency cycle via /);
     // Resolution reaches the .ts files on disk: the route names the registry the rule walked through, and its line.
-    expect(found[0]!.message).toMatch(/via "\.\.\/(?:tenants\/registry|credentials\/api-keys|persisted\/registry):\d+"/);
+    expect(found[0]!.message).toMatch(
+      /via "\.\.\/(?:tenants\/registry|credentials\/api-keys|persisted\/registry):\d+"/,
+    );
   }, 120_000);
 
   it('fails on a cycle across folders (the shape the tenant registry had: tenants → credentials → tenants)', async () => {
@@ -54,7 +56,10 @@ describe('import-x/no-cycle', () => {
   it('lets the modules as they are pass, and ignores a type-only import back (erased at compile time)', async () => {
     const [registry, typeOnly] = await Promise.all([
       lint(readFileSync(join(ROOT, 'gateway/src/tenants/registry.ts'), 'utf8'), 'gateway/src/tenants/registry.ts'),
-      lint(`${readFileSync(join(ROOT, COMMON), 'utf8')}\nimport type { ControlPlane } from './open';\nexport type Opened = ControlPlane;\n`, COMMON),
+      lint(
+        `${readFileSync(join(ROOT, COMMON), 'utf8')}\nimport type { ControlPlane } from './open';\nexport type Opened = ControlPlane;\n`,
+        COMMON,
+      ),
     ]);
     expect(cycles(registry)).toEqual([]);
     expect(cycles(typeOnly)).toEqual([]);

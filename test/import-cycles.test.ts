@@ -10,8 +10,14 @@ const ROOT = join(__dirname, '..');
 describe('import cycles', () => {
   it('finds a cycle closed by a type-only import, and none in a chain', () => {
     const sources = new Map([
-      ['/p/tenants/registry.ts', "import { ApiKeyRegistry } from '../credentials/api-keys';\nexport class TenantRegistry {}"],
-      ['/p/credentials/api-keys.ts', "import type { TenantRegistry } from '../tenants/registry';\nimport { x } from './leaf';"],
+      [
+        '/p/tenants/registry.ts',
+        "import { ApiKeyRegistry } from '../credentials/api-keys';\nexport class TenantRegistry {}",
+      ],
+      [
+        '/p/credentials/api-keys.ts',
+        "import type { TenantRegistry } from '../tenants/registry';\nimport { x } from './leaf';",
+      ],
       ['/p/credentials/leaf.ts', 'export const x = 1;'],
     ]);
     expect(cycles(importGraph(sources))).toEqual([['/p/credentials/api-keys.ts', '/p/tenants/registry.ts']]);

@@ -42,12 +42,19 @@ describe('subgraph models', () => {
     expect(models.length).toBeGreaterThanOrEqual(4);
   });
 
-  it.each(models.map((m) => [m.modelName, m] as const))('%s declares the tenant shard key and prefixes every unique index with it', (_name, model) => {
-    expect(model.schema.get('shardKey')).toEqual({ [TENANT_PATH]: 1 });
-    for (const [fields] of uniqueIndexes(model)) expect(Object.keys(fields)[0]).toBe(TENANT_PATH);
-    // The index the shard key { tenantId: 1, _id: 1 } needs exists.
-    expect((model.schema.indexes() as IndexSpec[]).some(([fields]) => Object.keys(fields).join(',') === `${TENANT_PATH},_id`)).toBe(true);
-  });
+  it.each(models.map((m) => [m.modelName, m] as const))(
+    '%s declares the tenant shard key and prefixes every unique index with it',
+    (_name, model) => {
+      expect(model.schema.get('shardKey')).toEqual({ [TENANT_PATH]: 1 });
+      for (const [fields] of uniqueIndexes(model)) expect(Object.keys(fields)[0]).toBe(TENANT_PATH);
+      // The index the shard key { tenantId: 1, _id: 1 } needs exists.
+      expect(
+        (model.schema.indexes() as IndexSpec[]).some(
+          ([fields]) => Object.keys(fields).join(',') === `${TENANT_PATH},_id`,
+        ),
+      ).toBe(true);
+    },
+  );
 });
 
 describe('control-plane models', () => {
@@ -79,6 +86,8 @@ describe('control-plane models', () => {
     for (const name of Object.keys(UNSHARDED)) expect(models.map((m) => m.modelName)).toContain(name);
     // Manifests are per tenant and sharded on { tenantId: 1 }: their unique index starts with it.
     const manifest = models.find((m) => m.modelName === 'PersistedManifest')!;
-    expect(uniqueIndexes(manifest).map(([fields]) => Object.keys(fields))).toEqual([[TENANT_PATH, 'client', 'version']]);
+    expect(uniqueIndexes(manifest).map(([fields]) => Object.keys(fields))).toEqual([
+      [TENANT_PATH, 'client', 'version'],
+    ]);
   });
 });

@@ -4,7 +4,15 @@
  * install is exercised on a machine without Chromium (README, Tests).
  */
 import { join } from 'node:path';
-import { CHROMIUM, compareVersions, ensurePrerequisite, goToolchain, requiredGoVersion, type CommandRunner, type Prerequisite } from './prerequisites';
+import {
+  CHROMIUM,
+  compareVersions,
+  ensurePrerequisite,
+  goToolchain,
+  requiredGoVersion,
+  type CommandRunner,
+  type Prerequisite,
+} from './prerequisites';
 
 const ROOT = join(__dirname, '..');
 
@@ -65,7 +73,9 @@ test('as root it updates the package lists once, installs the package non-intera
 test('without the right to install it stops with the exact command, and runs nothing', () => {
   const { prerequisite } = missingUntilInstalled();
   const { run, calls } = recorder(() => 0);
-  expect(() => ensurePrerequisite(prerequisite, { run, log: () => {}, canInstall: false, aptLists: { updated: false } })).toThrow(
+  expect(() =>
+    ensurePrerequisite(prerequisite, { run, log: () => {}, canInstall: false, aptLists: { updated: false } }),
+  ).toThrow(
     'Chromium (/usr/bin/chromium) is needed by the browser tests, and /usr/bin/chromium is missing. Install it as root: `apt-get update && apt-get install -y chromium`',
   );
   expect(calls).toEqual([]);
@@ -74,7 +84,9 @@ test('without the right to install it stops with the exact command, and runs not
 test('a failed package-list update (no network) stops the run and names the package', () => {
   const { prerequisite } = missingUntilInstalled();
   const { run, calls } = recorder(() => 100);
-  expect(() => ensurePrerequisite(prerequisite, { run, log: () => {}, canInstall: true, aptLists: { updated: false } })).toThrow(
+  expect(() =>
+    ensurePrerequisite(prerequisite, { run, log: () => {}, canInstall: true, aptLists: { updated: false } }),
+  ).toThrow(
     /`apt-get update` failed \(exit code 100; is the network up\?\): install it with `apt-get install -y chromium`/,
   );
   expect(calls).toHaveLength(1);
@@ -83,24 +95,54 @@ test('a failed package-list update (no network) stops the run and names the pack
 test('a failed install stops the run, and so does an install that did not provide the tool', () => {
   const failing = recorder((args) => (args[0] === 'install' ? 100 : 0));
   expect(() =>
-    ensurePrerequisite(missingUntilInstalled().prerequisite, { run: failing.run, log: () => {}, canInstall: true, aptLists: { updated: false } }),
+    ensurePrerequisite(missingUntilInstalled().prerequisite, {
+      run: failing.run,
+      log: () => {},
+      canInstall: true,
+      aptLists: { updated: false },
+    }),
   ).toThrow(/`apt-get install -y chromium` failed \(exit code 100\): install it yourself/);
 
   const useless = recorder(() => 0);
   expect(() =>
-    ensurePrerequisite(missingUntilInstalled().prerequisite, { run: useless.run, log: () => {}, canInstall: true, aptLists: { updated: false } }),
+    ensurePrerequisite(missingUntilInstalled().prerequisite, {
+      run: useless.run,
+      log: () => {},
+      canInstall: true,
+      aptLists: { updated: false },
+    }),
   ).toThrow(/`apt-get install -y chromium` succeeded but \/usr\/bin\/chromium is missing/);
 });
 
 test('Go is never installed with apt (Debian bookworm ships 1.19): the message says where to get which version', () => {
   const { run, calls } = recorder(() => 0);
   const options = { run, log: () => {}, canInstall: true, aptLists: { updated: false } };
-  expect(() => ensurePrerequisite(goToolchain('1.22', () => undefined), options)).toThrow(
+  expect(() =>
+    ensurePrerequisite(
+      goToolchain('1.22', () => undefined),
+      options,
+    ),
+  ).toThrow(
     /^Go ≥ 1\.22 is needed by the integration tests .*, and `go` is not on the PATH\. Install Go 1\.22 or later from https:\/\/go\.dev\/dl\//,
   );
-  expect(() => ensurePrerequisite(goToolchain('1.22', () => '1.19.8'), options)).toThrow(/`go` is go1\.19\.8\. Install Go 1\.22 or later/);
-  expect(() => ensurePrerequisite(goToolchain('1.22', () => '1.22'), options)).not.toThrow();
-  expect(() => ensurePrerequisite(goToolchain('1.24', () => '1.26.8'), options)).not.toThrow();
+  expect(() =>
+    ensurePrerequisite(
+      goToolchain('1.22', () => '1.19.8'),
+      options,
+    ),
+  ).toThrow(/`go` is go1\.19\.8\. Install Go 1\.22 or later/);
+  expect(() =>
+    ensurePrerequisite(
+      goToolchain('1.22', () => '1.22'),
+      options,
+    ),
+  ).not.toThrow();
+  expect(() =>
+    ensurePrerequisite(
+      goToolchain('1.24', () => '1.26.8'),
+      options,
+    ),
+  ).not.toThrow();
   expect(calls).toEqual([]);
 });
 

@@ -31,7 +31,11 @@ export interface Prerequisite {
 }
 
 /** How the setup runs a command: the real one spawns it with its output on the terminal. */
-export type CommandRunner = (command: string, args: readonly string[], env?: NodeJS.ProcessEnv) => { status: number | null; error?: Error };
+export type CommandRunner = (
+  command: string,
+  args: readonly string[],
+  env?: NodeJS.ProcessEnv,
+) => { status: number | null; error?: Error };
 
 export interface EnsureOptions {
   /** Progress lines (each command before it runs). Default: stderr. */
@@ -75,7 +79,9 @@ export function ensurePrerequisite(prerequisite: Prerequisite, options: EnsureOp
   if (packages.length === 0) throw new Error(`${missing}. ${prerequisite.manual}`);
   const install = `apt-get install -y ${packages.join(' ')}`;
   if (!canInstall) {
-    throw new Error(`${missing}. Install it as root: \`apt-get update && ${install}\` (or: ${prerequisite.manual}), then run the tests again.`);
+    throw new Error(
+      `${missing}. Install it as root: \`apt-get update && ${install}\` (or: ${prerequisite.manual}), then run the tests again.`,
+    );
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const lists = options.aptLists ?? processAptLists;
@@ -83,14 +89,18 @@ export function ensurePrerequisite(prerequisite: Prerequisite, options: EnsureOp
     log(`test setup: ${missing}; installing it: apt-get update`);
     const update = run('apt-get', ['update', '-qq'], env);
     if (update.status !== 0) {
-      throw new Error(`${missing}. \`apt-get update\` failed (${update.error?.message ?? `exit code ${update.status}`}; is the network up?): install it with \`${install}\`, then run the tests again.`);
+      throw new Error(
+        `${missing}. \`apt-get update\` failed (${update.error?.message ?? `exit code ${update.status}`}; is the network up?): install it with \`${install}\`, then run the tests again.`,
+      );
     }
     lists.updated = true;
   }
   log(`test setup: ${install}`);
   const result = run('apt-get', ['install', '-y', '-qq', ...packages], env);
   if (result.status !== 0) {
-    throw new Error(`${missing}. \`${install}\` failed (${result.error?.message ?? `exit code ${result.status}`}): install it yourself, then run the tests again.`);
+    throw new Error(
+      `${missing}. \`${install}\` failed (${result.error?.message ?? `exit code ${result.status}`}): install it yourself, then run the tests again.`,
+    );
   }
   const after = prerequisite.check();
   if (!after.ok) throw new Error(`${missing}. \`${install}\` succeeded but ${after.reason}: ${prerequisite.manual}`);
@@ -110,14 +120,18 @@ export const CHROMIUM: Prerequisite = {
 export const REDIS_SERVER: Prerequisite = {
   name: 'redis-server',
   neededBy: 'the integration tests (no Redis answers at REDIS_URL, and the setup starts one on 127.0.0.1:6379)',
-  check: () => (commandWorks('redis-server', ['--version']) ? { ok: true } : { ok: false, reason: 'redis-server is not installed' }),
+  check: () =>
+    commandWorks('redis-server', ['--version']) ? { ok: true } : { ok: false, reason: 'redis-server is not installed' },
   aptPackages: ['redis-server'],
   manual: 'a Redis at REDIS_URL, or redis-server on the PATH',
 };
 
 /** The oldest Go that builds every tool under tools/ (the highest `go` line of their go.mod files). */
 export function requiredGoVersion(root: string, tools: readonly string[]): string {
-  const versions = tools.map((tool) => /^go (\d+\.\d+(?:\.\d+)?)$/m.exec(readFileSync(join(root, 'tools', tool, 'go.mod'), 'utf8'))?.[1] ?? '1.0');
+  const versions = tools.map(
+    (tool) =>
+      /^go (\d+\.\d+(?:\.\d+)?)$/m.exec(readFileSync(join(root, 'tools', tool, 'go.mod'), 'utf8'))?.[1] ?? '1.0',
+  );
   return versions.sort(compareVersions).at(-1) ?? '1.0';
 }
 

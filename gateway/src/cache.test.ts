@@ -39,7 +39,12 @@ describe('createByteBoundedCache', () => {
   });
 
   it('counts keys too, and bounds entries as well when asked', () => {
-    const cache = createByteBoundedCache<string>({ name: 'test', maxBytes: 1024 * 1024, maxEntries: 3, sizeOf: () => 0 });
+    const cache = createByteBoundedCache<string>({
+      name: 'test',
+      maxBytes: 1024 * 1024,
+      maxEntries: 3,
+      sizeOf: () => 0,
+    });
     for (const key of ['a', 'b', 'c', 'd']) cache.set(key.repeat(1000), key);
     expect(cache.stats().entries).toBe(3);
     expect(cache.stats().bytes).toBeGreaterThan(3 * 2000);

@@ -48,14 +48,18 @@ export interface ByteBoundedCache<V> {
 /** Bytes of a Map/LRU slot and the entry's bookkeeping, beyond its key and value. */
 const ENTRY_OVERHEAD_BYTES = 96;
 
-export function createByteBoundedCache<V extends NonNullable<unknown>>(options: ByteBoundedCacheOptions<V>): ByteBoundedCache<V> {
-  if (!Number.isSafeInteger(options.maxBytes) || options.maxBytes < 1) throw new Error(`cache ${options.name}: maxBytes must be a positive integer`);
+export function createByteBoundedCache<V extends NonNullable<unknown>>(
+  options: ByteBoundedCacheOptions<V>,
+): ByteBoundedCache<V> {
+  if (!Number.isSafeInteger(options.maxBytes) || options.maxBytes < 1)
+    throw new Error(`cache ${options.name}: maxBytes must be a positive integer`);
   const cache = new LRUCache<string, V>({
     ...(options.maxEntries === undefined ? {} : { max: options.maxEntries }),
     maxSize: options.maxBytes,
     // One entry may not take over the cache: a huge document would evict everything else for itself.
     maxEntrySize: Math.max(1, Math.floor(options.maxBytes / 4)),
-    sizeCalculation: (value, key) => Math.max(1, Math.ceil(options.sizeOf(value)) + stringBytes(key) + ENTRY_OVERHEAD_BYTES),
+    sizeCalculation: (value, key) =>
+      Math.max(1, Math.ceil(options.sizeOf(value)) + stringBytes(key) + ENTRY_OVERHEAD_BYTES),
   });
   let hits = 0;
   let misses = 0;
@@ -75,7 +79,14 @@ export function createByteBoundedCache<V extends NonNullable<unknown>>(options: 
     clear() {
       cache.clear();
     },
-    stats: () => ({ name: options.name, entries: cache.size, bytes: cache.calculatedSize, maxBytes: options.maxBytes, hits, misses }),
+    stats: () => ({
+      name: options.name,
+      entries: cache.size,
+      bytes: cache.calculatedSize,
+      maxBytes: options.maxBytes,
+      hits,
+      misses,
+    }),
   };
 }
 
@@ -200,8 +211,11 @@ export interface CountBoundedCacheOptions {
  * A cache bounded by its number of entries, for entries whose size the gateway decides, not a client (a visible
  * schema per set of decisions, a verified token): same `ByteBoundedCache` interface, `bytes` reported as 0.
  */
-export function createCountBoundedCache<V extends NonNullable<unknown>>(options: CountBoundedCacheOptions): ByteBoundedCache<V> {
-  if (!Number.isSafeInteger(options.maxEntries) || options.maxEntries < 1) throw new Error(`cache ${options.name}: maxEntries must be a positive integer`);
+export function createCountBoundedCache<V extends NonNullable<unknown>>(
+  options: CountBoundedCacheOptions,
+): ByteBoundedCache<V> {
+  if (!Number.isSafeInteger(options.maxEntries) || options.maxEntries < 1)
+    throw new Error(`cache ${options.name}: maxEntries must be a positive integer`);
   const cache = new LRUCache<string, V>({ max: options.maxEntries });
   let hits = 0;
   let misses = 0;

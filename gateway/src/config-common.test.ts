@@ -16,18 +16,35 @@ describe('loadCommonConfig', () => {
   it('has the defaults the gateway has', () => {
     const common = loadCommonConfig({});
     const gateway = loadGatewayConfig({});
-    expect(common).toEqual({ controlPlane: gateway.controlPlane, redisUrl: gateway.redisUrl, supergraphPath: gateway.supergraphPath });
+    expect(common).toEqual({
+      controlPlane: gateway.controlPlane,
+      redisUrl: gateway.redisUrl,
+      supergraphPath: gateway.supergraphPath,
+    });
     expect(common.redisUrl).toBe(DEFAULT_REDIS_URL);
   });
 
   it('reads what the gateway reads', () => {
-    const env = { MONGODB_URI: 'mongodb://db:27017/?replicaSet=rs0', CONTROL_DB: 'control_eu', REDIS_URL: 'rediss://cache:6380/0', SUPERGRAPH_PATH: 'schema/other.graphql' };
+    const env = {
+      MONGODB_URI: 'mongodb://db:27017/?replicaSet=rs0',
+      CONTROL_DB: 'control_eu',
+      REDIS_URL: 'rediss://cache:6380/0',
+      SUPERGRAPH_PATH: 'schema/other.graphql',
+    };
     const gateway = loadGatewayConfig(env);
-    expect(loadCommonConfig(env)).toEqual({ controlPlane: gateway.controlPlane, redisUrl: gateway.redisUrl, supergraphPath: gateway.supergraphPath });
+    expect(loadCommonConfig(env)).toEqual({
+      controlPlane: gateway.controlPlane,
+      redisUrl: gateway.redisUrl,
+      supergraphPath: gateway.supergraphPath,
+    });
   });
 
   it('refuses what the gateway refuses, with the same words and without echoing a URI', () => {
-    const env = { MONGODB_URI: 'postgres://admin:hunter2@db/tenants', CONTROL_DB: 'control.plane', REDIS_URL: 'http://cache:6379' };
+    const env = {
+      MONGODB_URI: 'postgres://admin:hunter2@db/tenants',
+      CONTROL_DB: 'control.plane',
+      REDIS_URL: 'http://cache:6379',
+    };
     const common = problemsOf(() => loadCommonConfig(env));
     expect(common).toEqual([
       'MONGODB_URI must be a mongodb: or mongodb+srv: URI',
@@ -40,6 +57,8 @@ describe('loadCommonConfig', () => {
   });
 
   it('requires MONGODB_URI in production, as the gateway does', () => {
-    expect(problemsOf(() => loadCommonConfig({ NODE_ENV: 'production' }))).toEqual(['MONGODB_URI is required when NODE_ENV=production']);
+    expect(problemsOf(() => loadCommonConfig({ NODE_ENV: 'production' }))).toEqual([
+      'MONGODB_URI is required when NODE_ENV=production',
+    ]);
   });
 });

@@ -27,7 +27,13 @@ export function envText(env: NodeJS.ProcessEnv, name: string): string | undefine
 }
 
 /** A URL variable with one of `protocols`; a problem (naming the variable, never the value) when it is not. */
-export function readUrl(env: NodeJS.ProcessEnv, name: string, fallback: string, protocols: readonly string[], problems: string[]): string {
+export function readUrl(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: string,
+  protocols: readonly string[],
+  problems: string[],
+): string {
   const raw = envText(env, name) ?? fallback;
   let parsed: URL;
   try {
@@ -50,10 +56,15 @@ export interface ControlPlaneSettings {
  * MONGODB_URI and CONTROL_DB. The URI may hold a password, so it is checked for its scheme only and never quoted.
  * (A replica-set URI lists several hosts, which `new URL` refuses.) Production names its MongoDB explicitly.
  */
-export function readControlPlaneSettings(env: NodeJS.ProcessEnv, production: boolean, problems: string[]): ControlPlaneSettings {
+export function readControlPlaneSettings(
+  env: NodeJS.ProcessEnv,
+  production: boolean,
+  problems: string[],
+): ControlPlaneSettings {
   const mongoUri = envText(env, 'MONGODB_URI');
   if (production && mongoUri === undefined) problems.push('MONGODB_URI is required when NODE_ENV=production');
-  else if (mongoUri !== undefined && !/^mongodb(?:\+srv)?:\/\/\S+$/.test(mongoUri)) problems.push('MONGODB_URI must be a mongodb: or mongodb+srv: URI');
+  else if (mongoUri !== undefined && !/^mongodb(?:\+srv)?:\/\/\S+$/.test(mongoUri))
+    problems.push('MONGODB_URI must be a mongodb: or mongodb+srv: URI');
   const dbName = envText(env, 'CONTROL_DB') ?? DEFAULT_CONTROL_DB;
   if (!isControlDbName(dbName)) problems.push('CONTROL_DB must be 1–63 letters, digits, "_" or "-"');
   return { mongoUri: mongoUri ?? DEFAULT_MONGODB_URI, dbName };

@@ -45,8 +45,19 @@ describe('loadGatewayConfig', () => {
       budgetRedisTimeoutMs: 100,
       explorerEnabled: true,
       inputBounds: { maxJsonDepth: 64, maxDocumentNesting: 128 },
-      httpServer: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 65_000, maxRequestsPerSocket: 1_000, socketIdleTimeoutMs: 120_000 },
-      cacheBytes: { documents: 16 * 1_048_576, queryPlans: 16 * 1_048_576, authorization: 16 * 1_048_576, cost: 8 * 1_048_576 },
+      httpServer: {
+        headersTimeoutMs: 10_000,
+        requestTimeoutMs: 30_000,
+        keepAliveTimeoutMs: 65_000,
+        maxRequestsPerSocket: 1_000,
+        socketIdleTimeoutMs: 120_000,
+      },
+      cacheBytes: {
+        documents: 16 * 1_048_576,
+        queryPlans: 16 * 1_048_576,
+        authorization: 16 * 1_048_576,
+        cost: 8 * 1_048_576,
+      },
       authFailures: { maxPerAddress: 100, maxPerApiKey: 10, windowMs: 60_000, holdMs: 60_000, trackedClients: 10_000 },
       apiKeyIndex: { refreshMs: 4_000, fullReloadMs: 300_000 },
       shutdown: { delayMs: 0, graceMs: 10_000 },
@@ -54,8 +65,14 @@ describe('loadGatewayConfig', () => {
   });
 
   it("reads the deployment's CORS headers, and refuses a wildcard or a partner key header", () => {
-    expect(loadGatewayConfig({ CORS_ALLOWED_HEADERS: 'X-Client-Build' }).cors).toEqual({ extraAllowedHeaders: ['x-client-build'], extraExposedHeaders: [] });
-    expect(loadGatewayConfig({ CORS_EXPOSED_HEADERS: 'x-served-by' }).cors).toEqual({ extraAllowedHeaders: [], extraExposedHeaders: ['x-served-by'] });
+    expect(loadGatewayConfig({ CORS_ALLOWED_HEADERS: 'X-Client-Build' }).cors).toEqual({
+      extraAllowedHeaders: ['x-client-build'],
+      extraExposedHeaders: [],
+    });
+    expect(loadGatewayConfig({ CORS_EXPOSED_HEADERS: 'x-served-by' }).cors).toEqual({
+      extraAllowedHeaders: [],
+      extraExposedHeaders: ['x-served-by'],
+    });
     expect(problemsOf({ CORS_ALLOWED_HEADERS: '*, x-api-key', CORS_EXPOSED_HEADERS: 'a b' })).toEqual([
       'CORS_ALLOWED_HEADERS may not contain *',
       'CORS_ALLOWED_HEADERS may not contain x-api-key',
@@ -83,7 +100,13 @@ describe('loadGatewayConfig', () => {
         HTTP_MAX_REQUESTS_PER_SOCKET: '0',
         HTTP_SOCKET_IDLE_TIMEOUT_MS: '0',
       }).httpServer,
-    ).toEqual({ headersTimeoutMs: 2000, requestTimeoutMs: 5000, keepAliveTimeoutMs: 75_000, maxRequestsPerSocket: 0, socketIdleTimeoutMs: 0 });
+    ).toEqual({
+      headersTimeoutMs: 2000,
+      requestTimeoutMs: 5000,
+      keepAliveTimeoutMs: 75_000,
+      maxRequestsPerSocket: 0,
+      socketIdleTimeoutMs: 0,
+    });
     expect(problemsOf({ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '10000' })).toEqual([
       'HTTP_REQUEST_TIMEOUT_MS must be at least HTTP_HEADERS_TIMEOUT_MS',
     ]);
@@ -94,8 +117,13 @@ describe('loadGatewayConfig', () => {
   });
 
   it('reads the per-document cache bounds in MiB and refuses a bound of 0', () => {
-    expect(loadGatewayConfig({ DOCUMENT_CACHE_MIB: '4', COST_CACHE_MIB: '2' }).cacheBytes).toMatchObject({ documents: 4 * 1_048_576, cost: 2 * 1_048_576 });
-    expect(() => loadGatewayConfig({ QUERY_PLAN_CACHE_MIB: '0' })).toThrow('QUERY_PLAN_CACHE_MIB must be an integer from 1 to 4096');
+    expect(loadGatewayConfig({ DOCUMENT_CACHE_MIB: '4', COST_CACHE_MIB: '2' }).cacheBytes).toMatchObject({
+      documents: 4 * 1_048_576,
+      cost: 2 * 1_048_576,
+    });
+    expect(() => loadGatewayConfig({ QUERY_PLAN_CACHE_MIB: '0' })).toThrow(
+      'QUERY_PLAN_CACHE_MIB must be an integer from 1 to 4096',
+    );
   });
 
   it('reads the failed-authentication limits and the API key index settings', () => {
@@ -108,7 +136,13 @@ describe('loadGatewayConfig', () => {
       API_KEY_INDEX_REFRESH_MS: '1000',
       API_KEY_INDEX_FULL_RELOAD_MS: '60000',
     });
-    expect(config.authFailures).toEqual({ maxPerAddress: 5, maxPerApiKey: 3, windowMs: 10_000, holdMs: 30_000, trackedClients: 500 });
+    expect(config.authFailures).toEqual({
+      maxPerAddress: 5,
+      maxPerApiKey: 3,
+      windowMs: 10_000,
+      holdMs: 30_000,
+      trackedClients: 500,
+    });
     expect(config.apiKeyIndex).toEqual({ refreshMs: 1_000, fullReloadMs: 60_000 });
     expect(problemsOf({ AUTH_FAILURES_PER_ADDRESS: '0', API_KEY_INDEX_REFRESH_MS: '100' })).toEqual([
       'AUTH_FAILURES_PER_ADDRESS must be an integer from 1 to 1000000',
@@ -118,8 +152,14 @@ describe('loadGatewayConfig', () => {
 
   it('keeps metrics off unless METRICS_PORT is set, on loopback unless METRICS_HOST says otherwise', () => {
     expect(loadGatewayConfig({}).metrics).toBeUndefined();
-    expect(loadGatewayConfig({ METRICS_PORT: '9464' }).metrics).toEqual({ host: '127.0.0.1', port: 9464, maxTenants: 100 });
-    expect(loadGatewayConfig({ METRICS_PORT: '9464', METRICS_HOST: '0.0.0.0', METRICS_MAX_TENANTS: '20' }).metrics).toEqual({
+    expect(loadGatewayConfig({ METRICS_PORT: '9464' }).metrics).toEqual({
+      host: '127.0.0.1',
+      port: 9464,
+      maxTenants: 100,
+    });
+    expect(
+      loadGatewayConfig({ METRICS_PORT: '9464', METRICS_HOST: '0.0.0.0', METRICS_MAX_TENANTS: '20' }).metrics,
+    ).toEqual({
       host: '0.0.0.0',
       port: 9464,
       maxTenants: 20,
@@ -131,7 +171,12 @@ describe('loadGatewayConfig', () => {
   });
 
   it('turns the explorer off in production unless EXPLORER_ENABLED says otherwise', () => {
-    const production = { NODE_ENV: 'production', TOLLGATE_INTERNAL_SECRET: 'ab'.repeat(32), TRUSTED_ISSUERS_FILE: 'i.json', MONGODB_URI: 'mongodb://m/' };
+    const production = {
+      NODE_ENV: 'production',
+      TOLLGATE_INTERNAL_SECRET: 'ab'.repeat(32),
+      TRUSTED_ISSUERS_FILE: 'i.json',
+      MONGODB_URI: 'mongodb://m/',
+    };
     expect(loadGatewayConfig(production).explorerEnabled).toBe(false);
     expect(loadGatewayConfig({ ...production, EXPLORER_ENABLED: 'true' }).explorerEnabled).toBe(true);
     expect(loadGatewayConfig({ EXPLORER_ENABLED: 'false' }).explorerEnabled).toBe(false);
@@ -140,10 +185,18 @@ describe('loadGatewayConfig', () => {
 
   it('reads the shutdown settings: a delay by default in production only, and refuses values out of range', () => {
     expect(loadGatewayConfig({}).shutdown).toEqual({ delayMs: 0, graceMs: 10_000 });
-    const production = { NODE_ENV: 'production', TOLLGATE_INTERNAL_SECRET: 'ab'.repeat(32), TRUSTED_ISSUERS_FILE: 'i.json', MONGODB_URI: 'mongodb://m/' };
+    const production = {
+      NODE_ENV: 'production',
+      TOLLGATE_INTERNAL_SECRET: 'ab'.repeat(32),
+      TRUSTED_ISSUERS_FILE: 'i.json',
+      MONGODB_URI: 'mongodb://m/',
+    };
     expect(loadGatewayConfig(production).shutdown).toEqual({ delayMs: 5_000, graceMs: 10_000 });
     expect(loadGatewayConfig({ ...production, SHUTDOWN_DELAY_MS: '0' }).shutdown?.delayMs).toBe(0);
-    expect(loadGatewayConfig({ SHUTDOWN_DELAY_MS: '3000', SHUTDOWN_GRACE_MS: '20000' }).shutdown).toEqual({ delayMs: 3_000, graceMs: 20_000 });
+    expect(loadGatewayConfig({ SHUTDOWN_DELAY_MS: '3000', SHUTDOWN_GRACE_MS: '20000' }).shutdown).toEqual({
+      delayMs: 3_000,
+      graceMs: 20_000,
+    });
     expect(problemsOf({ SHUTDOWN_DELAY_MS: '-1', SHUTDOWN_GRACE_MS: 'long' })).toEqual([
       'SHUTDOWN_DELAY_MS must be an integer from 0 to 300000',
       'SHUTDOWN_GRACE_MS must be an integer from 0 to 600000',
@@ -151,7 +204,9 @@ describe('loadGatewayConfig', () => {
   });
 
   it('reads the subgraph circuit breaker settings and refuses values out of range', () => {
-    expect(loadGatewayConfig({ SUBGRAPH_BREAKER_FAILURES: '3', SUBGRAPH_BREAKER_COOLDOWN_MS: '2500' }).subgraphBreaker).toEqual({
+    expect(
+      loadGatewayConfig({ SUBGRAPH_BREAKER_FAILURES: '3', SUBGRAPH_BREAKER_COOLDOWN_MS: '2500' }).subgraphBreaker,
+    ).toEqual({
       failureThreshold: 3,
       coolDownMs: 2500,
     });
@@ -196,7 +251,10 @@ describe('loadGatewayConfig', () => {
       subgraphTimeoutMs: 1500,
       maxBodyBytes: 65536,
       jwt: { trustedIssuersFile: '/etc/tollgate/issuers.json', trustDevIssuer: false },
-      controlPlane: { mongoUri: 'mongodb://user:pass@mongo-1:27017,mongo-2:27017/?replicaSet=rs0', dbName: 'control_eu' },
+      controlPlane: {
+        mongoUri: 'mongodb://user:pass@mongo-1:27017,mongo-2:27017/?replicaSet=rs0',
+        dbName: 'control_eu',
+      },
       redisUrl: 'rediss://cache:6380/0',
     });
     expect(config.internalSecret).toEqual({ source: 'env', secret: Buffer.from(SECRET, 'hex') });

@@ -4,7 +4,11 @@
  * the secrets a config points at are loaded when the gateway starts.
  */
 import { resolve } from 'node:path';
-import { DEFAULT_HTTP_SERVER_TIMEOUTS, httpTimeoutProblems, type HttpServerTimeouts } from '../../common/http-server-timeouts';
+import {
+  DEFAULT_HTTP_SERVER_TIMEOUTS,
+  httpTimeoutProblems,
+  type HttpServerTimeouts,
+} from '../../common/http-server-timeouts';
 import type { LogLevel } from '../../common/logger';
 import { DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS, DEFAULT_SHUTDOWN, type ShutdownConfig } from '../../common/shutdown';
 import { envText, readControlPlaneSettings, readRedisUrl, readSupergraphPath, readUrl } from './config-common';
@@ -136,7 +140,12 @@ export interface CacheBytes {
 }
 
 const MIB = 1_048_576;
-export const DEFAULT_CACHE_BYTES: CacheBytes = { documents: 16 * MIB, queryPlans: 16 * MIB, authorization: 16 * MIB, cost: 8 * MIB };
+export const DEFAULT_CACHE_BYTES: CacheBytes = {
+  documents: 16 * MIB,
+  queryPlans: 16 * MIB,
+  authorization: 16 * MIB,
+  cost: 8 * MIB,
+};
 
 export interface AuthFailureConfig {
   maxPerAddress: number;
@@ -200,8 +209,8 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     }
     return value;
   };
-  const url = (name: string, fallback: string, protocols: readonly string[]): string => readUrl(env, name, fallback, protocols, problems);
-
+  const url = (name: string, fallback: string, protocols: readonly string[]): string =>
+    readUrl(env, name, fallback, protocols, problems);
 
   const logLevelRaw = text('LOG_LEVEL') ?? 'info';
   const logLevel = LOG_LEVELS.find((level) => level === logLevelRaw);
@@ -209,11 +218,10 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
 
   const subgraphUrls = {} as Record<SubgraphName, string>;
   for (const name of SUBGRAPH_NAMES) {
-    subgraphUrls[name] = url(
-      `${name.toUpperCase()}_URL`,
-      `http://127.0.0.1:${DEFAULT_SUBGRAPH_PORTS[name]}/graphql`,
-      ['http:', 'https:'],
-    );
+    subgraphUrls[name] = url(`${name.toUpperCase()}_URL`, `http://127.0.0.1:${DEFAULT_SUBGRAPH_PORTS[name]}/graphql`, [
+      'http:',
+      'https:',
+    ]);
   }
 
   let internalSecret: InternalSecretSource = { source: 'dev' };
@@ -228,23 +236,43 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
 
   // A production deployment names its identity providers explicitly; the development issuer is never among them.
   const issuersFile = text('TRUSTED_ISSUERS_FILE');
-  if (production && issuersFile === undefined) problems.push('TRUSTED_ISSUERS_FILE is required when NODE_ENV=production');
+  if (production && issuersFile === undefined)
+    problems.push('TRUSTED_ISSUERS_FILE is required when NODE_ENV=production');
 
   // MONGODB_URI and CONTROL_DB, read and checked as the CLI reads them (config-common.ts).
   const controlPlane = readControlPlaneSettings(env, production, problems);
   const budgetFailMode = text('BUDGET_FAIL_MODE') ?? 'open';
-  if (budgetFailMode !== 'open' && budgetFailMode !== 'closed') problems.push('BUDGET_FAIL_MODE must be "open" or "closed"');
+  if (budgetFailMode !== 'open' && budgetFailMode !== 'closed')
+    problems.push('BUDGET_FAIL_MODE must be "open" or "closed"');
   const explorer = text('EXPLORER_ENABLED');
-  if (explorer !== undefined && explorer !== 'true' && explorer !== 'false') problems.push('EXPLORER_ENABLED must be "true" or "false"');
+  if (explorer !== undefined && explorer !== 'true' && explorer !== 'false')
+    problems.push('EXPLORER_ENABLED must be "true" or "false"');
 
   const httpServer: HttpServerTimeouts = {
     headersTimeoutMs: integer('HTTP_HEADERS_TIMEOUT_MS', DEFAULT_HTTP_SERVER_TIMEOUTS.headersTimeoutMs, 100, 600_000),
     requestTimeoutMs: integer('HTTP_REQUEST_TIMEOUT_MS', DEFAULT_HTTP_SERVER_TIMEOUTS.requestTimeoutMs, 100, 3_600_000),
-    keepAliveTimeoutMs: integer('HTTP_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_HTTP_SERVER_TIMEOUTS.keepAliveTimeoutMs, 1, 3_600_000),
-    maxRequestsPerSocket: integer('HTTP_MAX_REQUESTS_PER_SOCKET', DEFAULT_HTTP_SERVER_TIMEOUTS.maxRequestsPerSocket, 0, 1_000_000),
-    socketIdleTimeoutMs: integer('HTTP_SOCKET_IDLE_TIMEOUT_MS', DEFAULT_HTTP_SERVER_TIMEOUTS.socketIdleTimeoutMs, 0, 3_600_000),
+    keepAliveTimeoutMs: integer(
+      'HTTP_KEEP_ALIVE_TIMEOUT_MS',
+      DEFAULT_HTTP_SERVER_TIMEOUTS.keepAliveTimeoutMs,
+      1,
+      3_600_000,
+    ),
+    maxRequestsPerSocket: integer(
+      'HTTP_MAX_REQUESTS_PER_SOCKET',
+      DEFAULT_HTTP_SERVER_TIMEOUTS.maxRequestsPerSocket,
+      0,
+      1_000_000,
+    ),
+    socketIdleTimeoutMs: integer(
+      'HTTP_SOCKET_IDLE_TIMEOUT_MS',
+      DEFAULT_HTTP_SERVER_TIMEOUTS.socketIdleTimeoutMs,
+      0,
+      3_600_000,
+    ),
   };
-  problems.push(...httpTimeoutProblems(httpServer, { headers: 'HTTP_HEADERS_TIMEOUT_MS', request: 'HTTP_REQUEST_TIMEOUT_MS' }));
+  problems.push(
+    ...httpTimeoutProblems(httpServer, { headers: 'HTTP_HEADERS_TIMEOUT_MS', request: 'HTTP_REQUEST_TIMEOUT_MS' }),
+  );
 
   const corsAllowed = text('CORS_ALLOWED_HEADERS');
   const corsExposed = text('CORS_EXPOSED_HEADERS');
@@ -279,7 +307,10 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     },
     maxBodyBytes: integer('MAX_BODY_BYTES', 1_048_576, 1_024, 100 * 1_048_576),
     internalSecret,
-    jwt: { trustedIssuersFile: issuersFile === undefined ? undefined : resolve(issuersFile), trustDevIssuer: !production },
+    jwt: {
+      trustedIssuersFile: issuersFile === undefined ? undefined : resolve(issuersFile),
+      trustDevIssuer: !production,
+    },
     controlPlane,
     redisUrl: readRedisUrl(env, problems),
     budgetFailMode: budgetFailMode === 'closed' ? 'closed' : 'open',
@@ -287,7 +318,12 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     explorerEnabled: explorer === undefined ? !production : explorer === 'true',
     inputBounds: {
       maxJsonDepth: integer('MAX_JSON_DEPTH', DEFAULT_INPUT_BOUNDS.maxJsonDepth, 2, MAX_INPUT_NESTING),
-      maxDocumentNesting: integer('MAX_DOCUMENT_NESTING', DEFAULT_INPUT_BOUNDS.maxDocumentNesting, 8, MAX_INPUT_NESTING),
+      maxDocumentNesting: integer(
+        'MAX_DOCUMENT_NESTING',
+        DEFAULT_INPUT_BOUNDS.maxDocumentNesting,
+        8,
+        MAX_INPUT_NESTING,
+      ),
     },
     httpServer,
     cacheBytes: {
@@ -308,7 +344,12 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
       fullReloadMs: integer('API_KEY_INDEX_FULL_RELOAD_MS', DEFAULT_API_KEY_INDEX.fullReloadMs, 10_000, 86_400_000),
     },
     shutdown: {
-      delayMs: integer('SHUTDOWN_DELAY_MS', production ? DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS : DEFAULT_SHUTDOWN.delayMs, 0, 300_000),
+      delayMs: integer(
+        'SHUTDOWN_DELAY_MS',
+        production ? DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS : DEFAULT_SHUTDOWN.delayMs,
+        0,
+        300_000,
+      ),
       graceMs: integer('SHUTDOWN_GRACE_MS', DEFAULT_SHUTDOWN.graceMs, 0, 600_000),
     },
     ...(cors ? { cors } : {}),

@@ -33,7 +33,11 @@ export interface DocumentStore {
 }
 
 export function createDocumentStore(options: DocumentStoreOptions): DocumentStore {
-  const cache = createByteBoundedCache<DocumentNode>({ name: 'documents', maxBytes: options.maxBytes, sizeOf: documentBytes });
+  const cache = createByteBoundedCache<DocumentNode>({
+    name: 'documents',
+    maxBytes: options.maxBytes,
+    sizeOf: documentBytes,
+  });
   // The key Apollo asked to store a document under (its schema hash prefix and the query hash), until the request
   // that parsed it is admitted. Weak: a refused request's document goes with it.
   const pending = new WeakMap<DocumentNode, string>();

@@ -77,7 +77,10 @@ export function livenessHandler(): RequestHandler {
 }
 
 /** The body is a bare status either way; the reason goes to the log, at debug while draining (expected) else warn. */
-export function readinessHandler(readiness: () => Promise<Readiness>, log?: (readiness: Readiness) => void): RequestHandler {
+export function readinessHandler(
+  readiness: () => Promise<Readiness>,
+  log?: (readiness: Readiness) => void,
+): RequestHandler {
   return async (_req, res) => {
     const result = await readiness();
     res.setHeader('cache-control', 'no-store');

@@ -15,7 +15,9 @@ import { ACME_ORIGIN, startTestPlatform, type GraphQLHttpResult, type TestPlatfo
 const WHOAMI = { query: 'query Who { whoami { tenant principal roles } }' };
 /** What a partner sends: API keys run persisted operations only (persisted.test.ts). */
 const WHOAMI_BY_ID = byId(WHOAMI.query);
-const UNAUTHENTICATED_BODY = { errors: [{ message: 'Missing or invalid credentials', extensions: { code: 'UNAUTHENTICATED' } }] };
+const UNAUTHENTICATED_BODY = {
+  errors: [{ message: 'Missing or invalid credentials', extensions: { code: 'UNAUTHENTICATED' } }],
+};
 const ACME_IDP = 'https://login.acme.example';
 const DAY = 86_400_000;
 
@@ -46,8 +48,14 @@ describe('identity over HTTP', () => {
     const acmeIdp = await generateKeyPair('ES256', { extractable: true });
     acmeIdpKey = acmeIdp.privateKey;
     const jwksFile = join(mkdtempSync(join(tmpdir(), 'tollgate-identity-test-')), 'acme-jwks.json');
-    writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(acmeIdp.publicKey)), kid: 'acme-1', alg: 'ES256' }] }));
-    platform = await startTestPlatform({}, { issuers: [{ issuer: ACME_IDP, audience: 'acme-shop', tenants: ['acme'], jwksFile }] });
+    writeFileSync(
+      jwksFile,
+      JSON.stringify({ keys: [{ ...(await exportJWK(acmeIdp.publicKey)), kid: 'acme-1', alg: 'ES256' }] }),
+    );
+    platform = await startTestPlatform(
+      {},
+      { issuers: [{ issuer: ACME_IDP, audience: 'acme-shop', tenants: ['acme'], jwksFile }] },
+    );
   });
 
   afterAll(async () => {
@@ -60,7 +68,9 @@ describe('identity over HTTP', () => {
 
   describe('JWTs', () => {
     it('serves a valid token for its tenant', async () => {
-      const res = await platform.graphql(WHOAMI, { token: await platform.issuer.sign({ tenant: 'globex', sub: 'u-9', roles: ['staff'] }) });
+      const res = await platform.graphql(WHOAMI, {
+        token: await platform.issuer.sign({ tenant: 'globex', sub: 'u-9', roles: ['staff'] }),
+      });
       expect(res.status).toBe(200);
       expect(res.body.data).toEqual({ whoami: { tenant: 'globex', principal: 'u-9', roles: ['staff'] } });
     });
@@ -74,7 +84,14 @@ describe('identity over HTTP', () => {
 
     const unsigned = (alg: string) =>
       `${base64url.encode(JSON.stringify({ alg, typ: 'JWT' }))}.${base64url.encode(
-        JSON.stringify({ iss: TEST_ISSUER, aud: TEST_AUDIENCE, sub: 'u', tenant: 'acme', roles: ['admin'], exp: nowSeconds() + 600 }),
+        JSON.stringify({
+          iss: TEST_ISSUER,
+          aud: TEST_AUDIENCE,
+          sub: 'u',
+          tenant: 'acme',
+          roles: ['admin'],
+          exp: nowSeconds() + 600,
+        }),
       )}.`;
 
     it.each<[string, (p: TestPlatform) => Promise<string | null>]>([
@@ -113,7 +130,10 @@ describe('identity over HTTP', () => {
       ['a list of tenants', (p) => p.issuer.sign({ tenant: ['acme', 'globex'] })],
       ['a wildcard tenant', (p) => p.issuer.sign({ tenant: '*' })],
       ['an object tenant', (p) => p.issuer.sign({ tenant: { $ne: null } })],
-      ['a tenant its issuer may not speak for', async () => signTestToken(acmeIdpKey, { iss: ACME_IDP, aud: 'acme-shop', tenant: 'globex' }, { kid: 'acme-1' })],
+      [
+        'a tenant its issuer may not speak for',
+        async () => signTestToken(acmeIdpKey, { iss: ACME_IDP, aud: 'acme-shop', tenant: 'globex' }, { kid: 'acme-1' }),
+      ],
     ])('refuses %s with 401 UNAUTHENTICATED, before any subgraph', async (_label, make) => {
       const res = await platform.graphql(WHOAMI, { token: await make(platform) });
       expectUnauthenticated(res);
@@ -131,8 +151,17 @@ describe('identity over HTTP', () => {
         const refused = await platform.graphql(WHOAMI, { token });
         expectForbidden(refused, 'TENANT_SUSPENDED');
         expect(refused.body.errors?.[0]?.message).toBe('This tenant is suspended.');
-        const line = platform.logs.find((l) => l.msg === 'request' && l.requestId === refused.headers.get('x-request-id'));
-        expect(line).toMatchObject({ level: 'warn', status: 403, tenant: 'globex', principal: 'user-1', errorCodes: ['FORBIDDEN'], reason: 'TENANT_SUSPENDED' });
+        const line = platform.logs.find(
+          (l) => l.msg === 'request' && l.requestId === refused.headers.get('x-request-id'),
+        );
+        expect(line).toMatchObject({
+          level: 'warn',
+          status: 403,
+          tenant: 'globex',
+          principal: 'user-1',
+          errorCodes: ['FORBIDDEN'],
+          reason: 'TENANT_SUSPENDED',
+        });
         expect(subgraphRequests(platform)).toBe(served);
         // Another tenant is served as usual meanwhile.
         expect((await platform.graphql(WHOAMI)).status).toBe(200);
@@ -143,7 +172,10 @@ describe('identity over HTTP', () => {
     });
 
     it('refuses a tenant the registry does not have with 403 FORBIDDEN TENANT_UNKNOWN', async () => {
-      expectForbidden(await platform.graphql(WHOAMI, { token: await platform.issuer.sign({ tenant: 'initech' }) }), 'TENANT_UNKNOWN');
+      expectForbidden(
+        await platform.graphql(WHOAMI, { token: await platform.issuer.sign({ tenant: 'initech' }) }),
+        'TENANT_UNKNOWN',
+      );
     });
 
     it('takes the tenant from the credential: a conflicting x-tenant-id is 403 FORBIDDEN', async () => {
@@ -156,13 +188,23 @@ describe('identity over HTTP', () => {
     it('logs the refusal with the tenant, the principal and the reason', async () => {
       const res = await platform.graphql(WHOAMI, { headers: { 'x-tenant-id': 'globex' } });
       const line = platform.logs.find((l) => l.msg === 'request' && l.requestId === res.headers.get('x-request-id'));
-      expect(line).toMatchObject({ status: 403, tenant: 'acme', principal: 'user-1', errorCodes: ['FORBIDDEN'], reason: 'TENANT_MISMATCH' });
+      expect(line).toMatchObject({
+        status: 403,
+        tenant: 'acme',
+        principal: 'user-1',
+        errorCodes: ['FORBIDDEN'],
+        reason: 'TENANT_MISMATCH',
+      });
     });
   });
 
   describe('API keys', () => {
     beforeAll(async () => {
-      await platform.controlPlane.manifests.publish('globex', 'wms-v1', testManifest(platform.config.supergraphPath, WHOAMI.query));
+      await platform.controlPlane.manifests.publish(
+        'globex',
+        'wms-v1',
+        testManifest(platform.config.supergraphPath, WHOAMI.query),
+      );
     });
 
     const issue = (overrides: { expiresAt?: Date } = {}) =>
@@ -174,15 +216,18 @@ describe('identity over HTTP', () => {
         expiresAt: overrides.expiresAt ?? new Date(Date.now() + 30 * DAY),
       });
 
-    it.each([['X-Api-Key'], ['Authorization: ApiKey']])('serves a partner by %s, as key:<id> with no roles', async (how) => {
-      const { key, record } = await issue();
-      const res =
-        how === 'X-Api-Key'
-          ? await platform.graphql(WHOAMI_BY_ID, { apiKey: key })
-          : await platform.graphql(WHOAMI_BY_ID, { token: null, headers: { authorization: `ApiKey ${key}` } });
-      expect(res.status).toBe(200);
-      expect(res.body.data).toEqual({ whoami: { tenant: 'globex', principal: `key:${record.id}`, roles: [] } });
-    });
+    it.each([['X-Api-Key'], ['Authorization: ApiKey']])(
+      'serves a partner by %s, as key:<id> with no roles',
+      async (how) => {
+        const { key, record } = await issue();
+        const res =
+          how === 'X-Api-Key'
+            ? await platform.graphql(WHOAMI_BY_ID, { apiKey: key })
+            : await platform.graphql(WHOAMI_BY_ID, { token: null, headers: { authorization: `ApiKey ${key}` } });
+        expect(res.status).toBe(200);
+        expect(res.body.data).toEqual({ whoami: { tenant: 'globex', principal: `key:${record.id}`, roles: [] } });
+      },
+    );
 
     it('answers unknown, revoked, expired and rotated-out keys with one and the same 401', async () => {
       const unknown = `tg_live_${'Q'.repeat(12)}_${'q'.repeat(40)}`;
@@ -195,12 +240,17 @@ describe('identity over HTTP', () => {
       expect(apiKeyStatus((await platform.controlPlane.apiKeys.get(expired.record.id))!, Date.now())).toBe('expired');
 
       const missing = await platform.graphql(WHOAMI, { token: null });
-      const answers = await Promise.all([unknown, revoked.key, expired.key, rotated.key].map((apiKey) => platform.graphql(WHOAMI_BY_ID, { apiKey })));
+      const answers = await Promise.all(
+        [unknown, revoked.key, expired.key, rotated.key].map((apiKey) => platform.graphql(WHOAMI_BY_ID, { apiKey })),
+      );
       for (const res of answers) {
         expectUnauthenticated(res);
         expect(res.text).toBe(missing.text);
       }
-      const reasons = answers.map((res) => platform.logs.find((l) => l.msg === 'request' && l.requestId === res.headers.get('x-request-id'))?.reason);
+      const reasons = answers.map(
+        (res) =>
+          platform.logs.find((l) => l.msg === 'request' && l.requestId === res.headers.get('x-request-id'))?.reason,
+      );
       expect(reasons).toEqual(['api-key:unknown', 'api-key:revoked', 'api-key:expired', 'api-key:rotated-out']);
       expect((await platform.graphql(WHOAMI_BY_ID, { apiKey: replacement.key })).status).toBe(200);
       expect(subgraphRequests(platform)).toBe(1);
@@ -219,7 +269,8 @@ describe('identity over HTTP', () => {
       await platform.controlPlane.apiKeys.revoke(record.id);
       const started = Date.now();
       let res = await platform.graphql(WHOAMI_BY_ID, { apiKey: key });
-      while (res.status === 200 && Date.now() - started < 5_000) res = await platform.graphql(WHOAMI_BY_ID, { apiKey: key });
+      while (res.status === 200 && Date.now() - started < 5_000)
+        res = await platform.graphql(WHOAMI_BY_ID, { apiKey: key });
       expectUnauthenticated(res);
       expect(Date.now() - started).toBeLessThan(5_000);
     });
@@ -256,7 +307,11 @@ describe('identity over HTTP', () => {
     const preflight = (origin: string, method = 'POST') =>
       fetch(`${platform.gateway.url}/graphql`, {
         method: 'OPTIONS',
-        headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': 'authorization, content-type' },
+        headers: {
+          origin,
+          'access-control-request-method': method,
+          'access-control-request-headers': 'authorization, content-type',
+        },
       });
 
     it("answers a preflight from a tenant's origin, cached for ten minutes, without credentials or a wildcard", async () => {
@@ -283,7 +338,9 @@ describe('identity over HTTP', () => {
 
     it('stops answering the origins of a suspended tenant', async () => {
       await platform.controlPlane.tenants.updateTenant('globex', { origins: ['https://globex.test'] });
-      expect((await preflight('https://globex.test')).headers.get('access-control-allow-origin')).toBe('https://globex.test');
+      expect((await preflight('https://globex.test')).headers.get('access-control-allow-origin')).toBe(
+        'https://globex.test',
+      );
       await platform.controlPlane.tenants.suspendTenant('globex');
       try {
         expect((await preflight('https://globex.test')).headers.get('access-control-allow-origin')).toBeNull();
@@ -303,7 +360,10 @@ describe('identity over HTTP', () => {
 
     it("refuses a page of another tenant's origin with 403 FORBIDDEN ORIGIN_NOT_ALLOWED", async () => {
       const token = await platform.issuer.sign({ tenant: 'globex' });
-      expectForbidden(await platform.graphql(WHOAMI, { token, headers: { origin: ACME_ORIGIN } }), 'ORIGIN_NOT_ALLOWED');
+      expectForbidden(
+        await platform.graphql(WHOAMI, { token, headers: { origin: ACME_ORIGIN } }),
+        'ORIGIN_NOT_ALLOWED',
+      );
       expect(subgraphRequests(platform)).toBe(0);
     });
 

@@ -37,7 +37,11 @@ export interface IdentityOptions {
   onControlPlaneCommand?: (event: mongo.CommandStartedEvent) => void;
 }
 
-export async function startIdentity(config: GatewayConfig, logger: Logger, options: IdentityOptions = {}): Promise<Identity> {
+export async function startIdentity(
+  config: GatewayConfig,
+  logger: Logger,
+  options: IdentityOptions = {},
+): Promise<Identity> {
   const issuers = loadTrustedIssuers({
     file: config.jwt.trustedIssuersFile,
     production: config.production,
@@ -45,10 +49,20 @@ export async function startIdentity(config: GatewayConfig, logger: Logger, optio
   });
   const { mongoUri, dbName } = config.controlPlane;
   // The gateway reads the control plane and never changes its indexes: `tollgate migrate` does (common/indexes.ts).
-  const controlPlane = await openControlPlane({ mongoUri, dbName, onCommand: options.onControlPlaneCommand, indexes: 'verify' });
+  const controlPlane = await openControlPlane({
+    mongoUri,
+    dbName,
+    onCommand: options.onControlPlaneCommand,
+    indexes: 'verify',
+  });
   const directory = createTenantDirectory({ source: controlPlane.tenants, logger });
   const indexConfig = config.apiKeyIndex ?? DEFAULT_API_KEY_INDEX;
-  const keyIds = createKeyIdIndex({ source: controlPlane.apiKeys, logger, refreshMs: indexConfig.refreshMs, fullReloadMs: indexConfig.fullReloadMs });
+  const keyIds = createKeyIdIndex({
+    source: controlPlane.apiKeys,
+    logger,
+    refreshMs: indexConfig.refreshMs,
+    fullReloadMs: indexConfig.fullReloadMs,
+  });
   const apiKeys = new ApiKeyVerifier({ source: controlPlane.apiKeys, logger, knownKeyIds: keyIds });
   const manifests = createManifestCatalog({ source: controlPlane.manifests, logger });
   const subscription = subscribeToChanges({
@@ -71,7 +85,10 @@ export async function startIdentity(config: GatewayConfig, logger: Logger, optio
   // Redis being unreachable must not stop the gateway from starting; its absence is logged by the subscription.
   // Loaded after subscribing, so no key announced meanwhile is missed; a failed load leaves the index empty and every
   // key read from the control plane as before, until a refresh succeeds.
-  await Promise.all([keyIds.start(), Promise.race([subscription.ready, delay(SUBSCRIPTION_WAIT_MS, undefined, { ref: false })])]);
+  await Promise.all([
+    keyIds.start(),
+    Promise.race([subscription.ready, delay(SUBSCRIPTION_WAIT_MS, undefined, { ref: false })]),
+  ]);
   return {
     directory,
     authenticate: createAuthenticator({ issuers, apiKeys, directory }),

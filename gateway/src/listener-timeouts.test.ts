@@ -12,7 +12,13 @@ let platform: TestPlatform;
 
 beforeAll(async () => {
   platform = await startTestPlatform({
-    httpServer: { headersTimeoutMs: 1_000, requestTimeoutMs: 2_000, keepAliveTimeoutMs: 5_000, maxRequestsPerSocket: 3, socketIdleTimeoutMs: 20_000 },
+    httpServer: {
+      headersTimeoutMs: 1_000,
+      requestTimeoutMs: 2_000,
+      keepAliveTimeoutMs: 5_000,
+      maxRequestsPerSocket: 3,
+      socketIdleTimeoutMs: 20_000,
+    },
   });
 });
 

@@ -8,7 +8,10 @@ async function main(): Promise<void> {
   const config = loadGatewayConfig(process.env);
   const logger = createLogger({ level: config.logLevel, base: { service: 'gateway' } });
   const gateway = await startGateway(config, { logger });
-  logger.info('gateway listening', { url: `${gateway.url}/graphql`, ...(gateway.metricsUrl ? { metrics: gateway.metricsUrl } : {}) });
+  logger.info('gateway listening', {
+    url: `${gateway.url}/graphql`,
+    ...(gateway.metricsUrl ? { metrics: gateway.metricsUrl } : {}),
+  });
 
   // common/shutdown.ts: readiness fails at once, the gateway serves for SHUTDOWN_DELAY_MS, stops accepting, drains for at
   // most SHUTDOWN_GRACE_MS, flushes and closes. Exit 0 once all of it is done; 1 if it failed or overran.

@@ -65,7 +65,12 @@ describe('persisted operations over HTTP', () => {
       const res = await platform.graphql(persisted(operationId(PRODUCTS)), { apiKey: partnerKey });
       expect(res.status).toBe(200);
       expect(res.body.errors).toBeUndefined();
-      expect(res.body.data).toEqual({ products: [{ id: 'p1', name: 'Kettle', inStock: true }, { id: 'p2', name: 'Teapot', inStock: false }] });
+      expect(res.body.data).toEqual({
+        products: [
+          { id: 'p1', name: 'Kettle', inStock: true },
+          { id: 'p2', name: 'Teapot', inStock: false },
+        ],
+      });
       const cost = res.body.extensions?.cost as { actualQueryCost?: number } | undefined;
       expect(cost?.actualQueryCost).toBeGreaterThan(0);
       expect(subgraphRequests(platform)).toBeGreaterThan(0);
@@ -121,7 +126,9 @@ describe('persisted operations over HTTP', () => {
     });
 
     it('may not batch', async () => {
-      const res = await platform.graphql([persisted(operationId(PRODUCTS)), persisted(operationId(PRODUCTS))], { apiKey: partnerKey });
+      const res = await platform.graphql([persisted(operationId(PRODUCTS)), persisted(operationId(PRODUCTS))], {
+        apiKey: partnerKey,
+      });
       expectRefused(platform, res, 400, 'BAD_REQUEST');
     });
 
@@ -130,13 +137,30 @@ describe('persisted operations over HTTP', () => {
       const v2 = await manifests.publish('acme', 'acme-erp', manifestOf(FORBIDDEN));
       expect(v2.version).toBe(2);
       // The publish is announced; the gateway serves version 2, which no longer holds PRODUCTS.
-      await expect(until(async () => (await platform.graphql(persisted(operationId(PRODUCTS)), { apiKey: partnerKey })).status === 400)).resolves.toBe(true);
+      await expect(
+        until(
+          async () => (await platform.graphql(persisted(operationId(PRODUCTS)), { apiKey: partnerKey })).status === 400,
+        ),
+      ).resolves.toBe(true);
       await manifests.retire('acme', 'acme-erp', 2);
-      await expect(until(async () => (await platform.graphql(persisted(operationId(PRODUCTS)), { apiKey: partnerKey })).status === 200)).resolves.toBe(true);
+      await expect(
+        until(
+          async () => (await platform.graphql(persisted(operationId(PRODUCTS)), { apiKey: partnerKey })).status === 200,
+        ),
+      ).resolves.toBe(true);
       await manifests.retire('acme', 'acme-erp', 1);
       for (const subgraph of Object.values(platform.subgraphs)) subgraph.requests.length = 0;
-      await expect(until(async () => (await platform.graphql(persisted(operationId(PRODUCTS)), { apiKey: partnerKey })).status === 400)).resolves.toBe(true);
-      expectRefused(platform, await platform.graphql(persisted(operationId(PRODUCTS)), { apiKey: partnerKey }), 400, 'PERSISTED_QUERY_NOT_IN_LIST');
+      await expect(
+        until(
+          async () => (await platform.graphql(persisted(operationId(PRODUCTS)), { apiKey: partnerKey })).status === 400,
+        ),
+      ).resolves.toBe(true);
+      expectRefused(
+        platform,
+        await platform.graphql(persisted(operationId(PRODUCTS)), { apiKey: partnerKey }),
+        400,
+        'PERSISTED_QUERY_NOT_IN_LIST',
+      );
       await manifests.publish('acme', 'acme-erp', manifestOf(PRODUCTS, FORBIDDEN));
     });
   });
@@ -170,7 +194,10 @@ describe('persisted operations over HTTP', () => {
     });
 
     it('refuse an unsupported persisted query version before Apollo Server sees it', async () => {
-      const res = await platform.graphql({ query, extensions: { persistedQuery: { version: 2, sha256Hash: operationId(query) } } });
+      const res = await platform.graphql({
+        query,
+        extensions: { persistedQuery: { version: 2, sha256Hash: operationId(query) } },
+      });
       expectRefused(platform, res, 400, 'BAD_REQUEST');
     });
   });
@@ -192,10 +219,25 @@ describe('persisted operations over HTTP', () => {
       await until(async () => (await platform.graphql({ query: unlisted }, { token: await token() })).status === 400);
       for (const subgraph of Object.values(platform.subgraphs)) subgraph.requests.length = 0;
 
-      expectRefused(platform, await platform.graphql({ query: unlisted }, { token: await token() }), 400, 'PERSISTED_QUERY_NOT_IN_LIST');
-      expectRefused(platform, await platform.graphql({ query: unlisted, ...persisted(operationId(unlisted)) }, { token: await token() }), 400, 'PERSISTED_QUERY_NOT_IN_LIST');
+      expectRefused(
+        platform,
+        await platform.graphql({ query: unlisted }, { token: await token() }),
+        400,
+        'PERSISTED_QUERY_NOT_IN_LIST',
+      );
+      expectRefused(
+        platform,
+        await platform.graphql({ query: unlisted, ...persisted(operationId(unlisted)) }, { token: await token() }),
+        400,
+        'PERSISTED_QUERY_NOT_IN_LIST',
+      );
       expect(await redis.get(apqKey(operationId(unlisted)))).toBeNull();
-      expectRefused(platform, await platform.graphql(persisted(operationId(unlisted)), { token: await token() }), 400, 'PERSISTED_QUERY_NOT_IN_LIST');
+      expectRefused(
+        platform,
+        await platform.graphql(persisted(operationId(unlisted)), { token: await token() }),
+        400,
+        'PERSISTED_QUERY_NOT_IN_LIST',
+      );
 
       const byText = await platform.graphql({ query: PRODUCTS }, { token: await token() });
       expect(byText.status).toBe(200);
@@ -207,7 +249,9 @@ describe('persisted operations over HTTP', () => {
     it('in log-unknown mode runs unlisted operations and logs them', async () => {
       await platform.controlPlane.tenants.updateTenant('globex', { safelistMode: 'log-unknown' });
       await until(async () => (await platform.graphql({ query: unlisted }, { token: await token() })).status === 200);
-      const logged = platform.logs.filter((line) => line.msg === 'operation outside the frontend safelist' && line.tenant === 'globex');
+      const logged = platform.logs.filter(
+        (line) => line.msg === 'operation outside the frontend safelist' && line.tenant === 'globex',
+      );
       expect(logged.at(-1)).toMatchObject({ operationId: operationId(unlisted) });
       expect(typeof logged.at(-1)?.requestId).toBe('string');
     });

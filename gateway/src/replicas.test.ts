@@ -61,10 +61,22 @@ function stopReplica(replica: Replica | undefined): Promise<void> {
   });
 }
 
-async function ask(replica: Replica, headers: Record<string, string>, body = TYPENAME): Promise<{ status: number; reason?: unknown; code?: unknown }> {
-  const res = await fetch(replica.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+async function ask(
+  replica: Replica,
+  headers: Record<string, string>,
+  body = TYPENAME,
+): Promise<{ status: number; reason?: unknown; code?: unknown }> {
+  const res = await fetch(replica.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
   const answer = (await res.json()) as { errors?: { extensions?: { reason?: unknown; code?: unknown } }[] };
-  return { status: res.status, reason: answer.errors?.[0]?.extensions?.reason, code: answer.errors?.[0]?.extensions?.code };
+  return {
+    status: res.status,
+    reason: answer.errors?.[0]?.extensions?.reason,
+    code: answer.errors?.[0]?.extensions?.code,
+  };
 }
 
 /** Polls every replica until `refused` holds for its answer; returns how long the slowest took. */
@@ -112,9 +124,17 @@ describe('two gateway replicas', () => {
     // A tenant whose budget holds BUDGET_CAPACITY operations and practically never refills (this test's own
     // control-plane database: the plan change touches nobody else).
     await controlPlane.tenants.createTenant({ id: 'initech', name: 'Initech', plan: 'enterprise' });
-    await controlPlane.tenants.updatePlan('enterprise', { limits: { budget: { capacity: BUDGET_CAPACITY, restoreRate: 0.001 } } });
-    controlEnv = { MONGODB_URI: process.env.TEST_MONGODB_URI ?? '', CONTROL_DB: controlPlane.dbName, REDIS_URL: process.env.TEST_REDIS_URL ?? '' };
-    const urls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [`${name.toUpperCase()}_URL`, 'http://127.0.0.1:9/graphql']));
+    await controlPlane.tenants.updatePlan('enterprise', {
+      limits: { budget: { capacity: BUDGET_CAPACITY, restoreRate: 0.001 } },
+    });
+    controlEnv = {
+      MONGODB_URI: process.env.TEST_MONGODB_URI ?? '',
+      CONTROL_DB: controlPlane.dbName,
+      REDIS_URL: process.env.TEST_REDIS_URL ?? '',
+    };
+    const urls = Object.fromEntries(
+      SUBGRAPH_NAMES.map((name) => [`${name.toUpperCase()}_URL`, 'http://127.0.0.1:9/graphql']),
+    );
     const env = {
       ...controlEnv,
       ...urls,
@@ -154,13 +174,24 @@ describe('two gateway replicas', () => {
     expect(ran.length).toBeGreaterThanOrEqual(1);
     expect(ran.length).toBeLessThanOrEqual(BUDGET_CAPACITY);
     // The replicas fail closed (see beforeAll): a reservation Redis did not answer in time is a 503, never a run.
-    for (const answer of answers.filter((a) => a.status !== 200)) expect(['RATE_LIMITED', 'SERVICE_UNAVAILABLE']).toContain(answer.code);
+    for (const answer of answers.filter((a) => a.status !== 200))
+      expect(['RATE_LIMITED', 'SERVICE_UNAVAILABLE']).toContain(answer.code);
     // Both replicas refused some: the budget is shared, not per process.
     const refusedBy = new Set(answers.map((a, i) => (a.status === 429 ? i % 2 : -1)).filter((r) => r >= 0));
     expect(refusedBy.size).toBe(2);
     // Another tenant, and another caller of the same tenant, are unaffected.
-    expect((await ask(replicas[0]!, { authorization: `Bearer ${await issuer.sign({ tenant: 'acme' })}` }, body)).status).toBe(200);
-    expect((await ask(replicas[1]!, { authorization: `Bearer ${await issuer.sign({ tenant: 'initech', sub: `someone-else-${run}` })}` }, body)).status).toBe(200);
+    expect(
+      (await ask(replicas[0]!, { authorization: `Bearer ${await issuer.sign({ tenant: 'acme' })}` }, body)).status,
+    ).toBe(200);
+    expect(
+      (
+        await ask(
+          replicas[1]!,
+          { authorization: `Bearer ${await issuer.sign({ tenant: 'initech', sub: `someone-else-${run}` })}` },
+          body,
+        )
+      ).status,
+    ).toBe(200);
   });
 
   it('are separate processes', () => {
@@ -182,14 +213,22 @@ describe('two gateway replicas', () => {
     // Both have the key cached, so only the announcement or the cache lifetime can end it.
     for (const replica of replicas) expect((await ask(replica, headers, PING_BY_ID)).status).toBe(200);
     await controlPlane.apiKeys.revoke(record.id);
-    expect(await timeUntilRefused(replicas, headers, ({ status }) => status === 401, PING_BY_ID)).toBeLessThan(PROMISE_MS);
+    expect(await timeUntilRefused(replicas, headers, ({ status }) => status === 401, PING_BY_ID)).toBeLessThan(
+      PROMISE_MS,
+    );
   });
 
   it('both refuse a tenant suspended with the CLI within 5 s, and serve it again once resumed', async () => {
     const headers = { authorization: `Bearer ${await issuer.sign({ tenant: 'acme' })}` };
     for (const replica of replicas) expect((await ask(replica, headers)).status).toBe(200);
     expect(await runCli(['tenant', 'suspend', 'acme'], controlEnv)).toBe(0);
-    expect(await timeUntilRefused(replicas, headers, ({ status, reason }) => status === 403 && reason === 'TENANT_SUSPENDED')).toBeLessThan(PROMISE_MS);
+    expect(
+      await timeUntilRefused(
+        replicas,
+        headers,
+        ({ status, reason }) => status === 403 && reason === 'TENANT_SUSPENDED',
+      ),
+    ).toBeLessThan(PROMISE_MS);
     expect(await runCli(['tenant', 'resume', 'acme'], controlEnv)).toBe(0);
     expect(await timeUntilRefused(replicas, headers, ({ status }) => status === 200)).toBeLessThan(PROMISE_MS);
   });
@@ -205,10 +244,13 @@ describe('two gateway replicas', () => {
     const headers = { 'x-api-key': key };
     const body = PING_BY_ID;
     // Both have cached that nothing is published, so only the announcement or the cache lifetime can change it.
-    for (const replica of replicas) expect(await ask(replica, headers, body)).toMatchObject({ status: 400, code: 'PERSISTED_QUERY_NOT_IN_LIST' });
+    for (const replica of replicas)
+      expect(await ask(replica, headers, body)).toMatchObject({ status: 400, code: 'PERSISTED_QUERY_NOT_IN_LIST' });
     const published = await controlPlane.manifests.publish('globex', 'monitor', pingManifest());
     expect(await timeUntilRefused(replicas, headers, ({ status }) => status === 200, body)).toBeLessThan(PROMISE_MS);
     await controlPlane.manifests.retire('globex', 'monitor', published.version);
-    expect(await timeUntilRefused(replicas, headers, ({ code }) => code === 'PERSISTED_QUERY_NOT_IN_LIST', body)).toBeLessThan(PROMISE_MS);
+    expect(
+      await timeUntilRefused(replicas, headers, ({ code }) => code === 'PERSISTED_QUERY_NOT_IN_LIST', body),
+    ).toBeLessThan(PROMISE_MS);
   });
 });

@@ -78,9 +78,7 @@ export interface ResolvedOperation {
 }
 
 export type CostRefusal =
-  | typeof ErrorCode.COST_ESTIMATED_TOO_EXPENSIVE
-  | typeof ErrorCode.RATE_LIMITED
-  | typeof ErrorCode.SERVICE_UNAVAILABLE;
+  typeof ErrorCode.COST_ESTIMATED_TOO_EXPENSIVE | typeof ErrorCode.RATE_LIMITED | typeof ErrorCode.SERVICE_UNAVAILABLE;
 
 /** What the cost stage priced and reserved for one operation; its after-hook settles it (pipeline/account.ts). */
 export interface CostReport {

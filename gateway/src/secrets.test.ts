@@ -31,11 +31,13 @@ describe('secrets', () => {
       responses.push(await platform.graphql(...args));
     };
 
-    if (platform.config.internalSecret.source !== 'env') throw new Error('the platform runs with an explicit internal secret');
+    if (platform.config.internalSecret.source !== 'env')
+      throw new Error('the platform runs with an explicit internal secret');
     const internalSecret = platform.config.internalSecret.secret;
     secrets.set('internal secret', internalSecret.toString('hex'));
     secrets.set('internal secret (base64)', internalSecret.toString('base64'));
-    for (const name of SUBGRAPH_NAMES) secrets.set(`${name} key`, deriveSubgraphKey(internalSecret, name).toString('hex'));
+    for (const name of SUBGRAPH_NAMES)
+      secrets.set(`${name} key`, deriveSubgraphKey(internalSecret, name).toString('hex'));
     const signingKey = await exportJWK(platform.issuer.privateKey);
     secrets.set('signing key', signingKey.d!);
 
@@ -44,7 +46,8 @@ describe('secrets', () => {
     const badTenant = await platform.issuer.sign({ tenant: 'Not A Tenant' });
     const globex = await platform.issuer.sign({ tenant: 'globex' });
     const tampered = `${good.slice(0, -10)}AAAAAAAAAA`;
-    for (const [label, token] of Object.entries({ good, expired, badTenant, globex, tampered })) secrets.set(`JWT ${label}`, token);
+    for (const [label, token] of Object.entries({ good, expired, badTenant, globex, tampered }))
+      secrets.set(`JWT ${label}`, token);
 
     const issue = () =>
       platform.controlPlane.apiKeys.issue({
@@ -54,14 +57,24 @@ describe('secrets', () => {
         manifest: 'scan-v1',
         expiresAt: new Date(Date.now() + 86_400_000),
       });
-    await platform.controlPlane.manifests.publish('globex', 'scan-v1', testManifest(platform.config.supergraphPath, WHOAMI.query));
+    await platform.controlPlane.manifests.publish(
+      'globex',
+      'scan-v1',
+      testManifest(platform.config.supergraphPath, WHOAMI.query),
+    );
     const live = await issue();
     const revoked = await issue();
     await platform.controlPlane.apiKeys.revoke(revoked.record.id);
     const rotated = await issue();
     const { issued: replacement } = await platform.controlPlane.apiKeys.rotate(rotated.record.id, { overlapMs: 0 });
     const wrongSecret = `tg_live_${live.record.id}_${'W'.repeat(40)}`;
-    for (const [label, key] of Object.entries({ live: live.key, revoked: revoked.key, rotated: rotated.key, replacement: replacement.key, wrongSecret })) {
+    for (const [label, key] of Object.entries({
+      live: live.key,
+      revoked: revoked.key,
+      rotated: rotated.key,
+      replacement: replacement.key,
+      wrongSecret,
+    })) {
       secrets.set(`API key ${label}`, key);
       secrets.set(`API key ${label} (secret)`, parseApiKey(key)!.secret);
     }
@@ -77,12 +90,16 @@ describe('secrets', () => {
     await send(WHOAMI, { token: globex });
     await send(WHOAMI_BY_ID, { apiKey: live.key });
     await platform.controlPlane.tenants.resumeTenant('globex');
-    for (const apiKey of [live.key, revoked.key, rotated.key, replacement.key, wrongSecret]) await send(WHOAMI_BY_ID, { apiKey });
+    for (const apiKey of [live.key, revoked.key, rotated.key, replacement.key, wrongSecret])
+      await send(WHOAMI_BY_ID, { apiKey });
     await send(WHOAMI_BY_ID, { token: null, headers: { authorization: `ApiKey ${live.key}` } });
     await send(WHOAMI_BY_ID, { apiKey: live.key, query: `?api_key=${live.key}` });
     await send(WHOAMI, { token: good, query: `?access_token=${good}` });
     await send(WHOAMI_BY_ID, { apiKey: live.key, headers: { authorization: `Bearer ${good}` } });
-    await send(WHOAMI, { token: null, headers: { authorization: `Basic ${Buffer.from(`user:${live.key}`).toString('base64')}` } });
+    await send(WHOAMI, {
+      token: null,
+      headers: { authorization: `Basic ${Buffer.from(`user:${live.key}`).toString('base64')}` },
+    });
 
     for (const subgraph of Object.values(platform.subgraphs)) {
       for (const request of subgraph.requests) {
@@ -91,12 +108,18 @@ describe('secrets', () => {
       }
     }
 
-    expect(responses.map((r) => r.status)).toEqual([200, 200, 401, 401, 401, 400, 403, 403, 403, 200, 401, 401, 200, 401, 200, 401, 401, 401, 401]);
+    expect(responses.map((r) => r.status)).toEqual([
+      200, 200, 401, 401, 401, 400, 403, 403, 403, 200, 401, 401, 200, 401, 200, 401, 401, 401, 401,
+    ]);
     const logs = platform.logs.map((line) => JSON.stringify(line)).join('\n');
     expect(logs).toContain('"status":401');
     const answered = responses.map((r) => `${r.text}\n${JSON.stringify([...r.headers])}`).join('\n');
     for (const [label, secret] of secrets) {
-      expect({ label, inLogs: logs.includes(secret), inResponses: answered.includes(secret) }).toEqual({ label, inLogs: false, inResponses: false });
+      expect({ label, inLogs: logs.includes(secret), inResponses: answered.includes(secret) }).toEqual({
+        label,
+        inLogs: false,
+        inResponses: false,
+      });
     }
   });
 });

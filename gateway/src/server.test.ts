@@ -22,7 +22,9 @@ function clearRequests(platform: TestPlatform): void {
 /** What a client must never see in any error body. */
 function expectNoInternals(platform: TestPlatform, text: string): void {
   for (const subgraph of Object.values(platform.subgraphs)) expect(text).not.toContain(subgraph.url);
-  expect(text).not.toMatch(/127\.0\.0\.1|10\.1\.2\.3|mongodb|serviceName|stacktrace|exception|"response"|ECONNREFUSED|inventory|accounts/);
+  expect(text).not.toMatch(
+    /127\.0\.0\.1|10\.1\.2\.3|mongodb|serviceName|stacktrace|exception|"response"|ECONNREFUSED|inventory|accounts/,
+  );
 }
 
 describe('gateway over HTTP', () => {
@@ -46,13 +48,18 @@ describe('gateway over HTTP', () => {
       expect(res.headers.get('www-authenticate')).toBe('Bearer');
       expect(res.headers.get('cache-control')).toBe('no-store');
       expect(res.headers.get('etag')).toBeNull();
-      expect(res.body).toEqual({ errors: [{ message: 'Missing or invalid credentials', extensions: { code: 'UNAUTHENTICATED' } }] });
+      expect(res.body).toEqual({
+        errors: [{ message: 'Missing or invalid credentials', extensions: { code: 'UNAUTHENTICATED' } }],
+      });
       expect(subgraphRequestCount(platform)).toBe(0);
     });
 
     it('answers an expired token exactly like a missing one', async () => {
       const expired = await platform.issuer.sign({ exp: Math.floor(Date.now() / 1000) - 3600 });
-      const [a, b] = await Promise.all([platform.graphql(WHOAMI, { token: expired }), platform.graphql(WHOAMI, { token: null })]);
+      const [a, b] = await Promise.all([
+        platform.graphql(WHOAMI, { token: expired }),
+        platform.graphql(WHOAMI, { token: null }),
+      ]);
       expect(a.status).toBe(401);
       expect(a.text).toBe(b.text);
       expect(subgraphRequestCount(platform)).toBe(0);
@@ -69,7 +76,12 @@ describe('gateway over HTTP', () => {
       expect(res.status).toBe(401);
       const requestId = res.headers.get('x-request-id');
       const line = platform.logs.find((l) => l.msg === 'request' && l.requestId === requestId);
-      expect(line).toMatchObject({ status: 401, errorCodes: ['UNAUTHENTICATED'], reason: 'bad-tenant-claim', level: 'warn' });
+      expect(line).toMatchObject({
+        status: 401,
+        errorCodes: ['UNAUTHENTICATED'],
+        reason: 'bad-tenant-claim',
+        level: 'warn',
+      });
       expect(JSON.stringify(platform.logs)).not.toContain(token);
     });
   });
@@ -105,10 +117,15 @@ describe('gateway over HTTP', () => {
       expect(productsRequest?.claims?.aud).toBe('products');
       expect(inventoryRequest?.claims?.aud).toBe('inventory');
       // The products token replayed at inventory is refused: wrong audience, wrong key.
-      const secret = platform.config.internalSecret.source === 'env' ? platform.config.internalSecret.secret : Buffer.alloc(0);
+      const secret =
+        platform.config.internalSecret.source === 'env' ? platform.config.internalSecret.secret : Buffer.alloc(0);
       const replay = productsRequest?.headers[INTERNAL_TOKEN_HEADER] as string;
       expect(() =>
-        verifyInternalToken(replay, { key: deriveSubgraphKey(secret, 'inventory'), audience: 'inventory', query: productsRequest!.query }),
+        verifyInternalToken(replay, {
+          key: deriveSubgraphKey(secret, 'inventory'),
+          audience: 'inventory',
+          query: productsRequest!.query,
+        }),
       ).toThrow('bad-signature');
     });
 
@@ -138,7 +155,9 @@ describe('gateway over HTTP', () => {
 
   describe('HTTP-level refusals', () => {
     it('answers a body over the limit with 413 PAYLOAD_TOO_LARGE', async () => {
-      const res = await platform.graphql({ query: `{ whoami { tenant } } # ${'x'.repeat(platform.config.maxBodyBytes)}` });
+      const res = await platform.graphql({
+        query: `{ whoami { tenant } } # ${'x'.repeat(platform.config.maxBodyBytes)}`,
+      });
       expect(res.status).toBe(413);
       expect(res.body.errors?.[0]?.extensions).toEqual({ code: 'PAYLOAD_TOO_LARGE' });
     });
@@ -163,16 +182,35 @@ describe('gateway over HTTP', () => {
       ['a batch', JSON.stringify([WHOAMI, WHOAMI]), 'Batched requests are not supported'],
       ['a number as documentId', '{"documentId": 5}', '"documentId" must be a string'],
       ['a number as query', '{"query": 5}', '"query" must be a string'],
-      ['a number as operationName', '{"query": "query Who { whoami { tenant } }", "operationName": 7}', '"operationName" must be a string'],
-      ['an array as variables', '{"query": "{ whoami { tenant } }", "variables": [1]}', '"variables" must be a JSON object'],
-      ['a string as extensions', '{"query": "{ whoami { tenant } }", "extensions": "x"}', '"extensions" must be a JSON object'],
+      [
+        'a number as operationName',
+        '{"query": "query Who { whoami { tenant } }", "operationName": 7}',
+        '"operationName" must be a string',
+      ],
+      [
+        'an array as variables',
+        '{"query": "{ whoami { tenant } }", "variables": [1]}',
+        '"variables" must be a JSON object',
+      ],
+      [
+        'a string as extensions',
+        '{"query": "{ whoami { tenant } }", "extensions": "x"}',
+        '"extensions" must be a JSON object',
+      ],
     ])('refuses %s with 400 BAD_REQUEST, reaches no subgraph and logs the code', async (_label, body, message) => {
       const res = await platform.graphql(body);
       expect(res.status).toBe(400);
-      expect(res.body.errors).toEqual([{ message: expect.stringContaining(message), extensions: { code: 'BAD_REQUEST' } }]);
+      expect(res.body.errors).toEqual([
+        { message: expect.stringContaining(message), extensions: { code: 'BAD_REQUEST' } },
+      ]);
       expect(subgraphRequestCount(platform)).toBe(0);
       const line = platform.logs.find((l) => l.msg === 'request' && l.requestId === res.headers.get('x-request-id'));
-      expect(line).toMatchObject({ status: 400, errorCodes: ['BAD_REQUEST'], reason: 'malformed-body', tenant: 'acme' });
+      expect(line).toMatchObject({
+        status: 400,
+        errorCodes: ['BAD_REQUEST'],
+        reason: 'malformed-body',
+        tenant: 'acme',
+      });
     });
 
     it('allows only GET (persisted queries, http/get-requests.test.ts) and POST on /graphql', async () => {
@@ -240,7 +278,10 @@ describe('gateway over HTTP', () => {
       const field = await platform.graphql({ query: '{ products { nme } }' });
       expect(field.status).toBe(400);
       expect(field.body.errors?.[0]?.message).toBe('Cannot query field "nme" on type "Product".');
-      const variable = await platform.graphql({ query: 'query G($r: Role!) { greet(role: $r) }', variables: { r: 'ADMN' } });
+      const variable = await platform.graphql({
+        query: 'query G($r: Role!) { greet(role: $r) }',
+        variables: { r: 'ADMN' },
+      });
       expect(variable.status).toBe(400);
       expect(variable.body.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT' });
       expect(variable.text).not.toMatch(/Did you mean|ADMIN/);
@@ -260,7 +301,8 @@ describe('gateway over HTTP', () => {
 
     it('answers a query the planner will not plan with 400, not 500', async () => {
       let fragments = 'fragment F0 on Product { id name }\n';
-      for (let i = 1; i <= 24; i++) fragments += `fragment F${i} on Product { a: related { ...F${i - 1} } b: related { ...F${i - 1} } }\n`;
+      for (let i = 1; i <= 24; i++)
+        fragments += `fragment F${i} on Product { a: related { ...F${i - 1} } b: related { ...F${i - 1} } }\n`;
       const res = await platform.graphql({ query: `{ products { ...F24 } }\n${fragments}` });
       expect(res.status).toBe(400);
       // The plan's depth limit refuses it first; planner-errors.test.ts covers the planner's own refusal.
@@ -324,7 +366,12 @@ describe('gateway over HTTP', () => {
     const quiet = createLogger({ sink: () => undefined });
 
     it('rejects when the port is taken, and leaves the running gateway alone', async () => {
-      await expect(startGateway({ ...platform.config, port: platform.gateway.port }, { logger: quiet, authorization: fixtureAuthorization })).rejects.toMatchObject({
+      await expect(
+        startGateway(
+          { ...platform.config, port: platform.gateway.port },
+          { logger: quiet, authorization: fixtureAuthorization },
+        ),
+      ).rejects.toMatchObject({
         code: 'EADDRINUSE',
       });
       expect((await platform.graphql(WHOAMI)).status).toBe(200);
@@ -332,7 +379,10 @@ describe('gateway over HTTP', () => {
 
     it('refuses development secrets in production, even from a hand-built config', async () => {
       await expect(
-        startGateway({ ...platform.config, production: true, internalSecret: { source: 'dev' } }, { logger: quiet, authorization: fixtureAuthorization }),
+        startGateway(
+          { ...platform.config, production: true, internalSecret: { source: 'dev' } },
+          { logger: quiet, authorization: fixtureAuthorization },
+        ),
       ).rejects.toThrow('development internal secret is refused in production');
       await expect(
         startGateway(
@@ -390,8 +440,16 @@ describe('gateway with failing subgraphs', () => {
     });
     // Each error names a field the failed fetch left null.
     expect(res.body.errors).toEqual([
-      { message: 'A downstream service timed out', path: ['products', 0, 'inStock'], extensions: { code: 'SUBGRAPH_TIMEOUT' } },
-      { message: 'A downstream service timed out', path: ['products', 1, 'inStock'], extensions: { code: 'SUBGRAPH_TIMEOUT' } },
+      {
+        message: 'A downstream service timed out',
+        path: ['products', 0, 'inStock'],
+        extensions: { code: 'SUBGRAPH_TIMEOUT' },
+      },
+      {
+        message: 'A downstream service timed out',
+        path: ['products', 1, 'inStock'],
+        extensions: { code: 'SUBGRAPH_TIMEOUT' },
+      },
     ]);
     expectNoInternals(platform, res.text);
 
@@ -407,8 +465,16 @@ describe('gateway with failing subgraphs', () => {
     expect(res.status).toBe(200);
     expect(res.body.data?.products).toHaveLength(2);
     expect(res.body.errors).toEqual([
-      { message: 'A downstream service failed', path: ['products', 0, 'inStock'], extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' } },
-      { message: 'A downstream service failed', path: ['products', 1, 'inStock'], extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' } },
+      {
+        message: 'A downstream service failed',
+        path: ['products', 0, 'inStock'],
+        extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' },
+      },
+      {
+        message: 'A downstream service failed',
+        path: ['products', 1, 'inStock'],
+        extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' },
+      },
     ]);
     expectNoInternals(platform, res.text);
     expect(JSON.stringify(res.body.errors)).not.toContain('500');
@@ -423,8 +489,16 @@ describe('gateway with failing subgraphs', () => {
       { id: 'p2', name: 'Teapot', inStock: null },
     ]);
     expect(res.body.errors).toEqual([
-      { message: 'A downstream service failed', path: ['products', 0, 'inStock'], extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' } },
-      { message: 'A downstream service failed', path: ['products', 1, 'inStock'], extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' } },
+      {
+        message: 'A downstream service failed',
+        path: ['products', 0, 'inStock'],
+        extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' },
+      },
+      {
+        message: 'A downstream service failed',
+        path: ['products', 1, 'inStock'],
+        extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' },
+      },
     ]);
     expectNoInternals(platform, res.text);
 

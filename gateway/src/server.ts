@@ -26,14 +26,26 @@ import { deriveSubgraphKey } from '../../common/internal-token';
 import { createLogger, type Logger } from '../../common/logger';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
 import type { CacheStats } from './cache';
-import { DEFAULT_AUTH_FAILURES, DEFAULT_BUDGET_REDIS_TIMEOUT_MS, DEFAULT_CACHE_BYTES, DEFAULT_INPUT_BOUNDS, DEFAULT_SHUTDOWN, DEFAULT_SUBGRAPH_BREAKER, type GatewayConfig } from './config';
+import {
+  DEFAULT_AUTH_FAILURES,
+  DEFAULT_BUDGET_REDIS_TIMEOUT_MS,
+  DEFAULT_CACHE_BYTES,
+  DEFAULT_INPUT_BOUNDS,
+  DEFAULT_SHUTDOWN,
+  DEFAULT_SUBGRAPH_BREAKER,
+  type GatewayConfig,
+} from './config';
 import { createDocumentStore } from './document-store';
 import { createResources } from './resources';
 import { corsHeaders, corsPreflight } from './http/cors';
 import { corsHeaderLists } from './http/cors-headers';
 import { createReadinessCheck, livenessHandler, readinessHandler } from './health';
 import { createShutdown } from '../../common/shutdown';
-import { DEFAULT_SUBGRAPH_HEALTH_INTERVAL_MS, createSubgraphHealthMonitor, type SubgraphHealth } from './upstream/subgraph-health';
+import {
+  DEFAULT_SUBGRAPH_HEALTH_INTERVAL_MS,
+  createSubgraphHealthMonitor,
+  type SubgraphHealth,
+} from './upstream/subgraph-health';
 import {
   authenticateRequests,
   bodyWithinPlan,
@@ -167,14 +179,37 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
 
   // Every resource opened from here on registers its close; start failures and stop close them all, in reverse.
   const resources = createResources();
-  const identity = resources.add(await startIdentity(config, logger, { onControlPlaneCommand: options.onControlPlaneCommand }), (i) => i.close());
+  const identity = resources.add(
+    await startIdentity(config, logger, { onControlPlaneCommand: options.onControlPlaneCommand }),
+    (i) => i.close(),
+  );
   const authFailures = config.authFailures ?? DEFAULT_AUTH_FAILURES;
   const limiterFor = (maxFailures: number) =>
-    createFailureLimiter({ maxFailures, windowMs: authFailures.windowMs, blockMs: authFailures.holdMs, maxEntries: authFailures.trackedClients });
-  const failureLimits = { addresses: limiterFor(authFailures.maxPerAddress), apiKeys: limiterFor(authFailures.maxPerApiKey) };
+    createFailureLimiter({
+      maxFailures,
+      windowMs: authFailures.windowMs,
+      blockMs: authFailures.holdMs,
+      maxEntries: authFailures.trackedClients,
+    });
+  const failureLimits = {
+    addresses: limiterFor(authFailures.maxPerAddress),
+    apiKeys: limiterFor(authFailures.maxPerApiKey),
+  };
   const authenticate = authenticateRequests(identity.authenticate, logger, failureLimits);
-  const budgetRedis = resources.add(createBudgetRedis(config.redisUrl, { commandTimeoutMs: config.budgetRedisTimeoutMs ?? DEFAULT_BUDGET_REDIS_TIMEOUT_MS }), (redis) => redis.disconnect());
-  const budget = resources.add(createBudget({ redis: budgetRedis, failMode: config.budgetFailMode, logger: logger.child({ component: 'budget' }) }), (b) => b.close());
+  const budgetRedis = resources.add(
+    createBudgetRedis(config.redisUrl, {
+      commandTimeoutMs: config.budgetRedisTimeoutMs ?? DEFAULT_BUDGET_REDIS_TIMEOUT_MS,
+    }),
+    (redis) => redis.disconnect(),
+  );
+  const budget = resources.add(
+    createBudget({
+      redis: budgetRedis,
+      failMode: config.budgetFailMode,
+      logger: logger.child({ component: 'budget' }),
+    }),
+    (b) => b.close(),
+  );
   // The operation stages, in the order the runner (pipeline/index.ts) awaits them; every one reads the tenant
   // snapshot authentication took (request.ts). Order matters: cheap shape limits first, then authorization (which
   // in filter mode replaces the document), and only then a reservation from the budget, priced on the document
@@ -191,12 +226,18 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       createCostStage({ estimator, budget }),
       createReferenceStage({
         plan: referencePlan,
-        checker: createReferenceChecker({ plan: referencePlan, fetchEntities: entitiesFetchThrough((name) => operationSources.get(name)) }),
+        checker: createReferenceChecker({
+          plan: referencePlan,
+          fetchEntities: entitiesFetchThrough((name) => operationSources.get(name)),
+        }),
         logger: logger.child({ component: 'references' }),
       }),
     ].map(exceptIntrospection),
   ];
-  const apq = resources.add(createApqStore({ redisUrl: config.redisUrl, logger: logger.child({ component: 'apq' }) }), (store) => store.close());
+  const apq = resources.add(
+    createApqStore({ redisUrl: config.redisUrl, logger: logger.child({ component: 'apq' }) }),
+    (store) => store.close(),
+  );
 
   const subgraphHttp = resources.add(createSubgraphHttp(), (http) => http.close());
   const postOperation = subgraphHttp.posterWithTimeout({ timeoutMs: config.subgraphTimeoutMs });
@@ -221,7 +262,14 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   const buildService = ({ name }: ServiceEndpointDefinition) => {
     if (!isSubgraphName(name)) throw new Error(`the supergraph names subgraph "${name}", which has no configured URL`);
     const common = { name, url: config.subgraphUrls[name], key: deriveSubgraphKey(internalSecret, name), logger };
-    healthSources.set(name, new SubgraphDataSource({ ...common, post: postHealthCheck, deadlineMs: subgraphDeadlineMs(healthCheckTimeoutMs) }));
+    healthSources.set(
+      name,
+      new SubgraphDataSource({
+        ...common,
+        post: postHealthCheck,
+        deadlineMs: subgraphDeadlineMs(healthCheckTimeoutMs),
+      }),
+    );
     const operationSource = new SubgraphDataSource({
       ...common,
       post: postOperation,
@@ -285,7 +333,10 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
       // In-flight requests get the grace period to finish; then their connections are closed.
-      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: (config.shutdown ?? DEFAULT_SHUTDOWN).graceMs }),
+      ApolloServerPluginDrainHttpServer({
+        httpServer,
+        stopGracePeriodMillis: (config.shutdown ?? DEFAULT_SHUTDOWN).graceMs,
+      }),
     ],
   });
 
@@ -312,7 +363,11 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     intervalMs: options.subgraphHealthIntervalMs ?? DEFAULT_SUBGRAPH_HEALTH_INTERVAL_MS,
   });
   resources.add(subgraphHealth, (monitor) => monitor.stop());
-  const shutdown = createShutdown({ delayMs: (config.shutdown ?? DEFAULT_SHUTDOWN).delayMs, stop: () => resources.close(), logger });
+  const shutdown = createShutdown({
+    delayMs: (config.shutdown ?? DEFAULT_SHUTDOWN).delayMs,
+    stop: () => resources.close(),
+    logger,
+  });
   const readiness = createReadinessCheck({
     supergraphLoaded: () => supergraphLoaded,
     draining: shutdown.draining,
@@ -329,7 +384,9 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   app.get(
     '/readyz',
     // Draining is expected and says so once (common/shutdown.ts); anything else is the operator's to look at.
-    readinessHandler(readiness, ({ reason }) => (reason === 'draining' ? logger.debug('not ready', { reason }) : logger.warn('not ready', { reason }))),
+    readinessHandler(readiness, ({ reason }) =>
+      reason === 'draining' ? logger.debug('not ready', { reason }) : logger.warn('not ready', { reason }),
+    ),
   );
   if (explorerManifest) app.use(explorerRouter(explorerManifest));
   app.get('/schema.graphql', refuseCredentialsInUrl, authenticate, schemaDownload(gate, visibleSchemas));
@@ -368,7 +425,14 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   let metricsUrl: string | undefined;
   try {
     if (metrics && config.metrics) {
-      const listener = resources.add(await startMetricsListener({ registry: metrics.registry, host: config.metrics.host, port: config.metrics.port }), (l) => l.close());
+      const listener = resources.add(
+        await startMetricsListener({
+          registry: metrics.registry,
+          host: config.metrics.host,
+          port: config.metrics.port,
+        }),
+        (l) => l.close(),
+      );
       metricsUrl = listener.url;
     }
     port = await listen(httpServer, config.host, config.port);

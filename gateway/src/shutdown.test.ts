@@ -64,7 +64,13 @@ function startSlowSubgraph(): Promise<{ server: Server; url: string; received: (
     });
   });
   return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`, received: () => received })),
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        server,
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`,
+        received: () => received,
+      }),
+    ),
   );
 }
 
@@ -100,7 +106,9 @@ describe('a gateway process on SIGTERM', () => {
   });
 
   it('fails readiness at once, serves through the delay, drains the request in flight and exits 0', async () => {
-    const urls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [`${name.toUpperCase()}_URL`, 'http://127.0.0.1:9/graphql']));
+    const urls = Object.fromEntries(
+      SUBGRAPH_NAMES.map((name) => [`${name.toUpperCase()}_URL`, 'http://127.0.0.1:9/graphql']),
+    );
     gateway = await startGateway({
       ...urls,
       ACCOUNTS_URL: subgraph.url,
@@ -119,7 +127,11 @@ describe('a gateway process on SIGTERM', () => {
     // A caller of its own: budget buckets live in the shared Redis.
     const authorization = `Bearer ${await issuer.sign({ tenant: 'acme', sub: `shutdown-${randomBytes(4).toString('hex')}` })}`;
     const post = (query: string) =>
-      fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization }, body: JSON.stringify({ query }) });
+      fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization },
+        body: JSON.stringify({ query }),
+      });
 
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
     expect((await post('{ __typename }')).status).toBe(200);
@@ -165,7 +177,13 @@ describe('a gateway process on SIGTERM', () => {
 
     expect(await gateway.exited).toBe(0);
     const messages = gateway.logs.map((l) => l.msg);
-    expect(messages).toEqual(expect.arrayContaining(['draining: readiness fails, still serving', 'stopping: no new connections, draining in-flight requests', 'stopped']));
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        'draining: readiness fails, still serving',
+        'stopping: no new connections, draining in-flight requests',
+        'stopped',
+      ]),
+    );
     expect(messages).not.toContain('graceful shutdown overran');
   }, 60_000);
 });

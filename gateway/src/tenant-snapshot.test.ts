@@ -45,8 +45,12 @@ beforeAll(async () => {
     },
   );
   // This platform's own control plane: the plans' other limits stay the defaults.
-  await platform.controlPlane.tenants.updatePlan('pro', { limits: { budget: { capacity: PRO_CAPACITY, restoreRate: RESTORE_RATE } } });
-  await platform.controlPlane.tenants.updatePlan('free', { limits: { budget: { capacity: FREE_CAPACITY, restoreRate: RESTORE_RATE } } });
+  await platform.controlPlane.tenants.updatePlan('pro', {
+    limits: { budget: { capacity: PRO_CAPACITY, restoreRate: RESTORE_RATE } },
+  });
+  await platform.controlPlane.tenants.updatePlan('free', {
+    limits: { budget: { capacity: FREE_CAPACITY, restoreRate: RESTORE_RATE } },
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -73,7 +77,10 @@ async function sendHeld(tenantId: string, query: string, token: string) {
   hold = { tenantId, reached, release: new Promise<void>((resolve) => (release = resolve)) };
   const answer = platform.graphql({ query }, { token });
   // Should the request fail before it is held, the answer says why.
-  const request = await Promise.race([held, answer.then((res) => Promise.reject(new Error(`answered unheld: ${res.text}`)))]);
+  const request = await Promise.race([
+    held,
+    answer.then((res) => Promise.reject(new Error(`answered unheld: ${res.text}`))),
+  ]);
   return { request, release, answer };
 }
 
@@ -92,20 +99,26 @@ interface CostExtension {
   throttleStatus: { maximumAvailable: number; currentlyAvailable: number };
 }
 const costOf = (res: GraphQLHttpResult) => res.body.extensions?.cost as CostExtension;
-const codesOf = (res: GraphQLHttpResult) => res.body.errors?.map((e) => e.extensions?.validationErrorCode ?? e.extensions?.code);
+const codesOf = (res: GraphQLHttpResult) =>
+  res.body.errors?.map((e) => e.extensions?.validationErrorCode ?? e.extensions?.code);
 
 /** Answered, priced and charged in full by the pro plan, as authentication saw the tenant. */
 function expectDecidedByPro(res: GraphQLHttpResult): void {
   expect(res.status).toBe(200);
   expect(res.body.errors).toBeUndefined();
-  expect(res.body.data?.products).toEqual([expect.objectContaining({ a0: 'Kettle', a11: 'Kettle' }), expect.objectContaining({ a0: 'Teapot' })]);
+  expect(res.body.data?.products).toEqual([
+    expect.objectContaining({ a0: 'Kettle', a11: 'Kettle' }),
+    expect.objectContaining({ a0: 'Teapot' }),
+  ]);
   const cost = costOf(res);
   expect(cost.actualQueryCost).toBeGreaterThanOrEqual(1);
   expect(cost.throttleStatus.maximumAvailable).toBe(PRO_CAPACITY);
   // Reserved and settled in the pro bucket: a fresh bucket less the charge (free's would hold at most 1 000).
   expect(cost.throttleStatus.currentlyAvailable).toBeGreaterThanOrEqual(PRO_CAPACITY - cost.actualQueryCost);
   expect(cost.throttleStatus.currentlyAvailable).toBeLessThan(PRO_CAPACITY - cost.actualQueryCost + 1);
-  expect(res.headers.get('ratelimit-policy')).toBe(`"budget";q=${PRO_CAPACITY};w=${Math.ceil(PRO_CAPACITY / RESTORE_RATE)}`);
+  expect(res.headers.get('ratelimit-policy')).toBe(
+    `"budget";q=${PRO_CAPACITY};w=${Math.ceil(PRO_CAPACITY / RESTORE_RATE)}`,
+  );
 }
 
 afterEach(() => {
@@ -120,7 +133,10 @@ it('a tenant re-planned during a request: that request keeps the old plan throug
 
   await platform.controlPlane.tenants.updateTenant(tenant, { plan: 'free' });
   const other = await tokenFor(tenant);
-  await until('the free plan', async () => codesOf(await platform.graphql({ query: ALIASED }, { token: other }))?.[0] === 'MAX_ALIASES_LIMIT');
+  await until(
+    'the free plan',
+    async () => codesOf(await platform.graphql({ query: ALIASED }, { token: other }))?.[0] === 'MAX_ALIASES_LIMIT',
+  );
 
   release();
   expectDecidedByPro(await answer);
@@ -143,7 +159,10 @@ it('a tenant suspended during a request: that request is answered and charged as
   // Suspended and moved to the free plan in one write: any step that read the directory again would see both.
   await platform.controlPlane.tenants.updateTenant(tenant, { status: 'suspended', plan: 'free' });
   const other = await tokenFor(tenant);
-  await until('the suspension', async () => (await platform.graphql({ query: SMALL }, { token: other })).status === 403);
+  await until(
+    'the suspension',
+    async () => (await platform.graphql({ query: SMALL }, { token: other })).status === 403,
+  );
 
   release();
   expectDecidedByPro(await answer);

@@ -28,14 +28,25 @@ interface Answer {
 }
 
 /** POSTs to /graphql from `localAddress`. */
-function post(url: string, headers: Record<string, string>, localAddress: string, body = WHOAMI_BY_ID): Promise<Answer> {
+function post(
+  url: string,
+  headers: Record<string, string>,
+  localAddress: string,
+  body = WHOAMI_BY_ID,
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request(`${url}/graphql`, { method: 'POST', localAddress, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(text) as Answer['body'] }));
-    });
+    const req = request(
+      `${url}/graphql`,
+      { method: 'POST', localAddress, headers: { 'content-type': 'application/json', ...headers } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(text) as Answer['body'] }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -56,13 +67,24 @@ interface SeenCommand {
 
 /** The key-id index's background read: ids (and creation times) only. */
 function isIndexRefresh(command: SeenCommand): boolean {
-  return command.name === 'find' && command.collection === 'apiKeys' && JSON.stringify(command.projection) === '{"_id":1,"createdAt":1}';
+  return (
+    command.name === 'find' &&
+    command.collection === 'apiKeys' &&
+    JSON.stringify(command.projection) === '{"_id":1,"createdAt":1}'
+  );
 }
 
 /** Reads of one API key by id: what verification costs when it reaches the control plane. */
 function keyReads(commands: readonly SeenCommand[]): unknown[] {
   return commands
-    .filter((c) => c.name === 'find' && c.collection === 'apiKeys' && typeof c.filter === 'object' && c.filter !== null && '_id' in c.filter)
+    .filter(
+      (c) =>
+        c.name === 'find' &&
+        c.collection === 'apiKeys' &&
+        typeof c.filter === 'object' &&
+        c.filter !== null &&
+        '_id' in c.filter,
+    )
     .map((c) => (c.filter as { _id: unknown })._id);
 }
 
@@ -76,19 +98,42 @@ describe('unknown credentials and failed authentications', () => {
   let valid: IssuedApiKey;
 
   const issue = (controlPlane: ControlPlane = platform.controlPlane) =>
-    controlPlane.apiKeys.issue({ tenantId: 'globex', clientName: 'Globex WMS', scopes: ['inventory:read'], manifest: 'wms-v1', expiresAt: new Date(Date.now() + 30 * DAY) });
+    controlPlane.apiKeys.issue({
+      tenantId: 'globex',
+      clientName: 'Globex WMS',
+      scopes: ['inventory:read'],
+      manifest: 'wms-v1',
+      expiresAt: new Date(Date.now() + 30 * DAY),
+    });
 
   beforeAll(async () => {
     platform = await startTestPlatform(
-      { authFailures: { maxPerAddress: PER_ADDRESS, maxPerApiKey: PER_KEY, windowMs: 60_000, holdMs: HOLD_MS, trackedClients: 10_000 } },
+      {
+        authFailures: {
+          maxPerAddress: PER_ADDRESS,
+          maxPerApiKey: PER_KEY,
+          windowMs: 60_000,
+          holdMs: HOLD_MS,
+          trackedClients: 10_000,
+        },
+      },
       {
         onControlPlaneCommand: (event: mongo.CommandStartedEvent) => {
           const command = event.command as Record<string, unknown>;
-          commands.push({ name: event.commandName, collection: command[event.commandName], filter: command.filter, projection: command.projection });
+          commands.push({
+            name: event.commandName,
+            collection: command[event.commandName],
+            filter: command.filter,
+            projection: command.projection,
+          });
         },
       },
     );
-    await platform.controlPlane.manifests.publish('globex', 'wms-v1', testManifest(platform.config.supergraphPath, WHOAMI));
+    await platform.controlPlane.manifests.publish(
+      'globex',
+      'wms-v1',
+      testManifest(platform.config.supergraphPath, WHOAMI),
+    );
     valid = await issue();
   });
 
@@ -99,7 +144,11 @@ describe('unknown credentials and failed authentications', () => {
   it('refuses 1,000 made-up keys with 401 and not one read of the control plane', async () => {
     // The counting sees a key read when there is one: a real key id with a wrong secret, not cached yet.
     const before = commands.length;
-    const wrongSecret = await post(platform.gateway.url, { 'x-api-key': `tg_live_${valid.record.id}_${base62(40)}` }, '127.0.0.2');
+    const wrongSecret = await post(
+      platform.gateway.url,
+      { 'x-api-key': `tg_live_${valid.record.id}_${base62(40)}` },
+      '127.0.0.2',
+    );
     expect(wrongSecret.status).toBe(401);
     expect(keyReads(commands.slice(before))).toEqual([valid.record.id]);
 
@@ -133,15 +182,23 @@ describe('unknown credentials and failed authentications', () => {
     const heldCommandsFrom = commands.length;
     const held = await post(platform.gateway.url, { 'x-api-key': madeUpKey() }, attacker);
     expect(held.status).toBe(429);
-    expect(held.body).toEqual({ errors: [{ message: 'Too many failed authentications; try again later.', extensions: { code: 'RATE_LIMITED' } }] });
+    expect(held.body).toEqual({
+      errors: [{ message: 'Too many failed authentications; try again later.', extensions: { code: 'RATE_LIMITED' } }],
+    });
     const retryAfter = Number(held.headers['retry-after']);
     expect(retryAfter).toBeGreaterThanOrEqual(HOLD_MS / 1000 - 5);
     expect(retryAfter).toBeLessThanOrEqual(HOLD_MS / 1000);
     // A token this replica never verified would cost a signature check: held back too.
-    const unverified = await post(platform.gateway.url, { authorization: `Bearer ${await platform.issuer.sign({ tenant: 'acme' })}` }, attacker);
+    const unverified = await post(
+      platform.gateway.url,
+      { authorization: `Bearer ${await platform.issuer.sign({ tenant: 'acme' })}` },
+      attacker,
+    );
     expect(unverified.status).toBe(429);
     // A known key of a real id with a wrong secret: held back, not a 401 the attacker could learn from.
-    expect((await post(platform.gateway.url, { 'x-api-key': `tg_live_${valid.record.id}_${base62(40)}` }, attacker)).status).toBe(429);
+    expect(
+      (await post(platform.gateway.url, { 'x-api-key': `tg_live_${valid.record.id}_${base62(40)}` }, attacker)).status,
+    ).toBe(429);
     // Held back means no work: nothing was read for any of these.
     expect(commands.slice(heldCommandsFrom).filter((c) => !isIndexRefresh(c))).toEqual([]);
 
@@ -155,19 +212,24 @@ describe('unknown credentials and failed authentications', () => {
     const heldLines = platform.logs.filter((l) => l.msg === 'request' && l.status === 429);
     expect(heldLines.map((l) => l.reason)).toEqual(['address-held-back', 'address-held-back', 'address-held-back']);
     expect(heldLines.every((l) => JSON.stringify(l.errorCodes) === '["RATE_LIMITED"]')).toBe(true);
-    expect(platform.logs).toContainEqual(expect.objectContaining({ msg: 'client held back after failed authentications', client: attacker }));
+    expect(platform.logs).toContainEqual(
+      expect.objectContaining({ msg: 'client held back after failed authentications', client: attacker }),
+    );
   });
 
   it(`answers wrong secrets for one key id 429 after ${PER_KEY}, from any address, and still serves its right secret`, async () => {
     const { key, record } = await issue();
     const wrong = () => `tg_live_${record.id}_${base62(40)}`;
-    for (let i = 1; i <= PER_KEY; i++) expect((await post(platform.gateway.url, { 'x-api-key': wrong() }, `127.0.3.${i}`)).status).toBe(401);
+    for (let i = 1; i <= PER_KEY; i++)
+      expect((await post(platform.gateway.url, { 'x-api-key': wrong() }, `127.0.3.${i}`)).status).toBe(401);
     const held = await post(platform.gateway.url, { 'x-api-key': wrong() }, '127.0.3.100');
     expect(held.status).toBe(429);
     expect(held.body.errors?.[0]?.extensions).toEqual({ code: 'RATE_LIMITED' });
     expect(Number(held.headers['retry-after'])).toBeGreaterThan(0);
     expect((await post(platform.gateway.url, { 'x-api-key': key }, '127.0.3.101')).status).toBe(200);
-    expect(platform.logs).toContainEqual(expect.objectContaining({ msg: 'API key held back after failed authentications', apiKeyId: record.id }));
+    expect(platform.logs).toContainEqual(
+      expect.objectContaining({ msg: 'API key held back after failed authentications', apiKeyId: record.id }),
+    );
   });
 
   it('serves a key created through the control plane at once when announced, within the refresh period when not; a revoked key is refused', async () => {
@@ -175,11 +237,15 @@ describe('unknown credentials and failed authentications', () => {
     const announced = await issue();
     const startedAnnounced = Date.now();
     let res = await post(platform.gateway.url, { 'x-api-key': announced.key }, '127.0.4.1');
-    while (res.status !== 200 && Date.now() - startedAnnounced < 1_000) res = await post(platform.gateway.url, { 'x-api-key': announced.key }, '127.0.4.1');
+    while (res.status !== 200 && Date.now() - startedAnnounced < 1_000)
+      res = await post(platform.gateway.url, { 'x-api-key': announced.key }, '127.0.4.1');
     expect(res.status).toBe(200);
 
     // A writer whose announcements are lost (Redis down for it): the index's refresh finds the key.
-    const silent = await openControlPlane({ mongoUri: platform.config.controlPlane.mongoUri, dbName: platform.config.controlPlane.dbName });
+    const silent = await openControlPlane({
+      mongoUri: platform.config.controlPlane.mongoUri,
+      dbName: platform.config.controlPlane.dbName,
+    });
     try {
       const quiet = await issue(silent);
       const started = Date.now();
@@ -198,7 +264,8 @@ describe('unknown credentials and failed authentications', () => {
       await platform.controlPlane.apiKeys.revoke(announced.record.id);
       const revokedAt = Date.now();
       let refused = await post(platform.gateway.url, { 'x-api-key': announced.key }, '127.0.4.4');
-      while (refused.status === 200 && Date.now() - revokedAt < 5_000) refused = await post(platform.gateway.url, { 'x-api-key': announced.key }, '127.0.4.4');
+      while (refused.status === 200 && Date.now() - revokedAt < 5_000)
+        refused = await post(platform.gateway.url, { 'x-api-key': announced.key }, '127.0.4.4');
       expect(refused.status).toBe(401);
       expect(refused.body.errors?.[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED' });
     } finally {

@@ -36,7 +36,10 @@ module.exports = {
       .filter((d) => d.kind === Kind.OPERATION_DEFINITION)
       .map((definition) => {
         if (!definition.name) throw new Error('every persisted operation needs a name');
-        const body = print({ kind: Kind.DOCUMENT, definitions: [definition, ...fragmentsUsedBy(definition, fragments)] });
+        const body = print({
+          kind: Kind.DOCUMENT,
+          definitions: [definition, ...fragmentsUsedBy(definition, fragments)],
+        });
         return {
           id: createHash('sha256').update(body, 'utf8').digest('hex'),
           name: definition.name.value,

@@ -29,7 +29,12 @@ export interface EmbeddedFerretDB {
 }
 
 /** Starts FerretDB on host:port with its data under dataDir and resolves once it accepts connections. */
-export async function startFerretDB(options: { host?: string; port: number; dataDir: string; log?: (line: string) => void }): Promise<EmbeddedFerretDB> {
+export async function startFerretDB(options: {
+  host?: string;
+  port: number;
+  dataDir: string;
+  log?: (line: string) => void;
+}): Promise<EmbeddedFerretDB> {
   const host = options.host ?? '127.0.0.1';
   const binary = buildGoTool('ferretdb', options.log);
   mkdirSync(options.dataDir, { recursive: true });

@@ -24,7 +24,10 @@ export function buildGoTool(name: string, log: (line: string) => void = () => {}
   if (isGoToolCurrent(name)) return binary;
   log(`building tools/${name} (the first build downloads Go modules and takes a minute or two)…`);
   mkdirSync(join(DATA_DIR, 'bin'), { recursive: true });
-  const result = spawnSync('go', ['build', '-o', binary, '.'], { cwd: source, stdio: ['ignore', 'inherit', 'inherit'] });
+  const result = spawnSync('go', ['build', '-o', binary, '.'], {
+    cwd: source,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   if (result.error) throw new Error(`cannot run go (is the Go toolchain installed?): ${result.error.message}`);
   if (result.status !== 0) throw new Error(`go build of tools/${name} failed with exit code ${result.status}`);
   return binary;
@@ -32,5 +35,6 @@ export function buildGoTool(name: string, log: (line: string) => void = () => {}
 
 if (require.main === module) {
   // `tsx scripts/embedded/go-tool.ts ferretdb compose-check` builds the named tools (used by .ci/run).
-  for (const name of process.argv.slice(2)) process.stdout.write(`${buildGoTool(name, (l) => process.stdout.write(l + '\n'))}\n`);
+  for (const name of process.argv.slice(2))
+    process.stdout.write(`${buildGoTool(name, (l) => process.stdout.write(l + '\n'))}\n`);
 }

@@ -17,7 +17,9 @@ export async function ensureRedis(url: string, log: (line: string) => void = () 
   const local = host === '127.0.0.1' || host === 'localhost';
   const installed = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
   if (!local || !installed) {
-    const hint = local ? ' and redis-server is not installed (apt-get install -y redis-server)' : ' (is REDIS_URL right?)';
+    const hint = local
+      ? ' and redis-server is not installed (apt-get install -y redis-server)'
+      : ' (is REDIS_URL right?)';
     throw new Error(`Redis at ${host}:${port} does not answer${hint}`);
   }
   log(`starting redis-server on ${host}:${port}`);

@@ -1,5 +1,13 @@
 import { userIdFor } from '../../common/ids';
-import { countCommands, entitiesQuery, errorPaths, startTestSubgraph, userCaller, type Caller, type TestSubgraph } from '../kit/testing';
+import {
+  countCommands,
+  entitiesQuery,
+  errorPaths,
+  startTestSubgraph,
+  userCaller,
+  type Caller,
+  type TestSubgraph,
+} from '../kit/testing';
 import { accounts } from './index';
 
 let sg: TestSubgraph;
@@ -17,7 +25,11 @@ beforeAll(async () => {
   sg = await startTestSubgraph(accounts);
   for (const tenant of ['acme', 'globex']) {
     for (const role of ['admin', 'staff', 'customer']) {
-      const res = await invite(adminOf(tenant), { name: `${role} of ${tenant}`, email: `${role}@${tenant}.test`, roles: [role.toUpperCase()] });
+      const res = await invite(adminOf(tenant), {
+        name: `${role} of ${tenant}`,
+        email: `${role}@${tenant}.test`,
+        roles: [role.toUpperCase()],
+      });
       expect(res.body.errors).toBeUndefined();
     }
   }
@@ -29,15 +41,29 @@ afterAll(async () => {
 
 describe('inviteUser', () => {
   test('normalises the address, derives the id from tenant and address, and stores roles in lower case', async () => {
-    const res = await invite(adminOf('acme'), { name: '  Nina  ', email: '  Nina@Acme.TEST ', roles: ['STAFF', 'STAFF', 'CUSTOMER'] });
-    expect(res.body.data?.inviteUser).toEqual({ id: userIdFor('acme', 'nina@acme.test'), name: 'Nina', email: 'nina@acme.test', roles: ['STAFF', 'CUSTOMER'] });
+    const res = await invite(adminOf('acme'), {
+      name: '  Nina  ',
+      email: '  Nina@Acme.TEST ',
+      roles: ['STAFF', 'STAFF', 'CUSTOMER'],
+    });
+    expect(res.body.data?.inviteUser).toEqual({
+      id: userIdFor('acme', 'nina@acme.test'),
+      name: 'Nina',
+      email: 'nina@acme.test',
+      roles: ['STAFF', 'CUSTOMER'],
+    });
     const raw = await sg.connection.db!.collection('users').findOne({ email: 'nina@acme.test' });
     expect(raw).toMatchObject({ tenantId: 'acme', roles: ['staff', 'customer'] });
   });
 
   test('a duplicate address in the tenant is BAD_USER_INPUT without driver text; another tenant may use it', async () => {
     const dup = await invite(adminOf('acme'), { name: 'Again', email: 'STAFF@acme.test', roles: ['STAFF'] });
-    expect(dup.body.errors).toEqual([expect.objectContaining({ message: 'A user with this email already exists', extensions: { code: 'BAD_USER_INPUT' } })]);
+    expect(dup.body.errors).toEqual([
+      expect.objectContaining({
+        message: 'A user with this email already exists',
+        extensions: { code: 'BAD_USER_INPUT' },
+      }),
+    ]);
     expect(dup.text).not.toMatch(/E11000|duplicate key|tollgate|users|index/);
     const other = await invite(adminOf('globex'), { name: 'Same address', email: 'staff@acme.test', roles: ['STAFF'] });
     expect(other.body.data?.inviteUser).toMatchObject({ id: userIdFor('globex', 'staff@acme.test') });
@@ -57,7 +83,9 @@ describe('inviteUser', () => {
   test('only admins may invite', async () => {
     for (const as of [staffOf('acme'), customerOf('acme')]) {
       const res = await invite(as, { name: 'Sneaky', email: 'sneaky@acme.test', roles: ['ADMIN'] });
-      expect(res.body.errors).toEqual([expect.objectContaining({ message: 'Forbidden', extensions: { code: 'FORBIDDEN' } })]);
+      expect(res.body.errors).toEqual([
+        expect.objectContaining({ message: 'Forbidden', extensions: { code: 'FORBIDDEN' } }),
+      ]);
     }
     expect(await sg.connection.db!.collection('users').countDocuments({ email: 'sneaky@acme.test' })).toBe(0);
   });
@@ -66,35 +94,55 @@ describe('inviteUser', () => {
 describe('reading users', () => {
   test('me is the principal’s user, and null for a principal that is not a user', async () => {
     const res = await sg.request('{ me { id email roles } }', { as: customerOf('acme') });
-    expect(res.body.data?.me).toEqual({ id: userIdFor('acme', 'customer@acme.test'), email: 'customer@acme.test', roles: ['CUSTOMER'] });
-    const apiKey = await sg.request('{ me { id } }', { as: { tenant: 'acme', principal: 'key_0123456789', roles: ['developer'] } });
+    expect(res.body.data?.me).toEqual({
+      id: userIdFor('acme', 'customer@acme.test'),
+      email: 'customer@acme.test',
+      roles: ['CUSTOMER'],
+    });
+    const apiKey = await sg.request('{ me { id } }', {
+      as: { tenant: 'acme', principal: 'key_0123456789', roles: ['developer'] },
+    });
     expect(apiKey.body).toEqual({ data: { me: null } });
   });
 
   test('user(id) answers NOT_FOUND alike for a malformed id, a missing id and another tenant’s user', async () => {
     const ids = ['not-an-id', 'ffffffffffffffffffffffff', userIdFor('globex', 'admin@globex.test')];
     for (const id of ids) {
-      const res = await sg.request('query User($id: ID!) { user(id: $id) { id name } }', { as: adminOf('acme'), variables: { id } });
+      const res = await sg.request('query User($id: ID!) { user(id: $id) { id name } }', {
+        as: adminOf('acme'),
+        variables: { id },
+      });
       expect(res.body).toEqual({
         data: { user: null },
-        errors: [expect.objectContaining({ message: 'User not found', path: ['user'], extensions: { code: 'NOT_FOUND' } })],
+        errors: [
+          expect.objectContaining({ message: 'User not found', path: ['user'], extensions: { code: 'NOT_FOUND' } }),
+        ],
       });
     }
   });
 
   test('users pages through the tenant only, with validated first and after', async () => {
-    const query = 'query Users($first: Int!, $after: String) { users(first: $first, after: $after) { edges { cursor node { email } } pageInfo { hasNextPage endCursor } } }';
+    const query =
+      'query Users($first: Int!, $after: String) { users(first: $first, after: $after) { edges { cursor node { email } } pageInfo { hasNextPage endCursor } } }';
     const seen: string[] = [];
     let after: string | null = null;
     for (;;) {
       const res = await sg.request(query, { as: adminOf('globex'), variables: { first: 2, after } });
-      const page = (res.body.data?.users ?? {}) as { edges: { node: { email: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+      const page = (res.body.data?.users ?? {}) as {
+        edges: { node: { email: string } }[];
+        pageInfo: { hasNextPage: boolean; endCursor: string | null };
+      };
       seen.push(...page.edges.map((edge) => edge.node.email));
       if (!page.pageInfo.hasNextPage) break;
       after = page.pageInfo.endCursor;
     }
     expect(seen.sort()).toEqual(['admin@globex.test', 'customer@globex.test', 'staff@acme.test', 'staff@globex.test']);
-    for (const variables of [{ first: 0 }, { first: 101 }, { first: 5, after: 'garbage' }, { first: 5, after: 'AAAAAAAAAAAAAAAA=' }]) {
+    for (const variables of [
+      { first: 0 },
+      { first: 101 },
+      { first: 5, after: 'garbage' },
+      { first: 5, after: 'AAAAAAAAAAAAAAAA=' },
+    ]) {
       const res = await sg.request(query, { as: adminOf('globex'), variables });
       expect(res.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     }
@@ -110,9 +158,13 @@ describe('email is decided per user', () => {
   test('in a list, a staff member sees their own address and is refused every other one', async () => {
     const res = await sg.request('{ users(first: 10) { edges { node { id email } } } }', { as: staffOf('acme') });
     const ownId = userIdFor('acme', 'staff@acme.test');
-    const nodes = (res.body.data?.users as { edges: { node: { id: string; email: string | null } }[] }).edges.map((edge) => edge.node);
+    const nodes = (res.body.data?.users as { edges: { node: { id: string; email: string | null } }[] }).edges.map(
+      (edge) => edge.node,
+    );
     expect(nodes.length).toBeGreaterThan(2);
-    expect(nodes.map((node) => node.email)).toEqual(nodes.map((node) => (node.id === ownId ? 'staff@acme.test' : null)));
+    expect(nodes.map((node) => node.email)).toEqual(
+      nodes.map((node) => (node.id === ownId ? 'staff@acme.test' : null)),
+    );
     const refusedPaths = nodes.flatMap((node, index) => (node.id === ownId ? [] : [`users.edges.${index}.node.email`]));
     expect(errorPaths(res.body, 'FORBIDDEN').sort()).toEqual(refusedPaths.sort());
   });
@@ -123,8 +175,14 @@ describe('email is decided per user', () => {
   });
 
   test('through _entities, each representation gets its own decision', async () => {
-    const representations = ['customer', 'admin', 'staff'].map((role) => ({ __typename: 'User', id: userIdFor('acme', `${role}@acme.test`) }));
-    const res = await sg.request(entitiesQuery('... on User { id email }'), { as: customerOf('acme'), variables: { representations } });
+    const representations = ['customer', 'admin', 'staff'].map((role) => ({
+      __typename: 'User',
+      id: userIdFor('acme', `${role}@acme.test`),
+    }));
+    const res = await sg.request(entitiesQuery('... on User { id email }'), {
+      as: customerOf('acme'),
+      variables: { representations },
+    });
     expect(res.body.data?._entities).toEqual([
       { id: representations[0]!.id, email: 'customer@acme.test' },
       { id: representations[1]!.id, email: null },
@@ -141,12 +199,18 @@ describe('_entities', () => {
       { __typename: 'User', id: userIdFor('globex', 'admin@globex.test') },
       { __typename: 'User', id: 'x' },
     ];
-    const res = await sg.request(entitiesQuery('... on User { name }'), { as: adminOf('acme'), variables: { representations } });
+    const res = await sg.request(entitiesQuery('... on User { name }'), {
+      as: adminOf('acme'),
+      variables: { representations },
+    });
     expect(res.body.data?._entities).toEqual([{ name: 'admin of acme' }, null, null]);
   });
 
   test('ten representations cost one find', async () => {
-    const representations = Array.from({ length: 10 }, (_, i) => ({ __typename: 'User', id: userIdFor('acme', i < 3 ? `${['admin', 'staff', 'customer'][i]}@acme.test` : `nobody${i}@acme.test`) }));
+    const representations = Array.from({ length: 10 }, (_, i) => ({
+      __typename: 'User',
+      id: userIdFor('acme', i < 3 ? `${['admin', 'staff', 'customer'][i]}@acme.test` : `nobody${i}@acme.test`),
+    }));
     const { result, commands } = await countCommands(sg, () =>
       sg.request(entitiesQuery('... on User { id name }'), { as: adminOf('acme'), variables: { representations } }),
     );

@@ -7,7 +7,10 @@ export interface AccountsLoaders {
   userById: DataLoader<string, UserRecord | null>;
 }
 
-export function createAccountsLoaders(models: AccountsModels, options?: Pick<LoaderOptions, 'onBatch'>): AccountsLoaders {
+export function createAccountsLoaders(
+  models: AccountsModels,
+  options?: Pick<LoaderOptions, 'onBatch'>,
+): AccountsLoaders {
   return { userById: createLoaderBy(models.User, '_id', options?.onBatch) };
 }
 

@@ -1,5 +1,12 @@
 import { rule } from 'graphql-shield';
-import { federationQueryRules, isAdmin, isAdminOrStaff, isMember, serviceRules, type PermissionRules } from '../kit/permissions';
+import {
+  federationQueryRules,
+  isAdmin,
+  isAdminOrStaff,
+  isMember,
+  serviceRules,
+  type PermissionRules,
+} from '../kit/permissions';
 import { hasRole } from '../kit/scope';
 import type { AccountsContext } from './context';
 import type { UserRecord } from './models';

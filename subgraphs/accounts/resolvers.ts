@@ -10,11 +10,11 @@ import { MAX_EMAIL_LENGTH, MAX_NAME_LENGTH, type UserRecord, type UserRole } fro
 const ROLE_TO_GRAPHQL: Record<UserRole, Role> = { admin: 'ADMIN', staff: 'STAFF', customer: 'CUSTOMER' };
 const ROLE_FROM_GRAPHQL: Record<Role, UserRole> = { ADMIN: 'admin', STAFF: 'staff', CUSTOMER: 'customer' };
 
-
 function normaliseEmail(raw: string): string {
   const email = raw.trim().toLowerCase();
   // The gateway's input rule applies the same check (common/email.ts): a scan, linear in the address's length.
-  if (email.length > MAX_EMAIL_LENGTH || !isEmailAddress(email)) throw badInput('"email" is not a valid e-mail address');
+  if (email.length > MAX_EMAIL_LENGTH || !isEmailAddress(email))
+    throw badInput('"email" is not a valid e-mail address');
   return email;
 }
 
@@ -36,7 +36,8 @@ export const resolvers: Resolvers = {
     inviteUser: async (_parent, { input }, ctx) => {
       const { tenantId } = callerOf(ctx);
       const name = input.name.trim();
-      if (name.length === 0 || name.length > MAX_NAME_LENGTH) throw badInput(`"name" must be 1–${MAX_NAME_LENGTH} characters`);
+      if (name.length === 0 || name.length > MAX_NAME_LENGTH)
+        throw badInput(`"name" must be 1–${MAX_NAME_LENGTH} characters`);
       const email = normaliseEmail(input.email);
       assertListSize(input.roles, 'roles');
       const roles = [...new Set(input.roles.map((role) => ROLE_FROM_GRAPHQL[role]))];
@@ -44,13 +45,20 @@ export const resolvers: Resolvers = {
       // The id derives from tenant and address, so a second invitation collides on `_id` as well as on the
       // `{tenantId, email}` index: either way it is the same refusal.
       const user = await withDuplicateKeyAs('A user with this email already exists', () =>
-        ctx.models.User.create({ _id: new Types.ObjectId(userIdFor(tenantId, email)), name, email, roles, invitedAt: new Date() }),
+        ctx.models.User.create({
+          _id: new Types.ObjectId(userIdFor(tenantId, email)),
+          name,
+          email,
+          roles,
+          invitedAt: new Date(),
+        }),
       );
       return user.toObject<UserRecord>();
     },
   },
   User: {
-    __resolveReference: (reference, ctx) => (isObjectIdHex(reference.id) ? ctx.loaders.userById.load(reference.id) : null),
+    __resolveReference: (reference, ctx) =>
+      isObjectIdHex(reference.id) ? ctx.loaders.userById.load(reference.id) : null,
     id: (user) => user._id.toHexString(),
     name: (user) => user.name,
     email: (user) => user.email,

@@ -8,7 +8,10 @@ export interface InventoryLoaders {
   stockByProductId: DataLoader<string, StockRecord | null>;
 }
 
-export function createInventoryLoaders(models: InventoryModels, options?: Pick<LoaderOptions, 'onBatch'>): InventoryLoaders {
+export function createInventoryLoaders(
+  models: InventoryModels,
+  options?: Pick<LoaderOptions, 'onBatch'>,
+): InventoryLoaders {
   return { stockByProductId: createLoaderBy(models.Stock, 'productId', options?.onBatch) };
 }
 

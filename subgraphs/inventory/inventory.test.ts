@@ -7,15 +7,22 @@ let sg: TestSubgraph;
 const staff = (tenant: string) => userCaller(tenant, `staff@${tenant}.test`, ['staff']);
 const customer = (tenant: string) => userCaller(tenant, `customer@${tenant}.test`, ['customer']);
 
-const ADJUST = 'mutation Adjust($productId: ID!, $delta: Int!) { adjustStock(productId: $productId, delta: $delta) { id quantity inStock } }';
+const ADJUST =
+  'mutation Adjust($productId: ID!, $delta: Int!) { adjustStock(productId: $productId, delta: $delta) { id quantity inStock } }';
 const STOCK = entitiesQuery('... on Product { id quantity inStock }');
 
 const newId = () => new Types.ObjectId().toHexString();
-const adjust = (tenant: string, productId: string, delta: number) => sg.request(ADJUST, { as: staff(tenant), variables: { productId, delta } });
+const adjust = (tenant: string, productId: string, delta: number) =>
+  sg.request(ADJUST, { as: staff(tenant), variables: { productId, delta } });
 const stockOf = async (tenant: string, productId: string) =>
-  ((await sg.request(STOCK, { as: customer(tenant), variables: { representations: [{ __typename: 'Product', id: productId }] } })).body.data?._entities as
-    | { quantity: number; inStock: boolean }[]
-    | undefined)?.[0];
+  (
+    (
+      await sg.request(STOCK, {
+        as: customer(tenant),
+        variables: { representations: [{ __typename: 'Product', id: productId }] },
+      })
+    ).body.data?._entities as { quantity: number; inStock: boolean }[] | undefined
+  )?.[0];
 
 beforeAll(async () => {
   sg = await startTestSubgraph(inventory);
@@ -27,17 +34,32 @@ afterAll(async () => {
 describe('adjustStock', () => {
   test('an increase creates the stock document; decreases apply down to zero and never below', async () => {
     const product = newId();
-    expect((await adjust('acme', product, 5)).body.data?.adjustStock).toEqual({ id: product, quantity: 5, inStock: true });
-    expect((await adjust('acme', product, -5)).body.data?.adjustStock).toEqual({ id: product, quantity: 0, inStock: false });
+    expect((await adjust('acme', product, 5)).body.data?.adjustStock).toEqual({
+      id: product,
+      quantity: 5,
+      inStock: true,
+    });
+    expect((await adjust('acme', product, -5)).body.data?.adjustStock).toEqual({
+      id: product,
+      quantity: 0,
+      inStock: false,
+    });
     const below = await adjust('acme', product, -1);
-    expect(below.body).toEqual({ data: { adjustStock: null }, errors: [expect.objectContaining({ message: 'Stock cannot go below zero', extensions: { code: 'BAD_USER_INPUT' } })] });
+    expect(below.body).toEqual({
+      data: { adjustStock: null },
+      errors: [
+        expect.objectContaining({ message: 'Stock cannot go below zero', extensions: { code: 'BAD_USER_INPUT' } }),
+      ],
+    });
     expect(await stockOf('acme', product)).toMatchObject({ quantity: 0 });
   });
 
   test('a decrease of a product without stock is refused and creates nothing', async () => {
     const product = newId();
     expect((await adjust('acme', product, -3)).body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    expect(await sg.connection.db!.collection('stock').countDocuments({ productId: new Types.ObjectId(product) })).toBe(0);
+    expect(await sg.connection.db!.collection('stock').countDocuments({ productId: new Types.ObjectId(product) })).toBe(
+      0,
+    );
     expect(await stockOf('acme', product)).toEqual({ id: product, quantity: 0, inStock: false });
   });
 
@@ -89,7 +111,10 @@ describe('Product fields', () => {
       { __typename: 'Product', id: newId(), price: 1999, weight: 350 },
       { __typename: 'Product', id: newId(), price: 12_900, weight: 640 },
     ];
-    const res = await sg.request(entitiesQuery('... on Product { shippingEstimate }'), { as: customer('acme'), variables: { representations } });
+    const res = await sg.request(entitiesQuery('... on Product { shippingEstimate }'), {
+      as: customer('acme'),
+      variables: { representations },
+    });
     expect(res.body.data?._entities).toEqual([{ shippingEstimate: 599 }, { shippingEstimate: 0 }]);
     expect(shippingEstimate(1999, 350)).toBe(599);
     expect(shippingEstimate(500, 0)).toBe(499);
@@ -99,9 +124,14 @@ describe('Product fields', () => {
     const products = Array.from({ length: 10 }, newId);
     for (const product of products.slice(0, 4)) await adjust('acme', product, 3);
     const { result, commands } = await countCommands(sg, () =>
-      sg.request(STOCK, { as: customer('acme'), variables: { representations: products.map((id) => ({ __typename: 'Product', id })) } }),
+      sg.request(STOCK, {
+        as: customer('acme'),
+        variables: { representations: products.map((id) => ({ __typename: 'Product', id })) },
+      }),
     );
-    expect((result.body.data?._entities as { quantity: number }[]).map((entity) => entity.quantity)).toEqual([3, 3, 3, 3, 0, 0, 0, 0, 0, 0]);
+    expect((result.body.data?._entities as { quantity: number }[]).map((entity) => entity.quantity)).toEqual([
+      3, 3, 3, 3, 0, 0, 0, 0, 0, 0,
+    ]);
     expect(commands).toEqual(['find']);
   });
 });

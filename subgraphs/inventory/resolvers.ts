@@ -33,12 +33,18 @@ export function shippingEstimate(price: number, weight: number): number {
 async function adjust(models: InventoryModels, productId: Types.ObjectId, delta: number): Promise<StockRecord | null> {
   const { Stock } = models;
   if (delta < 0) {
-    return Stock.findOneAndUpdate({ productId, quantity: mongoose.trusted({ $gte: -delta }) }, { $inc: { quantity: delta } }, { returnDocument: 'after' })
+    return Stock.findOneAndUpdate(
+      { productId, quantity: mongoose.trusted({ $gte: -delta }) },
+      { $inc: { quantity: delta } },
+      { returnDocument: 'after' },
+    )
       .lean<StockRecord>()
       .exec();
   }
   const increase = (upsert: boolean) =>
-    Stock.findOneAndUpdate({ productId }, { $inc: { quantity: delta } }, { returnDocument: 'after', upsert }).lean<StockRecord>().exec();
+    Stock.findOneAndUpdate({ productId }, { $inc: { quantity: delta } }, { returnDocument: 'after', upsert })
+      .lean<StockRecord>()
+      .exec();
   try {
     return await increase(true);
   } catch (error) {
@@ -56,7 +62,9 @@ export const resolvers: Resolvers = {
         throw badInput(`"delta" must be an integer from -${MAX_STOCK_DELTA} to ${MAX_STOCK_DELTA}`);
       }
       const { tenantId } = callerOf(ctx);
-      const stock = await stockWrites.run(`${tenantId}:${productId}`, () => adjust(ctx.models, new Types.ObjectId(productId), delta));
+      const stock = await stockWrites.run(`${tenantId}:${productId}`, () =>
+        adjust(ctx.models, new Types.ObjectId(productId), delta),
+      );
       if (!stock) throw badInput('Stock cannot go below zero');
       ctx.loaders.stockByProductId.clear(productId).prime(productId, stock);
       return { id: productId, stock };
@@ -66,12 +74,16 @@ export const resolvers: Resolvers = {
     __resolveReference: async (reference, ctx) => {
       if (!isObjectIdHex(reference.id)) return null;
       const stock = await ctx.loaders.stockByProductId.load(reference.id);
-      return 'price' in reference ? { id: reference.id, price: reference.price, weight: reference.weight, stock } : { id: reference.id, stock };
+      return 'price' in reference
+        ? { id: reference.id, price: reference.price, weight: reference.weight, stock }
+        : { id: reference.id, stock };
     },
     id: (product) => product.id,
     inStock: (product) => (product.stock?.quantity ?? 0) > 0,
     quantity: (product) => product.stock?.quantity ?? 0,
     shippingEstimate: (product) =>
-      product.price === undefined || product.weight === undefined ? null : shippingEstimate(product.price, product.weight),
+      product.price === undefined || product.weight === undefined
+        ? null
+        : shippingEstimate(product.price, product.weight),
   },
 };

@@ -102,17 +102,32 @@ export async function loadPages<T extends { _id: Types.ObjectId }>(
   const projection = projectionOf(keys, parentPath);
   const pages: (OpenPage<Row> | null)[] = keys.map((key) =>
     isObjectIdHex(key.id)
-      ? { parent: new Types.ObjectId(key.id), parentHex: key.id.toLowerCase(), first: key.page.first, bound: key.page.after, rows: [], done: false }
+      ? {
+          parent: new Types.ObjectId(key.id),
+          parentHex: key.id.toLowerCase(),
+          first: key.page.first,
+          bound: key.page.after,
+          rows: [],
+          done: false,
+        }
       : null,
   );
   const find = (filter: Record<string, unknown>, limit: number, byParentOrder = false) => {
     // The batch size is the limit: the rows come in the find's answer, without getMore round trips (the server's
     // first batch is otherwise 101 documents).
-    const query = model.find(filter).sort(byParentOrder ? { [parentPath]: 1, _id: direction } : { _id: direction }).limit(limit).batchSize(limit).lean();
+    const query = model
+      .find(filter)
+      .sort(byParentOrder ? { [parentPath]: 1, _id: direction } : { _id: direction })
+      .limit(limit)
+      .batchSize(limit)
+      .lean();
     if (projection) query.select(projection);
     return query.exec() as Promise<Row[]>;
   };
-  const branch = (page: OpenPage<Row>) => ({ [parentPath]: page.parent, ...(page.bound ? { _id: beyond(direction, page.bound) } : {}) });
+  const branch = (page: OpenPage<Row>) => ({
+    [parentPath]: page.parent,
+    ...(page.bound ? { _id: beyond(direction, page.bound) } : {}),
+  });
   const need = (page: OpenPage<Row>) => page.first + 1 - page.rows.length;
 
   for (let round = 0; round < MAX_COMBINED_ROUNDS; round += 1) {
@@ -130,7 +145,9 @@ export async function loadPages<T extends { _id: Types.ObjectId }>(
       const rowHex = row._id.toHexString();
       for (const page of byParent.get(String(row[parentPath])) ?? []) {
         // Two keys of one parent with different `after`s share rows; each takes only those beyond its own bound.
-        const inRange = page.bound === null || (direction === 1 ? rowHex > page.bound.toHexString() : rowHex < page.bound.toHexString());
+        const inRange =
+          page.bound === null ||
+          (direction === 1 ? rowHex > page.bound.toHexString() : rowHex < page.bound.toHexString());
         if (inRange && need(page) > 0) page.rows.push(row);
       }
     }
@@ -151,7 +168,11 @@ export async function loadPages<T extends { _id: Types.ObjectId }>(
       page.rows.push(...(await find(branch(page), need(page))));
     }),
   );
-  return pages.map((page) => (page === null ? { edges: [], pageInfo: { hasNextPage: false, endCursor: null } } : toConnection(page.rows as unknown as T[], page.first)));
+  return pages.map((page) =>
+    page === null
+      ? { edges: [], pageInfo: { hasNextPage: false, endCursor: null } }
+      : toConnection(page.rows as unknown as T[], page.first),
+  );
 }
 
 /** The per-request loader over `loadPages`: one batch per tick, at most MAX_CONNECTION_BATCH parents each. */
@@ -161,9 +182,13 @@ export function createBatchedConnectionLoader<T extends { _id: Types.ObjectId }>
   onBatch?: BatchObserver,
 ): DataLoader<BatchedConnectionKey, Connection<T>, string> {
   const batch = (keys: readonly BatchedConnectionKey[]) => loadPages(model, keys, options);
-  return new DataLoader<BatchedConnectionKey, Connection<T>, string>(observedBatch(batch, `${model.modelName}.${options.parentPath}`, onBatch), {
-    // The fields are part of the key: a page loaded with fewer fields cannot serve a selection of more.
-    cacheKeyFn: (key) => `${key.id}:${key.page.first}:${key.page.after?.toHexString() ?? ''}:${key.fields?.join(',') ?? '*'}`,
-    maxBatchSize: MAX_CONNECTION_BATCH,
-  });
+  return new DataLoader<BatchedConnectionKey, Connection<T>, string>(
+    observedBatch(batch, `${model.modelName}.${options.parentPath}`, onBatch),
+    {
+      // The fields are part of the key: a page loaded with fewer fields cannot serve a selection of more.
+      cacheKeyFn: (key) =>
+        `${key.id}:${key.page.first}:${key.page.after?.toHexString() ?? ''}:${key.fields?.join(',') ?? '*'}`,
+      maxBatchSize: MAX_CONNECTION_BATCH,
+    },
+  );
 }

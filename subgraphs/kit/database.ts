@@ -47,7 +47,8 @@ export const DEFAULT_DATABASE_TIMEOUTS: Readonly<DatabaseTimeouts> = Object.free
  * a model compiled on the default connection would be shared by all of them.
  */
 export async function openDatabase(options: DatabaseOptions): Promise<Connection> {
-  if (!DB_NAME_PATTERN.test(options.dbName)) throw new Error('the database name must be 1–63 letters, digits, "_" or "-"');
+  if (!DB_NAME_PATTERN.test(options.dbName))
+    throw new Error('the database name must be 1–63 letters, digits, "_" or "-"');
   const timeouts = options.timeouts ?? DEFAULT_DATABASE_TIMEOUTS;
   const connection = mongoose.createConnection(options.mongoUri, {
     dbName: options.dbName,

@@ -10,7 +10,14 @@ import { createLogger } from '../../common/logger';
 import { startBlackholeProxy, type BlackholeProxy } from '../../test/support/blackhole-proxy';
 import { products } from '../products';
 import { startSubgraph, type RunningSubgraph } from './server';
-import { countCommands, mintTestToken, testMongoUri, uniqueDbName, type Caller, type GraphQLResponseBody } from './testing';
+import {
+  countCommands,
+  mintTestToken,
+  testMongoUri,
+  uniqueDbName,
+  type Caller,
+  type GraphQLResponseBody,
+} from './testing';
 
 const TENANT = `dl-${randomBytes(3).toString('hex')}`;
 const ADMIN: Caller = { tenant: TENANT, principal: userIdFor(TENANT, 'admin@dl.test'), roles: ['admin'] };
@@ -37,7 +44,13 @@ beforeAll(async () => {
     logger: createLogger({ level: 'debug', sink: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) }),
     monitorCommands: true,
     database: { serverSelectionTimeoutMs: 1_000, connectTimeoutMs: 1_000, socketTimeoutMs: 2_000 },
-    http: { headersTimeoutMs: 1_000, requestTimeoutMs: 2_000, keepAliveTimeoutMs: 5_000, maxRequestsPerSocket: 100, socketIdleTimeoutMs: 10_000 },
+    http: {
+      headersTimeoutMs: 1_000,
+      requestTimeoutMs: 2_000,
+      keepAliveTimeoutMs: 5_000,
+      maxRequestsPerSocket: 100,
+      socketIdleTimeoutMs: 10_000,
+    },
     maxRequestDeadlineMs: 5_000,
   });
 });
@@ -56,7 +69,11 @@ interface Timed {
   elapsedMs: number;
 }
 
-async function post(query: string, variables: Record<string, unknown> | undefined, claims: Partial<InternalClaims>): Promise<Timed> {
+async function post(
+  query: string,
+  variables: Record<string, unknown> | undefined,
+  claims: Partial<InternalClaims>,
+): Promise<Timed> {
   const token = mintTestToken(key, 'products', query, ADMIN, claims);
   const started = Date.now();
   const res = await fetch(subgraph.url, {
@@ -69,10 +86,16 @@ async function post(query: string, variables: Record<string, unknown> | undefine
 }
 
 const withDeadline = (ms = DEADLINE_MS): Partial<InternalClaims> => ({ dl: Date.now() + ms });
-const skuCount = (sku: string) => subgraph.connection.db!.collection('products').countDocuments({ tenantId: TENANT, sku });
+const skuCount = (sku: string) =>
+  subgraph.connection.db!.collection('products').countDocuments({ tenantId: TENANT, sku });
 
 function expectUnavailable(answer: Timed): void {
-  expect(answer.body.errors).toEqual([expect.objectContaining({ message: 'Service temporarily unavailable', extensions: { code: 'SERVICE_UNAVAILABLE' } })]);
+  expect(answer.body.errors).toEqual([
+    expect.objectContaining({
+      message: 'Service temporarily unavailable',
+      extensions: { code: 'SERVICE_UNAVAILABLE' },
+    }),
+  ]);
   // No driver text: no host, port, "Mongo…" class or "timed out" message.
   expect(answer.text).not.toMatch(/mongo|127\.0\.0\.1|timed out|ECONN|socket/i);
 }
@@ -100,7 +123,11 @@ test('a mutation whose deadline passed before it arrived is not started: 503, no
   const sku = `LATE-${randomBytes(3).toString('hex').toUpperCase()}`;
   const now = Date.now();
   const { result, commands } = await countCommands(subgraph, () =>
-    post(CREATE, { input: { sku, name: 'Late', price: 100, weight: 1 } }, { iat: now - 2_000, dl: now - 1_000, exp: now + 28_000 }),
+    post(
+      CREATE,
+      { input: { sku, name: 'Late', price: 100, weight: 1 } },
+      { iat: now - 2_000, dl: now - 1_000, exp: now + 28_000 },
+    ),
   );
   expect(result.status).toBe(503);
   expectUnavailable(result);

@@ -22,13 +22,29 @@ describe('refused with 401 and nothing else', () => {
   test.each<[string, string, () => Parameters<TestSubgraph['request']>[1]]>([
     ['no token', 'missing-token', () => ({ as: admin, token: null })],
     ['a garbage token', 'malformed', () => ({ as: admin, token: 'v1.garbage' })],
-    ['another subgraph’s key', 'bad-signature', () => ({ as: admin, key: deriveSubgraphKey(Buffer.alloc(32, 7), 'accounts') })],
+    [
+      'another subgraph’s key',
+      'bad-signature',
+      () => ({ as: admin, key: deriveSubgraphKey(Buffer.alloc(32, 7), 'accounts') }),
+    ],
     ['another audience', 'wrong-audience', () => ({ as: admin, claims: { aud: 'products' } })],
     ['an expired token', 'expired', () => ({ as: admin, claims: { iat: now - 50_000, exp: now - 1_000 } })],
     ['a token living too long', 'ttl-too-long', () => ({ as: admin, claims: { iat: now, exp: now + 3_600_000 } })],
-    ['a token for another query', 'query-mismatch', () => ({ as: admin, claims: { qh: hashQuery('{ users(first: 100) { edges { node { email } } } }') } })],
-    ['an operation token without a valid tenant', 'bad-tenant', () => ({ as: { tenant: 'Not A Tenant', principal: 'x', roles: ['admin'] } })],
-    ['an operation token without a principal', 'bad-claims', () => ({ as: { tenant: 'acme', principal: '', roles: ['admin'] } })],
+    [
+      'a token for another query',
+      'query-mismatch',
+      () => ({ as: admin, claims: { qh: hashQuery('{ users(first: 100) { edges { node { email } } } }') } }),
+    ],
+    [
+      'an operation token without a valid tenant',
+      'bad-tenant',
+      () => ({ as: { tenant: 'Not A Tenant', principal: 'x', roles: ['admin'] } }),
+    ],
+    [
+      'an operation token without a principal',
+      'bad-claims',
+      () => ({ as: { tenant: 'acme', principal: '', roles: ['admin'] } }),
+    ],
     ['a service token for a normal query', 'svc-operation', () => ({ as: 'svc' })],
   ])('%s', async (_label, reason, options) => {
     const res = await sg.request(ME, options());
@@ -39,7 +55,11 @@ describe('refused with 401 and nothing else', () => {
   });
 
   test('the log line carries the request id but never the token', async () => {
-    const token = mintTestToken(sg.key, 'accounts', ME, admin, { rid: 'req-expired-1', iat: Date.now() - 50_000, exp: Date.now() - 1_000 });
+    const token = mintTestToken(sg.key, 'accounts', ME, admin, {
+      rid: 'req-expired-1',
+      iat: Date.now() - 50_000,
+      exp: Date.now() - 1_000,
+    });
     await sg.request(ME, { as: admin, token });
     expect(lastRefusal()).toMatchObject({ reason: 'expired', requestId: 'req-expired-1' });
     expect(JSON.stringify(sg.logs)).not.toContain(token);
@@ -47,7 +67,11 @@ describe('refused with 401 and nothing else', () => {
 
   test('a verified token without a query in the body', async () => {
     const token = mintTestToken(sg.key, 'accounts', '', admin);
-    const res = await fetch(sg.url, { method: 'POST', headers: { 'content-type': 'application/json', [INTERNAL_TOKEN_HEADER]: token }, body: '{"variables":{}}' });
+    const res = await fetch(sg.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [INTERNAL_TOKEN_HEADER]: token },
+      body: '{"variables":{}}',
+    });
     expect(res.status).toBe(401);
     expect(await res.text()).toBe(EXACT_401);
   });
@@ -66,7 +90,11 @@ describe('refused with 401 and nothing else', () => {
 });
 
 describe('service requests', () => {
-  test.each(['{ __typename }', 'query __ApolloGetServiceDefinition__ { _service { sdl } }', '{ __typename _service { sdl } }'])('%s is answered', async (query) => {
+  test.each([
+    '{ __typename }',
+    'query __ApolloGetServiceDefinition__ { _service { sdl } }',
+    '{ __typename _service { sdl } }',
+  ])('%s is answered', async (query) => {
     const res = await sg.request(query, { as: 'svc' });
     expect(res.status).toBe(200);
     expect(res.body.errors).toBeUndefined();
@@ -116,13 +144,27 @@ describe('HTTP surface', () => {
   });
 
   test('JSON only, at most 1 MB, well-formed', async () => {
-    const text = await fetch(sg.url, { method: 'POST', headers: { ...withToken(ME), 'content-type': 'text/plain' }, body: ME });
+    const text = await fetch(sg.url, {
+      method: 'POST',
+      headers: { ...withToken(ME), 'content-type': 'text/plain' },
+      body: ME,
+    });
     expect(text.status).toBe(415);
     const big = JSON.stringify({ query: ME, variables: { pad: 'x'.repeat(1_100_000) } });
-    const tooLarge = await fetch(sg.url, { method: 'POST', headers: { ...withToken(ME), 'content-type': 'application/json' }, body: big });
+    const tooLarge = await fetch(sg.url, {
+      method: 'POST',
+      headers: { ...withToken(ME), 'content-type': 'application/json' },
+      body: big,
+    });
     expect(tooLarge.status).toBe(413);
-    expect(await tooLarge.json()).toEqual({ errors: [{ message: 'Payload too large', extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
-    const malformed = await fetch(sg.url, { method: 'POST', headers: { ...withToken(ME), 'content-type': 'application/json' }, body: '{"query":' });
+    expect(await tooLarge.json()).toEqual({
+      errors: [{ message: 'Payload too large', extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
+    });
+    const malformed = await fetch(sg.url, {
+      method: 'POST',
+      headers: { ...withToken(ME), 'content-type': 'application/json' },
+      body: '{"query":',
+    });
     expect(malformed.status).toBe(400);
     expect(await malformed.text()).not.toMatch(/Unexpected|position|SyntaxError/);
   });

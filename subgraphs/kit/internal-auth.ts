@@ -10,7 +10,12 @@ import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { Kind, parse, type FieldNode, type SelectionNode } from 'graphql';
 import { isRole, isTenantId } from '../../common/ids';
-import { INTERNAL_TOKEN_HEADER, InternalTokenError, verifyInternalToken, type InternalTokenFailure } from '../../common/internal-token';
+import {
+  INTERNAL_TOKEN_HEADER,
+  InternalTokenError,
+  verifyInternalToken,
+  type InternalTokenFailure,
+} from '../../common/internal-token';
 import type { Logger } from '../../common/logger';
 import { DEFAULT_MAX_REQUEST_DEADLINE_MS, SERVICE_UNAVAILABLE, requestDeadline } from './deadline';
 import { requireScope, runInScope, type RequestScope } from './scope';
@@ -32,7 +37,9 @@ export interface InternalAuthOptions {
 type RefusalReason = InternalTokenFailure | 'missing-token' | 'missing-query' | 'svc-operation' | 'bad-tenant';
 
 /** A request whose deadline passed before it could start: the gateway has stopped waiting, nothing is run. */
-const DEADLINE_PASSED_BODY = { errors: [{ message: 'Service temporarily unavailable', extensions: { code: SERVICE_UNAVAILABLE } }] };
+const DEADLINE_PASSED_BODY = {
+  errors: [{ message: 'Service temporarily unavailable', extensions: { code: SERVICE_UNAVAILABLE } }],
+};
 
 /** The exact body of every refusal: the caller learns nothing about why. */
 export const UNAUTHORIZED_BODY = { errors: [{ message: 'Unauthorized', extensions: { code: 'UNAUTHENTICATED' } }] };
@@ -64,7 +71,9 @@ function claimedRequestId(token: string | undefined): string | undefined {
 
 /** A field without alias, arguments or directives. */
 function isPlainField(selection: SelectionNode): selection is FieldNode {
-  return selection.kind === Kind.FIELD && !selection.alias && !selection.arguments?.length && !selection.directives?.length;
+  return (
+    selection.kind === Kind.FIELD && !selection.alias && !selection.arguments?.length && !selection.directives?.length
+  );
 }
 
 /** True when the document is a single query selecting only `_service { sdl }` and/or `__typename`. */
@@ -83,7 +92,9 @@ export function isServiceQuery(query: string): boolean {
     if (!isPlainField(selection)) return false;
     if (selection.name.value === '__typename') return !selection.selectionSet;
     if (selection.name.value !== '_service' || !selection.selectionSet) return false;
-    return selection.selectionSet.selections.every((inner) => isPlainField(inner) && inner.name.value === 'sdl' && !inner.selectionSet);
+    return selection.selectionSet.selections.every(
+      (inner) => isPlainField(inner) && inner.name.value === 'sdl' && !inner.selectionSet,
+    );
   });
 }
 
@@ -108,7 +119,8 @@ export function internalAuth(options: InternalAuthOptions): InternalAuth {
     return token && token.length <= MAX_TOKEN_LENGTH ? token : undefined;
   };
 
-  const requireToken: RequestHandler = (req, res, next) => (tokenOf(req) ? next() : refuse(res, 'missing-token', undefined));
+  const requireToken: RequestHandler = (req, res, next) =>
+    tokenOf(req) ? next() : refuse(res, 'missing-token', undefined);
 
   const verify: RequestHandler = (req, res, next) => {
     const token = tokenOf(req);

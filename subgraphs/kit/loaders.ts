@@ -33,19 +33,27 @@ const MAX_BATCH = 1000;
  * becomes ONE `find({ tenantId, [path]: { $in } })`. Keys that are not 24-hex ids resolve to null without a query,
  * exactly like ids of other tenants' documents.
  */
-export function createLoaderBy<T extends object>(model: Model<T>, path: string, onBatch?: BatchObserver): DataLoader<string, T | null> {
+export function createLoaderBy<T extends object>(
+  model: Model<T>,
+  path: string,
+  onBatch?: BatchObserver,
+): DataLoader<string, T | null> {
   return new DataLoader<string, T | null>(
-    observedBatch(async (keys: readonly string[]) => {
-      const ids = [...new Set(keys.filter(isObjectIdHex))];
-      if (ids.length === 0) return keys.map(() => null);
-      const docs = (await model
-        .find({ [path]: mongoose.trusted({ $in: ids.map((id) => new Types.ObjectId(id)) }) })
-        .lean()
-        .exec()) as T[];
-      const byKey = new Map<string, T>();
-      for (const doc of docs) byKey.set(String((doc as Record<string, unknown>)[path]), doc);
-      return keys.map((key) => byKey.get(key) ?? null);
-    }, `${model.modelName}.${path}`, onBatch),
+    observedBatch(
+      async (keys: readonly string[]) => {
+        const ids = [...new Set(keys.filter(isObjectIdHex))];
+        if (ids.length === 0) return keys.map(() => null);
+        const docs = (await model
+          .find({ [path]: mongoose.trusted({ $in: ids.map((id) => new Types.ObjectId(id)) }) })
+          .lean()
+          .exec()) as T[];
+        const byKey = new Map<string, T>();
+        for (const doc of docs) byKey.set(String((doc as Record<string, unknown>)[path]), doc);
+        return keys.map((key) => byKey.get(key) ?? null);
+      },
+      `${model.modelName}.${path}`,
+      onBatch,
+    ),
     { maxBatchSize: MAX_BATCH },
   );
 }
@@ -67,15 +75,22 @@ export function createConnectionLoader<T extends { _id: Types.ObjectId }>(
   onBatch?: BatchObserver,
 ): DataLoader<ConnectionKey, Connection<T>, string> {
   return new DataLoader<ConnectionKey, Connection<T>, string>(
-    observedBatch((keys: readonly ConnectionKey[]) =>
-      Promise.all(
-        keys.map((key) =>
-          isObjectIdHex(key.id)
-            ? paginate(model, { [parentPath]: new Types.ObjectId(key.id) }, key.page, order)
-            : { edges: [], pageInfo: { hasNextPage: false, endCursor: null } },
+    observedBatch(
+      (keys: readonly ConnectionKey[]) =>
+        Promise.all(
+          keys.map((key) =>
+            isObjectIdHex(key.id)
+              ? paginate(model, { [parentPath]: new Types.ObjectId(key.id) }, key.page, order)
+              : { edges: [], pageInfo: { hasNextPage: false, endCursor: null } },
+          ),
         ),
-      ), `${model.modelName}.${parentPath}`, onBatch),
-    { cacheKeyFn: (key) => `${key.id}:${key.page.first}:${key.page.after?.toHexString() ?? ''}`, maxBatchSize: MAX_BATCH },
+      `${model.modelName}.${parentPath}`,
+      onBatch,
+    ),
+    {
+      cacheKeyFn: (key) => `${key.id}:${key.page.first}:${key.page.after?.toHexString() ?? ''}`,
+      maxBatchSize: MAX_BATCH,
+    },
   );
 }
 

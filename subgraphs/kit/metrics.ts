@@ -78,7 +78,9 @@ export function createSubgraphMetrics(subgraph: string): SubgraphMetrics {
         commandDuration.labels('mongodb', event.commandName, 'none').observe(event.duration / 1000);
       });
       client.on('commandFailed', (event: { commandName: string; duration: number; failure?: { name?: string } }) => {
-        commandDuration.labels('mongodb', event.commandName, event.failure?.name ?? 'Error').observe(event.duration / 1000);
+        commandDuration
+          .labels('mongodb', event.commandName, event.failure?.name ?? 'Error')
+          .observe(event.duration / 1000);
       });
     },
   };

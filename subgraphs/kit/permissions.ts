@@ -44,12 +44,16 @@ export function callerOf(ctx: RuleContext): RequestScope {
 }
 
 /** A caller of some tenant (any operation token), as opposed to the gateway's own `svc` requests. */
-export const isMember = rule('tollgate:isMember', { cache: 'contextual' })((_parent, _args, ctx: RuleContext) => ctx.scope !== null);
+export const isMember = rule('tollgate:isMember', { cache: 'contextual' })(
+  (_parent, _args, ctx: RuleContext) => ctx.scope !== null,
+);
 
-export const isAdmin = rule('tollgate:isAdmin', { cache: 'contextual' })((_parent, _args, ctx: RuleContext) => hasRole(ctx.scope, 'admin'));
+export const isAdmin = rule('tollgate:isAdmin', { cache: 'contextual' })((_parent, _args, ctx: RuleContext) =>
+  hasRole(ctx.scope, 'admin'),
+);
 
-export const isAdminOrStaff = rule('tollgate:isAdminOrStaff', { cache: 'contextual' })((_parent, _args, ctx: RuleContext) =>
-  hasRole(ctx.scope, 'admin', 'staff'),
+export const isAdminOrStaff = rule('tollgate:isAdminOrStaff', { cache: 'contextual' })(
+  (_parent, _args, ctx: RuleContext) => hasRole(ctx.scope, 'admin', 'staff'),
 );
 
 /**

@@ -6,13 +6,15 @@ const tick = () => new Promise((resolve) => setImmediate(resolve));
 test('tasks of one key run one after another; other keys are not held up; a failure does not block the queue', async () => {
   const serializer = new KeyedSerializer();
   const events: string[] = [];
-  const task = (name: string, fail = false) => async () => {
-    events.push(`${name} start`);
-    await tick();
-    events.push(`${name} end`);
-    if (fail) throw new Error(name);
-    return name;
-  };
+  const task =
+    (name: string, fail = false) =>
+    async () => {
+      events.push(`${name} start`);
+      await tick();
+      events.push(`${name} end`);
+      if (fail) throw new Error(name);
+      return name;
+    };
   const results = await Promise.allSettled([
     serializer.run('a', task('a1', true)),
     serializer.run('a', task('a2')),

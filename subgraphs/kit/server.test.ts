@@ -25,7 +25,10 @@ const failing: SubgraphDefinition<Record<string, never>, Record<string, never>> 
   resolvers: {
     Query: {
       driverFailure: () => {
-        throw Object.assign(new Error('E11000 duplicate key error collection: tollgate_accounts.users index: tenantId_1_email_1'), { code: 11000 });
+        throw Object.assign(
+          new Error('E11000 duplicate key error collection: tollgate_accounts.users index: tenantId_1_email_1'),
+          { code: 11000 },
+        );
       },
       missing: () => {
         throw notFound('Thing');
@@ -61,7 +64,14 @@ test('an unexpected error reaches the client as "Internal error" only, and is lo
   const res = await sg.request('{ driverFailure }', { as: caller, claims: { rid: 'req-boom' } });
   expect(res.body).toEqual({
     data: { driverFailure: null },
-    errors: [{ message: 'Internal error', locations: [{ line: 1, column: 3 }], path: ['driverFailure'], extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+    errors: [
+      {
+        message: 'Internal error',
+        locations: [{ line: 1, column: 3 }],
+        path: ['driverFailure'],
+        extensions: { code: 'INTERNAL_SERVER_ERROR' },
+      },
+    ],
   });
   expect(res.text).not.toMatch(/E11000|tollgate_|users|tenantId|stack/);
   const logged = sg.logs.find((line) => line.msg === 'internal error');
@@ -71,32 +81,50 @@ test('an unexpected error reaches the client as "Internal error" only, and is lo
 
 test('errors with unknown codes are masked with all their extensions', async () => {
   const res = await sg.request('{ refused }', { as: caller });
-  expect(res.body.errors).toEqual([expect.objectContaining({ message: 'Internal error', extensions: { code: 'INTERNAL_SERVER_ERROR' } })]);
+  expect(res.body.errors).toEqual([
+    expect.objectContaining({ message: 'Internal error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }),
+  ]);
   expect(res.text).not.toMatch(/leaky|secret/);
 });
 
 test('client errors thrown by a resolver pass graphql-shield unchanged', async () => {
   const res = await sg.request('{ missing }', { as: caller });
-  expect(res.body.errors).toEqual([expect.objectContaining({ message: 'Thing not found', extensions: { code: 'NOT_FOUND' } })]);
+  expect(res.body.errors).toEqual([
+    expect.objectContaining({ message: 'Thing not found', extensions: { code: 'NOT_FOUND' } }),
+  ]);
 });
 
 test('maskError keeps message, path and code of client errors and nothing else', () => {
-  expect(maskError({ message: 'Bad', path: ['a'], extensions: { code: 'BAD_USER_INPUT', stacktrace: ['x'], http: { status: 400 } } })).toEqual({
+  expect(
+    maskError({
+      message: 'Bad',
+      path: ['a'],
+      extensions: { code: 'BAD_USER_INPUT', stacktrace: ['x'], http: { status: 400 } },
+    }),
+  ).toEqual({
     message: 'Bad',
     path: ['a'],
     extensions: { code: 'BAD_USER_INPUT' },
   });
-  expect(maskError({ message: 'Cast to ObjectId failed', extensions: {} })).toEqual({ message: 'Internal error', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+  expect(maskError({ message: 'Cast to ObjectId failed', extensions: {} })).toEqual({
+    message: 'Internal error',
+    extensions: { code: 'INTERNAL_SERVER_ERROR' },
+  });
 });
 
 describe('startup refuses', () => {
-  const options = () => ({ port: 0, mongoUri: testMongoUri(), dbName: uniqueDbName('refuse'), internalKey: Buffer.alloc(32, 1) });
+  const options = () => ({
+    port: 0,
+    mongoUri: testMongoUri(),
+    dbName: uniqueDbName('refuse'),
+    internalKey: Buffer.alloc(32, 1),
+  });
 
   test('a schema field without a permission rule', async () => {
     const { unruled: _unruled, ...withoutRule } = permissions.Query!;
-    await expect(startSubgraph({ ...failing, permissions: { ...permissions, Query: withoutRule } }, options())).rejects.toThrow(
-      'no permission rule for Query.unruled',
-    );
+    await expect(
+      startSubgraph({ ...failing, permissions: { ...permissions, Query: withoutRule } }, options()),
+    ).rejects.toThrow('no permission rule for Query.unruled');
   });
 
   test('a model without the tenant plugin', async () => {
@@ -111,12 +139,19 @@ describe('startup refuses', () => {
   });
 
   test('a short internal key', async () => {
-    await expect(startSubgraph(failing, { ...options(), internalKey: Buffer.alloc(16) })).rejects.toThrow('at least 32 bytes');
+    await expect(startSubgraph(failing, { ...options(), internalKey: Buffer.alloc(16) })).rejects.toThrow(
+      'at least 32 bytes',
+    );
   });
 });
 
 test('stop() closes the server and the database connection', async () => {
-  const running = await startSubgraph(failing, { port: 0, mongoUri: testMongoUri(), dbName: uniqueDbName('stop'), internalKey: Buffer.alloc(32, 2) });
+  const running = await startSubgraph(failing, {
+    port: 0,
+    mongoUri: testMongoUri(),
+    dbName: uniqueDbName('stop'),
+    internalKey: Buffer.alloc(32, 2),
+  });
   await running.stop();
   expect(running.connection.readyState).toBe(0);
   await expect(fetch(running.url, { method: 'POST' })).rejects.toThrow();

@@ -19,7 +19,11 @@ import express, { type ErrorRequestHandler, type RequestHandler } from 'express'
 import type { DocumentNode, GraphQLFormattedError } from 'graphql';
 import type { Connection } from 'mongoose';
 import { graphqlHandler } from '../../common/apollo-express';
-import { DEFAULT_HTTP_SERVER_TIMEOUTS, createHttpServer, type HttpServerTimeouts } from '../../common/http-server-timeouts';
+import {
+  DEFAULT_HTTP_SERVER_TIMEOUTS,
+  createHttpServer,
+  type HttpServerTimeouts,
+} from '../../common/http-server-timeouts';
 import { createLogger, type Logger } from '../../common/logger';
 import type { IndexMode } from '../../common/indexes';
 import { DEFAULT_SHUTDOWN, createShutdown, type ShutdownConfig } from '../../common/shutdown';
@@ -158,7 +162,10 @@ function errorLog<TContext extends SubgraphContext<unknown, unknown>>(): ApolloS
             } else if (code === SERVICE_UNAVAILABLE || isDatabaseUnavailable(unwrapResolverError(error))) {
               // The cause (a driver error, or the deadline) without the driver's text, which names hosts.
               const original = unwrapResolverError(error);
-              contextValue.logger.warn('database unavailable', { path: error.path, cause: original instanceof Error ? original.name : code });
+              contextValue.logger.warn('database unavailable', {
+                path: error.path,
+                cause: original instanceof Error ? original.name : code,
+              });
             } else if (isClientErrorCode(code)) {
               contextValue.logger.debug('client error', { code, path: error.path });
             } else {
@@ -192,14 +199,16 @@ export async function startSubgraph<TModels, TLoaders>(
 ): Promise<RunningSubgraph> {
   type Context = SubgraphContext<TModels, TLoaders>;
   const host = options.host ?? '127.0.0.1';
-  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) throw new Error('port must be 0–65535');
+  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)
+    throw new Error('port must be 0–65535');
   if (options.internalKey.length < 32) throw new Error('the internal key must be at least 32 bytes');
   const logger = options.logger ?? createLogger({ base: { subgraph: definition.name } });
 
   const connection = await openDatabase({
     mongoUri: options.mongoUri,
     dbName: options.dbName,
-    monitorCommands: options.monitorCommands === true || options.countCommands === true || options.metrics !== undefined,
+    monitorCommands:
+      options.monitorCommands === true || options.countCommands === true || options.metrics !== undefined,
     timeouts: options.database,
   });
   let apollo: ApolloServer<Context> | undefined;
@@ -208,7 +217,10 @@ export async function startSubgraph<TModels, TLoaders>(
     const models = await registerModels(connection, (c) => definition.models(c), options.indexes ?? 'create');
     // The generated resolver types checked the map against the schema; this is the same map under Apollo's type.
     const resolvers = definition.resolvers as GraphQLResolverMap<unknown>;
-    const schema = protectSchema(buildSubgraphSchema({ typeDefs: definition.typeDefs, resolvers }), definition.permissions);
+    const schema = protectSchema(
+      buildSubgraphSchema({ typeDefs: definition.typeDefs, resolvers }),
+      definition.permissions,
+    );
     const httpServer = createHttpServer(options.http ?? DEFAULT_HTTP_SERVER_TIMEOUTS);
     const server = new ApolloServer<Context>({
       schema,
@@ -220,7 +232,10 @@ export async function startSubgraph<TModels, TLoaders>(
       stopOnTerminationSignals: false,
       formatError: (formatted, error) => maskError(formatted, error),
       plugins: [
-        ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: (options.shutdown ?? DEFAULT_SHUTDOWN).graceMs }),
+        ApolloServerPluginDrainHttpServer({
+          httpServer,
+          stopGracePeriodMillis: (options.shutdown ?? DEFAULT_SHUTDOWN).graceMs,
+        }),
         ApolloServerPluginLandingPageDisabled(),
         // Traces would carry error details and timings to whoever asks for them with a header.
         ApolloServerPluginInlineTraceDisabled(),
@@ -233,16 +248,24 @@ export async function startSubgraph<TModels, TLoaders>(
     apollo = server;
     await server.start();
 
-    const auth = internalAuth({ key: options.internalKey, audience: definition.name, logger, maxDeadlineMs: options.maxRequestDeadlineMs });
+    const auth = internalAuth({
+      key: options.internalKey,
+      audience: definition.name,
+      logger,
+      maxDeadlineMs: options.maxRequestDeadlineMs,
+    });
     const requireJson: RequestHandler = (req, res, next) => {
       if (req.is('application/json')) return next();
       res.status(415).json(errorBody('Unsupported media type', 'UNSUPPORTED_MEDIA_TYPE'));
     };
     const bodyErrors: ErrorRequestHandler = (error: { type?: unknown; status?: unknown }, _req, res, next) => {
       if (res.headersSent) return next(error);
-      if (error.type === 'entity.too.large') return void res.status(413).json(errorBody('Payload too large', 'PAYLOAD_TOO_LARGE'));
-      if (error.status === 400 || error.type === 'entity.parse.failed') return void res.status(400).json(errorBody('Malformed request body', 'BAD_REQUEST'));
-      if (error.status === 415) return void res.status(415).json(errorBody('Unsupported media type', 'UNSUPPORTED_MEDIA_TYPE'));
+      if (error.type === 'entity.too.large')
+        return void res.status(413).json(errorBody('Payload too large', 'PAYLOAD_TOO_LARGE'));
+      if (error.status === 400 || error.type === 'entity.parse.failed')
+        return void res.status(400).json(errorBody('Malformed request body', 'BAD_REQUEST'));
+      if (error.status === 415)
+        return void res.status(415).json(errorBody('Unsupported media type', 'UNSUPPORTED_MEDIA_TYPE'));
       logger.error('request failed', { error });
       res.status(500).json(errorBody('Internal error', 'INTERNAL_SERVER_ERROR'));
     };
@@ -309,10 +332,18 @@ export async function startSubgraph<TModels, TLoaders>(
     app.use(bodyErrors);
     httpServer.on('request', app);
 
-    if (metrics && options.metrics) metricsListener = await startMetricsListener({ registry: metrics.registry, ...options.metrics });
+    if (metrics && options.metrics)
+      metricsListener = await startMetricsListener({ registry: metrics.registry, ...options.metrics });
     const port = await listen(httpServer, options.port, host);
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/graphql`;
-    return { url, port, connection, stop, shutdown: shutdown.shutdown, ...(metricsListener ? { metricsUrl: metricsListener.url } : {}) };
+    return {
+      url,
+      port,
+      connection,
+      stop,
+      shutdown: shutdown.shutdown,
+      ...(metricsListener ? { metricsUrl: metricsListener.url } : {}),
+    };
   } catch (error) {
     await apollo?.stop().catch(() => undefined);
     await metricsListener?.close().catch(() => undefined);

@@ -24,7 +24,10 @@ const refused = expect.objectContaining({ name: 'TenantScopeError' });
 beforeAll(async () => {
   connection = await openDatabase({ mongoUri: testMongoUri(), dbName: uniqueDbName('plugin') });
   Widget = await registerModels(connection, (c) => {
-    const schema = new Schema<Widget>({ sku: { type: String, required: true }, qty: { type: Number, required: true } }, { versionKey: false });
+    const schema = new Schema<Widget>(
+      { sku: { type: String, required: true }, qty: { type: Number, required: true } },
+      { versionKey: false },
+    );
     schema.plugin(tenantPlugin);
     schema.index({ tenantId: 1, sku: 1 }, { unique: true });
     return c.model<Widget>('Widget', schema);
@@ -61,7 +64,12 @@ describe('new documents', () => {
   });
 
   test('insertMany stamps every document and refuses another tenant', async () => {
-    const docs = await acme(() => Widget.insertMany([{ sku: 'M1', qty: 1 }, { sku: 'M2', qty: 1 }]));
+    const docs = await acme(() =>
+      Widget.insertMany([
+        { sku: 'M1', qty: 1 },
+        { sku: 'M2', qty: 1 },
+      ]),
+    );
     expect(docs.map((d) => d.tenantId)).toEqual(['acme', 'acme']);
     await expect(acme(() => Widget.insertMany([{ sku: 'M3', qty: 1, tenantId: 'globex' }]))).rejects.toEqual(refused);
   });
@@ -94,7 +102,9 @@ describe('reads see only the scope tenant', () => {
   });
 
   test('aggregate gets a leading $match on the tenant, also through cursor()', async () => {
-    const total = await acme(() => Widget.aggregate<{ total: number }>([{ $group: { _id: null, total: { $sum: '$qty' } } }]).exec());
+    const total = await acme(() =>
+      Widget.aggregate<{ total: number }>([{ $group: { _id: null, total: { $sum: '$qty' } } }]).exec(),
+    );
     expect(total).toEqual([{ _id: null, total: 3 }]);
     const viaCursor = await acme(async () => {
       const rows: unknown[] = [];
@@ -104,10 +114,13 @@ describe('reads see only the scope tenant', () => {
     expect(viaCursor).toEqual([expect.objectContaining({ _id: acmeId, tenantId: 'acme' })]);
   });
 
-  test.each(['$out', '$merge', '$unionWith', '$lookup', '$graphLookup', '$facet'])('aggregate refuses %s', async (stage) => {
-    const pipeline = [{ $match: {} }, { [stage]: { from: 'widgets' } }] as mongoose.PipelineStage[];
-    await expect(acme(() => Widget.aggregate(pipeline).exec())).rejects.toEqual(refused);
-  });
+  test.each(['$out', '$merge', '$unionWith', '$lookup', '$graphLookup', '$facet'])(
+    'aggregate refuses %s',
+    async (stage) => {
+      const pipeline = [{ $match: {} }, { [stage]: { from: 'widgets' } }] as mongoose.PipelineStage[];
+      await expect(acme(() => Widget.aggregate(pipeline).exec())).rejects.toEqual(refused);
+    },
+  );
 
   test('estimatedDocumentCount and change streams are refused', async () => {
     await expect(acme(() => Widget.estimatedDocumentCount().exec())).rejects.toEqual(refused);
@@ -132,7 +145,10 @@ describe('writes reach only the scope tenant', () => {
       expect((await Widget.replaceOne({ _id: acmeId }, { sku: 'SHARED', qty: 7 }).exec()).modifiedCount).toBe(1);
       expect(await Widget.findOneAndReplace({ _id: globexId }, { sku: 'SHARED', qty: 0 }).exec()).toBeNull();
     });
-    expect(await connection.db!.collection('widgets').findOne({ _id: acmeId })).toMatchObject({ tenantId: 'acme', qty: 7 });
+    expect(await connection.db!.collection('widgets').findOne({ _id: acmeId })).toMatchObject({
+      tenantId: 'acme',
+      qty: 7,
+    });
     expect((await globexWidget())?.qty).toBe(5);
   });
 
@@ -157,7 +173,9 @@ describe('writes reach only the scope tenant', () => {
     );
     expect(result).toMatchObject({ insertedCount: 1, matchedCount: 3, deletedCount: 0 });
     expect((await globexWidget())?.qty).toBe(5);
-    await expect(acme(() => Widget.bulkWrite([{ insertOne: { document: { sku: 'B2', qty: 1, tenantId: 'globex' } } }]))).rejects.toEqual(refused);
+    await expect(
+      acme(() => Widget.bulkWrite([{ insertOne: { document: { sku: 'B2', qty: 1, tenantId: 'globex' } } }])),
+    ).rejects.toEqual(refused);
   });
 
   test('document save, updateOne and deleteOne filter on the tenant and refuse a document of another tenant', async () => {
@@ -190,21 +208,30 @@ describe('refusals', () => {
     ['$setOnInsert of another tenant', { $setOnInsert: { tenantId: 'globex' } }],
   ];
 
-  test.each(changesTenant)('an update that touches tenantId (%s) is refused by every update path', async (_label, update) => {
-    await expect(acme(() => Widget.updateOne({ _id: acmeId }, update).exec())).rejects.toEqual(refused);
-    await expect(acme(() => Widget.updateMany({}, update).exec())).rejects.toEqual(refused);
-    await expect(acme(() => Widget.findOneAndUpdate({ _id: acmeId }, update).exec())).rejects.toEqual(refused);
-    await expect(acme(() => Widget.bulkWrite([{ updateOne: { filter: { _id: acmeId }, update } }]))).rejects.toEqual(refused);
-  });
+  test.each(changesTenant)(
+    'an update that touches tenantId (%s) is refused by every update path',
+    async (_label, update) => {
+      await expect(acme(() => Widget.updateOne({ _id: acmeId }, update).exec())).rejects.toEqual(refused);
+      await expect(acme(() => Widget.updateMany({}, update).exec())).rejects.toEqual(refused);
+      await expect(acme(() => Widget.findOneAndUpdate({ _id: acmeId }, update).exec())).rejects.toEqual(refused);
+      await expect(acme(() => Widget.bulkWrite([{ updateOne: { filter: { _id: acmeId }, update } }]))).rejects.toEqual(
+        refused,
+      );
+    },
+  );
 
   test('a replacement naming another tenant is refused', async () => {
-    await expect(acme(() => Widget.replaceOne({ _id: acmeId }, { sku: 'S', qty: 1, tenantId: 'globex' }).exec())).rejects.toEqual(refused);
+    await expect(
+      acme(() => Widget.replaceOne({ _id: acmeId }, { sku: 'S', qty: 1, tenantId: 'globex' }).exec()),
+    ).rejects.toEqual(refused);
   });
 
   test('update pipelines are refused', async () => {
     // Mongoose itself refuses them unless asked; asked, the plugin still does.
     const update = [{ $set: { tenantId: 'globex' } }];
-    await expect(acme(() => Widget.updateOne({ _id: acmeId }, update, { updatePipeline: true }).exec())).rejects.toEqual(refused);
+    await expect(
+      acme(() => Widget.updateOne({ _id: acmeId }, update, { updatePipeline: true }).exec()),
+    ).rejects.toEqual(refused);
   });
 
   test.each([
@@ -254,7 +281,11 @@ describe('cannot be bypassed', () => {
       expect(await Widget.findById(globexId, null, noHooks).exec()).toBeNull();
       expect(await Widget.countDocuments({}).setOptions(noHooks).exec()).toBe(2);
       expect((await Widget.updateMany({}, { $set: { qty: 0 } }, noHooks).exec()).matchedCount).toBe(2);
-      expect(await Widget.aggregate([{ $match: {} }]).option(noHooks).exec()).toHaveLength(2);
+      expect(
+        await Widget.aggregate([{ $match: {} }])
+          .option(noHooks)
+          .exec(),
+      ).toHaveLength(2);
       expect((await Widget.deleteMany({}, noHooks).exec()).deletedCount).toBe(2);
     });
     expect((await globexWidget())?.qty).toBe(5);
@@ -263,13 +294,17 @@ describe('cannot be bypassed', () => {
   test('{ middleware: false } cannot save, insert or bulk-write into another tenant', async () => {
     const foreign = new Widget({ sku: 'SNEAK', qty: 1, tenantId: 'globex' });
     await expect(acme(() => foreign.save({ middleware: false, validateBeforeSave: false }))).rejects.toEqual(refused);
-    await expect(acme(() => Widget.insertMany([{ sku: 'SNEAK', qty: 1, tenantId: 'globex' }], { lean: true, middleware: false }))).rejects.toEqual(refused);
+    await expect(
+      acme(() => Widget.insertMany([{ sku: 'SNEAK', qty: 1, tenantId: 'globex' }], { lean: true, middleware: false })),
+    ).rejects.toEqual(refused);
     expect(await globex(() => Widget.countDocuments({ sku: 'SNEAK' }).exec())).toBe(0);
   });
 
   test('the collection refuses unscoped calls, including Model.collection used directly', async () => {
     await expect(acme(async () => Widget.collection.find({}).toArray())).rejects.toEqual(refused);
-    await expect(acme(() => Widget.collection.updateMany({ tenantId: 'globex' }, { $set: { qty: 0 } }))).rejects.toEqual(refused);
+    await expect(
+      acme(() => Widget.collection.updateMany({ tenantId: 'globex' }, { $set: { qty: 0 } })),
+    ).rejects.toEqual(refused);
     await expect(acme(() => Widget.collection.insertOne({ sku: 'RAW', qty: 1 }))).rejects.toEqual(refused);
     await expect(acme(() => Widget.collection.estimatedDocumentCount())).rejects.toEqual(refused);
     await expect(acme(async () => Widget.collection.aggregate([{ $match: {} }]).toArray())).rejects.toEqual(refused);
@@ -278,12 +313,16 @@ describe('cannot be bypassed', () => {
 
   test('a query built outside the model’s own Query class reaches the collection unscoped and is refused there', async () => {
     // mongoose's typings do not declare the constructor's arguments.
-    const bare = (Reflect.construct(mongoose.Query, [{}, {}, Widget, Widget.collection]) as mongoose.Query<unknown, Widget>).find({});
+    const bare = (
+      Reflect.construct(mongoose.Query, [{}, {}, Widget, Widget.collection]) as mongoose.Query<unknown, Widget>
+    ).find({});
     await expect(acme(() => bare.exec())).rejects.toEqual(refused);
   });
 
   test('strictQuery throws on an unknown path instead of dropping it', async () => {
-    await expect(acme(() => Widget.find({ tenantID: 'acme' }).exec())).rejects.toMatchObject({ name: 'StrictModeError' });
+    await expect(acme(() => Widget.find({ tenantID: 'acme' }).exec())).rejects.toMatchObject({
+      name: 'StrictModeError',
+    });
   });
 
   test('sanitizeFilter turns client-style operators into literal values instead of applying them', async () => {

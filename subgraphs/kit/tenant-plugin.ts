@@ -155,7 +155,10 @@ function scopeBulkOperation(op: unknown, tenant: string): Record<string, unknown
   if (kind === 'insertOne') return { insertOne: { ...spec, document: withTenant(spec.document, tenant) } };
   if (!BULK_FILTER_OPS.has(kind)) refuse('bulk operation is not allowed');
   assertFilterMentions(spec.filter, tenant);
-  const scoped: Record<string, unknown> = { ...spec, filter: { ...(spec.filter as object | undefined), [TENANT_PATH]: tenant } };
+  const scoped: Record<string, unknown> = {
+    ...spec,
+    filter: { ...(spec.filter as object | undefined), [TENANT_PATH]: tenant },
+  };
   if (kind === 'updateOne' || kind === 'updateMany') assertUpdateKeepsTenant(spec.update, tenant);
   if (kind === 'replaceOne') scoped.replacement = withTenant(spec.replacement, tenant);
   return { [kind]: scoped };
@@ -353,7 +356,9 @@ const DRIVER_CHECKS: Record<string, DriverCheck | 'metadata'> = {
 
 /** The driver's collection methods, which mongoose copies onto its collection class. */
 const DRIVER_METHODS = Object.getOwnPropertyNames(mongoose.mongo.Collection.prototype).filter(
-  (name) => name !== 'constructor' && typeof Object.getOwnPropertyDescriptor(mongoose.mongo.Collection.prototype, name)?.value === 'function',
+  (name) =>
+    name !== 'constructor' &&
+    typeof Object.getOwnPropertyDescriptor(mongoose.mongo.Collection.prototype, name)?.value === 'function',
 );
 
 function guardCollection(collection: mongoose.Collection): void {

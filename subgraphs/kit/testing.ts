@@ -4,7 +4,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isTenantId, userIdFor, type Role } from '../../common/ids';
-import { deriveSubgraphKey, hashQuery, mintInternalToken, INTERNAL_TOKEN_HEADER, type InternalClaims } from '../../common/internal-token';
+import {
+  deriveSubgraphKey,
+  hashQuery,
+  mintInternalToken,
+  INTERNAL_TOKEN_HEADER,
+  type InternalClaims,
+} from '../../common/internal-token';
 import { createLogger } from '../../common/logger';
 import type { ConnectionLoaderMode } from './loaders';
 import { startSubgraph, type RunningSubgraph, type SubgraphDefinition } from './server';
@@ -12,7 +18,8 @@ import { runInScope } from './scope';
 
 export function testMongoUri(): string {
   const uri = process.env.TEST_MONGODB_URI;
-  if (!uri) throw new Error('TEST_MONGODB_URI is not set: run the tests through jest, whose global setup starts FerretDB');
+  if (!uri)
+    throw new Error('TEST_MONGODB_URI is not set: run the tests through jest, whose global setup starts FerretDB');
   return uri;
 }
 
@@ -39,7 +46,10 @@ export function userCaller(tenant: string, email: string, roles: Role[]): Caller
  */
 export function inTenant<T>(tenant: string, fn: () => PromiseLike<T> | T, roles: Role[] = ['admin']): Promise<T> {
   if (!isTenantId(tenant)) throw new Error(`not a tenant id: ${tenant}`);
-  return runInScope({ tenantId: tenant, principal: userIdFor(tenant, 'test@example.test'), roles, requestId: 'test' }, async () => await fn());
+  return runInScope(
+    { tenantId: tenant, principal: userIdFor(tenant, 'test@example.test'), roles, requestId: 'test' },
+    async () => await fn(),
+  );
 }
 
 export interface GraphQLResponseBody {
@@ -76,23 +86,58 @@ export interface TestSubgraph extends RunningSubgraph {
   close(): Promise<void>;
 }
 
-export function mintTestToken(key: Buffer, audience: string, query: string, as: Caller | 'svc', overrides: Partial<InternalClaims> = {}): string {
+export function mintTestToken(
+  key: Buffer,
+  audience: string,
+  query: string,
+  as: Caller | 'svc',
+  overrides: Partial<InternalClaims> = {},
+): string {
   const now = Date.now();
   const base: InternalClaims =
     as === 'svc'
-      ? { kind: 'svc', aud: audience, ten: '', sub: '', roles: [], qh: hashQuery(query), rid: 'test-svc', iat: now, exp: now + 30_000 }
-      : { kind: 'op', aud: audience, ten: as.tenant, sub: as.principal, roles: as.roles, qh: hashQuery(query), rid: `test-${randomBytes(4).toString('hex')}`, iat: now, exp: now + 30_000 };
+      ? {
+          kind: 'svc',
+          aud: audience,
+          ten: '',
+          sub: '',
+          roles: [],
+          qh: hashQuery(query),
+          rid: 'test-svc',
+          iat: now,
+          exp: now + 30_000,
+        }
+      : {
+          kind: 'op',
+          aud: audience,
+          ten: as.tenant,
+          sub: as.principal,
+          roles: as.roles,
+          qh: hashQuery(query),
+          rid: `test-${randomBytes(4).toString('hex')}`,
+          iat: now,
+          exp: now + 30_000,
+        };
   return mintInternalToken(key, { ...base, ...overrides });
 }
 
 export async function startTestSubgraph<TModels, TLoaders>(
   definition: SubgraphDefinition<TModels, TLoaders>,
-  options: { dbName?: string; connectionLoader?: ConnectionLoaderMode; countCommands?: boolean; metrics?: boolean } = {},
+  options: {
+    dbName?: string;
+    connectionLoader?: ConnectionLoaderMode;
+    countCommands?: boolean;
+    metrics?: boolean;
+  } = {},
 ): Promise<TestSubgraph> {
   const secret = randomBytes(32);
   const key = deriveSubgraphKey(secret, definition.name);
   const logs: Record<string, unknown>[] = [];
-  const logger = createLogger({ level: 'debug', base: { subgraph: definition.name }, sink: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) });
+  const logger = createLogger({
+    level: 'debug',
+    base: { subgraph: definition.name },
+    sink: (line) => logs.push(JSON.parse(line) as Record<string, unknown>),
+  });
   const running = await startSubgraph(definition, {
     port: 0,
     mongoUri: testMongoUri(),
@@ -112,7 +157,11 @@ export async function startTestSubgraph<TModels, TLoaders>(
         : requestOptions.token;
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (token !== null) headers[INTERNAL_TOKEN_HEADER] = token;
-    const res = await fetch(running.url, { method: 'POST', headers, body: JSON.stringify({ query, variables: requestOptions.variables }) });
+    const res = await fetch(running.url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ query, variables: requestOptions.variables }),
+    });
     const text = await res.text();
     return { status: res.status, body: JSON.parse(text) as GraphQLResponseBody, text };
   };
@@ -131,7 +180,10 @@ export async function startTestSubgraph<TModels, TLoaders>(
 }
 
 /** Counts the driver commands (find, insert, aggregate …) a connection sends while `fn` runs. */
-export async function countCommands<T>(subgraph: RunningSubgraph, fn: () => Promise<T>): Promise<{ result: T; commands: string[] }> {
+export async function countCommands<T>(
+  subgraph: RunningSubgraph,
+  fn: () => Promise<T>,
+): Promise<{ result: T; commands: string[] }> {
   const commands: string[] = [];
   const client = subgraph.connection.getClient();
   const listener = (event: { commandName: string }) => commands.push(event.commandName);
@@ -151,5 +203,7 @@ export function entitiesQuery(selection: string): string {
 
 /** Paths of the errors with `code`, joined with dots, for per-item assertions. */
 export function errorPaths(body: GraphQLResponseBody, code: string): string[] {
-  return (body.errors ?? []).filter((error) => error.extensions?.code === code).map((error) => (error.path ?? []).join('.'));
+  return (body.errors ?? [])
+    .filter((error) => error.extensions?.code === code)
+    .map((error) => (error.path ?? []).join('.'));
 }

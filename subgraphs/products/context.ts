@@ -7,7 +7,10 @@ export interface ProductsLoaders {
   productById: DataLoader<string, ProductRecord | null>;
 }
 
-export function createProductsLoaders(models: ProductsModels, options?: Pick<LoaderOptions, 'onBatch'>): ProductsLoaders {
+export function createProductsLoaders(
+  models: ProductsModels,
+  options?: Pick<LoaderOptions, 'onBatch'>,
+): ProductsLoaders {
   return { productById: createLoaderBy(models.Product, '_id', options?.onBatch) };
 }
 

@@ -6,8 +6,10 @@ let sg: TestSubgraph;
 const staff = (tenant: string) => userCaller(tenant, `staff@${tenant}.test`, ['staff']);
 const customer = (tenant: string) => userCaller(tenant, `customer@${tenant}.test`, ['customer']);
 
-const CREATE = 'mutation Create($input: CreateProductInput!) { createProduct(input: $input) { id sku name price weight } }';
-const UPDATE = 'mutation Update($id: ID!, $input: UpdateProductInput!) { updateProduct(id: $id, input: $input) { id name price } }';
+const CREATE =
+  'mutation Create($input: CreateProductInput!) { createProduct(input: $input) { id sku name price weight } }';
+const UPDATE =
+  'mutation Update($id: ID!, $input: UpdateProductInput!) { updateProduct(id: $id, input: $input) { id name price } }';
 const PRODUCT = 'query Product($id: ID!) { product(id: $id) { id sku name price } }';
 
 async function create(tenant: string, input: Record<string, unknown>): Promise<string> {
@@ -23,7 +25,8 @@ beforeAll(async () => {
   sg = await startTestSubgraph(products);
   acmeShirt = await create('acme', { sku: 'TSHIRT-001', name: 'Classic T-Shirt', price: 1999, weight: 180 });
   globexShirt = await create('globex', { sku: 'TSHIRT-001', name: 'Classic T-Shirt', price: 2499, weight: 200 });
-  for (let i = 1; i <= 4; i++) await create('acme', { sku: `ACME-${i}`, name: `Acme product ${i}`, price: 100 * i, weight: 10 * i });
+  for (let i = 1; i <= 4; i++)
+    await create('acme', { sku: `ACME-${i}`, name: `Acme product ${i}`, price: 100 * i, weight: 10 * i });
 });
 
 afterAll(async () => {
@@ -32,11 +35,19 @@ afterAll(async () => {
 
 describe('createProduct', () => {
   test('a duplicate SKU in the tenant is BAD_USER_INPUT without any driver text; the other tenant’s copy is separate', async () => {
-    const res = await sg.request(CREATE, { as: staff('acme'), variables: { input: { sku: 'TSHIRT-001', name: 'Again', price: 1, weight: 1 } } });
+    const res = await sg.request(CREATE, {
+      as: staff('acme'),
+      variables: { input: { sku: 'TSHIRT-001', name: 'Again', price: 1, weight: 1 } },
+    });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       data: null,
-      errors: [expect.objectContaining({ message: 'A product with this SKU already exists', extensions: { code: 'BAD_USER_INPUT' } })],
+      errors: [
+        expect.objectContaining({
+          message: 'A product with this SKU already exists',
+          extensions: { code: 'BAD_USER_INPUT' },
+        }),
+      ],
     });
     expect(res.text).not.toMatch(/E11000|duplicate key|collection|tollgate|index|tenantId/);
     expect(acmeShirt).not.toBe(globexShirt);
@@ -56,7 +67,10 @@ describe('createProduct', () => {
   });
 
   test('customers may not create products', async () => {
-    const res = await sg.request(CREATE, { as: customer('acme'), variables: { input: { sku: 'CUST-1', name: 'X', price: 1, weight: 1 } } });
+    const res = await sg.request(CREATE, {
+      as: customer('acme'),
+      variables: { input: { sku: 'CUST-1', name: 'X', price: 1, weight: 1 } },
+    });
     expect(res.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 });
@@ -67,37 +81,64 @@ describe('product and updateProduct', () => {
       ['zzz', '0123', globexShirt].map((id) => sg.request(PRODUCT, { as: customer('acme'), variables: { id } })),
     );
     for (const res of answers) {
-      expect(res.body).toEqual({ data: { product: null }, errors: [expect.objectContaining({ message: 'Product not found', extensions: { code: 'NOT_FOUND' } })] });
+      expect(res.body).toEqual({
+        data: { product: null },
+        errors: [expect.objectContaining({ message: 'Product not found', extensions: { code: 'NOT_FOUND' } })],
+      });
     }
     const own = await sg.request(PRODUCT, { as: customer('globex'), variables: { id: globexShirt } });
-    expect(own.body.data?.product).toEqual({ id: globexShirt, sku: 'TSHIRT-001', name: 'Classic T-Shirt', price: 2499 });
+    expect(own.body.data?.product).toEqual({
+      id: globexShirt,
+      sku: 'TSHIRT-001',
+      name: 'Classic T-Shirt',
+      price: 2499,
+    });
   });
 
   test('updateProduct of another tenant’s product is null with NOT_FOUND and changes nothing', async () => {
-    const res = await sg.request(UPDATE, { as: staff('acme'), variables: { id: globexShirt, input: { name: 'Hijacked', price: 1 } } });
-    expect(res.body).toEqual({ data: { updateProduct: null }, errors: [expect.objectContaining({ message: 'Product not found', extensions: { code: 'NOT_FOUND' } })] });
+    const res = await sg.request(UPDATE, {
+      as: staff('acme'),
+      variables: { id: globexShirt, input: { name: 'Hijacked', price: 1 } },
+    });
+    expect(res.body).toEqual({
+      data: { updateProduct: null },
+      errors: [expect.objectContaining({ message: 'Product not found', extensions: { code: 'NOT_FOUND' } })],
+    });
     const after = await sg.request(PRODUCT, { as: customer('globex'), variables: { id: globexShirt } });
     expect(after.body.data?.product).toMatchObject({ name: 'Classic T-Shirt', price: 2499 });
   });
 
   test('updateProduct changes only the given fields of the caller’s product', async () => {
-    const res = await sg.request(UPDATE, { as: staff('acme'), variables: { id: acmeShirt, input: { price: 1899, name: null } } });
+    const res = await sg.request(UPDATE, {
+      as: staff('acme'),
+      variables: { id: acmeShirt, input: { price: 1899, name: null } },
+    });
     expect(res.body.data?.updateProduct).toEqual({ id: acmeShirt, name: 'Classic T-Shirt', price: 1899 });
-    const invalid = await sg.request(UPDATE, { as: staff('acme'), variables: { id: acmeShirt, input: { weight: -1 } } });
+    const invalid = await sg.request(UPDATE, {
+      as: staff('acme'),
+      variables: { id: acmeShirt, input: { weight: -1 } },
+    });
     expect(invalid.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     const malformed = await sg.request(UPDATE, { as: staff('acme'), variables: { id: 'nope', input: { price: 1 } } });
-    expect(malformed.body.errors?.[0]).toMatchObject({ message: 'Product not found', extensions: { code: 'NOT_FOUND' } });
+    expect(malformed.body.errors?.[0]).toMatchObject({
+      message: 'Product not found',
+      extensions: { code: 'NOT_FOUND' },
+    });
   });
 });
 
 describe('products', () => {
   test('pages oldest first with hasNextPage from one extra document', async () => {
-    const query = 'query Page($after: String) { products(first: 2, after: $after) { edges { node { sku } } pageInfo { hasNextPage endCursor } } }';
+    const query =
+      'query Page($after: String) { products(first: 2, after: $after) { edges { node { sku } } pageInfo { hasNextPage endCursor } } }';
     const pages: string[][] = [];
     let after: string | null = null;
     for (;;) {
       const res = await sg.request(query, { as: customer('acme'), variables: { after } });
-      const page = res.body.data?.products as { edges: { node: { sku: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string } };
+      const page = res.body.data?.products as {
+        edges: { node: { sku: string } }[];
+        pageInfo: { hasNextPage: boolean; endCursor: string };
+      };
       pages.push(page.edges.map((edge) => edge.node.sku));
       if (!page.pageInfo.hasNextPage) break;
       after = page.pageInfo.endCursor;
@@ -107,7 +148,9 @@ describe('products', () => {
 
   test('costPrice is for staff and admins only', async () => {
     const query = 'query Product($id: ID!) { product(id: $id) { costPrice } }';
-    expect((await sg.request(query, { as: staff('acme'), variables: { id: acmeShirt } })).body).toEqual({ data: { product: { costPrice: null } } });
+    expect((await sg.request(query, { as: staff('acme'), variables: { id: acmeShirt } })).body).toEqual({
+      data: { product: { costPrice: null } },
+    });
     const res = await sg.request(query, { as: customer('acme'), variables: { id: acmeShirt } });
     expect(res.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
@@ -116,14 +159,22 @@ describe('products', () => {
 describe('_entities', () => {
   test('another tenant’s product resolves to null', async () => {
     const representations = [acmeShirt, globexShirt].map((id) => ({ __typename: 'Product', id }));
-    const res = await sg.request(entitiesQuery('... on Product { id price weight }'), { as: customer('acme'), variables: { representations } });
+    const res = await sg.request(entitiesQuery('... on Product { id price weight }'), {
+      as: customer('acme'),
+      variables: { representations },
+    });
     expect(res.body.data?._entities).toEqual([{ id: acmeShirt, price: 1899, weight: 180 }, null]);
   });
 
   test('ten representations cost one find', async () => {
     const list = await sg.request('{ products(first: 10) { edges { node { id } } } }', { as: customer('acme') });
-    const existing = (list.body.data?.products as { edges: { node: { id: string } }[] }).edges.map((edge) => edge.node.id);
-    const ids = [...existing, ...Array.from({ length: 10 - existing.length }, () => new Types.ObjectId().toHexString())];
+    const existing = (list.body.data?.products as { edges: { node: { id: string } }[] }).edges.map(
+      (edge) => edge.node.id,
+    );
+    const ids = [
+      ...existing,
+      ...Array.from({ length: 10 - existing.length }, () => new Types.ObjectId().toHexString()),
+    ];
     const representations = ids.map((id) => ({ __typename: 'Product', id }));
     const { result, commands } = await countCommands(sg, () =>
       sg.request(entitiesQuery('... on Product { id sku }'), { as: customer('acme'), variables: { representations } }),

@@ -7,12 +7,14 @@ import { MAX_NAME_LENGTH, MAX_PRICE, MAX_WEIGHT, SKU_PATTERN, type ProductRecord
 
 function validName(raw: string): string {
   const name = raw.trim();
-  if (name.length === 0 || name.length > MAX_NAME_LENGTH) throw badInput(`"name" must be 1–${MAX_NAME_LENGTH} characters`);
+  if (name.length === 0 || name.length > MAX_NAME_LENGTH)
+    throw badInput(`"name" must be 1–${MAX_NAME_LENGTH} characters`);
   return name;
 }
 
 function validAmount(value: number, field: string, max: number): number {
-  if (!Number.isInteger(value) || value < 0 || value > max) throw badInput(`"${field}" must be an integer from 0 to ${max}`);
+  if (!Number.isInteger(value) || value < 0 || value > max)
+    throw badInput(`"${field}" must be an integer from 0 to ${max}`);
   return value;
 }
 
@@ -35,7 +37,9 @@ export const resolvers: Resolvers = {
         price: validAmount(input.price, 'price', MAX_PRICE),
         weight: validAmount(input.weight, 'weight', MAX_WEIGHT),
       };
-      const product = await withDuplicateKeyAs('A product with this SKU already exists', () => ctx.models.Product.create(fields));
+      const product = await withDuplicateKeyAs('A product with this SKU already exists', () =>
+        ctx.models.Product.create(fields),
+      );
       return product.toObject<ProductRecord>();
     },
     updateProduct: async (_parent, { id, input }, ctx) => {
@@ -50,7 +54,11 @@ export const resolvers: Resolvers = {
       const product =
         Object.keys(changes).length === 0
           ? await ctx.models.Product.findOne({ _id }).lean<ProductRecord>().exec()
-          : await ctx.models.Product.findOneAndUpdate({ _id }, { $set: changes }, { returnDocument: 'after', runValidators: true })
+          : await ctx.models.Product.findOneAndUpdate(
+              { _id },
+              { $set: changes },
+              { returnDocument: 'after', runValidators: true },
+            )
               .lean<ProductRecord>()
               .exec();
       if (!product) throw notFound('Product');
@@ -59,7 +67,8 @@ export const resolvers: Resolvers = {
     },
   },
   Product: {
-    __resolveReference: (reference, ctx) => (isObjectIdHex(reference.id) ? ctx.loaders.productById.load(reference.id) : null),
+    __resolveReference: (reference, ctx) =>
+      isObjectIdHex(reference.id) ? ctx.loaders.productById.load(reference.id) : null,
     id: (product) => product._id.toHexString(),
     sku: (product) => product.sku,
     name: (product) => product.name,

@@ -48,11 +48,24 @@ beforeAll(async () => {
   // The busy product's 400 reviews are the newest of all.
   pool.push(...Array.from({ length: 400 }, () => busy));
   const Review = batched.connection.model<ReviewRecord>('Review');
-  const docs = pool.map((productId, i) => ({ _id: new Types.ObjectId(), productId: new Types.ObjectId(productId), authorId: new Types.ObjectId(), rating: 1 + (i % 5), body: `review ${i}` }));
+  const docs = pool.map((productId, i) => ({
+    _id: new Types.ObjectId(),
+    productId: new Types.ObjectId(productId),
+    authorId: new Types.ObjectId(),
+    rating: 1 + (i % 5),
+    body: `review ${i}`,
+  }));
   await inTenant(TENANT, () => Review.insertMany(docs));
   // Another tenant reviews the same product ids, later than anyone: none of these may show.
   await inTenant(OTHER, () =>
-    Review.insertMany([...products, busy].map((productId) => ({ productId: new Types.ObjectId(productId), authorId: new Types.ObjectId(), rating: 1, body: 'other tenant' }))),
+    Review.insertMany(
+      [...products, busy].map((productId) => ({
+        productId: new Types.ObjectId(productId),
+        authorId: new Types.ObjectId(),
+        rating: 1,
+        body: 'other tenant',
+      })),
+    ),
   );
   for (const doc of docs) {
     const key = doc.productId.toHexString();
@@ -74,12 +87,20 @@ function mixedKeys(seed: number, parents: string[]): BatchedConnectionKey[] {
       const own = byProduct.get(id) ?? [];
       const any = [...byProduct.values()].flat();
       const pick = next();
-      const after = pick < 0.3 ? null : pick < 0.8 && own.length > 0 ? own[Math.floor(next() * own.length)]! : any[Math.floor(next() * any.length)]!;
+      const after =
+        pick < 0.3
+          ? null
+          : pick < 0.8 && own.length > 0
+            ? own[Math.floor(next() * own.length)]!
+            : any[Math.floor(next() * any.length)]!;
       const page: Page = { first: 1 + Math.floor(next() * (next() < 0.2 ? 100 : 8)), after };
       keys.push({ id, page });
     }
   }
-  keys.push({ id: 'malformed', page: { first: 3, after: null } }, { id: new Types.ObjectId().toHexString(), page: { first: 3, after: null } });
+  keys.push(
+    { id: 'malformed', page: { first: 3, after: null } },
+    { id: new Types.ObjectId().toHexString(), page: { first: 3, after: null } },
+  );
   return keys;
 }
 
@@ -87,7 +108,9 @@ describe('the batched loader reads the pages paginate reads', () => {
   test.each([1, 2, 3, 4])('mixed parents, first and after (seed %i)', async (seed) => {
     const Review = batched.connection.model<ReviewRecord>('Review') as unknown as Model<ReviewRecord>;
     const keys = mixedKeys(seed, [...products, busy]);
-    const got = await inTenant(TENANT, () => loadPages(Review, keys, { parentPath: 'productId', order: 'newest-first' }));
+    const got = await inTenant(TENANT, () =>
+      loadPages(Review, keys, { parentPath: 'productId', order: 'newest-first' }),
+    );
     const expected = await inTenant(TENANT, () =>
       Promise.all(
         keys.map((key) =>
@@ -118,10 +141,16 @@ const PAGES = `query Entities($representations: [_Any!]!, $after: String) { _ent
 
 describe('through the subgraph, batched and per-parent answer alike', () => {
   test('many parents, three pages each, in one request', async () => {
-    const representations = [...products, 'malformed', new Types.ObjectId().toHexString()].map((id) => ({ __typename: 'Product', id }));
+    const representations = [...products, 'malformed', new Types.ObjectId().toHexString()].map((id) => ({
+      __typename: 'Product',
+      id,
+    }));
     const after = encodeCursor(byProduct.get(products[10]!)![5]!);
     const variables = { representations, after };
-    const [one, two] = await Promise.all([batched.request(PAGES, { as: caller, variables }), perParent.request(PAGES, { as: caller, variables })]);
+    const [one, two] = await Promise.all([
+      batched.request(PAGES, { as: caller, variables }),
+      perParent.request(PAGES, { as: caller, variables }),
+    ]);
     expect(one.body.errors).toBeUndefined();
     expect(one.body).toEqual(two.body);
     expect(one.text).not.toContain('other tenant');
@@ -173,7 +202,8 @@ describe('through the subgraph, batched and per-parent answer alike', () => {
   });
 
   test('the selection decides the projection: a page of ratings does not read bodies', async () => {
-    const query = 'query E($representations: [_Any!]!) { _entities(representations: $representations) { ... on Product { reviews(first: 3) { edges { node { rating } } } } } }';
+    const query =
+      'query E($representations: [_Any!]!) { _entities(representations: $representations) { ... on Product { reviews(first: 3) { edges { node { rating } } } } } }';
     const projections: unknown[] = [];
     const client = batched.connection.getClient();
     const listener = (event: { commandName: string; command: { projection?: unknown } }) => {
@@ -181,8 +211,13 @@ describe('through the subgraph, batched and per-parent answer alike', () => {
     };
     client.on('commandStarted', listener);
     try {
-      const res = await batched.request(query, { as: caller, variables: { representations: [{ __typename: 'Product', id: products[5] }] } });
-      expect(res.body.data?._entities).toEqual([{ reviews: { edges: expect.arrayContaining([{ node: { rating: expect.any(Number) } }]) } }]);
+      const res = await batched.request(query, {
+        as: caller,
+        variables: { representations: [{ __typename: 'Product', id: products[5] }] },
+      });
+      expect(res.body.data?._entities).toEqual([
+        { reviews: { edges: expect.arrayContaining([{ node: { rating: expect.any(Number) } }]) } },
+      ]);
     } finally {
       client.off('commandStarted', listener);
     }
@@ -193,8 +228,12 @@ describe('through the subgraph, batched and per-parent answer alike', () => {
 test('with countCommands, GET /_bench/commands answers the commands sent so far, by name', async () => {
   const url = batched.url.replace('/graphql', '/_bench/commands');
   const before = ((await (await fetch(url)).json()) as { commands: Record<string, number> }).commands;
-  const query = 'query E($representations: [_Any!]!) { _entities(representations: $representations) { ... on Product { reviews(first: 100) { edges { cursor } } } } }';
-  await batched.request(query, { as: caller, variables: { representations: products.map((id) => ({ __typename: 'Product', id })) } });
+  const query =
+    'query E($representations: [_Any!]!) { _entities(representations: $representations) { ... on Product { reviews(first: 100) { edges { cursor } } } } }';
+  await batched.request(query, {
+    as: caller,
+    variables: { representations: products.map((id) => ({ __typename: 'Product', id })) },
+  });
   const after = ((await (await fetch(url)).json()) as { commands: Record<string, number> }).commands;
   expect(after.find).toBe((before.find ?? 0) + 1);
   // Not served without the option.

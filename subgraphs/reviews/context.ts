@@ -11,7 +11,10 @@ export interface ReviewsLoaders {
   reviewsByAuthor: DataLoader<BatchedConnectionKey, Connection<ReviewRecord>, string>;
 }
 
-export function createReviewsLoaders(models: ReviewsModels, options: LoaderOptions = DEFAULT_LOADER_OPTIONS): ReviewsLoaders {
+export function createReviewsLoaders(
+  models: ReviewsModels,
+  options: LoaderOptions = DEFAULT_LOADER_OPTIONS,
+): ReviewsLoaders {
   const mode = options.connectionLoader;
   return {
     reviewById: createLoaderBy(models.Review, '_id', options.onBatch),

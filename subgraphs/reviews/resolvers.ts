@@ -10,7 +10,14 @@ import type { Resolvers } from './generated/resolvers-types';
 import { MAX_BODY_LENGTH, MAX_RATING, MIN_RATING, type ReviewRecord } from './models';
 
 /** What each field of Review reads from its document: the projection of connection pages. */
-const REVIEW_PATHS: Record<string, string | null> = { __typename: null, id: '_id', body: 'body', rating: 'rating', author: 'authorId', product: 'productId' };
+const REVIEW_PATHS: Record<string, string | null> = {
+  __typename: null,
+  id: '_id',
+  body: 'body',
+  rating: 'rating',
+  author: 'authorId',
+  product: 'productId',
+};
 const reviewFields = (info: GraphQLResolveInfo) => selectedDocumentPaths(info, ['edges', 'node'], REVIEW_PATHS);
 
 export const resolvers: Resolvers = {
@@ -24,7 +31,8 @@ export const resolvers: Resolvers = {
         throw badInput(`"rating" must be an integer from ${MIN_RATING} to ${MAX_RATING}`);
       }
       const body = input.body.trim();
-      if (body.length === 0 || body.length > MAX_BODY_LENGTH) throw badInput(`"body" must be 1–${MAX_BODY_LENGTH} characters`);
+      if (body.length === 0 || body.length > MAX_BODY_LENGTH)
+        throw badInput(`"body" must be 1–${MAX_BODY_LENGTH} characters`);
       const review = await ctx.models.Review.create({
         productId: new Types.ObjectId(input.productId),
         authorId: new Types.ObjectId(principal),
@@ -39,7 +47,9 @@ export const resolvers: Resolvers = {
       if (!isObjectIdHex(id) || (!isAdmin && !isObjectIdHex(caller.principal))) throw notFound('Review');
       // One atomic delete whose filter carries the authorization: someone else's review matches nothing, exactly
       // like a missing one or another tenant's, so the answer cannot tell them apart.
-      const filter = isAdmin ? { _id: new Types.ObjectId(id) } : { _id: new Types.ObjectId(id), authorId: new Types.ObjectId(caller.principal) };
+      const filter = isAdmin
+        ? { _id: new Types.ObjectId(id) }
+        : { _id: new Types.ObjectId(id), authorId: new Types.ObjectId(caller.principal) };
       const deleted = await ctx.models.Review.findOneAndDelete(filter).lean<ReviewRecord>().exec();
       if (!deleted) throw notFound('Review');
       ctx.loaders.reviewById.clear(id);
@@ -47,7 +57,8 @@ export const resolvers: Resolvers = {
     },
   },
   Review: {
-    __resolveReference: (reference, ctx) => (isObjectIdHex(reference.id) ? ctx.loaders.reviewById.load(reference.id) : null),
+    __resolveReference: (reference, ctx) =>
+      isObjectIdHex(reference.id) ? ctx.loaders.reviewById.load(reference.id) : null,
     id: (review) => review._id.toHexString(),
     body: (review) => review.body,
     rating: (review) => review.rating,
@@ -58,11 +69,13 @@ export const resolvers: Resolvers = {
     // Reviews does not know which users exist; an unknown or foreign id simply has no reviews in this tenant.
     __resolveReference: (reference) => ({ id: reference.id }),
     id: (user) => user.id,
-    reviews: (user, args, ctx, info) => ctx.loaders.reviewsByAuthor.load({ id: user.id, page: parsePage(args), fields: reviewFields(info) }),
+    reviews: (user, args, ctx, info) =>
+      ctx.loaders.reviewsByAuthor.load({ id: user.id, page: parsePage(args), fields: reviewFields(info) }),
   },
   Product: {
     __resolveReference: (reference) => ({ id: reference.id }),
     id: (product) => product.id,
-    reviews: (product, args, ctx, info) => ctx.loaders.reviewsByProduct.load({ id: product.id, page: parsePage(args), fields: reviewFields(info) }),
+    reviews: (product, args, ctx, info) =>
+      ctx.loaders.reviewsByProduct.load({ id: product.id, page: parsePage(args), fields: reviewFields(info) }),
   },
 };

@@ -1,6 +1,13 @@
 import { Types } from 'mongoose';
 import { userIdFor } from '../../common/ids';
-import { countCommands, entitiesQuery, startTestSubgraph, userCaller, type Caller, type TestSubgraph } from '../kit/testing';
+import {
+  countCommands,
+  entitiesQuery,
+  startTestSubgraph,
+  userCaller,
+  type Caller,
+  type TestSubgraph,
+} from '../kit/testing';
 import { reviews } from './index';
 
 let sg: TestSubgraph;
@@ -9,7 +16,8 @@ const bob = userCaller('acme', 'bob@acme.test', ['customer']);
 const acmeAdmin = userCaller('acme', 'admin@acme.test', ['admin']);
 const globexAdmin = userCaller('globex', 'admin@globex.test', ['admin']);
 
-const ADD = 'mutation Add($input: AddReviewInput!) { addReview(input: $input) { id body rating author { id } product { id } } }';
+const ADD =
+  'mutation Add($input: AddReviewInput!) { addReview(input: $input) { id body rating author { id } product { id } } }';
 const DELETE = 'mutation Delete($id: ID!) { deleteReview(id: $id) }';
 const PRODUCT_REVIEWS = entitiesQuery(
   '... on Product { id reviews(first: $first, after: $after) { edges { node { body } } pageInfo { hasNextPage endCursor } } }',
@@ -24,7 +32,10 @@ async function add(as: Caller, productId: string, body: string, rating = 4): Pro
   return (res.body.data?.addReview as { id: string }).id;
 }
 
-type Page = { id: string; reviews: { edges: { node: { body: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } };
+type Page = {
+  id: string;
+  reviews: { edges: { node: { body: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+};
 
 async function reviewPage(as: Caller, ids: string[], first: number, after: string | null = null): Promise<Page[]> {
   const representations = ids.map((id) => ({ __typename: 'Product', id }));
@@ -46,8 +57,16 @@ afterAll(async () => {
 
 describe('addReview', () => {
   test('the author is the caller and the references carry the ids', async () => {
-    const res = await sg.request(ADD, { as: bob, variables: { input: { productId: productA, body: '  Great  ', rating: 5 } } });
-    expect(res.body.data?.addReview).toMatchObject({ body: 'Great', rating: 5, author: { id: userIdFor('acme', 'bob@acme.test') }, product: { id: productA } });
+    const res = await sg.request(ADD, {
+      as: bob,
+      variables: { input: { productId: productA, body: '  Great  ', rating: 5 } },
+    });
+    expect(res.body.data?.addReview).toMatchObject({
+      body: 'Great',
+      rating: 5,
+      author: { id: userIdFor('acme', 'bob@acme.test') },
+      product: { id: productA },
+    });
     await sg.request(DELETE, { as: bob, variables: { id: (res.body.data?.addReview as { id: string }).id } });
   });
 
@@ -63,7 +82,10 @@ describe('addReview', () => {
   });
 
   test('an API key, which is no user, cannot write reviews', async () => {
-    const res = await sg.request(ADD, { as: { tenant: 'acme', principal: 'key_abc', roles: ['developer'] }, variables: { input: { productId: productA, body: 'x', rating: 3 } } });
+    const res = await sg.request(ADD, {
+      as: { tenant: 'acme', principal: 'key_abc', roles: ['developer'] },
+      variables: { input: { productId: productA, body: 'x', rating: 3 } },
+    });
     expect(res.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 });
@@ -83,14 +105,24 @@ describe('Product.reviews and User.reviews', () => {
 
   test('several products in one _entities call, each paged on its own', async () => {
     const pages = await reviewPage(ann, [productA, productB, new Types.ObjectId().toHexString(), 'malformed'], 1);
-    expect(pages.map((page) => page.reviews.edges.map((edge) => edge.node.body))).toEqual([['A fifth'], ['B by bob'], [], []]);
+    expect(pages.map((page) => page.reviews.edges.map((edge) => edge.node.body))).toEqual([
+      ['A fifth'],
+      ['B by bob'],
+      [],
+      [],
+    ]);
     expect(pages.map((page) => page.reviews.pageInfo.hasNextPage)).toEqual([true, false, false, false]);
   });
 
   test('User.reviews lists the author’s reviews', async () => {
     const query = entitiesQuery('... on User { reviews(first: 10) { edges { node { body product { id } } } } }');
-    const res = await sg.request(query, { as: ann, variables: { representations: [{ __typename: 'User', id: bob.principal }] } });
-    expect(res.body.data?._entities).toEqual([{ reviews: { edges: [{ node: { body: 'B by bob', product: { id: productB } } }] } }]);
+    const res = await sg.request(query, {
+      as: ann,
+      variables: { representations: [{ __typename: 'User', id: bob.principal }] },
+    });
+    expect(res.body.data?._entities).toEqual([
+      { reviews: { edges: [{ node: { body: 'B by bob', product: { id: productB } } }] } },
+    ]);
   });
 
   test('first and after are validated', async () => {
@@ -111,7 +143,9 @@ describe('Product.reviews and User.reviews', () => {
     expect(existing).toHaveLength(5);
     const missing = Array.from({ length: 10 - existing.length }, () => new Types.ObjectId().toHexString());
     const representations = [...existing, ...missing].map((id) => ({ __typename: 'Review', id }));
-    const { result, commands } = await countCommands(sg, () => sg.request(entitiesQuery('... on Review { id rating }'), { as: ann, variables: { representations } }));
+    const { result, commands } = await countCommands(sg, () =>
+      sg.request(entitiesQuery('... on Review { id rating }'), { as: ann, variables: { representations } }),
+    );
     expect((result.body.data?._entities as unknown[]).filter(Boolean)).toHaveLength(existing.length);
     expect(commands).toEqual(['find']);
   });
@@ -133,14 +167,21 @@ describe('deleteReview', () => {
       [bob, 'malformed'],
     ] as [Caller, string][]) {
       const res = await sg.request(DELETE, { as, variables: { id } });
-      expect(res.body).toEqual({ data: { deleteReview: null }, errors: [expect.objectContaining({ message: 'Review not found', extensions: { code: 'NOT_FOUND' } })] });
+      expect(res.body).toEqual({
+        data: { deleteReview: null },
+        errors: [expect.objectContaining({ message: 'Review not found', extensions: { code: 'NOT_FOUND' } })],
+      });
     }
-    const remaining = await sg.connection.db!.collection('reviews').countDocuments({ _id: { $in: [new Types.ObjectId(annReview), new Types.ObjectId(globexReview)] } });
+    const remaining = await sg.connection
+      .db!.collection('reviews')
+      .countDocuments({ _id: { $in: [new Types.ObjectId(annReview), new Types.ObjectId(globexReview)] } });
     expect(remaining).toBe(2);
   });
 
   test('a tenant admin may delete anyone’s review in the tenant', async () => {
     const id = await add(ann, productB, 'moderated away');
-    expect((await sg.request(DELETE, { as: acmeAdmin, variables: { id } })).body).toEqual({ data: { deleteReview: id } });
+    expect((await sg.request(DELETE, { as: acmeAdmin, variables: { id } })).body).toEqual({
+      data: { deleteReview: id },
+    });
   });
 });

@@ -19,7 +19,9 @@ beforeAll(async () => {
   const mongoUri = process.env.TEST_MONGODB_URI ?? '';
   const { hostname, port } = new URL(mongoUri);
   proxy = await startBlackholeProxy({ host: hostname, port: Number(port) });
-  platform = await startRealPlatform({ mongoUriFor: (name) => (name === 'products' ? `mongodb://${proxy.address}/` : mongoUri) });
+  platform = await startRealPlatform({
+    mongoUriFor: (name) => (name === 'products' ? `mongodb://${proxy.address}/` : mongoUri),
+  });
   token = await platform.token('acme', 'admin');
 }, 60_000);
 

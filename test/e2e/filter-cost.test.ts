@@ -26,7 +26,13 @@ const ORIGINAL = `query CatalogAndUsers { ${CATALOG} ${USER} }`;
 const FILTERED = `query CatalogAndUsers { ${CATALOG} }`;
 
 const estimator = createCostEstimator({ model: createCostModel(readFileSync(DEFAULT_SUPERGRAPH_PATH, 'utf8')) });
-const PRICING_CALLER = { tenantId: 'acme', principal: 'pricing', roles: [], credential: 'jwt', tokenExpiresAt: 0 } as const;
+const PRICING_CALLER = {
+  tenantId: 'acme',
+  principal: 'pricing',
+  roles: [],
+  credential: 'jwt',
+  tokenExpiresAt: 0,
+} as const;
 const estimate = (query: string) => estimator.estimate(resolvedOperation(query, PRICING_CALLER));
 const originalCost = estimate(ORIGINAL).cost;
 const filtered = estimate(FILTERED);
@@ -40,7 +46,9 @@ beforeAll(async () => {
   platform = await startRealPlatform({
     async prepareControlPlane(controlPlane) {
       // Shape limits and maxCost out of the way: only the pricing of the document decides.
-      await controlPlane.tenants.updatePlan('pro', { limits: { maxCost: 1_000_000, budget: { capacity: CAPACITY, restoreRate: RESTORE_RATE } } });
+      await controlPlane.tenants.updatePlan('pro', {
+        limits: { maxCost: 1_000_000, budget: { capacity: CAPACITY, restoreRate: RESTORE_RATE } },
+      });
       await controlPlane.tenants.updateTenant('acme', { plan: 'pro', authzMode: 'filter' });
       await controlPlane.tenants.updateTenant('globex', { plan: 'pro', authzMode: 'reject' });
     },
@@ -76,7 +84,9 @@ it('in filter mode prices, reserves and charges the filtered document', async ()
   expect(first.status).toBe(200);
   expect(first.body.data?.user).toBeNull();
   expect((first.body.data?.products as { edges: unknown[] }).edges.length).toBeGreaterThan(0);
-  expect(first.body.errors).toEqual([expect.objectContaining({ path: ['user'], extensions: { code: 'UNAUTHORIZED_FIELD_OR_TYPE' } })]);
+  expect(first.body.errors).toEqual([
+    expect.objectContaining({ path: ['user'], extensions: { code: 'UNAUTHORIZED_FIELD_OR_TYPE' } }),
+  ]);
 
   const cost = costOf(first);
   // The estimate is the filtered document's, not the original's.
@@ -94,7 +104,9 @@ it('in filter mode prices, reserves and charges the filtered document', async ()
   const second = await platform.graphql(token, ORIGINAL);
   expect(second.status).toBe(200);
   expect(costOf(second).requestedQueryCost).toBe(filtered.cost);
-  expect(costOf(second).throttleStatus.currentlyAvailable).toBeLessThan(CAPACITY - charged - costOf(second).actualQueryCost + 1);
+  expect(costOf(second).throttleStatus.currentlyAvailable).toBeLessThan(
+    CAPACITY - charged - costOf(second).actualQueryCost + 1,
+  );
 });
 
 it('in reject mode refuses the same operation, before any reservation', async () => {

@@ -11,7 +11,8 @@ import { buildApiSchema } from '../../gateway/src/schema/api-schema';
 import { startRealPlatform, type RealPlatform } from './platform';
 
 const ADJUST = 'mutation Adjust($id: ID!) {\n  adjustStock(productId: $id, delta: 5) {\n    id\n    quantity\n  }\n}';
-const ADJUST_BY_APQ = 'mutation AdjustAgain($id: ID!) {\n  adjustStock(productId: $id, delta: 1) {\n    id\n    quantity\n  }\n}';
+const ADJUST_BY_APQ =
+  'mutation AdjustAgain($id: ID!) {\n  adjustStock(productId: $id, delta: 1) {\n    id\n    quantity\n  }\n}';
 const STOCK = 'query Stock($id: ID!) {\n  product(id: $id) {\n    quantity\n  }\n}';
 
 let platform: RealPlatform;
@@ -47,7 +48,11 @@ async function getById(body: string, variables: Record<string, unknown>) {
   const res = await fetch(`${platform.gateway.url}/graphql?${params.toString()}`, {
     headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` },
   });
-  return { status: res.status, allow: res.headers.get('allow'), body: (await res.json()) as { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] } };
+  return {
+    status: res.status,
+    allow: res.headers.get('allow'),
+    body: (await res.json()) as { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] },
+  };
 }
 
 const quantity = async () => {
@@ -66,7 +71,12 @@ it('refuses a mutation of the frontend manifest by GET with 405, and changes not
   expect(res.status).toBe(405);
   expect(res.allow).toBe('POST');
   expect(res.body.data).toBeUndefined();
-  expect(res.body.errors).toEqual([{ message: 'GET requests only support query operations, not mutation operations', extensions: { code: 'BAD_REQUEST' } }]);
+  expect(res.body.errors).toEqual([
+    {
+      message: 'GET requests only support query operations, not mutation operations',
+      extensions: { code: 'BAD_REQUEST' },
+    },
+  ]);
   expect(await quantity()).toBe(before);
 });
 

@@ -62,14 +62,21 @@ describe('a query spanning all four subgraphs', () => {
     expect(result.body.errors).toBeUndefined();
     const data = result.body.data as {
       me: { name: string };
-      products: { edges: { node: { name: string; inStock: boolean | null; reviews: { edges: { node: { author: { name: string } } }[] } } }[] };
+      products: {
+        edges: {
+          node: { name: string; inStock: boolean | null; reviews: { edges: { node: { author: { name: string } } }[] } };
+        }[];
+      };
     };
     expect(data.me.name).toEqual(expect.any(String));
     expect(data.products.edges).toHaveLength(3);
     for (const { node } of data.products.edges) expect(typeof node.inStock).toBe('boolean');
     const authors = data.products.edges.flatMap(({ node }) => node.reviews.edges.map((e) => e.node.author.name));
     expect(authors.length).toBeGreaterThan(0);
-    expect(result.body.extensions?.cost).toMatchObject({ requestedQueryCost: expect.any(Number), actualQueryCost: expect.any(Number) });
+    expect(result.body.extensions?.cost).toMatchObject({
+      requestedQueryCost: expect.any(Number),
+      actualQueryCost: expect.any(Number),
+    });
     expectNoGlobex(result);
   });
 
@@ -85,8 +92,12 @@ describe('by id at the root', () => {
     const foreign = await platform.graphql(acmeAdmin, 'query($id: ID!) { product(id: $id) { id name } }', {
       id: demoProductId('globex', 'HOODIE-001'),
     });
-    const missing = await platform.graphql(acmeAdmin, 'query($id: ID!) { product(id: $id) { id name } }', { id: 'f'.repeat(24) });
-    const malformed = await platform.graphql(acmeAdmin, 'query($id: ID!) { product(id: $id) { id name } }', { id: 'nope' });
+    const missing = await platform.graphql(acmeAdmin, 'query($id: ID!) { product(id: $id) { id name } }', {
+      id: 'f'.repeat(24),
+    });
+    const malformed = await platform.graphql(acmeAdmin, 'query($id: ID!) { product(id: $id) { id name } }', {
+      id: 'nope',
+    });
     for (const result of [foreign, missing, malformed]) {
       expect(result.status).toBe(200);
       expect(result.body.data).toEqual({ product: null });
@@ -100,8 +111,12 @@ describe('by id at the root', () => {
     const foreign = await platform.graphql(acmeAdmin, 'query($id: ID!) { user(id: $id) { id name email } }', {
       id: demoUserId('globex', 'admin'),
     });
-    const missing = await platform.graphql(acmeAdmin, 'query($id: ID!) { user(id: $id) { id name email } }', { id: 'e'.repeat(24) });
-    expect(foreign.body).toEqual(missing.body.extensions ? { ...missing.body, extensions: foreign.body.extensions } : missing.body);
+    const missing = await platform.graphql(acmeAdmin, 'query($id: ID!) { user(id: $id) { id name email } }', {
+      id: 'e'.repeat(24),
+    });
+    expect(foreign.body).toEqual(
+      missing.body.extensions ? { ...missing.body, extensions: foreign.body.extensions } : missing.body,
+    );
     expect(foreign.body.data).toEqual({ user: null });
     expect(foreign.body.errors?.map((e) => e.extensions?.code)).toEqual(['NOT_FOUND']);
   });
@@ -110,7 +125,9 @@ describe('by id at the root', () => {
 describe('colliding natural keys', () => {
   it('lists only the tenant’s own product under a SKU and name both tenants use', async () => {
     const result = await platform.graphql(acmeCustomer, '{ products(first: 100) { edges { node { id sku name } } } }');
-    const nodes = (result.body.data?.products as { edges: { node: { id: string; sku: string; name: string } }[] }).edges.map((e) => e.node);
+    const nodes = (
+      result.body.data?.products as { edges: { node: { id: string; sku: string; name: string } }[] }
+    ).edges.map((e) => e.node);
     const shared = nodes.filter((n) => n.sku === SHARED_SKU);
     expect(shared).toEqual([{ id: demoProductId('acme', SHARED_SKU), sku: SHARED_SKU, name: SHARED_PRODUCT_NAME }]);
     expect(nodes.map((n) => n.id)).not.toContain(demoProductId('globex', SHARED_SKU));
@@ -119,8 +136,12 @@ describe('colliding natural keys', () => {
   it('keeps e-mail addresses unique per tenant: the same address in another tenant is another user', async () => {
     const email = `shared-${Date.now()}@example.test`;
     const invite = 'mutation($input: InviteUserInput!) { inviteUser(input: $input) { id email } }';
-    const inAcme = await platform.graphql(acmeAdmin, invite, { input: { name: 'Acme Person', email, roles: ['CUSTOMER'] } });
-    const inGlobex = await platform.graphql(globexAdmin, invite, { input: { name: 'Globex Person', email, roles: ['CUSTOMER'] } });
+    const inAcme = await platform.graphql(acmeAdmin, invite, {
+      input: { name: 'Acme Person', email, roles: ['CUSTOMER'] },
+    });
+    const inGlobex = await platform.graphql(globexAdmin, invite, {
+      input: { name: 'Globex Person', email, roles: ['CUSTOMER'] },
+    });
     expect(inAcme.body.errors).toBeUndefined();
     expect(inGlobex.body.errors).toBeUndefined();
     const acmeUser = (inAcme.body.data?.inviteUser as { id: string }).id;
@@ -141,9 +162,13 @@ describe('writes aimed at another tenant’s objects', () => {
   it('updates nothing of another tenant: NOT_FOUND, and the object is unchanged for its owner', async () => {
     const id = demoProductId('globex', SHARED_SKU);
     const before = await platform.graphql(globexAdmin, 'query($id: ID!) { product(id: $id) { name price } }', { id });
-    const update = await platform.graphql(acmeAdmin, 'mutation($id: ID!) { updateProduct(id: $id, input: { name: "Pwned", price: 1 }) { id name } }', {
-      id,
-    });
+    const update = await platform.graphql(
+      acmeAdmin,
+      'mutation($id: ID!) { updateProduct(id: $id, input: { name: "Pwned", price: 1 }) { id name } }',
+      {
+        id,
+      },
+    );
     expect(update.body.data).toEqual({ updateProduct: null });
     expect(update.body.errors?.map((e) => e.extensions?.code)).toEqual(['NOT_FOUND']);
     const after = await platform.graphql(globexAdmin, 'query($id: ID!) { product(id: $id) { name price } }', { id });
@@ -151,13 +176,19 @@ describe('writes aimed at another tenant’s objects', () => {
   });
 
   it('deletes no review of another tenant', async () => {
-    const globexReviews = await platform.graphql(globexAdmin, '{ products(first: 20) { edges { node { reviews(first: 10) { edges { node { id } } } } } } }');
+    const globexReviews = await platform.graphql(
+      globexAdmin,
+      '{ products(first: 20) { edges { node { reviews(first: 10) { edges { node { id } } } } } } }',
+    );
     const reviewIds = strings(globexReviews.body.data);
     expect(reviewIds.length).toBeGreaterThan(0);
     const del = await platform.graphql(acmeAdmin, 'mutation($id: ID!) { deleteReview(id: $id) }', { id: reviewIds[0] });
     expect(del.body.data).toEqual({ deleteReview: null });
     expect(del.body.errors?.map((e) => e.extensions?.code)).toEqual(['NOT_FOUND']);
-    const still = await platform.graphql(globexAdmin, '{ products(first: 20) { edges { node { reviews(first: 10) { edges { node { id } } } } } } }');
+    const still = await platform.graphql(
+      globexAdmin,
+      '{ products(first: 20) { edges { node { reviews(first: 10) { edges { node { id } } } } } } }',
+    );
     expect(strings(still.body.data)).toEqual(reviewIds);
   });
 
@@ -165,7 +196,9 @@ describe('writes aimed at another tenant’s objects', () => {
     const id = demoProductId('globex', 'HOODIE-001');
     const stock = 'query($id: ID!) { product(id: $id) { quantity } }';
     const before = await platform.graphql(globexAdmin, stock, { id });
-    await platform.graphql(acmeAdmin, 'mutation($id: ID!) { adjustStock(productId: $id, delta: 5) { id quantity } }', { id });
+    await platform.graphql(acmeAdmin, 'mutation($id: ID!) { adjustStock(productId: $id, delta: 5) { id quantity } }', {
+      id,
+    });
     const after = await platform.graphql(globexAdmin, stock, { id });
     expect(after.body.data).toEqual(before.body.data);
 
@@ -187,7 +220,9 @@ describe('the subgraphs themselves', () => {
         body: JSON.stringify({ query: '{ _service { sdl } }' }),
       });
       expect(res.status).toBe(401);
-      expect(await res.json()).toEqual({ errors: [{ message: 'Unauthorized', extensions: { code: 'UNAUTHENTICATED' } }] });
+      expect(await res.json()).toEqual({
+        errors: [{ message: 'Unauthorized', extensions: { code: 'UNAUTHENTICATED' } }],
+      });
     }
   });
 });
@@ -200,7 +235,9 @@ describe('a subgraph that is down', () => {
     const result = await platform.graphql(acmeCustomer, '{ products(first: 3) { edges { node { name inStock } } } }');
     expect(Date.now() - started).toBeLessThan(SUBGRAPH_TIMEOUT_MS + 1_000);
     expect(result.status).toBe(200);
-    const nodes = (result.body.data?.products as { edges: { node: { name: string; inStock: unknown } }[] }).edges.map((e) => e.node);
+    const nodes = (result.body.data?.products as { edges: { node: { name: string; inStock: unknown } }[] }).edges.map(
+      (e) => e.node,
+    );
     expect(nodes).toHaveLength(3);
     for (const node of nodes) {
       expect(node.name).toEqual(expect.any(String));

@@ -88,7 +88,7 @@ async function cpuOf(send: () => Promise<GraphQLResult>): Promise<{ ms: number; 
 const INVITE = 'mutation ($input: InviteUserInput!) { inviteUser(input: $input) { id } }';
 
 describe("inviteUser's e-mail", () => {
-  it('refuses the exponential shape of yup\'s pattern with BAD_USER_INPUT, in under 50 ms of CPU', async () => {
+  it("refuses the exponential shape of yup's pattern with BAD_USER_INPUT, in under 50 ms of CPU", async () => {
     const email = 'a'.repeat(40) + '@' + 'a.'.repeat(30) + '!';
     const { ms, result } = await cpuOf(() =>
       platform.graphql(acmeAdmin, INVITE, { input: { name: 'Mallory', email, roles: ['CUSTOMER'] } }),
@@ -110,10 +110,10 @@ function hostileStrings(): Record<string, string> {
     'a×n': times('a', 100 * KB) + '!',
     'a.×n': times('a.', 100 * KB) + '!',
     '-×n': times('-', 100 * KB),
-    'spaces': times(' ', 100 * KB) + 'x',
+    spaces: times(' ', 100 * KB) + 'x',
     '@×n': times('@', 100 * KB),
-    'tabs': times('\t', 50 * KB) + '!',
-    'unicode': times('é😀\u2028', 60 * KB),
+    tabs: times('\t', 50 * KB) + '!',
+    unicode: times('é😀\u2028', 60 * KB),
     'eyJ-×n': times('eyJ-', 100 * KB),
     'Did you mean ×n': times('Did you mean ', 100 * KB),
     'a-a.×n': times('a-a.', 100 * KB) + '-',
@@ -199,7 +199,8 @@ function stringSites(schema: GraphQLSchema): StringSite[] {
         if (!seenFields.has(key)) {
           seenFields.add(key);
           for (const argument of field.args) {
-            for (const inner of stringLeaves(argument.type)) sites.push({ path: fieldPath, rootType, argument: argument.name, inner });
+            for (const inner of stringLeaves(argument.type))
+              sites.push({ path: fieldPath, rootType, argument: argument.name, inner });
           }
         }
         const named = getNamedType(field.type);
@@ -225,12 +226,13 @@ function operationFor(site: StringSite, hostile: string): { query: string; varia
       const name = `d${depth}_${argument.name}`;
       definitions.push(`$${name}: ${argument.type.toString()}`);
       let value = plausible(argument.type, argument.name);
-      if (depth === site.path.length - 1 && argument.name === site.argument) value = withLeaf(value, site.inner, hostile);
+      if (depth === site.path.length - 1 && argument.name === site.argument)
+        value = withLeaf(value, site.inner, hostile);
       variables[name] = value;
       return `${argument.name}: $${name}`;
     });
     const named = getNamedType(field.type);
-    const sub = isObjectType(named) || !isScalarType(named) && !isEnumType(named) ? ` { ${selection} }` : '';
+    const sub = isObjectType(named) || (!isScalarType(named) && !isEnumType(named)) ? ` { ${selection} }` : '';
     selection = `${field.name}${args.length ? `(${args.join(', ')})` : ''}${sub}`;
   }
   const header = definitions.length ? `(${definitions.join(', ')})` : '';
@@ -245,25 +247,31 @@ describe('backtracking-shaped strings in every String and ID argument of the sch
 
   it('finds the string arguments to probe', () => {
     const labels = sites.map(label);
-    expect(labels).toEqual(expect.arrayContaining(['inviteUser(input.email)', 'inviteUser(input.name)', 'product(id)']));
+    expect(labels).toEqual(
+      expect.arrayContaining(['inviteUser(input.email)', 'inviteUser(input.name)', 'product(id)']),
+    );
     expect(sites.length).toBeGreaterThanOrEqual(10);
   });
 
-  it.each(sites.map((site) => [label(site), site] as const))('%s: each answered in under 50 ms of CPU', async (_label, site) => {
-    const slow: string[] = [];
-    for (const [shape, hostile] of Object.entries(hostileStrings())) {
-      const { query, variables } = operationFor(site, hostile);
-      const { ms, result } = await cpuOf(() => platform.graphql(acmeAdmin, query, variables));
-      // Answered, never by a crash: a coded refusal or data.
-      expect([shape, result.status < 500]).toEqual([shape, true]);
-      for (const error of result.body.errors ?? []) {
-        expect([shape, error.extensions?.code]).not.toEqual([shape, 'INTERNAL_SERVER_ERROR']);
-        expect(error.message).not.toMatch(/Maximum call stack|RangeError/);
+  it.each(sites.map((site) => [label(site), site] as const))(
+    '%s: each answered in under 50 ms of CPU',
+    async (_label, site) => {
+      const slow: string[] = [];
+      for (const [shape, hostile] of Object.entries(hostileStrings())) {
+        const { query, variables } = operationFor(site, hostile);
+        const { ms, result } = await cpuOf(() => platform.graphql(acmeAdmin, query, variables));
+        // Answered, never by a crash: a coded refusal or data.
+        expect([shape, result.status < 500]).toEqual([shape, true]);
+        for (const error of result.body.errors ?? []) {
+          expect([shape, error.extensions?.code]).not.toEqual([shape, 'INTERNAL_SERVER_ERROR']);
+          expect(error.message).not.toMatch(/Maximum call stack|RangeError/);
+        }
+        if (ms >= CPU_BOUND_MS) slow.push(`${shape}: ${ms.toFixed(1)} ms`);
       }
-      if (ms >= CPU_BOUND_MS) slow.push(`${shape}: ${ms.toFixed(1)} ms`);
-    }
-    expect(slow).toEqual([]);
-  }, 120_000);
+      expect(slow).toEqual([]);
+    },
+    120_000,
+  );
 
   it('serves another tenant while the hostile inputs are being answered', async () => {
     const hostile = Object.values(hostileStrings());

@@ -71,10 +71,19 @@ export async function startRealPlatform(options: RealPlatformOptions = {}): Prom
 
   const started = await Promise.all(
     SUBGRAPH_NAMES.map((name) =>
-      startNamedSubgraph(name, { port: 0, mongoUri: options.mongoUriFor?.(name) ?? mongoUri, dbName: dbNameFor(name), internalKey: deriveSubgraphKey(secret, name), logger: quiet }),
+      startNamedSubgraph(name, {
+        port: 0,
+        mongoUri: options.mongoUriFor?.(name) ?? mongoUri,
+        dbName: dbNameFor(name),
+        internalKey: deriveSubgraphKey(secret, name),
+        logger: quiet,
+      }),
     ),
   );
-  const subgraphs = Object.fromEntries(SUBGRAPH_NAMES.map((name, i) => [name, started[i]!])) as Record<SubgraphName, RunningSubgraph>;
+  const subgraphs = Object.fromEntries(SUBGRAPH_NAMES.map((name, i) => [name, started[i]!])) as Record<
+    SubgraphName,
+    RunningSubgraph
+  >;
 
   const issuer: TestIssuer = await createTestIssuer();
   const config: GatewayConfig = {
@@ -83,7 +92,10 @@ export async function startRealPlatform(options: RealPlatformOptions = {}): Prom
     port: 0,
     logLevel: 'error',
     supergraphPath: DEFAULT_SUPERGRAPH_PATH,
-    subgraphUrls: Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, subgraphs[name].url])) as Record<SubgraphName, string>,
+    subgraphUrls: Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, subgraphs[name].url])) as Record<
+      SubgraphName,
+      string
+    >,
     subgraphTimeoutMs: SUBGRAPH_TIMEOUT_MS,
     maxBodyBytes: 1_048_576,
     internalSecret: { source: 'env', secret },
@@ -114,7 +126,8 @@ export async function startRealPlatform(options: RealPlatformOptions = {}): Prom
       await Promise.all(Object.values(subgraphs).map((s) => s.stop()));
       const connection = await mongoose.createConnection(mongoUri).asPromise();
       try {
-        for (const name of [...SUBGRAPH_NAMES, 'control']) await connection.useDb(dbNameFor(name), { useCache: true }).dropDatabase();
+        for (const name of [...SUBGRAPH_NAMES, 'control'])
+          await connection.useDb(dbNameFor(name), { useCache: true }).dropDatabase();
       } finally {
         await connection.close();
       }

@@ -16,7 +16,8 @@ let acmeCustomer: string;
 const ADJUST = 'mutation($id: ID!, $delta: Int!) { adjustStock(productId: $id, delta: $delta) { id quantity } }';
 /** With a field the products subgraph owns: what used to come back as a bare `adjustStock: null`. */
 const ADJUST_WITH_NAME = 'mutation($id: ID!) { adjustStock(productId: $id, delta: 1) { id name quantity } }';
-const ADD_REVIEW = 'mutation($id: ID!) { addReview(input: { productId: $id, rating: 4, body: "reference test" }) { id product { id name } } }';
+const ADD_REVIEW =
+  'mutation($id: ID!) { addReview(input: { productId: $id, rating: 4, body: "reference test" }) { id product { id name } } }';
 
 const acmeProduct = () => demoProductId('acme', 'MUG-001');
 const FOREIGN_IDS: [string, () => string][] = [
@@ -44,7 +45,9 @@ async function quantityOf(id: string): Promise<number> {
 function expectNotFound(result: GraphQLResult, path: string): void {
   expect(result.status).toBe(404);
   expect(result.body.data).toBeUndefined();
-  expect(result.body.errors).toEqual([{ message: 'Product not found', path: [path], extensions: { code: 'NOT_FOUND' } }]);
+  expect(result.body.errors).toEqual([
+    { message: 'Product not found', path: [path], extensions: { code: 'NOT_FOUND' } },
+  ]);
   expect(result.text).not.toContain('valueCompletion');
   // Refused before execution: the reservation is given back.
   expect(result.body.extensions?.cost).toMatchObject({ actualQueryCost: 0 });
@@ -90,7 +93,10 @@ describe('a reference that is not an entity of the caller’s tenant', () => {
   it('checks literals, input-object variables and integer ids as the executor will read them', async () => {
     const before = await counts();
     const foreign = demoProductId('globex', 'LAMP-100');
-    expectNotFound(await platform.graphql(acmeStaff, `mutation { adjustStock(productId: "${foreign}", delta: 1) { id } }`), 'adjustStock');
+    expectNotFound(
+      await platform.graphql(acmeStaff, `mutation { adjustStock(productId: "${foreign}", delta: 1) { id } }`),
+      'adjustStock',
+    );
     expectNotFound(
       await platform.graphql(acmeCustomer, 'mutation($input: AddReviewInput!) { addReview(input: $input) { id } }', {
         input: { productId: foreign, rating: 5, body: 'via variables' },
@@ -128,7 +134,10 @@ describe('a reference to an entity of the caller’s tenant', () => {
     const result = await platform.graphql(acmeCustomer, ADD_REVIEW, { id: acmeProduct() });
     expect(result.status).toBe(200);
     expect(result.body.errors).toBeUndefined();
-    expect(result.body.data?.addReview).toEqual({ id: expect.any(String), product: { id: acmeProduct(), name: 'Enamel Mug' } });
+    expect(result.body.data?.addReview).toEqual({
+      id: expect.any(String),
+      product: { id: acmeProduct(), name: 'Enamel Mug' },
+    });
     expect(await counts()).toEqual({ ...before, reviews: before.reviews + 1 });
   });
 });
@@ -146,7 +155,10 @@ describe('completion failures', () => {
       body: 'orphaned review',
       _id: orphan,
     });
-    const result = await platform.graphql(acmeCustomer, '{ me { id reviews(first: 50) { edges { node { id product { name } } } } } }');
+    const result = await platform.graphql(
+      acmeCustomer,
+      '{ me { id reviews(first: 50) { edges { node { id product { name } } } } } }',
+    );
     expect(result.status).toBe(200);
     expect(result.text).not.toContain('valueCompletion');
     expect(result.text).not.toContain('INVALID_GRAPHQL');
@@ -154,7 +166,11 @@ describe('completion failures', () => {
     const errors = result.body.errors ?? [];
     expect(errors.length).toBeGreaterThan(0);
     for (const error of errors) {
-      expect(error).toEqual({ message: 'A downstream service failed', path: expect.any(Array), extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' } });
+      expect(error).toEqual({
+        message: 'A downstream service failed',
+        path: expect.any(Array),
+        extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' },
+      });
       expect(error.path?.slice(0, 2)).toEqual(['me', 'reviews']);
     }
     expect(Object.keys(result.body.extensions ?? {})).toEqual(['cost']);
@@ -168,7 +184,9 @@ describe('an owner that cannot answer', () => {
     const before = await counts();
     const result = await platform.graphql(acmeStaff, ADJUST, { id: acmeProduct(), delta: 1 });
     expect(result.status).toBe(502);
-    expect(result.body.errors).toEqual([{ message: 'A downstream service failed', extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' } }]);
+    expect(result.body.errors).toEqual([
+      { message: 'A downstream service failed', extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' } },
+    ]);
     expect(await counts()).toEqual(before);
   });
 });

@@ -97,7 +97,11 @@ export interface AnalysisInput {
 }
 
 /** Walks the operation for these (coerced) variable values. */
-export function analyzeOperation(settings: WalkSettings, input: AnalysisInput, variables: Record<string, unknown>): OperationAnalysis {
+export function analyzeOperation(
+  settings: WalkSettings,
+  input: AnalysisInput,
+  variables: Record<string, unknown>,
+): OperationAnalysis {
   return new Walk(settings, input, variables).run();
 }
 
@@ -272,4 +276,3 @@ class Walk {
     return isIncluded(node, NO_DEFAULTS, this.variables);
   }
 }
-

@@ -28,7 +28,11 @@ export const MAX_VARIABLES_KEY_LENGTH = 1_024;
 export interface DecisionPlan {
   readonly analysis: OperationAnalysis;
   /** Each is copied for the rule that gets it: the plan serves every later request. */
-  readonly decisions: readonly { readonly rule: ShieldRule; readonly args: Record<string, unknown>; readonly info: GraphQLResolveInfo }[];
+  readonly decisions: readonly {
+    readonly rule: ShieldRule;
+    readonly args: Record<string, unknown>;
+    readonly info: GraphQLResolveInfo;
+  }[];
   readonly checks: readonly { readonly field: SelectedField; readonly check: FieldCheck; readonly decision: number }[];
 }
 
@@ -99,14 +103,27 @@ const INTEGER_LIKE = /^\d/;
 /** The same argument values give the same key whatever order their object keys came in. */
 export function stableKey(value: unknown): string {
   // Fast path, same output: a flat object of strings, booleans, finite numbers and nulls — most arguments.
-  if (value !== null && typeof value === 'object' && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype) {
+  if (
+    value !== null &&
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    Object.getPrototypeOf(value) === Object.prototype
+  ) {
     const record = value as Record<string, unknown>;
     const keys = Object.keys(record);
     if (keys.length === 0) return '{}';
     let flat = true;
     for (const key of keys) {
       const v = record[key];
-      if (INTEGER_LIKE.test(key) || !(v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)))) {
+      if (
+        INTEGER_LIKE.test(key) ||
+        !(
+          v === null ||
+          typeof v === 'string' ||
+          typeof v === 'boolean' ||
+          (typeof v === 'number' && Number.isFinite(v))
+        )
+      ) {
         flat = false;
         break;
       }
@@ -114,15 +131,21 @@ export function stableKey(value: unknown): string {
     if (flat) {
       keys.sort();
       let out = '{';
-      for (let i = 0; i < keys.length; i += 1) out += `${i ? ',' : ''}${JSON.stringify(keys[i])}:${JSON.stringify(record[keys[i]!])}`;
+      for (let i = 0; i < keys.length; i += 1)
+        out += `${i ? ',' : ''}${JSON.stringify(keys[i])}:${JSON.stringify(record[keys[i]!])}`;
       return `${out}}`;
     }
   }
   // JSON.stringify recurses: a value deeper than any body may be (input/json-depth.ts) is refused, not overflowed.
-  if (jsonDepthExceeds(value, MAX_INPUT_NESTING)) throw gatewayError(ErrorCode.BAD_USER_INPUT, 'A value is nested too deeply.');
+  if (jsonDepthExceeds(value, MAX_INPUT_NESTING))
+    throw gatewayError(ErrorCode.BAD_USER_INPUT, 'A value is nested too deeply.');
   return JSON.stringify(value, (_key, v: unknown) =>
     v !== null && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, (v as Record<string, unknown>)[k]]),
+        )
       : v,
   );
 }

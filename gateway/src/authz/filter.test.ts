@@ -171,7 +171,13 @@ describe('nulling the removed positions', () => {
 
   it('nulls all the data when only non-null fields lead to the root', () => {
     const data = { products: { edges: [{ node: { name: 'Mug' } }] } };
-    const path = [step('products', false), step('edges', false), step('@', false), step('node', false), step('sku', false)];
+    const path = [
+      step('products', false),
+      step('edges', false),
+      step('@', false),
+      step('node', false),
+      step('sku', false),
+    ];
     expect(nullDeniedPositions(data, [path])).toBeNull();
   });
 

@@ -32,7 +32,10 @@ export interface DocumentEntry {
   readonly plans: NestedLru<DecisionPlan>;
 }
 
-export function createDocumentCache(options: { maxBytes?: number; maxEntries?: number }): ByteBoundedCache<DocumentEntry> {
+export function createDocumentCache(options: {
+  maxBytes?: number;
+  maxEntries?: number;
+}): ByteBoundedCache<DocumentEntry> {
   return createByteBoundedCache({
     name: 'authorization',
     maxBytes: options.maxBytes ?? DEFAULT_ANALYSIS_CACHE_BYTES,
@@ -48,7 +51,11 @@ export function createDocumentCache(options: { maxBytes?: number; maxEntries?: n
 }
 
 /** A new entry for the document's operation `operationName`; refuses a document without that operation. */
-export function newDocumentEntry(cacheKey: string, document: DocumentNode, operationName: string | null): DocumentEntry {
+export function newDocumentEntry(
+  cacheKey: string,
+  document: DocumentNode,
+  operationName: string | null,
+): DocumentEntry {
   const operation = getOperationAST(document, operationName);
   if (!operation) throw gatewayError(ErrorCode.OPERATION_RESOLUTION_FAILURE, 'No operation to authorize.');
   return {

@@ -42,7 +42,10 @@ export function analysisBytes(analysis: OperationAnalysis): number {
 
 /** `variablesKey`: the request's variables as the plan is keyed by them; the plan holds them coerced. */
 export function decisionPlanBytes(
-  plan: { readonly decisions: readonly { readonly args: Record<string, unknown> }[]; readonly checks: readonly unknown[] },
+  plan: {
+    readonly decisions: readonly { readonly args: Record<string, unknown> }[];
+    readonly checks: readonly unknown[];
+  },
   variablesKey: string,
 ): number {
   return memo(plan, (p) => {

@@ -152,7 +152,7 @@ describe('rules see what the field is asked with', () => {
     ]);
   });
 
-  it('asks the rules afresh on every request, with each caller and the request\'s own argument values', async () => {
+  it("asks the rules afresh on every request, with each caller and the request's own argument values", async () => {
     const seen: unknown[] = [];
     const recording = rule('recording', { cache: 'no_cache' })((_parent, args, ctx: AuthzContext) => {
       seen.push({ args: { ...args }, principal: ctx.caller.principal });
@@ -244,7 +244,12 @@ describe('the walk', () => {
   });
 
   it('stops an operation that expands to too many selections', async () => {
-    const small = new AuthorizationGate({ schema: petSchema, rules: petRules, introspectionRule: deny, maxSelections: 20 });
+    const small = new AuthorizationGate({
+      schema: petSchema,
+      rules: petRules,
+      introspectionRule: deny,
+      maxSelections: 20,
+    });
     const bomb = `
       { cats { ...A ...A ...A } }
       fragment A on Cat { ...B ...B ...B } fragment B on Cat { ...C ...C ...C } fragment C on Cat { id name lives }
@@ -257,13 +262,15 @@ describe('the walk', () => {
 
   it('works on the real API schema with deny-by-default', async () => {
     const real = gateFor({ Query: { me: allow }, User: { name: allow } }, { schema: apiSchema });
-    expect(await deniedPaths(real, '{ me { name email reviews(first: 1) { edges { node { id } } } } }')).toEqual([
-      'ReviewConnection:me.reviews.edges',
-      'ReviewEdge:me.reviews.edges.@.node',
-      'Review:me.reviews.edges.@.node.id',
-      'User:me.email',
-      'User:me.reviews',
-    ].sort());
+    expect(await deniedPaths(real, '{ me { name email reviews(first: 1) { edges { node { id } } } } }')).toEqual(
+      [
+        'ReviewConnection:me.reviews.edges',
+        'ReviewEdge:me.reviews.edges.@.node',
+        'Review:me.reviews.edges.@.node.id',
+        'User:me.email',
+        'User:me.reviews',
+      ].sort(),
+    );
   });
 });
 
@@ -341,7 +348,11 @@ describe('stableKey', () => {
   const reference = (value: unknown) =>
     JSON.stringify(value, (_key, v: unknown) =>
       v !== null && typeof v === 'object' && !Array.isArray(v)
-        ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, (v as Record<string, unknown>)[k]]),
+          )
         : v,
     );
 

@@ -40,7 +40,13 @@ import { deny } from 'graphql-shield';
 import type { ByteBoundedCache, CacheStats } from '../cache';
 import { documentKey } from '../document/key';
 import type { Caller } from '../request';
-import { analyzeOperation, type FieldCheck, type OperationAnalysis, type SelectedField, type WalkSettings } from './analysis';
+import {
+  analyzeOperation,
+  type FieldCheck,
+  type OperationAnalysis,
+  type SelectedField,
+  type WalkSettings,
+} from './analysis';
 import {
   MAX_VARIABLES_KEY_LENGTH,
   argumentValues,
@@ -52,11 +58,27 @@ import {
 } from './decision-plan';
 import { createDocumentCache, newDocumentEntry, type DocumentEntry } from './gate-cache';
 import { compileRuleTree, refuseDuplicateNames } from './rule-tree';
-import { decide, describeRule, type AuthzContext, type DenialReason, type RuleTree, type ShieldContext, type ShieldOptions, type ShieldRule } from './shield';
+import {
+  decide,
+  describeRule,
+  type AuthzContext,
+  type DenialReason,
+  type RuleTree,
+  type ShieldContext,
+  type ShieldOptions,
+  type ShieldRule,
+} from './shield';
 
 // The gate's parts, one module each (shield adapter, rule tree, analysis walk, decision plan, caches); their public
 // API is re-exported here.
-export { LIST_ITEM, type FieldCheck, type Occurrence, type OperationAnalysis, type PathStep, type SelectedField } from './analysis';
+export {
+  LIST_ITEM,
+  type FieldCheck,
+  type Occurrence,
+  type OperationAnalysis,
+  type PathStep,
+  type SelectedField,
+} from './analysis';
 export { stableKey } from './decision-plan';
 export { RuleTreeError } from './rule-tree';
 export { describeRule, type AuthzContext, type DenialReason, type RuleTree, type ShieldRule } from './shield';
@@ -118,7 +140,10 @@ export class AuthorizationGate {
   private readonly labels = new Map<ShieldRule, string>();
   /** Argument values (and their key) of checks whose field node has only literal arguments; see `argumentsOf`. */
   private readonly fragmentRecords = new WeakMap<OperationAnalysis, Record<string, FragmentDefinitionNode>>();
-  private readonly literalArguments = new WeakMap<FieldCheck, { readonly args: Record<string, unknown>; readonly key: string }>();
+  private readonly literalArguments = new WeakMap<
+    FieldCheck,
+    { readonly args: Record<string, unknown>; readonly key: string }
+  >();
   private hits = 0;
   private misses = 0;
 
@@ -149,7 +174,10 @@ export class AuthorizationGate {
       fallbackRule,
       hashFunction: ({ args }) => stableKey(args),
     };
-    this.documents = createDocumentCache({ maxBytes: options.analysisCacheBytes, maxEntries: options.analysisCacheSize });
+    this.documents = createDocumentCache({
+      maxBytes: options.analysisCacheBytes,
+      maxEntries: options.analysisCacheSize,
+    });
   }
 
   /** The per-document cache's size, in estimated bytes. */
@@ -203,7 +231,9 @@ export class AuthorizationGate {
     for (const type of Object.values(this.schema.getTypeMap())) {
       if (!isObjectType(type) || isIntrospectionType(type)) continue;
       for (const fieldName of Object.keys(type.getFields())) {
-        decisions.push(this.callable(caller, type.name, fieldName, ctx).then((ok) => (ok ? `${type.name}.${fieldName}` : undefined)));
+        decisions.push(
+          this.callable(caller, type.name, fieldName, ctx).then((ok) => (ok ? `${type.name}.${fieldName}` : undefined)),
+        );
       }
     }
     return new Set((await Promise.all(decisions)).filter((name): name is string => name !== undefined));
@@ -235,7 +265,11 @@ export class AuthorizationGate {
       schema: this.schema,
       fragments: {},
       rootValue: undefined,
-      operation: { kind: Kind.OPERATION_DEFINITION, operation: OperationTypeNode.QUERY, selectionSet: { kind: Kind.SELECTION_SET, selections: [] } },
+      operation: {
+        kind: Kind.OPERATION_DEFINITION,
+        operation: OperationTypeNode.QUERY,
+        selectionSet: { kind: Kind.SELECTION_SET, selections: [] },
+      },
       variableValues: {},
     };
     const outcome = await decide(rule, {}, ctx, info, this.shieldOptions);
@@ -281,7 +315,12 @@ export class AuthorizationGate {
         if (!byArgs) indexes.set(check.rule, (byArgs = new Map()));
         let decision = byArgs.get(argsKey);
         if (decision === undefined) {
-          decision = decisions.push({ rule: check.rule, args, info: resolveInfo(this.schema, analysis, fragments, field, check, variables) }) - 1;
+          decision =
+            decisions.push({
+              rule: check.rule,
+              args,
+              info: resolveInfo(this.schema, analysis, fragments, field, check, variables),
+            }) - 1;
           byArgs.set(argsKey, decision);
         }
         checks.push({ field, check, decision });

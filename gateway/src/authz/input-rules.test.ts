@@ -25,12 +25,17 @@ describe('input checks', () => {
     expect(check(' bo@acme.test ', 'input.email')).toBeUndefined();
     expect(check('not-an-address', 'input.email')).toBe('input.email must be a valid email');
     expect(check(`${'a'.repeat(40)}@${'a.'.repeat(30)}!`, 'input.email')).toBe('input.email must be a valid email');
-    expect(check(`${'a'.repeat(40)}@${'a.'.repeat(50_000)}!`, 'input.email')).toBe('input.email must be at most 254 characters');
+    expect(check(`${'a'.repeat(40)}@${'a.'.repeat(50_000)}!`, 'input.email')).toBe(
+      'input.email must be at most 254 characters',
+    );
   });
 });
 
 describe('validInput', () => {
-  const rule = validInput('validThing', 'input', { name: text({ min: 1, max: 10 }), rating: integer({ min: 1, max: 5 }) });
+  const rule = validInput('validThing', 'input', {
+    name: text({ min: 1, max: 10 }),
+    rating: integer({ min: 1, max: 5 }),
+  });
   const resolve = (args: Record<string, unknown>) =>
     rule.resolve(undefined as unknown as object, args, { _shield: { cache: {} } } as never, {} as never, {} as never);
 

@@ -19,7 +19,6 @@ import type { ShieldRule } from './shield';
 
 export { InvalidInputError } from './invalid-input';
 
-
 /** Returns what is wrong with the value, or undefined when it passes. */
 export type InputCheck = (value: unknown, path: string) => string | undefined;
 

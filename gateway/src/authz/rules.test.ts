@@ -53,10 +53,13 @@ describe('reads', () => {
     edges { cursor node { id body rating author { id name } product { id } } }
   } } }`;
 
-  it.each(['admin', 'staff', 'customer', 'developer'] as const)('lets role %s read products and reviews', async (role) => {
-    expect(await denied(catalog, person(role))).toEqual([]);
-    expect(await denied(reviews, person(role))).toEqual([]);
-  });
+  it.each(['admin', 'staff', 'customer', 'developer'] as const)(
+    'lets role %s read products and reviews',
+    async (role) => {
+      expect(await denied(catalog, person(role))).toEqual([]);
+      expect(await denied(reviews, person(role))).toEqual([]);
+    },
+  );
 
   it('lets a token without roles read nothing', async () => {
     expect(await denied('{ product(id: "1") { name } }', person())).toEqual([
@@ -70,7 +73,9 @@ describe('reads', () => {
     expect(await denied('{ product(id: "1") { name quantity } }', partner('catalog:read'))).toEqual([
       'Product.quantity (forbidden)',
     ]);
-    expect(await denied('{ product(id: "1") { name quantity } }', partner('catalog:read', 'inventory:read'))).toEqual([]);
+    expect(await denied('{ product(id: "1") { name quantity } }', partner('catalog:read', 'inventory:read'))).toEqual(
+      [],
+    );
     expect(await denied(reviews, partner('catalog:read'))).toEqual([
       'Product.reviews (forbidden)',
       'Review.author (forbidden)',
@@ -165,7 +170,9 @@ describe('input rules', () => {
   });
 
   it('checks the right first: a caller without it is refused as forbidden, not told about its input', async () => {
-    expect(await denied(addReview, person('developer'), reviewInput(9, ''))).toEqual(['Mutation.addReview (forbidden)']);
+    expect(await denied(addReview, person('developer'), reviewInput(9, ''))).toEqual([
+      'Mutation.addReview (forbidden)',
+    ]);
   });
 
   it('leaves page sizes to the limits stage, which checks every @listSize slicing argument before it', async () => {

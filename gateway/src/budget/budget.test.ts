@@ -24,7 +24,11 @@ beforeAll(async () => {
   replicaA = createBudgetRedis(REDIS_URL) as Redis; // a redis:// URL: one node
   replicaB = createBudgetRedis(REDIS_URL) as Redis; // a redis:// URL: one node
   // The clients connect asynchronously and have no offline queue: a command sent before they are ready fails.
-  await Promise.all([replicaA, replicaB].map((client) => (client.status === 'ready' ? undefined : new Promise((r) => client.once('ready', r)))));
+  await Promise.all(
+    [replicaA, replicaB].map((client) =>
+      client.status === 'ready' ? undefined : new Promise((r) => client.once('ready', r)),
+    ),
+  );
   budgetA = createBudget({ redis: replicaA, failMode: 'closed', logger, keyPrefix: PREFIX });
   budgetB = createBudget({ redis: replicaB, failMode: 'closed', logger, keyPrefix: PREFIX });
 });
@@ -101,8 +105,14 @@ describe('budget shared by two replicas through Redis', () => {
   it('takes a forced reservation (measure mode) even into debt, never below -capacity', async () => {
     const who = subject();
     const policy = { capacity: 100, restoreRate: 0.001 };
-    expect(await budgetA.reserve(who, policy, 150, { force: true })).toMatchObject({ granted: true, status: { currentlyAvailable: -50 } });
-    expect(await budgetA.reserve(who, policy, 1_000, { force: true })).toMatchObject({ granted: true, status: { currentlyAvailable: -100 } });
+    expect(await budgetA.reserve(who, policy, 150, { force: true })).toMatchObject({
+      granted: true,
+      status: { currentlyAvailable: -50 },
+    });
+    expect(await budgetA.reserve(who, policy, 1_000, { force: true })).toMatchObject({
+      granted: true,
+      status: { currentlyAvailable: -100 },
+    });
   });
 
   it('always sets an expiry: when the bucket would be full again', async () => {
@@ -123,7 +133,9 @@ describe('budget shared by two replicas through Redis', () => {
 
   it('refuses invalid policies and amounts', async () => {
     await expect(budgetA.reserve(subject(), { capacity: 0, restoreRate: 1 }, 1)).rejects.toThrow(RangeError);
-    await expect(budgetA.reserve(subject(), { capacity: 10, restoreRate: 1 }, Number.POSITIVE_INFINITY)).rejects.toThrow(RangeError);
+    await expect(
+      budgetA.reserve(subject(), { capacity: 10, restoreRate: 1 }, Number.POSITIVE_INFINITY),
+    ).rejects.toThrow(RangeError);
   });
 });
 
@@ -208,7 +220,10 @@ describe('settlements ride with the next reservation', () => {
       if (!big.granted) throw new Error('expected a reservation');
       expect(await lazy.settle(big.reservation, 20)).toMatchObject({ currentlyAvailable: 80 });
       // 85 does not fit in 80: refused, and the refusal already counts the refund (10 + 70).
-      expect(await lazy.reserve(refundee, policy, 85)).toMatchObject({ granted: false, status: { currentlyAvailable: 80 } });
+      expect(await lazy.reserve(refundee, policy, 85)).toMatchObject({
+        granted: false,
+        status: { currentlyAvailable: 80 },
+      });
       expect(await storedLevel(client, refundKey)).toBeCloseTo(80, 1);
       expect(counter.calls(refundKey)).toBe(2);
       // The refused call carried it: nothing left to flush, and 80 fit now.
@@ -222,7 +237,10 @@ describe('settlements ride with the next reservation', () => {
       const small = await lazy.reserve(spender, policy, 50);
       if (!small.granted) throw new Error('expected a reservation');
       expect(await lazy.settle(small.reservation, 120)).toMatchObject({ currentlyAvailable: -20 });
-      expect(await lazy.reserve(spender, policy, 10)).toMatchObject({ granted: false, status: { currentlyAvailable: -20 } });
+      expect(await lazy.reserve(spender, policy, 10)).toMatchObject({
+        granted: false,
+        status: { currentlyAvailable: -20 },
+      });
       expect(await storedLevel(client, spenderKey)).toBeCloseTo(-20, 1);
     } finally {
       counter.restore();
@@ -239,13 +257,20 @@ describe('settlements ride with the next reservation', () => {
     await budgetA.settle(reserved.reservation, 25);
     // No reservation of this bucket follows: only the timer can apply the refund.
     const deadline = Date.now() + 2_000;
-    while (((await storedLevel(client, key)) ?? 0) < 74 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while (((await storedLevel(client, key)) ?? 0) < 74 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
     // 100 − 25
     expect(await storedLevel(client, key)).toBeCloseTo(75, 1);
   });
 
   it('flushes on close, and counts a settlement after close as lost', async () => {
-    const closing = createBudget({ redis: client, failMode: 'closed', logger, keyPrefix: PREFIX, settleFlushMs: 600_000 });
+    const closing = createBudget({
+      redis: client,
+      failMode: 'closed',
+      logger,
+      keyPrefix: PREFIX,
+      settleFlushMs: 600_000,
+    });
     const who = subject();
     const key = budgetKey(who, PREFIX);
     const policy = { capacity: 100, restoreRate: 0.001 };
@@ -282,13 +307,23 @@ describe('settlements ride with the next reservation', () => {
         const [seconds, micros] = await client.time();
         await client.hset(key, 'a', String(c.stored), 't', `${seconds}.${String(micros).padStart(6, '0')}`);
       }
-      const reference = applyStep(c.stored === undefined ? undefined : { available: c.stored, elapsedSeconds: 0 }, policy, c.amount, c.conditional, c.pending);
+      const reference = applyStep(
+        c.stored === undefined ? undefined : { available: c.stored, elapsedSeconds: 0 },
+        policy,
+        c.amount,
+        c.conditional,
+        c.pending,
+      );
       const lua = await step(key, policy, c.amount, c.conditional, c.pending);
       expect({ case: c, applied: lua.applied }).toEqual({ case: c, applied: reference.applied });
       expect(lua.available).toBeCloseTo(reference.available, 3);
       // Written when anything was applied (a full bucket is deleted); left alone otherwise.
       const written = reference.applied || c.pending !== 0;
-      const expectedStored = written ? (reference.available >= policy.capacity ? undefined : reference.available) : c.stored;
+      const expectedStored = written
+        ? reference.available >= policy.capacity
+          ? undefined
+          : reference.available
+        : c.stored;
       const stored = await storedLevel(client, key);
       if (expectedStored === undefined) expect(stored).toBeUndefined();
       else expect(stored).toBeCloseTo(expectedStored, 3);
@@ -310,8 +345,12 @@ describe('budget keys', () => {
     for (const tenantId of ['Acme', 'a:b', 'acme*', '{acme}', '']) {
       expect(() => budgetKey({ tenantId, credential: 'jwt', principal: 'u' })).toThrow(InvalidBudgetSubjectError);
     }
-    expect(() => budgetKey({ tenantId: 'acme', credential: 'j:wt', principal: 'u' })).toThrow(InvalidBudgetSubjectError);
+    expect(() => budgetKey({ tenantId: 'acme', credential: 'j:wt', principal: 'u' })).toThrow(
+      InvalidBudgetSubjectError,
+    );
     expect(() => budgetKey({ tenantId: 'acme', credential: 'jwt', principal: '' })).toThrow(InvalidBudgetSubjectError);
-    expect(() => budgetKey({ tenantId: 'acme', credential: 'jwt', principal: 'u' }, 'bad prefix*')).toThrow(InvalidBudgetSubjectError);
+    expect(() => budgetKey({ tenantId: 'acme', credential: 'jwt', principal: 'u' }, 'bad prefix*')).toThrow(
+      InvalidBudgetSubjectError,
+    );
   });
 });

@@ -86,7 +86,12 @@ export interface BudgetStats {
 
 export interface Budget {
   /** Throws `BudgetUnavailableError` when Redis is unavailable and the fail mode is closed. */
-  reserve(subject: BudgetSubject, policy: BudgetPolicy, amount: number, options?: ReserveOptions): Promise<ReserveResult>;
+  reserve(
+    subject: BudgetSubject,
+    policy: BudgetPolicy,
+    amount: number,
+    options?: ReserveOptions,
+  ): Promise<ReserveResult>;
   /**
    * Charges `actual` for a reservation: gives back what was reserved beyond it, or takes the excess. Never throws
    * and never waits for Redis: the difference for a Redis reservation is applied with the bucket's next reservation
@@ -255,7 +260,10 @@ export function createBudget(options: BudgetOptions): Budget {
       // Settlements waiting for this bucket ride along; if the call fails they are lost with it.
       const carried = takePending(key);
       try {
-        return { step: await redisStep(key, policy, amount, conditional, carried?.delta ?? 0), backend: 'redis' as const };
+        return {
+          step: await redisStep(key, policy, amount, conditional, carried?.delta ?? 0),
+          backend: 'redis' as const,
+        };
       } catch (error) {
         degrade(error);
         if (carried) lose([carried]);
@@ -270,12 +278,20 @@ export function createBudget(options: BudgetOptions): Budget {
     async reserve(subject, policy, amount, reserveOptions = {}) {
       const problem = policyProblems(policy);
       if (problem) throw new RangeError(`invalid budget policy: ${problem}`);
-      if (!Number.isFinite(amount) || amount < 0) throw new RangeError('a reservation must be a finite, non-negative amount');
+      if (!Number.isFinite(amount) || amount < 0)
+        throw new RangeError('a reservation must be a finite, non-negative amount');
       const key = budgetKey(subject, prefix);
       const result = await step(key, policy, amount, !reserveOptions.force);
       const status = throttleStatus(policy, result.step.available);
       if (result.step.applied) {
-        const reservation = { key, policy, amount, backend: result.backend, availableAfter: result.step.available, reservedAt: now() };
+        const reservation = {
+          key,
+          policy,
+          amount,
+          backend: result.backend,
+          availableAfter: result.step.available,
+          reservedAt: now(),
+        };
         return { granted: true, reservation, status };
       }
       return {

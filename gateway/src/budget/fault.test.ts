@@ -31,9 +31,13 @@ function accepts(port: number): Promise<boolean> {
 }
 
 async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  );
   const deadline = Date.now() + 10_000;
   while (!(await accepts(port))) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error('redis-server did not start');
@@ -77,8 +81,18 @@ beforeAll(async () => {
   closedClient = createBudgetRedis(`redis://127.0.0.1:${port}`);
   await Promise.all([whenReady(openClient), whenReady(closedClient)]);
   const logger = createLogger({ level: 'debug', sink: (line) => lines.push(JSON.parse(line)) });
-  open = createBudget({ redis: openClient, failMode: 'open', logger: logger.child({ budget: 'open' }), probeIntervalMs: 100 });
-  closed = createBudget({ redis: closedClient, failMode: 'closed', logger: logger.child({ budget: 'closed' }), probeIntervalMs: 100 });
+  open = createBudget({
+    redis: openClient,
+    failMode: 'open',
+    logger: logger.child({ budget: 'open' }),
+    probeIntervalMs: 100,
+  });
+  closed = createBudget({
+    redis: closedClient,
+    failMode: 'closed',
+    logger: logger.child({ budget: 'closed' }),
+    probeIntervalMs: 100,
+  });
 });
 
 afterAll(async () => {
@@ -99,7 +113,12 @@ it('falls back within the command timeout, decides without Redis, and goes back 
   const fallback = await timed(() => open.reserve(who, policy, 10));
   expect(fallback.ms).toBeLessThan(1_000);
   expect(fallback.value).toMatchObject({ granted: true, reservation: { backend: 'memory' } });
-  const refusal = await timed(() => closed.reserve(who, policy, 10).then(() => 'granted', (error: unknown) => error));
+  const refusal = await timed(() =>
+    closed.reserve(who, policy, 10).then(
+      () => 'granted',
+      (error: unknown) => error,
+    ),
+  );
   expect(refusal.ms).toBeLessThan(1_000);
   expect(refusal.value).toBeInstanceOf(BudgetUnavailableError);
 
@@ -127,7 +146,11 @@ it('falls back within the command timeout, decides without Redis, and goes back 
   }
   expect(backend).toBe('redis');
   // Enforcement is shared again: the restarted Redis holds the bucket (10 taken above), two more fit, then not.
-  const after = [await open.reserve(who, policy, 10), await open.reserve(who, policy, 10), await open.reserve(who, policy, 10)];
+  const after = [
+    await open.reserve(who, policy, 10),
+    await open.reserve(who, policy, 10),
+    await open.reserve(who, policy, 10),
+  ];
   expect(after.map((r) => r.granted)).toEqual([true, true, false]);
   expect(after[2]).toMatchObject({ granted: false, backend: 'redis' });
 
@@ -142,7 +165,13 @@ it('loses (and counts) pending settlements when the call carrying them fails', a
   const client = createBudgetRedis(`redis://127.0.0.1:${port}`);
   await whenReady(client);
   // No timer flush during the test: only the calls below carry the settlements.
-  const budget = createBudget({ redis: client, failMode: 'open', logger: createLogger({ sink: () => {} }), probeIntervalMs: 100, settleFlushMs: 600_000 });
+  const budget = createBudget({
+    redis: client,
+    failMode: 'open',
+    logger: createLogger({ sink: () => {} }),
+    probeIntervalMs: 100,
+    settleFlushMs: 600_000,
+  });
   const flushed = { ...who, principal: 'fault-flush' };
   const carried = { ...who, principal: 'fault-carried' };
   try {
@@ -179,7 +208,13 @@ it('loses (and counts) pending settlements when the call carrying them fails', a
 it('counts the settlements of a flush that fails', async () => {
   const client = createBudgetRedis(`redis://127.0.0.1:${port}`);
   await whenReady(client);
-  const budget = createBudget({ redis: client, failMode: 'open', logger: createLogger({ sink: () => {} }), probeIntervalMs: 100, settleFlushMs: 600_000 });
+  const budget = createBudget({
+    redis: client,
+    failMode: 'open',
+    logger: createLogger({ sink: () => {} }),
+    probeIntervalMs: 100,
+    settleFlushMs: 600_000,
+  });
   try {
     const reserved = await budget.reserve({ ...who, principal: 'fault-failed-flush' }, policy, 10);
     if (!reserved.granted) throw new Error('expected a reservation');

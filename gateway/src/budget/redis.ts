@@ -56,7 +56,14 @@ return {applied, string.format('%.17g', available)}
 const COMMAND = 'tollgateBudgetStep';
 
 type BudgetRedis = RedisClient & {
-  [COMMAND](key: string, capacity: string, rate: string, amount: string, conditional: string, pending: string): Promise<[number, string]>;
+  [COMMAND](
+    key: string,
+    capacity: string,
+    rate: string,
+    amount: string,
+    conditional: string,
+    pending: string,
+  ): Promise<[number, string]>;
 };
 
 /**

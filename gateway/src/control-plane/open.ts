@@ -49,7 +49,8 @@ export interface ControlPlane {
  */
 export async function openControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
   const dbName = options.dbName ?? DEFAULT_CONTROL_DB;
-  if (!isControlDbName(dbName)) throw new Error('the control-plane database name must be 1–63 letters, digits, "_" or "-"');
+  if (!isControlDbName(dbName))
+    throw new Error('the control-plane database name must be 1–63 letters, digits, "_" or "-"');
   // Never mongoose's default connection: the gateway process may host other connections (and tests several).
   const connection = mongoose.createConnection(options.mongoUri, {
     dbName,

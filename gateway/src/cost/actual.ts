@@ -18,7 +18,10 @@ interface ResponseWalk {
    * runtime type, and the child sets of a collected field are built once, so that the child sets keep their
    * identity as keys here.
    */
-  readonly collected: WeakMap<readonly SelectionSetNode[], Map<TypeCostInfo | undefined, Map<string, CollectedField[]>>>;
+  readonly collected: WeakMap<
+    readonly SelectionSetNode[],
+    Map<TypeCostInfo | undefined, Map<string, CollectedField[]>>
+  >;
   readonly childSets: WeakMap<CollectedField[], readonly SelectionSetNode[]>;
 }
 
@@ -46,7 +49,12 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function objectCost(walk: ResponseWalk, data: Record<string, unknown>, sets: readonly SelectionSetNode[], type: TypeCostInfo): number {
+function objectCost(
+  walk: ResponseWalk,
+  data: Record<string, unknown>,
+  sets: readonly SelectionSetNode[],
+  type: TypeCostInfo,
+): number {
   let runtime = type.abstract ? undefined : type;
   let fields = collectedFields(walk, sets, type, runtime);
   if (!runtime) {
@@ -93,7 +101,12 @@ function collectedFields(
   return fields;
 }
 
-function valueCost(walk: ResponseWalk, value: unknown, field: FieldCostInfo, sets: readonly SelectionSetNode[]): number {
+function valueCost(
+  walk: ResponseWalk,
+  value: unknown,
+  field: FieldCostInfo,
+  sets: readonly SelectionSetNode[],
+): number {
   if (value === null || value === undefined) return 0;
   if (Array.isArray(value)) return value.reduce<number>((total, item) => total + valueCost(walk, item, field, sets), 0);
   if (field.selectionType !== undefined && isRecord(value)) {
@@ -131,7 +144,9 @@ function collectFields(
         condition = typeNamed(walk.c.model, fragment.typeCondition.name.value);
       } else {
         fragmentSet = selection.selectionSet;
-        condition = selection.typeCondition ? typeNamed(walk.c.model, selection.typeCondition.name.value) : currentScope;
+        condition = selection.typeCondition
+          ? typeNamed(walk.c.model, selection.typeCondition.name.value)
+          : currentScope;
       }
       if (runtime && !appliesTo(condition, runtime)) continue;
       collect(fragmentSet, condition);

@@ -4,12 +4,29 @@
  * the rest as a small expression (plan.ts). Every selection and argument value visited counts towards `maxVisits`,
  * so a fragment bomb is refused after that many steps instead of after 2^n.
  */
-import { Kind, type DocumentNode, type FieldNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode, type ValueNode } from 'graphql';
+import {
+  Kind,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+  type ValueNode,
+} from 'graphql';
 import { conditionsOf } from '../document/conditions';
 import { fragmentsOf } from '../document/fragments';
 import { argumentValue, variableDefaults, type VariableRef } from '../document/variables';
 import type { ListSize } from './directives';
-import { appliesTo, fieldNamed, rootType, typeNamed, type CostModel, type FieldCostInfo, type InputCost, type TypeCostInfo } from './model';
+import {
+  appliesTo,
+  fieldNamed,
+  rootType,
+  typeNamed,
+  type CostModel,
+  type FieldCostInfo,
+  type InputCost,
+  type TypeCostInfo,
+} from './model';
 import {
   CostVisitLimitError,
   DEFAULT_LIST_SIZE,
@@ -37,7 +54,12 @@ export interface Compiler {
   visits: number;
 }
 
-export function newCompiler(model: CostModel, document: DocumentNode, operation: OperationDefinitionNode, options: CompileOptions): Compiler {
+export function newCompiler(
+  model: CostModel,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  options: CompileOptions,
+): Compiler {
   return {
     model,
     fragments: fragmentsOf(document),
@@ -103,7 +125,8 @@ function firstCount(sizes: readonly Size[], fallback: number): Count {
   const dynamic: DynamicSize[] = [];
   for (const size of sizes) {
     if (size === undefined) continue;
-    if (typeof size === 'number') return dynamic.length === 0 ? size : { kind: 'first', sizes: dynamic, fallback: size };
+    if (typeof size === 'number')
+      return dynamic.length === 0 ? size : { kind: 'first', sizes: dynamic, fallback: size };
     dynamic.push(size);
   }
   return dynamic.length === 0 ? fallback : { kind: 'first', sizes: dynamic, fallback };
@@ -120,7 +143,8 @@ function compileSelectionSet(c: Compiler, set: SelectionSetNode, type: TypeCostI
   if (type.abstract && (type.costVaries || narrows(c, set, type))) {
     // A response object has one concrete type: charge the most expensive one.
     const options: Expr[] = [];
-    for (const possible of type.possibleTypes) options.push(compileSelections(c, set, typeNamed(c.model, possible), sized));
+    for (const possible of type.possibleTypes)
+      options.push(compileSelections(c, set, typeNamed(c.model, possible), sized));
     return max(options);
   }
   return compileSelections(c, set, type, sized);
@@ -147,7 +171,13 @@ function compileSelections(c: Compiler, set: SelectionSetNode, type: TypeCostInf
   return dynamic ? sum([constant, ...dynamic]) : constant;
 }
 
-function compileFragment(c: Compiler, set: SelectionSetNode, condition: TypeCostInfo, type: TypeCostInfo, sized: Sized | undefined): Expr {
+function compileFragment(
+  c: Compiler,
+  set: SelectionSetNode,
+  condition: TypeCostInfo,
+  type: TypeCostInfo,
+  sized: Sized | undefined,
+): Expr {
   if (!type.abstract) return appliesTo(condition, type) ? compileSelections(c, set, type, sized) : 0;
   // Under an abstract type that does not narrow (see `narrows`), the condition is that same type.
   return compileSelectionSet(c, set, condition, sized);
@@ -182,7 +212,9 @@ function compileField(c: Compiler, node: FieldNode, type: TypeCostInfo, sized: S
   if (name === '__typename') return 0;
   const field = fieldNamed(type, name);
   const expected = field.listSize ? expectedSize(c, field, field.listSize, node) : undefined;
-  const count = field.list ? firstCount([sized?.fields.has(name) ? sized.size : undefined, expected], c.defaultListSize) : 1;
+  const count = field.list
+    ? firstCount([sized?.fields.has(name) ? sized.size : undefined, expected], c.defaultListSize)
+    : 1;
   const children =
     node.selectionSet && field.selectionType
       ? compileSelectionSet(
@@ -231,7 +263,8 @@ function expectedSize(c: Compiler, field: FieldCostInfo, listSize: ListSize, nod
     const value = argumentValue(argument?.value, argumentDefault, c.variableDefaults, NO_VARIABLES);
     if (Number.isSafeInteger(value)) constants.push(Math.max(0, value as number));
   }
-  if (variables.length === 0) return sizeFrom(constants, listSize.assumedSize, listSize.requireOneSlicingArgument, field.key);
+  if (variables.length === 0)
+    return sizeFrom(constants, listSize.assumedSize, listSize.requireOneSlicingArgument, field.key);
   return {
     kind: 'size',
     constants,
@@ -251,7 +284,11 @@ function compileValue(c: Compiler, value: ValueNode, input: InputCost): Expr {
     case Kind.VARIABLE:
       return {
         kind: 'input',
-        variable: { name: value.name.value, operationDefault: c.variableDefaults.get(value.name.value), argumentDefault: undefined },
+        variable: {
+          name: value.name.value,
+          operationDefault: c.variableDefaults.get(value.name.value),
+          argumentDefault: undefined,
+        },
         input,
       };
     case Kind.NULL:

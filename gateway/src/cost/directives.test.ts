@@ -33,7 +33,9 @@ describe('costDirectiveNames follows @link', () => {
   });
 
   it('namespaces both with `as`', () => {
-    expect(names('schema @link(url: "https://specs.apollo.dev/cost/v0.1", as: "x") { query: Q } type Q { a: Int }')).toEqual({
+    expect(
+      names('schema @link(url: "https://specs.apollo.dev/cost/v0.1", as: "x") { query: Q } type Q { a: Int }'),
+    ).toEqual({
       cost: ['x'],
       listSize: ['x__listSize'],
     });
@@ -47,14 +49,20 @@ describe('costDirectiveNames follows @link', () => {
 
   it('reads the federation spec (2.9 and later) in subgraph SDL, imported or namespaced', () => {
     expect(
-      names('extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@cost"]) type Q { a: Int }'),
+      names(
+        'extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@cost"]) type Q { a: Int }',
+      ),
     ).toEqual({ cost: ['cost'], listSize: ['federation__listSize'] });
-    expect(names('extend schema @link(url: "https://specs.apollo.dev/federation/v2.11", as: "fed") type Q { a: Int }')).toEqual({
+    expect(
+      names('extend schema @link(url: "https://specs.apollo.dev/federation/v2.11", as: "fed") type Q { a: Int }'),
+    ).toEqual({
       cost: ['fed__cost'],
       listSize: ['fed__listSize'],
     });
     // Before 2.9 the federation spec has no cost directives: a @cost there is somebody else's.
-    expect(names('extend schema @link(url: "https://specs.apollo.dev/federation/v2.8", import: ["@key"]) type Q { a: Int }')).toEqual({
+    expect(
+      names('extend schema @link(url: "https://specs.apollo.dev/federation/v2.8", import: ["@key"]) type Q { a: Int }'),
+    ).toEqual({
       cost: [],
       listSize: [],
     });
@@ -84,7 +92,10 @@ describe('readCostDirectives', () => {
       }
       type T { id: ID }
     `);
-    expect(directives.fields.get('Q.a')).toEqual({ weight: 3, listSize: { assumedSize: 7, requireOneSlicingArgument: true } });
+    expect(directives.fields.get('Q.a')).toEqual({
+      weight: 3,
+      listSize: { assumedSize: 7, requireOneSlicingArgument: true },
+    });
     expect(directives.fields.get('Q.b')).toBeUndefined();
   });
 

@@ -53,7 +53,11 @@ function composeZoo(): CostModel {
 }
 const zoo = composeZoo();
 
-function request(query: string, variables: Record<string, unknown> = {}, operationName: string | null = null): EstimateRequest {
+function request(
+  query: string,
+  variables: Record<string, unknown> = {},
+  operationName: string | null = null,
+): EstimateRequest {
   const document = parse(query);
   const operation = getOperationAST(document, operationName);
   if (!operation) throw new Error('no operation');
@@ -69,7 +73,8 @@ function request(query: string, variables: Record<string, unknown> = {}, operati
 const estimator = createCostEstimator({ model: supergraph });
 const zooEstimator = createCostEstimator({ model: zoo, defaultListSize: 7 });
 const cost = (query: string, variables?: Record<string, unknown>) => estimator.estimate(request(query, variables)).cost;
-const zooCost = (query: string, variables?: Record<string, unknown>) => zooEstimator.estimate(request(query, variables)).cost;
+const zooCost = (query: string, variables?: Record<string, unknown>) =>
+  zooEstimator.estimate(request(query, variables)).cost;
 
 describe('estimates on the supergraph', () => {
   it('costs objects 1 and scalars 0', () => {
@@ -142,7 +147,9 @@ describe('estimates on the supergraph', () => {
   });
 
   it('applies @skip and @include, literal or variable', () => {
-    expect(cost('{ me @skip(if: true) { id } products(first: 1) @include(if: false) { pageInfo { hasNextPage } } }')).toBe(0);
+    expect(
+      cost('{ me @skip(if: true) { id } products(first: 1) @include(if: false) { pageInfo { hasNextPage } } }'),
+    ).toBe(0);
     const query = 'query($hide: Boolean!) { me @skip(if: $hide) { id } }';
     expect(cost(query, { hide: true })).toBe(0);
     expect(cost(query, { hide: false })).toBe(1);
@@ -159,7 +166,9 @@ describe('estimates with interfaces, unions and weights (composed test graph)', 
     // Dog: name 0 + bark (field @cost 4 overrides Sound's 3) + volume 0 = 4; the Cat fragment does not apply
     // Cat: name 0 + lives @cost 2 + voice (Sound, type @cost 3) + volume 0 = 5
     // each animal = Animal 1 + max(4, 5) = 6; limit 2 → 12   (Router sums the fragments: 2 × (1 + 4 + 5) = 20)
-    expect(zooCost('{ animals(limit: 2) { name ... on Dog { bark { volume } } ... on Cat { lives voice { volume } } } }')).toBe(12);
+    expect(
+      zooCost('{ animals(limit: 2) { name ... on Dog { bark { volume } } ... on Cat { lives voice { volume } } } }'),
+    ).toBe(12);
   });
 
   it('costs per possible type when an implementation weighs an interface field more', () => {
@@ -177,7 +186,9 @@ describe('estimates with interfaces, unions and weights (composed test graph)', 
     // Dog: name 0 + bark 4 = 4; Cat: lives 2 → max 4; each = SearchResult 1 + 4 = 5
     // assumedSize 4 → 20; argument term has @cost 2 → 22
     expect(
-      zooCost('{ search(term: "x") { __typename ...D ...C } } fragment D on Dog { name bark { volume } } fragment C on Cat { lives }'),
+      zooCost(
+        '{ search(term: "x") { __typename ...D ...C } } fragment D on Dog { name bark { volume } } fragment C on Cat { lives }',
+      ),
     ).toBe(22);
   });
 
@@ -278,17 +289,32 @@ describe('actual cost from the response', () => {
 
   it('charges nothing for what came back null, and each response key once', () => {
     // me 1 + product null 0 = 1
-    expect(actualCost({ me: { id: 'u1' }, product: null }, planOf(supergraph, '{ me { id } product(id: "p") { id } }'), {})).toBe(1);
+    expect(
+      actualCost({ me: { id: 'u1' }, product: null }, planOf(supergraph, '{ me { id } product(id: "p") { id } }'), {}),
+    ).toBe(1);
     // Two aliases of `me`: 1 + 1 = 2
-    expect(actualCost({ a: { id: 'u1' }, b: { name: 'Ada' } }, planOf(supergraph, '{ a: me { id } b: me { name } }'), {})).toBe(2);
+    expect(
+      actualCost({ a: { id: 'u1' }, b: { name: 'Ada' } }, planOf(supergraph, '{ a: me { id } b: me { name } }'), {}),
+    ).toBe(2);
   });
 
   it('resolves the concrete type under an interface, with or without __typename', () => {
-    const withTypename = planOf(zoo, '{ animals(limit: 2) { __typename ... on Dog { bark { volume } } ... on Cat { lives } } }');
+    const withTypename = planOf(
+      zoo,
+      '{ animals(limit: 2) { __typename ... on Dog { bark { volume } } ... on Cat { lives } } }',
+    );
     // Dog: Animal 1 + bark 4 = 5; Cat: 1 + lives 2 = 3; total 8 (estimated 2 × (1 + max(4, 2)) = 10)
-    const data = { animals: [{ __typename: 'Dog', bark: { volume: 1 } }, { __typename: 'Cat', lives: 9 }] };
+    const data = {
+      animals: [
+        { __typename: 'Dog', bark: { volume: 1 } },
+        { __typename: 'Cat', lives: 9 },
+      ],
+    };
     expect(actualCost(data, withTypename, {})).toBe(8);
-    const withoutTypename = planOf(zoo, '{ animals(limit: 2) { ... on Dog { bark { volume } } ... on Cat { lives } } }');
+    const withoutTypename = planOf(
+      zoo,
+      '{ animals(limit: 2) { ... on Dog { bark { volume } } ... on Cat { lives } } }',
+    );
     expect(actualCost({ animals: [{ bark: { volume: 1 } }, { lives: 9 }] }, withoutTypename, {})).toBe(8);
   });
 
@@ -299,7 +325,10 @@ describe('actual cost from the response', () => {
   });
 
   it('costs a mutation as estimated when it returns what was asked', () => {
-    const plan = planOf(supergraph, 'mutation { createProduct(input: { sku: "s", name: "n", price: 1, weight: 2 }) { id } }');
+    const plan = planOf(
+      supergraph,
+      'mutation { createProduct(input: { sku: "s", name: "n", price: 1, weight: 2 }) { id } }',
+    );
     // 10 + input 1 + Product 1 = 12
     expect(actualCost({ createProduct: { id: 'p1' } }, plan, {})).toBe(12);
   });

@@ -125,4 +125,3 @@ export function createCostEstimator(options: CostEstimatorOptions): CostEstimato
     cacheMemory: () => cache.stats(),
   };
 }
-

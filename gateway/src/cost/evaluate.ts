@@ -6,7 +6,16 @@
 import { isSkipped } from '../document/conditions';
 import { variableValue, type Variables } from '../document/variables';
 import type { CostModel, InputCost } from './model';
-import { CostInputError, MAX_INPUT_DEPTH, leafOf, sizeFrom, type Count, type CostPlan, type DynamicSize, type Expr } from './plan';
+import {
+  CostInputError,
+  MAX_INPUT_DEPTH,
+  leafOf,
+  sizeFrom,
+  type Count,
+  type CostPlan,
+  type DynamicSize,
+  type Expr,
+} from './plan';
 
 function evaluateSize(size: DynamicSize, variables: Variables): number | undefined {
   const values = [...size.constants];
@@ -34,7 +43,10 @@ export function evaluate(expr: Expr, model: CostModel, variables: Variables): nu
     case 'max':
       return Math.max(...expr.options.map((option) => evaluate(option, model, variables)));
     case 'times':
-      return evaluateCount(expr.count, variables) * evaluate(expr.each, model, variables) + evaluate(expr.plus, model, variables);
+      return (
+        evaluateCount(expr.count, variables) * evaluate(expr.each, model, variables) +
+        evaluate(expr.plus, model, variables)
+      );
     case 'unless':
       return isSkipped(expr.conditions, variables) ? 0 : evaluate(expr.expr, model, variables);
     case 'input':
@@ -51,7 +63,10 @@ function inputCost(model: CostModel, value: unknown, input: InputCost, depth: nu
     // An array where no list is expected fails coercion later; until then it costs what a scalar would.
     const item = input.item;
     if (!item) return input.weight ?? 0;
-    return value.reduce<number>((total, element) => total + inputCost(model, element, item, depth + 1), input.weight ?? 0);
+    return value.reduce<number>(
+      (total, element) => total + inputCost(model, element, item, depth + 1),
+      input.weight ?? 0,
+    );
   }
   const leaf = leafOf(input);
   const fields = leaf.inputObject === undefined ? undefined : model.inputObjects.get(leaf.inputObject);

@@ -85,7 +85,8 @@ export function createCostModel(supergraphSdl: string | DocumentNode): CostModel
   const inputCost = (type: GraphQLInputType, explicit: number | undefined): InputCost => {
     const weight = explicit ?? directives.types.get(getNamedType(type).name);
     const nullable = getNullableType(type);
-    if (isListType(nullable)) return { weight, item: inputCost(nullable.ofType as GraphQLInputType, weight), inputObject: undefined };
+    if (isListType(nullable))
+      return { weight, item: inputCost(nullable.ofType as GraphQLInputType, weight), inputObject: undefined };
     return { weight, item: undefined, inputObject: isInputObjectType(nullable) ? nullable.name : undefined };
   };
 
@@ -111,7 +112,10 @@ export function createCostModel(supergraphSdl: string | DocumentNode): CostModel
       const composite = isCompositeType(named);
       const args = new Map<string, InputCost>();
       for (const argument of definition.args) {
-        args.set(argument.name, inputCost(argument.type, directives.arguments.get(argumentKey(type.name, definition.name, argument.name))));
+        args.set(
+          argument.name,
+          inputCost(argument.type, directives.arguments.get(argumentKey(type.name, definition.name, argument.name))),
+        );
       }
       fields.set(definition.name, {
         key,
@@ -150,7 +154,6 @@ function sameCost(a: FieldCostInfo, b: FieldCostInfo | undefined): boolean {
   if (!b || a.weight !== b.weight || JSON.stringify(a.listSize) !== JSON.stringify(b.listSize)) return false;
   return [...a.arguments].every(([name, input]) => JSON.stringify(input) === JSON.stringify(b.arguments.get(name)));
 }
-
 
 export function rootType(model: CostModel, operation: OperationDefinitionNode): TypeCostInfo {
   const root = model.schema.getRootType(operation.operation);

@@ -49,7 +49,8 @@ export interface DynamicSize {
 export type Size = number | DynamicSize | undefined;
 
 /** The first size that has a value, else the fallback. */
-export type Count = number | { readonly kind: 'first'; readonly sizes: readonly DynamicSize[]; readonly fallback: number };
+export type Count =
+  number | { readonly kind: 'first'; readonly sizes: readonly DynamicSize[]; readonly fallback: number };
 
 export type Expr = number | DynamicExpr;
 export type DynamicExpr =
@@ -75,7 +76,12 @@ export interface CompileOptions {
 }
 
 /** The size of a list from its slicing arguments' values: the largest, else `assumedSize`. */
-export function sizeFrom(values: readonly number[], assumedSize: number | undefined, requireOne: boolean, where: string): number | undefined {
+export function sizeFrom(
+  values: readonly number[],
+  assumedSize: number | undefined,
+  requireOne: boolean,
+  where: string,
+): number | undefined {
   if (requireOne && values.length !== 1) {
     throw new CostInputError(`${where} needs exactly one slicing argument, got ${values.length}`);
   }

@@ -50,7 +50,12 @@ describe('ApiKeyVerifier', () => {
     source = new FakeSource();
     source.store();
     now = T0;
-    verifier = new ApiKeyVerifier({ source, logger: createLogger({ sink: () => undefined }), ttlMs: 4_000, now: () => now });
+    verifier = new ApiKeyVerifier({
+      source,
+      logger: createLogger({ sink: () => undefined }),
+      ttlMs: 4_000,
+      now: () => now,
+    });
   });
 
   afterEach(async () => {
@@ -114,7 +119,9 @@ describe('ApiKeyVerifier', () => {
     source.failing = true;
     now += 10_000;
     expect((await verifier.verify(KEY)).ok).toBe(true);
-    await expect(verifier.verify(`tg_live_${'A'.repeat(12)}_${SECRET}`)).rejects.toBeInstanceOf(ControlPlaneUnavailableError);
+    await expect(verifier.verify(`tg_live_${'A'.repeat(12)}_${SECRET}`)).rejects.toBeInstanceOf(
+      ControlPlaneUnavailableError,
+    );
   });
 
   it('writes lastUsedAt once per interval per key, with the latest use', async () => {
@@ -188,7 +195,10 @@ describe('ApiKeyVerifier with a key-id index', () => {
     expect(source.reads).toBe(0);
     await verifier.verify(KEY);
     expect(verifier.verifyFromMemory(KEY)).toMatchObject({ ok: true });
-    expect(verifier.verifyFromMemory(`tg_live_${KEY_ID}_${'x'.repeat(40)}`)).toEqual({ ok: false, reason: 'bad-secret' });
+    expect(verifier.verifyFromMemory(`tg_live_${KEY_ID}_${'x'.repeat(40)}`)).toEqual({
+      ok: false,
+      reason: 'bad-secret',
+    });
     // An invalidated record (a revocation was announced) is not fresh: memory cannot vouch for it.
     verifier.applyChange({ kind: 'apiKey', id: KEY_ID });
     expect(verifier.verifyFromMemory(KEY)).toBeUndefined();

@@ -67,7 +67,8 @@ export class ApiKeyVerifier {
       maxEntries: options.maxKeys ?? 100_000,
       now: this.now,
       load: (keyId) => this.source.findForVerification(keyId),
-      onStale: (keyId, error) => this.logger.warn('control plane unreadable; serving the cached API key', { apiKeyId: keyId, error }),
+      onStale: (keyId, error) =>
+        this.logger.warn('control plane unreadable; serving the cached API key', { apiKeyId: keyId, error }),
     });
     this.flushTimer = setInterval(() => void this.flushUsage(), options.usageFlushIntervalMs ?? 60_000);
     this.flushTimer.unref();

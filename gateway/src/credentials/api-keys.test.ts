@@ -119,7 +119,12 @@ describe('the API key registry', () => {
     const { key, record } = await controlPlane.apiKeys.issue(request({ scopes: ['catalog:read', 'catalog:read'] }));
     const parsed = parseApiKey(key);
     expect(parsed?.keyId).toBe(record.id);
-    expect(record).toMatchObject({ tenantId: 'acme', clientName: 'Acme ERP', scopes: ['catalog:read'], manifest: 'erp-v1' });
+    expect(record).toMatchObject({
+      tenantId: 'acme',
+      clientName: 'Acme ERP',
+      scopes: ['catalog:read'],
+      manifest: 'erp-v1',
+    });
     const stored = await raw.collection('apiKeys').findOne({ _id: record.id as never });
     expect(JSON.stringify(stored)).not.toContain(parsed!.secret);
     expect(stored?.secretHash).toBe(hashApiKeySecret(parsed!.secret));
@@ -176,9 +181,17 @@ describe('the API key registry', () => {
     const { record: old } = await controlPlane.apiKeys.issue(request({ expiresAt: new Date(Date.now() + 30 * DAY) }));
     const before = Date.now();
     const { issued, retiring } = await controlPlane.apiKeys.rotate(old.id, { overlapMs: HOUR });
-    expect(issued.record).toMatchObject({ tenantId: old.tenantId, clientName: old.clientName, scopes: old.scopes, manifest: old.manifest, replaces: old.id });
+    expect(issued.record).toMatchObject({
+      tenantId: old.tenantId,
+      clientName: old.clientName,
+      scopes: old.scopes,
+      manifest: old.manifest,
+      replaces: old.id,
+    });
     // The replacement lives as long as the old key was meant to.
-    expect(issued.record.expiresAt.getTime() - issued.record.createdAt.getTime()).toBe(old.expiresAt.getTime() - old.createdAt.getTime());
+    expect(issued.record.expiresAt.getTime() - issued.record.createdAt.getTime()).toBe(
+      old.expiresAt.getTime() - old.createdAt.getTime(),
+    );
     expect(retiring.replacedBy).toBe(issued.record.id);
     expect(retiring.retiresAt!.getTime()).toBeGreaterThanOrEqual(before + HOUR);
     expect(apiKeyStatus(retiring, Date.now())).toBe('retiring');
@@ -189,7 +202,9 @@ describe('the API key registry', () => {
       { kind: 'apiKey', id: issued.record.id },
       { kind: 'apiKey', id: old.id },
     ]);
-    await expect(controlPlane.apiKeys.rotate(old.id, { overlapMs: HOUR })).rejects.toThrow('is retiring and cannot be rotated');
+    await expect(controlPlane.apiKeys.rotate(old.id, { overlapMs: HOUR })).rejects.toThrow(
+      'is retiring and cannot be rotated',
+    );
   });
 
   it('never lets the overlap outlive the old key', async () => {
@@ -200,7 +215,9 @@ describe('the API key registry', () => {
 
   it('refuses to rotate a revoked key, or with an overlap out of range', async () => {
     const { record } = await controlPlane.apiKeys.issue(request());
-    await expect(controlPlane.apiKeys.rotate(record.id, { overlapMs: 31 * DAY })).rejects.toBeInstanceOf(RegistryValidationError);
+    await expect(controlPlane.apiKeys.rotate(record.id, { overlapMs: 31 * DAY })).rejects.toBeInstanceOf(
+      RegistryValidationError,
+    );
     await controlPlane.apiKeys.revoke(record.id);
     await expect(controlPlane.apiKeys.rotate(record.id, { overlapMs: HOUR })).rejects.toThrow('is revoked');
   });

@@ -13,7 +13,12 @@ import { Schema, trusted, type Connection, type Model } from 'mongoose';
 import { isTenantId } from '../../../common/ids';
 import { isManifestName } from '../persisted/manifest';
 import type { ChangePublisher } from '../tenants/changes';
-import { RegistryError, RegistryValidationError, STRICT_SCHEMA_OPTIONS, type TenantLookup } from '../control-plane/registry-common';
+import {
+  RegistryError,
+  RegistryValidationError,
+  STRICT_SCHEMA_OPTIONS,
+  type TenantLookup,
+} from '../control-plane/registry-common';
 
 export const API_KEY_SCOPES = [
   'catalog:read',
@@ -215,7 +220,11 @@ export class ApiKeyRegistry {
    * (never past its own expiry) so the partner can deploy the new one without an outage.
    */
   async rotate(keyId: string, options: { overlapMs: number; expiresAt?: Date }): Promise<RotatedApiKey> {
-    if (!Number.isSafeInteger(options.overlapMs) || options.overlapMs < 0 || options.overlapMs > MAX_ROTATION_OVERLAP_MS) {
+    if (
+      !Number.isSafeInteger(options.overlapMs) ||
+      options.overlapMs < 0 ||
+      options.overlapMs > MAX_ROTATION_OVERLAP_MS
+    ) {
       throw new RegistryValidationError([`overlap must be from 0 to ${MAX_ROTATION_OVERLAP_MS / 86_400_000} days`]);
     }
     const old = await this.get(keyId);
@@ -238,7 +247,11 @@ export class ApiKeyRegistry {
     const retiresAt = new Date(Math.min(now + options.overlapMs, old.expiresAt.getTime()));
     // Conditional on the key still being untouched: a concurrent revoke or rotate wins, and the replacement goes.
     const retiring = await this.keys
-      .findOneAndUpdate({ _id: old.id, revokedAt: null, retiresAt: null }, { $set: { retiresAt, replacedBy: issued.record.id } }, { returnDocument: 'after' })
+      .findOneAndUpdate(
+        { _id: old.id, revokedAt: null, retiresAt: null },
+        { $set: { retiresAt, replacedBy: issued.record.id } },
+        { returnDocument: 'after' },
+      )
       .lean<ApiKeyDoc>()
       .exec();
     if (!retiring) {
@@ -253,7 +266,11 @@ export class ApiKeyRegistry {
   async revoke(keyId: string): Promise<ApiKeyRecord> {
     if (!isApiKeyId(keyId)) throw new RegistryError(`no key ${keyId}`);
     const revoked = await this.keys
-      .findOneAndUpdate({ _id: keyId, revokedAt: null }, { $set: { revokedAt: new Date(this.now()) } }, { returnDocument: 'after' })
+      .findOneAndUpdate(
+        { _id: keyId, revokedAt: null },
+        { $set: { revokedAt: new Date(this.now()) } },
+        { returnDocument: 'after' },
+      )
       .lean<ApiKeyDoc>()
       .exec();
     if (revoked) await this.changes?.publish({ kind: 'apiKey', id: keyId });
@@ -270,7 +287,12 @@ export class ApiKeyRegistry {
   async list(filter: { tenantId?: string } = {}): Promise<ApiKeyRecord[]> {
     if (filter.tenantId !== undefined && !isTenantId(filter.tenantId)) return [];
     const query = filter.tenantId === undefined ? {} : { tenantId: filter.tenantId };
-    const docs = await this.keys.find(query).select({ secretHash: 0 }).sort({ tenantId: 1, createdAt: 1 }).lean<ApiKeyDoc[]>().exec();
+    const docs = await this.keys
+      .find(query)
+      .select({ secretHash: 0 })
+      .sort({ tenantId: 1, createdAt: 1 })
+      .lean<ApiKeyDoc[]>()
+      .exec();
     return docs.map(toRecord);
   }
 
@@ -281,7 +303,11 @@ export class ApiKeyRegistry {
   async listKeyIds(createdSince?: Date): Promise<{ id: string; createdAt: Date }[]> {
     // The connection sanitizes filters (registry.ts); this operator is ours, on a Date we were given, never client JSON.
     const query = createdSince === undefined ? {} : { createdAt: trusted({ $gte: createdSince }) };
-    const docs = await this.keys.find(query).select({ _id: 1, createdAt: 1 }).lean<Pick<ApiKeyDoc, '_id' | 'createdAt'>[]>().exec();
+    const docs = await this.keys
+      .find(query)
+      .select({ _id: 1, createdAt: 1 })
+      .lean<Pick<ApiKeyDoc, '_id' | 'createdAt'>[]>()
+      .exec();
     return docs.map((doc) => ({ id: doc._id, createdAt: doc.createdAt }));
   }
 
@@ -295,7 +321,9 @@ export class ApiKeyRegistry {
   async recordUse(lastUsed: ReadonlyMap<string, number>): Promise<void> {
     const ops = [...lastUsed]
       .filter(([keyId]) => isApiKeyId(keyId))
-      .map(([keyId, at]) => ({ updateOne: { filter: { _id: keyId }, update: { $max: { lastUsedAt: new Date(at) } } } }));
+      .map(([keyId, at]) => ({
+        updateOne: { filter: { _id: keyId }, update: { $max: { lastUsedAt: new Date(at) } } },
+      }));
     if (ops.length > 0) await this.keys.bulkWrite(ops, { ordered: false });
   }
 }
@@ -304,7 +332,12 @@ function newKeyProblems(input: NewApiKey, now: number): string[] {
   const problems: string[] = [];
   if (!isTenantId(input.tenantId)) problems.push('tenant must be a tenant id such as "acme"');
   const { clientName } = input;
-  if (typeof clientName !== 'string' || clientName.trim().length === 0 || clientName.length > MAX_CLIENT_NAME_LENGTH || CONTROL_CHARACTERS.test(clientName)) {
+  if (
+    typeof clientName !== 'string' ||
+    clientName.trim().length === 0 ||
+    clientName.length > MAX_CLIENT_NAME_LENGTH ||
+    CONTROL_CHARACTERS.test(clientName)
+  ) {
     problems.push(`client name must be 1–${MAX_CLIENT_NAME_LENGTH} printable characters`);
   }
   if (!Array.isArray(input.scopes) || input.scopes.length === 0 || !input.scopes.every(isApiKeyScope)) {
@@ -314,7 +347,8 @@ function newKeyProblems(input: NewApiKey, now: number): string[] {
     problems.push('manifest must be a manifest id: letters, digits, ".", "_" or "-", up to 100');
   }
   const expiresAt = input.expiresAt instanceof Date ? input.expiresAt.getTime() : NaN;
-  if (!(expiresAt > now) || expiresAt - now > MAX_KEY_LIFETIME_MS) problems.push('expiry must be in the future and at most 366 days away');
+  if (!(expiresAt > now) || expiresAt - now > MAX_KEY_LIFETIME_MS)
+    problems.push('expiry must be in the future and at most 366 days away');
   return problems;
 }
 

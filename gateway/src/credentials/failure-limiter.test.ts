@@ -3,7 +3,14 @@ import { createFailureLimiter, type FailureLimiterOptions } from './failure-limi
 describe('failure limiter', () => {
   let now: number;
   const limiter = (overrides: Partial<FailureLimiterOptions> = {}) =>
-    createFailureLimiter({ maxFailures: 3, windowMs: 10_000, blockMs: 60_000, maxEntries: 100, now: () => now, ...overrides });
+    createFailureLimiter({
+      maxFailures: 3,
+      windowMs: 10_000,
+      blockMs: 60_000,
+      maxEntries: 100,
+      now: () => now,
+      ...overrides,
+    });
 
   beforeEach(() => {
     now = 1_000_000;

@@ -61,7 +61,8 @@ export function createFailureLimiter(options: FailureLimiterOptions): FailureLim
       const found = entries.get(client);
       // A held-back client's failures are not counted again: the hold is already the answer.
       if (found && found.blockedUntil > at) return found.blockedUntil - at;
-      const entry = found && found.windowStartedAt + windowMs > at ? found : { windowStartedAt: at, failures: 0, blockedUntil: 0 };
+      const entry =
+        found && found.windowStartedAt + windowMs > at ? found : { windowStartedAt: at, failures: 0, blockedUntil: 0 };
       entry.failures++;
       if (entry.failures >= maxFailures) {
         entry.blockedUntil = at + blockMs;

@@ -86,7 +86,7 @@ export class TrustedIssuersError extends Error {
 /** The keys of a trusted issuer could not be fetched: the token may well be good, so this is not the caller's fault. */
 export class KeySetUnavailableError extends Error {
   constructor(options: { cause: unknown }) {
-    super('the issuer\'s key set could not be fetched', options);
+    super("the issuer's key set could not be fetched", options);
     this.name = 'KeySetUnavailableError';
   }
 }
@@ -109,10 +109,14 @@ export interface IssuerDeclaration {
 }
 
 /** Validates the parsed file; `baseDir` resolves relative `jwksFile` paths. */
-export function parseTrustedIssuers(value: unknown, options: { production: boolean; baseDir: string }): IssuerDeclaration[] {
+export function parseTrustedIssuers(
+  value: unknown,
+  options: { production: boolean; baseDir: string },
+): IssuerDeclaration[] {
   const problems: string[] = [];
   const list = (value as { issuers?: unknown } | null)?.issuers;
-  if (typeof value !== 'object' || value === null || !Array.isArray(list)) throw new TrustedIssuersError(['the file must be an object with an "issuers" list']);
+  if (typeof value !== 'object' || value === null || !Array.isArray(list))
+    throw new TrustedIssuersError(['the file must be an object with an "issuers" list']);
   const declarations: IssuerDeclaration[] = [];
   const seen = new Set<string>();
   for (const [index, entry] of list.entries()) {
@@ -124,11 +128,16 @@ export function parseTrustedIssuers(value: unknown, options: { production: boole
     const e = entry as Record<string, unknown>;
     for (const key of Object.keys(e)) if (!ISSUER_KEYS.has(key)) problems.push(`${at} has an unknown field "${key}"`);
     const { issuer, audience, tenants } = e;
-    if (typeof issuer !== 'string' || issuer.length === 0 || issuer.length > 512) problems.push(`${at}.issuer must be a non-empty string`);
+    if (typeof issuer !== 'string' || issuer.length === 0 || issuer.length > 512)
+      problems.push(`${at}.issuer must be a non-empty string`);
     else if (seen.has(issuer)) problems.push(`${at}.issuer is listed twice`);
     else seen.add(issuer);
-    if (typeof audience !== 'string' || audience.length === 0) problems.push(`${at}.audience must be a non-empty string`);
-    const tenantList = Array.isArray(tenants) && tenants.length > 0 && tenants.every(isTenantId) ? [...(tenants as string[])] : undefined;
+    if (typeof audience !== 'string' || audience.length === 0)
+      problems.push(`${at}.audience must be a non-empty string`);
+    const tenantList =
+      Array.isArray(tenants) && tenants.length > 0 && tenants.every(isTenantId)
+        ? [...(tenants as string[])]
+        : undefined;
     if (tenants !== '*' && !tenantList) problems.push(`${at}.tenants must be "*" or a non-empty list of tenant ids`);
     const { tokenTypes } = e;
     const typesOk =
@@ -138,16 +147,20 @@ export function parseTrustedIssuers(value: unknown, options: { production: boole
         tokenTypes.every((t) => typeof t === 'string' && t.length > 0 && t.length <= MAX_TOKEN_TYPE_LENGTH));
     if (!typesOk) problems.push(`${at}.tokenTypes must be a non-empty list of "typ" values such as "at+jwt"`);
     let jwks: IssuerDeclaration['jwks'] | undefined;
-    if ((e.jwksUrl === undefined) === (e.jwksFile === undefined)) problems.push(`${at} must have exactly one of jwksUrl and jwksFile`);
+    if ((e.jwksUrl === undefined) === (e.jwksFile === undefined))
+      problems.push(`${at} must have exactly one of jwksUrl and jwksFile`);
     else if (e.jwksUrl !== undefined) {
       const url = typeof e.jwksUrl === 'string' && URL.canParse(e.jwksUrl) ? new URL(e.jwksUrl) : undefined;
       const protocols = options.production ? ['https:'] : ['https:', 'http:'];
-      if (!url || !protocols.includes(url.protocol)) problems.push(`${at}.jwksUrl must be an ${protocols.join(' or ')} URL`);
+      if (!url || !protocols.includes(url.protocol))
+        problems.push(`${at}.jwksUrl must be an ${protocols.join(' or ')} URL`);
       else jwks = { url };
-    } else if (typeof e.jwksFile !== 'string' || e.jwksFile.length === 0) problems.push(`${at}.jwksFile must be a path`);
+    } else if (typeof e.jwksFile !== 'string' || e.jwksFile.length === 0)
+      problems.push(`${at}.jwksFile must be a path`);
     else jwks = { file: resolve(options.baseDir, e.jwksFile) };
     if (jwks && typeof issuer === 'string' && typeof audience === 'string') {
-      const declared = typesOk && tokenTypes !== undefined ? { tokenTypes: (tokenTypes as string[]).map(normaliseTokenType) } : {};
+      const declared =
+        typesOk && tokenTypes !== undefined ? { tokenTypes: (tokenTypes as string[]).map(normaliseTokenType) } : {};
       declarations.push({ issuer, audience, tenants: tenants === '*' ? '*' : (tenantList ?? []), jwks, ...declared });
     }
   }
@@ -164,7 +177,8 @@ export function jwksProblems(value: unknown, source: string): string[] {
   const problems: string[] = [];
   keys.forEach((key: unknown, index) => {
     const k = (key ?? {}) as Record<string, unknown>;
-    if (!['EC', 'RSA', 'OKP'].includes(k.kty as string)) problems.push(`${source} key ${index} must be an EC, RSA or OKP public key`);
+    if (!['EC', 'RSA', 'OKP'].includes(k.kty as string))
+      problems.push(`${source} key ${index} must be an EC, RSA or OKP public key`);
     if ('d' in k || 'k' in k || 'p' in k) problems.push(`${source} key ${index} contains private key material`);
   });
   return problems;
@@ -181,7 +195,10 @@ export interface RemoteJwksOptions {
 export const DEFAULT_REMOTE_JWKS: RemoteJwksOptions = { cooldownMs: 30_000, cacheMaxAgeMs: 600_000, timeoutMs: 2_000 };
 
 /** Reads the key files now (a missing or bad file stops the start) and prepares the remote sets. */
-export function trustDeclaredIssuers(declarations: readonly IssuerDeclaration[], remote: RemoteJwksOptions = DEFAULT_REMOTE_JWKS): TrustedIssuer[] {
+export function trustDeclaredIssuers(
+  declarations: readonly IssuerDeclaration[],
+  remote: RemoteJwksOptions = DEFAULT_REMOTE_JWKS,
+): TrustedIssuer[] {
   const problems: string[] = [];
   const issuers: TrustedIssuer[] = [];
   for (const declaration of declarations) {
@@ -225,7 +242,8 @@ export interface LoadTrustedIssuersOptions {
 }
 
 export function loadTrustedIssuers(options: LoadTrustedIssuersOptions): TrustedIssuers {
-  if (options.production && options.devIssuer) throw new TrustedIssuersError(['the development JWT keys are refused in production']);
+  if (options.production && options.devIssuer)
+    throw new TrustedIssuersError(['the development JWT keys are refused in production']);
   let declared: TrustedIssuer[] = [];
   if (options.file !== undefined) {
     let parsed: unknown;
@@ -234,16 +252,27 @@ export function loadTrustedIssuers(options: LoadTrustedIssuersOptions): TrustedI
     } catch {
       throw new TrustedIssuersError(['TRUSTED_ISSUERS_FILE cannot be read as JSON']);
     }
-    declared = trustDeclaredIssuers(parseTrustedIssuers(parsed, { production: options.production, baseDir: dirname(options.file) }), options.remote);
+    declared = trustDeclaredIssuers(
+      parseTrustedIssuers(parsed, { production: options.production, baseDir: dirname(options.file) }),
+      options.remote,
+    );
   }
   const issuers = [...declared];
   if (options.devIssuer) {
     const dev = options.devIssuer;
     if (declared.some((issuer) => issuer.issuer === dev.issuer)) {
-      throw new TrustedIssuersError([`issuer ${dev.issuer} is the development issuer and cannot be declared outside production`]);
+      throw new TrustedIssuersError([
+        `issuer ${dev.issuer} is the development issuer and cannot be declared outside production`,
+      ]);
     }
     // `npm run token` (cli/dev-token.ts) mints access tokens typed `at+jwt`.
-    issuers.push({ issuer: dev.issuer, audience: dev.audience, tenants: '*', keys: createLocalJWKSet(dev.jwks), tokenTypes: DEFAULT_TOKEN_TYPES });
+    issuers.push({
+      issuer: dev.issuer,
+      audience: dev.audience,
+      tenants: '*',
+      keys: createLocalJWKSet(dev.jwks),
+      tokenTypes: DEFAULT_TOKEN_TYPES,
+    });
   }
   if (issuers.length === 0) throw new TrustedIssuersError(['no issuer is trusted: set TRUSTED_ISSUERS_FILE']);
   return new TrustedIssuers(issuers);
@@ -276,7 +305,10 @@ export class TrustedIssuers {
     const issuer = typeof unverified.iss === 'string' ? this.byIssuer.get(unverified.iss) : undefined;
     if (!issuer) throw new TokenRefusedError('untrusted-issuer');
     // Checked on the unverified header before the signature: a token of the wrong type is refused whoever signed it.
-    if (typeof header.typ !== 'string' || !(issuer.tokenTypes ?? DEFAULT_TOKEN_TYPES).includes(normaliseTokenType(header.typ))) {
+    if (
+      typeof header.typ !== 'string' ||
+      !(issuer.tokenTypes ?? DEFAULT_TOKEN_TYPES).includes(normaliseTokenType(header.typ))
+    ) {
       throw new TokenRefusedError('typ');
     }
     let payload: JWTPayload;

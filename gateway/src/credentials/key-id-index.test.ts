@@ -13,7 +13,9 @@ class FakeSource implements KeyIdSource {
     this.calls.push(createdSince);
     if (this.hang) await this.hang;
     if (this.failing) throw new Error('connection refused');
-    return this.rows.filter((row) => createdSince === undefined || row.createdAt >= createdSince).map((row) => ({ ...row }));
+    return this.rows
+      .filter((row) => createdSince === undefined || row.createdAt >= createdSince)
+      .map((row) => ({ ...row }));
   }
 }
 

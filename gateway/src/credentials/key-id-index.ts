@@ -122,7 +122,12 @@ export function createKeyIdIndex(options: KeyIdIndexOptions): KeyIdIndex {
     } catch (error) {
       // Logged once per outage; what the index holds stays in use (an empty control plane is no reason to forget).
       if (!failing) {
-        logger.warn(ids ? 'API key index could not be refreshed; serving the ids it has' : 'API key index could not be loaded; API keys are read from the control plane', { error });
+        logger.warn(
+          ids
+            ? 'API key index could not be refreshed; serving the ids it has'
+            : 'API key index could not be loaded; API keys are read from the control plane',
+          { error },
+        );
       }
       failing = true;
     }

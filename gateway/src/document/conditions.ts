@@ -30,19 +30,27 @@ export function conditionsOf(
       if (value.value === skipWhen) return 'skipped';
     } else if (value?.kind === Kind.VARIABLE) {
       const name = value.name.value;
-      (conditions ??= []).push({ variable: { name, operationDefault: defaults.get(name), argumentDefault: undefined }, skipWhen });
+      (conditions ??= []).push({
+        variable: { name, operationDefault: defaults.get(name), argumentDefault: undefined },
+        skipWhen,
+      });
     }
   }
   return conditions ?? NO_CONDITIONS;
 }
 
 export function isSkipped(conditions: readonly Condition[], variables: Variables): boolean {
-  for (const condition of conditions) if (variableValue(condition.variable, variables) === condition.skipWhen) return true;
+  for (const condition of conditions)
+    if (variableValue(condition.variable, variables) === condition.skipWhen) return true;
   return false;
 }
 
 /** Whether the selection is part of the operation for these variables. */
-export function isIncluded(selection: SelectionNode, defaults: ReadonlyMap<string, unknown>, variables: Variables): boolean {
+export function isIncluded(
+  selection: SelectionNode,
+  defaults: ReadonlyMap<string, unknown>,
+  variables: Variables,
+): boolean {
   if (!selection.directives?.length) return true;
   const conditions = conditionsOf(selection.directives, defaults);
   return conditions !== 'skipped' && !isSkipped(conditions, variables);

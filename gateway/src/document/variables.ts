@@ -33,7 +33,8 @@ export function variableDefaults(operation: OperationDefinitionNode): ReadonlyMa
   if (!defaults) {
     const built = new Map<string, unknown>();
     for (const definition of operation.variableDefinitions ?? []) {
-      if (definition.defaultValue) built.set(definition.variable.name.value, valueFromASTUntyped(definition.defaultValue));
+      if (definition.defaultValue)
+        built.set(definition.variable.name.value, valueFromASTUntyped(definition.defaultValue));
     }
     defaultsByOperation.set(operation, (defaults = built));
   }

@@ -77,6 +77,8 @@ export async function loadOrBuildExplorer(outdir = EXPLORER_DIST): Promise<Explo
     return await buildExplorer(outdir);
   } catch (error) {
     if (existing) return existing;
-    throw new Error('the explorer bundle is missing and could not be built (run npm run build:explorer)', { cause: error });
+    throw new Error('the explorer bundle is missing and could not be built (run npm run build:explorer)', {
+      cause: error,
+    });
   }
 }

@@ -20,7 +20,9 @@ describe('schema explorer in Chromium', () => {
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), as .ci/run does`);
+      throw new Error(
+        `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), as .ci/run does`,
+      );
     }
     platform = await startTestPlatform({ explorerEnabled: true });
     browser = await chromium.launch({
@@ -77,10 +79,14 @@ describe('schema explorer in Chromium', () => {
     await page.waitForSelector('#identity');
     expect(await page.textContent('#identity')).toMatch(/tenant acme · roles developer/);
 
-    await page.evaluate(`document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue(${JSON.stringify(QUERY)})`);
+    await page.evaluate(
+      `document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue(${JSON.stringify(QUERY)})`,
+    );
     await page.click('.graphiql-execute-button');
     await page.waitForSelector('[data-testid="requested-cost"]');
-    await page.waitForFunction(`document.querySelector('.result-window .CodeMirror').CodeMirror.getValue().includes('whoami')`);
+    await page.waitForFunction(
+      `document.querySelector('.result-window .CodeMirror').CodeMirror.getValue().includes('whoami')`,
+    );
     const result = JSON.parse(
       (await page.evaluate(`document.querySelector('.result-window .CodeMirror').CodeMirror.getValue()`)) as string,
     ) as { data: { whoami: { tenant: string; roles: string[] }; products: unknown[] } };

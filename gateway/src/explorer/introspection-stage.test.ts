@@ -7,7 +7,9 @@ import type { Caller, OperationRequest } from '../request';
 import type { Stage as OperationStage } from '../pipeline/index';
 import { createIntrospectionStage, exceptIntrospection, introspectionIn } from './introspection';
 
-const stage = createIntrospectionStage({ gate: new AuthorizationGate({ schema: apiSchema, rules: ruleTree, introspectionRule }) });
+const stage = createIntrospectionStage({
+  gate: new AuthorizationGate({ schema: apiSchema, rules: ruleTree, introspectionRule }),
+});
 
 function operation(query: string, caller: Caller): OperationRequest {
   const document = parse(query);
@@ -25,7 +27,10 @@ function operation(query: string, caller: Caller): OperationRequest {
 
 const INTROSPECTION_DISABLED = {
   message: 'GraphQL introspection is disabled.',
-  extensions: expect.objectContaining({ code: 'GRAPHQL_VALIDATION_FAILED', validationErrorCode: 'INTROSPECTION_DISABLED' }),
+  extensions: expect.objectContaining({
+    code: 'GRAPHQL_VALIDATION_FAILED',
+    validationErrorCode: 'INTROSPECTION_DISABLED',
+  }),
 };
 
 describe('introspection stage', () => {
@@ -34,15 +39,19 @@ describe('introspection stage', () => {
     ['an admin', person('admin', 'staff')],
     ['a partner with every scope', partner('catalog:read', 'inventory:read', 'reviews:read', 'users:read')],
   ])('refuses %s with INTROSPECTION_DISABLED', async (_who, caller) => {
-    await expect(stage.run(operation('{ __schema { types { name } } }', caller))).rejects.toMatchObject(INTROSPECTION_DISABLED);
-    await expect(stage.run(operation('{ ...F } fragment F on Query { __type(name: "User") { name } }', caller))).rejects.toMatchObject(
+    await expect(stage.run(operation('{ __schema { types { name } } }', caller))).rejects.toMatchObject(
       INTROSPECTION_DISABLED,
     );
+    await expect(
+      stage.run(operation('{ ...F } fragment F on Query { __type(name: "User") { name } }', caller)),
+    ).rejects.toMatchObject(INTROSPECTION_DISABLED);
   });
 
   it('admits a developer and leaves other operations to the other stages', async () => {
     await expect(stage.run(operation('{ __schema { types { name } } }', person('developer')))).resolves.toBeUndefined();
-    await expect(stage.run(operation('{ products(first: 1) { edges { node { name } } } }', person('customer')))).resolves.toBeUndefined();
+    await expect(
+      stage.run(operation('{ products(first: 1) { edges { node { name } } } }', person('customer'))),
+    ).resolves.toBeUndefined();
   });
 
   it('tells introspection, ordinary and mixed operations apart', () => {
@@ -57,7 +66,10 @@ describe('introspection stage', () => {
 
   it('skips the wrapped stages for introspection only', async () => {
     const ran: string[] = [];
-    const wrapped = exceptIntrospection({ name: 'limits', run: (op) => void ran.push(op.queryHash) } satisfies OperationStage);
+    const wrapped = exceptIntrospection({
+      name: 'limits',
+      run: (op) => void ran.push(op.queryHash),
+    } satisfies OperationStage);
     await wrapped.run(operation('{ __schema { types { name } } }', person('developer')));
     await wrapped.run(operation('{ me { name } }', person('developer')));
     expect(ran).toEqual([queryHashOf('{ me { name } }')]);

@@ -49,9 +49,14 @@ describe('introspection', () => {
 
   it('refuses customers, staff and admins', async () => {
     for (const roles of [['customer'], ['staff'], ['admin']]) {
-      expectIntrospectionDisabled(await platform.graphql(SCHEMA_QUERY, { token: await platform.issuer.sign({ roles }) }));
       expectIntrospectionDisabled(
-        await platform.graphql({ query: '{ __type(name: "Query") { name } }' }, { token: await platform.issuer.sign({ roles }) }),
+        await platform.graphql(SCHEMA_QUERY, { token: await platform.issuer.sign({ roles }) }),
+      );
+      expectIntrospectionDisabled(
+        await platform.graphql(
+          { query: '{ __type(name: "Query") { name } }' },
+          { token: await platform.issuer.sign({ roles }) },
+        ),
       );
     }
   });
@@ -74,7 +79,9 @@ describe('introspection', () => {
   it('answers a developer from the visible schema, without asking any subgraph', async () => {
     const res = await platform.graphql(SCHEMA_QUERY, { token: developerToken });
     expect(res.status).toBe(200);
-    const schema = (res.body.data as { __schema: { queryType: { fields: { name: string }[] }; types: { name: string }[] } }).__schema;
+    const schema = (
+      res.body.data as { __schema: { queryType: { fields: { name: string }[] }; types: { name: string }[] } }
+    ).__schema;
     const fields = schema.queryType.fields.map((f) => f.name);
     expect(fields).toEqual(expect.arrayContaining(['whoami', 'products', 'crash']));
     expect(fields).not.toContain('forbidden');
@@ -83,14 +90,20 @@ describe('introspection', () => {
   });
 
   it("answers the standard introspection query, deeper than the plan's depth limit", async () => {
-    const res = await platform.graphql({ query: getIntrospectionQuery({ inputValueDeprecation: true }) }, { token: developerToken });
+    const res = await platform.graphql(
+      { query: getIntrospectionQuery({ inputValueDeprecation: true }) },
+      { token: developerToken },
+    );
     expect(res.status).toBe(200);
     expect(res.body.errors).toBeUndefined();
     expect(res.body.data).toHaveProperty('__schema.queryType.name', 'Query');
   });
 
   it('refuses introspection mixed with other fields', async () => {
-    const res = await platform.graphql({ query: '{ __schema { queryType { name } } whoami { tenant } }' }, { token: developerToken });
+    const res = await platform.graphql(
+      { query: '{ __schema { queryType { name } } whoami { tenant } }' },
+      { token: developerToken },
+    );
     expect(res.status).toBe(400);
     expect(res.body.errors?.[0]?.extensions).toEqual({ code: 'BAD_REQUEST' });
     expect(subgraphRequests(platform)).toBe(0);
@@ -148,14 +161,22 @@ describe('GET /schema.graphql and the explorer setting', () => {
     });
     const anonymous = await download();
     expect(anonymous.status).toBe(401);
-    expect((await anonymous.json()) as unknown).toMatchObject({ errors: [{ extensions: { code: 'UNAUTHENTICATED' } }] });
+    expect((await anonymous.json()) as unknown).toMatchObject({
+      errors: [{ extensions: { code: 'UNAUTHENTICATED' } }],
+    });
   });
 
   it("serves the gateway's own pages (the explorer) and refuses other sites' pages", async () => {
     const token = await platform.issuer.sign({ roles: ['developer'] });
-    const own = await platform.graphql({ query: '{ whoami { tenant } }' }, { token, headers: { origin: platform.gateway.url } });
+    const own = await platform.graphql(
+      { query: '{ whoami { tenant } }' },
+      { token, headers: { origin: platform.gateway.url } },
+    );
     expect(own.status).toBe(200);
-    const other = await platform.graphql({ query: '{ whoami { tenant } }' }, { token, headers: { origin: 'https://evil.example' } });
+    const other = await platform.graphql(
+      { query: '{ whoami { tenant } }' },
+      { token, headers: { origin: 'https://evil.example' } },
+    );
     expect(other.status).toBe(403);
     expect(other.body.errors?.[0]?.extensions).toEqual({ code: 'FORBIDDEN', reason: 'ORIGIN_NOT_ALLOWED' });
   });

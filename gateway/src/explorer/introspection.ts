@@ -11,13 +11,7 @@
  */
 import type { ApolloServerPlugin } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
-import {
-  Kind,
-  execute,
-  type DocumentNode,
-  type OperationDefinitionNode,
-  type SelectionSetNode,
-} from 'graphql';
+import { Kind, execute, type DocumentNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 import type { AuthorizationGate } from '../authz/gate';
 import { fragmentsOf } from '../document/fragments';
 import { ErrorCode, gatewayError } from '../errors';
@@ -136,7 +130,8 @@ export function createIntrospectionStage(options: IntrospectionStageOptions): St
 export function exceptIntrospection(stage: Stage): Stage {
   return {
     name: stage.name,
-    run: (operation) => (introspectionIn(operation.document, operation.operation) === 'introspection' ? undefined : stage.run(operation)),
+    run: (operation) =>
+      introspectionIn(operation.document, operation.operation) === 'introspection' ? undefined : stage.run(operation),
   };
 }
 
@@ -193,7 +188,10 @@ export function createIntrospectionPlugin(schemas: VisibleSchemas): ApolloServer
             body: {
               kind: 'single',
               // Apollo Server formats only the errors of what it executed itself.
-              singleResult: { data: result.data, ...(result.errors ? { errors: result.errors.map((e) => maskError(e.toJSON())) } : {}) },
+              singleResult: {
+                data: result.data,
+                ...(result.errors ? { errors: result.errors.map((e) => maskError(e.toJSON())) } : {}),
+              },
             },
           };
         },

@@ -82,7 +82,9 @@ export function schemaDownload(gate: AuthorizationGate, schemas: VisibleSchemas)
     const caller = requestStateOf(res)?.caller;
     if (!caller) throw new Error('schemaDownload runs after authentication');
     if (!(await gate.mayIntrospect(caller))) {
-      res.status(403).json({ errors: [{ message: 'Only developers may download the schema.', extensions: { code: ErrorCode.FORBIDDEN } }] });
+      res.status(403).json({
+        errors: [{ message: 'Only developers may download the schema.', extensions: { code: ErrorCode.FORBIDDEN } }],
+      });
       return;
     }
     res.setHeader('cache-control', 'private, no-store');

@@ -101,7 +101,10 @@ function visibleFields(schema: GraphQLSchema, callable: ReadonlySet<string>): Ma
   const types = Object.values(schema.getTypeMap()).filter((type) => !type.name.startsWith('__'));
   for (const type of types) {
     if (isObjectType(type)) {
-      fieldsOf.set(type.name, new Set(Object.keys(type.getFields()).filter((name) => callable.has(`${type.name}.${name}`))));
+      fieldsOf.set(
+        type.name,
+        new Set(Object.keys(type.getFields()).filter((name) => callable.has(`${type.name}.${name}`))),
+      );
     }
   }
   for (const type of types) {
@@ -109,7 +112,11 @@ function visibleFields(schema: GraphQLSchema, callable: ReadonlySet<string>): Ma
     const implementations = schema.getPossibleTypes(type);
     fieldsOf.set(
       type.name,
-      new Set(Object.keys(type.getFields()).filter((name) => implementations.every((impl) => fieldsOf.get(impl.name)?.has(name)))),
+      new Set(
+        Object.keys(type.getFields()).filter((name) =>
+          implementations.every((impl) => fieldsOf.get(impl.name)?.has(name)),
+        ),
+      ),
     );
   }
   const isEmpty = (type: GraphQLNamedType): boolean => {

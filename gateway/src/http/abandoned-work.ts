@@ -47,7 +47,11 @@ export function codeAbandonedWork(formatted: GraphQLFormattedError, error?: unkn
     return {
       ...formatted,
       message: `Too many validation errors: validation stopped after ${MAX_VALIDATION_ERRORS}.`,
-      extensions: { ...extensions, validationErrorCode: AbandonedWorkCode.MAX_VALIDATION_ERRORS_LIMIT, maximum: MAX_VALIDATION_ERRORS },
+      extensions: {
+        ...extensions,
+        validationErrorCode: AbandonedWorkCode.MAX_VALIDATION_ERRORS_LIMIT,
+        maximum: MAX_VALIDATION_ERRORS,
+      },
     };
   }
   if (code === ErrorCode.GRAPHQL_VALIDATION_FAILED && formatted.message === GRAPHQL_JS_VALIDATION_ABORTED) {
@@ -62,7 +66,11 @@ export function codeAbandonedWork(formatted: GraphQLFormattedError, error?: unkn
     // Any other code: the mask's fixed text for INTERNAL_SERVER_ERROR, which is what a stack overflow is.
     return message
       ? { ...formatted, message }
-      : { ...formatted, message: 'Internal server error', extensions: { ...extensions, code: ErrorCode.INTERNAL_SERVER_ERROR } };
+      : {
+          ...formatted,
+          message: 'Internal server error',
+          extensions: { ...extensions, code: ErrorCode.INTERNAL_SERVER_ERROR },
+        };
   }
   return formatted;
 }

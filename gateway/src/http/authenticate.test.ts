@@ -95,7 +95,10 @@ beforeEach(() => {
     logger: quiet,
   });
   storedKeys = new Map();
-  const source: ApiKeySource = { findForVerification: async (id) => storedKeys.get(id), recordUse: async () => undefined };
+  const source: ApiKeySource = {
+    findForVerification: async (id) => storedKeys.get(id),
+    recordUse: async () => undefined,
+  };
   apiKeys = new ApiKeyVerifier({ source, logger: quiet });
 });
 
@@ -111,7 +114,11 @@ function authenticator(options: Partial<AuthenticateOptions> = {}): Authenticato
   return createAuthenticator({ issuers, apiKeys, directory, ...options });
 }
 
-function sign(claims: JWTPayload = {}, key: SigningKey = keys.es, header: Record<string, unknown> = {}): Promise<string> {
+function sign(
+  claims: JWTPayload = {},
+  key: SigningKey = keys.es,
+  header: Record<string, unknown> = {},
+): Promise<string> {
   return signTestToken(key.privateKey, claims, { alg: key.alg, kid: key.kid, ...header });
 }
 
@@ -128,7 +135,8 @@ async function refusalOf(presented: PresentedCredentials, authenticate = authent
   throw new Error('expected the credentials to be refused');
 }
 
-const reasonFor = (authorization: string | undefined, authenticate = authenticator()) => refusalOf({ authorization }, authenticate);
+const reasonFor = (authorization: string | undefined, authenticate = authenticator()) =>
+  refusalOf({ authorization }, authenticate);
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
@@ -177,7 +185,14 @@ describe('authenticate', () => {
     it.each([['none'], ['None'], ['NONE'], ['nOnE']])('with alg %s', async (alg) => {
       const header = base64url.encode(JSON.stringify({ alg, typ: 'JWT' }));
       const payload = base64url.encode(
-        JSON.stringify({ iss: TEST_ISSUER, aud: TEST_AUDIENCE, sub: 'u', tenant: 'acme', roles: [], exp: nowSeconds() + 60 }),
+        JSON.stringify({
+          iss: TEST_ISSUER,
+          aud: TEST_AUDIENCE,
+          sub: 'u',
+          tenant: 'acme',
+          roles: [],
+          exp: nowSeconds() + 60,
+        }),
       );
       expect(await reasonFor(`Bearer ${header}.${payload}.`)).toBe('jwt:ERR_JOSE_ALG_NOT_ALLOWED');
     });
@@ -211,9 +226,18 @@ describe('authenticate', () => {
     it('with a tampered payload', async () => {
       const [header, , signature] = (await sign()).split('.');
       const payload = base64url.encode(
-        JSON.stringify({ iss: TEST_ISSUER, aud: TEST_AUDIENCE, sub: 'u', tenant: 'globex', roles: ['admin'], exp: nowSeconds() + 60 }),
+        JSON.stringify({
+          iss: TEST_ISSUER,
+          aud: TEST_AUDIENCE,
+          sub: 'u',
+          tenant: 'globex',
+          roles: ['admin'],
+          exp: nowSeconds() + 60,
+        }),
       );
-      expect(await reasonFor(`Bearer ${header}.${payload}.${signature}`)).toBe('jwt:ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+      expect(await reasonFor(`Bearer ${header}.${payload}.${signature}`)).toBe(
+        'jwt:ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+      );
     });
 
     it('with a kid the issuer does not have', async () => {
@@ -234,15 +258,21 @@ describe('authenticate', () => {
     });
 
     it('not valid before a time in the future', async () => {
-      expect(await reasonFor(`Bearer ${await sign({ nbf: nowSeconds() + 3600 })}`)).toBe('jwt:ERR_JWT_CLAIM_VALIDATION_FAILED:nbf');
+      expect(await reasonFor(`Bearer ${await sign({ nbf: nowSeconds() + 3600 })}`)).toBe(
+        'jwt:ERR_JWT_CLAIM_VALIDATION_FAILED:nbf',
+      );
     });
 
     it('issued in the future beyond the clock tolerance', async () => {
-      expect(await reasonFor(`Bearer ${await sign({ iat: nowSeconds() + 120 })}`)).toBe('jwt:ERR_JWT_CLAIM_VALIDATION_FAILED:iat');
+      expect(await reasonFor(`Bearer ${await sign({ iat: nowSeconds() + 120 })}`)).toBe(
+        'jwt:ERR_JWT_CLAIM_VALIDATION_FAILED:iat',
+      );
     });
 
     it('without exp', async () => {
-      expect(await reasonFor(`Bearer ${await sign({ exp: undefined })}`)).toBe('jwt:ERR_JWT_CLAIM_VALIDATION_FAILED:exp');
+      expect(await reasonFor(`Bearer ${await sign({ exp: undefined })}`)).toBe(
+        'jwt:ERR_JWT_CLAIM_VALIDATION_FAILED:exp',
+      );
     });
 
     it('from an issuer that is not trusted', async () => {
@@ -250,7 +280,9 @@ describe('authenticate', () => {
     });
 
     it('for another audience', async () => {
-      expect(await reasonFor(`Bearer ${await sign({ aud: 'someone-else' })}`)).toBe('jwt:ERR_JWT_CLAIM_VALIDATION_FAILED:aud');
+      expect(await reasonFor(`Bearer ${await sign({ aud: 'someone-else' })}`)).toBe(
+        'jwt:ERR_JWT_CLAIM_VALIDATION_FAILED:aud',
+      );
     });
 
     it("for another trusted issuer's audience", async () => {
@@ -476,12 +508,16 @@ describe('authenticate from memory only (a held-back client)', () => {
     await expect(authenticate(known, { fromMemoryOnly: true })).rejects.toBeInstanceOf(NotVerifiedFromMemoryError);
     const { caller } = await authenticate(known);
     expect((await authenticate(known, { fromMemoryOnly: true })).caller).toBe(caller);
-    await expect(authenticate(bearer(await sign({ sub: 'other' })), { fromMemoryOnly: true })).rejects.toBeInstanceOf(NotVerifiedFromMemoryError);
+    await expect(authenticate(bearer(await sign({ sub: 'other' })), { fromMemoryOnly: true })).rejects.toBeInstanceOf(
+      NotVerifiedFromMemoryError,
+    );
   });
 
   it('accepts an API key whose record is cached, and refuses a wrong secret for it without a read', async () => {
     const authenticate = authenticator();
-    await expect(authenticate({ apiKey: KEY }, { fromMemoryOnly: true })).rejects.toBeInstanceOf(NotVerifiedFromMemoryError);
+    await expect(authenticate({ apiKey: KEY }, { fromMemoryOnly: true })).rejects.toBeInstanceOf(
+      NotVerifiedFromMemoryError,
+    );
     await authenticate({ apiKey: KEY });
     expect((await authenticate({ apiKey: KEY }, { fromMemoryOnly: true })).caller.apiKeyId).toBe(KEY_ID);
     const wrong = `tg_live_${KEY_ID}_${'x'.repeat(40)}`;
@@ -492,8 +528,13 @@ describe('authenticate from memory only (a held-back client)', () => {
 
   it('names the key id of a wrong secret only, for the per-key limit', async () => {
     const authenticate = authenticator();
-    await expect(authenticate({ apiKey: `tg_live_${KEY_ID}_${'x'.repeat(40)}` })).rejects.toMatchObject({ apiKeyId: KEY_ID });
-    await expect(authenticate({ apiKey: `tg_live_Unknown12345_${SECRET}` })).rejects.toMatchObject({ reason: 'api-key:unknown', apiKeyId: undefined });
+    await expect(authenticate({ apiKey: `tg_live_${KEY_ID}_${'x'.repeat(40)}` })).rejects.toMatchObject({
+      apiKeyId: KEY_ID,
+    });
+    await expect(authenticate({ apiKey: `tg_live_Unknown12345_${SECRET}` })).rejects.toMatchObject({
+      reason: 'api-key:unknown',
+      apiKeyId: undefined,
+    });
   });
 
   it('does not read a tenant the directory has never loaded', async () => {

@@ -115,7 +115,9 @@ export class TenantAccessError extends Error {
   }
 
   toClientError(): GraphQLError {
-    return gatewayError(ErrorCode.FORBIDDEN, TENANT_REFUSAL_MESSAGES[this.refusal], { extensions: { reason: this.refusal } });
+    return gatewayError(ErrorCode.FORBIDDEN, TENANT_REFUSAL_MESSAGES[this.refusal], {
+      extensions: { reason: this.refusal },
+    });
   }
 }
 
@@ -131,7 +133,10 @@ export function unauthenticated(): GraphQLError {
  * Resolves the caller and its (active) tenant, or throws `AuthenticationError` (401), `TenantAccessError` (403),
  * or `ControlPlaneUnavailableError` / `KeySetUnavailableError` (503: the credential could not be checked).
  */
-export type Authenticator = (presented: PresentedCredentials, options?: AuthenticateRequestOptions) => Promise<Authenticated>;
+export type Authenticator = (
+  presented: PresentedCredentials,
+  options?: AuthenticateRequestOptions,
+) => Promise<Authenticated>;
 
 /** Builds the stage once per gateway: the verified-token cache lives as long as it does. */
 export function createAuthenticator(options: AuthenticateOptions): Authenticator {
@@ -156,7 +161,10 @@ export function createAuthenticator(options: AuthenticateOptions): Authenticator
     const verification = fromMemoryOnly ? options.apiKeys.verifyFromMemory?.(key) : await options.apiKeys.verify(key);
     if (!verification) throw new NotVerifiedFromMemoryError();
     if (!verification.ok) {
-      throw new AuthenticationError(`api-key:${verification.reason}`, verification.reason === 'bad-secret' ? parseApiKey(key)?.keyId : undefined);
+      throw new AuthenticationError(
+        `api-key:${verification.reason}`,
+        verification.reason === 'bad-secret' ? parseApiKey(key)?.keyId : undefined,
+      );
     }
     const { key: record } = verification;
     return {
@@ -184,7 +192,9 @@ export function createAuthenticator(options: AuthenticateOptions): Authenticator
     const credential = presentedCredential(presented);
     // A repeated token is the common case: answered from the cache without a promise of its own.
     const caller =
-      credential.kind === 'apiKey' ? await fromApiKey(credential.value, fromMemoryOnly) : await fromToken(credential.value, fromMemoryOnly);
+      credential.kind === 'apiKey'
+        ? await fromApiKey(credential.value, fromMemoryOnly)
+        : await fromToken(credential.value, fromMemoryOnly);
     // A tenant nobody asked about yet (one that does not exist, say) would be read: not for a held-back client.
     if (fromMemoryOnly && !options.directory.peek?.(caller.tenantId)) throw new NotVerifiedFromMemoryError();
     let tenant: TenantRecord;
@@ -210,7 +220,8 @@ function presentedCredential(presented: PresentedCredentials): { kind: 'jwt' | '
   const value = match?.[2];
   if (!value) throw new AuthenticationError('malformed-authorization');
   if (scheme === 'apikey') return { kind: 'apiKey', value };
-  if (value.length > MAX_TOKEN_LENGTH || !COMPACT_JWT.test(value)) throw new AuthenticationError('malformed-authorization');
+  if (value.length > MAX_TOKEN_LENGTH || !COMPACT_JWT.test(value))
+    throw new AuthenticationError('malformed-authorization');
   return { kind: 'jwt', value };
 }
 

@@ -14,9 +14,13 @@ const NAMED_FIELDS: ReadonlySet<string> = new Set(['variables', 'extensions', 'q
 /** The refusal for a body over the bound: says which field (when it is one of GraphQL's) and the bound, never a value. */
 export function tooDeeplyNested(field: string, maxDepth: number) {
   const subject = NAMED_FIELDS.has(field) ? `"${field}"` : 'The request body';
-  return gatewayError(ErrorCode.BAD_USER_INPUT, `${subject} is nested too deeply: at most ${maxDepth} levels of objects and lists.`, {
-    extensions: { maximum: maxDepth },
-  });
+  return gatewayError(
+    ErrorCode.BAD_USER_INPUT,
+    `${subject} is nested too deeply: at most ${maxDepth} levels of objects and lists.`,
+    {
+      extensions: { maximum: maxDepth },
+    },
+  );
 }
 
 export interface JsonBodyBoundsOptions {

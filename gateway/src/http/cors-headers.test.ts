@@ -3,7 +3,14 @@ import { DEFAULT_CORS_ALLOWED_HEADERS, corsHeaderLists, readHeaderList } from '.
 describe('CORS header lists', () => {
   it("allow the headers real browser clients send by default, and expose the budget's and the request id", () => {
     const { allowed, exposed } = corsHeaderLists();
-    for (const header of ['apollographql-client-name', 'apollographql-client-version', 'traceparent', 'tracestate', 'sentry-trace', 'baggage']) {
+    for (const header of [
+      'apollographql-client-name',
+      'apollographql-client-version',
+      'traceparent',
+      'tracestate',
+      'sentry-trace',
+      'baggage',
+    ]) {
       expect(allowed.split(', ')).toContain(header);
     }
     expect(allowed.split(', ')).not.toContain('x-api-key');
@@ -11,17 +18,19 @@ describe('CORS header lists', () => {
   });
 
   it("add a deployment's headers to the defaults, each once", () => {
-    const { allowed, exposed } = corsHeaderLists({ extraAllowedHeaders: ['x-client-build', 'traceparent'], extraExposedHeaders: ['x-served-by'] });
+    const { allowed, exposed } = corsHeaderLists({
+      extraAllowedHeaders: ['x-client-build', 'traceparent'],
+      extraExposedHeaders: ['x-served-by'],
+    });
     expect(allowed.split(', ')).toEqual([...DEFAULT_CORS_ALLOWED_HEADERS, 'x-client-build']);
     expect(exposed.split(', ')).toContain('x-served-by');
   });
 
   it('read a comma-separated list, lower-cased, trimmed and without repeats', () => {
     const problems: string[] = [];
-    expect(readHeaderList(' X-Client-Build , x-client-build,,X-Feature ', 'CORS_ALLOWED_HEADERS', 'allowed', problems)).toEqual([
-      'x-client-build',
-      'x-feature',
-    ]);
+    expect(
+      readHeaderList(' X-Client-Build , x-client-build,,X-Feature ', 'CORS_ALLOWED_HEADERS', 'allowed', problems),
+    ).toEqual(['x-client-build', 'x-feature']);
     expect(readHeaderList(undefined, 'CORS_ALLOWED_HEADERS', 'allowed', problems)).toEqual([]);
     expect(problems).toEqual([]);
   });

@@ -26,7 +26,12 @@ export const DEFAULT_CORS_ALLOWED_HEADERS: readonly string[] = [
 ];
 
 /** Always exposed: the request id to quote in a support ticket, and the budget's state (pipeline/account.ts). */
-export const DEFAULT_CORS_EXPOSED_HEADERS: readonly string[] = ['x-request-id', 'retry-after', 'ratelimit', 'ratelimit-policy'];
+export const DEFAULT_CORS_EXPOSED_HEADERS: readonly string[] = [
+  'x-request-id',
+  'retry-after',
+  'ratelimit',
+  'ratelimit-policy',
+];
 
 /** What a deployment adds to the defaults (`CORS_ALLOWED_HEADERS`, `CORS_EXPOSED_HEADERS`), lower case. */
 export interface CorsHeaderConfig {
@@ -56,7 +61,12 @@ const REFUSED_EXPOSED = new Set(['*', 'set-cookie']);
  * Reads a comma-separated list of header names from the variable `name`; each problem is pushed to `problems`
  * (naming the variable and the rule, as every configuration message does).
  */
-export function readHeaderList(raw: string | undefined, name: string, kind: 'allowed' | 'exposed', problems: string[]): string[] {
+export function readHeaderList(
+  raw: string | undefined,
+  name: string,
+  kind: 'allowed' | 'exposed',
+  problems: string[],
+): string[] {
   if (raw === undefined) return [];
   const refused = kind === 'allowed' ? REFUSED_ALLOWED : REFUSED_EXPOSED;
   const names: string[] = [];

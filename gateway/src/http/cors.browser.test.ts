@@ -18,7 +18,9 @@ function startPageServer(): Promise<{ server: Server; origin: string }> {
     res.end('<!doctype html><title>shop</title><p>shop</p>');
   });
   return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => resolve({ server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }));
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }),
+    );
   });
 }
 
@@ -62,7 +64,9 @@ describe('CORS in Chromium', () => {
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), as .ci/run does`);
+      throw new Error(
+        `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), as .ci/run does`,
+      );
     }
     platform = await startTestPlatform();
     allowedPage = await startPageServer();
@@ -81,7 +85,15 @@ describe('CORS in Chromium', () => {
     }
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   }, 120_000);
 
@@ -97,7 +109,9 @@ describe('CORS in Chromium', () => {
     try {
       await page.goto(`${origin}/`);
       const token = await platform.issuer.sign();
-      return (await page.evaluate(`(${CALL_GATEWAY})(${JSON.stringify([`${platform.gateway.url}/graphql`, token])})`)) as PageResult;
+      return (await page.evaluate(
+        `(${CALL_GATEWAY})(${JSON.stringify([`${platform.gateway.url}/graphql`, token])})`,
+      )) as PageResult;
     } finally {
       await page.close();
     }

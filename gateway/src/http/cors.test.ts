@@ -24,7 +24,9 @@ describe('CORS for browser clients', () => {
   let platform: TestPlatform;
 
   beforeAll(async () => {
-    platform = await startTestPlatform({ cors: { extraAllowedHeaders: ['x-client-build'], extraExposedHeaders: ['x-served-by'] } });
+    platform = await startTestPlatform({
+      cors: { extraAllowedHeaders: ['x-client-build'], extraExposedHeaders: ['x-served-by'] },
+    });
   });
 
   afterAll(async () => {
@@ -34,7 +36,11 @@ describe('CORS for browser clients', () => {
   const preflight = (origin: string, headers: readonly string[]) =>
     fetch(`${platform.gateway.url}/graphql`, {
       method: 'OPTIONS',
-      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': headers.join(', ') },
+      headers: {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': headers.join(', '),
+      },
     });
 
   it("allows the headers real clients send, and the deployment's own, from a tenant's origin", async () => {
@@ -73,12 +79,17 @@ describe('CORS for browser clients', () => {
     expect(res.body.data).toEqual({ whoami: { tenant: 'acme' } });
     expect(res.headers.get('access-control-allow-origin')).toBe(ACME_ORIGIN);
     const exposed = listOf(res.headers.get('access-control-expose-headers'));
-    expect(exposed).toEqual(expect.arrayContaining(['ratelimit', 'ratelimit-policy', 'retry-after', 'x-request-id', 'x-served-by']));
+    expect(exposed).toEqual(
+      expect.arrayContaining(['ratelimit', 'ratelimit-policy', 'retry-after', 'x-request-id', 'x-served-by']),
+    );
     expect(res.headers.get('ratelimit')).toMatch(/^"budget";r=\d+;t=\d+$/);
   });
 
   it('exposes nothing to a page of an origin no tenant allows', async () => {
-    const res = await platform.graphql({ query: '{ whoami { tenant } }' }, { headers: { origin: 'https://evil.example' } });
+    const res = await platform.graphql(
+      { query: '{ whoami { tenant } }' },
+      { headers: { origin: 'https://evil.example' } },
+    );
     expect(res.status).toBe(403);
     expect(res.headers.get('access-control-expose-headers')).toBeNull();
   });

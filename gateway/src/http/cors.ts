@@ -31,7 +31,11 @@ type OriginCheck = Pick<TenantDirectory, 'allowsOriginForSomeTenant'>;
  * OPTIONS on the GraphQL path. Anything that is not a CORS preflight goes on to the method check (405). `headers`
  * defaults to cors-headers.ts's defaults alone.
  */
-export function corsPreflight(directory: OriginCheck, logger: Logger, headers: CorsHeaderLists = corsHeaderLists()): RequestHandler {
+export function corsPreflight(
+  directory: OriginCheck,
+  logger: Logger,
+  headers: CorsHeaderLists = corsHeaderLists(),
+): RequestHandler {
   return async (req, res, next) => {
     const origin = req.get('origin');
     const method = req.get('access-control-request-method');

@@ -36,7 +36,7 @@ describe('documentNestingExceeds', () => {
     expect(documentNestingExceeds(`${'}'.repeat(100)}{ a }`, 1)).toBe(false);
   });
 
-  it('scans 10,000 levels — which overflow graphql-js\'s parser — without recursing', () => {
+  it("scans 10,000 levels — which overflow graphql-js's parser — without recursing", () => {
     const deep = `{${'a{'.repeat(10_000)}b${'}'.repeat(10_001)}`;
     expect(() => parse(deep)).toThrow(RangeError);
     expect(documentNestingExceeds(deep, 128)).toBe(true);
@@ -44,7 +44,21 @@ describe('documentNestingExceeds', () => {
   });
 
   it("agrees with graphql-js's lexer on random texts of brackets, strings, block strings and comments", () => {
-    const pieces = ['{', '}', '(', ')', '[', ']', ' a', ', ', '"s{(["', '"e\\"{\\\\"', '"""b{\n(\\"""[ """', '# c{[(\n', '# x]\r'];
+    const pieces = [
+      '{',
+      '}',
+      '(',
+      ')',
+      '[',
+      ']',
+      ' a',
+      ', ',
+      '"s{(["',
+      '"e\\"{\\\\"',
+      '"""b{\n(\\"""[ """',
+      '# c{[(\n',
+      '# x]\r',
+    ];
     // A deterministic generator, so a failure can be replayed.
     let seed = 12_345;
     const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31);
@@ -53,16 +67,25 @@ describe('documentNestingExceeds', () => {
       let depth = 0;
       let max = 0;
       for (let token = lexer.advance(); token.kind !== TokenKind.EOF; token = lexer.advance()) {
-        if (token.kind === TokenKind.BRACE_L || token.kind === TokenKind.PAREN_L || token.kind === TokenKind.BRACKET_L) max = Math.max(max, ++depth);
-        if (token.kind === TokenKind.BRACE_R || token.kind === TokenKind.PAREN_R || token.kind === TokenKind.BRACKET_R) depth = Math.max(0, depth - 1);
+        if (token.kind === TokenKind.BRACE_L || token.kind === TokenKind.PAREN_L || token.kind === TokenKind.BRACKET_L)
+          max = Math.max(max, ++depth);
+        if (token.kind === TokenKind.BRACE_R || token.kind === TokenKind.PAREN_R || token.kind === TokenKind.BRACKET_R)
+          depth = Math.max(0, depth - 1);
       }
       return max;
     };
     for (let round = 0; round < 500; round += 1) {
       const text = Array.from({ length: 1 + (next() % 60) }, () => pieces[next() % pieces.length]).join('');
       const expected = lexerNesting(text);
-      expect({ text, exceedsAtExpected: documentNestingExceeds(text, expected) }).toEqual({ text, exceedsAtExpected: false });
-      if (expected > 0) expect({ text, exceedsBelow: documentNestingExceeds(text, expected - 1) }).toEqual({ text, exceedsBelow: true });
+      expect({ text, exceedsAtExpected: documentNestingExceeds(text, expected) }).toEqual({
+        text,
+        exceedsAtExpected: false,
+      });
+      if (expected > 0)
+        expect({ text, exceedsBelow: documentNestingExceeds(text, expected - 1) }).toEqual({
+          text,
+          exceedsBelow: true,
+        });
     }
   });
 
@@ -87,7 +110,7 @@ describe('countTokens', () => {
     'query Q($a: Int = 3) { a(x: $a) @include(if: true) { ...F } } fragment F on T { b }',
     '# only a comment\n{ a } # and another',
     '{ a(s: """block { string"""), b(s: "x") }',
-  ])('counts %s as graphql-js\'s lexer does, comments excluded', (text) => {
+  ])("counts %s as graphql-js's lexer does, comments excluded", (text) => {
     expect(countTokens(text)).toBe(reference(text));
   });
 

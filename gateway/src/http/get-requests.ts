@@ -68,7 +68,10 @@ export const safeGet: RequestHandler = (req, res, next) => {
   const essence = contentEssence(req);
   if (essence !== undefined && essence !== 'application/json') {
     noteReason(res, 'get-content-type');
-    return refuse(res, gatewayError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'A GET request may only have content-type application/json.'));
+    return refuse(
+      res,
+      gatewayError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'A GET request may only have content-type application/json.'),
+    );
   }
   const preflighted = essence !== undefined || CSRF_PREFLIGHT_HEADERS.some((name) => (req.get(name) ?? '').length > 0);
   if (!preflighted) {
@@ -84,7 +87,10 @@ export const safeGet: RequestHandler = (req, res, next) => {
   const length = req.get('content-length');
   if ((length !== undefined && length !== '0') || req.get('transfer-encoding') !== undefined) {
     noteReason(res, 'get-with-body');
-    return refuse(res, gatewayError(ErrorCode.BAD_REQUEST, 'A GET request carries its operation in the query string, not a body.'));
+    return refuse(
+      res,
+      gatewayError(ErrorCode.BAD_REQUEST, 'A GET request carries its operation in the query string, not a body.'),
+    );
   }
   next();
 };
@@ -117,11 +123,17 @@ export function getRequestBody(search: string): Record<string, unknown> {
     body[name] = parsed;
   }
   if (body.query !== undefined) {
-    throw gatewayError(ErrorCode.PERSISTED_QUERY_ID_REQUIRED, 'A GET request names a persisted query by its id; send query text by POST.');
+    throw gatewayError(
+      ErrorCode.PERSISTED_QUERY_ID_REQUIRED,
+      'A GET request names a persisted query by its id; send query text by POST.',
+    );
   }
   const extensions = body.extensions as Record<string, unknown> | undefined;
   if (body.documentId === undefined && (extensions === undefined || !('persistedQuery' in extensions))) {
-    throw gatewayError(ErrorCode.PERSISTED_QUERY_ID_REQUIRED, 'A GET request must name a persisted query (extensions.persistedQuery or documentId).');
+    throw gatewayError(
+      ErrorCode.PERSISTED_QUERY_ID_REQUIRED,
+      'A GET request must name a persisted query (extensions.persistedQuery or documentId).',
+    );
   }
   return body;
 }

@@ -45,7 +45,10 @@ describe('request state', () => {
 
 describe('gatewayContext', () => {
   it('refuses with UNAUTHENTICATED 401 when no caller was authenticated, and logs the code', async () => {
-    const refusal = { message: 'Missing or invalid credentials', extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } };
+    const refusal = {
+      message: 'Missing or invalid credentials',
+      extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
+    };
     await expect(gatewayContext({ res: responseWith() })).rejects.toMatchObject(refusal);
     const current = state();
     await expect(gatewayContext({ res: responseWith(current) })).rejects.toMatchObject(refusal);
@@ -76,7 +79,9 @@ describe('refuse', () => {
     refuse(res, gatewayError(ErrorCode.RATE_LIMITED, 'Slow down.', { headers: { 'retry-after': '3' } }));
     expect(sent.status).toBe(429);
     expect(sent.headers).toEqual({ 'retry-after': '3' });
-    expect(JSON.parse(sent.body ?? '')).toEqual({ errors: [{ message: 'Slow down.', extensions: { code: 'RATE_LIMITED' } }] });
+    expect(JSON.parse(sent.body ?? '')).toEqual({
+      errors: [{ message: 'Slow down.', extensions: { code: 'RATE_LIMITED' } }],
+    });
     expect(current.log.errorCodes).toEqual(['RATE_LIMITED']);
   });
 
@@ -85,7 +90,9 @@ describe('refuse', () => {
     const { res, sent } = recordingResponse(current);
     refuse(res, new GraphQLError('boom at 10.1.2.3', { extensions: { code: 'E_MONGO' } }));
     expect(sent.status).toBe(500);
-    expect(JSON.parse(sent.body ?? '')).toEqual({ errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+    expect(JSON.parse(sent.body ?? '')).toEqual({
+      errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+    });
     expect(current.log.errorCodes).toEqual(['INTERNAL_SERVER_ERROR']);
   });
 });
@@ -109,8 +116,14 @@ describe('authenticateRequests', () => {
   }
 
   it.each([
-    ['the control plane cannot be read', new ControlPlaneUnavailableError({ cause: new Error('MongoNetworkError 10.1.2.3:27017') })],
-    ["an issuer's key set cannot be fetched", new KeySetUnavailableError({ cause: new Error('fetch failed 10.1.2.3') })],
+    [
+      'the control plane cannot be read',
+      new ControlPlaneUnavailableError({ cause: new Error('MongoNetworkError 10.1.2.3:27017') }),
+    ],
+    [
+      "an issuer's key set cannot be fetched",
+      new KeySetUnavailableError({ cause: new Error('fetch failed 10.1.2.3') }),
+    ],
   ])('answers 503 SERVICE_UNAVAILABLE when %s, without saying why', async (_label, error) => {
     const res = await answer(() => Promise.reject(error));
     expect(res.status).toBe(503);
@@ -124,6 +137,8 @@ describe('authenticateRequests', () => {
   it('leaves anything unexpected to the error handler: 500, masked', async () => {
     const res = await answer(() => Promise.reject(new TypeError('Cannot read properties of undefined')));
     expect(res.status).toBe(500);
-    expect(JSON.parse(res.text)).toEqual({ errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+    expect(JSON.parse(res.text)).toEqual({
+      errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+    });
   });
 });

@@ -48,7 +48,10 @@ export function refuse(res: Response, error: GraphQLError): void {
   const masked = formatForClient(error.toJSON(), error);
   const code = masked.extensions?.code;
   if (typeof code === 'string') requestStateOf(res)?.log.errorCodes.push(code);
-  res.status(httpStatusOf(error)).type('application/json').send(JSON.stringify({ errors: [masked] }));
+  res
+    .status(httpStatusOf(error))
+    .type('application/json')
+    .send(JSON.stringify({ errors: [masked] }));
 }
 
 /** Apollo Server's own refusals are small; a larger body is not one of them and is not parsed. */
@@ -175,7 +178,11 @@ function heldBack(res: Response, state: RequestState, reason: string, ms: number
  * with Retry-After. An API key id whose secret was given wrong too often answers its failures 429 as well; its
  * right secret is never refused (key ids are public, and locking a partner out would be the attack).
  */
-export function authenticateRequests(authenticate: Authenticator, logger: Logger, limits?: FailedAuthenticationLimits): RequestHandler {
+export function authenticateRequests(
+  authenticate: Authenticator,
+  logger: Logger,
+  limits?: FailedAuthenticationLimits,
+): RequestHandler {
   return async (req, res, next) => {
     const state = requestState(res);
     const client = limits ? clientKeyOf(req.socket.remoteAddress) : '';
@@ -186,8 +193,10 @@ export function authenticateRequests(authenticate: Authenticator, logger: Logger
         heldBackMs > 0 ? { fromMemoryOnly: true } : undefined,
       );
       const claimed = req.get(TENANT_HEADER);
-      if (claimed !== undefined && claimed !== caller.tenantId) throw new TenantAccessError(RefusalReason.TENANT_MISMATCH, caller);
-      if (!originAllowedFor(tenant, req.get('origin'), req.get('host'))) throw new TenantAccessError(RefusalReason.ORIGIN_NOT_ALLOWED, caller);
+      if (claimed !== undefined && claimed !== caller.tenantId)
+        throw new TenantAccessError(RefusalReason.TENANT_MISMATCH, caller);
+      if (!originAllowedFor(tenant, req.get('origin'), req.get('host')))
+        throw new TenantAccessError(RefusalReason.ORIGIN_NOT_ALLOWED, caller);
       state.caller = caller;
       // The one lookup of the tenant for this request: every later step reads this snapshot (request.ts).
       state.tenant = tenant;
@@ -201,9 +210,13 @@ export function authenticateRequests(authenticate: Authenticator, logger: Logger
         if (limits) {
           const keyHeldBackMs = error.apiKeyId ? limits.apiKeys.heldBackFor(error.apiKeyId) : 0;
           if (keyHeldBackMs > 0) return heldBack(res, state, 'api-key-held-back', keyHeldBackMs);
-          if (limits.addresses.recordFailure(client) > 0) logger.warn('client held back after failed authentications', { requestId: state.requestId, client });
+          if (limits.addresses.recordFailure(client) > 0)
+            logger.warn('client held back after failed authentications', { requestId: state.requestId, client });
           if (error.apiKeyId && limits.apiKeys.recordFailure(error.apiKeyId) > 0) {
-            logger.warn('API key held back after failed authentications', { requestId: state.requestId, apiKeyId: error.apiKeyId });
+            logger.warn('API key held back after failed authentications', {
+              requestId: state.requestId,
+              apiKeyId: error.apiKeyId,
+            });
           }
         }
         state.log.reason = error.reason;
@@ -223,7 +236,12 @@ export function authenticateRequests(authenticate: Authenticator, logger: Logger
       if (error instanceof ControlPlaneUnavailableError || error instanceof KeySetUnavailableError) {
         state.log.reason = error.name;
         logger.error('credentials could not be checked', { requestId: state.requestId, error });
-        return refuse(res, gatewayError(ErrorCode.SERVICE_UNAVAILABLE, 'The service is temporarily unavailable.', { headers: { 'retry-after': '1' } }));
+        return refuse(
+          res,
+          gatewayError(ErrorCode.SERVICE_UNAVAILABLE, 'The service is temporarily unavailable.', {
+            headers: { 'retry-after': '1' },
+          }),
+        );
       }
       throw error;
     }
@@ -307,7 +325,10 @@ export function handleErrors(logger: Logger, maxBodyBytes: number): ErrorRequest
     if (failure && failure.status < 500) {
       if (state) state.log.reason = failure.type;
       if (failure.type === 'entity.too.large') {
-        return refuse(res, gatewayError(ErrorCode.PAYLOAD_TOO_LARGE, `The request body exceeds ${maxBodyBytes} bytes.`));
+        return refuse(
+          res,
+          gatewayError(ErrorCode.PAYLOAD_TOO_LARGE, `The request body exceeds ${maxBodyBytes} bytes.`),
+        );
       }
       if (failure.type === 'encoding.unsupported' || failure.type === 'charset.unsupported') {
         return refuse(res, gatewayError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'The request body must be UTF-8 JSON.'));

@@ -16,7 +16,10 @@ const DEEP_TEXT = 10_000;
 const deepArray = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`;
 const deepObject = (levels: number) => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
 /** A raw JSON body: the deep value is spliced in as text, as an attacker sends it (JSON.stringify would overflow). */
-const rawBody = (fields: Record<string, string>) => `{${Object.entries(fields).map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`;
+const rawBody = (fields: Record<string, string>) =>
+  `{${Object.entries(fields)
+    .map(([k, v]) => `${JSON.stringify(k)}:${v}`)
+    .join(',')}}`;
 const nestedSelections = (levels: number) => `{${'a{'.repeat(levels)}b${'}'.repeat(levels + 1)}`;
 
 function subgraphRequests(platform: TestPlatform): number {
@@ -76,12 +79,32 @@ describe('bounds on client input', () => {
 
   describe(`JSON nested ${DEEP_JSON.toLocaleString('en')} levels deep`, () => {
     it.each([
-      ['undeclared variables, lists', { query: JSON.stringify(WHO), variables: `{"x":${deepArray(DEEP_JSON)}}` }, 'variables'],
-      ['undeclared variables, objects', { query: JSON.stringify(WHO), variables: `{"x":${deepObject(DEEP_JSON)}}` }, 'variables'],
-      ['a declared variable', { query: JSON.stringify(GREET), variables: `{"r":${deepArray(DEEP_JSON)}}` }, 'variables'],
+      [
+        'undeclared variables, lists',
+        { query: JSON.stringify(WHO), variables: `{"x":${deepArray(DEEP_JSON)}}` },
+        'variables',
+      ],
+      [
+        'undeclared variables, objects',
+        { query: JSON.stringify(WHO), variables: `{"x":${deepObject(DEEP_JSON)}}` },
+        'variables',
+      ],
+      [
+        'a declared variable',
+        { query: JSON.stringify(GREET), variables: `{"r":${deepArray(DEEP_JSON)}}` },
+        'variables',
+      ],
       ['extensions', { query: JSON.stringify(WHO), extensions: `{"tracing":${deepObject(DEEP_JSON)}}` }, 'extensions'],
-      ['an APQ request by id', { variables: `{"x":${deepArray(DEEP_JSON)}}`, extensions: JSON.stringify(byId(WHO).extensions) }, 'variables'],
-      ['a field GraphQL does not define', { query: JSON.stringify(WHO), mine: deepArray(DEEP_JSON) }, 'The request body'],
+      [
+        'an APQ request by id',
+        { variables: `{"x":${deepArray(DEEP_JSON)}}`, extensions: JSON.stringify(byId(WHO).extensions) },
+        'variables',
+      ],
+      [
+        'a field GraphQL does not define',
+        { query: JSON.stringify(WHO), mine: deepArray(DEEP_JSON) },
+        'The request body',
+      ],
     ])('in %s: 400 BAD_USER_INPUT naming the bound, and the next tenant is served', async (_label, fields, subject) => {
       const res = await platform.graphql(rawBody(fields), { token: deepToken });
       const extensions = expectCodedRefusal(res, 400, 'BAD_USER_INPUT');
@@ -94,9 +117,12 @@ describe('bounds on client input', () => {
     });
 
     it("in a partner's persisted operation: refused before the id is resolved", async () => {
-      const res = await platform.graphql(rawBody({ extensions: JSON.stringify(byId(GREET).extensions), variables: `{"r":${deepArray(DEEP_JSON)}}` }), {
-        apiKey: partnerKey,
-      });
+      const res = await platform.graphql(
+        rawBody({ extensions: JSON.stringify(byId(GREET).extensions), variables: `{"r":${deepArray(DEEP_JSON)}}` }),
+        {
+          apiKey: partnerKey,
+        },
+      );
       expectCodedRefusal(res, 400, 'BAD_USER_INPUT');
       await expectOthersServed();
     });
@@ -113,18 +139,32 @@ describe('bounds on client input', () => {
     });
 
     it('is logged with the code and the reason', async () => {
-      const res = await platform.graphql(rawBody({ query: JSON.stringify(WHO), variables: `{"x":${deepArray(DEEP_JSON)}}` }), { token: deepToken });
+      const res = await platform.graphql(
+        rawBody({ query: JSON.stringify(WHO), variables: `{"x":${deepArray(DEEP_JSON)}}` }),
+        { token: deepToken },
+      );
       const line = platform.logs.find((l) => l.msg === 'request' && l.requestId === res.headers.get('x-request-id'));
-      expect(line).toMatchObject({ status: 400, tenant: 'deep-input', errorCodes: ['BAD_USER_INPUT'], reason: 'json-too-deep' });
+      expect(line).toMatchObject({
+        status: 400,
+        tenant: 'deep-input',
+        errorCodes: ['BAD_USER_INPUT'],
+        reason: 'json-too-deep',
+      });
     });
 
     it('lets values up to the bound through to coercion, which answers for their type', async () => {
-      const atBound = await platform.graphql(rawBody({ query: JSON.stringify(GREET), variables: `{"r":${deepArray(63)}}` }), { token: deepToken });
+      const atBound = await platform.graphql(
+        rawBody({ query: JSON.stringify(GREET), variables: `{"r":${deepArray(63)}}` }),
+        { token: deepToken },
+      );
       expectCodedRefusal(atBound, 400, 'BAD_USER_INPUT');
       expect(atBound.body.errors![0]!.message).toMatch(/^Variable "\$r"/);
-      const fine = await platform.graphql(rawBody({ query: JSON.stringify(GREET), variables: '{"r":"ADMIN","unused":' + deepObject(60) + '}' }), {
-        token: deepToken,
-      });
+      const fine = await platform.graphql(
+        rawBody({ query: JSON.stringify(GREET), variables: '{"r":"ADMIN","unused":' + deepObject(60) + '}' }),
+        {
+          token: deepToken,
+        },
+      );
       expect(fine.body).toMatchObject({ data: { greet: 'hello ADMIN' } });
     });
   });
@@ -135,12 +175,17 @@ describe('bounds on client input', () => {
       ['a list argument', `{ greet(role: ${'['.repeat(DEEP_TEXT)}ADMIN${']'.repeat(DEEP_TEXT)}) }`],
       ['an object argument', `{ greet(role: ${'{a:'.repeat(DEEP_TEXT)}1${'}'.repeat(DEEP_TEXT)}) }`],
       ['a variable type', `query($r: ${'['.repeat(DEEP_TEXT)}Role${']'.repeat(DEEP_TEXT)}) { whoami { tenant } }`],
-      ['an introspection query', `{ __schema { types { fields { type ${'{ ofType '.repeat(DEEP_TEXT)}{ name }${' }'.repeat(DEEP_TEXT)} } } } }`],
+      [
+        'an introspection query',
+        `{ __schema { types { fields { type ${'{ ofType '.repeat(DEEP_TEXT)}{ name }${' }'.repeat(DEEP_TEXT)} } } } }`,
+      ],
     ])('in %s: 400 GRAPHQL_PARSE_FAILED naming the bound, and the next tenant is served', async (_label, query) => {
       const res = await platform.graphql({ query }, { token: deepToken });
       const extensions = expectCodedRefusal(res, 400, 'GRAPHQL_PARSE_FAILED');
       expect(extensions.maximum).toBe(128);
-      expect(res.body.errors![0]!.message).toBe('The document is nested too deeply: at most 128 levels of braces, parentheses and brackets.');
+      expect(res.body.errors![0]!.message).toBe(
+        'The document is nested too deeply: at most 128 levels of braces, parentheses and brackets.',
+      );
       expect(subgraphRequests(platform)).toBe(0);
       await expectOthersServed();
     });
@@ -162,9 +207,13 @@ describe('bounds on client input', () => {
     });
 
     it('parses a document at the bound and leaves it to the plan: MAX_DEPTH_LIMIT at 128 levels, the parse bound at 129', async () => {
-      const selections = (levels: number) => `{ products ${'{ related '.repeat(levels - 2)}{ id }${' }'.repeat(levels - 2)} }`;
+      const selections = (levels: number) =>
+        `{ products ${'{ related '.repeat(levels - 2)}{ id }${' }'.repeat(levels - 2)} }`;
       const atBound = await platform.graphql({ query: selections(128) }, { token: deepToken });
-      expect(expectCodedRefusal(atBound, 400, 'GRAPHQL_VALIDATION_FAILED')).toMatchObject({ validationErrorCode: 'MAX_DEPTH_LIMIT', maximum: 20 });
+      expect(expectCodedRefusal(atBound, 400, 'GRAPHQL_VALIDATION_FAILED')).toMatchObject({
+        validationErrorCode: 'MAX_DEPTH_LIMIT',
+        maximum: 20,
+      });
       const over = await platform.graphql({ query: selections(129) }, { token: deepToken });
       expectCodedRefusal(over, 400, 'GRAPHQL_PARSE_FAILED');
     });
@@ -176,7 +225,12 @@ describe('bounds on client input', () => {
     it('answers { __typename ×5000 } with MAX_TOKENS_LIMIT, maximum and actual (pro plan: 5000 tokens)', async () => {
       const res = await platform.graphql({ query: typenames(5000) });
       const extensions = expectCodedRefusal(res, 400, 'GRAPHQL_VALIDATION_FAILED');
-      expect(extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED', validationErrorCode: 'MAX_TOKENS_LIMIT', maximum: 5000, actual: 5002 });
+      expect(extensions).toEqual({
+        code: 'GRAPHQL_VALIDATION_FAILED',
+        validationErrorCode: 'MAX_TOKENS_LIMIT',
+        maximum: 5000,
+        actual: 5002,
+      });
       expect(res.body.errors![0]!.message).toBe('The document has too many tokens.');
       const line = platform.logs.find((l) => l.msg === 'request' && l.requestId === res.headers.get('x-request-id'));
       expect(line).toMatchObject({ errorCodes: ['GRAPHQL_VALIDATION_FAILED'], reason: 'too-many-tokens' });
@@ -188,9 +242,15 @@ describe('bounds on client input', () => {
       const query = typenames(6000);
       const registered = await platform.graphql({ query, ...byId(query) }, { token: deepToken });
       // Within the enterprise plan's 15,000 tokens: graphql-js's validation gives up on it, with a code.
-      expect(expectCodedRefusal(registered, 400, 'GRAPHQL_VALIDATION_FAILED').validationErrorCode).toBe('MAX_VALIDATION_WORK_LIMIT');
+      expect(expectCodedRefusal(registered, 400, 'GRAPHQL_VALIDATION_FAILED').validationErrorCode).toBe(
+        'MAX_VALIDATION_WORK_LIMIT',
+      );
       const res = await platform.graphql(byId(query));
-      expect(expectCodedRefusal(res, 400, 'GRAPHQL_VALIDATION_FAILED')).toMatchObject({ validationErrorCode: 'MAX_TOKENS_LIMIT', maximum: 5000, actual: 6002 });
+      expect(expectCodedRefusal(res, 400, 'GRAPHQL_VALIDATION_FAILED')).toMatchObject({
+        validationErrorCode: 'MAX_TOKENS_LIMIT',
+        maximum: 5000,
+        actual: 6002,
+      });
       expect(operationId(query)).toBe(byId(query).extensions.persistedQuery.sha256Hash);
     });
   });
@@ -214,7 +274,11 @@ describe('bounds on client input', () => {
       expect(errors.every((e) => e.extensions?.code === 'GRAPHQL_VALIDATION_FAILED')).toBe(true);
       expect(errors[100]).toEqual({
         message: 'Too many validation errors: validation stopped after 100.',
-        extensions: { code: 'GRAPHQL_VALIDATION_FAILED', validationErrorCode: 'MAX_VALIDATION_ERRORS_LIMIT', maximum: 100 },
+        extensions: {
+          code: 'GRAPHQL_VALIDATION_FAILED',
+          validationErrorCode: 'MAX_VALIDATION_ERRORS_LIMIT',
+          maximum: 100,
+        },
       });
     });
   });

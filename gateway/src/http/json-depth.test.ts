@@ -20,7 +20,10 @@ describe('jsonDepthExceeds', () => {
   });
 
   it('finds the one deep branch among wide shallow ones', () => {
-    const wide = { ...Object.fromEntries(Array.from({ length: 1_000 }, (_, i) => [`k${i}`, [i, { i }]])), deep: nestedArrays(70) };
+    const wide = {
+      ...Object.fromEntries(Array.from({ length: 1_000 }, (_, i) => [`k${i}`, [i, { i }]])),
+      deep: nestedArrays(70),
+    };
     expect(jsonDepthExceeds(wide, 71)).toBe(false);
     expect(jsonDepthExceeds(wide, 64)).toBe(true);
   });

@@ -10,8 +10,21 @@ const LISTED = 'query Listed {\n  hello\n}';
 const OTHER = 'query Other {\n  hello\n}';
 const listed: PersistedOperation = { id: operationId(LISTED), name: 'Listed', type: 'query', body: LISTED };
 
-const partner: Caller = { tenantId: 'acme', principal: 'key:k', roles: [], credential: 'apiKey', tokenExpiresAt: Infinity, manifest: 'erp' };
-const person: Caller = { tenantId: 'acme', principal: 'u-1', roles: ['customer'], credential: 'jwt', tokenExpiresAt: Infinity };
+const partner: Caller = {
+  tenantId: 'acme',
+  principal: 'key:k',
+  roles: [],
+  credential: 'apiKey',
+  tokenExpiresAt: Infinity,
+  manifest: 'erp',
+};
+const person: Caller = {
+  tenantId: 'acme',
+  principal: 'u-1',
+  roles: ['customer'],
+  credential: 'jwt',
+  tokenExpiresAt: Infinity,
+};
 const byHash = (id: string) => ({ extensions: { persistedQuery: { version: 1, sha256Hash: id } } });
 
 function setup(mode: SafelistMode = 'off') {
@@ -20,7 +33,9 @@ function setup(mode: SafelistMode = 'off') {
     manifestFor: async (tenantId, client) => ({
       tenantId,
       client,
-      operations: new Map(tenantId === 'acme' && (client === 'erp' || client === FRONTEND_MANIFEST) ? [[listed.id, listed]] : []),
+      operations: new Map(
+        tenantId === 'acme' && (client === 'erp' || client === FRONTEND_MANIFEST) ? [[listed.id, listed]] : [],
+      ),
     }),
     applyChange: () => undefined,
     resync: () => undefined,
@@ -54,17 +69,30 @@ describe('requestedOperationId', () => {
     expect(requestedOperationId({ documentId: `sha256:${listed.id}` })).toBe(listed.id);
     expect(requestedOperationId({ documentId: listed.id, ...byHash(listed.id) })).toBe(listed.id);
     expect(requestedOperationId({ query: LISTED })).toBeUndefined();
-    expect(() => requestedOperationId({ documentId: operationId(OTHER), ...byHash(listed.id) })).toThrow('different operations');
+    expect(() => requestedOperationId({ documentId: operationId(OTHER), ...byHash(listed.id) })).toThrow(
+      'different operations',
+    );
     expect(() => requestedOperationId(byHash('ABC'))).toThrow('SHA-256');
-    expect(() => requestedOperationId({ extensions: { persistedQuery: { sha256Hash: listed.id } } })).toThrow('version');
+    expect(() => requestedOperationId({ extensions: { persistedQuery: { sha256Hash: listed.id } } })).toThrow(
+      'version',
+    );
   });
 });
 
 describe('resolvePersistedRequest for API keys', () => {
   it('replaces the id with the operation of the key manifest, keeping variables and other extensions', async () => {
     const { resolve } = setup();
-    const body = { operationName: 'Listed', variables: { a: 1 }, extensions: { persistedQuery: { version: 1, sha256Hash: listed.id }, trace: true } };
-    await expect(resolve(body, partner)).resolves.toEqual({ operationName: 'Listed', variables: { a: 1 }, extensions: { trace: true }, query: LISTED });
+    const body = {
+      operationName: 'Listed',
+      variables: { a: 1 },
+      extensions: { persistedQuery: { version: 1, sha256Hash: listed.id }, trace: true },
+    };
+    await expect(resolve(body, partner)).resolves.toEqual({
+      operationName: 'Listed',
+      variables: { a: 1 },
+      extensions: { trace: true },
+      query: LISTED,
+    });
     await expect(resolve({ documentId: listed.id }, partner)).resolves.toEqual({ query: LISTED });
   });
 
@@ -79,8 +107,12 @@ describe('resolvePersistedRequest for API keys', () => {
 
   it('refuses every id for a key without a manifest, or with one of another tenant', async () => {
     const { refusal } = setup();
-    await expect(refusal(byHash(listed.id), { ...partner, manifest: undefined })).resolves.toBe('PERSISTED_QUERY_NOT_IN_LIST');
-    await expect(refusal(byHash(listed.id), { ...partner, tenantId: 'globex' })).resolves.toBe('PERSISTED_QUERY_NOT_IN_LIST');
+    await expect(refusal(byHash(listed.id), { ...partner, manifest: undefined })).resolves.toBe(
+      'PERSISTED_QUERY_NOT_IN_LIST',
+    );
+    await expect(refusal(byHash(listed.id), { ...partner, tenantId: 'globex' })).resolves.toBe(
+      'PERSISTED_QUERY_NOT_IN_LIST',
+    );
   });
 
   it('leaves a batch to Apollo Server, which refuses it', async () => {
@@ -112,7 +144,9 @@ describe('resolvePersistedRequest for frontends', () => {
     await expect(resolve({ query: LISTED }, person)).resolves.toEqual({ query: LISTED });
     await expect(resolve(byHash(listed.id), person)).resolves.toEqual({ query: LISTED });
     await expect(refusal({ query: OTHER }, person)).resolves.toBe('PERSISTED_QUERY_NOT_IN_LIST');
-    await expect(refusal({ query: OTHER, ...byHash(operationId(OTHER)) }, person)).resolves.toBe('PERSISTED_QUERY_NOT_IN_LIST');
+    await expect(refusal({ query: OTHER, ...byHash(operationId(OTHER)) }, person)).resolves.toBe(
+      'PERSISTED_QUERY_NOT_IN_LIST',
+    );
     await expect(refusal(byHash(operationId(OTHER)), person)).resolves.toBe('PERSISTED_QUERY_NOT_IN_LIST');
     expect(apq.size).toBe(0);
   });
@@ -123,7 +157,14 @@ describe('resolvePersistedRequest for frontends', () => {
     expect(logs).toEqual([]);
     await resolve({ query: OTHER, operationName: 'Other' }, person);
     expect(logs).toEqual([
-      expect.objectContaining({ level: 'warn', msg: 'operation outside the frontend safelist', requestId: 'req-1', tenant: 'acme', operationId: operationId(OTHER), operation: 'Other' }),
+      expect.objectContaining({
+        level: 'warn',
+        msg: 'operation outside the frontend safelist',
+        requestId: 'req-1',
+        tenant: 'acme',
+        operationId: operationId(OTHER),
+        operation: 'Other',
+      }),
     ]);
   });
 });

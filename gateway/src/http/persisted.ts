@@ -44,7 +44,8 @@ const DOCUMENT_ID_PREFIX = 'sha256:';
 const NO_CACHE = { 'cache-control': 'private, no-cache, must-revalidate' };
 
 const idRequired = (message: string) => gatewayError(ErrorCode.PERSISTED_QUERY_ID_REQUIRED, message);
-const notInList = () => gatewayError(ErrorCode.PERSISTED_QUERY_NOT_IN_LIST, 'The operation is not in the persisted operation list.');
+const notInList = () =>
+  gatewayError(ErrorCode.PERSISTED_QUERY_NOT_IN_LIST, 'The operation is not in the persisted operation list.');
 
 /**
  * The id the request names, if any. Both spellings may be sent, but then they must agree; anything that names an
@@ -65,15 +66,19 @@ export function requestedOperationId(body: Body): string | undefined {
   }
   const [id] = ids;
   if (id === undefined) return undefined;
-  if (!ids.every(isOperationId)) throw gatewayError(ErrorCode.BAD_REQUEST, 'A persisted operation id is the SHA-256 (hex) of the operation.');
-  if (ids.some((other) => other !== id)) throw gatewayError(ErrorCode.BAD_REQUEST, 'documentId and extensions.persistedQuery name different operations.');
+  if (!ids.every(isOperationId))
+    throw gatewayError(ErrorCode.BAD_REQUEST, 'A persisted operation id is the SHA-256 (hex) of the operation.');
+  if (ids.some((other) => other !== id))
+    throw gatewayError(ErrorCode.BAD_REQUEST, 'documentId and extensions.persistedQuery name different operations.');
   return id;
 }
 
 /** The body Apollo Server gets: the resolved text, and neither id field. */
 function withQuery(body: Body, query: string): Body {
   const { documentId: _documentId, extensions, ...rest } = body;
-  const { persistedQuery: _persistedQuery, ...otherExtensions } = (typeof extensions === 'object' && extensions !== null ? extensions : {}) as Body;
+  const { persistedQuery: _persistedQuery, ...otherExtensions } = (
+    typeof extensions === 'object' && extensions !== null ? extensions : {}
+  ) as Body;
   return { ...rest, query, ...(Object.keys(otherExtensions).length > 0 ? { extensions: otherExtensions } : {}) };
 }
 
@@ -98,9 +103,12 @@ export async function resolvePersistedRequest(
   const id = requestedOperationId(request);
 
   if (caller.credential === 'apiKey') {
-    if (id === undefined) throw idRequired('API keys run persisted operations only: send the operation id, not its text.');
+    if (id === undefined)
+      throw idRequired('API keys run persisted operations only: send the operation id, not its text.');
     if (hasQuery(request)) throw idRequired('API keys cannot register operations: send the operation id alone.');
-    const manifest = caller.manifest ? await options.manifests.manifestFor(caller.tenantId, caller.manifest) : undefined;
+    const manifest = caller.manifest
+      ? await options.manifests.manifestFor(caller.tenantId, caller.manifest)
+      : undefined;
     const operation = manifest?.operations.get(id);
     if (!operation) throw notInList();
     if (listed) listed.operationListed = true;
@@ -126,7 +134,8 @@ export async function resolvePersistedRequest(
     const listed = mode === 'off' ? undefined : (await frontend()).operations.get(id)?.body;
     if (listed === undefined && mode === 'enforce') throw notInList();
     const found = listed ?? (await options.apq.lookup(id));
-    if (found === undefined) throw gatewayError(ErrorCode.PERSISTED_QUERY_NOT_FOUND, 'PersistedQueryNotFound', { headers: NO_CACHE });
+    if (found === undefined)
+      throw gatewayError(ErrorCode.PERSISTED_QUERY_NOT_FOUND, 'PersistedQueryNotFound', { headers: NO_CACHE });
     query = found;
   }
 
@@ -151,7 +160,14 @@ export function resolvePersistedOperations(options: PersistedStageOptions): Requ
     const state = requestStateOf(res);
     if (!state?.caller || !state.tenant) return next(new Error('resolvePersistedOperations runs after authentication'));
     try {
-      req.body = await resolvePersistedRequest(req.body, state.caller, state.requestId, options, state.tenant.safelistMode, state.log);
+      req.body = await resolvePersistedRequest(
+        req.body,
+        state.caller,
+        state.requestId,
+        options,
+        state.tenant.safelistMode,
+        state.log,
+      );
     } catch (error) {
       if (error instanceof GraphQLError) {
         state.log.reason = 'persisted-operation';
@@ -160,7 +176,12 @@ export function resolvePersistedOperations(options: PersistedStageOptions): Requ
       if (error instanceof ControlPlaneUnavailableError) {
         state.log.reason = error.name;
         options.logger.error('persisted operations could not be read', { requestId: state.requestId, error });
-        return refuse(res, gatewayError(ErrorCode.SERVICE_UNAVAILABLE, 'The service is temporarily unavailable.', { headers: { 'retry-after': '1' } }));
+        return refuse(
+          res,
+          gatewayError(ErrorCode.SERVICE_UNAVAILABLE, 'The service is temporarily unavailable.', {
+            headers: { 'retry-after': '1' },
+          }),
+        );
       }
       return next(error);
     }

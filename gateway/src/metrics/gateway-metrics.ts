@@ -62,7 +62,11 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
     buckets: DURATION_BUCKETS,
     registers,
   });
-  const activeRequests = new Gauge({ name: 'http_server_active_requests', help: 'HTTP requests in flight.', registers });
+  const activeRequests = new Gauge({
+    name: 'http_server_active_requests',
+    help: 'HTTP requests in flight.',
+    registers,
+  });
   const clientDuration = new Histogram({
     name: 'http_client_request_duration_seconds',
     help: 'Duration of the gateway\'s operation fetches to each subgraph, by status ("none": no answer).',
@@ -103,7 +107,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
   });
   const persistedMisses = new Counter({
     name: 'tollgate_persisted_operation_misses_total',
-    help: 'Persisted-operation ids not found or not in the caller\'s list, by tenant and code.',
+    help: "Persisted-operation ids not found or not in the caller's list, by tenant and code.",
     labelNames: ['tenant', 'code'],
     registers,
   });
@@ -123,7 +127,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
   });
   const budgetRemaining = new Gauge({
     name: 'tollgate_budget_remaining',
-    help: 'Points left in the tenant\'s cost budget after its latest operation (this replica\'s view).',
+    help: "Points left in the tenant's cost budget after its latest operation (this replica's view).",
     labelNames: ['tenant'],
     registers,
   });
@@ -179,7 +183,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
   });
   new Gauge({
     name: 'tollgate_subgraph_circuit_state',
-    help: 'Each subgraph\'s circuit breaker: 1 for its current state (closed, open, half-open).',
+    help: "Each subgraph's circuit breaker: 1 for its current state (closed, open, half-open).",
     labelNames: ['subgraph', 'state'],
     registers,
     collect() {
@@ -243,7 +247,8 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
       const route = routeLabel(path);
       const key = `${tenant} ${status} ${route} ${method}`;
       let child = serverChildren.get(key);
-      if (!child) serverChildren.set(key, (child = serverDuration.labels(methodLabel(method), route, String(status), tenant)));
+      if (!child)
+        serverChildren.set(key, (child = serverDuration.labels(methodLabel(method), route, String(status), tenant)));
       child.observe(seconds);
       if (route !== '/graphql') return;
 

@@ -29,14 +29,20 @@ export interface TenantLabelOptions {
 }
 
 export function createTenantLabels(options: TenantLabelOptions): TenantLabels {
-  if (!Number.isSafeInteger(options.maxTenants) || options.maxTenants < 0) throw new Error('maxTenants must be an integer ≥ 0');
+  if (!Number.isSafeInteger(options.maxTenants) || options.maxTenants < 0)
+    throw new Error('maxTenants must be an integer ≥ 0');
   const labelled = new Set<string>();
   return {
     of(registeredTenantId, claimedTenantId) {
       if (registeredTenantId === undefined) return claimedTenantId === undefined ? NO_TENANT : OTHER_TENANT;
       if (labelled.has(registeredTenantId)) return registeredTenantId;
       // Reserved words stay unambiguous: a tenant that happens to be called `other` or `none` shares `other`.
-      if (labelled.size >= options.maxTenants || registeredTenantId === NO_TENANT || registeredTenantId === OTHER_TENANT) return OTHER_TENANT;
+      if (
+        labelled.size >= options.maxTenants ||
+        registeredTenantId === NO_TENANT ||
+        registeredTenantId === OTHER_TENANT
+      )
+        return OTHER_TENANT;
       labelled.add(registeredTenantId);
       return registeredTenantId;
     },

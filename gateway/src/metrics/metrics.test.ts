@@ -54,7 +54,13 @@ describe('gateway metrics', () => {
     platform = await startTestPlatform({
       metrics: { host: '127.0.0.1', port: 0, maxTenants: 100 },
       // Invented tenants below are failed authentications; this test is about labels, not about holding them back.
-      authFailures: { maxPerAddress: 1_000_000, maxPerApiKey: 10, windowMs: 60_000, holdMs: 60_000, trackedClients: 10_000 },
+      authFailures: {
+        maxPerAddress: 1_000_000,
+        maxPerApiKey: 10,
+        windowMs: 60_000,
+        holdMs: 60_000,
+        trackedClients: 10_000,
+      },
     });
     metricsUrl = platform.gateway.metricsUrl ?? '';
   });
@@ -76,7 +82,12 @@ describe('gateway metrics', () => {
 
     const { samples } = await scrape();
     const graphqlCount = (tenant: string, status: string) =>
-      valueOf(samples, 'http_server_request_duration_seconds_count', { http_request_method: 'POST', http_route: '/graphql', http_response_status_code: status, tenant });
+      valueOf(samples, 'http_server_request_duration_seconds_count', {
+        http_request_method: 'POST',
+        http_route: '/graphql',
+        http_response_status_code: status,
+        tenant,
+      });
     expect({
       acmeOk: graphqlCount('acme', '200'),
       acmeMiss: graphqlCount('acme', '400'),
@@ -85,12 +96,18 @@ describe('gateway metrics', () => {
       throttled429: graphqlCount(throttled, '429'),
       forbidden: valueOf(samples, 'tollgate_refusals_total', { tenant: 'globex', code: 'FORBIDDEN' }),
       notInList: valueOf(samples, 'tollgate_refusals_total', { tenant: 'acme', code: 'PERSISTED_QUERY_NOT_IN_LIST' }),
-      miss: valueOf(samples, 'tollgate_persisted_operation_misses_total', { tenant: 'acme', code: 'PERSISTED_QUERY_NOT_IN_LIST' }),
+      miss: valueOf(samples, 'tollgate_persisted_operation_misses_total', {
+        tenant: 'acme',
+        code: 'PERSISTED_QUERY_NOT_IN_LIST',
+      }),
       rateLimitedRefusals: valueOf(samples, 'tollgate_refusals_total', { tenant: throttled, code: 'RATE_LIMITED' }),
       rateLimited: valueOf(samples, 'tollgate_rate_limited_requests_total', { tenant: throttled }),
       acmeRefusals: samples.filter((s) => s.name === 'tollgate_refusals_total' && s.labels.tenant === 'acme').length,
       // The operation is named only where it came from a list: the partner's; text queries are unknown.
-      partnerOperation: valueOf(samples, 'tollgate_operations_total', { tenant: 'acme', graphql_operation_name: 'Products' }),
+      partnerOperation: valueOf(samples, 'tollgate_operations_total', {
+        tenant: 'acme',
+        graphql_operation_name: 'Products',
+      }),
       acmeUnknown: valueOf(samples, 'tollgate_operations_total', { tenant: 'acme', graphql_operation_name: 'unknown' }),
       whoNamed: valueOf(samples, 'tollgate_operations_total', { tenant: 'acme', graphql_operation_name: 'Who' }),
       acmeOverhead: valueOf(samples, 'tollgate_request_overhead_duration_seconds_count', { tenant: 'acme' }),
@@ -119,14 +136,22 @@ describe('gateway metrics', () => {
     });
     // Every subgraph the plans fetched from: its fetch durations, and its breaker closed.
     for (const subgraph of ['accounts', 'products']) {
-      expect(valueOf(samples, 'http_client_request_duration_seconds_count', { subgraph, http_response_status_code: '200' })).toBeGreaterThan(0);
+      expect(
+        valueOf(samples, 'http_client_request_duration_seconds_count', { subgraph, http_response_status_code: '200' }),
+      ).toBeGreaterThan(0);
       expect(valueOf(samples, 'tollgate_subgraph_circuit_state', { subgraph, state: 'closed' })).toBe(1);
       expect(valueOf(samples, 'tollgate_subgraph_circuit_state', { subgraph, state: 'open' })).toBe(0);
     }
     // The gateway's own time is less than the request's: the subgraph wait is taken out.
-    const total = valueOf(samples, 'http_server_request_duration_seconds_sum', { http_route: '/graphql', http_response_status_code: '200', tenant: 'acme' });
+    const total = valueOf(samples, 'http_server_request_duration_seconds_sum', {
+      http_route: '/graphql',
+      http_response_status_code: '200',
+      tenant: 'acme',
+    });
     expect(valueOf(samples, 'tollgate_request_overhead_duration_seconds_sum', { tenant: 'acme' })).toBeLessThan(total);
-    const supergraphId = createHash('sha256').update(readFileSync(platform.config.supergraphPath, 'utf8')).digest('hex');
+    const supergraphId = createHash('sha256')
+      .update(readFileSync(platform.config.supergraphPath, 'utf8'))
+      .digest('hex');
     expect(valueOf(samples, 'tollgate_supergraph_info', { supergraph_id: supergraphId })).toBe(1);
     expect(valueOf(samples, 'tollgate_budget_redis_fallback', {})).toBe(0);
     expect(valueOf(samples, 'tollgate_cache_lookups_total', { cache: 'documents', result: 'hit' })).toBeGreaterThan(0);
@@ -135,17 +160,27 @@ describe('gateway metrics', () => {
     // 1,000 requests naming tenants nobody registered: refused, and counted under one label.
     const tenantsBefore = new Set(samples.map((s) => s.labels.tenant).filter((t) => t !== undefined));
     const seriesBefore = samples.length;
-    const tokens = await Promise.all(Array.from({ length: 1_000 }, (_, i) => platform.issuer.sign({ tenant: `ghost-${i}-${randomBytes(3).toString('hex')}` })));
+    const tokens = await Promise.all(
+      Array.from({ length: 1_000 }, (_, i) =>
+        platform.issuer.sign({ tenant: `ghost-${i}-${randomBytes(3).toString('hex')}` }),
+      ),
+    );
     const statuses = new Map<number, number>();
     for (let start = 0; start < tokens.length; start += 20) {
-      const answers = await Promise.all(tokens.slice(start, start + 20).map((token) => platform.graphql({ query: WHO }, { token })));
+      const answers = await Promise.all(
+        tokens.slice(start, start + 20).map((token) => platform.graphql({ query: WHO }, { token })),
+      );
       for (const { status } of answers) statuses.set(status, (statuses.get(status) ?? 0) + 1);
     }
     expect([...statuses.keys()].every((status) => status >= 400)).toBe(true);
     const after = await scrape();
-    const newTenants = new Set(after.samples.map((s) => s.labels.tenant).filter((t) => t !== undefined && !tenantsBefore.has(t)));
+    const newTenants = new Set(
+      after.samples.map((s) => s.labels.tenant).filter((t) => t !== undefined && !tenantsBefore.has(t)),
+    );
     expect([...newTenants]).toEqual(['other']);
-    const invented = after.samples.filter((s) => s.name === 'http_server_request_duration_seconds_count' && s.labels.tenant === 'other');
+    const invented = after.samples.filter(
+      (s) => s.name === 'http_server_request_duration_seconds_count' && s.labels.tenant === 'other',
+    );
     expect(invented.reduce((n, s) => n + s.value, 0)).toBe(1_000);
     // One series per metric and status at most, not one per invented tenant: the histogram's buckets included, far
     // fewer than 1,000 new lines.

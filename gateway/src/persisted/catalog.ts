@@ -60,7 +60,8 @@ export function createManifestCatalog(options: ManifestCatalogOptions): Manifest
         operations: new Map(served?.operations.map((operation) => [operation.id, operation])),
       };
     },
-    onStale: (key, error) => logger.warn('control plane unreadable; serving the cached manifest', { manifest: key, error }),
+    onStale: (key, error) =>
+      logger.warn('control plane unreadable; serving the cached manifest', { manifest: key, error }),
   });
   return {
     // Tenant ids and manifest names cannot contain "/", so the key is unambiguous.

@@ -56,7 +56,10 @@ export const MAX_OPERATION_BODY_LENGTH = 64 * 1024;
  * holds exactly one operation of that name and type, and it validates against `schema` (the supergraph's API
  * schema). Returns the manifest typed, or every problem found.
  */
-export function checkManifest(value: unknown, schema: GraphQLSchema): { manifest: PersistedQueryManifest } | { problems: string[] } {
+export function checkManifest(
+  value: unknown,
+  schema: GraphQLSchema,
+): { manifest: PersistedQueryManifest } | { problems: string[] } {
   if (typeof value !== 'object' || value === null) return { problems: ['the manifest must be a JSON object'] };
   const { format, version, operations } = value as Record<string, unknown>;
   const problems: string[] = [];
@@ -84,7 +87,8 @@ export function checkManifest(value: unknown, schema: GraphQLSchema): { manifest
 }
 
 function checkOperation(entry: unknown, schema: GraphQLSchema): PersistedOperation | { problems: string[] } {
-  if (typeof entry !== 'object' || entry === null) return { problems: ['must be an object with id, name, type and body'] };
+  if (typeof entry !== 'object' || entry === null)
+    return { problems: ['must be an object with id, name, type and body'] };
   const { id, name, type, body } = entry as Record<string, unknown>;
   if (typeof body !== 'string' || body.length === 0 || body.length > MAX_OPERATION_BODY_LENGTH) {
     return { problems: [`body must be a GraphQL document of at most ${MAX_OPERATION_BODY_LENGTH} characters`] };
@@ -95,12 +99,16 @@ function checkOperation(entry: unknown, schema: GraphQLSchema): PersistedOperati
   try {
     document = parse(body);
   } catch (error) {
-    return { problems: [...problems, `body does not parse: ${error instanceof GraphQLError ? error.message : String(error)}`] };
+    return {
+      problems: [...problems, `body does not parse: ${error instanceof GraphQLError ? error.message : String(error)}`],
+    };
   }
   const definitions = document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
   const [definition] = definitions;
-  if (definitions.length !== 1 || !definition) return { problems: [...problems, 'body must hold exactly one operation'] };
-  if (typeof name !== 'string' || definition.name?.value !== name) problems.push('name must be the name of the operation in body');
+  if (definitions.length !== 1 || !definition)
+    return { problems: [...problems, 'body must hold exactly one operation'] };
+  if (typeof name !== 'string' || definition.name?.value !== name)
+    problems.push('name must be the name of the operation in body');
   if (type !== definition.operation) problems.push(`type must be "${definition.operation}"`);
   for (const error of validate(schema, document)) problems.push(`does not validate: ${error.message}`);
   if (problems.length > 0) return { problems };

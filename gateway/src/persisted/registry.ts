@@ -9,7 +9,12 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 import { isTenantId } from '../../../common/ids';
 import type { ChangePublisher } from '../tenants/changes';
-import { RegistryError, RegistryValidationError, STRICT_SCHEMA_OPTIONS, type TenantLookup } from '../control-plane/registry-common';
+import {
+  RegistryError,
+  RegistryValidationError,
+  STRICT_SCHEMA_OPTIONS,
+  type TenantLookup,
+} from '../control-plane/registry-common';
 import { isManifestName, type PersistedOperation, type PersistedQueryManifest } from './manifest';
 
 export interface ManifestVersion {
@@ -36,7 +41,12 @@ const PUBLISH_ATTEMPTS = 3;
 
 function manifestModel(connection: Connection): Model<ManifestDoc> {
   const operation = new Schema<PersistedOperation>(
-    { id: { type: String, required: true }, name: { type: String, required: true }, type: { type: String, required: true }, body: { type: String, required: true } },
+    {
+      id: { type: String, required: true },
+      name: { type: String, required: true },
+      type: { type: String, required: true },
+      body: { type: String, required: true },
+    },
     { ...STRICT_SCHEMA_OPTIONS, _id: false },
   );
   const schema = new Schema<ManifestDoc>(
@@ -58,7 +68,8 @@ function manifestModel(connection: Connection): Model<ManifestDoc> {
 function checkScope(tenantId: string, client: string): void {
   const problems: string[] = [];
   if (!isTenantId(tenantId)) problems.push('tenant must be a tenant id such as "acme"');
-  if (!isManifestName(client)) problems.push('client must be a manifest name: letters, digits, ".", "_" or "-", up to 100');
+  if (!isManifestName(client))
+    problems.push('client must be a manifest name: letters, digits, ".", "_" or "-", up to 100');
   if (problems.length > 0) throw new RegistryValidationError(problems);
 }
 
@@ -79,7 +90,12 @@ export class ManifestRegistry {
     checkScope(tenantId, client);
     if (!(await this.tenants.getTenant(tenantId))) throw new RegistryError(`no tenant ${tenantId}`);
     for (let attempt = 1; ; attempt++) {
-      const [latest] = await this.manifests.find({ tenantId, client }).sort({ version: -1 }).limit(1).lean<ManifestDoc[]>().exec();
+      const [latest] = await this.manifests
+        .find({ tenantId, client })
+        .sort({ version: -1 })
+        .limit(1)
+        .lean<ManifestDoc[]>()
+        .exec();
       const doc: ManifestDoc = {
         tenantId,
         client,
@@ -101,9 +117,14 @@ export class ManifestRegistry {
   /** Stops serving one version; the newest version still not retired (if any) is served instead. */
   async retire(tenantId: string, client: string, version: number): Promise<ManifestVersion> {
     checkScope(tenantId, client);
-    if (!Number.isSafeInteger(version) || version < 1) throw new RegistryValidationError(['version must be a positive integer']);
+    if (!Number.isSafeInteger(version) || version < 1)
+      throw new RegistryValidationError(['version must be a positive integer']);
     const retired = await this.manifests
-      .findOneAndUpdate({ tenantId, client, version, retiredAt: null }, { $set: { retiredAt: new Date(this.now()) } }, { returnDocument: 'after' })
+      .findOneAndUpdate(
+        { tenantId, client, version, retiredAt: null },
+        { $set: { retiredAt: new Date(this.now()) } },
+        { returnDocument: 'after' },
+      )
       .lean<ManifestDoc>()
       .exec();
     if (retired) await this.changes?.publish({ kind: 'manifest', id: tenantId });
@@ -115,7 +136,12 @@ export class ManifestRegistry {
   /** The version gateways serve: the newest one not retired. */
   async served(tenantId: string, client: string): Promise<ManifestVersion | undefined> {
     if (!isTenantId(tenantId) || !isManifestName(client)) return undefined;
-    const [doc] = await this.manifests.find({ tenantId, client, retiredAt: null }).sort({ version: -1 }).limit(1).lean<ManifestDoc[]>().exec();
+    const [doc] = await this.manifests
+      .find({ tenantId, client, retiredAt: null })
+      .sort({ version: -1 })
+      .limit(1)
+      .lean<ManifestDoc[]>()
+      .exec();
     return doc && toVersion(doc);
   }
 
@@ -142,7 +168,9 @@ function toVersion(doc: ManifestDoc): ManifestVersion {
     tenantId: doc.tenantId,
     client: doc.client,
     version: doc.version,
-    operations: Object.freeze(doc.operations.map(({ id, name, type, body }) => Object.freeze({ id, name, type, body }))),
+    operations: Object.freeze(
+      doc.operations.map(({ id, name, type, body }) => Object.freeze({ id, name, type, body })),
+    ),
     publishedAt: doc.publishedAt,
     ...(doc.retiredAt ? { retiredAt: doc.retiredAt } : {}),
   });

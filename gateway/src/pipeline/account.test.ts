@@ -20,7 +20,8 @@ const PREFIX = `tollgate-test:account:${randomBytes(6).toString('hex')}`;
 const model = createCostModel(readFileSync(join(__dirname, '..', '..', '..', 'schema', 'supergraph.graphql'), 'utf8'));
 
 /** Estimated 181: see estimate.test.ts. */
-const NESTED = '{ products(first: 10) { edges { node { reviews(first: 5) { edges { node { author { name } } } } } } } }';
+const NESTED =
+  '{ products(first: 10) { edges { node { reviews(first: 5) { edges { node { author { name } } } } } } } }';
 
 function report(query: string, requestedQueryCost: number): CostReport {
   const document = parse(query);
@@ -38,7 +39,9 @@ function report(query: string, requestedQueryCost: number): CostReport {
 describe('what an operation is charged', () => {
   const nested = report(NESTED, 181);
   const review = { node: { author: { name: 'Ada' } } };
-  const data = { products: { edges: [{ node: { reviews: { edges: [review] } } }, { node: { reviews: { edges: [review] } } }] } };
+  const data = {
+    products: { edges: [{ node: { reviews: { edges: [review] } } }, { node: { reviews: { edges: [review] } } }] },
+  };
   const single = (result: object): GraphQLResponse['body'] => ({ kind: 'single', singleResult: result });
 
   it('is nothing when the operation never executed', () => {
@@ -51,7 +54,9 @@ describe('what an operation is charged', () => {
   });
 
   it('is at least 1 for an executed operation', () => {
-    expect(chargeFor(report('{ __typename }', 0), { executed: true, body: single({ data: { __typename: 'Query' } }) })).toBe(1);
+    expect(
+      chargeFor(report('{ __typename }', 0), { executed: true, body: single({ data: { __typename: 'Query' } }) }),
+    ).toBe(1);
   });
 
   it('is nothing when the executor refused before fetching (no `data` entry at all)', () => {
@@ -75,7 +80,12 @@ describe('what an operation is charged', () => {
 describe('RateLimit headers', () => {
   it('follow draft-ietf-httpapi-ratelimit-headers', () => {
     // window: 1000 / 50 = 20 s to fill; 100 missing at 50/s → full in 2 s
-    expect(rateLimitHeaders({ capacity: 1_000, restoreRate: 50 }, { maximumAvailable: 1_000, currentlyAvailable: 900, restoreRate: 50 })).toEqual({
+    expect(
+      rateLimitHeaders(
+        { capacity: 1_000, restoreRate: 50 },
+        { maximumAvailable: 1_000, currentlyAvailable: 900, restoreRate: 50 },
+      ),
+    ).toEqual({
       'ratelimit-policy': '"budget";q=1000;w=20',
       ratelimit: '"budget";r=900;t=2',
     });
@@ -83,9 +93,12 @@ describe('RateLimit headers', () => {
 
   it('show a bucket in debt as nothing remaining, and the time to pay it off', () => {
     // 1010 missing at 50/s → 20.2 → 21 s
-    expect(rateLimitHeaders({ capacity: 1_000, restoreRate: 50 }, { maximumAvailable: 1_000, currentlyAvailable: -10, restoreRate: 50 }).ratelimit).toBe(
-      '"budget";r=0;t=21',
-    );
+    expect(
+      rateLimitHeaders(
+        { capacity: 1_000, restoreRate: 50 },
+        { maximumAvailable: 1_000, currentlyAvailable: -10, restoreRate: 50 },
+      ).ratelimit,
+    ).toBe('"budget";r=0;t=21');
   });
 });
 
@@ -152,7 +165,13 @@ describe('accounting through Apollo Server', () => {
 
   function caller(): Caller {
     principals += 1;
-    return { tenantId: 'acme', principal: `user-${principals}`, roles: ['staff'], credential: 'jwt', tokenExpiresAt: Date.now() + 60_000 };
+    return {
+      tenantId: 'acme',
+      principal: `user-${principals}`,
+      roles: ['staff'],
+      credential: 'jwt',
+      tokenExpiresAt: Date.now() + 60_000,
+    };
   }
 
   async function run(query: string, who: Caller, variables?: Record<string, unknown>) {
@@ -189,7 +208,10 @@ describe('accounting through Apollo Server', () => {
     });
     try {
       const { result } = await run(NESTED, who);
-      expect(result.extensions?.cost).toMatchObject({ actualQueryCost: 13, throttleStatus: { currentlyAvailable: 487 } });
+      expect(result.extensions?.cost).toMatchObject({
+        actualQueryCost: 13,
+        throttleStatus: { currentlyAvailable: 487 },
+      });
       // The reservation (the flush timer may have run since; it sends amount 0 and the refund as the pending part).
       expect(sent[0]).toEqual({ amount: '181', conditional: '1', pending: '0' });
       expect(sent.slice(1)).toEqual(sent.length > 1 ? [{ amount: '0', conditional: '0', pending: '-168' }] : []);
@@ -209,7 +231,11 @@ describe('accounting through Apollo Server', () => {
     // products 1 + 100 × 2 = 201 > 200
     const { result, http } = await run('{ products(first: 100) { edges { node { name } } } }', caller());
     expect(http.status).toBe(400);
-    expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'COST_ESTIMATED_TOO_EXPENSIVE', estimated: 201, maximum: 200 });
+    expect(result.errors?.[0]?.extensions).toMatchObject({
+      code: 'COST_ESTIMATED_TOO_EXPENSIVE',
+      estimated: 201,
+      maximum: 200,
+    });
     expect(result.extensions?.cost).toEqual({ requestedQueryCost: 201, actualQueryCost: 0 });
     expect(calls.length).toBe(before);
   });
@@ -230,7 +256,11 @@ describe('accounting through Apollo Server', () => {
     // products 1 + 7 × (ProductEdge 1 + Product 1) = 15; nothing came back but the work was asked for
     const { result } = await run('{ products(first: 7, after: "timeout") { edges { node { name } } } }', caller());
     expect(result.errors?.[0]?.extensions?.code).toBe('SUBGRAPH_TIMEOUT');
-    expect(result.extensions?.cost).toMatchObject({ requestedQueryCost: 15, actualQueryCost: 15, throttleStatus: { currentlyAvailable: 485 } });
+    expect(result.extensions?.cost).toMatchObject({
+      requestedQueryCost: 15,
+      actualQueryCost: 15,
+      throttleStatus: { currentlyAvailable: 485 },
+    });
   });
 
   it('answers RATE_LIMITED with Retry-After and the RateLimit headers once the budget is spent', async () => {

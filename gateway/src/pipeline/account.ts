@@ -29,13 +29,16 @@ import type { Stage } from './index';
 
 /** The cost stage estimates every operation at this floor too, so estimate and charge agree on trivial ones. */
 export const MIN_EXECUTED_CHARGE = MIN_OPERATION_COST;
-const FAILURE_CODES: ReadonlySet<unknown> = new Set(['DOWNSTREAM_SERVICE_ERROR', 'SUBGRAPH_TIMEOUT', 'INTERNAL_SERVER_ERROR']);
+const FAILURE_CODES: ReadonlySet<unknown> = new Set([
+  'DOWNSTREAM_SERVICE_ERROR',
+  'SUBGRAPH_TIMEOUT',
+  'INTERNAL_SERVER_ERROR',
+]);
 /** The policy's name in the RateLimit headers. */
 const POLICY_NAME = 'budget';
 
 export type ExecutionOutcome =
-  | { readonly executed: false }
-  | { readonly executed: true; readonly body: GraphQLResponse['body'] };
+  { readonly executed: false } | { readonly executed: true; readonly body: GraphQLResponse['body'] };
 
 export interface CostSettlement {
   /** What the operation was charged. */
@@ -60,12 +63,17 @@ export function chargeFor(report: CostReport, outcome: ExecutionOutcome): number
   if (body.kind !== 'single') return report.requestedQueryCost;
   const result = body.singleResult;
   const actual = actualCost(result.data, report.plan, report.variables);
-  if ((result.errors ?? []).some((e) => FAILURE_CODES.has(e.extensions?.code))) return Math.max(actual, report.requestedQueryCost);
+  if ((result.errors ?? []).some((e) => FAILURE_CODES.has(e.extensions?.code)))
+    return Math.max(actual, report.requestedQueryCost);
   if (result.data === undefined) return 0;
   return Math.max(actual, MIN_EXECUTED_CHARGE);
 }
 
-export async function settleCost(report: CostReport, outcome: ExecutionOutcome, budget: Budget): Promise<CostSettlement> {
+export async function settleCost(
+  report: CostReport,
+  outcome: ExecutionOutcome,
+  budget: Budget,
+): Promise<CostSettlement> {
   if (!report.reservation) {
     return { actualQueryCost: 0, ...(report.throttleStatus ? { throttleStatus: report.throttleStatus } : {}) };
   }

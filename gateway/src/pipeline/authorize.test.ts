@@ -11,7 +11,13 @@ import { introspectionRule, ruleTree } from '../authz/rules';
 import { apiSchema, gateRequest, partner, person, supergraphSdl } from '../authz/test-fixtures';
 import { createAuthorizeStage } from './authorize';
 import type { AuthzMode } from '../tenants/tenant';
-import { createPipelinePlugin, type Caller, type GatewayContext, type OperationRequest, type OperationStage } from './index';
+import {
+  createPipelinePlugin,
+  type Caller,
+  type GatewayContext,
+  type OperationRequest,
+  type OperationStage,
+} from './index';
 
 const gate = new AuthorizationGate({ schema: apiSchema, rules: ruleTree, introspectionRule });
 
@@ -198,7 +204,9 @@ describe('filter mode', () => {
     const validNames = inputRule('validNames')((yup) => yup.object({ first: yup.number().max(10) }));
     const rules = { ...ruleTree, Query: { ...(ruleTree as Record<string, object>).Query, products: validNames } };
     const query = '{ products(first: 50) { pageInfo { hasNextPage } } users(first: 1) { pageInfo { hasNextPage } } }';
-    const error = await refusal(stage('filter', recordingLogger().logger, rules).run(operationOf(query, person('customer'))));
+    const error = await refusal(
+      stage('filter', recordingLogger().logger, rules).run(operationOf(query, person('customer'))),
+    );
     expect(error.extensions.code).toBe('BAD_USER_INPUT');
   });
 });
@@ -209,8 +217,10 @@ describe('with Apollo Server and the gateway', () => {
     u1: { id: 'u1', name: 'Ann', email: 'ann@acme.test', roles: ['CUSTOMER'] },
     u2: { id: 'u2', name: 'Bo', email: 'bo@acme.test', roles: ['STAFF'] },
   };
-  const byId = (map: Record<string, unknown>): GraphQLFieldResolver<unknown, unknown, { id: string }> =>
-    (_parent, { id }) => map[id] ?? null;
+  const byId =
+    (map: Record<string, unknown>): GraphQLFieldResolver<unknown, unknown, { id: string }> =>
+    (_parent, { id }) =>
+      map[id] ?? null;
   const resolvers: Record<string, object> = {
     accounts: {
       Query: { me: () => users.u1, user: byId(users) },

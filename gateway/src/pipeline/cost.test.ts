@@ -22,7 +22,8 @@ const estimator = createCostEstimator({ model });
 const LIMITS: PlanLimits = { ...DEFAULT_PLANS[0]!.limits, maxCost: 200, budget: { capacity: 500, restoreRate: 1 } };
 
 /** products 1 + edges 10 × (ProductEdge 1 + node … reviews 16) = 181: see estimate.test.ts */
-const NESTED = '{ products(first: 10) { edges { node { reviews(first: 5) { edges { node { author { name } } } } } } } }';
+const NESTED =
+  '{ products(first: 10) { edges { node { reviews(first: 5) { edges { node { author { name } } } } } } } }';
 /** products 1 + 100 × (ProductEdge 1 + Product 1 + name 0) = 201 */
 const OVER_MAXIMUM = '{ products(first: 100) { edges { node { name } } } }';
 
@@ -52,7 +53,13 @@ afterAll(async () => {
 
 function caller(): Caller {
   principals += 1;
-  return { tenantId: 'acme', principal: `user-${principals}`, roles: ['staff'], credential: 'jwt', tokenExpiresAt: Date.now() + 60_000 };
+  return {
+    tenantId: 'acme',
+    principal: `user-${principals}`,
+    roles: ['staff'],
+    credential: 'jwt',
+    tokenExpiresAt: Date.now() + 60_000,
+  };
 }
 
 function stage(mode: CostMode, withBudget: Budget = budget) {
@@ -72,7 +79,14 @@ async function refusalOf(run: unknown): Promise<GraphQLError> {
 const unavailable: Budget = {
   reserve: () => Promise.reject(new BudgetUnavailableError()),
   settle: () => Promise.resolve(undefined),
-  stats: () => ({ backend: 'memory', outages: 1, recoveries: 0, redisFailures: 1, fallbackDecisions: 1, lostSettlements: 0 }),
+  stats: () => ({
+    backend: 'memory',
+    outages: 1,
+    recoveries: 0,
+    redisFailures: 1,
+    fallbackDecisions: 1,
+    lostSettlements: 0,
+  }),
   flush: () => Promise.resolve(),
   close: () => Promise.resolve(),
 };
@@ -92,14 +106,20 @@ describe('cost stage, enforce mode', () => {
     expect(report?.refusal).toBeUndefined();
   });
 
-  it('estimates an operation that selects nothing billable at the charge\'s floor, so estimate and charge agree', async () => {
+  it("estimates an operation that selects nothing billable at the charge's floor, so estimate and charge agree", async () => {
     const operation = resolvedOperation('{ __typename }', caller());
     // The estimator prices `__typename` at 0 (Apollo Router's rule); the operation as a whole is never free.
     expect(estimator.estimate(operation).cost).toBe(0);
     await stage('enforce').run(operation);
     const report = operation.cost!;
-    expect(report).toMatchObject({ requestedQueryCost: MIN_OPERATION_COST, reservation: { amount: MIN_OPERATION_COST } });
-    const executed = { executed: true, body: { kind: 'single', singleResult: { data: { __typename: 'Query' } } } } as const;
+    expect(report).toMatchObject({
+      requestedQueryCost: MIN_OPERATION_COST,
+      reservation: { amount: MIN_OPERATION_COST },
+    });
+    const executed = {
+      executed: true,
+      body: { kind: 'single', singleResult: { data: { __typename: 'Query' } } },
+    } as const;
     expect(chargeFor(report, executed)).toBe(report.requestedQueryCost);
   });
 
@@ -107,9 +127,16 @@ describe('cost stage, enforce mode', () => {
     const who = caller();
     const operation = resolvedOperation(OVER_MAXIMUM, who);
     const error = await refusalOf(stage('enforce').run(operation));
-    expect(error.extensions).toMatchObject({ code: 'COST_ESTIMATED_TOO_EXPENSIVE', estimated: 201, maximum: 200, http: { status: 400 } });
+    expect(error.extensions).toMatchObject({
+      code: 'COST_ESTIMATED_TOO_EXPENSIVE',
+      estimated: 201,
+      maximum: 200,
+      http: { status: 400 },
+    });
     // Nothing charged: the caller's bucket was never created.
-    expect(await redis.exists(budgetKey({ tenantId: 'acme', credential: 'jwt', principal: who.principal }, PREFIX))).toBe(0);
+    expect(
+      await redis.exists(budgetKey({ tenantId: 'acme', credential: 'jwt', principal: who.principal }, PREFIX)),
+    ).toBe(0);
     expect(operation.cost).toMatchObject({ requestedQueryCost: 201, refusal: 'COST_ESTIMATED_TOO_EXPENSIVE' });
   });
 
@@ -122,7 +149,10 @@ describe('cost stage, enforce mode', () => {
     expect(error.extensions).toMatchObject({
       code: 'RATE_LIMITED',
       retryAfter: 43,
-      cost: { requestedQueryCost: 181, throttleStatus: { maximumAvailable: 500, currentlyAvailable: 138, restoreRate: 1 } },
+      cost: {
+        requestedQueryCost: 181,
+        throttleStatus: { maximumAvailable: 500, currentlyAvailable: 138, restoreRate: 1 },
+      },
     });
     const http = error.extensions.http as { status: number; headers: Map<string, string> };
     expect(http.status).toBe(429);

@@ -129,12 +129,8 @@ function tooExpensive(estimated: number, maximum: number) {
 }
 
 function rateLimited(requestedQueryCost: number, retryAfter: number, throttleStatus: ThrottleStatus) {
-  return gatewayError(
-    ErrorCode.RATE_LIMITED,
-    `The cost budget is used up; retry in ${retryAfter} s.`,
-    {
-      headers: { 'retry-after': String(retryAfter) },
-      extensions: { retryAfter, cost: { requestedQueryCost, throttleStatus } },
-    },
-  );
+  return gatewayError(ErrorCode.RATE_LIMITED, `The cost budget is used up; retry in ${retryAfter} s.`, {
+    headers: { 'retry-after': String(retryAfter) },
+    extensions: { retryAfter, cost: { requestedQueryCost, throttleStatus } },
+  });
 }

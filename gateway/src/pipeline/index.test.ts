@@ -4,19 +4,35 @@ import { queryHashOf } from '../authz/gate';
 import type { FieldFilter } from '../authz/filter';
 import { ErrorCode, gatewayError } from '../errors';
 import { completeFilteredResponse } from './authorize';
-import { createPipelinePlugin, replaceDocument, type GatewayContext, type OperationStage, type ResolvedOperation } from './index';
+import {
+  createPipelinePlugin,
+  replaceDocument,
+  type GatewayContext,
+  type OperationStage,
+  type ResolvedOperation,
+} from './index';
 
 const typeDefs = 'type Query { hello(name: String): String secret: String broken: String }';
 
 function context(): GatewayContext {
   return {
     requestId: 'req-12345678',
-    caller: { tenantId: 'acme', principal: 'user-1', roles: ['customer'], credential: 'jwt', tokenExpiresAt: Date.now() + 60_000 },
+    caller: {
+      tenantId: 'acme',
+      principal: 'user-1',
+      roles: ['customer'],
+      credential: 'jwt',
+      tokenExpiresAt: Date.now() + 60_000,
+    },
     log: { errorCodes: [] },
   };
 }
 
-async function run(stages: OperationStage[], request: { query: string; operationName?: string; variables?: Record<string, unknown> }, contextValue = context()) {
+async function run(
+  stages: OperationStage[],
+  request: { query: string; operationName?: string; variables?: Record<string, unknown> },
+  contextValue = context(),
+) {
   let resolved = 0;
   const server = new ApolloServer<GatewayContext>({
     typeDefs,
@@ -54,7 +70,9 @@ describe('the pipeline plugin', () => {
         events.push(`${name}:end`);
       },
     });
-    const { body, resolved } = await run([stage('slow', 20), stage('fast', 0), stage('last', 5)], { query: '{ hello }' });
+    const { body, resolved } = await run([stage('slow', 20), stage('fast', 0), stage('last', 5)], {
+      query: '{ hello }',
+    });
     expect(events).toEqual(['slow:start', 'slow:end', 'fast:start', 'fast:end', 'last:start', 'last:end']);
     expect(body?.data).toEqual({ hello: 'world' });
     expect(resolved).toBe(1);
@@ -151,12 +169,23 @@ describe("the codes of Apollo Server's answers in the request's log", () => {
   it("records filter mode's UNAUTHORIZED_FIELD_OR_TYPE errors once each, with the execution's own", async () => {
     const query = '{ hello secret broken }';
     const filter = filterOut('{ hello broken }', ['secret']);
-    const { body, contextValue } = await run([{ name: 'filter', run: (operation) => {
-      replaceDocument(operation, filter);
-      return (_request, response) => completeFilteredResponse(response, filter);
-    } }], { query });
+    const { body, contextValue } = await run(
+      [
+        {
+          name: 'filter',
+          run: (operation) => {
+            replaceDocument(operation, filter);
+            return (_request, response) => completeFilteredResponse(response, filter);
+          },
+        },
+      ],
+      { query },
+    );
     expect(body?.data).toEqual({ hello: 'world', broken: null, secret: null });
-    expect(body?.errors?.map((error) => error.extensions?.code)).toEqual(['INTERNAL_SERVER_ERROR', 'UNAUTHORIZED_FIELD_OR_TYPE']);
+    expect(body?.errors?.map((error) => error.extensions?.code)).toEqual([
+      'INTERNAL_SERVER_ERROR',
+      'UNAUTHORIZED_FIELD_OR_TYPE',
+    ]);
     expect(contextValue.log.errorCodes).toEqual(['INTERNAL_SERVER_ERROR', 'UNAUTHORIZED_FIELD_OR_TYPE']);
   });
 

@@ -84,7 +84,11 @@ export function createPipelinePlugin(stages: readonly Stage[]): ApolloServerPlug
       // and `queryHash` as they are after this hook, and the gateway keys its plan cache by that hash. The request
       // context's types say readonly; at runtime it is a plain object.
       if (resolved.document !== document) {
-        Object.assign(requestContext, { document: resolved.document, operation: resolved.operation, queryHash: resolved.queryHash });
+        Object.assign(requestContext, {
+          document: resolved.document,
+          operation: resolved.operation,
+          queryHash: resolved.queryHash,
+        });
       }
     },
     async executionDidStart({ contextValue }) {

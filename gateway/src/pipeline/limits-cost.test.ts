@@ -32,7 +32,13 @@ function composeLibrary() {
 
 const model = composeLibrary();
 const estimator = createCostEstimator({ model });
-const CALLER: Caller = { tenantId: 'limits-cost-agree', principal: 'u', roles: ['admin'], credential: 'jwt', tokenExpiresAt: Date.now() + 60_000 };
+const CALLER: Caller = {
+  tenantId: 'limits-cost-agree',
+  principal: 'u',
+  roles: ['admin'],
+  credential: 'jwt',
+  tokenExpiresAt: Date.now() + 60_000,
+};
 const LIMITS: PlanLimits = {
   maxCost: 1_000_000,
   budget: { capacity: 1_000_000, restoreRate: 10 },
@@ -63,22 +69,72 @@ function estimate(query: string, variables: Record<string, unknown>): number {
 }
 
 /** `size`: the list size both stages must read (each Book costs 1, its title 0); 'skipped': neither sees the field. */
-const cases: readonly { name: string; query: string; variables?: Record<string, unknown>; size: number | 'skipped' }[] = [
-  { name: 'literal', query: '{ shelf(first: 20) { title } }', size: 20 },
-  { name: 'argument omitted: the schema default', query: '{ shelf { title } }', size: 500 },
-  { name: 'variable provided', query: 'query($n: Int) { shelf(first: $n) { title } }', variables: { n: 30 }, size: 30 },
-  { name: 'variable omitted, operation default', query: 'query($n: Int = 40) { shelf(first: $n) { title } }', size: 40 },
-  { name: 'variable omitted, operation default out of bounds', query: 'query($n: Int = 400) { shelf(first: $n) { title } }', size: 400 },
-  { name: 'variable omitted, no operation default: the schema default', query: 'query($n: Int) { shelf(first: $n) { title } }', size: 500 },
-  { name: 'provided value wins over the defaults', query: 'query($n: Int = 400) { shelf(first: $n) { title } }', variables: { n: 5 }, size: 5 },
-  { name: '@skip(if: true)', query: '{ shelf(first: 500) @skip(if: true) { title } }', size: 'skipped' },
-  { name: '@include(if: false) on an inline fragment', query: '{ ... @include(if: false) { shelf(first: 500) { title } } }', size: 'skipped' },
-  { name: '@skip on a fragment spread', query: '{ ...F @skip(if: true) } fragment F on Query { shelf(first: 500) { title } }', size: 'skipped' },
-  { name: '@skip by a variable', query: 'query($s: Boolean!) { shelf(first: 500) @skip(if: $s) { title } }', variables: { s: true }, size: 'skipped' },
-  { name: '@skip by a variable, not skipped', query: 'query($s: Boolean!) { shelf(first: 500) @skip(if: $s) { title } }', variables: { s: false }, size: 500 },
-  { name: '@include by a variable default', query: 'query($i: Boolean = false) { shelf(first: 500) @include(if: $i) { title } }', size: 'skipped' },
-  { name: '@include by a variable default, overridden', query: 'query($i: Boolean = false) { shelf(first: 500) @include(if: $i) { title } }', variables: { i: true }, size: 500 },
-];
+const cases: readonly { name: string; query: string; variables?: Record<string, unknown>; size: number | 'skipped' }[] =
+  [
+    { name: 'literal', query: '{ shelf(first: 20) { title } }', size: 20 },
+    { name: 'argument omitted: the schema default', query: '{ shelf { title } }', size: 500 },
+    {
+      name: 'variable provided',
+      query: 'query($n: Int) { shelf(first: $n) { title } }',
+      variables: { n: 30 },
+      size: 30,
+    },
+    {
+      name: 'variable omitted, operation default',
+      query: 'query($n: Int = 40) { shelf(first: $n) { title } }',
+      size: 40,
+    },
+    {
+      name: 'variable omitted, operation default out of bounds',
+      query: 'query($n: Int = 400) { shelf(first: $n) { title } }',
+      size: 400,
+    },
+    {
+      name: 'variable omitted, no operation default: the schema default',
+      query: 'query($n: Int) { shelf(first: $n) { title } }',
+      size: 500,
+    },
+    {
+      name: 'provided value wins over the defaults',
+      query: 'query($n: Int = 400) { shelf(first: $n) { title } }',
+      variables: { n: 5 },
+      size: 5,
+    },
+    { name: '@skip(if: true)', query: '{ shelf(first: 500) @skip(if: true) { title } }', size: 'skipped' },
+    {
+      name: '@include(if: false) on an inline fragment',
+      query: '{ ... @include(if: false) { shelf(first: 500) { title } } }',
+      size: 'skipped',
+    },
+    {
+      name: '@skip on a fragment spread',
+      query: '{ ...F @skip(if: true) } fragment F on Query { shelf(first: 500) { title } }',
+      size: 'skipped',
+    },
+    {
+      name: '@skip by a variable',
+      query: 'query($s: Boolean!) { shelf(first: 500) @skip(if: $s) { title } }',
+      variables: { s: true },
+      size: 'skipped',
+    },
+    {
+      name: '@skip by a variable, not skipped',
+      query: 'query($s: Boolean!) { shelf(first: 500) @skip(if: $s) { title } }',
+      variables: { s: false },
+      size: 500,
+    },
+    {
+      name: '@include by a variable default',
+      query: 'query($i: Boolean = false) { shelf(first: 500) @include(if: $i) { title } }',
+      size: 'skipped',
+    },
+    {
+      name: '@include by a variable default, overridden',
+      query: 'query($i: Boolean = false) { shelf(first: 500) @include(if: $i) { title } }',
+      variables: { i: true },
+      size: 500,
+    },
+  ];
 
 describe('limits and cost agree on slicing arguments', () => {
   it.each(cases)('$name', ({ query, variables = {}, size }) => {

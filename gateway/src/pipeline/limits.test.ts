@@ -16,7 +16,13 @@ import {
 
 const model = createCostModel(readFileSync(join(__dirname, '..', '..', '..', 'schema', 'supergraph.graphql'), 'utf8'));
 
-const CALLER: Caller = { tenantId: 'acme', principal: 'user-1', roles: ['admin'], credential: 'jwt', tokenExpiresAt: Date.now() + 60_000 };
+const CALLER: Caller = {
+  tenantId: 'acme',
+  principal: 'user-1',
+  roles: ['admin'],
+  credential: 'jwt',
+  tokenExpiresAt: Date.now() + 60_000,
+};
 
 const LIMITS: PlanLimits = {
   maxCost: 1_000,
@@ -42,12 +48,22 @@ function refusal(query: string, variables?: Record<string, unknown>): GraphQLErr
 }
 
 function expectLimit(error: GraphQLError, code: LimitCode, maximum: number, actual: number): void {
-  expect(error.extensions).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED', validationErrorCode: code, maximum, actual, http: { status: 400 } });
+  expect(error.extensions).toMatchObject({
+    code: 'GRAPHQL_VALIDATION_FAILED',
+    validationErrorCode: code,
+    maximum,
+    actual,
+    http: { status: 400 },
+  });
 }
 
 describe('limits stage', () => {
   it('lets an operation within every limit through', () => {
-    expect(() => stage.run(resolvedOperation('query($n: Int!) { products(first: $n) { edges { node { name } } } }', CALLER, { n: 100 }))).not.toThrow();
+    expect(() =>
+      stage.run(
+        resolvedOperation('query($n: Int!) { products(first: $n) { edges { node { name } } } }', CALLER, { n: 100 }),
+      ),
+    ).not.toThrow();
   });
 
   it('refuses too many tokens, counting only as far as needed', () => {
@@ -69,7 +85,12 @@ describe('limits stage', () => {
 
   it('refuses too many aliases, counting a fragment once per spread', () => {
     // F has 2 aliases and is spread twice (4), plus the alias `b`: 5
-    expectLimit(refusal('{ me { ...F } b: me { ...F } } fragment F on User { x: id y: name }'), LimitCode.MAX_ALIASES_LIMIT, 2, 5);
+    expectLimit(
+      refusal('{ me { ...F } b: me { ...F } } fragment F on User { x: id y: name }'),
+      LimitCode.MAX_ALIASES_LIMIT,
+      2,
+      5,
+    );
   });
 
   it('refuses too many root fields, including those from fragments at the root', () => {
@@ -82,7 +103,12 @@ describe('limits stage', () => {
   });
 
   it('refuses too many directives on one field', () => {
-    expectLimit(refusal('query($a: Boolean!) { me @include(if: $a) @skip(if: false) { id } }', { a: true }), LimitCode.MAX_DIRECTIVES_LIMIT, 1, 2);
+    expectLimit(
+      refusal('query($a: Boolean!) { me @include(if: $a) @skip(if: false) { id } }', { a: true }),
+      LimitCode.MAX_DIRECTIVES_LIMIT,
+      1,
+      2,
+    );
   });
 
   it('refuses a slicing argument out of range as BAD_USER_INPUT, literal, variable or default', () => {
@@ -110,7 +136,12 @@ describe('measureOperation', () => {
     const operation = getOperationAST(document);
     if (!operation) throw new Error('no operation');
     // Each fragment is measured once; its alias count doubles per level: 2^20 aliases once expanded.
-    expect(measureOperation(document, operation)).toEqual({ depth: 2, aliases: 2 ** 20, rootFields: 1, directivesPerField: 0 });
+    expect(measureOperation(document, operation)).toEqual({
+      depth: 2,
+      aliases: 2 ** 20,
+      rootFields: 1,
+      directivesPerField: 0,
+    });
   });
 });
 
@@ -123,7 +154,11 @@ describe('guards before parsing', () => {
     } catch (e) {
       error = e;
     }
-    expect((error as GraphQLError).extensions).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', maximum: 1_024, http: { status: 413 } });
+    expect((error as GraphQLError).extensions).toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      maximum: 1_024,
+      http: { status: 413 },
+    });
   });
 
   it("gives Apollo Server's parser the largest plan's token limit", () => {

@@ -72,7 +72,12 @@ export function createLimitsStage(options: LimitsStageOptions): Stage {
       const checks: readonly [LimitCode, string, number, number][] = [
         [LimitCode.MAX_DEPTH_LIMIT, 'The operation is nested too deeply.', limits.maxDepth, shape.depth],
         [LimitCode.MAX_ALIASES_LIMIT, 'The operation has too many aliases.', limits.maxAliases, shape.aliases],
-        [LimitCode.MAX_ROOT_FIELDS_LIMIT, 'The operation has too many root fields.', limits.maxRootFields, shape.rootFields],
+        [
+          LimitCode.MAX_ROOT_FIELDS_LIMIT,
+          'The operation has too many root fields.',
+          limits.maxRootFields,
+          shape.rootFields,
+        ],
         [
           LimitCode.MAX_DIRECTIVES_LIMIT,
           'A field of the operation has too many directives.',
@@ -90,7 +95,9 @@ export function createLimitsStage(options: LimitsStageOptions): Stage {
 
 /** A shape limit's refusal; input/document-bounds.ts gives the token limit's before parsing in the same shape. */
 export function limitRefusal(code: LimitCode, message: string, maximum: number, actual: number) {
-  return gatewayError(ErrorCode.GRAPHQL_VALIDATION_FAILED, message, { extensions: { validationErrorCode: code, maximum, actual } });
+  return gatewayError(ErrorCode.GRAPHQL_VALIDATION_FAILED, message, {
+    extensions: { validationErrorCode: code, maximum, actual },
+  });
 }
 
 /**
@@ -154,7 +161,8 @@ export function measureOperation(document: DocumentNode, operation: OperationDef
         shape.directives = Math.max(shape.directives, child.directives);
         continue;
       }
-      const inner = selection.kind === Kind.FRAGMENT_SPREAD ? fragmentShape(selection.name.value) : measure(selection.selectionSet);
+      const inner =
+        selection.kind === Kind.FRAGMENT_SPREAD ? fragmentShape(selection.name.value) : measure(selection.selectionSet);
       shape.depth = Math.max(shape.depth, inner.depth);
       shape.aliases += inner.aliases;
       shape.fields += inner.fields;
@@ -193,7 +201,10 @@ function checkListBounds(operation: OperationRequest, bounds: ListBounds): void 
         continue;
       }
       if (selection.kind === Kind.INLINE_FRAGMENT) {
-        check(selection.selectionSet, selection.typeCondition ? model.types.get(selection.typeCondition.name.value) : type);
+        check(
+          selection.selectionSet,
+          selection.typeCondition ? model.types.get(selection.typeCondition.name.value) : type,
+        );
         continue;
       }
       const field = type.fields.get(selection.name.value);
@@ -211,7 +222,8 @@ function checkListBounds(operation: OperationRequest, bounds: ListBounds): void 
           );
         }
       }
-      if (selection.selectionSet && field.selectionType) check(selection.selectionSet, model.types.get(field.selectionType));
+      if (selection.selectionSet && field.selectionType)
+        check(selection.selectionSet, model.types.get(field.selectionType));
     }
   };
   const root = model.schema.getRootType(operation.operation.operation);

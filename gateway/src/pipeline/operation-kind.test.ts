@@ -17,7 +17,10 @@ describe('operation-kind stage', () => {
     } catch (error) {
       refusal = error;
     }
-    expect(refusal).toMatchObject({ message: 'Subscriptions are not supported by this gateway.', extensions: { code: 'BAD_REQUEST' } });
+    expect(refusal).toMatchObject({
+      message: 'Subscriptions are not supported by this gateway.',
+      extensions: { code: 'BAD_REQUEST' },
+    });
     expect(httpStatusOf(refusal as Parameters<typeof httpStatusOf>[0])).toBe(400);
   });
 });

@@ -38,15 +38,20 @@ export function createReferenceStage(options: ReferenceStageOptions): Stage {
       try {
         missing = await checker.missing(uses, caller, requestId);
       } catch (error) {
-        const code = error instanceof ReferenceCheckFailed ? downstreamCode(error.cause) : ErrorCode.DOWNSTREAM_SERVICE_ERROR;
+        const code =
+          error instanceof ReferenceCheckFailed ? downstreamCode(error.cause) : ErrorCode.DOWNSTREAM_SERVICE_ERROR;
         logger.warn('reference check failed; the operation is refused', {
           requestId,
           tenant: caller.tenantId,
           error: error instanceof Error ? error.message : String(error),
         });
-        throw gatewayError(code, code === ErrorCode.SUBGRAPH_TIMEOUT ? 'A downstream service timed out' : 'A downstream service failed', {
-          status: CHECK_FAILED_STATUS[code],
-        });
+        throw gatewayError(
+          code,
+          code === ErrorCode.SUBGRAPH_TIMEOUT ? 'A downstream service timed out' : 'A downstream service failed',
+          {
+            status: CHECK_FAILED_STATUS[code],
+          },
+        );
       }
       const [first] = missing;
       if (!first) return;
@@ -56,7 +61,9 @@ export function createReferenceStage(options: ReferenceStageOptions): Stage {
         references: missing.map(({ responseKey, entity }) => `${responseKey}: ${entity}`),
       });
       // The same message a subgraph gives for a missing object (subgraphs/kit/errors.ts), at the field's path.
-      const refusal = gatewayError(ErrorCode.NOT_FOUND, `${first.entity} not found`, { status: REFERENCE_NOT_FOUND_STATUS });
+      const refusal = gatewayError(ErrorCode.NOT_FOUND, `${first.entity} not found`, {
+        status: REFERENCE_NOT_FOUND_STATUS,
+      });
       throw new GraphQLError(refusal.message, { path: [first.responseKey], extensions: refusal.extensions });
     },
   };
@@ -69,7 +76,11 @@ export function createReferenceStage(options: ReferenceStageOptions): Stage {
 function downstreamCode(cause: unknown): ErrorCode {
   let code: unknown;
   if (cause instanceof GraphQLError) code = cause.extensions.code;
-  else if (typeof cause === 'object' && cause !== null && isFetchFailure((cause as { extensions?: unknown }).extensions)) {
+  else if (
+    typeof cause === 'object' &&
+    cause !== null &&
+    isFetchFailure((cause as { extensions?: unknown }).extensions)
+  ) {
     code = (cause as { extensions: FetchFailureExtensions }).extensions.code;
   }
   return code === ErrorCode.SUBGRAPH_TIMEOUT ? ErrorCode.SUBGRAPH_TIMEOUT : ErrorCode.DOWNSTREAM_SERVICE_ERROR;

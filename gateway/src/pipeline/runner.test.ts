@@ -7,7 +7,13 @@ const typeDefs = 'type Query { hello: String }';
 function context(): GatewayContext {
   return {
     requestId: 'req-runner-1',
-    caller: { tenantId: 'acme', principal: 'user-1', roles: ['customer'], credential: 'jwt', tokenExpiresAt: Date.now() + 60_000 },
+    caller: {
+      tenantId: 'acme',
+      principal: 'user-1',
+      roles: ['customer'],
+      credential: 'jwt',
+      tokenExpiresAt: Date.now() + 60_000,
+    },
     log: { errorCodes: [] },
   };
 }
@@ -64,8 +70,16 @@ describe('the stage runner', () => {
       },
     };
     const refusals: unknown[] = [];
-    const notesRefusal: Stage = { name: 'notes', run: () => (request) => void refusals.push(request.refusal?.extensions.code) };
-    const { status, resolved, contextValue } = await run([noting('a', events), notesRefusal, deny, noting('never', events)]);
+    const notesRefusal: Stage = {
+      name: 'notes',
+      run: () => (request) => void refusals.push(request.refusal?.extensions.code),
+    };
+    const { status, resolved, contextValue } = await run([
+      noting('a', events),
+      notesRefusal,
+      deny,
+      noting('never', events),
+    ]);
     expect(status).toBe(403);
     expect(resolved).toBe(0);
     expect(events).toEqual(['a:run', 'deny:run', 'a:after:FORBIDDEN']);

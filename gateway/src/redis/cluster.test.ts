@@ -13,7 +13,13 @@ import { createLogger } from '../../../common/logger';
 import { createTestIssuer, type TestIssuer } from '../testing/jwt';
 import { writeTrustedIssuersFile } from '../testing/platform';
 import { startTestRedisCluster, type TestRedisCluster } from '../testing/redis-cluster';
-import { changesChannel, createChangePublisher, subscribeToChanges, type ChangePublisher, type ControlPlaneChange } from '../tenants/changes';
+import {
+  changesChannel,
+  createChangePublisher,
+  subscribeToChanges,
+  type ChangePublisher,
+  type ControlPlaneChange,
+} from '../tenants/changes';
 import { openControlPlane, type ControlPlane } from '../control-plane/open';
 import { operationId } from '../persisted/manifest';
 import { budgetKey } from '../budget/keys';
@@ -68,7 +74,11 @@ interface Answer {
 }
 
 async function ask(replica: Replica, headers: Record<string, string>, body: unknown): Promise<Answer> {
-  const res = await fetch(replica.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const res = await fetch(replica.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
   const answer = (await res.json()) as { data?: unknown; errors?: { extensions?: { code?: unknown } }[] };
   return { status: res.status, code: answer.errors?.[0]?.extensions?.code, data: answer.data };
 }
@@ -101,35 +111,58 @@ describe('REDIS_URL', () => {
     expect(parseRedisUrl('redis://127.0.0.1:6379')).toEqual({ kind: 'standalone', url: 'redis://127.0.0.1:6379' });
     expect(parseRedisUrl('rediss+cluster://u:p%40ss@h1:7000,h2')).toEqual({
       kind: 'cluster',
-      nodes: [{ host: 'h1', port: 7000 }, { host: 'h2', port: 6379 }],
+      nodes: [
+        { host: 'h1', port: 7000 },
+        { host: 'h2', port: 6379 },
+      ],
       username: 'u',
       password: 'p@ss',
       tls: true,
     });
     expect(parseRedisUrl('redis+sentinel://:secret@s1:26379,s2/mymaster')).toEqual({
       kind: 'sentinel',
-      sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26379 }],
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26379 },
+      ],
       name: 'mymaster',
       username: undefined,
       password: 'secret',
       tls: false,
     });
-    for (const bad of ['http://h:1', 'redis+cluster://', 'redis+cluster://h1:99999', 'redis+cluster://h1/0', 'redis+sentinel://s1:26379', 'redis+cluster://a b:1']) {
+    for (const bad of [
+      'http://h:1',
+      'redis+cluster://',
+      'redis+cluster://h1:99999',
+      'redis+cluster://h1/0',
+      'redis+sentinel://s1:26379',
+      'redis+cluster://a b:1',
+    ]) {
       expect(() => parseRedisUrl(bad)).toThrow(/^REDIS_URL /);
     }
     // The message never repeats the URL (it may hold a password).
-    expect(() => parseRedisUrl('redis+sentinel://:hunter2@s1')).toThrow(expect.objectContaining({ message: expect.not.stringContaining('hunter2') }));
+    expect(() => parseRedisUrl('redis+sentinel://:hunter2@s1')).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('hunter2') }),
+    );
   });
 });
 
 describe('on a 3-master Redis Cluster', () => {
   it('runs the budget script: every key of one tenant is in one slot, and tenants spread over the nodes', async () => {
-    const client = createRedisClient(cluster.url, { enableOfflineQueue: true, connectTimeoutMs: 2_000, retryStrategy: () => 100 });
+    const client = createRedisClient(cluster.url, {
+      enableOfflineQueue: true,
+      connectTimeoutMs: 2_000,
+      retryStrategy: () => 100,
+    });
     try {
       const slotOf = async (key: string) => Number(await client.call('CLUSTER', 'KEYSLOT', key));
-      const acme = ['jwt', 'apiKey'].map((credential) => budgetKey({ tenantId: 'acme', credential, principal: `p-${credential}` }));
+      const acme = ['jwt', 'apiKey'].map((credential) =>
+        budgetKey({ tenantId: 'acme', credential, principal: `p-${credential}` }),
+      );
       expect(new Set(await Promise.all(acme.map(slotOf))).size).toBe(1);
-      const tenants = Array.from({ length: 24 }, (_, i) => budgetKey({ tenantId: `tenant-${i}`, credential: 'jwt', principal: 'p' }));
+      const tenants = Array.from({ length: 24 }, (_, i) =>
+        budgetKey({ tenantId: `tenant-${i}`, credential: 'jwt', principal: 'p' }),
+      );
       expect(new Set(await Promise.all(tenants.map(slotOf))).size).toBeGreaterThan(1);
     } finally {
       await closeRedisClient(client);
@@ -150,9 +183,11 @@ describe('on a 3-master Redis Cluster', () => {
     // Plain clients on each node in turn: classic PUBLISH is forwarded over the cluster bus to every node.
     const nodes = cluster.ports.map((port) => new Redis({ port, host: '127.0.0.1' }));
     try {
-      for (const [i, node] of nodes.entries()) await node.publish(changesChannel(dbName), JSON.stringify({ kind: 'apiKey', id: `k${i}` }));
+      for (const [i, node] of nodes.entries())
+        await node.publish(changesChannel(dbName), JSON.stringify({ kind: 'apiKey', id: `k${i}` }));
       const started = Date.now();
-      while (heard.length < nodes.length && Date.now() - started < PROMISE_MS) await new Promise((resolve) => setTimeout(resolve, 20));
+      while (heard.length < nodes.length && Date.now() - started < PROMISE_MS)
+        await new Promise((resolve) => setTimeout(resolve, 20));
       expect(heard.map((c) => c.id).sort()).toEqual(['k0', 'k1', 'k2']);
     } finally {
       await Promise.all(nodes.map((node) => node.quit()));
@@ -181,8 +216,12 @@ describe('on a 3-master Redis Cluster', () => {
       await controlPlane.tenants.createTenant({ id: 'acme', name: 'Acme', plan: 'pro' });
       await controlPlane.tenants.createTenant({ id: 'globex', name: 'Globex', plan: 'free' });
       await controlPlane.tenants.createTenant({ id: 'initech', name: 'Initech', plan: 'enterprise' });
-      await controlPlane.tenants.updatePlan('enterprise', { limits: { budget: { capacity: BUDGET_CAPACITY, restoreRate: 0.001 } } });
-      const urls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [`${name.toUpperCase()}_URL`, 'http://127.0.0.1:9/graphql']));
+      await controlPlane.tenants.updatePlan('enterprise', {
+        limits: { budget: { capacity: BUDGET_CAPACITY, restoreRate: 0.001 } },
+      });
+      const urls = Object.fromEntries(
+        SUBGRAPH_NAMES.map((name) => [`${name.toUpperCase()}_URL`, 'http://127.0.0.1:9/graphql']),
+      );
       const env = {
         ...urls,
         MONGODB_URI: process.env.TEST_MONGODB_URI ?? '',
@@ -213,26 +252,42 @@ describe('on a 3-master Redis Cluster', () => {
 
     it('share one tenant budget: of 20 concurrent operations against a budget of 5, at most 5 run and both answer 429', async () => {
       const body = { query: '{ me { id } }' };
-      const headers = { authorization: `Bearer ${await issuer.sign({ tenant: 'initech', sub: `budget-${randomBytes(6).toString('hex')}` })}` };
+      const headers = {
+        authorization: `Bearer ${await issuer.sign({ tenant: 'initech', sub: `budget-${randomBytes(6).toString('hex')}` })}`,
+      };
       const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => ask(replicas[i % 2]!, headers, body)));
       const ran = answers.filter((a) => a.status === 200);
       expect(ran.length).toBeGreaterThanOrEqual(1);
       expect(ran.length).toBeLessThanOrEqual(BUDGET_CAPACITY);
-      for (const answer of answers.filter((a) => a.status !== 200)) expect(['RATE_LIMITED', 'SERVICE_UNAVAILABLE']).toContain(answer.code);
+      for (const answer of answers.filter((a) => a.status !== 200))
+        expect(['RATE_LIMITED', 'SERVICE_UNAVAILABLE']).toContain(answer.code);
       // Both replicas refuse this caller now: the budget is shared, not per process. (Asked again rather than read
       // from the burst: on a loaded machine one replica's part of the burst can be all fail-closed 503s.)
-      for (const replica of replicas) expect(await askServed(replica, headers, body)).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+      for (const replica of replicas)
+        expect(await askServed(replica, headers, body)).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
       // Another tenant is unaffected.
-      expect((await askServed(replicas[0]!, { authorization: `Bearer ${await issuer.sign({ tenant: 'acme' })}` }, body)).status).toBe(200);
+      expect(
+        (await askServed(replicas[0]!, { authorization: `Bearer ${await issuer.sign({ tenant: 'acme' })}` }, body))
+          .status,
+      ).toBe(200);
     });
 
     it('share APQ: a query registered through one replica runs by hash alone on the other', async () => {
       const query = `{ __typename } # cluster ${randomBytes(6).toString('hex')}`;
       const persisted = { extensions: { persistedQuery: { version: 1, sha256Hash: operationId(query) } } };
       const headers = { authorization: `Bearer ${await issuer.sign({ tenant: 'acme' })}` };
-      expect(await ask(replicas[1]!, headers, persisted)).toMatchObject({ status: 200, code: 'PERSISTED_QUERY_NOT_FOUND' });
-      expect(await askServed(replicas[0]!, headers, { query, ...persisted })).toMatchObject({ status: 200, data: { __typename: 'Query' } });
-      expect(await askServed(replicas[1]!, headers, persisted)).toMatchObject({ status: 200, data: { __typename: 'Query' } });
+      expect(await ask(replicas[1]!, headers, persisted)).toMatchObject({
+        status: 200,
+        code: 'PERSISTED_QUERY_NOT_FOUND',
+      });
+      expect(await askServed(replicas[0]!, headers, { query, ...persisted })).toMatchObject({
+        status: 200,
+        data: { __typename: 'Query' },
+      });
+      expect(await askServed(replicas[1]!, headers, persisted)).toMatchObject({
+        status: 200,
+        data: { __typename: 'Query' },
+      });
     });
 
     it('both refuse a key revoked on the control plane within 5 s', async () => {

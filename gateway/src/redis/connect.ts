@@ -58,7 +58,8 @@ function endpoints(list: string, defaultPort: number): Endpoint[] {
 /** Parses and validates REDIS_URL. Throws `RedisUrlError` with a message that never repeats a password. */
 export function parseRedisUrl(url: string): RedisTarget {
   const scheme = /^([a-z+]+:)\/\//.exec(url)?.[1];
-  if (!scheme || !SCHEMES.includes(scheme)) throw new RedisUrlError(`must be a ${SCHEMES.slice(0, -1).join(', ')} or ${SCHEMES.at(-1)} URL`);
+  if (!scheme || !SCHEMES.includes(scheme))
+    throw new RedisUrlError(`must be a ${SCHEMES.slice(0, -1).join(', ')} or ${SCHEMES.at(-1)} URL`);
   if (scheme === 'redis:' || scheme === 'rediss:') {
     try {
       new URL(url);
@@ -86,7 +87,8 @@ export function parseRedisUrl(url: string): RedisTarget {
   const tls = scheme.startsWith('rediss');
   const nodes = endpoints(authority, scheme.endsWith('sentinel:') ? 26_379 : 6_379);
   if (scheme.endsWith('sentinel:')) {
-    if (!SENTINEL_NAME.test(path)) throw new RedisUrlError('needs the primary\'s name as its path (redis+sentinel://h1:26379,h2:26379/mymaster)');
+    if (!SENTINEL_NAME.test(path))
+      throw new RedisUrlError("needs the primary's name as its path (redis+sentinel://h1:26379,h2:26379/mymaster)");
     return { kind: 'sentinel', sentinels: nodes, name: path, username, password, tls };
   }
   if (path !== '') throw new RedisUrlError('of a cluster takes no path (a cluster has only database 0)');
@@ -123,13 +125,22 @@ export function createRedisClient(target: string | RedisTarget, options: RedisCl
     ...(options.connectionName !== undefined ? { connectionName: options.connectionName } : {}),
     ...(options.maxRetriesPerRequest !== undefined ? { maxRetriesPerRequest: options.maxRetriesPerRequest } : {}),
     ...(options.commandTimeoutMs !== undefined ? { commandTimeout: options.commandTimeoutMs } : {}),
-    ...(options.autoResendUnfulfilledCommands !== undefined ? { autoResendUnfulfilledCommands: options.autoResendUnfulfilledCommands } : {}),
+    ...(options.autoResendUnfulfilledCommands !== undefined
+      ? { autoResendUnfulfilledCommands: options.autoResendUnfulfilledCommands }
+      : {}),
     ...(options.autoResubscribe !== undefined ? { autoResubscribe: options.autoResubscribe } : {}),
   };
   if (parsed.kind === 'standalone') {
-    return new Redis(parsed.url, { ...node, lazyConnect: options.lazyConnect ?? false, retryStrategy: options.retryStrategy });
+    return new Redis(parsed.url, {
+      ...node,
+      lazyConnect: options.lazyConnect ?? false,
+      retryStrategy: options.retryStrategy,
+    });
   }
-  const credentials = { ...(parsed.username ? { username: parsed.username } : {}), ...(parsed.password ? { password: parsed.password } : {}) };
+  const credentials = {
+    ...(parsed.username ? { username: parsed.username } : {}),
+    ...(parsed.password ? { password: parsed.password } : {}),
+  };
   if (parsed.kind === 'sentinel') {
     return new Redis({
       ...node,

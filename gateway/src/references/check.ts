@@ -22,7 +22,12 @@ export interface EntitiesRequest {
 }
 
 /** Sends one `_entities` request to `subgraph` on behalf of `caller`. */
-export type EntitiesFetch = (subgraph: string, request: EntitiesRequest, caller: Caller, requestId: string) => Promise<EntitiesAnswer>;
+export type EntitiesFetch = (
+  subgraph: string,
+  request: EntitiesRequest,
+  caller: Caller,
+  requestId: string,
+) => Promise<EntitiesAnswer>;
 
 export interface ReferenceCheckerOptions {
   readonly plan: ReferencePlan;
@@ -65,20 +70,32 @@ export function createReferenceChecker(options: ReferenceCheckerOptions): Refere
     return query;
   };
 
-  const existing = async (entity: string, ids: readonly string[], caller: Caller, requestId: string): Promise<Set<string>> => {
+  const existing = async (
+    entity: string,
+    ids: readonly string[],
+    caller: Caller,
+    requestId: string,
+  ): Promise<Set<string>> => {
     const owner = plan.owners.get(entity);
     if (owner === undefined) throw new Error(`no owner for ${entity}`);
     const representations = ids.map((id) => ({ __typename: entity, id }));
     let answer: EntitiesAnswer;
     try {
-      answer = await fetchEntities(owner, { query: queryFor(entity), variables: { representations } }, caller, requestId);
+      answer = await fetchEntities(
+        owner,
+        { query: queryFor(entity), variables: { representations } },
+        caller,
+        requestId,
+      );
     } catch (error) {
       throw new ReferenceCheckFailed(owner, 'fetch failed', { cause: error });
     }
     const entities = answer.data?._entities;
     // A failed fetch is answered, not thrown (upstream/fetch-failure.ts): its marked error says whether it timed out.
-    if (answer.errors?.length) throw new ReferenceCheckFailed(owner, 'answered with errors', { cause: answer.errors[0] });
-    if (!Array.isArray(entities) || entities.length !== ids.length) throw new ReferenceCheckFailed(owner, 'answered no entity list of the right length');
+    if (answer.errors?.length)
+      throw new ReferenceCheckFailed(owner, 'answered with errors', { cause: answer.errors[0] });
+    if (!Array.isArray(entities) || entities.length !== ids.length)
+      throw new ReferenceCheckFailed(owner, 'answered no entity list of the right length');
     const found = new Set<string>();
     entities.forEach((entity: unknown, i) => {
       const id = ids[i]!;
@@ -95,7 +112,11 @@ export function createReferenceChecker(options: ReferenceCheckerOptions): Refere
         idsByEntity.set(entity, (idsByEntity.get(entity) ?? new Set()).add(id));
       }
       const found = new Map(
-        await Promise.all([...idsByEntity].map(async ([entity, ids]) => [entity, await existing(entity, [...ids], caller, requestId)] as const)),
+        await Promise.all(
+          [...idsByEntity].map(
+            async ([entity, ids]) => [entity, await existing(entity, [...ids], caller, requestId)] as const,
+          ),
+        ),
       );
       return uses.filter(({ entity, id }) => !found.get(entity)?.has(id));
     },
@@ -106,14 +127,19 @@ export function createReferenceChecker(options: ReferenceCheckerOptions): Refere
  * An `EntitiesFetch` over the gateway's operation data sources (upstream/data-source.ts): the same signing, timeout,
  * masking and logging as every fetch of a query plan.
  */
-export function entitiesFetchThrough(sourceFor: (subgraph: string) => GraphQLDataSource<GatewayContext> | undefined): EntitiesFetch {
+export function entitiesFetchThrough(
+  sourceFor: (subgraph: string) => GraphQLDataSource<GatewayContext> | undefined,
+): EntitiesFetch {
   return async (subgraph, request, caller, requestId) => {
     const source = sourceFor(subgraph);
     if (!source) throw new Error(`no data source for subgraph ${subgraph}`);
     // The check runs before execution, outside any request log of the data source's concern: only `caller` and
     // `requestId` are read by it (the token's tenant, principal, roles and request id).
     const context: GatewayContext = { requestId, caller, log: { errorCodes: [] } };
-    type OperationOptions = Extract<GraphQLDataSourceProcessOptions<GatewayContext>, { kind: GraphQLDataSourceRequestKind.INCOMING_OPERATION }>;
+    type OperationOptions = Extract<
+      GraphQLDataSourceProcessOptions<GatewayContext>,
+      { kind: GraphQLDataSourceRequestKind.INCOMING_OPERATION }
+    >;
     const options: OperationOptions = {
       kind: GraphQLDataSourceRequestKind.INCOMING_OPERATION,
       request,

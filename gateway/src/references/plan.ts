@@ -52,18 +52,26 @@ export interface ReferenceUse {
  * Checks every line of `policy` against the API schema (the argument exists and is an `ID`) and the supergraph (the
  * owner resolves the entity by `id`), and throws naming each line that does not.
  */
-export function planReferences(policy: ReferencePolicy, apiSchema: GraphQLSchema, supergraphSdl: string): ReferencePlan {
+export function planReferences(
+  policy: ReferencePolicy,
+  apiSchema: GraphQLSchema,
+  supergraphSdl: string,
+): ReferencePlan {
   const problems: string[] = [];
   const graphs = entityGraphs(parse(supergraphSdl, { noLocation: true }));
   const owners = new Map<string, string>();
   for (const [entity, owner] of Object.entries(policy.owners)) {
     if (!isObjectType(apiSchema.getType(entity))) problems.push(`owner of ${entity}: no such object type`);
-    else if (!graphs.get(entity)?.has(owner)) problems.push(`owner of ${entity}: ${owner} does not resolve it by @key(fields: "id")`);
+    else if (!graphs.get(entity)?.has(owner))
+      problems.push(`owner of ${entity}: ${owner} does not resolve it by @key(fields: "id")`);
     else owners.set(entity, owner);
   }
 
   const roots = new Map<string, string>();
-  for (const [kind, type] of [['query', apiSchema.getQueryType()], ['mutation', apiSchema.getMutationType()]] as const) {
+  for (const [kind, type] of [
+    ['query', apiSchema.getQueryType()],
+    ['mutation', apiSchema.getMutationType()],
+  ] as const) {
     if (type) roots.set(type.name, kind);
   }
   const fields = new Map<string, Map<string, ReferenceArgument[]>>();
@@ -71,7 +79,8 @@ export function planReferences(policy: ReferencePolicy, apiSchema: GraphQLSchema
     const [typeName = '', fieldName = '', ...path] = coordinate.split('.');
     const problem = argumentProblem(apiSchema, roots, typeName, fieldName, path);
     if (problem) problems.push(`${coordinate}: ${problem}`);
-    else if (!owners.has(entity) && !problems.some((p) => p.startsWith(`owner of ${entity}:`))) problems.push(`${coordinate}: ${entity} has no owner`);
+    else if (!owners.has(entity) && !problems.some((p) => p.startsWith(`owner of ${entity}:`)))
+      problems.push(`${coordinate}: ${entity} has no owner`);
     else {
       const kind = roots.get(typeName) ?? '';
       const byField = fields.get(kind) ?? new Map<string, ReferenceArgument[]>();
@@ -79,11 +88,18 @@ export function planReferences(policy: ReferencePolicy, apiSchema: GraphQLSchema
       byField.set(fieldName, [...(byField.get(fieldName) ?? []), { path, entity }]);
     }
   }
-  if (problems.length > 0) throw new Error(`the reference policy does not match the supergraph: ${problems.join('; ')}`);
+  if (problems.length > 0)
+    throw new Error(`the reference policy does not match the supergraph: ${problems.join('; ')}`);
   return { fields, owners };
 }
 
-function argumentProblem(schema: GraphQLSchema, roots: ReadonlyMap<string, string>, typeName: string, fieldName: string, path: readonly string[]): string | undefined {
+function argumentProblem(
+  schema: GraphQLSchema,
+  roots: ReadonlyMap<string, string>,
+  typeName: string,
+  fieldName: string,
+  path: readonly string[],
+): string | undefined {
   if (!roots.has(typeName)) return 'not a root operation type of the schema';
   const type = schema.getType(typeName);
   const field = isObjectType(type) ? type.getFields()[fieldName] : undefined;
@@ -97,7 +113,8 @@ function argumentProblem(schema: GraphQLSchema, roots: ReadonlyMap<string, strin
     if (!current) return `no input field ${name}`;
   }
   const nullable = getNullableType(current);
-  if (isListType(nullable) || !isScalarType(nullable) || getNamedType(nullable).name !== 'ID') return 'not an ID (lists are not supported)';
+  if (isListType(nullable) || !isScalarType(nullable) || getNamedType(nullable).name !== 'ID')
+    return 'not an ID (lists are not supported)';
   return undefined;
 }
 
@@ -107,7 +124,9 @@ function entityGraphs(supergraph: DocumentNode): Map<string, Set<string>> {
   for (const definition of supergraph.definitions) {
     if (definition.kind !== Kind.ENUM_TYPE_DEFINITION || definition.name.value !== 'join__Graph') continue;
     for (const value of definition.values ?? []) {
-      const name = value.directives?.find((d) => d.name.value === 'join__graph')?.arguments?.find((a) => a.name.value === 'name')?.value;
+      const name = value.directives
+        ?.find((d) => d.name.value === 'join__graph')
+        ?.arguments?.find((a) => a.name.value === 'name')?.value;
       if (name?.kind === Kind.STRING) graphNames.set(value.name.value, name.value);
     }
   }
@@ -148,7 +167,9 @@ export function collectReferences(
   }
   let fragments: Map<string, FragmentDefinitionNode> | undefined;
   const fragmentNamed = (name: string) => {
-    fragments ??= new Map(document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]));
+    fragments ??= new Map(
+      document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
+    );
     return fragments.get(name);
   };
 
@@ -175,7 +196,12 @@ export function collectReferences(
   return uses;
 }
 
-function idAt(node: ValueNode, path: readonly string[], variables: Readonly<Record<string, unknown>>, defaults: ReadonlyMap<string, ValueNode>): string | undefined {
+function idAt(
+  node: ValueNode,
+  path: readonly string[],
+  variables: Readonly<Record<string, unknown>>,
+  defaults: ReadonlyMap<string, ValueNode>,
+): string | undefined {
   if (node.kind === Kind.VARIABLE) {
     const name = node.name.value;
     if (Object.hasOwn(variables, name)) return rawIdAt(variables[name], path);
@@ -195,7 +221,8 @@ function idAt(node: ValueNode, path: readonly string[], variables: Readonly<Reco
 function rawIdAt(value: unknown, path: readonly string[]): string | undefined {
   let current = value;
   for (const name of path) {
-    if (typeof current !== 'object' || current === null || Array.isArray(current) || !Object.hasOwn(current, name)) return undefined;
+    if (typeof current !== 'object' || current === null || Array.isArray(current) || !Object.hasOwn(current, name))
+      return undefined;
     current = (current as Record<string, unknown>)[name];
   }
   if (typeof current === 'string') return current;

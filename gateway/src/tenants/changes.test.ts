@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { createLogger } from '../../../common/logger';
-import { changesChannel, createChangePublisher, parseChange, subscribeToChanges, type ControlPlaneChange } from './changes';
+import {
+  changesChannel,
+  createChangePublisher,
+  parseChange,
+  subscribeToChanges,
+  type ControlPlaneChange,
+} from './changes';
 
 const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const quiet = createLogger({ sink: () => undefined });
@@ -27,12 +33,16 @@ describe('parseChange', () => {
     expect(parseChange(message)).toEqual(change);
   });
 
-  it.each([['not json'], ['null'], ['{"kind":"user","id":"x"}'], ['{"kind":"tenant","id":"a:b*"}'], ['{"kind":"tenant"}'], ['{"kind":"tenant","id":{"$ne":1}}']])(
-    'ignores %s',
-    (message) => {
-      expect(parseChange(message)).toBeUndefined();
-    },
-  );
+  it.each([
+    ['not json'],
+    ['null'],
+    ['{"kind":"user","id":"x"}'],
+    ['{"kind":"tenant","id":"a:b*"}'],
+    ['{"kind":"tenant"}'],
+    ['{"kind":"tenant","id":{"$ne":1}}'],
+  ])('ignores %s', (message) => {
+    expect(parseChange(message)).toBeUndefined();
+  });
 });
 
 describe('announcements over Redis', () => {
@@ -42,10 +52,28 @@ describe('announcements over Redis', () => {
     const received: ControlPlaneChange[] = [];
     const other: ControlPlaneChange[] = [];
     let resyncs = 0;
-    const subscription = subscribeToChanges({ redisUrl, dbName, logger: quiet, onChange: (c) => received.push(c), onResync: () => resyncs++ });
-    const bystander = subscribeToChanges({ redisUrl, dbName: `${dbName}_other`, logger: quiet, onChange: (c) => other.push(c), onResync: () => undefined });
+    const subscription = subscribeToChanges({
+      redisUrl,
+      dbName,
+      logger: quiet,
+      onChange: (c) => received.push(c),
+      onResync: () => resyncs++,
+    });
+    const bystander = subscribeToChanges({
+      redisUrl,
+      dbName: `${dbName}_other`,
+      logger: quiet,
+      onChange: (c) => other.push(c),
+      onResync: () => undefined,
+    });
     const raw = new Redis(redisUrl);
-    const publisher = createChangePublisher({ redisUrl, dbName, onError: (error) => { throw error; } });
+    const publisher = createChangePublisher({
+      redisUrl,
+      dbName,
+      onError: (error) => {
+        throw error;
+      },
+    });
     try {
       await Promise.all([subscription.ready, bystander.ready]);
       expect(resyncs).toBe(1);
@@ -71,13 +99,27 @@ describe('announcements over Redis', () => {
     const logged: string[] = [];
     let resyncs = 0;
     const logger = createLogger({ sink: (line) => logged.push((JSON.parse(line) as { msg: string }).msg) });
-    const subscription = subscribeToChanges({ redisUrl, dbName, logger, onChange: (c) => received.push(c), onResync: () => resyncs++ });
+    const subscription = subscribeToChanges({
+      redisUrl,
+      dbName,
+      logger,
+      onChange: (c) => received.push(c),
+      onResync: () => resyncs++,
+    });
     const raw = new Redis(redisUrl);
-    const publisher = createChangePublisher({ redisUrl, dbName, onError: (error) => { throw error; } });
+    const publisher = createChangePublisher({
+      redisUrl,
+      dbName,
+      onError: (error) => {
+        throw error;
+      },
+    });
     try {
       await subscription.ready;
       const clients = (await raw.client('LIST')) as string;
-      const id = /id=(\d+) [^\n]*name=tollgate-changes:(\S+)/.exec(clients.split('\n').find((line) => line.includes(`name=tollgate-changes:${dbName} `)) ?? '')?.[1];
+      const id = /id=(\d+) [^\n]*name=tollgate-changes:(\S+)/.exec(
+        clients.split('\n').find((line) => line.includes(`name=tollgate-changes:${dbName} `)) ?? '',
+      )?.[1];
       expect(id).toBeDefined();
       await raw.client('KILL', 'ID', id!);
       await waitFor(() => resyncs === 2, 5_000);
@@ -96,7 +138,11 @@ describe('announcements over Redis', () => {
 
   it('report a failed announcement instead of throwing or hanging', async () => {
     const errors: unknown[] = [];
-    const publisher = createChangePublisher({ redisUrl: 'redis://127.0.0.1:1', dbName, onError: (error) => errors.push(error) });
+    const publisher = createChangePublisher({
+      redisUrl: 'redis://127.0.0.1:1',
+      dbName,
+      onError: (error) => errors.push(error),
+    });
     const started = Date.now();
     await publisher.publish({ kind: 'tenant', id: 'acme' });
     expect(Date.now() - started).toBeLessThan(1_500);

@@ -64,7 +64,14 @@ describe('tenant directory', () => {
         warnings.push({ msg, fields });
       },
     });
-    directory = createTenantDirectory({ source, logger, ttlMs: 4_000, retryMs: 1_000, loadTimeoutMs: 50, now: () => now });
+    directory = createTenantDirectory({
+      source,
+      logger,
+      ttlMs: 4_000,
+      retryMs: 1_000,
+      loadTimeoutMs: 50,
+      now: () => now,
+    });
   });
 
   it('answers from memory within the lifetime, then reads again', async () => {
@@ -141,21 +148,26 @@ describe('tenant directory', () => {
   });
 
   describe('when the registry cannot be read', () => {
-    it.each([['error'], ['hang']] as const)('serves a cached tenant stale (%s), logs, and retries after a pause', async (failure) => {
-      const cached = await directory.tenantFor('acme');
-      source.failure = failure;
-      now += 5_000;
-      expect(await directory.tenantFor('acme')).toBe(cached);
-      expect(warnings).toContainEqual(expect.objectContaining({ msg: 'control plane unreadable; serving the cached tenant' }));
-      const reads = source.reads;
-      now += 999;
-      await directory.tenantFor('acme');
-      expect(source.reads).toBe(reads);
-      now += 1;
-      source.failure = 'none';
-      source.tenants.set('acme', tenant('acme', { status: 'suspended' }));
-      expect((await directory.tenantFor('acme')).status).toBe('suspended');
-    });
+    it.each([['error'], ['hang']] as const)(
+      'serves a cached tenant stale (%s), logs, and retries after a pause',
+      async (failure) => {
+        const cached = await directory.tenantFor('acme');
+        source.failure = failure;
+        now += 5_000;
+        expect(await directory.tenantFor('acme')).toBe(cached);
+        expect(warnings).toContainEqual(
+          expect.objectContaining({ msg: 'control plane unreadable; serving the cached tenant' }),
+        );
+        const reads = source.reads;
+        now += 999;
+        await directory.tenantFor('acme');
+        expect(source.reads).toBe(reads);
+        now += 1;
+        source.failure = 'none';
+        source.tenants.set('acme', tenant('acme', { status: 'suspended' }));
+        expect((await directory.tenantFor('acme')).status).toBe('suspended');
+      },
+    );
 
     it('fails closed for a tenant it has not cached', async () => {
       source.failure = 'error';
@@ -179,7 +191,7 @@ describe('tenant directory', () => {
   });
 
   describe('origins for preflights', () => {
-    it("allows the origins of every active tenant, and only those", async () => {
+    it('allows the origins of every active tenant, and only those', async () => {
       source.tenants.set('initech', tenant('initech', { status: 'suspended', origins: ['https://initech.test'] }));
       expect(await directory.allowsOriginForSomeTenant('https://shop.acme.test')).toBe(true);
       expect(await directory.allowsOriginForSomeTenant('https://globex.test')).toBe(true);

@@ -70,7 +70,15 @@ export const DEFAULT_PLANS: readonly Plan[] = [
   },
 ];
 
-const POSITIVE_INT_KEYS = ['maxCost', 'maxDepth', 'maxAliases', 'maxRootFields', 'maxDirectivesPerField', 'maxTokens', 'maxBodyBytes'] as const;
+const POSITIVE_INT_KEYS = [
+  'maxCost',
+  'maxDepth',
+  'maxAliases',
+  'maxRootFields',
+  'maxDirectivesPerField',
+  'maxTokens',
+  'maxBodyBytes',
+] as const;
 
 /** Validates limits from an untrusted source (the registry, the CLI); returns the problems, empty when valid. */
 export function planLimitProblems(value: unknown): string[] {
@@ -84,8 +92,10 @@ export function planLimitProblems(value: unknown): string[] {
   const budget = v.budget as Record<string, unknown> | undefined;
   if (typeof budget !== 'object' || budget === null) problems.push('budget must be an object');
   else {
-    if (!Number.isSafeInteger(budget.capacity) || (budget.capacity as number) < 1) problems.push('budget.capacity must be a positive integer');
-    if (typeof budget.restoreRate !== 'number' || !(budget.restoreRate > 0)) problems.push('budget.restoreRate must be a positive number');
+    if (!Number.isSafeInteger(budget.capacity) || (budget.capacity as number) < 1)
+      problems.push('budget.capacity must be a positive integer');
+    if (typeof budget.restoreRate !== 'number' || !(budget.restoreRate > 0))
+      problems.push('budget.restoreRate must be a positive number');
   }
   return problems;
 }

@@ -145,7 +145,10 @@ export class RefreshingCache<V> {
   private loadWithTimeout(key: string): Promise<V | undefined> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`read timed out after ${this.options.loadTimeoutMs} ms`)), this.options.loadTimeoutMs);
+      timer = setTimeout(
+        () => reject(new Error(`read timed out after ${this.options.loadTimeoutMs} ms`)),
+        this.options.loadTimeoutMs,
+      );
     });
     return Promise.race([this.options.load(key), timeout]).finally(() => clearTimeout(timer));
   }

@@ -3,7 +3,12 @@ import { randomBytes } from 'node:crypto';
 import mongoose, { type Connection } from 'mongoose';
 import type { ChangePublisher, ControlPlaneChange } from './changes';
 import { DEFAULT_PLANS } from './plan';
-import { CorruptRecordError, RegistryError, RegistryValidationError, TenantExistsError } from '../control-plane/registry-common';
+import {
+  CorruptRecordError,
+  RegistryError,
+  RegistryValidationError,
+  TenantExistsError,
+} from '../control-plane/registry-common';
 import { openControlPlane, type ControlPlane } from '../control-plane/open';
 
 const mongoUri = process.env.TEST_MONGODB_URI ?? '';
@@ -41,9 +46,15 @@ describe('plans', () => {
   });
 
   it('changes only the limits given, validated, and announces the change', async () => {
-    const updated = await controlPlane.tenants.updatePlan('enterprise', { limits: { maxCost: 12_000, budget: { restoreRate: 7_500 } } });
+    const updated = await controlPlane.tenants.updatePlan('enterprise', {
+      limits: { maxCost: 12_000, budget: { restoreRate: 7_500 } },
+    });
     const builtIn = DEFAULT_PLANS.find((p) => p.id === 'enterprise')!;
-    expect(updated.limits).toEqual({ ...builtIn.limits, maxCost: 12_000, budget: { ...builtIn.limits.budget, restoreRate: 7_500 } });
+    expect(updated.limits).toEqual({
+      ...builtIn.limits,
+      maxCost: 12_000,
+      budget: { ...builtIn.limits.budget, restoreRate: 7_500 },
+    });
     expect(announced).toEqual([{ kind: 'plan', id: 'enterprise' }]);
   });
 
@@ -60,7 +71,9 @@ describe('plans', () => {
   });
 
   it('refuses a plan that does not exist', async () => {
-    await expect(controlPlane.tenants.updatePlan('platinum', { limits: { maxCost: 1 } })).rejects.toThrow(RegistryError);
+    await expect(controlPlane.tenants.updatePlan('platinum', { limits: { maxCost: 1 } })).rejects.toThrow(
+      RegistryError,
+    );
   });
 
   it('never overwrites an edited plan with the built-in one', async () => {
@@ -89,14 +102,24 @@ describe('tenants', () => {
 
   it('refuses to create a tenant twice, and leaves the first alone', async () => {
     await controlPlane.tenants.createTenant({ id: 'hooli', name: 'Hooli', plan: 'pro' });
-    await expect(controlPlane.tenants.createTenant({ id: 'hooli', name: 'Other', plan: 'free' })).rejects.toBeInstanceOf(TenantExistsError);
+    await expect(
+      controlPlane.tenants.createTenant({ id: 'hooli', name: 'Other', plan: 'free' }),
+    ).rejects.toBeInstanceOf(TenantExistsError);
     expect(await controlPlane.tenants.getTenant('hooli')).toMatchObject({ name: 'Hooli', plan: { id: 'pro' } });
   });
 
   it.each([
     ['an id that is not a slug', { id: 'Acme Inc', name: 'x' }, 'tenant id must be a slug'],
-    ['an origin with a path', { id: 'umbrella', name: 'x', origins: ['https://umbrella.test/app'] }, 'origins must be http(s) origins'],
-    ['an origin with a trailing slash', { id: 'umbrella', name: 'x', origins: ['https://umbrella.test/'] }, 'origins must be http(s) origins'],
+    [
+      'an origin with a path',
+      { id: 'umbrella', name: 'x', origins: ['https://umbrella.test/app'] },
+      'origins must be http(s) origins',
+    ],
+    [
+      'an origin with a trailing slash',
+      { id: 'umbrella', name: 'x', origins: ['https://umbrella.test/'] },
+      'origins must be http(s) origins',
+    ],
     ['a wildcard origin', { id: 'umbrella', name: 'x', origins: ['*'] }, 'origins must be http(s) origins'],
     ['a name with a newline', { id: 'umbrella', name: 'x\ny' }, 'name must be'],
     ['an unknown authz mode', { id: 'umbrella', name: 'x', authzMode: 'allow' as never }, 'authz mode must be one of'],
@@ -108,7 +131,9 @@ describe('tenants', () => {
   });
 
   it('refuses a plan that does not exist', async () => {
-    await expect(controlPlane.tenants.createTenant({ id: 'umbrella', name: 'x', plan: 'platinum' })).rejects.toThrow('no plan platinum');
+    await expect(controlPlane.tenants.createTenant({ id: 'umbrella', name: 'x', plan: 'platinum' })).rejects.toThrow(
+      'no plan platinum',
+    );
   });
 
   it('changes settings, keeps the rest, and announces the change', async () => {
@@ -148,7 +173,9 @@ describe('tenants', () => {
   });
 
   it('throws on a path the schema does not know instead of writing or ignoring it', async () => {
-    await expect(controlPlane.tenants.updateTenant('stark', { owner: 'mallory' } as never)).rejects.toThrow(/not in schema|strict/i);
+    await expect(controlPlane.tenants.updateTenant('stark', { owner: 'mallory' } as never)).rejects.toThrow(
+      /not in schema|strict/i,
+    );
   });
 
   it('finds nothing for an id that is not a tenant id, whatever its shape', async () => {
@@ -158,7 +185,11 @@ describe('tenants', () => {
   });
 
   it('lists the origins of active tenants only', async () => {
-    await controlPlane.tenants.createTenant({ id: 'cyberdyne', name: 'Cyberdyne', origins: ['https://cyberdyne.test'] });
+    await controlPlane.tenants.createTenant({
+      id: 'cyberdyne',
+      name: 'Cyberdyne',
+      origins: ['https://cyberdyne.test'],
+    });
     await controlPlane.tenants.createTenant({ id: 'tyrell', name: 'Tyrell', origins: ['https://tyrell.test'] });
     await controlPlane.tenants.suspendTenant('tyrell');
     const origins = await controlPlane.tenants.activeOrigins();

@@ -112,7 +112,8 @@ export class TenantRegistry {
   }
 
   async createTenant(input: NewTenant): Promise<TenantRecord> {
-    if (!isTenantId(input.id)) throw new RegistryValidationError(['tenant id must be a slug such as "acme" (a-z, 0-9, inner hyphens, 2–40)']);
+    if (!isTenantId(input.id))
+      throw new RegistryValidationError(['tenant id must be a slug such as "acme" (a-z, 0-9, inner hyphens, 2–40)']);
     const settings: TenantSettings = {
       ...DEFAULT_TENANT_SETTINGS,
       name: input.name,
@@ -185,7 +186,11 @@ export class TenantRegistry {
 
   /** Every origin some active tenant allows: what a preflight, which carries no credentials, is checked against. */
   async activeOrigins(): Promise<string[]> {
-    const docs = await this.tenants.find({ status: 'active' }).select({ origins: 1 }).lean<Pick<TenantDoc, 'origins'>[]>().exec();
+    const docs = await this.tenants
+      .find({ status: 'active' })
+      .select({ origins: 1 })
+      .lean<Pick<TenantDoc, 'origins'>[]>()
+      .exec();
     return unique(docs.flatMap((doc) => doc.origins ?? []));
   }
 
@@ -206,7 +211,10 @@ export class TenantRegistry {
     const { budget, ...scalars } = change.limits ?? {};
     const limits: PlanLimits = { ...current.limits, ...scalars, budget: { ...current.limits.budget, ...budget } };
     const problems = planLimitProblems(limits);
-    if (change.name !== undefined && (typeof change.name !== 'string' || change.name.trim().length === 0 || change.name.length > 100)) {
+    if (
+      change.name !== undefined &&
+      (typeof change.name !== 'string' || change.name.trim().length === 0 || change.name.length > 100)
+    ) {
       problems.push('name must be 1–100 characters');
     }
     if (problems.length > 0) throw new RegistryValidationError(problems);
@@ -214,7 +222,8 @@ export class TenantRegistry {
     const set: Record<string, unknown> = {};
     if (change.name !== undefined) set.name = change.name;
     for (const [key, value] of Object.entries(scalars)) if (value !== undefined) set[`limits.${key}`] = value;
-    for (const [key, value] of Object.entries(budget ?? {})) if (value !== undefined) set[`limits.budget.${key}`] = value;
+    for (const [key, value] of Object.entries(budget ?? {}))
+      if (value !== undefined) set[`limits.budget.${key}`] = value;
     if (Object.keys(set).length > 0) await this.plans.updateOne({ _id: id }, { $set: set }).exec();
     await this.changes?.publish({ kind: 'plan', id });
     const updated = await this.getPlan(id);

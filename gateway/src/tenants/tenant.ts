@@ -90,24 +90,34 @@ export function tenantSettingsProblems(settings: Partial<TenantSettings>): strin
   const problems: string[] = [];
   const { name, status, isolation, plan, origins, authzMode, costMode, safelistMode } = settings;
   if (name !== undefined) {
-    if (typeof name !== 'string' || name.trim().length === 0 || name.length > MAX_TENANT_NAME_LENGTH || CONTROL_CHARACTERS.test(name)) {
+    if (
+      typeof name !== 'string' ||
+      name.trim().length === 0 ||
+      name.length > MAX_TENANT_NAME_LENGTH ||
+      CONTROL_CHARACTERS.test(name)
+    ) {
       problems.push(`name must be 1–${MAX_TENANT_NAME_LENGTH} printable characters`);
     }
   }
-  if (status !== undefined && !isOneOf(TENANT_STATUSES, status)) problems.push(`status must be one of ${TENANT_STATUSES.join(', ')}`);
+  if (status !== undefined && !isOneOf(TENANT_STATUSES, status))
+    problems.push(`status must be one of ${TENANT_STATUSES.join(', ')}`);
   if (isolation !== undefined && !isOneOf(SUPPORTED_ISOLATION_TIERS, isolation)) {
     problems.push(`isolation must be ${SUPPORTED_ISOLATION_TIERS.join(', ')} (silo is reserved)`);
   }
   if (plan !== undefined && !isPlanId(plan)) problems.push('plan must be a plan id such as "pro"');
   if (origins !== undefined) {
-    if (!Array.isArray(origins) || origins.length > MAX_ORIGINS) problems.push(`origins must be a list of at most ${MAX_ORIGINS}`);
+    if (!Array.isArray(origins) || origins.length > MAX_ORIGINS)
+      problems.push(`origins must be a list of at most ${MAX_ORIGINS}`);
     else {
       const bad = origins.filter((origin) => !isWebOrigin(origin));
-      if (bad.length > 0) problems.push('origins must be http(s) origins such as https://shop.example.com (no path, no trailing slash)');
+      if (bad.length > 0)
+        problems.push('origins must be http(s) origins such as https://shop.example.com (no path, no trailing slash)');
     }
   }
-  if (authzMode !== undefined && !isOneOf(AUTHZ_MODES, authzMode)) problems.push(`authz mode must be one of ${AUTHZ_MODES.join(', ')}`);
-  if (costMode !== undefined && !isOneOf(COST_MODES, costMode)) problems.push(`cost mode must be one of ${COST_MODES.join(', ')}`);
+  if (authzMode !== undefined && !isOneOf(AUTHZ_MODES, authzMode))
+    problems.push(`authz mode must be one of ${AUTHZ_MODES.join(', ')}`);
+  if (costMode !== undefined && !isOneOf(COST_MODES, costMode))
+    problems.push(`cost mode must be one of ${COST_MODES.join(', ')}`);
   if (safelistMode !== undefined && !isOneOf(SAFELIST_MODES, safelistMode)) {
     problems.push(`safelist mode must be one of ${SAFELIST_MODES.join(', ')}`);
   }

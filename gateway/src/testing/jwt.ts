@@ -55,7 +55,12 @@ export async function signTestToken(
     ...claims,
   };
   for (const [name, value] of Object.entries(payload)) if (value === undefined) delete payload[name];
-  const protectedHeader: Record<string, unknown> = { typ: 'at+jwt', ...header, alg: header.alg ?? 'ES256', kid: header.kid ?? TEST_KID };
+  const protectedHeader: Record<string, unknown> = {
+    typ: 'at+jwt',
+    ...header,
+    alg: header.alg ?? 'ES256',
+    kid: header.kid ?? TEST_KID,
+  };
   if (protectedHeader.typ === undefined) delete protectedHeader.typ;
   return new SignJWT(payload).setProtectedHeader(protectedHeader as { alg: string }).sign(key);
 }

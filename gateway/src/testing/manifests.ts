@@ -5,8 +5,16 @@ import { checkManifest, operationId, type PersistedQueryManifest } from '../pers
 
 /** A checked manifest of `bodies` (named queries) against the API schema of the supergraph at `supergraphPath`. */
 export function testManifest(supergraphPath: string, ...bodies: string[]): PersistedQueryManifest {
-  const operations = bodies.map((body) => ({ id: operationId(body), name: /^query (\w+)/.exec(body)?.[1], type: 'query', body }));
-  const checked = checkManifest({ format: 'apollo-persisted-query-manifest', version: 1, operations }, buildApiSchema(readFileSync(supergraphPath, 'utf8')));
+  const operations = bodies.map((body) => ({
+    id: operationId(body),
+    name: /^query (\w+)/.exec(body)?.[1],
+    type: 'query',
+    body,
+  }));
+  const checked = checkManifest(
+    { format: 'apollo-persisted-query-manifest', version: 1, operations },
+    buildApiSchema(readFileSync(supergraphPath, 'utf8')),
+  );
   if ('problems' in checked) throw new Error(`test manifest refused: ${checked.problems.join('; ')}`);
   return checked.manifest;
 }

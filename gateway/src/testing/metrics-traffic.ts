@@ -21,11 +21,18 @@ export interface ScriptedMixResult {
   secrets: string[];
 }
 
-export async function runScriptedMix(platform: TestPlatform, options: { withOperationError?: boolean } = {}): Promise<ScriptedMixResult> {
+export async function runScriptedMix(
+  platform: TestPlatform,
+  options: { withOperationError?: boolean } = {},
+): Promise<ScriptedMixResult> {
   const { controlPlane, issuer } = platform;
   const run = randomBytes(4).toString('hex');
   const throttledTenant = `metrics-${run}`;
-  await controlPlane.manifests.publish('acme', 'acme-erp', testManifest(platform.config.supergraphPath, PARTNER_OPERATION));
+  await controlPlane.manifests.publish(
+    'acme',
+    'acme-erp',
+    testManifest(platform.config.supergraphPath, PARTNER_OPERATION),
+  );
   const { key: partnerKey } = await controlPlane.apiKeys.issue({
     tenantId: 'acme',
     clientName: 'Acme ERP',
@@ -39,17 +46,27 @@ export async function runScriptedMix(platform: TestPlatform, options: { withOper
   const acmeToken = await issuer.sign({ sub: `metrics-${run}` });
   const globexToken = await issuer.sign({ tenant: 'globex', sub: 'metrics-globex' });
   const throttledToken = await issuer.sign({ tenant: throttledTenant, sub: 'metrics-throttled' });
-  const expectAnswer = async (answer: Promise<{ status: number; body: { errors?: { extensions?: Record<string, unknown> }[] } }>, status: number, code?: string) => {
+  const expectAnswer = async (
+    answer: Promise<{ status: number; body: { errors?: { extensions?: Record<string, unknown> }[] } }>,
+    status: number,
+    code?: string,
+  ) => {
     const { status: got, body } = await answer;
     const gotCode = body.errors?.[0]?.extensions?.code;
-    if (got !== status || gotCode !== code) throw new Error(`expected ${status} ${code ?? ''}, got ${got} ${String(gotCode)}`);
+    if (got !== status || gotCode !== code)
+      throw new Error(`expected ${status} ${code ?? ''}, got ${got} ${String(gotCode)}`);
   };
 
   for (let i = 0; i < 3; i += 1) await expectAnswer(platform.graphql({ query: WHO }, { token: acmeToken }), 200);
   await expectAnswer(platform.graphql(persistedBody(operationId(PARTNER_OPERATION)), { apiKey: partnerKey }), 200);
   await expectAnswer(platform.graphql({ query: '{ forbidden }' }, { token: globexToken }), 403, 'FORBIDDEN');
-  await expectAnswer(platform.graphql(persistedBody(operationId(WHO)), { apiKey: partnerKey }), 400, 'PERSISTED_QUERY_NOT_IN_LIST');
-  if (options.withOperationError) await expectAnswer(platform.graphql({ query: '{ missing }' }, { token: acmeToken }), 200, 'NOT_FOUND');
+  await expectAnswer(
+    platform.graphql(persistedBody(operationId(WHO)), { apiKey: partnerKey }),
+    400,
+    'PERSISTED_QUERY_NOT_IN_LIST',
+  );
+  if (options.withOperationError)
+    await expectAnswer(platform.graphql({ query: '{ missing }' }, { token: acmeToken }), 200, 'NOT_FOUND');
 
   // The plan change reaches the gateway within seconds: run until the budget answers 429.
   let served = 0;
@@ -57,7 +74,11 @@ export async function runScriptedMix(platform: TestPlatform, options: { withOper
     const res = await platform.graphql({ query: WHO }, { token: throttledToken });
     if (res.status !== 200) {
       await expectAnswer(Promise.resolve(res), 429, 'RATE_LIMITED');
-      return { throttledTenant, throttledServed: served, secrets: [partnerKey, acmeToken, globexToken, throttledToken] };
+      return {
+        throttledTenant,
+        throttledServed: served,
+        secrets: [partnerKey, acmeToken, globexToken, throttledToken],
+      };
     }
     served += 1;
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -93,7 +93,10 @@ export interface TestPlatformOptions {
   afterAuthentication?: StartGatewayOptions['afterAuthenticationForTests'];
 }
 
-export async function startTestPlatform(overrides: Partial<GatewayConfig> = {}, platformOptions: TestPlatformOptions = {}): Promise<TestPlatform> {
+export async function startTestPlatform(
+  overrides: Partial<GatewayConfig> = {},
+  platformOptions: TestPlatformOptions = {},
+): Promise<TestPlatform> {
   const secret = randomBytes(32);
   const issuer = await createTestIssuer();
   const { controlPlane, changes } = await openTestControlPlane();
@@ -125,12 +128,17 @@ export async function startTestPlatform(overrides: Partial<GatewayConfig> = {}, 
     ...overrides,
   };
   const logs: Record<string, unknown>[] = [];
-  const logger: Logger = createLogger({ level: 'debug', sink: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) });
+  const logger: Logger = createLogger({
+    level: 'debug',
+    sink: (line) => logs.push(JSON.parse(line) as Record<string, unknown>),
+  });
   const gateway = await startGateway(config, {
     logger,
     authorization: fixtureAuthorization,
     ...(platformOptions.onControlPlaneCommand ? { onControlPlaneCommand: platformOptions.onControlPlaneCommand } : {}),
-    ...(platformOptions.afterAuthentication ? { afterAuthenticationForTests: platformOptions.afterAuthentication } : {}),
+    ...(platformOptions.afterAuthentication
+      ? { afterAuthenticationForTests: platformOptions.afterAuthentication }
+      : {}),
   });
   const defaultToken = await issuer.sign();
 

@@ -60,8 +60,22 @@ export async function startTestRedisCluster(masters = 3): Promise<TestRedisClust
     spawn(
       'redis-server',
       [
-        '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
-        '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000',
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        `nodes-${port}.conf`,
+        '--cluster-node-timeout',
+        '2000',
       ],
       { stdio: 'ignore' },
     ),
@@ -80,10 +94,26 @@ export async function startTestRedisCluster(masters = 3): Promise<TestRedisClust
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    for (const port of ports) await until(`redis-server on ${port}`, () => spawnSync('redis-cli', ['-p', String(port), 'ping']).stdout?.toString().trim() === 'PONG');
-    redisCli(['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
+    for (const port of ports)
+      await until(
+        `redis-server on ${port}`,
+        () =>
+          spawnSync('redis-cli', ['-p', String(port), 'ping'])
+            .stdout?.toString()
+            .trim() === 'PONG',
+      );
+    redisCli([
+      '--cluster',
+      'create',
+      ...ports.map((p) => `127.0.0.1:${p}`),
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
+    ]);
     for (const port of ports) {
-      await until(`cluster_state:ok on ${port}`, () => redisCli(['-p', String(port), 'cluster', 'info']).includes('cluster_state:ok'));
+      await until(`cluster_state:ok on ${port}`, () =>
+        redisCli(['-p', String(port), 'cluster', 'info']).includes('cluster_state:ok'),
+      );
     }
   } catch (error) {
     await stop();

@@ -48,7 +48,10 @@ export interface TestSubgraphOptions {
 }
 
 export async function startTestSubgraph(options: TestSubgraphOptions): Promise<TestSubgraph> {
-  const schema = buildSubgraphSchema({ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> });
+  const schema = buildSubgraphSchema({
+    typeDefs: options.typeDefs,
+    resolvers: options.resolvers as GraphQLResolverMap<unknown>,
+  });
   const key = deriveSubgraphKey(options.gatewaySecret, options.name);
   const hanging = new Set<ServerResponse>();
 
@@ -69,7 +72,9 @@ export async function startTestSubgraph(options: TestSubgraphOptions): Promise<T
     }
     if (subgraph.mode === 'http500') {
       res.writeHead(500, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: 'MongoServerError at mongodb://10.1.2.3:27017/tenants', stack: 'at Collection.find' }));
+      res.end(
+        JSON.stringify({ error: 'MongoServerError at mongodb://10.1.2.3:27017/tenants', stack: 'at Collection.find' }),
+      );
       return;
     }
     const token = req.headers[INTERNAL_TOKEN_HEADER];

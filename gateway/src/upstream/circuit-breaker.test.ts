@@ -144,7 +144,10 @@ describe('createCircuitBreaker', () => {
 describe('createSubgraphBreakers', () => {
   it('keeps one breaker per subgraph, reports their states, and logs each transition with its subgraph', () => {
     const logs: Record<string, unknown>[] = [];
-    const logger = createLogger({ level: 'debug', sink: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) });
+    const logger = createLogger({
+      level: 'debug',
+      sink: (line) => logs.push(JSON.parse(line) as Record<string, unknown>),
+    });
     let clock = 0;
     const breakers = createSubgraphBreakers({ failureThreshold: 1, coolDownMs: 100, logger, now: () => clock });
     expect(breakers.of('inventory')).toBe(breakers.of('inventory'));
@@ -153,7 +156,9 @@ describe('createSubgraphBreakers', () => {
     expect(breakers.states()).toEqual({ inventory: 'open', products: 'closed' });
     clock = 100;
     breakers.of('inventory').tryAcquire()?.success();
-    expect(logs.map(({ level, component, subgraph, state, from }) => ({ level, component, subgraph, state, from }))).toEqual([
+    expect(
+      logs.map(({ level, component, subgraph, state, from }) => ({ level, component, subgraph, state, from })),
+    ).toEqual([
       { level: 'warn', component: 'circuit-breaker', subgraph: 'inventory', state: 'open', from: 'closed' },
       { level: 'info', component: 'circuit-breaker', subgraph: 'inventory', state: 'half-open', from: 'open' },
       { level: 'info', component: 'circuit-breaker', subgraph: 'inventory', state: 'closed', from: 'half-open' },

@@ -43,7 +43,8 @@ export interface CircuitBreaker {
 }
 
 export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBreaker {
-  if (!Number.isSafeInteger(options.failureThreshold) || options.failureThreshold < 1) throw new Error('failureThreshold must be an integer ≥ 1');
+  if (!Number.isSafeInteger(options.failureThreshold) || options.failureThreshold < 1)
+    throw new Error('failureThreshold must be an integer ≥ 1');
   if (!(options.coolDownMs >= 0)) throw new Error('coolDownMs must be ≥ 0');
   const now = options.now ?? Date.now;
   let state: BreakerState = 'closed';

@@ -44,7 +44,10 @@ export function clientResult(result: ExecutionResult, logger: Logger, requestId:
   });
   const errors = failures.map((failure) => {
     const path = pathOf(failure);
-    return new GraphQLError(COMPLETION_FAILURE_MESSAGE, { ...(path ? { path } : {}), extensions: { code: ErrorCode.DOWNSTREAM_SERVICE_ERROR } });
+    return new GraphQLError(COMPLETION_FAILURE_MESSAGE, {
+      ...(path ? { path } : {}),
+      extensions: { code: ErrorCode.DOWNSTREAM_SERVICE_ERROR },
+    });
   });
   return { ...rest, errors: [...(rest.errors ?? []), ...errors] };
 }
@@ -68,7 +71,11 @@ export function withCompletionErrors(gateway: GatewayInterface, options: Complet
         ...loaded,
         executor: async (requestContext) => {
           const requestId = (requestContext.context as { requestId?: unknown } | undefined)?.requestId;
-          return clientResult(await executor(requestContext), logger, typeof requestId === 'string' ? requestId : undefined);
+          return clientResult(
+            await executor(requestContext),
+            logger,
+            typeof requestId === 'string' ? requestId : undefined,
+          );
         },
       };
     },

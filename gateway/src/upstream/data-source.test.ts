@@ -17,7 +17,8 @@ import { SubgraphDataSource } from './data-source';
 import type { SubgraphAnswer, SubgraphPoster } from './fetcher';
 
 const SECRET = randomBytes(32);
-const QUERY = 'query Stock__inventory__1($representations:[_Any!]!){_entities(representations:$representations){...on Product{inStock}}}';
+const QUERY =
+  'query Stock__inventory__1($representations:[_Any!]!){_entities(representations:$representations){...on Product{inStock}}}';
 const NOW = 1_800_000_000_000;
 const PRODUCT = { __typename: 'Product', id: 'p1' };
 /** The extensions of an error the data source wrote, with the mark only it can set (fetch-failure.ts). */
@@ -42,7 +43,10 @@ function answer(text: string, status = 200, contentType = 'application/json'): S
 
 const json = (value: unknown, status = 200) => answer(JSON.stringify(value), status);
 
-function setup(respond: () => Promise<SubgraphAnswer> = async () => json({ data: { _entities: [] } }), breaker?: CircuitBreaker) {
+function setup(
+  respond: () => Promise<SubgraphAnswer> = async () => json({ data: { _entities: [] } }),
+  breaker?: CircuitBreaker,
+) {
   const sent: Sent[] = [];
   const logs: Record<string, unknown>[] = [];
   const post: SubgraphPoster = async (request) => {
@@ -62,7 +66,10 @@ function setup(respond: () => Promise<SubgraphAnswer> = async () => json({ data:
 }
 
 /** An operation fetch as the gateway's executor builds it. */
-function operation(ctx: Partial<GatewayContext>, representations: unknown[] = []): GraphQLDataSourceProcessOptions<GatewayContext> {
+function operation(
+  ctx: Partial<GatewayContext>,
+  representations: unknown[] = [],
+): GraphQLDataSourceProcessOptions<GatewayContext> {
   return {
     kind: GraphQLDataSourceRequestKind.INCOMING_OPERATION,
     request: { query: QUERY, variables: { representations } },
@@ -75,7 +82,12 @@ function operation(ctx: Partial<GatewayContext>, representations: unknown[] = []
 function verify(sent: Sent | undefined, query = QUERY) {
   const token = sent?.headers[INTERNAL_TOKEN_HEADER];
   if (!token) throw new Error('no internal token sent');
-  return verifyInternalToken(token, { key: deriveSubgraphKey(SECRET, 'inventory'), audience: 'inventory', query, now: NOW });
+  return verifyInternalToken(token, {
+    key: deriveSubgraphKey(SECRET, 'inventory'),
+    audience: 'inventory',
+    query,
+    now: NOW,
+  });
 }
 
 describe('SubgraphDataSource', () => {
@@ -102,15 +114,26 @@ describe('SubgraphDataSource', () => {
     const result = await dataSource.process(fetch);
     expect(result).toEqual({ data: { _entities: [] } });
     expect(sent[0]?.url).toBe('http://inventory.internal:4003/graphql');
-    expect(Object.keys(sent[0]?.headers ?? {}).map((h) => h.toLowerCase()).sort()).toEqual(['content-type', INTERNAL_TOKEN_HEADER]);
+    expect(
+      Object.keys(sent[0]?.headers ?? {})
+        .map((h) => h.toLowerCase())
+        .sort(),
+    ).toEqual(['content-type', INTERNAL_TOKEN_HEADER]);
     expect(sent[0]?.headers['content-type']).toBe('application/json');
-    expect(JSON.parse(sent[0]?.body ?? '')).toEqual({ query: QUERY, variables: { representations: [] }, operationName: 'Stock__inventory__1' });
+    expect(JSON.parse(sent[0]?.body ?? '')).toEqual({
+      query: QUERY,
+      variables: { representations: [] },
+      operationName: 'Stock__inventory__1',
+    });
   });
 
   it('sends a tenant-less svc token for health checks and schema loading', async () => {
     const { dataSource, sent } = setup(async () => json({ data: { __typename: 'Query' } }));
     const query = 'query __ApolloServiceHealthCheck__ { __typename }';
-    for (const kind of [GraphQLDataSourceRequestKind.HEALTH_CHECK, GraphQLDataSourceRequestKind.LOADING_SCHEMA] as const) {
+    for (const kind of [
+      GraphQLDataSourceRequestKind.HEALTH_CHECK,
+      GraphQLDataSourceRequestKind.LOADING_SCHEMA,
+    ] as const) {
       await dataSource.process({ kind, request: { query }, context: {} });
     }
     for (const request of sent) {
@@ -138,11 +161,21 @@ describe('SubgraphDataSource', () => {
     const result = await dataSource.process(operation(context, [PRODUCT]));
     expect(result.data).toBeNull();
     expect(result.errors).toEqual([
-      { message: 'A downstream service failed', path: ['_entities', 0, 'inStock'], extensions: marked({ code: 'DOWNSTREAM_SERVICE_ERROR' }) },
+      {
+        message: 'A downstream service failed',
+        path: ['_entities', 0, 'inStock'],
+        extensions: marked({ code: 'DOWNSTREAM_SERVICE_ERROR' }),
+      },
     ]);
     expect(JSON.stringify(result)).not.toMatch(/Mongo|10\.1\.2\.3|inventory\.internal|50\d|307/);
     expect(logs).toContainEqual(
-      expect.objectContaining({ msg: 'subgraph fetch failed', subgraph: 'inventory', status, requestId: 'req-12345678', tenant: 'acme' }),
+      expect.objectContaining({
+        msg: 'subgraph fetch failed',
+        subgraph: 'inventory',
+        status,
+        requestId: 'req-12345678',
+        tenant: 'acme',
+      }),
     );
   });
 
@@ -153,8 +186,16 @@ describe('SubgraphDataSource', () => {
     await expect(dataSource.process(operation(context, [PRODUCT, PRODUCT]))).resolves.toEqual({
       data: null,
       errors: [
-        { message: 'A downstream service timed out', path: ['_entities', 0, 'inStock'], extensions: marked({ code: 'SUBGRAPH_TIMEOUT' }) },
-        { message: 'A downstream service timed out', path: ['_entities', 1, 'inStock'], extensions: marked({ code: 'SUBGRAPH_TIMEOUT' }) },
+        {
+          message: 'A downstream service timed out',
+          path: ['_entities', 0, 'inStock'],
+          extensions: marked({ code: 'SUBGRAPH_TIMEOUT' }),
+        },
+        {
+          message: 'A downstream service timed out',
+          path: ['_entities', 1, 'inStock'],
+          extensions: marked({ code: 'SUBGRAPH_TIMEOUT' }),
+        },
       ],
     });
     expect(logs).toContainEqual(expect.objectContaining({ reason: 'timeout' }));
@@ -165,7 +206,12 @@ describe('SubgraphDataSource', () => {
       throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4003'), { code: 'ECONNREFUSED' });
     });
     const result = await dataSource.process(operation(context, [PRODUCT]));
-    expect(result.errors).toEqual([expect.objectContaining({ path: ['_entities', 0, 'inStock'], extensions: marked({ code: 'DOWNSTREAM_SERVICE_ERROR' }) })]);
+    expect(result.errors).toEqual([
+      expect.objectContaining({
+        path: ['_entities', 0, 'inStock'],
+        extensions: marked({ code: 'DOWNSTREAM_SERVICE_ERROR' }),
+      }),
+    ]);
     expect(logs).toContainEqual(expect.objectContaining({ reason: 'ECONNREFUSED' }));
   });
 
@@ -179,7 +225,10 @@ describe('SubgraphDataSource', () => {
   ])('turns an answer that is %s into DOWNSTREAM_SERVICE_ERROR', async (_label, bad) => {
     const { dataSource } = setup(async () => bad);
     const result = await dataSource.process(operation(context, [PRODUCT]));
-    expect(result).toEqual({ data: null, errors: [expect.objectContaining({ extensions: marked({ code: 'DOWNSTREAM_SERVICE_ERROR' }) })] });
+    expect(result).toEqual({
+      data: null,
+      errors: [expect.objectContaining({ extensions: marked({ code: 'DOWNSTREAM_SERVICE_ERROR' }) })],
+    });
   });
 
   it('throws for a failed health check, which has no response paths', async () => {
@@ -211,16 +260,29 @@ describe('SubgraphDataSource', () => {
         const result = await dataSource.process(operation(context, [PRODUCT]));
         expect(sent).toHaveLength(2);
         expect(result.errors).toEqual([
-          { message: 'A downstream service failed', path: ['_entities', 0, 'inStock'], extensions: marked({ code: 'DOWNSTREAM_SERVICE_ERROR', reason: 'CIRCUIT_OPEN' }) },
+          {
+            message: 'A downstream service failed',
+            path: ['_entities', 0, 'inStock'],
+            extensions: marked({ code: 'DOWNSTREAM_SERVICE_ERROR', reason: 'CIRCUIT_OPEN' }),
+          },
         ]);
-        expect(logs).toContainEqual(expect.objectContaining({ level: 'debug', msg: 'subgraph fetch not sent: circuit open', requestId: 'req-12345678' }));
+        expect(logs).toContainEqual(
+          expect.objectContaining({
+            level: 'debug',
+            msg: 'subgraph fetch not sent: circuit open',
+            requestId: 'req-12345678',
+          }),
+        );
       }
     });
 
     it('counts neither a 4xx nor an answer with GraphQL errors as a failure', async () => {
       const answers = [
         answer('{"errors":[{"message":"too large"}]}', 413),
-        json({ data: { _entities: [null] }, errors: [{ message: 'No such product', extensions: { code: 'NOT_FOUND' } }] }),
+        json({
+          data: { _entities: [null] },
+          errors: [{ message: 'No such product', extensions: { code: 'NOT_FOUND' } }],
+        }),
       ];
       const cb = breaker();
       let next = 0;
@@ -234,7 +296,13 @@ describe('SubgraphDataSource', () => {
       const cb = breaker();
       const { dataSource, sent } = setup(async () => answer('down', 503, 'text/plain'), cb);
       const healthCheck = () =>
-        dataSource.process({ kind: GraphQLDataSourceRequestKind.HEALTH_CHECK, request: { query: '{ __typename }' }, context: {} }).catch(() => undefined);
+        dataSource
+          .process({
+            kind: GraphQLDataSourceRequestKind.HEALTH_CHECK,
+            request: { query: '{ __typename }' },
+            context: {},
+          })
+          .catch(() => undefined);
       for (let i = 0; i < 3; i++) await healthCheck();
       expect(cb.state()).toBe('closed');
       await dataSource.process(operation(context, [PRODUCT]));
@@ -246,7 +314,9 @@ describe('SubgraphDataSource', () => {
   });
 
   it('reads an application/graphql-response+json answer', async () => {
-    const { dataSource } = setup(async () => answer('{"data":{"_entities":[null]}}', 200, 'application/graphql-response+json; charset=utf-8'));
+    const { dataSource } = setup(async () =>
+      answer('{"data":{"_entities":[null]}}', 200, 'application/graphql-response+json; charset=utf-8'),
+    );
     await expect(dataSource.process(operation(context, [PRODUCT]))).resolves.toEqual({ data: { _entities: [null] } });
   });
 });

@@ -99,7 +99,10 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     if (operation && this.breaker && !permit) {
       // Each refusal is one line at debug level: the breaker's opening is the warning, and an outage must not
       // turn every request into a warning too.
-      this.log.debug('subgraph fetch not sent: circuit open', { requestId: context?.requestId, tenant: context?.caller?.tenantId });
+      this.log.debug('subgraph fetch not sent: circuit open', {
+        requestId: context?.requestId,
+        tenant: context?.caller?.tenantId,
+      });
       return failedFetchResult(query, variables, CIRCUIT_OPEN);
     }
     let answer: SubgraphAnswer | undefined;
@@ -124,7 +127,8 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       // What a failed answer said goes nowhere: it may be anything, an HTML page from a proxy included.
       if (!JSON_MEDIA_TYPES.test(answer.contentType)) throw new Error('the answer is not JSON');
       result = JSON.parse(answer.body);
-      if (typeof result !== 'object' || result === null || Array.isArray(result)) throw new Error('the answer is not a JSON object');
+      if (typeof result !== 'object' || result === null || Array.isArray(result))
+        throw new Error('the answer is not a JSON object');
       if (!wellFormedData(result, variables)) throw new Error('the answer does not answer the request');
     } catch (error) {
       // A 3xx or 4xx is the subgraph refusing this one request (too large, say): it is up, so the breaker counts
@@ -158,16 +162,43 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       // `op` token is the subgraph's only evidence of who is asking.
       const context: Partial<GatewayContext> | undefined = options.context;
       const caller = context?.caller;
-      if (!caller || !context?.requestId) throw new Error('refusing to call a subgraph without an authenticated caller');
-      claims = { kind: 'op', aud: this.subgraph, ten: caller.tenantId, sub: caller.principal, roles: caller.roles, qh, rid: context.requestId, iat, exp, dl };
+      if (!caller || !context?.requestId)
+        throw new Error('refusing to call a subgraph without an authenticated caller');
+      claims = {
+        kind: 'op',
+        aud: this.subgraph,
+        ten: caller.tenantId,
+        sub: caller.principal,
+        roles: caller.roles,
+        qh,
+        rid: context.requestId,
+        iat,
+        exp,
+        dl,
+      };
     } else {
-      claims = { kind: 'svc', aud: this.subgraph, ten: '', sub: '', roles: [], qh, rid: `svc-${randomUUID()}`, iat, exp, dl };
+      claims = {
+        kind: 'svc',
+        aud: this.subgraph,
+        ten: '',
+        sub: '',
+        roles: [],
+        qh,
+        rid: `svc-${randomUUID()}`,
+        iat,
+        exp,
+        dl,
+      };
     }
     return mintInternalToken(this.key, claims);
   }
 
   /** Every failure of a fetch ends here (network, timeout, non-2xx, unparsable body): logged, then masked. */
-  private failure(error: unknown, status: number | undefined, context: Partial<GatewayContext> | undefined): FetchFailure {
+  private failure(
+    error: unknown,
+    status: number | undefined,
+    context: Partial<GatewayContext> | undefined,
+  ): FetchFailure {
     // By name: the deadline's DOMException need not be an Error of this realm.
     const name = typeof error === 'object' && error !== null && 'name' in error ? error.name : undefined;
     const timedOut = name === 'TimeoutError' || name === 'AbortError';
@@ -221,7 +252,8 @@ function wellFormedData(result: object, variables: Readonly<Record<string, unkno
 function describeFailure(error: unknown): string {
   if (!(error instanceof Error)) return String(error).slice(0, 200);
   for (const candidate of [error, error.cause]) {
-    if (candidate && typeof candidate === 'object' && 'code' in candidate && typeof candidate.code === 'string') return candidate.code;
+    if (candidate && typeof candidate === 'object' && 'code' in candidate && typeof candidate.code === 'string')
+      return candidate.code;
   }
   // Some messages quote the subgraph's answer (a JSON parse error, say): enough to diagnose, not the whole page.
   return error.message.slice(0, 200);
@@ -232,7 +264,12 @@ function describeFailure(error: unknown): string {
  * queries are as long as the client's operations made them, so the cache is bounded by their bytes; a hot query
  * evicted is simply hashed again.
  */
-const queryHashes = createByteBoundedCache<string>({ name: 'subgraph-query-hashes', maxBytes: 4 * 1_048_576, maxEntries: 1_000, sizeOf: stringBytes });
+const queryHashes = createByteBoundedCache<string>({
+  name: 'subgraph-query-hashes',
+  maxBytes: 4 * 1_048_576,
+  maxEntries: 1_000,
+  sizeOf: stringBytes,
+});
 
 function queryHash(query: string): string {
   let hash = queryHashes.get(query);

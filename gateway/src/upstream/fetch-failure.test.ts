@@ -1,11 +1,22 @@
-import { FETCH_FAILURE, MAX_FAILURE_PATHS, failedFetchResult, isFetchFailure, type FetchFailure } from './fetch-failure';
+import {
+  FETCH_FAILURE,
+  MAX_FAILURE_PATHS,
+  failedFetchResult,
+  isFetchFailure,
+  type FetchFailure,
+} from './fetch-failure';
 
 const TIMEOUT: FetchFailure = { code: 'SUBGRAPH_TIMEOUT', message: 'A downstream service timed out' };
-const pathsOf = (query: string, variables?: Record<string, unknown>) => failedFetchResult(query, variables, TIMEOUT).errors.map((e) => e.path);
+const pathsOf = (query: string, variables?: Record<string, unknown>) =>
+  failedFetchResult(query, variables, TIMEOUT).errors.map((e) => e.path);
 
 describe('failedFetchResult', () => {
   it('answers data null and one marked error per root field, by alias, __typename left out', () => {
-    const result = failedFetchResult('query Q__accounts__0{__typename me{id} first:products(first:1){id} whoami{tenant}}', {}, TIMEOUT);
+    const result = failedFetchResult(
+      'query Q__accounts__0{__typename me{id} first:products(first:1){id} whoami{tenant}}',
+      {},
+      TIMEOUT,
+    );
     expect(result.data).toBeNull();
     expect(result.errors.map((e) => e.path)).toEqual([['me'], ['first'], ['whoami']]);
     for (const error of result.errors) {
@@ -16,7 +27,9 @@ describe('failedFetchResult', () => {
   });
 
   it('names a mutation field', () => {
-    expect(pathsOf('mutation M__inventory__0($id:ID!){adjustStock(productId:$id,delta:1){id}}')).toEqual([['adjustStock']]);
+    expect(pathsOf('mutation M__inventory__0($id:ID!){adjustStock(productId:$id,delta:1){id}}')).toEqual([
+      ['adjustStock'],
+    ]);
   });
 
   it('reads root fields inside fragments', () => {
@@ -24,7 +37,8 @@ describe('failedFetchResult', () => {
   });
 
   it("names each entity's fields, as selected for its __typename", () => {
-    const query = 'query($representations:[_Any!]!){_entities(representations:$representations){__typename ...on Product{inStock qty:stock} ...on User{email}}}';
+    const query =
+      'query($representations:[_Any!]!){_entities(representations:$representations){__typename ...on Product{inStock qty:stock} ...on User{email}}}';
     const representations = [
       { __typename: 'Product', id: 'p1' },
       { __typename: 'User', id: 'u1' },
@@ -40,16 +54,20 @@ describe('failedFetchResult', () => {
   });
 
   it('points at the entity when nothing but __typename was selected for its type', () => {
-    const query = 'query($representations:[_Any!]!){_entities(representations:$representations){...on Product{__typename}}}';
+    const query =
+      'query($representations:[_Any!]!){_entities(representations:$representations){...on Product{__typename}}}';
     expect(pathsOf(query, { representations: [{ __typename: 'Product', id: 'p1' }] })).toEqual([['_entities', 0]]);
   });
 
   it(`lists at most ${MAX_FAILURE_PATHS} paths and sums up the rest in one error without a path`, () => {
-    const query = 'query($representations:[_Any!]!){_entities(representations:$representations){...on Product{inStock}}}';
+    const query =
+      'query($representations:[_Any!]!){_entities(representations:$representations){...on Product{inStock}}}';
     const representations = Array.from({ length: 100_000 }, (_, i) => ({ __typename: 'Product', id: `p${i}` }));
     const paths = pathsOf(query, { representations });
     expect(paths).toHaveLength(MAX_FAILURE_PATHS + 1);
-    expect(paths.slice(0, MAX_FAILURE_PATHS)).toEqual(Array.from({ length: MAX_FAILURE_PATHS }, (_, i) => ['_entities', i, 'inStock']));
+    expect(paths.slice(0, MAX_FAILURE_PATHS)).toEqual(
+      Array.from({ length: MAX_FAILURE_PATHS }, (_, i) => ['_entities', i, 'inStock']),
+    );
     expect(paths[MAX_FAILURE_PATHS]).toBeUndefined();
 
     const aliases = Array.from({ length: MAX_FAILURE_PATHS + 5 }, (_, i) => `a${i}:x`).join(' ');
@@ -66,7 +84,11 @@ describe('failedFetchResult', () => {
   });
 
   it('carries the reason and the mark, which JSON cannot carry', () => {
-    const [error] = failedFetchResult('{a}', undefined, { code: 'DOWNSTREAM_SERVICE_ERROR', message: 'm', reason: 'CIRCUIT_OPEN' }).errors;
+    const [error] = failedFetchResult('{a}', undefined, {
+      code: 'DOWNSTREAM_SERVICE_ERROR',
+      message: 'm',
+      reason: 'CIRCUIT_OPEN',
+    }).errors;
     expect(error?.extensions).toMatchObject({ code: 'DOWNSTREAM_SERVICE_ERROR', reason: 'CIRCUIT_OPEN' });
     expect(error?.extensions[FETCH_FAILURE]).toBe(true);
     expect(isFetchFailure(JSON.parse(JSON.stringify(error?.extensions)))).toBe(false);

@@ -41,15 +41,27 @@ export interface FailedFetchResult {
 
 /** Whether an error's extensions carry the mark of a failed fetch. */
 export function isFetchFailure(extensions: unknown): extensions is FetchFailureExtensions {
-  return typeof extensions === 'object' && extensions !== null && (extensions as Partial<FetchFailureExtensions>)[FETCH_FAILURE] === true;
+  return (
+    typeof extensions === 'object' &&
+    extensions !== null &&
+    (extensions as Partial<FetchFailureExtensions>)[FETCH_FAILURE] === true
+  );
 }
 
 /**
  * The answer standing for a fetch of `query` that failed: `data: null`, and one error per field it left null (up
  * to the bound). A query it cannot read gets one error without a path, as a thrown error would.
  */
-export function failedFetchResult(query: string, variables: Readonly<Record<string, unknown>> | undefined, failure: FetchFailure): FailedFetchResult {
-  const extensions: FetchFailureExtensions = { code: failure.code, ...(failure.reason ? { reason: failure.reason } : {}), [FETCH_FAILURE]: true };
+export function failedFetchResult(
+  query: string,
+  variables: Readonly<Record<string, unknown>> | undefined,
+  failure: FetchFailure,
+): FailedFetchResult {
+  const extensions: FetchFailureExtensions = {
+    code: failure.code,
+    ...(failure.reason ? { reason: failure.reason } : {}),
+    [FETCH_FAILURE]: true,
+  };
   const error = (path?: (string | number)[]) => ({ message: failure.message, ...(path ? { path } : {}), extensions });
   const paths = failurePaths(query, variables);
   const errors = paths.listed.map(error);
@@ -63,7 +75,10 @@ type OperationShape =
   | { kind: 'entities'; common: readonly string[]; byType: ReadonlyMap<string, readonly string[]> }
   | { kind: 'unknown' };
 
-function failurePaths(query: string, variables: Readonly<Record<string, unknown>> | undefined): { listed: (string | number)[][]; more: boolean } {
+function failurePaths(
+  query: string,
+  variables: Readonly<Record<string, unknown>> | undefined,
+): { listed: (string | number)[][]; more: boolean } {
   const shape = shapeOf(query);
   const listed: (string | number)[][] = [];
   const add = (path: (string | number)[]): boolean => {
@@ -77,8 +92,11 @@ function failurePaths(query: string, variables: Readonly<Record<string, unknown>
     const representations = variables?.representations;
     if (!Array.isArray(representations)) return { listed, more: false };
     for (const [index, representation] of representations.entries()) {
-      const typename = typeof representation === 'object' && representation !== null ? (representation as { __typename?: unknown }).__typename : undefined;
-      const ofType = typeof typename === 'string' ? shape.byType.get(typename) ?? [] : [];
+      const typename =
+        typeof representation === 'object' && representation !== null
+          ? (representation as { __typename?: unknown }).__typename
+          : undefined;
+      const ofType = typeof typename === 'string' ? (shape.byType.get(typename) ?? []) : [];
       const fields = [...shape.common, ...ofType];
       if (fields.length === 0 && !add(['_entities', index])) return { listed, more: true };
       for (const field of fields) if (!add(['_entities', index, field])) return { listed, more: true };
@@ -121,7 +139,10 @@ function readShape(query: string): OperationShape {
   const fragments = new Map<string, { type: string; selectionSet: SelectionSetNode }>();
   for (const definition of document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) {
-      fragments.set(definition.name.value, { type: definition.typeCondition.name.value, selectionSet: definition.selectionSet });
+      fragments.set(definition.name.value, {
+        type: definition.typeCondition.name.value,
+        selectionSet: definition.selectionSet,
+      });
     }
   }
   const roots = new Map<string | undefined, string[]>();

@@ -83,8 +83,16 @@ describe('subgraph poster', () => {
 
   it('answers with the status, content type and body, whatever the status', async () => {
     const post = http.posterWithTimeout({ timeoutMs: 1_000 });
-    expect(await graphql(post)).toEqual({ statusCode: 200, contentType: 'application/json', body: '{"data":{"ok":true}}' });
-    expect(await graphql(post, '/teapot')).toEqual({ statusCode: 418, contentType: 'text/plain', body: 'short and stout' });
+    expect(await graphql(post)).toEqual({
+      statusCode: 200,
+      contentType: 'application/json',
+      body: '{"data":{"ok":true}}',
+    });
+    expect(await graphql(post, '/teapot')).toEqual({
+      statusCode: 418,
+      contentType: 'text/plain',
+      body: 'short and stout',
+    });
   });
 
   it('does not follow redirects', async () => {

@@ -58,7 +58,11 @@ export function createSubgraphHttp(): SubgraphHttp {
         try {
           const answer = await request(url, { method: 'POST', headers, body, dispatcher: agent, signal: abort });
           const contentType = answer.headers['content-type'];
-          return { statusCode: answer.statusCode, contentType: typeof contentType === 'string' ? contentType : '', body: await answer.body.text() };
+          return {
+            statusCode: answer.statusCode,
+            contentType: typeof contentType === 'string' ? contentType : '',
+            body: await answer.body.text(),
+          };
         } catch (error) {
           throw timedOut ? new DOMException('The operation was aborted due to timeout', 'TimeoutError') : error;
         } finally {

@@ -11,10 +11,14 @@ const error = (message: string, extensions?: Record<string, unknown>, rest: Part
 describe('maskError', () => {
   it('keeps a known client code with its message, location and path', () => {
     const masked = maskError(
-      error('Cannot query field "nme" on type "Product".', { code: 'GRAPHQL_VALIDATION_FAILED' }, {
-        locations: [{ line: 1, column: 14 }],
-        path: ['products', 0, 'nme'],
-      }),
+      error(
+        'Cannot query field "nme" on type "Product".',
+        { code: 'GRAPHQL_VALIDATION_FAILED' },
+        {
+          locations: [{ line: 1, column: 14 }],
+          path: ['products', 0, 'nme'],
+        },
+      ),
     );
     expect(masked).toEqual({
       message: 'Cannot query field "nme" on type "Product".',
@@ -49,12 +53,19 @@ describe('maskError', () => {
   });
 
   it('keeps a known refusal reason of the gateway, and drops any other', () => {
-    expect(maskError(error('This tenant is suspended.', { code: 'FORBIDDEN', reason: 'TENANT_SUSPENDED' })).extensions).toEqual({
+    expect(
+      maskError(error('This tenant is suspended.', { code: 'FORBIDDEN', reason: 'TENANT_SUSPENDED' })).extensions,
+    ).toEqual({
       code: 'FORBIDDEN',
       reason: 'TENANT_SUSPENDED',
     });
-    expect(maskError(error('Forbidden', { code: 'FORBIDDEN', reason: 'user 42 lacks role admin in acme' })).extensions).toEqual({ code: 'FORBIDDEN' });
-    expect(maskError(error('Forbidden', { code: 'FORBIDDEN', reason: 'TENANT_SUSPENDED', serviceName: 'accounts' })).extensions).toEqual({
+    expect(
+      maskError(error('Forbidden', { code: 'FORBIDDEN', reason: 'user 42 lacks role admin in acme' })).extensions,
+    ).toEqual({ code: 'FORBIDDEN' });
+    expect(
+      maskError(error('Forbidden', { code: 'FORBIDDEN', reason: 'TENANT_SUSPENDED', serviceName: 'accounts' }))
+        .extensions,
+    ).toEqual({
       code: 'FORBIDDEN',
     });
   });
@@ -81,10 +92,13 @@ describe('maskError', () => {
 
   it('replaces the text of the introspection refusal', () => {
     const masked = maskError(
-      error('GraphQL introspection is not allowed by Apollo Server, but the query contained __schema or __type. To enable introspection, pass introspection: true to ApolloServer in production', {
-        code: 'GRAPHQL_VALIDATION_FAILED',
-        validationErrorCode: 'INTROSPECTION_DISABLED',
-      }),
+      error(
+        'GraphQL introspection is not allowed by Apollo Server, but the query contained __schema or __type. To enable introspection, pass introspection: true to ApolloServer in production',
+        {
+          code: 'GRAPHQL_VALIDATION_FAILED',
+          validationErrorCode: 'INTROSPECTION_DISABLED',
+        },
+      ),
     );
     expect(masked).toEqual({
       message: 'GraphQL introspection is disabled.',
@@ -104,14 +118,27 @@ describe('maskError', () => {
       ['DOWNSTREAM_SERVICE_ERROR (no code at all)', 'DOWNSTREAM_SERVICE_ERROR'],
     ])('turns %s into a generic downstream failure', (_label, code) => {
       const masked = maskError(error('internal token refused: query-mismatch', { code, serviceName: 'inventory' }));
-      expect(masked).toEqual({ message: 'A downstream service failed', extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' } });
+      expect(masked).toEqual({
+        message: 'A downstream service failed',
+        extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' },
+      });
     });
 
     // What every real subgraph crash looks like (the subgraph kit masks unknown errors to INTERNAL_SERVER_ERROR):
     // the client must read it as the subgraph's failure, not the gateway's.
     it('turns a crash into a generic downstream failure, keeping its path', () => {
-      const masked = maskError(error('E11000 at mongodb://10.1.2.3', { code: 'INTERNAL_SERVER_ERROR', serviceName: 'accounts' }, { path: ['me'] }));
-      expect(masked).toEqual({ message: 'A downstream service failed', path: ['me'], extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' } });
+      const masked = maskError(
+        error(
+          'E11000 at mongodb://10.1.2.3',
+          { code: 'INTERNAL_SERVER_ERROR', serviceName: 'accounts' },
+          { path: ['me'] },
+        ),
+      );
+      expect(masked).toEqual({
+        message: 'A downstream service failed',
+        path: ['me'],
+        extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' },
+      });
     });
 
     it.each([
@@ -119,7 +146,10 @@ describe('maskError', () => {
       ['a gateway refusal reason', { code: 'DOWNSTREAM_SERVICE_ERROR', reason: 'CIRCUIT_OPEN' }],
     ])('does not believe a subgraph that sends %s: only the gateway writes those', (_label, extensions) => {
       const masked = maskError(error('timed out', { ...extensions, serviceName: 'inventory' }));
-      expect(masked).toEqual({ message: 'A downstream service failed', extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' } });
+      expect(masked).toEqual({
+        message: 'A downstream service failed',
+        extensions: { code: 'DOWNSTREAM_SERVICE_ERROR' },
+      });
     });
   });
 
@@ -141,7 +171,11 @@ describe('maskError', () => {
 
     it('keeps the CIRCUIT_OPEN reason, and never the mark itself', () => {
       const masked = maskError(forwarded({ code: 'DOWNSTREAM_SERVICE_ERROR', message: 'x', reason: 'CIRCUIT_OPEN' }));
-      expect(masked).toEqual({ message: 'A downstream service failed', path: ['me'], extensions: { code: 'DOWNSTREAM_SERVICE_ERROR', reason: 'CIRCUIT_OPEN' } });
+      expect(masked).toEqual({
+        message: 'A downstream service failed',
+        path: ['me'],
+        extensions: { code: 'DOWNSTREAM_SERVICE_ERROR', reason: 'CIRCUIT_OPEN' },
+      });
       expect(Object.getOwnPropertySymbols(masked.extensions)).toEqual([]);
       expect((masked.extensions as Record<symbol, unknown>)[FETCH_FAILURE]).toBeUndefined();
     });
@@ -149,9 +183,12 @@ describe('maskError', () => {
 
   it('strips suggestions from every message it keeps', () => {
     const masked = maskError(
-      error('Variable "$r" got invalid value "ADMN"; Value "ADMN" does not exist in "Role" enum. Did you mean the enum value "ADMIN"?', {
-        code: 'BAD_USER_INPUT',
-      }),
+      error(
+        'Variable "$r" got invalid value "ADMN"; Value "ADMN" does not exist in "Role" enum. Did you mean the enum value "ADMIN"?',
+        {
+          code: 'BAD_USER_INPUT',
+        },
+      ),
     );
     expect(masked.message).toBe('Variable "$r" got invalid value "ADMN"; Value "ADMN" does not exist in "Role" enum.');
   });

@@ -10,7 +10,14 @@ import { ErrorCode, isDownstreamReason, isKnownErrorCode, isRefusalReason } from
 import { isFetchFailure } from './fetch-failure';
 
 /** Extension keys a client may see besides `code`; later stages put their numbers here (cost, rate limits). */
-export const CLIENT_EXTENSION_KEYS = ['validationErrorCode', 'cost', 'estimated', 'maximum', 'actual', 'retryAfter'] as const;
+export const CLIENT_EXTENSION_KEYS = [
+  'validationErrorCode',
+  'cost',
+  'estimated',
+  'maximum',
+  'actual',
+  'retryAfter',
+] as const;
 
 /** Codes whose text is written by us for the client and replaced regardless of what the error said. */
 const FIXED_MESSAGES: Partial<Record<ErrorCode, string>> = {
@@ -68,7 +75,8 @@ export function maskError(formatted: GraphQLFormattedError): GraphQLFormattedErr
     if (extensions[key] !== undefined) out[key] = extensions[key];
   }
   // A reason refines a gateway refusal with a known value; from a subgraph, or unknown, it could carry anything.
-  if (failedFetch ? isDownstreamReason(extensions.reason) : !fromSubgraph && isRefusalReason(extensions.reason)) out.reason = extensions.reason;
+  if (failedFetch ? isDownstreamReason(extensions.reason) : !fromSubgraph && isRefusalReason(extensions.reason))
+    out.reason = extensions.reason;
 
   const validationCode = typeof extensions.validationErrorCode === 'string' ? extensions.validationErrorCode : '';
   const message = FIXED_MESSAGES[code] ?? VALIDATION_MESSAGES[validationCode] ?? stripSuggestions(formatted.message);

@@ -33,20 +33,26 @@ describe('mapPlannerLimitErrors', () => {
   const requestContext = {} as Parameters<Executor>[0];
 
   it('rethrows planner limits as client errors', async () => {
-    const wrapped = mapPlannerLimitErrors(gatewayWith(async () => {
-      throw new Error('Exceeded maximum recursive selections in this operation');
-    }));
+    const wrapped = mapPlannerLimitErrors(
+      gatewayWith(async () => {
+        throw new Error('Exceeded maximum recursive selections in this operation');
+      }),
+    );
     const { executor } = await wrapped.load({ apollo: {} });
-    await expect(executor?.(requestContext)).rejects.toMatchObject({ extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+    await expect(executor?.(requestContext)).rejects.toMatchObject({
+      extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+    });
   });
 
   it('passes results and other errors through untouched', async () => {
     const crash = new GraphQLError('boom');
     let fail = false;
-    const wrapped = mapPlannerLimitErrors(gatewayWith(async () => {
-      if (fail) throw crash;
-      return { data: { ok: true } };
-    }));
+    const wrapped = mapPlannerLimitErrors(
+      gatewayWith(async () => {
+        if (fail) throw crash;
+        return { data: { ok: true } };
+      }),
+    );
     const { executor } = await wrapped.load({ apollo: {} });
     await expect(executor?.(requestContext)).resolves.toEqual({ data: { ok: true } });
     fail = true;

@@ -14,7 +14,9 @@ const TIMEOUT_MS = 1_000;
 /** What a client must never see in any error body. */
 function expectNoInternals(platform: TestPlatform, text: string): void {
   for (const subgraph of Object.values(platform.subgraphs)) expect(text).not.toContain(subgraph.url);
-  expect(text).not.toMatch(/127\.0\.0\.1|10\.1\.2\.3|mongodb|serviceName|stacktrace|exception|"response"|ECONNREFUSED|inventory|accounts/);
+  expect(text).not.toMatch(
+    /127\.0\.0\.1|10\.1\.2\.3|mongodb|serviceName|stacktrace|exception|"response"|ECONNREFUSED|inventory|accounts/,
+  );
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -50,7 +52,10 @@ describe('a failing subgraph', () => {
     for (let i = 0; i < THRESHOLD; i++) {
       expect(platform.gateway.subgraphBreakerStates().inventory ?? 'closed').toBe('closed');
       const res = await platform.graphql(PRODUCTS_WITH_STOCK);
-      expect(res.body.errors?.map((e) => e.extensions)).toEqual([{ code: 'DOWNSTREAM_SERVICE_ERROR' }, { code: 'DOWNSTREAM_SERVICE_ERROR' }]);
+      expect(res.body.errors?.map((e) => e.extensions)).toEqual([
+        { code: 'DOWNSTREAM_SERVICE_ERROR' },
+        { code: 'DOWNSTREAM_SERVICE_ERROR' },
+      ]);
     }
     expect(inventory.requests.length - before).toBe(THRESHOLD);
     expect(platform.gateway.subgraphBreakerStates().inventory).toBe('open');
@@ -68,8 +73,16 @@ describe('a failing subgraph', () => {
         ],
       });
       expect(res.body.errors).toEqual([
-        { message: 'A downstream service failed', path: ['products', 0, 'inStock'], extensions: { code: 'DOWNSTREAM_SERVICE_ERROR', reason: 'CIRCUIT_OPEN' } },
-        { message: 'A downstream service failed', path: ['products', 1, 'inStock'], extensions: { code: 'DOWNSTREAM_SERVICE_ERROR', reason: 'CIRCUIT_OPEN' } },
+        {
+          message: 'A downstream service failed',
+          path: ['products', 0, 'inStock'],
+          extensions: { code: 'DOWNSTREAM_SERVICE_ERROR', reason: 'CIRCUIT_OPEN' },
+        },
+        {
+          message: 'A downstream service failed',
+          path: ['products', 1, 'inStock'],
+          extensions: { code: 'DOWNSTREAM_SERVICE_ERROR', reason: 'CIRCUIT_OPEN' },
+        },
       ]);
       expectNoInternals(platform, res.text);
     }
@@ -84,10 +97,16 @@ describe('a failing subgraph', () => {
     await until(() => inventory.requests.length - before === THRESHOLD + 1, 'the probe to reach the subgraph');
     expect(platform.gateway.subgraphBreakerStates().inventory).toBe('half-open');
     const meanwhile = await platform.graphql(PRODUCTS_WITH_STOCK);
-    expect(meanwhile.body.errors?.[0]?.extensions).toEqual({ code: 'DOWNSTREAM_SERVICE_ERROR', reason: 'CIRCUIT_OPEN' });
+    expect(meanwhile.body.errors?.[0]?.extensions).toEqual({
+      code: 'DOWNSTREAM_SERVICE_ERROR',
+      reason: 'CIRCUIT_OPEN',
+    });
     // The probe times out: the breaker opens again for a full cool-down.
     const probed = await probe;
-    expect(probed.body.errors?.map((e) => e.extensions)).toEqual([{ code: 'SUBGRAPH_TIMEOUT' }, { code: 'SUBGRAPH_TIMEOUT' }]);
+    expect(probed.body.errors?.map((e) => e.extensions)).toEqual([
+      { code: 'SUBGRAPH_TIMEOUT' },
+      { code: 'SUBGRAPH_TIMEOUT' },
+    ]);
     expect(platform.gateway.subgraphBreakerStates().inventory).toBe('open');
     expect(inventory.requests.length - before).toBe(THRESHOLD + 1);
 
@@ -196,7 +215,10 @@ describe('a stopped subgraph', () => {
     expect(res.body.data?.products).toHaveLength(2);
     // Health checks bypass the breaker: the operator's check reports what the subgraph does, not what the breaker
     // remembers; readiness does not depend on subgraphs at all (health.ts) and says nothing of them.
-    expect(await platform.gateway.subgraphHealth()).toEqual({ subgraphs: expect.objectContaining({ inventory: 'down' }), breakers: expect.objectContaining({ inventory: 'open' }) });
+    expect(await platform.gateway.subgraphHealth()).toEqual({
+      subgraphs: expect.objectContaining({ inventory: 'down' }),
+      breakers: expect.objectContaining({ inventory: 'open' }),
+    });
     const ready = await fetch(`${platform.gateway.url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ready' });

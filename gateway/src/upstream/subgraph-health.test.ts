@@ -22,7 +22,10 @@ function setup() {
 describe('subgraph health monitor', () => {
   it('reports each subgraph and the breakers, and logs nothing while all is well', async () => {
     const { monitor, transitions } = setup();
-    expect(await monitor.check()).toEqual({ subgraphs: { accounts: 'up', products: 'up' }, breakers: { products: 'open' } });
+    expect(await monitor.check()).toEqual({
+      subgraphs: { accounts: 'up', products: 'up' },
+      breakers: { products: 'open' },
+    });
     expect(transitions()).toEqual([]);
   });
 

@@ -88,7 +88,8 @@ function Explorer() {
         </button>
         {claims ? (
           <span id="identity">
-            tenant <b>{String(claims.tenant)}</b> · roles <b>{Array.isArray(claims.roles) ? claims.roles.join(', ') : '—'}</b>
+            tenant <b>{String(claims.tenant)}</b> · roles{' '}
+            <b>{Array.isArray(claims.roles) ? claims.roles.join(', ') : '—'}</b>
           </span>
         ) : (
           <code id="token-help">{TOKEN_COMMAND}</code>
@@ -101,8 +102,8 @@ function Explorer() {
         </div>
       ) : (
         <p className="tollgate-hint">
-          The explorer shows the part of the graph your token may call. Get a developer token with <code>{TOKEN_COMMAND}</code>{' '}
-          and paste it above.
+          The explorer shows the part of the graph your token may call. Get a developer token with{' '}
+          <code>{TOKEN_COMMAND}</code> and paste it above.
         </p>
       )}
     </div>
