@@ -70,3 +70,39 @@ export function createHttpServer(timeouts: HttpServerTimeouts, listener?: Reques
   server.timeout = timeouts.socketIdleTimeoutMs;
   return server;
 }
+
+/**
+ * The `HTTP_*` listener variables, read with the caller's integer reader (which records a bad value in its own
+ * problem list), and their consistency checked: the gateway's configuration and each subgraph's read them alike.
+ */
+export function readHttpServerTimeouts(
+  integer: (name: string, fallback: number, min: number, max: number) => number,
+  problems: string[],
+): HttpServerTimeouts {
+  const timeouts: HttpServerTimeouts = {
+    headersTimeoutMs: integer('HTTP_HEADERS_TIMEOUT_MS', DEFAULT_HTTP_SERVER_TIMEOUTS.headersTimeoutMs, 100, 600_000),
+    requestTimeoutMs: integer('HTTP_REQUEST_TIMEOUT_MS', DEFAULT_HTTP_SERVER_TIMEOUTS.requestTimeoutMs, 100, 3_600_000),
+    keepAliveTimeoutMs: integer(
+      'HTTP_KEEP_ALIVE_TIMEOUT_MS',
+      DEFAULT_HTTP_SERVER_TIMEOUTS.keepAliveTimeoutMs,
+      1,
+      3_600_000,
+    ),
+    maxRequestsPerSocket: integer(
+      'HTTP_MAX_REQUESTS_PER_SOCKET',
+      DEFAULT_HTTP_SERVER_TIMEOUTS.maxRequestsPerSocket,
+      0,
+      1_000_000,
+    ),
+    socketIdleTimeoutMs: integer(
+      'HTTP_SOCKET_IDLE_TIMEOUT_MS',
+      DEFAULT_HTTP_SERVER_TIMEOUTS.socketIdleTimeoutMs,
+      0,
+      3_600_000,
+    ),
+  };
+  problems.push(
+    ...httpTimeoutProblems(timeouts, { headers: 'HTTP_HEADERS_TIMEOUT_MS', request: 'HTTP_REQUEST_TIMEOUT_MS' }),
+  );
+  return timeouts;
+}

@@ -1,9 +1,5 @@
 /** The environment of `subgraphs/run.ts`, read and checked in one place. */
-import {
-  DEFAULT_HTTP_SERVER_TIMEOUTS,
-  httpTimeoutProblems,
-  type HttpServerTimeouts,
-} from '../common/http-server-timeouts';
+import { readHttpServerTimeouts, type HttpServerTimeouts } from '../common/http-server-timeouts';
 import { parseLogLevel, type LogLevel } from '../common/logger';
 import { DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS, DEFAULT_SHUTDOWN, type ShutdownConfig } from '../common/shutdown';
 import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, type SubgraphName } from './catalog';
@@ -82,31 +78,7 @@ export function parseRunConfig(args: readonly string[], env: NodeJS.ProcessEnv):
     }
     return value;
   };
-  const http: HttpServerTimeouts = {
-    headersTimeoutMs: integer('HTTP_HEADERS_TIMEOUT_MS', DEFAULT_HTTP_SERVER_TIMEOUTS.headersTimeoutMs, 100, 600_000),
-    requestTimeoutMs: integer('HTTP_REQUEST_TIMEOUT_MS', DEFAULT_HTTP_SERVER_TIMEOUTS.requestTimeoutMs, 100, 3_600_000),
-    keepAliveTimeoutMs: integer(
-      'HTTP_KEEP_ALIVE_TIMEOUT_MS',
-      DEFAULT_HTTP_SERVER_TIMEOUTS.keepAliveTimeoutMs,
-      1,
-      3_600_000,
-    ),
-    maxRequestsPerSocket: integer(
-      'HTTP_MAX_REQUESTS_PER_SOCKET',
-      DEFAULT_HTTP_SERVER_TIMEOUTS.maxRequestsPerSocket,
-      0,
-      1_000_000,
-    ),
-    socketIdleTimeoutMs: integer(
-      'HTTP_SOCKET_IDLE_TIMEOUT_MS',
-      DEFAULT_HTTP_SERVER_TIMEOUTS.socketIdleTimeoutMs,
-      0,
-      3_600_000,
-    ),
-  };
-  problems.push(
-    ...httpTimeoutProblems(http, { headers: 'HTTP_HEADERS_TIMEOUT_MS', request: 'HTTP_REQUEST_TIMEOUT_MS' }),
-  );
+  const http = readHttpServerTimeouts(integer, problems);
   const database: DatabaseTimeouts = {
     serverSelectionTimeoutMs: integer(
       'MONGODB_SERVER_SELECTION_TIMEOUT_MS',

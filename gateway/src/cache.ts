@@ -61,6 +61,19 @@ export function createByteBoundedCache<V extends NonNullable<unknown>>(
     sizeCalculation: (value, key) =>
       Math.max(1, Math.ceil(options.sizeOf(value)) + stringBytes(key) + ENTRY_OVERHEAD_BYTES),
   });
+  return countingCache(cache, () => ({
+    name: options.name,
+    entries: cache.size,
+    bytes: cache.calculatedSize,
+    maxBytes: options.maxBytes,
+  }));
+}
+
+/** The cache interface over an lru-cache, counting hits and misses for the metrics. */
+function countingCache<V extends NonNullable<unknown>>(
+  cache: LRUCache<string, V>,
+  sizes: () => Omit<CacheStats, 'hits' | 'misses'>,
+): ByteBoundedCache<V> {
   let hits = 0;
   let misses = 0;
   return {
@@ -79,14 +92,7 @@ export function createByteBoundedCache<V extends NonNullable<unknown>>(
     clear() {
       cache.clear();
     },
-    stats: () => ({
-      name: options.name,
-      entries: cache.size,
-      bytes: cache.calculatedSize,
-      maxBytes: options.maxBytes,
-      hits,
-      misses,
-    }),
+    stats: () => ({ ...sizes(), hits, misses }),
   };
 }
 
@@ -217,24 +223,5 @@ export function createCountBoundedCache<V extends NonNullable<unknown>>(
   if (!Number.isSafeInteger(options.maxEntries) || options.maxEntries < 1)
     throw new Error(`cache ${options.name}: maxEntries must be a positive integer`);
   const cache = new LRUCache<string, V>({ max: options.maxEntries });
-  let hits = 0;
-  let misses = 0;
-  return {
-    get(key) {
-      const value = cache.get(key);
-      if (value === undefined) misses += 1;
-      else hits += 1;
-      return value;
-    },
-    set(key, value) {
-      cache.set(key, value);
-    },
-    delete(key) {
-      cache.delete(key);
-    },
-    clear() {
-      cache.clear();
-    },
-    stats: () => ({ name: options.name, entries: cache.size, bytes: 0, maxBytes: 0, hits, misses }),
-  };
+  return countingCache(cache, () => ({ name: options.name, entries: cache.size, bytes: 0, maxBytes: 0 }));
 }

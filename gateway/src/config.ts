@@ -4,11 +4,7 @@
  * the secrets a config points at are loaded when the gateway starts.
  */
 import { resolve } from 'node:path';
-import {
-  DEFAULT_HTTP_SERVER_TIMEOUTS,
-  httpTimeoutProblems,
-  type HttpServerTimeouts,
-} from '../../common/http-server-timeouts';
+import { readHttpServerTimeouts, type HttpServerTimeouts } from '../../common/http-server-timeouts';
 import type { LogLevel } from '../../common/logger';
 import { DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS, DEFAULT_SHUTDOWN, type ShutdownConfig } from '../../common/shutdown';
 import { envText, readControlPlaneSettings, readRedisUrl, readSupergraphPath, readUrl } from './config-common';
@@ -248,31 +244,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
   if (explorer !== undefined && explorer !== 'true' && explorer !== 'false')
     problems.push('EXPLORER_ENABLED must be "true" or "false"');
 
-  const httpServer: HttpServerTimeouts = {
-    headersTimeoutMs: integer('HTTP_HEADERS_TIMEOUT_MS', DEFAULT_HTTP_SERVER_TIMEOUTS.headersTimeoutMs, 100, 600_000),
-    requestTimeoutMs: integer('HTTP_REQUEST_TIMEOUT_MS', DEFAULT_HTTP_SERVER_TIMEOUTS.requestTimeoutMs, 100, 3_600_000),
-    keepAliveTimeoutMs: integer(
-      'HTTP_KEEP_ALIVE_TIMEOUT_MS',
-      DEFAULT_HTTP_SERVER_TIMEOUTS.keepAliveTimeoutMs,
-      1,
-      3_600_000,
-    ),
-    maxRequestsPerSocket: integer(
-      'HTTP_MAX_REQUESTS_PER_SOCKET',
-      DEFAULT_HTTP_SERVER_TIMEOUTS.maxRequestsPerSocket,
-      0,
-      1_000_000,
-    ),
-    socketIdleTimeoutMs: integer(
-      'HTTP_SOCKET_IDLE_TIMEOUT_MS',
-      DEFAULT_HTTP_SERVER_TIMEOUTS.socketIdleTimeoutMs,
-      0,
-      3_600_000,
-    ),
-  };
-  problems.push(
-    ...httpTimeoutProblems(httpServer, { headers: 'HTTP_HEADERS_TIMEOUT_MS', request: 'HTTP_REQUEST_TIMEOUT_MS' }),
-  );
+  const httpServer = readHttpServerTimeouts(integer, problems);
 
   const corsAllowed = text('CORS_ALLOWED_HEADERS');
   const corsExposed = text('CORS_EXPOSED_HEADERS');
