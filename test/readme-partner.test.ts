@@ -17,7 +17,7 @@ const SECTION = '## Persisted operations';
 const README_GATEWAY = 'localhost:4000';
 
 /** The ```sh blocks of one `## ` section of README.md, dedented, in order. */
-export function shellBlocks(readme: string, heading: string): string[] {
+function shellBlocks(readme: string, heading: string): string[] {
   const start = readme.indexOf(`\n${heading}\n`);
   if (start === -1) throw new Error(`README.md has no section ${heading}`);
   const end = readme.indexOf('\n## ', start + heading.length + 2);
