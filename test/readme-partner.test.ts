@@ -1,5 +1,5 @@
 /**
- * The README's partner walkthrough ("Persisted operations", "Partner workflow, end to end") runs as written: its
+ * The README's partner walkthroughs ("Persisted operations" and "Partner API keys: issuing and rotating") run as written: their
  * shell blocks are taken from README.md and run, in order, in one bash session (variables carry from step to step,
  * as when a reader pastes them) against the real platform — the four subgraphs with the demo data, the control
  * plane seeded as `npm start` seeds it, Redis, and the gateway. Only the environment is substituted: the gateway's
@@ -13,6 +13,7 @@ import { startRealPlatform, type RealPlatform } from './e2e/platform';
 
 const ROOT = join(__dirname, '..');
 const SECTION = '## Persisted operations';
+const KEYS_SECTION = '## Partner API keys: issuing and rotating';
 /** What the README's commands are written against: `npm start`'s gateway. */
 const README_GATEWAY = 'localhost:4000';
 
@@ -32,61 +33,84 @@ function shellBlocks(readme: string, heading: string): string[] {
 
 const MARKER = (n: number) => `::readme-block-${n}::`;
 
-describe('the README partner walkthrough', () => {
-  let platform: RealPlatform;
-  const blocks = shellBlocks(readFileSync(join(ROOT, 'README.md'), 'utf8'), SECTION);
+interface SectionRun {
+  blocks: string[];
+  /** Each block's standard output, for the blocks that ran to the end. */
+  outputs: string[];
+  status: number | null;
+  stderr: string;
+}
+
+/**
+ * Runs a section's blocks in one bash session: each block, then a marker, so each block's output can be told apart;
+ * -e stops at the first failing command (an assignment from a failing `$(…)` included), pipefail at a failing pipe
+ * stage. Asynchronously: the gateway answering the script's curl runs in this process.
+ */
+async function runSection(platform: RealPlatform, heading: string): Promise<SectionRun> {
+  const blocks = shellBlocks(readFileSync(join(ROOT, 'README.md'), 'utf8'), heading);
+  const address = new URL(platform.gateway.url).host;
+  const script = [
+    'set -euo pipefail',
+    ...blocks.flatMap((block, n) => [block.split(README_GATEWAY).join(address), `echo '${MARKER(n)}'`]),
+  ].join('\n');
+  const result = await runBash(script, {
+    ...process.env,
+    MONGODB_URI: process.env.TEST_MONGODB_URI ?? '',
+    CONTROL_DB: platform.controlDbName,
+    REDIS_URL: process.env.TEST_REDIS_URL ?? '',
+    NODE_ENV: 'development',
+  });
+  const outputs: string[] = [];
+  let rest = result.stdout;
+  for (let n = 0; n < blocks.length; n += 1) {
+    const at = rest.indexOf(`${MARKER(n)}\n`);
+    if (at === -1) break;
+    outputs.push(rest.slice(0, at));
+    rest = rest.slice(at + MARKER(n).length + 1);
+  }
+  return { blocks, outputs, status: result.status, stderr: result.stderr };
+}
+
+/** The command each block is about: `tollgate <group> <action>` or the path curl calls; others are set-up lines. */
+const stepsOf = (blocks: string[]) =>
+  blocks.map((block) =>
+    block
+      .match(/tollgate -- (\S+ \S+)|curl -s \S+?(\/[\w-]+)/)
+      ?.slice(1)
+      .find(Boolean),
+  );
+
+const completed = (run: SectionRun) => ({
+  status: run.status,
+  completed: run.outputs.length,
+  stderr: run.status === 0 ? '' : run.stderr,
+});
+
+let platform: RealPlatform;
+
+beforeAll(async () => {
+  platform = await startRealPlatform();
+}, 120_000);
+
+afterAll(async () => {
+  await platform?.stop();
+});
+
+describe('the README partner walkthrough (Persisted operations)', () => {
+  let run: SectionRun;
   let outputs: string[];
-  let run: { status: number | null; stderr: string };
 
   beforeAll(async () => {
-    platform = await startRealPlatform();
-    const address = new URL(platform.gateway.url).host;
-    // One session: each block, then a marker, so each block's output can be told apart; -e stops at the first
-    // failing command (an assignment from a failing `$(…)` included), pipefail at a failing pipe stage.
-    const script = [
-      'set -euo pipefail',
-      ...blocks.flatMap((block, n) => [block.split(README_GATEWAY).join(address), `echo '${MARKER(n)}'`]),
-    ].join('\n');
-    // Asynchronously: the gateway answering the script's curl runs in this process.
-    const result = await runBash(script, {
-      ...process.env,
-      MONGODB_URI: process.env.TEST_MONGODB_URI ?? '',
-      CONTROL_DB: platform.controlDbName,
-      REDIS_URL: process.env.TEST_REDIS_URL ?? '',
-      NODE_ENV: 'development',
-    });
-    run = { status: result.status, stderr: result.stderr };
-    outputs = [];
-    let rest = result.stdout;
-    for (let n = 0; n < blocks.length; n += 1) {
-      const at = rest.indexOf(`${MARKER(n)}\n`);
-      if (at === -1) break;
-      outputs.push(rest.slice(0, at));
-      rest = rest.slice(at + MARKER(n).length + 1);
-    }
+    run = await runSection(platform, SECTION);
+    outputs = run.outputs;
   }, 240_000);
 
-  afterAll(async () => {
-    await platform?.stop();
-  });
-
   it('has the steps this test knows: publish, key, call, list', () => {
-    expect(
-      blocks.map((block) =>
-        block
-          .match(/tollgate -- (\S+ \S+)|curl -s \S+?(\/[\w-]+)/)
-          ?.slice(1)
-          .find(Boolean),
-      ),
-    ).toEqual(['manifest publish', 'key create', '/graphql', '/persisted-operations']);
+    expect(stepsOf(run.blocks)).toEqual(['manifest publish', 'key create', '/graphql', '/persisted-operations']);
   });
 
   it('runs every block to the end, exit 0', () => {
-    expect({ status: run.status, completed: outputs.length, stderr: run.status === 0 ? '' : run.stderr }).toEqual({
-      status: 0,
-      completed: blocks.length,
-      stderr: '',
-    });
+    expect(completed(run)).toEqual({ status: 0, completed: run.blocks.length, stderr: '' });
   });
 
   it('publishes the manifest as the next version', () => {
@@ -118,6 +142,35 @@ describe('the README partner walkthrough', () => {
       expect.arrayContaining(manifest.operations.map(({ id, name, type }) => ({ id, name, type }))),
     );
     expect(list.operations).toHaveLength(manifest.operations.length);
+  });
+});
+
+describe('the README partner key walkthrough (Partner API keys: issuing and rotating)', () => {
+  let run: SectionRun;
+
+  beforeAll(async () => {
+    run = await runSection(platform, KEYS_SECTION);
+  }, 240_000);
+
+  it('has the steps this test knows: create, call, rotate, revoke', () => {
+    expect(stepsOf(run.blocks)).toEqual(['key create', '/graphql', 'key rotate', 'key revoke']);
+  });
+
+  it('runs every block to the end, exit 0', () => {
+    expect(completed(run)).toEqual({ status: 0, completed: run.blocks.length, stderr: '' });
+  });
+
+  it("runs the catalog page with the issued key, on the demo tenant's data", () => {
+    const answer = JSON.parse(run.outputs[1] ?? '') as {
+      data?: { products?: { edges: { node: { id: string } }[] } };
+      errors?: unknown;
+    };
+    expect(answer.errors).toBeUndefined();
+    expect(answer.data?.products?.edges.length).toBeGreaterThan(0);
+  });
+
+  it('revokes the replacement key by the id taken from the key', () => {
+    expect(run.outputs[3]).toMatch(/^Revoked key [A-Za-z0-9]+ of tenant acme\.\n$/);
   });
 });
 
