@@ -1,6 +1,6 @@
 /**
  * The README's partner walkthroughs ("Persisted operations" and "Partner API keys: issuing and rotating") run as written: their
- * shell blocks are taken from README.md and run, in order, in one bash session (variables carry from step to step,
+ * shell blocks are taken from README.md and run, in order, one bash session a section (variables carry from step to step,
  * as when a reader pastes them) against the real platform — the four subgraphs with the demo data, the control
  * plane seeded as `npm start` seeds it, Redis, and the gateway. Only the environment is substituted: the gateway's
  * address for `localhost:4000`, and MONGODB_URI / CONTROL_DB / REDIS_URL for the CLI. A renamed flag, a changed
