@@ -1,7 +1,8 @@
-/** `tollgate plan …`: list the plans and change their limits. */
-import type { Plan } from '../gateway/src/tenants/plan';
+/** `tollgate plan …`: list the plans, create one, and change their limits. */
+import type { Plan, PlanLimits } from '../gateway/src/tenants/plan';
 import type { PlanChange } from '../gateway/src/tenants/registry';
-import { UsageError, positiveInteger, positiveNumber, string, table, type Command } from './command';
+import { UsageError, positiveInteger, positiveNumber, string, table, type Command, type Values } from './command';
+import { isPlanId } from '../gateway/src/tenants/tenant';
 import { requirePlan } from './known';
 
 const LIMIT_OPTIONS = {
@@ -47,6 +48,38 @@ function planTable(plans: Plan[]): string {
   );
 }
 
+type LimitChange = NonNullable<PlanChange['limits']>;
+
+/** The limits given on the command line; checked here, so a message names the flag (`--max-cost`), not `maxCost`. */
+function limitOptions(values: Values): LimitChange {
+  const limits: LimitChange = {};
+  for (const [option, key] of Object.entries(LIMIT_OPTIONS)) {
+    const value = string(values, option);
+    if (value !== undefined) limits[key] = positiveInteger(value, `--${option}`);
+  }
+  const capacity = string(values, 'budget-capacity');
+  const restoreRate = string(values, 'budget-restore-rate');
+  if (capacity !== undefined || restoreRate !== undefined) {
+    limits.budget = {
+      ...(capacity === undefined ? {} : { capacity: positiveInteger(capacity, '--budget-capacity') }),
+      ...(restoreRate === undefined ? {} : { restoreRate: positiveNumber(restoreRate, '--budget-restore-rate') }),
+    };
+  }
+  return limits;
+}
+
+const LIMIT_USAGE = `[--budget-capacity <n>] [--budget-restore-rate <n>] [--max-depth <n>] [--max-aliases <n>]
+      [--max-root-fields <n>] [--max-directives <n>] [--max-tokens <n>] [--max-body-bytes <n>]`;
+
+const LIMIT_FLAGS = {
+  'budget-capacity': { type: 'string' as const },
+  'budget-restore-rate': { type: 'string' as const },
+  ...Object.fromEntries(Object.keys(LIMIT_OPTIONS).map((option) => [option, { type: 'string' as const }])),
+};
+
+/** Limits a new plan does not name come from this built-in plan unless --from names another: the smallest. */
+const DEFAULT_BASE_PLAN = 'free';
+
 export const PLAN_COMMANDS: Record<string, Command> = {
   'plan list': {
     usage: 'plan list',
@@ -56,33 +89,37 @@ export const PLAN_COMMANDS: Record<string, Command> = {
       print(plans, () => planTable(plans));
     },
   },
-  'plan set': {
-    usage: `plan set <id> [--name <name>] [--max-cost <n>] [--budget-capacity <n>] [--budget-restore-rate <n>]
-      [--max-depth <n>] [--max-aliases <n>] [--max-root-fields <n>] [--max-directives <n>] [--max-tokens <n>]
-      [--max-body-bytes <n>]`,
-    summary: 'Changes the given limits of a plan, for every tenant on it, within 5 s.',
-    options: {
-      name: { type: 'string' },
-      'budget-capacity': { type: 'string' },
-      'budget-restore-rate': { type: 'string' },
-      ...Object.fromEntries(Object.keys(LIMIT_OPTIONS).map((option) => [option, { type: 'string' as const }])),
-    },
+  'plan create': {
+    usage: `plan create <id> --max-cost <n> [--name <name>] [--from <plan>] ${LIMIT_USAGE}`,
+    summary: `Creates a plan; the limits not given are those of --from (default ${DEFAULT_BASE_PLAN}).`,
+    options: { name: { type: 'string' }, from: { type: 'string' }, ...LIMIT_FLAGS },
     positionals: ['id'],
     async run({ values, positionals, controlPlane, print }) {
-      // Checked here, so the message names the flag (`--max-cost`), not the registry's field (`maxCost`).
-      const limits: NonNullable<PlanChange['limits']> = {};
-      for (const [option, key] of Object.entries(LIMIT_OPTIONS)) {
-        const value = string(values, option);
-        if (value !== undefined) limits[key] = positiveInteger(value, `--${option}`);
-      }
-      const capacity = string(values, 'budget-capacity');
-      const restoreRate = string(values, 'budget-restore-rate');
-      if (capacity !== undefined || restoreRate !== undefined) {
-        limits.budget = {
-          ...(capacity === undefined ? {} : { capacity: positiveInteger(capacity, '--budget-capacity') }),
-          ...(restoreRate === undefined ? {} : { restoreRate: positiveNumber(restoreRate, '--budget-restore-rate') }),
-        };
-      }
+      const id = positionals[0]!;
+      if (!isPlanId(id))
+        throw new UsageError(
+          `plan id must be 2–40 lowercase letters, digits and "-", starting with a letter (not "${id}")`,
+        );
+      // The plan's price in cost points is the one limit with no sensible inherited value: it must be chosen.
+      if (string(values, 'max-cost') === undefined) throw new UsageError('--max-cost is required');
+      const given = limitOptions(values);
+      const plans = await controlPlane();
+      const from = string(values, 'from') ?? DEFAULT_BASE_PLAN;
+      await requirePlan(plans, from);
+      const base = (await plans.tenants.getPlan(from))!;
+      const { budget, ...scalars } = given;
+      const limits: PlanLimits = { ...base.limits, ...scalars, budget: { ...base.limits.budget, ...budget } };
+      const plan = await plans.tenants.createPlan({ id, name: string(values, 'name') ?? id, limits });
+      print(plan, () => `Created plan ${plan.id}.\n${planTable([plan])}`);
+    },
+  },
+  'plan set': {
+    usage: `plan set <id> [--name <name>] [--max-cost <n>] ${LIMIT_USAGE}`,
+    summary: 'Changes the given limits of a plan, for every tenant on it, within 5 s.',
+    options: { name: { type: 'string' }, ...LIMIT_FLAGS },
+    positionals: ['id'],
+    async run({ values, positionals, controlPlane, print }) {
+      const limits = limitOptions(values);
       const name = string(values, 'name');
       if (Object.keys(limits).length === 0 && name === undefined)
         throw new UsageError('give at least one limit to change');

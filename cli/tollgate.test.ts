@@ -91,6 +91,7 @@ describe('usage', () => {
     ['tenant suspend'],
     ['tenant resume'],
     ['plan list'],
+    ['plan create'],
     ['plan set'],
     ['key create'],
     ['key list'],
@@ -609,4 +610,82 @@ describe('as the tollgate bin (package.json "bin", bin/tollgate.js)', () => {
       rmSync(image, { recursive: true, force: true });
     }
   }, 120_000);
+});
+
+// Last: the tests above expect the three built-in plans only.
+describe('plan create', () => {
+  it('creates a plan with the limits given and the rest from free, announced, and tenants can use it', async () => {
+    received.length = 0;
+    const created = await json<{ id: string; name: string; limits: Record<string, unknown> }>(
+      'plan create partner-gold --name "Partner Gold" --max-cost 4000 --budget-capacity 40000 --max-depth 12',
+    );
+    const free = (
+      await json<{ id: string; limits: { budget: Record<string, number> } & Record<string, unknown> }[]>('plan list')
+    ).find((plan) => plan.id === 'free')!;
+    expect(created).toEqual({
+      id: 'partner-gold',
+      name: 'Partner Gold',
+      limits: {
+        ...free.limits,
+        maxCost: 4000,
+        maxDepth: 12,
+        budget: { capacity: 40_000, restoreRate: free.limits.budget.restoreRate },
+      },
+    });
+    await announced({ kind: 'plan', id: 'partner-gold' });
+    expect((await json<{ id: string }[]>('plan list')).map((plan) => plan.id)).toEqual([
+      'enterprise',
+      'free',
+      'partner-gold',
+      'pro',
+    ]);
+    await json('tenant create goldco --name Goldco --plan partner-gold');
+    expect(await json('tenant show goldco')).toMatchObject({ plan: { id: 'partner-gold', limits: { maxCost: 4000 } } });
+  });
+
+  it('takes the limits not given from --from, and names the plan by its id without --name', async () => {
+    const enterprise = (await json<{ id: string; limits: Record<string, unknown> }[]>('plan list')).find(
+      (plan) => plan.id === 'enterprise',
+    )!;
+    expect(await json('plan create big-partner --from enterprise --max-cost 20000')).toEqual({
+      id: 'big-partner',
+      name: 'big-partner',
+      limits: { ...enterprise.limits, maxCost: 20_000 },
+    });
+  });
+
+  it.each([
+    ['no --max-cost', 'plan create silver', 'tollgate: --max-cost is required\n'],
+    ['a bad limit', 'plan create silver --max-cost -5', 'tollgate: --max-cost must be a positive integer (not "-5")\n'],
+    [
+      'a bad budget rate',
+      'plan create silver --max-cost 10 --budget-restore-rate 0',
+      'tollgate: --budget-restore-rate must be a positive number (not "0")\n',
+    ],
+    [
+      'a bad id',
+      'plan create Silver_Plan --max-cost 10',
+      'tollgate: plan id must be 2–40 lowercase letters, digits and "-", starting with a letter (not "Silver_Plan")\n',
+    ],
+    ['no id', 'plan create --max-cost 10', undefined],
+  ])('refuses %s with exit 2 and creates nothing', async (_label, args, message) => {
+    const run = await tollgate(args);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    if (message) expect(run.stderr.startsWith(message)).toBe(true);
+    expect(run.stderr).not.toMatch(/maxCost|restoreRate/);
+    expect((await json<{ id: string }[]>('plan list')).map((plan) => plan.id)).not.toContain('silver');
+  });
+
+  it('refuses an existing plan without changing it, and an unknown --from listing the plans (exit 1)', async () => {
+    const before = await json('plan list');
+    const existing = await tollgate('plan create pro --max-cost 1');
+    expect(existing).toMatchObject({ code: 1, stdout: '', stderr: 'tollgate: plan pro already exists\n' });
+    const unknown = await tollgate('plan create silver --max-cost 10 --from platinum');
+    expect(unknown).toMatchObject({
+      code: 1,
+      stderr: 'tollgate: no plan platinum; the plans are big-partner, enterprise, free, partner-gold, pro\n',
+    });
+    expect(await json('plan list')).toEqual(before);
+  });
 });

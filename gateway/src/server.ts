@@ -82,6 +82,7 @@ import { createAccountStage } from './pipeline/account';
 import { createAuthorizeStage } from './pipeline/authorize';
 import { createCostStage } from './pipeline/cost';
 import { resolvePersistedOperations } from './http/persisted';
+import { listPersistedOperations } from './http/persisted-list';
 import { forPosts, onlyGetOrPost, readGetRequest, safeGet } from './http/get-requests';
 import { createApqStore } from './persisted/apq';
 import { createLimitsStage, parseOptionsForPlans } from './pipeline/limits';
@@ -390,6 +391,14 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   );
   if (explorerManifest) app.use(explorerRouter(explorerManifest));
   app.get('/schema.graphql', refuseCredentialsInUrl, authenticate, schemaDownload(gate, visibleSchemas));
+  // A partner's own list of the operations its key may run (http/persisted-list.ts); API keys only, never cached.
+  app.get(
+    '/persisted-operations',
+    noStore,
+    refuseCredentialsInUrl,
+    authenticate,
+    listPersistedOperations({ manifests: identity.manifests, logger: logger.child({ component: 'persisted' }) }),
+  );
   const corsLists = corsHeaderLists(config.cors);
   app.options('/graphql', corsPreflight(identity.directory, logger, corsLists));
   app.all(

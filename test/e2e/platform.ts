@@ -34,6 +34,8 @@ export interface RealPlatform {
   /** The trusted test issuer, for tokens `token` does not make (another principal, say). */
   issuer: TestIssuer;
   subgraphs: Record<SubgraphName, RunningSubgraph>;
+  /** The control plane's database (on TEST_MONGODB_URI), for the CLI's CONTROL_DB. */
+  controlDbName: string;
   /** A token for the demo user `<role>@<tenant>.test` holding `roles`. */
   token(tenant: string, role: 'admin' | 'staff' | 'customer', roles?: Role[]): Promise<string>;
   graphql(token: string, query: string, variables?: Record<string, unknown>): Promise<GraphQLResult>;
@@ -110,6 +112,7 @@ export async function startRealPlatform(options: RealPlatformOptions = {}): Prom
     gateway,
     issuer,
     subgraphs,
+    controlDbName: dbNameFor('control'),
     token: (tenant, role, roles = [role]) =>
       issuer.sign({ tenant, sub: userIdFor(tenant, `${role}@${tenant}.test`), roles }),
     async graphql(token, query, variables) {

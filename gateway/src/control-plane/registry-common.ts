@@ -28,6 +28,13 @@ export class TenantExistsError extends RegistryError {
   }
 }
 
+export class PlanExistsError extends RegistryError {
+  constructor(id: string) {
+    super(`plan ${id} already exists`);
+    this.name = 'PlanExistsError';
+  }
+}
+
 /** A stored document that fails validation: the platform's problem, reported without its content. */
 export class CorruptRecordError extends Error {
   constructor(kind: string, id: string, problems: string[]) {

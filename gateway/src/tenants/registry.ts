@@ -13,6 +13,7 @@ import { isTenantId } from '../../../common/ids';
 import type { ChangePublisher } from './changes';
 import {
   CorruptRecordError,
+  PlanExistsError,
   RegistryError,
   RegistryValidationError,
   STRICT_SCHEMA_OPTIONS,
@@ -203,6 +204,26 @@ export class TenantRegistry {
     if (!isPlanId(id)) return undefined;
     const doc = await this.plans.findById(id).lean<PlanDoc>().exec();
     return doc ? toPlan(doc) : undefined;
+  }
+
+  /** Adds a plan; an existing one (built-in or not) is never overwritten: PlanExistsError. */
+  async createPlan(plan: Plan): Promise<Plan> {
+    const problems = planLimitProblems(plan.limits);
+    if (!isPlanId(plan.id)) problems.push('id must be a plan id: lowercase letters, digits and "-", 2–40 characters');
+    if (typeof plan.name !== 'string' || plan.name.trim().length === 0 || plan.name.length > 100)
+      problems.push('name must be 1–100 characters');
+    if (problems.length > 0) throw new RegistryValidationError(problems);
+    // Insert-if-absent in one round trip, as createTenant: two operators creating the same plan cannot both win.
+    const result = await this.plans.updateOne(
+      { _id: plan.id },
+      { $setOnInsert: { name: plan.name, limits: plan.limits, updatedAt: new Date() } },
+      { upsert: true, timestamps: false },
+    );
+    if (result.upsertedCount === 0) throw new PlanExistsError(plan.id);
+    await this.changes?.publish({ kind: 'plan', id: plan.id });
+    const created = await this.getPlan(plan.id);
+    if (!created) throw new RegistryError(`no plan ${plan.id}`);
+    return created;
   }
 
   async updatePlan(id: string, change: PlanChange): Promise<Plan> {
