@@ -18,7 +18,7 @@ const KEYS_SECTION = '## Partner API keys: issuing and rotating';
 const README_GATEWAY = 'localhost:4000';
 
 /** The ```sh blocks of one `## ` section of README.md, dedented, in order. */
-function shellBlocks(readme: string, heading: string): string[] {
+export function shellBlocks(readme: string, heading: string): string[] {
   const start = readme.indexOf(`\n${heading}\n`);
   if (start === -1) throw new Error(`README.md has no section ${heading}`);
   const end = readme.indexOf('\n## ', start + heading.length + 2);

@@ -59,7 +59,7 @@ export interface SubgraphDefinition<TModels, TLoaders> {
   readonly name: SubgraphName;
   readonly typeDefs: DocumentNode;
   /**
-   * Typed per subgraph with its generated `Resolvers` (codegen.ts). Apollo's `GraphQLResolverMap` cannot express
+   * Typed per subgraph with its generated `Resolvers` (codegen.yml). Apollo's `GraphQLResolverMap` cannot express
    * `__resolveReference(reference, context, info)`, so the kit only requires a map of type names to resolvers.
    */
   readonly resolvers: SubgraphResolverMap;
