@@ -5,7 +5,7 @@
  * Idempotent: run it before every upgrade. It imports the subgraphs' models only (subgraphs/migrate.ts).
  */
 import { openControlPlane } from '../gateway/src/control-plane/open';
-import { SUBGRAPH_NAMES, type SubgraphName } from '../subgraphs/catalog';
+import { SUBGRAPH_NAMES, isSubgraphName, type SubgraphName } from '../subgraphs/catalog';
 import { defaultDbName } from '../subgraphs/kit/database';
 import { migrateSubgraphs } from '../subgraphs/migrate';
 import { UsageError, list, string, type Command } from './command';
@@ -13,10 +13,6 @@ import { UsageError, list, string, type Command } from './command';
 const CONTROL_PLANE = 'control-plane';
 const TARGETS = [CONTROL_PLANE, ...SUBGRAPH_NAMES];
 const DB_NAME = /^[A-Za-z0-9_-]{1,63}$/;
-
-function isSubgraphName(value: string): value is SubgraphName {
-  return (SUBGRAPH_NAMES as readonly string[]).includes(value);
-}
 
 /** `--db accounts=shop_accounts,reviews=shop_reviews`: a subgraph's database when its MONGODB_DB is not the default. */
 function databases(value: string | undefined): Partial<Record<SubgraphName, string>> {

@@ -9,6 +9,11 @@ import { PROJECT_ROOT } from '../common/paths';
 export const SUBGRAPH_NAMES = ['accounts', 'products', 'inventory', 'reviews'] as const;
 export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
 
+/** Whether a name (from the supergraph, the command line, the environment) is one of the platform's subgraphs. */
+export function isSubgraphName(name: string | undefined): name is SubgraphName {
+  return (SUBGRAPH_NAMES as readonly (string | undefined)[]).includes(name);
+}
+
 export const DEFAULT_SUBGRAPH_PORTS: Record<SubgraphName, number> = {
   accounts: 4001,
   products: 4002,

@@ -2,7 +2,7 @@
 import { readHttpServerTimeouts, type HttpServerTimeouts } from '../common/http-server-timeouts';
 import { parseLogLevel, type LogLevel } from '../common/logger';
 import { DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS, DEFAULT_SHUTDOWN, type ShutdownConfig } from '../common/shutdown';
-import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, type SubgraphName } from './catalog';
+import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, isSubgraphName, type SubgraphName } from './catalog';
 import { DEFAULT_DATABASE_TIMEOUTS, defaultDbName, type DatabaseTimeouts } from './kit/database';
 import { DEFAULT_MAX_REQUEST_DEADLINE_MS } from './kit/deadline';
 import { CONNECTION_LOADER_MODES, type ConnectionLoaderMode } from './kit/loaders';
@@ -38,10 +38,6 @@ const HEX_KEY = /^(?:[0-9a-fA-F]{2}){32,}$/;
 const PORT = /^\d{1,5}$/;
 const DB_NAME = /^[A-Za-z0-9_-]{1,63}$/;
 const LOG_LEVELS: readonly string[] = ['debug', 'info', 'warn', 'error'];
-
-function isSubgraphName(value: string | undefined): value is SubgraphName {
-  return (SUBGRAPH_NAMES as readonly (string | undefined)[]).includes(value);
-}
 
 /** Reads the whole configuration; the error lists every problem at once and never echoes a value. */
 export function parseRunConfig(args: readonly string[], env: NodeJS.ProcessEnv): RunConfig {

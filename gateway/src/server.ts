@@ -8,7 +8,6 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { ApolloGateway, type ServiceEndpointDefinition } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import {
@@ -18,13 +17,12 @@ import {
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import express, { type RequestHandler } from 'express';
-import { graphqlHandler } from '../../common/apollo-express';
+import express from 'express';
 import { DEFAULT_HTTP_SERVER_TIMEOUTS, createHttpServer } from '../../common/http-server-timeouts';
 import { loadOrCreateInternalSecret } from '../../common/dev-secrets';
 import { deriveSubgraphKey } from '../../common/internal-token';
 import { createLogger, type Logger } from '../../common/logger';
-import { SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
+import { isSubgraphName } from '../../subgraphs/catalog';
 import type { CacheStats } from './cache';
 import {
   DEFAULT_AUTH_FAILURES,
@@ -36,8 +34,11 @@ import {
   type GatewayConfig,
 } from './config';
 import { createDocumentStore } from './document-store';
+import { toApolloLogger } from './apollo-logger';
+import { listen, urlHost } from './listen';
+import { graphqlRoute } from './http/graphql-route';
 import { createResources } from './resources';
-import { corsHeaders, corsPreflight } from './http/cors';
+import { corsPreflight } from './http/cors';
 import { corsHeaderLists } from './http/cors-headers';
 import { createReadinessCheck, livenessHandler, readinessHandler } from './health';
 import { createShutdown } from '../../common/shutdown';
@@ -48,18 +49,12 @@ import {
 } from './upstream/subgraph-health';
 import {
   authenticateRequests,
-  bodyWithinPlan,
   formatForClient,
-  noteApolloRefusal,
-  gatewayContext,
   handleErrors,
   noStore,
   notFound,
-  onlyJson,
-  recordBodyBytes,
   refuseCredentialsInUrl,
   trackRequests,
-  wellFormedGraphQLBody,
 } from './http/guards';
 import { startIdentity, type IdentityOptions } from './identity';
 import { createFailureLimiter } from './credentials/failure-limiter';
@@ -73,7 +68,7 @@ import { createBudget } from './budget/budget';
 import { createBudgetRedis } from './budget/redis';
 import { createCostEstimator, createCostModel } from './cost/estimate';
 import { createPipelinePlugin } from './pipeline';
-import { requestStateOf, type GatewayContext, type RequestContext } from './request';
+import type { GatewayContext, RequestContext } from './request';
 import { createReferenceStage } from './pipeline/references';
 import { createReferenceChecker, entitiesFetchThrough } from './references/check';
 import { NO_REFERENCES, TOLLGATE_REFERENCES, type ReferencePolicy } from './references/declarations';
@@ -81,9 +76,7 @@ import { planReferences } from './references/plan';
 import { createAccountStage } from './pipeline/account';
 import { createAuthorizeStage } from './pipeline/authorize';
 import { createCostStage } from './pipeline/cost';
-import { resolvePersistedOperations } from './http/persisted';
 import { listPersistedOperations } from './http/persisted-list';
-import { forPosts, onlyGetOrPost, readGetRequest, safeGet } from './http/get-requests';
 import { createApqStore } from './persisted/apq';
 import { createLimitsStage, parseOptionsForPlans } from './pipeline/limits';
 import { operationKind } from './pipeline/operation-kind';
@@ -95,8 +88,6 @@ import { subgraphDeadlineMs } from './upstream/deadline';
 import { createSubgraphHttp } from './upstream/fetcher';
 import { mapPlannerLimitErrors } from './upstream/planner-errors';
 import { MAX_VALIDATION_ERRORS } from './http/abandoned-work';
-import { boundedJsonBody } from './http/body-bounds';
-import { boundedDocument } from './http/document-bounds';
 import { createQueryPlanCache } from './upstream/query-plan-cache';
 import { startMetricsListener } from '../../common/metrics-listener';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics/gateway-metrics';
@@ -403,29 +394,18 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   app.options('/graphql', corsPreflight(identity.directory, logger, corsLists));
   app.all(
     '/graphql',
-    noStore,
-    corsHeaders(identity.directory, corsLists),
-    refuseCredentialsInUrl,
-    // GET for persisted queries only, with CSRF prevention (http/get-requests.ts); its query string becomes the body.
-    onlyGetOrPost,
-    safeGet,
-    authenticate,
-    ...pauseForTests(options.afterAuthenticationForTests),
-    forPosts(onlyJson),
-    forPosts(express.json({ limit: config.maxBodyBytes, type: 'application/json', verify: recordBodyBytes })),
-    readGetRequest,
-    bodyWithinPlan(),
-    // Before anything walks the body's JSON (persisted operations, the gate's variable key, coercion).
-    boundedJsonBody({ maxDepth: inputBounds.maxJsonDepth }),
-    wellFormedGraphQLBody,
-    resolvePersistedOperations({
+    ...graphqlRoute({
+      server,
+      authenticate,
+      afterAuthenticationForTests: options.afterAuthenticationForTests,
+      directory: identity.directory,
+      corsLists,
+      maxBodyBytes: config.maxBodyBytes,
+      inputBounds,
       manifests: identity.manifests,
       apq,
-      logger: logger.child({ component: 'persisted' }),
+      logger,
     }),
-    // On the text Apollo Server will parse, however it was sent: nesting bound, then the plan's token limit.
-    boundedDocument({ maxNesting: inputBounds.maxDocumentNesting }),
-    graphqlHandler(server, gatewayContext, { onAnswer: noteApolloRefusal, getFromBody: true }),
   );
   app.use(notFound);
   app.use(handleErrors(logger, config.maxBodyBytes));
@@ -462,53 +442,8 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   };
 }
 
-/** The test seam `afterAuthenticationForTests` as middleware; nothing at all when it is not given. */
-function pauseForTests(hook: StartGatewayOptions['afterAuthenticationForTests']): RequestHandler[] {
-  if (!hook) return [];
-  return [
-    (_req, res, next) => {
-      const state = requestStateOf(res);
-      if (!state) return next();
-      hook(state).then(() => next(), next);
-    },
-  ];
-}
-
 function loadInternalSecret(config: GatewayConfig): Buffer {
   if (config.internalSecret.source === 'env') return config.internalSecret.secret;
   if (config.production) throw new Error('the development internal secret is refused in production');
   return loadOrCreateInternalSecret();
-}
-
-function isSubgraphName(name: string): name is SubgraphName {
-  return (SUBGRAPH_NAMES as readonly string[]).includes(name);
-}
-
-function listen(httpServer: ReturnType<typeof createHttpServer>, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(port, host, () => {
-      httpServer.off('error', reject);
-      resolve((httpServer.address() as AddressInfo).port);
-    });
-  });
-}
-
-/** An unspecified bind address is not something a client can connect to; show loopback instead. */
-function urlHost(host: string): string {
-  if (host === '0.0.0.0') return '127.0.0.1';
-  if (host === '::') return '[::1]';
-  return host.includes(':') ? `[${host}]` : host;
-}
-
-/** Apollo's logger takes one message of any type; ours takes a string and structured fields. */
-function toApolloLogger(logger: Logger) {
-  const apollo = logger.child({ component: 'apollo' });
-  const text = (message: unknown) => (message instanceof Error ? message.message : String(message));
-  return {
-    debug: (message?: unknown) => apollo.debug(text(message)),
-    info: (message?: unknown) => apollo.info(text(message)),
-    warn: (message?: unknown) => apollo.warn(text(message)),
-    error: (message?: unknown) => apollo.error(text(message)),
-  };
 }
