@@ -42,6 +42,7 @@ const UNIT_TESTS = [
   'gateway/src/metrics/labels.test.ts',
   'gateway/src/http/abandoned-work.test.ts',
   'gateway/src/http/authenticate.test.ts',
+  'gateway/src/http/client-awareness.test.ts',
   'gateway/src/http/cors-headers.test.ts',
   'gateway/src/http/document-bounds.test.ts',
   'gateway/src/http/json-depth.test.ts',
