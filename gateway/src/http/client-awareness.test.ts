@@ -30,6 +30,8 @@ describe('client awareness', () => {
     ]) {
       expect(acceptableClientValue(value)).toBeUndefined();
     }
-    expect(acceptableClientValue('x'.repeat(MAX_CLIENT_AWARENESS_LENGTH))).toBe('x'.repeat(MAX_CLIENT_AWARENESS_LENGTH));
+    expect(acceptableClientValue('x'.repeat(MAX_CLIENT_AWARENESS_LENGTH))).toBe(
+      'x'.repeat(MAX_CLIENT_AWARENESS_LENGTH),
+    );
   });
 });
