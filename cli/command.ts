@@ -45,7 +45,8 @@ export interface Command {
   options?: Options;
   /** Names of the positional arguments, all required. */
   positionals?: string[];
-  run(context: Context): Promise<void>;
+  /** Resolves to the exit code, 0 when it resolves to nothing (`cost` answers 1 for a document over the maximum). */
+  run(context: Context): Promise<void | number>;
 }
 
 const DURATION = /^(\d+)(s|m|h|d)$/;
