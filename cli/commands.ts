@@ -207,7 +207,8 @@ export async function runTollgate(argv: readonly string[], io: CliIo): Promise<n
         io.stdout(`${values.json ? JSON.stringify(value, null, 2) : human()}\n`);
       },
     });
-    return code ?? 0;
+    // Only a number is an exit code: some commands end with `return io.stdout(…)`, whose value means nothing here.
+    return typeof code === 'number' ? code : 0;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (error instanceof UsageError || error instanceof RegistryValidationError) {

@@ -97,10 +97,17 @@ describe('usage', () => {
     ['key list'],
     ['key revoke'],
     ['key rotate'],
+    ['manifest publish'],
+    ['manifest list'],
+    ['manifest show'],
+    ['manifest retire'],
     ['token'],
+    ['cost'],
+    ['migrate'],
     ['tenant'],
     ['plan'],
     ['key'],
+    ['manifest'],
   ])('answers %s --help on stdout with exit 0', async (command) => {
     const run = await tollgate(`${command} --help`);
     expect(run).toMatchObject({ code: 0, stderr: '' });
@@ -126,11 +133,26 @@ describe('usage', () => {
     ['tenat list', 'tollgate: unknown command "tenat"; did you mean "tenant list"?'],
     ['plan set pro --max-cots 10', 'tollgate: unknown option --max-cots; did you mean --max-cost?'],
     ['key create --tenant acme --manifset m', 'tollgate: unknown option --manifset; did you mean --manifest?'],
+    ['key creat --tenant acme', 'tollgate: unknown command "key creat"; did you mean "key create"?'],
+    ['manifest pubilsh x.json', 'tollgate: unknown command "manifest pubilsh"; did you mean "manifest publish"?'],
+    ['cots q.graphql --tenant acme', 'tollgate: unknown command "cots"; did you mean "cost"?'],
+    ['manifest show --tenant acme --manfest m', 'tollgate: unknown option --manfest; did you mean --manifest?'],
+    ['key create --tenant acme --client-nam x', 'tollgate: unknown option --client-nam; did you mean --client-name?'],
   ])('suggests what %s probably meant', async (args, line) => {
     const run = await tollgate(args);
     expect(run.code).toBe(2);
     expect(run.stderr.split('\n')[0]).toBe(line);
   });
+
+  it.each([['tenant'], ['plan'], ['key'], ['manifest']])(
+    'answers the bare group %s with its actions on stderr and exit 2',
+    async (group) => {
+      const run = await tollgate(group);
+      expect(run).toMatchObject({ code: 2, stdout: '' });
+      expect(run.stderr).toMatch(new RegExp(`^Usage: npm run --silent tollgate -- ${group} <action> \\[options\\]\n`));
+      expect(run.stderr).toContain(`  ${group} `);
+    },
+  );
 
   it('suggests nothing for a word that is no typo', async () => {
     const run = await tollgate('tenant delete acme');
