@@ -9,6 +9,7 @@
  * RateLimit, a mutation runs by POST and the same mutation forced onto GET is refused 405. Asserted on the gateway:
  * its request lines name the client and version and the methods, and the refused mutation changed no stock.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,6 +23,8 @@ import { startRealPlatform, type RealPlatform } from './platform';
 const CHROMIUM = '/usr/bin/chromium';
 const SHOP_HOST = 'shop.acme.test';
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+/** Names this run's query (browser-client/app.js says why). */
+const RUN = randomBytes(6).toString('hex');
 
 interface RecordedRequest {
   method: string;
@@ -116,7 +119,7 @@ describe('Apollo Client 4 in Chromium, from a page on an allowed origin', () => 
       expect(await page.evaluate('location.origin')).toBe(origin);
       const token = await platform.token('acme', 'admin');
       steps = (await page.evaluate(
-        `window.runScenario(${JSON.stringify({ gatewayUrl: `${platform.gateway.url}/graphql`, token, productId, traceparent: TRACEPARENT })})`,
+        `window.runScenario(${JSON.stringify({ gatewayUrl: `${platform.gateway.url}/graphql`, token, productId, traceparent: TRACEPARENT, run: RUN })})`,
       )) as Steps;
     } finally {
       await page.close();
@@ -171,7 +174,7 @@ describe('Apollo Client 4 in Chromium, from a page on an allowed origin', () => 
       method: 'GET',
       status: 200,
       tenant: 'acme',
-      operation: 'Stock',
+      operation: `Stock_${RUN}`,
       clientName: 'web-shop',
       clientVersion: '1.2.3',
     });

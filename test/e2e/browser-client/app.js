@@ -17,14 +17,19 @@ async function sha256(text) {
   return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
-const STOCK = gql`
-  query Stock($id: ID!) {
+/**
+ * The query, named for this run: APQ keeps a text under its hash for a day whatever the tenant, so a fixed text
+ * registered by an earlier run would skip the POST this page is meant to show.
+ */
+const stockQuery = (run) =>
+  gql(`
+  query Stock_${run}($id: ID!) {
     product(id: $id) {
       id
       quantity
     }
   }
-`;
+`);
 
 const ADJUST = gql`
   mutation Adjust($id: ID!) {
@@ -49,11 +54,12 @@ function describeError(error) {
 }
 
 /**
- * Runs the scenario against `gatewayUrl` with `token`: the stock query twice (the first time APQ falls back to a
+ * Runs the scenario against `gatewayUrl` with `token` (`run` names this run's query): the stock query twice (the first time APQ falls back to a
  * POST with the text, the second is a GET by hash), the mutation by POST, then the same mutation forced onto GET
  * by a second client (fetchOptions.method), which the gateway must refuse, and the stock once more.
  */
-window.runScenario = async ({ gatewayUrl, token, productId, traceparent }) => {
+window.runScenario = async ({ gatewayUrl, token, productId, traceparent, run: runId }) => {
+  const STOCK = stockQuery(runId);
   const requests = [];
   // The page's own view of every answer: what browser code can read of it (CORS exposes RateLimit).
   const recordingFetch = async (uri, options) => {
