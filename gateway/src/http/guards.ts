@@ -26,6 +26,7 @@ import {
 import { ControlPlaneUnavailableError } from '../tenants/refreshing-cache';
 import { maskError } from '../upstream/mask-errors';
 import { codeAbandonedWork } from './abandoned-work';
+import { clientAwarenessOf } from './client-awareness';
 
 /** A client's request id is echoed only when it cannot smuggle anything into a log line or a header. */
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9-]{8,64}$/;
@@ -111,6 +112,8 @@ export function trackRequests(logger: Logger, observer?: RequestObserver): Reque
         operation: log.operationName,
         errorCodes: log.errorCodes,
         reason: log.reason,
+        // Which application and release sent it, as Apollo Client announces them (never trusted, only logged).
+        ...clientAwarenessOf((name) => req.get(name)),
         ...(res.writableFinished ? {} : { aborted: true }),
       };
       // Probes poll health endpoints every few seconds; they would drown the request log.
