@@ -46,6 +46,7 @@ const UNIT_TESTS = [
   'gateway/src/http/document-bounds.test.ts',
   'gateway/src/http/json-depth.test.ts',
   'gateway/src/http/persisted.test.ts',
+  'gateway/src/http/preview-roles.test.ts',
   'gateway/src/persisted/manifest.test.ts',
   'gateway/src/pipeline/authorize.test.ts',
   'gateway/src/pipeline/index.test.ts',
