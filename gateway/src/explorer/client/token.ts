@@ -1,0 +1,61 @@
+/**
+ * The pasted token, as far as the page needs it: its claims for display (the gateway verifies the signature; this
+ * page cannot and need not), its expiry, and — only if the user ticks the box — a copy in this tab's
+ * sessionStorage, which the browser drops with the tab. Nothing here stores the token anywhere else.
+ */
+
+const SESSION_KEY = 'tollgate.explorer.token';
+
+export interface Claims {
+  readonly tenant?: unknown;
+  readonly roles?: unknown;
+  readonly sub?: unknown;
+  readonly exp?: unknown;
+}
+
+export function claimsOf(token: string): Claims | undefined {
+  const payload = token.split('.')[1];
+  if (!payload) return undefined;
+  try {
+    const bytes = Uint8Array.from(atob(payload.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+    const claims = JSON.parse(new TextDecoder().decode(bytes)) as unknown;
+    return typeof claims === 'object' && claims !== null ? (claims as Claims) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function rolesOf(claims: Claims | undefined): string[] {
+  return Array.isArray(claims?.roles) ? claims.roles.filter((r): r is string => typeof r === 'string') : [];
+}
+
+/** "expires in 1h 02m", "expires in 42s", "expired", or undefined without an `exp`. */
+export function expiryText(claims: Claims | undefined, nowMs: number): { text: string; expired: boolean } | undefined {
+  if (typeof claims?.exp !== 'number') return undefined;
+  const left = Math.floor(claims.exp - nowMs / 1000);
+  if (left <= 0) return { text: 'expired', expired: true };
+  const h = Math.floor(left / 3600);
+  const m = Math.floor((left % 3600) / 60);
+  const s = left % 60;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const text = h > 0 ? `${h}h ${pad(m)}m` : m > 0 ? `${m}m ${pad(s)}s` : `${s}s`;
+  return { text: `expires in ${text}`, expired: false };
+}
+
+export function keptToken(): string | undefined {
+  try {
+    return sessionStorage.getItem(SESSION_KEY) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Keeps the token for this tab's session, or forgets it. */
+export function keepToken(token: string | undefined): void {
+  try {
+    if (token) sessionStorage.setItem(SESSION_KEY, token);
+    else sessionStorage.removeItem(SESSION_KEY);
+  } catch {
+    // Storage disabled: the token stays in memory only, as without the box ticked.
+  }
+}
