@@ -49,6 +49,8 @@ export interface RealPlatformOptions {
   mongoUriFor?: (name: SubgraphName) => string;
   /** Changes the seeded control plane (tenant modes, plan limits) before the gateway starts. */
   prepareControlPlane?: (controlPlane: ControlPlane) => Promise<void>;
+  /** Settings laid over the platform's gateway configuration (`explorerEnabled`, say). */
+  gateway?: Partial<GatewayConfig>;
 }
 
 export async function startRealPlatform(options: RealPlatformOptions = {}): Promise<RealPlatform> {
@@ -105,6 +107,7 @@ export async function startRealPlatform(options: RealPlatformOptions = {}): Prom
     controlPlane: { mongoUri, dbName: dbNameFor('control') },
     redisUrl,
     budgetFailMode: 'open',
+    ...options.gateway,
   };
   const gateway = await startGateway(config, { logger: quiet });
 

@@ -76,6 +76,13 @@ export async function inspectOperation(
   if (operation.operation === 'subscription') {
     throw gatewayError(ErrorCode.BAD_REQUEST, 'Subscriptions are not supported by this gateway.');
   }
+  // graphql-js 16 validates nothing of an operation whose root type the schema lacks (a persona without mutations).
+  if (!options.schema.getRootType(operation.operation)) {
+    throw gatewayError(
+      ErrorCode.GRAPHQL_VALIDATION_FAILED,
+      `The schema you may see has no ${operation.operation} type: nothing of it is callable with these roles.`,
+    );
+  }
   if (introspectionIn(document, operation) !== 'none') {
     throw gatewayError(
       ErrorCode.BAD_REQUEST,
