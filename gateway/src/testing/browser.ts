@@ -53,13 +53,22 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return path;
 }
 
-/** Every page error, console error and request URL of a page, to assert nothing failed and nothing left the origin. */
-export function watchPage(page: Page): { requests: string[]; problems: string[] } {
-  const watched = { requests: [] as string[], problems: [] as string[] };
+/**
+ * Every page error, console error and request URL of a page, to assert nothing failed and nothing left the origin;
+ * and every 4xx/5xx answer (status and path), to assert which refusals happened.
+ */
+export function watchPage(page: Page): { requests: string[]; problems: string[]; refusals: string[] } {
+  const watched = { requests: [] as string[], problems: [] as string[], refusals: [] as string[] };
   page.on('request', (request) => watched.requests.push(request.url()));
   page.on('pageerror', (error) => watched.problems.push(error.message));
   page.on('console', (message) => {
-    if (message.type() === 'error') watched.problems.push(message.text());
+    if (message.type() !== 'error') return;
+    // Chromium logs every 4xx a fetch() gets; the page shows those refusals itself, and tests assert them.
+    if (message.text().startsWith('Failed to load resource')) return;
+    watched.problems.push(message.text());
+  });
+  page.on('response', (response) => {
+    if (response.status() >= 400) watched.refusals.push(`${response.status()} ${new URL(response.url()).pathname}`);
   });
   return watched;
 }

@@ -20,7 +20,10 @@ import { setUpWorkers } from './workers';
 import './explorer.css';
 
 const TOKEN_COMMAND = 'npm run --silent token -- --tenant acme --user admin@acme.test --roles developer,customer';
-const DEFAULT_QUERY = '{\n  whoami {\n    tenant\n    roles\n  }\n}\n';
+/** The first tab's text: no operation, so nothing is estimated until one is written. */
+const DEFAULT_QUERY =
+  '# Write an operation: its estimated cost shows above before you run it, and\n' +
+  '# the "Query plan" panel on the left shows how the gateway would fetch it.\n';
 const PLAN_PLUGIN = { title: 'Query plan', icon: PlanIcon, content: PlanView };
 
 interface Hooks {
@@ -177,6 +180,7 @@ function Explorer() {
                 key={`${token}|${previewRoles.join(',')}`}
                 fetcher={fetcher}
                 initialQuery={query}
+                defaultQuery={DEFAULT_QUERY}
                 onEditQuery={setQuery}
                 onEditVariables={setVariables}
                 shouldPersistHeaders={false}

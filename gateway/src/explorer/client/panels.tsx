@@ -24,6 +24,12 @@ export interface CurrentDocument {
 export const DocumentContext = createContext<CurrentDocument | undefined>(undefined);
 
 const DEBOUNCE_MS = 350;
+const COMMENT = /#[^\n\r]*/g;
+
+/** Whether the text holds anything besides comments: an empty or comment-only editor is not worth a request. */
+function hasOperation(query: string): boolean {
+  return query.replace(COMMENT, '').trim() !== '';
+}
 
 /** Asks a developer tool about the current document, a moment after the last edit; the older question is dropped. */
 function useTool<T>(
@@ -33,7 +39,7 @@ function useTool<T>(
   const current = useContext(DocumentContext);
   const [answer, setAnswer] = useState<ToolAnswer<T> | 'pending' | undefined>();
   useEffect(() => {
-    if (!current || !enabled || !current.developer || current.query.trim() === '') {
+    if (!current || !enabled || !current.developer || !hasOperation(current.query)) {
       setAnswer(undefined);
       return;
     }
@@ -53,8 +59,10 @@ function useTool<T>(
   return answer;
 }
 
-function EstimateText({ answer }: { answer: ToolAnswer<Estimate> | 'pending' | undefined }) {
-  if (answer === undefined) return <span className="tollgate-muted">estimate: developers only</span>;
+function EstimateText(props: { answer: ToolAnswer<Estimate> | 'pending' | undefined; developer: boolean }) {
+  const { answer } = props;
+  if (!props.developer) return <span className="tollgate-muted">estimate: developers only</span>;
+  if (answer === undefined) return <span className="tollgate-muted">estimate: — (no operation yet)</span>;
   if (answer === 'pending') return <span className="tollgate-muted">estimating…</span>;
   if (!answer.ok)
     return (
@@ -82,10 +90,11 @@ function EstimateText({ answer }: { answer: ToolAnswer<Estimate> | 'pending' | u
 
 export function CostPanel({ run }: { run: RunCost | undefined }) {
   const estimate = useTool<Estimate>(fetchEstimate, true);
+  const developer = useContext(DocumentContext)?.developer ?? false;
   const status = run?.throttleStatus;
   return (
     <div id="cost" className="tollgate-cost" aria-live="polite">
-      <EstimateText answer={estimate} />
+      <EstimateText answer={estimate} developer={developer} />
       <span>
         last run: requested <b data-testid="requested-cost">{run?.requestedQueryCost ?? '—'}</b> · actual{' '}
         <b data-testid="actual-cost">{run?.actualQueryCost ?? '—'}</b>
