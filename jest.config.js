@@ -36,6 +36,7 @@ const UNIT_TESTS = [
   'gateway/src/credentials/failure-limiter.test.ts',
   'gateway/src/credentials/key-id-index.test.ts',
   'gateway/src/errors.test.ts',
+  'gateway/src/explorer/explorer-client.test.ts',
   'gateway/src/explorer/introspection-stage.test.ts',
   'gateway/src/explorer/visible-schema.test.ts',
   'gateway/src/health.test.ts',

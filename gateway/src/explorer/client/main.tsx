@@ -14,7 +14,8 @@ import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react
 import { createRoot } from 'react-dom/client';
 import { checkUserHeaders, explainRefusal } from './headers';
 import { CostPanel, DocumentContext, HeaderNotice, PlanIcon, PlanView, type RunCost } from './panels';
-import { claimsOf, expiryText, keepToken, keptToken, rolesOf, type Claims } from './token';
+import { keepToken, keptToken } from './session';
+import { claimsOf, expiryText, rolesOf, type Claims } from './token';
 import { identityHeaders, type Identity } from './tools';
 import { setUpWorkers } from './workers';
 import './explorer.css';

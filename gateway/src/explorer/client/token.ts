@@ -1,10 +1,7 @@
 /**
  * The pasted token, as far as the page needs it: its claims for display (the gateway verifies the signature; this
- * page cannot and need not), its expiry, and — only if the user ticks the box — a copy in this tab's
- * sessionStorage, which the browser drops with the tab. Nothing here stores the token anywhere else.
+ * page cannot and need not) and its expiry. Pure, so tested on its own; keeping it is session.ts.
  */
-
-const SESSION_KEY = 'tollgate.explorer.token';
 
 export interface Claims {
   readonly tenant?: unknown;
@@ -40,22 +37,4 @@ export function expiryText(claims: Claims | undefined, nowMs: number): { text: s
   const pad = (n: number) => String(n).padStart(2, '0');
   const text = h > 0 ? `${h}h ${pad(m)}m` : m > 0 ? `${m}m ${pad(s)}s` : `${s}s`;
   return { text: `expires in ${text}`, expired: false };
-}
-
-export function keptToken(): string | undefined {
-  try {
-    return sessionStorage.getItem(SESSION_KEY) ?? undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Keeps the token for this tab's session, or forgets it. */
-export function keepToken(token: string | undefined): void {
-  try {
-    if (token) sessionStorage.setItem(SESSION_KEY, token);
-    else sessionStorage.removeItem(SESSION_KEY);
-  } catch {
-    // Storage disabled: the token stays in memory only, as without the box ticked.
-  }
 }
