@@ -184,6 +184,11 @@ function Explorer() {
                 defaultQuery={DEFAULT_QUERY}
                 onEditQuery={setQuery}
                 onEditVariables={setVariables}
+                // Switching tabs changes the document without an edit: the estimate and plan follow the active tab.
+                onTabChange={({ tabs, activeTabIndex }) => {
+                  setQuery(tabs[activeTabIndex]?.query ?? '');
+                  setVariables(tabs[activeTabIndex]?.variables ?? '');
+                }}
                 shouldPersistHeaders={false}
                 plugins={[PLAN_PLUGIN]}
               />
