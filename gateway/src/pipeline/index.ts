@@ -18,7 +18,7 @@
  * request, so the runner allocates nothing per request but the after-hook list of a request that has one.
  */
 import type { ApolloServerPlugin, GraphQLRequestListener, GraphQLResponse } from '@apollo/server';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { ErrorCode, gatewayError } from '../errors';
 import type { AfterHook, GatewayContext, OperationRequest, RequestLog } from '../request';
 
@@ -51,10 +51,18 @@ export type OperationStage = Stage;
 type GraphQLResponseBody = GraphQLResponse['body'];
 type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
-export function createPipelinePlugin(stages: readonly Stage[]): ApolloServerPlugin<GatewayContext> {
+/**
+ * `stages`, or the stages of the supergraph version a request was validated against (supergraph/bundle.ts): Apollo
+ * Server hands every request the schema it validated it with, so a hot swap never gives a request the stages of a
+ * version other than its own.
+ */
+export type StagesFor = readonly Stage[] | ((schema: GraphQLSchema) => readonly Stage[]);
+
+export function createPipelinePlugin(stagesFor: StagesFor): ApolloServerPlugin<GatewayContext> {
   const listener: GraphQLRequestListener<GatewayContext> = {
     async didResolveOperation(requestContext) {
       const { contextValue, document, operation, operationName, queryHash, request } = requestContext;
+      const stages = typeof stagesFor === 'function' ? stagesFor(requestContext.schema) : stagesFor;
       if (operationName) contextValue.log.operationName = operationName;
       if (!operation) {
         throw gatewayError(

@@ -1,0 +1,92 @@
+/**
+ * The supergraph in a file (`SUPERGRAPH_PATH`), watched. `fs.watch` on the file's directory — not the file: a
+ * deployment that replaces the file by renaming a new one over it (a Kubernetes ConfigMap's symlink swap, `mv`)
+ * leaves a watch on the old inode silent — plus a poll as the fallback where `fs.watch` misses events (network and
+ * overlay file systems). Either only prompts a read; a change is a different SDL, whatever the timestamps say.
+ * Events are debounced, so a file written in several chunks is read once it is complete.
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import type { Logger } from '../../../common/logger';
+import { MAX_SUPERGRAPH_BYTES } from './registry';
+import type { SupergraphSource } from './source';
+
+export interface FileSourceOptions {
+  readonly path: string;
+  /** How often the file is read regardless of watch events (the fallback); 0: never. */
+  readonly pollMs: number;
+  /** How long after a watch event the file is read (partial writes settle). */
+  readonly debounceMs?: number;
+  readonly logger: Logger;
+}
+
+const DEFAULT_DEBOUNCE_MS = 100;
+
+export function createFileSource(options: FileSourceOptions): SupergraphSource {
+  const { path, logger } = options;
+  let watcher: FSWatcher | undefined;
+  let poll: NodeJS.Timeout | undefined;
+  let debounce: NodeJS.Timeout | undefined;
+  let last: string | undefined;
+  let closed = false;
+  let reading = false;
+  let failing = false;
+
+  const read = async (): Promise<string> => {
+    const sdl = await readFile(path, 'utf8');
+    // Read whole, then bounded: the validator refuses it as too large rather than the gateway choking on it.
+    return sdl.length > MAX_SUPERGRAPH_BYTES + 1 ? sdl.slice(0, MAX_SUPERGRAPH_BYTES + 1) : sdl;
+  };
+
+  return {
+    name: 'file',
+    async start(onChange) {
+      last = await read();
+      const check = async () => {
+        if (closed || reading) return;
+        reading = true;
+        try {
+          const sdl = await read();
+          if (failing) logger.info('the supergraph file is readable again', { path });
+          failing = false;
+          if (sdl !== last && !closed) {
+            last = sdl;
+            onChange(sdl);
+          }
+        } catch (error) {
+          // Mid-rename the file may be briefly absent; the last good supergraph keeps serving meanwhile.
+          if (!failing) logger.warn('cannot read the supergraph file; serving the last one loaded', { path, error });
+          failing = true;
+        } finally {
+          reading = false;
+        }
+      };
+      const prompt = () => {
+        clearTimeout(debounce);
+        debounce = setTimeout(() => void check(), options.debounceMs ?? DEFAULT_DEBOUNCE_MS);
+        debounce.unref();
+      };
+      const name = basename(path);
+      try {
+        watcher = watch(dirname(path), { persistent: false }, (_event, changed) => {
+          if (!changed || changed === name || changed.startsWith('..')) prompt();
+        });
+        watcher.on('error', (error) => logger.warn('supergraph file watch failed; polling only', { path, error }));
+      } catch (error) {
+        logger.warn('cannot watch the supergraph file; polling only', { path, error });
+      }
+      if (options.pollMs > 0) {
+        poll = setInterval(() => void check(), options.pollMs);
+        poll.unref();
+      }
+      return last;
+    },
+    async close() {
+      closed = true;
+      watcher?.close();
+      clearInterval(poll);
+      clearTimeout(debounce);
+    },
+  };
+}
