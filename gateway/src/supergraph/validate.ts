@@ -41,6 +41,11 @@ export interface SupergraphPolicy {
   readonly references: ReferencePolicy;
   /** Whether the deployment can reach the subgraph `name` (a configured URL and internal key). */
   subgraphConfigured(name: string): boolean;
+  /**
+   * The CLI's --skip-policy only (a deployment whose policy the CLI does not know): rule coverage is left to the
+   * gateways, which never set it.
+   */
+  readonly skipRuleCoverage?: boolean;
   /** For the gate built here, which the swap keeps (cache.ts). */
   readonly analysisCacheBytes?: number;
 }
@@ -103,7 +108,7 @@ export function checkSupergraph(sdl: string, policy: SupergraphPolicy): Supergra
     if (error instanceof RuleTreeError) return refuse('invalid-rules', error.message);
     throw error;
   }
-  if (gate.uncoveredFields.length > 0) {
+  if (gate.uncoveredFields.length > 0 && !policy.skipRuleCoverage) {
     const fields = gate.uncoveredFields;
     const more = fields.length > MAX_FIELDS_NAMED ? ` and ${fields.length - MAX_FIELDS_NAMED} more` : '';
     return refuse(
