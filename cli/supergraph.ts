@@ -101,14 +101,15 @@ export const SUPERGRAPH_COMMANDS: Record<string, Command> = {
   'supergraph publish': {
     usage: 'supergraph publish <file|-> [--skip-policy]',
     summary:
-      "Checks a supergraph (it parses, every field has an authorization rule, the cost model builds, its subgraphs are known) and publishes it: every gateway replica checks it again and serves it within 5 s, and a replica started later loads it. Published versions outrank SUPERGRAPH_PATH and SUPERGRAPH_URL. Publishing an earlier version again rolls back to it. - reads standard input; --skip-policy checks only that it parses and its costs build (a deployment with its own authorization policy).",
+      'Checks a supergraph (it parses, every field has an authorization rule, the cost model builds, its subgraphs are known) and publishes it: every gateway replica checks it again and serves it within 5 s, and a replica started later loads it. Published versions outrank SUPERGRAPH_PATH and SUPERGRAPH_URL. Publishing an earlier version again rolls back to it. - reads standard input; --skip-policy checks only that it parses and its costs build (a deployment with its own authorization policy).',
     options: POLICY_OPTION,
     positionals: ['file'],
     async run({ values, positionals, io, controlPlane, print }) {
       const sdl = await readSupergraph(positionals[0]!, io.stdin);
       const { checkSupergraph } = await import('../gateway/src/supergraph/validate');
       const check = checkSupergraph(sdl, await policyFor(values['skip-policy'] === true));
-      if (!check.ok) throw new Error(`the supergraph was refused (${check.reason}): ${check.message}; nothing was published`);
+      if (!check.ok)
+        throw new Error(`the supergraph was refused (${check.reason}): ${check.message}; nothing was published`);
       const published = await (await controlPlane()).supergraphs.publish(sdl);
       print(
         { id: published.id, publishedAt: published.publishedAt, publications: published.publications },
@@ -119,7 +120,7 @@ export const SUPERGRAPH_COMMANDS: Record<string, Command> = {
   'supergraph check': {
     usage: 'supergraph check <file|-> [--skip-policy]',
     summary:
-      "Reports what serving a supergraph would break, without publishing it: the checks gateways run (fields without authorization rules among them), the published persisted operations (per tenant and client) that would no longer validate, and the persisted operations whose estimated cost changes against the served supergraph. Exit code 1 when something breaks.",
+      'Reports what serving a supergraph would break, without publishing it: the checks gateways run (fields without authorization rules among them), the published persisted operations (per tenant and client) that would no longer validate, and the persisted operations whose estimated cost changes against the served supergraph. Exit code 1 when something breaks.',
     options: POLICY_OPTION,
     positionals: ['file'],
     async run(context) {
@@ -159,7 +160,9 @@ export const SUPERGRAPH_COMMANDS: Record<string, Command> = {
       const verdict = check.ok ? { ok: true } : { ok: false, reason: check.reason, message: check.message };
       print({ id: check.ok ? check.supergraph.id : check.id, check: verdict, ...(impact ?? {}) }, () =>
         [
-          check.ok ? 'The supergraph passes every check.' : `The supergraph is refused (${check.reason}): ${check.message}`,
+          check.ok
+            ? 'The supergraph passes every check.'
+            : `The supergraph is refused (${check.reason}): ${check.message}`,
           ...(impact ? impactText(impact) : []),
         ].join('\n'),
       );

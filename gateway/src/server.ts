@@ -372,7 +372,12 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     ),
   );
   if (explorerManifest) app.use(explorerRouter(explorerManifest));
-  app.get('/schema.graphql', refuseCredentialsInUrl, authenticate, schemaDownload(() => versioned.current()));
+  app.get(
+    '/schema.graphql',
+    refuseCredentialsInUrl,
+    authenticate,
+    schemaDownload(() => versioned.current()),
+  );
   // A partner's own list of the operations its key may run (http/persisted-list.ts); API keys only, never cached.
   app.get(
     '/persisted-operations',

@@ -86,7 +86,7 @@ export class SupergraphRegistry {
       .findOneAndUpdate(
         { _id: id },
         { $set: { sdl, publishedAt: new Date(this.now()) }, $inc: { publications: 1 } },
-        { upsert: true, new: true, lean: true },
+        { upsert: true, returnDocument: 'after', lean: true },
       )
       .exec();
     await this.changes?.publish({ kind: 'supergraph', id });

@@ -82,7 +82,8 @@ export function createUrlSource(options: UrlSourceOptions): SupergraphSource {
           },
           (error: unknown) => {
             options.onFailure?.();
-            if (!failing) logger.warn('cannot poll the supergraph URL; serving the last one loaded', { error: describe(error) });
+            if (!failing)
+              logger.warn('cannot poll the supergraph URL; serving the last one loaded', { error: describe(error) });
             failing = true;
             schedule();
           },

@@ -63,7 +63,10 @@ describe('checkSupergraph', () => {
     const sdl = compose(accounts, { name: 'products', typeDefs: productsWith('', 'sku: String') }, inventory);
     const check = checkSupergraph(sdl, fixturePolicy);
     expect(check.ok).toBe(true);
-    if (check.ok) expect(Object.keys((check.supergraph.apiSchema.getType('Product') as GraphQLObjectType).getFields())).toContain('sku');
+    if (check.ok)
+      expect(Object.keys((check.supergraph.apiSchema.getType('Product') as GraphQLObjectType).getFields())).toContain(
+        'sku',
+      );
   });
 
   it.each([

@@ -25,9 +25,9 @@ type GatewayInterface = ApolloServerOptionsWithGateway<BaseContext>['gateway'];
 
 /** What every gateway of the deployment is built with, front and per version. */
 export interface GatewayBase {
-  readonly buildService: (definition: ServiceEndpointDefinition) => NonNullable<
-    ReturnType<NonNullable<ApolloGatewayConfig['buildService']>>
-  >;
+  readonly buildService: (
+    definition: ServiceEndpointDefinition,
+  ) => NonNullable<ReturnType<NonNullable<ApolloGatewayConfig['buildService']>>>;
   readonly logger: NonNullable<ApolloGatewayConfig['logger']>;
 }
 
