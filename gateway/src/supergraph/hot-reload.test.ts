@@ -38,7 +38,9 @@ const productsAs = (fields: string, extra = '') => `${FEDERATION}
 /** Query.hold's rule waits for the test: an operation using it is held between validation and execution. */
 let releaseHeld: () => void = () => undefined;
 let held: Promise<void> = Promise.resolve();
+let reachedHold: () => void = () => undefined;
 const holdRule = rule('test:hold', { cache: 'no_cache' })(async () => {
+  reachedHold();
   await held;
   return true;
 });
@@ -311,10 +313,11 @@ describe('supergraph hot reload', () => {
 
   it('lets a request under way finish on the supergraph it was validated against, across a swap removing its field', async () => {
     held = new Promise((resolve) => (releaseHeld = resolve));
+    const reached = new Promise<void>((resolve) => (reachedHold = resolve));
     const replica = replicas[0]!;
     const inFlight = graphql(replica, '{ hold products { id sku } }');
     // Held in the authorization stage: validated against v2, not yet planned.
-    await delay(200);
+    await reached;
     replaceFile(v1);
     await within(5_000, 'v1 served again', async () => !(await serves(replica, 'sku')));
     releaseHeld();
