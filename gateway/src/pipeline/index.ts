@@ -5,8 +5,9 @@
  * credential in the URL, authentication (which takes the tenant snapshot), content type, body bounds, persisted
  * operations, document bounds. Apollo Server then parses and validates the operation, and in its
  * `didResolveOperation` — before the gateway plans or fetches anything — this runner awaits the stages in order
- * (server.ts lists them): operation kind → introspection → limits → authorize → cost → references. Apollo Server
- * runs the `didResolveOperation` hooks of all plugins concurrently, so the stages must not be separate plugins.
+ * (supergraph/bundle.ts lists them, per supergraph version): operation kind → introspection → limits → authorize →
+ * cost → references. Apollo Server runs the `didResolveOperation` hooks of all plugins concurrently, so the stages
+ * must not be separate plugins.
  *
  * A stage is `{ name, run(request) }`. `run` may refuse — throw a `gatewayError`, or call `refuse(request, error,
  * hook)` to be answered that way and still have its after-hook run — and may return an after-hook (Envelop's
