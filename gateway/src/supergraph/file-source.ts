@@ -6,7 +6,7 @@
  * Events are debounced, so a file written in several chunks is read once it is complete.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { Logger } from '../../../common/logger';
 import { MAX_SUPERGRAPH_BYTES } from './registry';
@@ -33,10 +33,23 @@ export function createFileSource(options: FileSourceOptions): SupergraphSource {
   let reading = false;
   let failing = false;
 
+  // At most one byte past the bound is read: a larger file is refused as too large by the validator, and the
+  // gateway never holds more of it than that.
   const read = async (): Promise<string> => {
-    const sdl = await readFile(path, 'utf8');
-    // Read whole, then bounded: the validator refuses it as too large rather than the gateway choking on it.
-    return sdl.length > MAX_SUPERGRAPH_BYTES + 1 ? sdl.slice(0, MAX_SUPERGRAPH_BYTES + 1) : sdl;
+    const file = await open(path, 'r');
+    try {
+      // The open file's own size (a file renamed over the path later is another file), one byte more to see growth.
+      const { size } = await file.stat();
+      const buffer = Buffer.alloc(Math.min(size, MAX_SUPERGRAPH_BYTES) + 1);
+      let length = 0;
+      for (;;) {
+        const { bytesRead } = await file.read(buffer, length, buffer.length - length, null);
+        if (bytesRead === 0 || (length += bytesRead) === buffer.length) break;
+      }
+      return buffer.toString('utf8', 0, length);
+    } finally {
+      await file.close();
+    }
   };
 
   return {
