@@ -132,7 +132,8 @@ export const SUPERGRAPH_COMMANDS: Record<string, Command> = {
         import('../gateway/src/schema/api-schema'),
         import('../gateway/src/cost/estimate'),
       ]);
-      const check = checkSupergraph(sdl, await policyFor(values['skip-policy'] === true));
+      const policy = await policyFor(values['skip-policy'] === true);
+      const check = checkSupergraph(sdl, policy);
       // The persisted operations are checked whenever the schema builds, even if a policy check failed.
       let apiSchema;
       let costModel;
@@ -141,6 +142,16 @@ export const SUPERGRAPH_COMMANDS: Record<string, Command> = {
         costModel = check.ok ? check.supergraph.costModel : createCostModel(sdl);
       } catch {
         apiSchema = undefined;
+      }
+      // Every field without a rule, whatever else was refused first (the check stops at its first failure).
+      let uncoveredFields: readonly string[] = [];
+      if (apiSchema && values['skip-policy'] !== true) {
+        const { AuthorizationGate } = await import('../gateway/src/authz/gate');
+        try {
+          uncoveredFields = new AuthorizationGate({ schema: apiSchema, ...policy.authorization }).uncoveredFields;
+        } catch {
+          // The rules do not fit the schema at all: the verdict says so.
+        }
       }
       let impact: SupergraphImpact | undefined;
       if (apiSchema && costModel) {
@@ -158,11 +169,15 @@ export const SUPERGRAPH_COMMANDS: Record<string, Command> = {
         });
       }
       const verdict = check.ok ? { ok: true } : { ok: false, reason: check.reason, message: check.message };
-      print({ id: check.ok ? check.supergraph.id : check.id, check: verdict, ...(impact ?? {}) }, () =>
+      const id = check.ok ? check.supergraph.id : check.id;
+      print({ id, check: verdict, uncoveredFields, ...(impact ?? {}) }, () =>
         [
           check.ok
             ? 'The supergraph passes every check.'
             : `The supergraph is refused (${check.reason}): ${check.message}`,
+          ...(uncoveredFields.length > 0
+            ? [`Fields without an authorization rule: ${uncoveredFields.join(', ')}`]
+            : []),
           ...(impact ? impactText(impact) : []),
         ].join('\n'),
       );

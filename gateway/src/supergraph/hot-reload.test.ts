@@ -23,6 +23,7 @@ import { testManifest } from '../testing/manifests';
 import { openTestControlPlane, writeTrustedIssuersFile } from '../testing/platform';
 import { startTestSubgraph, type TestSubgraph } from '../testing/subgraph';
 import { supergraphId } from './registry';
+import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, readSubgraphSdl } from '../../../subgraphs/catalog';
 
 const FEDERATION = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key"])';
 /** What the products subgraph serves: every field any version of the supergraph below names. */
@@ -382,5 +383,50 @@ describe('supergraph hot reload', () => {
     const same = await tollgate(['supergraph', 'check', v3File, '--skip-policy']);
     expect(same).toMatchObject({ code: 0 });
     expect(same.stdout).toContain('2 published persisted operations checked.');
+  });
+
+  it("supergraph publish and check with Tollgate's own policy: a field without a rule is named, nothing is published", async () => {
+    // Tollgate's own graph with one field its rule tree does not know.
+    const result = composeServices(
+      SUBGRAPH_NAMES.map((name) => ({
+        name,
+        url: `http://127.0.0.1:${DEFAULT_SUBGRAPH_PORTS[name]}/graphql`,
+        typeDefs: parse(
+          readSubgraphSdl(name) + (name === 'products' ? '\nextend type Product { barcode: String }\n' : ''),
+        ),
+      })),
+    );
+    if (result.errors) throw new Error(result.errors.map((e) => e.message).join('\n'));
+    const file = writeVersion('tollgate-barcode', result.supergraphSdl);
+    const check = await tollgate(['supergraph', 'check', file]);
+    expect(check.code).toBe(1);
+    expect(check.stdout).toContain(
+      'The supergraph is refused (uncovered-fields): no authorization rule covers Product.barcode',
+    );
+    expect(check.stdout).toContain('Fields without an authorization rule: Product.barcode');
+    // Standard input is read where the CLI has one.
+    expect((await tollgate(['supergraph', 'publish', '-'])).code).toBe(2);
+    let stdout = '';
+    let stderr = '';
+    const code = await runTollgate(['supergraph', 'publish', '-'], {
+      stdout: (t) => (stdout += t),
+      stderr: (t) => (stderr += t),
+      env,
+      stdin: async () => result.supergraphSdl,
+    });
+    expect({ code, stdout }).toEqual({ code: 1, stdout: '' });
+    expect(stderr).toContain('refused (uncovered-fields)');
+    expect(stderr).toContain('nothing was published');
+    const listed = await tollgate(['supergraph', 'list', '--json']);
+    expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ id: supergraphId(v3) })]);
+  });
+
+  it('logged no error but the refusals', () => {
+    const [first, second, later] = replicas;
+    for (const replica of [first!, second!]) {
+      const errors = replica.logs.filter((l) => l.level === 'error');
+      expect(errors.map((l) => l.reason)).toEqual(['uncovered-fields', 'unparsable', 'missing-subgraph']);
+    }
+    expect(later!.logs.filter((l) => l.level === 'error')).toEqual([]);
   });
 });
