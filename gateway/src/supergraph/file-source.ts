@@ -18,6 +18,8 @@ export interface FileSourceOptions {
   readonly pollMs: number;
   /** How long after a watch event the file is read (partial writes settle). */
   readonly debounceMs?: number;
+  /** Watch events on (the default); tests turn them off to exercise the poll alone. */
+  readonly watch?: boolean;
   readonly logger: Logger;
 }
 
@@ -82,10 +84,11 @@ export function createFileSource(options: FileSourceOptions): SupergraphSource {
       };
       const name = basename(path);
       try {
-        watcher = watch(dirname(path), { persistent: false }, (_event, changed) => {
-          if (!changed || changed === name || changed.startsWith('..')) prompt();
-        });
-        watcher.on('error', (error) => logger.warn('supergraph file watch failed; polling only', { path, error }));
+        if (options.watch !== false)
+          watcher = watch(dirname(path), { persistent: false }, (_event, changed) => {
+            if (!changed || changed === name || changed.startsWith('..')) prompt();
+          });
+        watcher?.on('error', (error) => logger.warn('supergraph file watch failed; polling only', { path, error }));
       } catch (error) {
         logger.warn('cannot watch the supergraph file; polling only', { path, error });
       }
