@@ -8,6 +8,9 @@ import type { Logger } from '../../../common/logger';
 import type { SupergraphRegistry } from './registry';
 import type { SupergraphSource } from './source';
 
+/** The source's name in logs and rankings. */
+export const CONTROL_PLANE = 'control-plane';
+
 export interface ControlPlaneSourceOptions {
   readonly supergraphs: Pick<SupergraphRegistry, 'currentId' | 'current'>;
   readonly pollMs: number;
@@ -61,7 +64,7 @@ export function createControlPlaneSource(options: ControlPlaneSourceOptions): Co
   };
 
   return {
-    name: 'control-plane',
+    name: CONTROL_PLANE,
     async start(onChange) {
       const version = await supergraphs.current();
       currentId = version?.id;

@@ -429,4 +429,33 @@ describe('supergraph hot reload', () => {
     }
     expect(later!.logs.filter((l) => l.level === 'error')).toEqual([]);
   });
+
+  it('a published supergraph the gateways refuse: every replica keeps serving, one starting now starts on the last good publication', async () => {
+    const bad = compose(productsAs('sku: String weight: Float coupon: Coupon', 'type Coupon { code: String! }'));
+    const published = await tollgate(['supergraph', 'publish', writeVersion('bad', bad), '--skip-policy']);
+    expect(published.code).toBe(0);
+    for (const replica of replicas) {
+      await within(5_000, 'the publication refused', () =>
+        replica.logs.some(
+          (l) =>
+            l.level === 'error' &&
+            l.reason === 'uncovered-fields' &&
+            l.source === 'control-plane' &&
+            l.supergraphId === supergraphId(bad),
+        ),
+      );
+      expect(await serves(replica, 'weight')).toBe(true);
+    }
+    const fresh = await startReplica();
+    expect(await serves(fresh, 'weight')).toBe(true);
+    const metrics = await scrape(fresh);
+    expect(metrics.servedId).toBe(supergraphId(v3));
+    expect(metrics.reloads('refused')).toBe(1);
+    expect(fresh.logs).toContainEqual(
+      expect.objectContaining({ level: 'error', msg: 'supergraph refused at start', reason: 'uncovered-fields' }),
+    );
+    expect(fresh.logs).toContainEqual(
+      expect.objectContaining({ msg: 'supergraph loaded', source: 'control-plane (earlier publication)' }),
+    );
+  });
 });

@@ -110,7 +110,7 @@ describe('rankSources', () => {
     const file = manualSource('file', 'file v1');
     const seen: string[] = [];
     const ranked = rankSources([controlPlane.source, file.source], logger);
-    expect(await ranked.start((s) => seen.push(`${s.source}:${s.sdl}`))).toEqual({ sdl: 'file v1', source: 'file' });
+    expect(await ranked.start((s) => seen.push(`${s.source}:${s.sdl}`))).toEqual([{ sdl: 'file v1', source: 'file' }]);
     file.change('file v2');
     controlPlane.change('published v1');
     // The file no longer decides once something is published.
@@ -123,7 +123,11 @@ describe('rankSources', () => {
       [manualSource('control-plane', 'published').source, manualSource('file', 'file').source],
       logger,
     );
-    expect(await ranked.start(() => undefined)).toEqual({ sdl: 'published', source: 'control-plane' });
+    // The lower-ranked one is what a gateway starts on if it refuses the published one (served.ts).
+    expect(await ranked.start(() => undefined)).toEqual([
+      { sdl: 'published', source: 'control-plane' },
+      { sdl: 'file', source: 'file' },
+    ]);
   });
 
   it('refuses to start when no source has a supergraph', async () => {

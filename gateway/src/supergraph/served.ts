@@ -7,20 +7,20 @@
 import type { Logger } from '../../../common/logger';
 import type { SupergraphReloadConfig } from '../config';
 import { buildSchemaBundle, type SchemaBundle, type SchemaBundleOptions } from './bundle';
-import { createControlPlaneSource } from './control-plane-source';
+import { CONTROL_PLANE, createControlPlaneSource } from './control-plane-source';
 import { createFileSource } from './file-source';
 import type { SupergraphRegistry } from './registry';
 import { createSupergraphReloader, type ReloadResult, type SupergraphReloader } from './reloader';
 import { rankSources, type RankedSupergraph, type SupergraphSource } from './source';
 import { createUrlSource } from './url-source';
-import { checkSupergraph, type SupergraphPolicy } from './validate';
+import { checkSupergraph, type CheckedSupergraph, type SupergraphPolicy } from './validate';
 import { createVersionedGateway, loadExecutor, type GatewayBase, type VersionedGateway } from './versioned-gateway';
 
 export interface ServeSupergraphOptions {
   /** `SUPERGRAPH_PATH`. */
   readonly path: string;
   readonly reload: SupergraphReloadConfig;
-  readonly supergraphs: Pick<SupergraphRegistry, 'currentId' | 'current'>;
+  readonly supergraphs: Pick<SupergraphRegistry, 'currentId' | 'current' | 'list' | 'get'>;
   readonly policy: SupergraphPolicy;
   /** What every version's bundle is built with, but its executor. */
   readonly bundle: Omit<SchemaBundleOptions, 'executorFor'>;
@@ -77,10 +77,35 @@ export async function serveSupergraph(options: ServeSupergraphOptions): Promise<
     else waiting = supergraph;
   };
   try {
-    const initial = await sources.start(offer);
-    const check = checkSupergraph(initial.sdl, options.policy);
-    if (!check.ok) throw new SupergraphRefusedError(initial.source, check.reason, check.message);
-    const bundle: SchemaBundle = await buildSchemaBundle(check.supergraph, bundleOptions);
+    // The highest-ranked supergraph that passes the checks: a published version this gateway refuses (its policy
+    // differs from the CLI's, or --skip-policy was used) must not keep new replicas from starting while the running
+    // ones serve their last good one. Each refusal is logged and counted as a hot swap's would be.
+    const ranked = await sources.start(offer);
+    let initial: RankedSupergraph | undefined;
+    let checked: CheckedSupergraph | undefined;
+    let firstRefusal: SupergraphRefusedError | undefined;
+    for await (const candidate of candidatesAtStart(ranked, options.supergraphs)) {
+      const check = checkSupergraph(candidate.sdl, options.policy);
+      if (check.ok) {
+        initial = candidate;
+        checked = check.supergraph;
+        break;
+      }
+      log.error('supergraph refused at start', {
+        source: candidate.source,
+        supergraphId: check.id,
+        reason: check.reason,
+        detail: check.message,
+      });
+      options.onReload?.('refused');
+      firstRefusal ??= new SupergraphRefusedError(candidate.source, check.reason, check.message);
+    }
+    if (!initial || !checked) throw firstRefusal!;
+    if (initial !== ranked[0])
+      log.warn('starting on a lower-ranked supergraph source: the higher-ranked one was refused', {
+        source: initial.source,
+      });
+    const bundle: SchemaBundle = await buildSchemaBundle(checked, bundleOptions);
     const versioned = createVersionedGateway(options.gatewayBase, bundle);
     reloader = createSupergraphReloader({
       initialId: bundle.id,
@@ -105,5 +130,28 @@ export async function serveSupergraph(options: ServeSupergraphOptions): Promise<
   } catch (error) {
     await sources.close();
     throw error;
+  }
+}
+
+/** Earlier publications tried at start when the current one is refused, newest first. */
+const MAX_EARLIER_PUBLICATIONS = 10;
+
+/**
+ * What a starting gateway may serve, in order: each source's supergraph by rank, and right after the control plane's
+ * current one its earlier publications — the version running replicas most likely still serve as their last good
+ * one — read only if the current one is refused.
+ */
+async function* candidatesAtStart(
+  ranked: readonly RankedSupergraph[],
+  supergraphs: Pick<SupergraphRegistry, 'list' | 'get'>,
+): AsyncGenerator<RankedSupergraph> {
+  for (const candidate of ranked) {
+    yield candidate;
+    if (candidate.source !== CONTROL_PLANE) continue;
+    const earlier = (await supergraphs.list()).slice(1, 1 + MAX_EARLIER_PUBLICATIONS);
+    for (const { id } of earlier) {
+      const version = await supergraphs.get(id);
+      if (version) yield { sdl: version.sdl, source: `${CONTROL_PLANE} (earlier publication)` };
+    }
   }
 }

@@ -33,8 +33,11 @@ export interface RankedSupergraph {
 }
 
 export interface RankedSources {
-  /** Starts every source; resolves with the highest-ranked SDL, and rejects when no source has one. */
-  start(onChange: (supergraph: RankedSupergraph) => void): Promise<RankedSupergraph>;
+  /**
+   * Starts every source; resolves with the SDL of each source that has one, highest rank first (the first decides;
+   * the others are what a gateway starts on when the first is refused), and rejects when no source has one.
+   */
+  start(onChange: (supergraph: RankedSupergraph) => void): Promise<RankedSupergraph[]>;
   close(): Promise<void>;
 }
 
@@ -67,9 +70,11 @@ export function rankSources(sources: readonly SupergraphSource[], logger: Logger
         latest[index] ??= sdl;
       });
       started = true;
-      const current = effective();
-      if (!current) throw new Error('no supergraph source has a supergraph');
-      return current;
+      const candidates = latest.flatMap((sdl, index) =>
+        sdl === undefined ? [] : [{ sdl, source: sources[index]!.name }],
+      );
+      if (candidates.length === 0) throw new Error('no supergraph source has a supergraph');
+      return candidates;
     },
     async close() {
       await Promise.all(sources.map((source) => source.close()));
