@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 import { allow, deny, rule } from 'graphql-shield';
@@ -23,6 +22,7 @@ import { testManifest } from '../testing/manifests';
 import { openTestControlPlane, writeTrustedIssuersFile } from '../testing/platform';
 import { startTestSubgraph, type TestSubgraph } from '../testing/subgraph';
 import { supergraphId } from './registry';
+import { scrapeSupergraphMetrics, startLoad, within } from '../testing/hot-reload';
 import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, readSubgraphSdl } from '../../../subgraphs/catalog';
 
 const FEDERATION = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key"])';
@@ -129,58 +129,18 @@ describe('supergraph hot reload', () => {
     return false;
   };
 
-  /** Polls `condition` until it holds; fails after `withinMs`. */
-  const within = async (withinMs: number, what: string, condition: () => Promise<boolean> | boolean) => {
-    const deadline = Date.now() + withinMs;
-    for (;;) {
-      if (await condition()) return;
-      if (Date.now() > deadline) throw new Error(`not within ${withinMs} ms: ${what}`);
-      await delay(50);
-    }
-  };
-
-  /** A constant light load on every replica: one read each every ~20 ms, each answer checked. */
-  const startLoad = (on: Replica[] = replicas) => {
-    let running = true;
-    let requests = 0;
-    const failures: string[] = [];
-    const loop = (async () => {
-      while (running) {
-        await Promise.all(
-          on.map(async (replica) => {
-            const answer = await graphql(replica, '{ products { id name inStock } }').catch(
-              (error: Error): GraphQLAnswer => ({ status: 0, body: { errors: [{ message: error.message }] } }),
-            );
-            requests++;
-            const names = (answer.body.data?.products as { name: string }[] | undefined)?.map((p) => p.name);
-            if (answer.status !== 200 || answer.body.errors || names?.join() !== PRODUCTS.map((p) => p.name).join())
-              failures.push(`${answer.status} ${JSON.stringify(answer.body)}`);
-          }),
-        );
-        await delay(20);
-      }
-    })();
-    return {
-      requests: () => requests,
-      async stop() {
-        running = false;
-        await loop;
-        return { requests, failures };
-      },
-    };
-  };
-
-  const scrape = async (replica: Replica) => {
-    const text = await (await fetch(replica.gateway.metricsUrl!)).text();
-    const value = (series: string) => {
-      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-      return line === undefined ? undefined : Number(line.split(' ')[1]);
-    };
-    return {
-      reloads: (result: string) => value(`tollgate_supergraph_reload_total{result="${result}"}`),
-      servedId: /tollgate_supergraph_info\{supergraph_id="([0-9a-f]*)"\} 1/.exec(text)?.[1],
-    };
-  };
+  /** The fixture read every replica answers under load; anything else is a failure. */
+  const loadOn = (on: Replica[] = replicas) =>
+    startLoad(
+      on.map((replica) => async () => {
+        const answer = await graphql(replica, '{ products { id name inStock } }');
+        const names = (answer.body.data?.products as { name: string }[] | undefined)?.map((p) => p.name);
+        return answer.status === 200 && !answer.body.errors && names?.join() === PRODUCTS.map((p) => p.name).join()
+          ? undefined
+          : `${answer.status} ${JSON.stringify(answer.body)}`;
+      }),
+    );
+  const scrape = (replica: Replica) => scrapeSupergraphMetrics(replica.gateway.metricsUrl!);
 
   const tollgate = async (args: string[]) => {
     let stdout = '';
@@ -256,7 +216,7 @@ describe('supergraph hot reload', () => {
   });
 
   it('refuses a supergraph leaving a field without a rule, an unparsable one and one naming an unknown subgraph: logged, counted, the old one serving', async () => {
-    const load = startLoad();
+    const load = loadOn();
     const refused: [string, string][] = [
       ['uncovered-fields', compose(productsAs('coupon: Coupon', 'type Coupon { code: String! }'))],
       ['unparsable', 'type Query {\n'],
@@ -293,7 +253,7 @@ describe('supergraph hot reload', () => {
   });
 
   it('serves a supergraph with a field added (the file replaced) on both replicas within 5 s, no request failing', async () => {
-    const load = startLoad();
+    const load = loadOn();
     await within(5_000, 'load running', () => load.requests() >= 10);
     replaceFile(v2);
     await within(5_000, 'both replicas serve Product.sku', async () =>
@@ -329,7 +289,7 @@ describe('supergraph hot reload', () => {
   });
 
   it('tollgate supergraph publish: both replicas switch within 5 s with no failed request, a replica started later loads it, the file no longer decides', async () => {
-    const load = startLoad();
+    const load = loadOn();
     await within(5_000, 'load running', () => load.requests() >= 10);
     const published = await tollgate(['supergraph', 'publish', writeVersion('v3', v3), '--skip-policy']);
     expect(published).toMatchObject({ code: 0, stderr: '' });
