@@ -1,7 +1,7 @@
 /**
- * The `tollgate` command: tenants, plans, API keys and persisted-operation manifests in the control plane, and
- * development tokens. Every change
- * is written to MongoDB and announced on Redis, so running gateways apply it within 5 s (at once when Redis is up).
+ * The `tollgate` command: tenants, plans, API keys, persisted-operation manifests and supergraphs in the control
+ * plane, development tokens, migrations. Every change is written to MongoDB and announced on Redis, so running
+ * gateways apply it within 5 s (at once when Redis is up).
  *
  * `runTollgate` takes its arguments and streams, and returns the exit code — 0 ok, 1 failure, 2 usage — so the
  * tests run it in-process; cli/tollgate.ts is the process around it. Errors are one line on stderr, no stack.
