@@ -18,9 +18,11 @@
  * request, so the runner allocates nothing per request but the after-hook list of a request that has one.
  */
 import type { ApolloServerPlugin, GraphQLRequestListener, GraphQLResponse } from '@apollo/server';
+import type { Tracer } from '@opentelemetry/api';
 import { GraphQLError } from 'graphql';
 import { ErrorCode, gatewayError } from '../errors';
 import type { AfterHook, GatewayContext, OperationRequest, RequestLog } from '../request';
+import { runStageTraced, traceAfterHook } from '../tracing/spans';
 
 export type {
   AfterHook,
@@ -51,7 +53,19 @@ export type OperationStage = Stage;
 type GraphQLResponseBody = GraphQLResponse['body'];
 type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
-export function createPipelinePlugin(stages: readonly Stage[]): ApolloServerPlugin<GatewayContext> {
+export interface PipelineOptions {
+  /**
+   * With tracing on (common/tracing/setup.ts): each stage runs in a span `tollgate.<stage>`, each after-hook in
+   * `tollgate.<stage>.after` (tracing/spans.ts). Absent, the runner creates no span and builds no attribute.
+   */
+  tracer?: Tracer;
+}
+
+export function createPipelinePlugin(
+  stages: readonly Stage[],
+  options: PipelineOptions = {},
+): ApolloServerPlugin<GatewayContext> {
+  const { tracer } = options;
   const listener: GraphQLRequestListener<GatewayContext> = {
     async didResolveOperation(requestContext) {
       const { contextValue, document, operation, operationName, queryHash, request } = requestContext;
@@ -72,12 +86,14 @@ export function createPipelinePlugin(stages: readonly Stage[]): ApolloServerPlug
       for (const stage of stages) {
         let after: void | AfterHook;
         try {
-          after = await stage.run(resolved);
+          after = tracer
+            ? await runStageTraced(tracer, stage.name, resolved, () => stage.run(resolved))
+            : await stage.run(resolved);
         } catch (error) {
           if (error instanceof GraphQLError) resolved.refusal = error;
           throw error;
         }
-        if (after) (resolved.afterHooks ??= []).push(after);
+        if (after) (resolved.afterHooks ??= []).push(tracer ? traceAfterHook(tracer, stage.name, after) : after);
         if (resolved.refusal) throw resolved.refusal;
       }
       // Filter mode replaced the document (request.ts, replaceDocument): Apollo Server hands the gateway `document`

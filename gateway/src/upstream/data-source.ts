@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { context as otelContext, propagation } from '@opentelemetry/api';
 import {
   DEFAULT_TOKEN_TTL_MS,
   INTERNAL_TOKEN_HEADER,
@@ -46,6 +47,11 @@ export interface SubgraphDataSourceOptions {
   now?: () => number;
   /** Told of every operation fetch that was sent, with its HTTP status (none: no answer) and duration. */
   fetchMetrics?: SubgraphFetchMetrics;
+  /**
+   * Tracing on: the W3C trace context of the active span — @apollo/gateway's `gateway.fetch` — goes with every
+   * fetch (`traceparent`), so the subgraph's server span is its child. Off: nothing is looked up.
+   */
+  propagateTrace?: boolean;
 }
 
 /** What the metrics want of a subgraph fetch (metrics/gateway-metrics.ts); called once per operation fetch. */
@@ -74,6 +80,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly breaker: CircuitBreaker | undefined;
   private readonly now: () => number;
   private readonly fetchMetrics: SubgraphFetchMetrics | undefined;
+  private readonly propagateTrace: boolean;
 
   constructor(options: SubgraphDataSourceOptions) {
     this.subgraph = options.name;
@@ -85,12 +92,17 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     this.breaker = options.breaker;
     this.now = options.now ?? Date.now;
     this.fetchMetrics = options.fetchMetrics;
+    this.propagateTrace = options.propagateTrace === true;
   }
 
   async process(options: ProcessOptions): Promise<SubgraphResponse> {
     const { query, variables, operationName } = options.request;
     if (!query) throw new Error('subgraph request without a query');
-    const headers = { 'content-type': 'application/json', [INTERNAL_TOKEN_HEADER]: this.internalToken(options, query) };
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      [INTERNAL_TOKEN_HEADER]: this.internalToken(options, query),
+    };
+    if (this.propagateTrace) propagation.inject(otelContext.active(), headers);
     const body = JSON.stringify({ query, variables, operationName });
     // Only operations carry a caller; health checks and schema loading act for no request.
     const operation = 'incomingRequestContext' in options;
