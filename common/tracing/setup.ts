@@ -80,7 +80,9 @@ class CompactConsoleExporter implements SpanExporter {
 export function startTracing(settings: TracingSettings, options: StartTracingOptions = {}): Tracing {
   const exporter =
     options.exporter ??
-    (settings.exporter === 'console' ? new CompactConsoleExporter() : new OTLPTraceExporter({ url: settings.endpoint }));
+    (settings.exporter === 'console'
+      ? new CompactConsoleExporter()
+      : new OTLPTraceExporter({ url: settings.endpoint }));
   const provider = new NodeTracerProvider({
     resource: defaultResource().merge(resourceFromAttributes({ 'service.name': settings.serviceName })),
     sampler: buildSampler(settings.sampler, settings.ratio),

@@ -11,7 +11,16 @@
  * is the request's; the span is kept until `commandSucceeded`/`commandFailed` with the same driver request id. They
  * carry the database, collection and command name — never the command's filter, documents or any other value.
  */
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Span, type Tracer } from '@opentelemetry/api';
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  context,
+  propagation,
+  trace,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
 import type { RequestHandler } from 'express';
 import type { Connection } from 'mongoose';
 import { verifiedRequest } from './internal-auth';

@@ -4,6 +4,7 @@
  * stage on and Tollgate's own supergraph and rules — all over real HTTP on ephemeral ports.
  */
 import { randomBytes } from 'node:crypto';
+import type { Tracing } from '../../common/tracing/setup';
 import mongoose from 'mongoose';
 import { userIdFor, type Role } from '../../common/ids';
 import { deriveSubgraphKey } from '../../common/internal-token';
@@ -49,6 +50,8 @@ export interface RealPlatformOptions {
   mongoUriFor?: (name: SubgraphName) => string;
   /** Changes the seeded control plane (tenant modes, plan limits) before the gateway starts. */
   prepareControlPlane?: (controlPlane: ControlPlane) => Promise<void>;
+  /** Tracing registered by the test (common/tracing/setup.ts), handed to the gateway and every subgraph. */
+  tracing?: Tracing;
 }
 
 export async function startRealPlatform(options: RealPlatformOptions = {}): Promise<RealPlatform> {
@@ -79,6 +82,7 @@ export async function startRealPlatform(options: RealPlatformOptions = {}): Prom
         dbName: dbNameFor(name),
         internalKey: deriveSubgraphKey(secret, name),
         logger: quiet,
+        ...(options.tracing ? { tracer: options.tracing.tracer } : {}),
       }),
     ),
   );
@@ -106,7 +110,10 @@ export async function startRealPlatform(options: RealPlatformOptions = {}): Prom
     redisUrl,
     budgetFailMode: 'open',
   };
-  const gateway = await startGateway(config, { logger: quiet });
+  const gateway = await startGateway(config, {
+    logger: quiet,
+    ...(options.tracing ? { tracing: options.tracing } : {}),
+  });
 
   return {
     gateway,

@@ -22,7 +22,7 @@ import type { Tracer } from '@opentelemetry/api';
 import { GraphQLError } from 'graphql';
 import { ErrorCode, gatewayError } from '../errors';
 import type { AfterHook, GatewayContext, OperationRequest, RequestLog } from '../request';
-import { runStageTraced, traceAfterHook } from '../tracing/spans';
+import { annotateRequestSpan, runStageTraced, traceAfterHook } from '../tracing/spans';
 
 export type {
   AfterHook,
@@ -83,6 +83,7 @@ export function createPipelinePlugin(
       resolved.operationName = operationName;
       resolved.variables = request.variables ?? {};
       resolved.queryHash = queryHash;
+      if (tracer) annotateRequestSpan(resolved);
       for (const stage of stages) {
         let after: void | AfterHook;
         try {

@@ -54,7 +54,9 @@ export function requestAttributes(request: RequestContext): Attributes {
   if (operationName) attributes[Attr.OPERATION_NAME] = operationName;
   if (request.operation) attributes[Attr.OPERATION_TYPE] = request.operation.operation;
   if (request.queryHash) attributes[Attr.DOCUMENT_HASH] = request.queryHash;
-  const { requestedCost, actualCost } = request.log;
+  // The cost stage's report (request.cost) before the account hook copies it into the log.
+  const requestedCost = request.log.requestedCost ?? request.cost?.requestedQueryCost;
+  const { actualCost } = request.log;
   if (requestedCost !== undefined) attributes[Attr.COST_REQUESTED] = requestedCost;
   if (actualCost !== undefined) attributes[Attr.COST_ACTUAL] = actualCost;
   return attributes;

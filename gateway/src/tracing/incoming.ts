@@ -3,14 +3,7 @@
  * and links of the gateway's request span. Only the W3C trace context is read; baggage is never extracted (setup.ts
  * registers no baggage propagator), so nothing a client sends can name a tenant on a span.
  */
-import {
-  ROOT_CONTEXT,
-  isSpanContextValid,
-  propagation,
-  trace,
-  type Context,
-  type Link,
-} from '@opentelemetry/api';
+import { ROOT_CONTEXT, isSpanContextValid, propagation, trace, type Context, type Link } from '@opentelemetry/api';
 import type { IncomingTracePolicy } from '../../../common/tracing/settings';
 
 export interface RequestSpanParent {

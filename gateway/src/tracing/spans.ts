@@ -125,3 +125,12 @@ export async function runStageTraced<T>(
 export function traceAfterHook(tracer: Tracer, name: string, hook: AfterHook): AfterHook {
   return (request, response) => runStageTraced(tracer, `${name}.after`, request, () => hook(request, response), false);
 }
+
+/**
+ * The operation's name, type and hash onto the request span — called by the runner once they are known. Apollo
+ * Server's context value is a copy of the request context (request.ts), so the request span, which ends with the
+ * HTTP layer's copy, would not see them otherwise. The request span is the active one in Apollo's hooks.
+ */
+export function annotateRequestSpan(request: OperationRequest): void {
+  trace.getActiveSpan()?.setAttributes(requestAttributes(request));
+}
