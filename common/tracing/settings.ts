@@ -73,6 +73,13 @@ function httpUrl(raw: string, name: string, problems: string[]): string | undefi
   return undefined;
 }
 
+/** A linear scan rather than a regular expression (a run of slashes backtracks). */
+function withoutTrailingSlashes(url: string): string {
+  let end = url.length;
+  while (end > 0 && url[end - 1] === '/') end -= 1;
+  return url.slice(0, end);
+}
+
 /**
  * The tracing settings, or undefined when tracing is off. Problems (a bad sampler, a ratio out of range, a URL that
  * is not one) are pushed onto `problems`, naming the variable and never its value; the caller refuses to start.
@@ -92,7 +99,7 @@ export function readTracingSettings(
     const base = text(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
     if (traces !== undefined) endpoint = httpUrl(traces, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', problems);
     else if (base !== undefined)
-      endpoint = httpUrl(`${base.replace(/\/+$/, '')}/v1/traces`, 'OTEL_EXPORTER_OTLP_ENDPOINT', problems);
+      endpoint = httpUrl(`${withoutTrailingSlashes(base)}/v1/traces`, 'OTEL_EXPORTER_OTLP_ENDPOINT', problems);
     else return undefined;
     if (endpoint === undefined) return undefined;
   }
