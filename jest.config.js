@@ -59,6 +59,7 @@ const UNIT_TESTS = [
   'gateway/src/tenants/directory.test.ts',
   'gateway/src/tracing/attributes.test.ts',
   'gateway/src/tracing/incoming.test.ts',
+  'gateway/src/tracing/spans.test.ts',
   'gateway/src/upstream/circuit-breaker.test.ts',
   'gateway/src/upstream/subgraph-health.test.ts',
   'gateway/src/upstream/completion-errors.test.ts',

@@ -7,11 +7,17 @@
  * Each span ends with the attributes the request context holds at that moment (attributes.ts), so a stage's span
  * says what the stage learned (the cost stage's requested cost, the account hook's actual cost).
  */
-import { SpanKind, context, trace, type Span, type Tracer } from '@opentelemetry/api';
+import { SpanKind, context, trace, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
 import type { Request, RequestHandler, Response } from 'express';
 import { GraphQLError } from 'graphql';
 import type { IncomingTracePolicy } from '../../../common/tracing/settings';
-import { requestStateOf, type AfterHook, type OperationRequest, type RequestContext } from '../request';
+import {
+  requestStateOf,
+  type AfterHook,
+  type OperationRequest,
+  type RequestContext,
+  type RequestStateCarrier,
+} from '../request';
 import { clientAttributes, errorCode, recordRefusal, requestAttributes } from './attributes';
 import { requestSpanParent } from './incoming';
 
@@ -24,6 +30,17 @@ export interface RequestTracingOptions {
 /** The codes the request was answered with, from the first one noted after `from` (request.ts, `log.errorCodes`). */
 function codeSince(state: RequestContext | undefined, from: number): string | undefined {
   return state?.log.errorCodes[from];
+}
+
+const REQUEST_SPAN = 'tollgateRequestSpan';
+
+/**
+ * The request span's ids, for code that runs outside its context — the request's log line is written from a
+ * `finish` listener registered before the span existed, so the active span there is not the request's. Kept on
+ * `res.locals` beside the request context (request.ts); undefined when tracing is off.
+ */
+export function requestSpanContext(res: RequestStateCarrier): SpanContext | undefined {
+  return (res.locals[REQUEST_SPAN] as Span | undefined)?.spanContext();
 }
 
 /**
@@ -44,6 +61,7 @@ export function traceRequests(options: RequestTracingOptions): RequestHandler {
       parent,
     );
     span.setAttributes(clientAttributes(req.headers));
+    res.locals[REQUEST_SPAN] = span;
     let ended = false;
     const end = () => {
       if (ended) return;
