@@ -58,6 +58,7 @@ const UNIT_TESTS = [
   'gateway/src/references/plan.test.ts',
   'gateway/src/tenants/directory.test.ts',
   'gateway/src/tracing/attributes.test.ts',
+  'gateway/src/tracing/explicit.test.ts',
   'gateway/src/tracing/incoming.test.ts',
   'gateway/src/tracing/spans.test.ts',
   'gateway/src/upstream/circuit-breaker.test.ts',

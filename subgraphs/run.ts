@@ -37,7 +37,8 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const logger = createLogger({ level: config.logLevel, base: { subgraph: config.name } });
-  const tracing = config.tracing ? startTracing(config.tracing) : undefined;
+  // Global: the MongoDB command spans find the request's span in the active context (kit/tracing.ts).
+  const tracing = config.tracing ? startTracing(config.tracing, { global: true }) : undefined;
   const running = await startNamedSubgraph(config.name, {
     host: config.host,
     port: config.port,

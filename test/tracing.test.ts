@@ -49,8 +49,12 @@ beforeAll(async () => {
       sampler: 'parentbased_always_on',
       ratio: 1,
       incoming: 'honour',
+      apolloSpans: true,
     },
-    { exporter: otlpExporterForJest(receiver.url) },
+    // Global: the subgraphs in this process need the context manager (kit/tracing.ts), and with it @apollo/gateway's
+    // spans are recorded too — the trace below is TRACE_APOLLO_SPANS=true's; without it the same trace has no
+    // `gateway.*` spans and each `tollgate.fetch` is the request span's child (gateway/src/tracing/explicit.test.ts).
+    { exporter: otlpExporterForJest(receiver.url), global: true },
   );
   platform = await startRealPlatform({ tracing });
 }, 120_000);
@@ -139,14 +143,25 @@ test('the README query as acme admin: one trace from the request span down to Mo
   const fetchedServices = new Set(fetches.map((span) => span.attributes.service));
   expect([...fetchedServices].sort()).toEqual(['accounts', 'inventory', 'products', 'reviews']);
 
-  // Each fetch has exactly one subgraph server span as its child, of the subgraph it fetched, about acme — with the
-  // MongoDB commands that subgraph sent below it.
-  const serverSpans = spans.filter((span) => span.attributes['tollgate.subgraph'] !== undefined);
+  // Each of Apollo's fetches has exactly one `tollgate.fetch` (the data source's client span) as its child, and that
+  // exactly one subgraph server span, of the subgraph it fetched, about acme — with the MongoDB commands that
+  // subgraph sent below it.
+  const clientSpans = spans.filter((span) => span.name === 'tollgate.fetch');
+  const serverSpans = spans.filter((span) => span.attributes['tollgate.subgraph'] !== undefined && span.kind === 2);
+  expect(clientSpans).toHaveLength(fetches.length);
   expect(serverSpans).toHaveLength(fetches.length);
   for (const fetch of fetches) {
-    const servers = childrenOf(spans, fetch).filter((span) => span.kind === 2);
+    const sent = childrenOf(spans, fetch).filter((span) => span.name === 'tollgate.fetch');
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.kind).toBe(3);
+    expect(sent[0]!.attributes).toEqual({
+      'tollgate.subgraph': fetch.attributes.service,
+      'http.response.status_code': 200,
+    });
+    const servers = childrenOf(spans, sent[0]!);
     expect(servers).toHaveLength(1);
     const server = servers[0]!;
+    expect(server.kind).toBe(2);
     expect(server.attributes).toMatchObject({
       'tollgate.subgraph': fetch.attributes.service,
       tenant: 'acme',

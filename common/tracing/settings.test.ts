@@ -20,6 +20,7 @@ describe('readTracingSettings', () => {
       sampler: 'parentbased_always_on',
       ratio: 1,
       incoming: 'honour',
+      apolloSpans: false,
     });
     expect(
       read({
@@ -36,9 +37,11 @@ describe('readTracingSettings', () => {
       OTEL_TRACES_SAMPLER_ARG: '0.1',
       OTEL_SERVICE_NAME: 'edge-gateway',
       TRACE_INCOMING_CONTEXT: 'link',
+      TRACE_APOLLO_SPANS: 'true',
     });
     expect(problems).toEqual([]);
     expect(settings).toMatchObject({
+      apolloSpans: true,
       sampler: 'parentbased_traceidratio',
       ratio: 0.1,
       serviceName: 'edge-gateway',
@@ -66,12 +69,14 @@ describe('readTracingSettings', () => {
       OTEL_TRACES_SAMPLER: 'sometimes',
       OTEL_TRACES_SAMPLER_ARG: '1.5',
       TRACE_INCOMING_CONTEXT: 'trust',
+      TRACE_APOLLO_SPANS: 'yes',
       TOLLGATE_TRACES: 'otlp',
     }).problems;
     expect(more).toEqual([
       'OTEL_TRACES_SAMPLER must be one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio',
       'OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1',
       'TRACE_INCOMING_CONTEXT must be one of honour, link, ignore',
+      'TRACE_APOLLO_SPANS must be one of true, false',
     ]);
     expect(read({ TOLLGATE_TRACES: 'loud' }).problems).toEqual(['TOLLGATE_TRACES must be one of otlp, console, off']);
     expect(more.join(' ')).not.toContain('sometimes');

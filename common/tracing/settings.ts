@@ -38,6 +38,13 @@ export interface TracingSettings {
   ratio: number;
   /** Gateway only (`TRACE_INCOMING_CONTEXT`); subgraphs always continue the gateway's trace. */
   incoming: IncomingTracePolicy;
+  /**
+   * Gateway only (`TRACE_APOLLO_SPANS`, off by default): register the SDK globally with the AsyncLocalStorage
+   * context manager, so @apollo/gateway's own spans (`gateway.request`, `.plan`, `.execute`, `.fetch`, …) are
+   * recorded. In Node 20 that context manager makes every promise of the process pay for async hooks, sampled or
+   * not (README "Performance"); off, Tollgate's spans are parented explicitly and need no context manager.
+   */
+  apolloSpans: boolean;
 }
 
 export const DEFAULT_SAMPLER: SamplerName = 'parentbased_always_on';
@@ -122,5 +129,6 @@ export function readTracingSettings(
     sampler,
     ratio,
     incoming: oneOf(env, 'TRACE_INCOMING_CONTEXT', INCOMING_TRACE_POLICIES, DEFAULT_INCOMING_TRACE_POLICY, problems),
+    apolloSpans: oneOf(env, 'TRACE_APOLLO_SPANS', ['true', 'false'], 'false', problems) === 'true',
   };
 }

@@ -1,9 +1,10 @@
 /**
- * Registers the OpenTelemetry SDK for this process — once, before the gateway or a subgraph starts, so that
- * @apollo/gateway's own spans (`gateway.request`, `gateway.plan`, `gateway.execute`, `gateway.fetch`, …) and ours
- * are recorded: a NodeTracerProvider with the AsyncLocalStorage context manager (`register()`'s default in Node),
- * the W3C trace-context propagator only (no baggage: nothing a client sends in baggage is ever read), the sampler
- * the settings name, and a BatchSpanProcessor exporting OTLP/HTTP JSON.
+ * Starts the OpenTelemetry SDK for this process — once, before the gateway or a subgraph starts: a NodeTracerProvider
+ * with the sampler the settings name and a BatchSpanProcessor exporting OTLP/HTTP JSON. With `global` it is also
+ * registered behind `@opentelemetry/api`, with the AsyncLocalStorage context manager (`register()`'s default in
+ * Node) and the W3C trace-context propagator only (no baggage: nothing a client sends in baggage is ever read) —
+ * then @apollo/gateway's own spans (`gateway.request`, `gateway.plan`, `gateway.execute`, `gateway.fetch`, …) are
+ * recorded beside ours.
  *
  * Called only when tracing is on (settings.ts): with it off nothing is registered, the API stays a no-op, and the
  * AsyncLocalStorage context manager — which taxes every promise — is never installed.
@@ -41,6 +42,13 @@ export interface Tracing {
 export interface StartTracingOptions {
   /** Replaces the exporter the settings name (tests). */
   exporter?: SpanExporter;
+  /**
+   * Register globally: the provider behind `@opentelemetry/api` (so libraries' spans — @apollo/gateway's — are
+   * recorded), the AsyncLocalStorage context manager and the W3C propagator. Subgraphs need it (their MongoDB
+   * command spans find the request's span in the active context); the gateway only with TRACE_APOLLO_SPANS.
+   * Without it, Tollgate's tracer is the only one recording and nothing global changes.
+   */
+  global: boolean;
 }
 
 export function buildSampler(name: SamplerName, ratio: number): Sampler {
@@ -77,7 +85,7 @@ class CompactConsoleExporter implements SpanExporter {
   async shutdown(): Promise<void> {}
 }
 
-export function startTracing(settings: TracingSettings, options: StartTracingOptions = {}): Tracing {
+export function startTracing(settings: TracingSettings, options: StartTracingOptions): Tracing {
   const exporter =
     options.exporter ??
     (settings.exporter === 'console'
@@ -88,10 +96,10 @@ export function startTracing(settings: TracingSettings, options: StartTracingOpt
     sampler: buildSampler(settings.sampler, settings.ratio),
     spanProcessors: [new BatchSpanProcessor(exporter)],
   });
-  provider.register({ propagator: new W3CTraceContextPropagator() });
+  if (options.global) provider.register({ propagator: new W3CTraceContextPropagator() });
   let stopped: Promise<void> | undefined;
   return {
-    tracer: trace.getTracer(TRACER_NAME),
+    tracer: provider.getTracer(TRACER_NAME),
     settings,
     forceFlush: () => provider.forceFlush(),
     shutdown() {
@@ -99,9 +107,11 @@ export function startTracing(settings: TracingSettings, options: StartTracingOpt
         try {
           await provider.shutdown();
         } finally {
-          trace.disable();
-          context.disable();
-          propagation.disable();
+          if (options.global) {
+            trace.disable();
+            context.disable();
+            propagation.disable();
+          }
         }
       })();
       return stopped;

@@ -9,7 +9,7 @@ async function main(): Promise<void> {
   const config = loadGatewayConfig(process.env);
   const logger = createLogger({ level: config.logLevel, base: { service: 'gateway' } });
   // Registered before the gateway is built, so @apollo/gateway's spans are recorded from the first request.
-  const tracing = config.tracing ? startTracing(config.tracing) : undefined;
+  const tracing = config.tracing ? startTracing(config.tracing, { global: config.tracing.apolloSpans }) : undefined;
   const gateway = await startGateway(config, { logger, ...(tracing ? { tracing } : {}) });
   logger.info('gateway listening', {
     url: `${gateway.url}/graphql`,

@@ -258,7 +258,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   const buildService = ({ name }: ServiceEndpointDefinition) => {
     if (!isSubgraphName(name)) throw new Error(`the supergraph names subgraph "${name}", which has no configured URL`);
     const key = deriveSubgraphKey(internalSecret, name);
-    const common = { name, url: config.subgraphUrls[name], key, logger, propagateTrace: tracing !== undefined };
+    const common = { name, url: config.subgraphUrls[name], key, logger, tracer: tracing?.tracer };
     healthSources.set(
       name,
       new SubgraphDataSource({

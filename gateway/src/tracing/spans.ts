@@ -4,10 +4,26 @@
  * their after-hooks (pipeline/index.ts calls `runStageTraced`). Every function here is reached only when a tracer
  * was given — tracing off means one `if (tracer)` per request, where the wiring is built, and nothing else.
  *
+ * Parents are explicit: the request span's context is kept on the request context (`traceContext`, request.ts),
+ * and every span of the request is started under it — no context manager is needed (common/tracing/setup.ts
+ * registers one only for TRACE_APOLLO_SPANS). A request the sampler dropped gets no further span at all: its
+ * steps and stages run as if tracing were off.
+ *
  * Each span ends with the attributes the request context holds at that moment (attributes.ts), so a stage's span
  * says what the stage learned (the cost stage's requested cost, the account hook's actual cost).
  */
-import { SpanKind, context, trace, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
+import {
+  SpanKind,
+  SpanStatusCode,
+  context,
+  defaultTextMapSetter,
+  trace,
+  type Context,
+  type Span,
+  type SpanContext,
+  type Tracer,
+} from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { Request, RequestHandler, Response } from 'express';
 import { GraphQLError } from 'graphql';
 import type { IncomingTracePolicy } from '../../../common/tracing/settings';
@@ -60,24 +76,30 @@ export function traceRequests(options: RequestTracingOptions): RequestHandler {
       },
       parent,
     );
-    span.setAttributes(clientAttributes(req.headers));
     res.locals[REQUEST_SPAN] = span;
-    let ended = false;
-    const end = () => {
-      if (ended) return;
-      ended = true;
-      const state = requestStateOf(res);
-      if (state) span.setAttributes(requestAttributes(state));
-      span.setAttribute('http.response.status_code', res.statusCode);
-      const code = codeSince(state, 0);
-      if (code) recordRefusal(span, code);
-      span.end();
-    };
-    res.once('finish', end);
-    res.once('close', end);
     const active = trace.setSpan(parent, span);
-    // The body is read from the socket's events, which run in the socket's context, not this one: bound, their
-    // listeners (express.json's) run in the span's context and so does everything after them.
+    const state = requestStateOf(res);
+    if (state) state.traceContext = active;
+    // A request the sampler dropped builds no attribute and waits for no event.
+    if (span.isRecording()) {
+      span.setAttributes(clientAttributes(req.headers));
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        if (state) span.setAttributes(requestAttributes(state));
+        span.setAttribute('http.response.status_code', res.statusCode);
+        const code = codeSince(state, 0);
+        if (code) recordRefusal(span, code);
+        span.end();
+      };
+      res.once('finish', end);
+      res.once('close', end);
+    }
+    // With a context manager (TRACE_APOLLO_SPANS): the rest of the request runs in the span's context, so Apollo's
+    // spans are its descendants — a dropped request's too, so that they are dropped with it. The body is read from the socket's events, which run in the socket's context:
+    // bound, their listeners (express.json's) run in the span's context and so does everything after them. Without
+    // one, these are no-ops.
     context.bind(active, req);
     context.bind(active, res);
     context.with(active, next);
@@ -91,7 +113,8 @@ export function traceRequests(options: RequestTracingOptions): RequestHandler {
  */
 export function traceStep(tracer: Tracer, name: string, step: RequestHandler): RequestHandler {
   return (req, res, next) => {
-    const outer = context.active();
+    const outer = recordingContext(requestStateOf(res));
+    if (!outer) return step(req, res, next);
     const span = tracer.startSpan(name, undefined, outer);
     const from = requestStateOf(res)?.log.errorCodes.length ?? 0;
     let ended = false;
@@ -111,6 +134,12 @@ export function traceStep(tracer: Tracer, name: string, step: RequestHandler): R
   };
 }
 
+/** The request span's context when the request is being recorded (sampled); otherwise no span is made under it. */
+function recordingContext(state: Pick<RequestContext, 'traceContext'> | undefined): Context | undefined {
+  const parent = state?.traceContext;
+  return parent && trace.getSpan(parent)?.isRecording() ? parent : undefined;
+}
+
 function finishSpan(span: Span, state: RequestContext | undefined, code: string | undefined): void {
   if (state) span.setAttributes(requestAttributes(state));
   if (code) recordRefusal(span, code);
@@ -126,10 +155,12 @@ export async function runStageTraced<T>(
   /** Whether the request's `refusal` (request.ts, `refuse`) is this span's: not for after-hooks, which run after it. */
   ownsRefusal = true,
 ): Promise<T> {
-  const span = tracer.startSpan(`tollgate.${name}`);
+  const parent = recordingContext(request);
+  if (!parent) return run();
+  const span = tracer.startSpan(`tollgate.${name}`, undefined, parent);
   let code: string | undefined;
   try {
-    return await context.with(trace.setSpan(context.active(), span), run);
+    return await context.with(trace.setSpan(parent, span), run);
   } catch (error) {
     code = errorCode(error);
     throw error;
@@ -150,5 +181,46 @@ export function traceAfterHook(tracer: Tracer, name: string, hook: AfterHook): A
  * HTTP layer's copy, would not see them otherwise. The request span is the active one in Apollo's hooks.
  */
 export function annotateRequestSpan(request: OperationRequest): void {
-  trace.getActiveSpan()?.setAttributes(requestAttributes(request));
+  const parent = recordingContext(request);
+  if (parent) trace.getSpan(parent)?.setAttributes(requestAttributes(request));
 }
+
+/**
+ * A subgraph fetch in a span of its own (`tollgate.fetch`, CLIENT), whose W3C context is written into `headers`
+ * so the subgraph's server span is its child. Its parent is the active span when there is one — @apollo/gateway's
+ * `gateway.fetch` with TRACE_APOLLO_SPANS — else the request span. A request not recorded sends no `traceparent`.
+ */
+export async function traceFetch<T extends { statusCode: number }>(
+  tracer: Tracer,
+  subgraph: string,
+  request: Pick<RequestContext, 'traceContext'> | undefined,
+  headers: Record<string, string>,
+  send: () => Promise<T>,
+): Promise<T> {
+  const requestContext = recordingContext(request);
+  if (!requestContext) return send();
+  const active = context.active();
+  const parent = trace.getSpan(active)?.isRecording() ? active : requestContext;
+  const span = tracer.startSpan(
+    'tollgate.fetch',
+    { kind: SpanKind.CLIENT, attributes: { 'tollgate.subgraph': subgraph } },
+    parent,
+  );
+  propagator.inject(trace.setSpan(parent, span), headers, defaultTextMapSetter);
+  try {
+    const answer = await send();
+    span.setAttribute('http.response.status_code', answer.statusCode);
+    if (answer.statusCode >= 300) span.setStatus({ code: SpanStatusCode.ERROR, message: `HTTP ${answer.statusCode}` });
+    return answer;
+  } catch (error) {
+    // The name (TimeoutError, AbortError…) only: a message may name the subgraph's host.
+    const name = typeof error === 'object' && error !== null && 'name' in error ? String(error.name) : 'Error';
+    span.setStatus({ code: SpanStatusCode.ERROR, message: name });
+    throw error;
+  } finally {
+    span.end();
+  }
+}
+
+/** The one propagator: W3C trace context, never baggage; used directly, so no global registration is needed. */
+const propagator = new W3CTraceContextPropagator();

@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import { context as otelContext, propagation } from '@opentelemetry/api';
+import type { Tracer } from '@opentelemetry/api';
 import {
   DEFAULT_TOKEN_TTL_MS,
   INTERNAL_TOKEN_HEADER,
@@ -22,6 +22,7 @@ import type { Logger } from '../../../common/logger';
 import { createByteBoundedCache, stringBytes } from '../cache';
 import { ErrorCode, DownstreamReason, gatewayError } from '../errors';
 import type { GatewayContext, RequestLog } from '../request';
+import { traceFetch } from '../tracing/spans';
 import type { CircuitBreaker } from './circuit-breaker';
 import { failedFetchResult, type FetchFailure } from './fetch-failure';
 import type { SubgraphAnswer, SubgraphPoster } from './fetcher';
@@ -48,10 +49,10 @@ export interface SubgraphDataSourceOptions {
   /** Told of every operation fetch that was sent, with its HTTP status (none: no answer) and duration. */
   fetchMetrics?: SubgraphFetchMetrics;
   /**
-   * Tracing on: the W3C trace context of the active span — @apollo/gateway's `gateway.fetch` — goes with every
-   * fetch (`traceparent`), so the subgraph's server span is its child. Off: nothing is looked up.
+   * Tracing on: each operation fetch of a recorded request in a `tollgate.fetch` span whose W3C context goes with it
+   * (`traceparent`), so the subgraph's server span is its child (tracing/spans.ts, `traceFetch`). Absent: nothing.
    */
-  propagateTrace?: boolean;
+  tracer?: Tracer | undefined;
 }
 
 /** What the metrics want of a subgraph fetch (metrics/gateway-metrics.ts); called once per operation fetch. */
@@ -80,7 +81,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly breaker: CircuitBreaker | undefined;
   private readonly now: () => number;
   private readonly fetchMetrics: SubgraphFetchMetrics | undefined;
-  private readonly propagateTrace: boolean;
+  private readonly tracer: Tracer | undefined;
 
   constructor(options: SubgraphDataSourceOptions) {
     this.subgraph = options.name;
@@ -92,7 +93,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     this.breaker = options.breaker;
     this.now = options.now ?? Date.now;
     this.fetchMetrics = options.fetchMetrics;
-    this.propagateTrace = options.propagateTrace === true;
+    this.tracer = options.tracer;
   }
 
   async process(options: ProcessOptions): Promise<SubgraphResponse> {
@@ -102,7 +103,6 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       'content-type': 'application/json',
       [INTERNAL_TOKEN_HEADER]: this.internalToken(options, query),
     };
-    if (this.propagateTrace) propagation.inject(otelContext.active(), headers);
     const body = JSON.stringify({ query, variables, operationName });
     // Only operations carry a caller; health checks and schema loading act for no request.
     const operation = 'incomingRequestContext' in options;
@@ -117,6 +117,9 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       });
       return failedFetchResult(query, variables, CIRCUIT_OPEN);
     }
+    const { tracer } = this;
+    const send = () => this.post({ url: this.url, headers, body });
+    const post = tracer && operation ? () => traceFetch(tracer, this.subgraph, context, headers, send) : send;
     let answer: SubgraphAnswer | undefined;
     let result: unknown;
     try {
@@ -126,14 +129,14 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
         const started = performance.now();
         waitBegins(log, started);
         try {
-          answer = await this.post({ url: this.url, headers, body });
+          answer = await post();
         } finally {
           const ended = performance.now();
           waitEnds(log, ended);
           this.fetchMetrics?.observe(this.subgraph, answer?.statusCode, (ended - started) / 1000);
         }
       } else {
-        answer = await this.post({ url: this.url, headers, body });
+        answer = await post();
       }
       if (answer.statusCode < 200 || answer.statusCode >= 300) throw new Error(`status ${answer.statusCode}`);
       // What a failed answer said goes nowhere: it may be anything, an HTML page from a proxy included.
