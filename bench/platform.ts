@@ -34,6 +34,7 @@ import {
   SHIPPED_FLAGS,
   SUBGRAPH_PORT_BASE,
   TOLLGATE_LEGACY_PORT,
+  TOLLGATE_OBSERVED_10_APOLLO_PORT,
   TOLLGATE_OBSERVED_10_PORT,
   TOLLGATE_OBSERVED_PORT,
   TOLLGATE_PORT,
@@ -180,7 +181,7 @@ export async function startPlatform({
     onCore0(SHIPPED_FLAGS),
   );
   // Metrics on a free port each, tracing to the bench's receiver: the same Tollgate, observed.
-  const observed = (name: string, port: number, ratio: string) =>
+  const observed = (name: string, port: number, ratio: string, apolloSpans = false) =>
     launcher.launch(
       `gateway-${name}`,
       [bundles.gateway!],
@@ -192,11 +193,15 @@ export async function startPlatform({
         OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: tracesUrl!,
         OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
         OTEL_TRACES_SAMPLER_ARG: ratio,
+        TRACE_APOLLO_SPANS: String(apolloSpans),
       },
       onCore0(SHIPPED_FLAGS),
     );
   const tollgateObserved = tracesUrl ? observed('tollgate-observed', TOLLGATE_OBSERVED_PORT, '1') : undefined;
   const tollgateObserved10 = tracesUrl ? observed('tollgate-observed-10', TOLLGATE_OBSERVED_10_PORT, '0.1') : undefined;
+  const tollgateObserved10Apollo = tracesUrl
+    ? observed('tollgate-observed-10-apollo', TOLLGATE_OBSERVED_10_APOLLO_PORT, '0.1', true)
+    : undefined;
   const hiveEnv = { ...internal, HIVE_PREFIX: hivePrefix ?? '', ...asCaller, ...urls };
   const hive = hivePrefix
     ? launcher.launch(
@@ -226,6 +231,7 @@ export async function startPlatform({
   for (const [gateway, port] of [
     [tollgateObserved, TOLLGATE_OBSERVED_PORT],
     [tollgateObserved10, TOLLGATE_OBSERVED_10_PORT],
+    [tollgateObserved10Apollo, TOLLGATE_OBSERVED_10_APOLLO_PORT],
   ] as const) {
     if (gateway) await waitFor(`http://127.0.0.1:${port}/readyz`, undefined, 90_000);
   }
@@ -241,6 +247,14 @@ export async function startPlatform({
       : {}),
     ...(tollgateObserved10
       ? { 'tollgate-observed-10': { url: graphql(TOLLGATE_OBSERVED_10_PORT), pid: tollgateObserved10.pid! } }
+      : {}),
+    ...(tollgateObserved10Apollo
+      ? {
+          'tollgate-observed-10-apollo': {
+            url: graphql(TOLLGATE_OBSERVED_10_APOLLO_PORT),
+            pid: tollgateObserved10Apollo.pid!,
+          },
+        }
       : {}),
     ...(hive ? { hive: { url: graphql(HIVE_PORT), pid: hive.pid! } } : {}),
     ...(hiveFeatures ? { 'hive-features': { url: graphql(HIVE_FEATURES_PORT), pid: hiveFeatures.pid! } } : {}),

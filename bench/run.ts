@@ -118,7 +118,15 @@ async function gatewayOverhead(
   const modes: LoadMode[] = env.BENCH_SKIP_FREE ? [] : ['free'];
   if (CPU_SHARE > 0) {
     const capped = (
-      ['bare', 'tollgate', 'tollgate-observed', 'tollgate-observed-10', 'hive', 'hive-features'] as const
+      [
+        'bare',
+        'tollgate',
+        'tollgate-observed',
+        'tollgate-observed-10',
+        'tollgate-observed-10-apollo',
+        'hive',
+        'hive-features',
+      ] as const
     ).filter((name) => gateways[name]);
     const caps = capped.map((gateway) => capCpu(`gateway-${gateway}`, gatewayOf(gateway).pid, CPU_SHARE));
     if (caps.every((cap) => cap !== undefined)) {
@@ -149,7 +157,7 @@ async function gatewayOverhead(
 
   if (traces) {
     notes.push(
-      `observed: tollgate-observed (metrics + tracing, every request sampled) and tollgate-observed-10 (metrics + tracing, parentbased_traceidratio 0.1) exported ${traces.count()} spans over OTLP/HTTP to a receiver in the bench process; plain tollgate has neither`,
+      `observed: tollgate-observed (metrics + tracing, every request sampled) and tollgate-observed-10 (metrics + tracing, parentbased_traceidratio 0.1) and tollgate-observed-10-apollo (the same with TRACE_APOLLO_SPANS=true) exported ${traces.count()} spans over OTLP/HTTP to a receiver in the bench process; plain tollgate has neither`,
     );
     await traces.close();
   }

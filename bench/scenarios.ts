@@ -59,6 +59,7 @@ export async function buildScenarios(
         'tollgate-legacy': { authorization: `Bearer ${token}` },
         'tollgate-observed': { authorization: `Bearer ${token}` },
         'tollgate-observed-10': { authorization: `Bearer ${token}` },
+        'tollgate-observed-10-apollo': { authorization: `Bearer ${token}` },
       },
       legacy: true,
     },
@@ -74,6 +75,7 @@ export async function buildScenarios(
         'tollgate-legacy': {},
         'tollgate-observed': { 'x-api-key': control.issued.key },
         'tollgate-observed-10': { 'x-api-key': control.issued.key },
+        'tollgate-observed-10-apollo': { 'x-api-key': control.issued.key },
       },
       bodies: {
         hive: JSON.stringify({
@@ -127,6 +129,7 @@ export function runners(gateways: Gateways, scenario: Scenario, mode: LoadMode):
       'tollgate',
       'tollgate-observed',
       'tollgate-observed-10',
+      'tollgate-observed-10-apollo',
       'hive',
       'hive-features',
       'tollgate-legacy',
