@@ -34,6 +34,9 @@ import {
   SHIPPED_FLAGS,
   SUBGRAPH_PORT_BASE,
   TOLLGATE_LEGACY_PORT,
+  TOLLGATE_OBSERVED_10_APOLLO_PORT,
+  TOLLGATE_OBSERVED_10_PORT,
+  TOLLGATE_OBSERVED_PORT,
   TOLLGATE_PORT,
   dbNameFor,
   say,
@@ -90,6 +93,8 @@ export interface PlatformOptions {
   redis: RedisHandle;
   /** The principal bare Apollo and Hive put in the subgraphs' context (they have no authentication of their own). */
   principal: string;
+  /** The OTLP/HTTP receiver the observed Tollgates export to; absent, they are not started. */
+  tracesUrl?: string;
 }
 
 export interface Platform {
@@ -100,7 +105,13 @@ export interface Platform {
 }
 
 /** Builds the bundles, starts the subgraphs and the gateways, and waits until every one answers. */
-export async function startPlatform({ launcher, mongoUri, redis, principal }: PlatformOptions): Promise<Platform> {
+export async function startPlatform({
+  launcher,
+  mongoUri,
+  redis,
+  principal,
+  tracesUrl,
+}: PlatformOptions): Promise<Platform> {
   // Both gateways and the subgraphs run as bundles with plain node, as the image runs them (scripts/build.ts).
   const bundles = await buildBenchBundles(
     join(DATA_DIR, 'bench-dist'),
@@ -169,6 +180,28 @@ export async function startPlatform({ launcher, mongoUri, redis, principal }: Pl
     { PORT: String(TOLLGATE_LEGACY_PORT), ...tollgateEnv, ...legacyUrls },
     onCore0(SHIPPED_FLAGS),
   );
+  // Metrics on a free port each, tracing to the bench's receiver: the same Tollgate, observed.
+  const observed = (name: string, port: number, ratio: string, apolloSpans = false) =>
+    launcher.launch(
+      `gateway-${name}`,
+      [bundles.gateway!],
+      {
+        PORT: String(port),
+        ...tollgateEnv,
+        ...urls,
+        METRICS_PORT: '0',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: tracesUrl!,
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: ratio,
+        TRACE_APOLLO_SPANS: String(apolloSpans),
+      },
+      onCore0(SHIPPED_FLAGS),
+    );
+  const tollgateObserved = tracesUrl ? observed('tollgate-observed', TOLLGATE_OBSERVED_PORT, '1') : undefined;
+  const tollgateObserved10 = tracesUrl ? observed('tollgate-observed-10', TOLLGATE_OBSERVED_10_PORT, '0.1') : undefined;
+  const tollgateObserved10Apollo = tracesUrl
+    ? observed('tollgate-observed-10-apollo', TOLLGATE_OBSERVED_10_APOLLO_PORT, '0.1', true)
+    : undefined;
   const hiveEnv = { ...internal, HIVE_PREFIX: hivePrefix ?? '', ...asCaller, ...urls };
   const hive = hivePrefix
     ? launcher.launch(
@@ -195,6 +228,13 @@ export async function startPlatform({ launcher, mongoUri, redis, principal }: Pl
   await waitFor(`http://127.0.0.1:${TOLLGATE_PORT}/readyz`, undefined, 90_000);
   await waitFor(graphql(BARE_PORT), typename, 90_000);
   await waitFor(`http://127.0.0.1:${TOLLGATE_LEGACY_PORT}/readyz`, undefined, 90_000);
+  for (const [gateway, port] of [
+    [tollgateObserved, TOLLGATE_OBSERVED_PORT],
+    [tollgateObserved10, TOLLGATE_OBSERVED_10_PORT],
+    [tollgateObserved10Apollo, TOLLGATE_OBSERVED_10_APOLLO_PORT],
+  ] as const) {
+    if (gateway) await waitFor(`http://127.0.0.1:${port}/readyz`, undefined, 90_000);
+  }
   if (hive) await waitFor(graphql(HIVE_PORT), typename, 90_000);
   if (hiveFeatures) await waitFor(graphql(HIVE_FEATURES_PORT), typename, 90_000);
 
@@ -202,6 +242,20 @@ export async function startPlatform({ launcher, mongoUri, redis, principal }: Pl
     bare: { url: graphql(BARE_PORT), pid: bare.pid! },
     tollgate: { url: graphql(TOLLGATE_PORT), pid: tollgate.pid! },
     'tollgate-legacy': { url: graphql(TOLLGATE_LEGACY_PORT), pid: tollgateLegacy.pid! },
+    ...(tollgateObserved
+      ? { 'tollgate-observed': { url: graphql(TOLLGATE_OBSERVED_PORT), pid: tollgateObserved.pid! } }
+      : {}),
+    ...(tollgateObserved10
+      ? { 'tollgate-observed-10': { url: graphql(TOLLGATE_OBSERVED_10_PORT), pid: tollgateObserved10.pid! } }
+      : {}),
+    ...(tollgateObserved10Apollo
+      ? {
+          'tollgate-observed-10-apollo': {
+            url: graphql(TOLLGATE_OBSERVED_10_APOLLO_PORT),
+            pid: tollgateObserved10Apollo.pid!,
+          },
+        }
+      : {}),
     ...(hive ? { hive: { url: graphql(HIVE_PORT), pid: hive.pid! } } : {}),
     ...(hiveFeatures ? { 'hive-features': { url: graphql(HIVE_FEATURES_PORT), pid: hiveFeatures.pid! } } : {}),
   };

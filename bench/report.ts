@@ -8,7 +8,7 @@ import { median } from './cpu';
 import type { EntityResult } from './data-layer';
 import type { LoadMode, Round } from './load';
 import { runners, type CommandCount, type Gateways, type Scenario } from './scenarios';
-import { HAS_TASKSET, type GatewayName } from './settings';
+import { HAS_TASKSET, OBSERVED_GATEWAYS, type GatewayName } from './settings';
 import { formatStageTable, type StageResult } from './stages';
 
 export interface Overhead {
@@ -95,6 +95,19 @@ export function summarise(
         tollgate: b,
         ...others,
         vsTollgate,
+        // Issue 14's acceptance: an observed Tollgate's CPU per request over plain Tollgate's (target ≤ 1.1× for
+        // metrics + 10 % tracing).
+        observedOverTollgate: Object.fromEntries(
+          OBSERVED_GATEWAYS.filter((n) => others[n]).map((n) => [
+            n,
+            {
+              cpuMsPerRequest: others[n]!.cpuMsPerRequest / b.cpuMsPerRequest,
+              netCpuMsPerRequest: others[n]!.netCpuMsPerRequest / b.netCpuMsPerRequest,
+              rps: others[n]!.rps / b.rps,
+              p50: others[n]!.p50 / b.p50,
+            },
+          ]),
+        ),
         ratio: {
           rps: b.rps / a.rps,
           p50: b.p50 / a.p50,
@@ -125,6 +138,7 @@ function overheadLines(overhead: Overhead, s: { durationS: number; rounds: numbe
     mode: LoadMode;
     gateways: GatewayName[];
     vsTollgate: Record<string, Record<string, number>>;
+    observedOverTollgate?: Record<string, Record<string, number>>;
   } & Record<string, Record<string, number>>)[]) {
     const label = row.mode === 'capped' ? `${row.scenario}, capped` : row.scenario;
     for (const g of row.gateways) {
@@ -136,6 +150,11 @@ function overheadLines(overhead: Overhead, s: { durationS: number; rounds: numbe
     for (const [other, r] of Object.entries(row.vsTollgate)) {
       lines.push(
         `${''.padEnd(36)} ${`T/${other}`.padEnd(15)} ${pad(r.rps!.toFixed(2) + '×', 8)} ${pad(r.p50!.toFixed(2) + '×', 7)} ${pad('', 7)} ${pad(r.cpuMsPerRequest!.toFixed(2) + '×', 11)} ${pad(r.netCpuMsPerRequest!.toFixed(2) + '×', 9)} ${pad('', 8)} ${pad('', 7)} ${pad(r.dataTierCpuMsPerRequest!.toFixed(2) + '×', 12)}`,
+      );
+    }
+    for (const [observed, r] of Object.entries(row.observedOverTollgate ?? {})) {
+      lines.push(
+        `${''.padEnd(36)} ${`${observed.replace('tollgate-', '')}/T`.padEnd(15)} ${pad(r.rps!.toFixed(2) + '×', 8)} ${pad(r.p50!.toFixed(2) + '×', 7)} ${pad('', 7)} ${pad(r.cpuMsPerRequest!.toFixed(2) + '×', 11)} ${pad(r.netCpuMsPerRequest!.toFixed(2) + '×', 9)}`,
       );
     }
   }

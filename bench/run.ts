@@ -23,7 +23,8 @@
  * Knobs (environment): BENCH_DURATION_S (10), BENCH_ROUNDS (2), BENCH_CONNECTIONS (16), BENCH_GATEWAY_CPU_SHARE (0.1;
  * 0 skips the capped runs), BENCH_PROFILE=1 (writes CPU profiles of both gateways under load to
  * bench/results/profiles), BENCH_SKIP_FREE=1 (capped runs only), BENCH_SKIP_STAGES=1, BENCH_SKIP_LOAD=1,
- * BENCH_SKIP_HIVE=1, HIVE_PREFIX (.data/hive), BENCH_REST_REQUESTS (200).
+ * BENCH_SKIP_HIVE=1, BENCH_SKIP_OBSERVED=1 (no Tollgate with metrics and tracing on), HIVE_PREFIX (.data/hive),
+ * BENCH_REST_REQUESTS (200).
  *
  * The parts: bench/settings.ts (knobs, ports, queries), bench/processes.ts (child processes and subgraphs, shared
  * with bench/flood.ts), bench/platform.ts (control plane and processes), bench/scenarios.ts (what is sent, parity,
@@ -55,11 +56,13 @@ import {
   REDIS_URL,
   RESULTS_DIR,
   ROUNDS,
+  SKIP_OBSERVED,
   WARMUP_S,
   say,
   type GatewayName,
 } from './settings';
 import type { StageResult } from './stages';
+import { startOtlpReceiver } from '../gateway/src/testing/otlp-receiver';
 
 const env = process.env;
 
@@ -73,11 +76,15 @@ async function gatewayOverhead(
   const control = await prepareControlPlane(mongoUri);
   const customerEmail = DEMO_USERS.acme.customer;
   const customer = userCaller('acme', customerEmail, ['customer']);
+  // The observed Tollgates export their spans here, in this process (core 1, with the load generator); it only
+  // counts them, so a long run does not grow this process's heap.
+  const traces = SKIP_OBSERVED ? undefined : await startOtlpReceiver({ keep: false });
   const { gateways, subgraphPids, countUrls } = await startPlatform({
     launcher,
     mongoUri,
     redis,
     principal: customer.principal,
+    ...(traces ? { tracesUrl: traces.url } : {}),
   });
 
   const token = await mintDevToken({ tenant: 'acme', email: customerEmail, roles: ['customer'], ttlSeconds: 3_600 });
@@ -110,7 +117,17 @@ async function gatewayOverhead(
   }
   const modes: LoadMode[] = env.BENCH_SKIP_FREE ? [] : ['free'];
   if (CPU_SHARE > 0) {
-    const capped = (['bare', 'tollgate', 'hive', 'hive-features'] as const).filter((name) => gateways[name]);
+    const capped = (
+      [
+        'bare',
+        'tollgate',
+        'tollgate-observed',
+        'tollgate-observed-10',
+        'tollgate-observed-10-apollo',
+        'hive',
+        'hive-features',
+      ] as const
+    ).filter((name) => gateways[name]);
     const caps = capped.map((gateway) => capCpu(`gateway-${gateway}`, gatewayOf(gateway).pid, CPU_SHARE));
     if (caps.every((cap) => cap !== undefined)) {
       modes.push('capped');
@@ -138,6 +155,12 @@ async function gatewayOverhead(
   for (const [name, gateway] of Object.entries(gateways)) peakRss[name] = peakRssMiB(gateway.pid);
   const summary = summarise(rounds, scenarios, modes, gateways);
 
+  if (traces) {
+    notes.push(
+      `observed: tollgate-observed (metrics + tracing, every request sampled) and tollgate-observed-10 (metrics + tracing, parentbased_traceidratio 0.1) and tollgate-observed-10-apollo (the same with TRACE_APOLLO_SPANS=true) exported ${traces.count()} spans over OTLP/HTTP to a receiver in the bench process; plain tollgate has neither`,
+    );
+    await traces.close();
+  }
   await control.controlPlane.apiKeys.revoke(control.issued.record.id).catch(() => undefined);
   await control.controlPlane.close();
   return { rounds, summary, peakRss, notes, commands, atRest };

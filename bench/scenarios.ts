@@ -57,6 +57,9 @@ export async function buildScenarios(
         hive: {},
         'hive-features': { authorization: `Bearer ${token}` },
         'tollgate-legacy': { authorization: `Bearer ${token}` },
+        'tollgate-observed': { authorization: `Bearer ${token}` },
+        'tollgate-observed-10': { authorization: `Bearer ${token}` },
+        'tollgate-observed-10-apollo': { authorization: `Bearer ${token}` },
       },
       legacy: true,
     },
@@ -70,6 +73,9 @@ export async function buildScenarios(
         hive: {},
         'hive-features': { authorization: `Bearer ${token}` },
         'tollgate-legacy': {},
+        'tollgate-observed': { 'x-api-key': control.issued.key },
+        'tollgate-observed-10': { 'x-api-key': control.issued.key },
+        'tollgate-observed-10-apollo': { 'x-api-key': control.issued.key },
       },
       bodies: {
         hive: JSON.stringify({
@@ -117,7 +123,18 @@ export async function buildScenarios(
 
 /** Who runs a scenario in a mode: the before/after of the loader only on the scenario it concerns, free. */
 export function runners(gateways: Gateways, scenario: Scenario, mode: LoadMode): GatewayName[] {
-  return (['bare', 'tollgate', 'hive', 'hive-features', 'tollgate-legacy'] as const).filter(
+  return (
+    [
+      'bare',
+      'tollgate',
+      'tollgate-observed',
+      'tollgate-observed-10',
+      'tollgate-observed-10-apollo',
+      'hive',
+      'hive-features',
+      'tollgate-legacy',
+    ] as const
+  ).filter(
     (name) =>
       gateways[name] !== undefined && (name !== 'tollgate-legacy' || (scenario.legacy === true && mode === 'free')),
   );

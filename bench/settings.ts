@@ -23,13 +23,36 @@ export const TOLLGATE_PORT = 4111;
 export const HIVE_PORT = 4112;
 export const HIVE_FEATURES_PORT = 4113;
 export const TOLLGATE_LEGACY_PORT = 4114;
+/** Tollgate with metrics and tracing on (issue 14): every trace sampled, and one in ten. */
+export const TOLLGATE_OBSERVED_PORT = 4115;
+export const TOLLGATE_OBSERVED_10_PORT = 4116;
+/** The same at 10 % with TRACE_APOLLO_SPANS=true: @apollo/gateway's spans and the AsyncLocalStorage context manager. */
+export const TOLLGATE_OBSERVED_10_APOLLO_PORT = 4117;
+/** BENCH_SKIP_OBSERVED=1 leaves the observed Tollgates out. */
+export const SKIP_OBSERVED = Boolean(env.BENCH_SKIP_OBSERVED);
 /** A reviews subgraph with the per-parent connection loader (the one before issue 20), for the before/after run. */
 export const LEGACY_REVIEWS_PORT = 4131;
 /**
  * The gateways: bare Apollo, Tollgate, Hive bare and Hive with its comparable features, and Tollgate on a reviews
  * subgraph with the old per-parent loader (`tollgate-legacy`: the data tier before issue 20, frontend query, free).
  */
-export type GatewayName = 'bare' | 'tollgate' | 'hive' | 'hive-features' | 'tollgate-legacy';
+export type GatewayName =
+  | 'bare'
+  | 'tollgate'
+  | 'hive'
+  | 'hive-features'
+  | 'tollgate-legacy'
+  | 'tollgate-observed'
+  | 'tollgate-observed-10'
+  | 'tollgate-observed-10-apollo';
+/**
+ * Tollgate with metrics on (METRICS_PORT) and tracing on, exporting OTLP/HTTP to a receiver in the bench process
+ * (gateway/src/testing/otlp-receiver.ts): `tollgate-observed` samples every request, `tollgate-observed-10` one in
+ * ten (parentbased_traceidratio 0.1), `tollgate-observed-10-apollo` one in ten with TRACE_APOLLO_SPANS=true (Apollo's
+ * spans, and the AsyncLocalStorage context manager they need). Plain `tollgate` has neither. The subgraphs do not trace in the bench: the
+ * figures are the gateway's.
+ */
+export const OBSERVED_GATEWAYS = ['tollgate-observed', 'tollgate-observed-10', 'tollgate-observed-10-apollo'] as const;
 export const HIVE_PREFIX = env.HIVE_PREFIX ?? join(DATA_DIR, 'hive');
 export const REDIS_URL = env.REDIS_URL ?? DEFAULT_REDIS_URL;
 /**

@@ -66,3 +66,13 @@ export function createShutdown(options: ShutdownOptions): Shutdown {
     },
   };
 }
+
+/**
+ * What a process does after its shutdown resolved: flush and stop what outlives the listener — the tracing SDK's
+ * buffered spans (common/tracing/setup.ts), which the last requests of the drain still added to. A flush that fails
+ * does not fail the shutdown: the spans are lost, the process still exits cleanly.
+ */
+export async function flushAfter(stopped: Promise<void>, flushable?: { shutdown(): Promise<void> }): Promise<void> {
+  await stopped;
+  await flushable?.shutdown().catch(() => undefined);
+}

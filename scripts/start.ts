@@ -13,6 +13,7 @@ import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES } from '../subgraphs/catalog';
 import { seedDemo } from '../demo/seed';
 import { runTollgate } from '../cli/commands';
 import { DEFAULT_MONGODB_URI, DEFAULT_REDIS_URL } from '../gateway/src/config-common';
+import { readTracingSettings } from '../common/tracing/settings';
 import { DATA_DIR, ROOT, isPortOpen, startFerretDB, type EmbeddedFerretDB } from './embedded/ferretdb';
 import { ensureRedis, type RedisHandle } from './embedded/redis';
 
@@ -29,6 +30,22 @@ const DEFAULT_MONGO_PORT = Number(new URL(DEFAULT_MONGODB_URI).port);
 const READY_TIMEOUT_MS = 180_000;
 
 const say = (line: string) => process.stdout.write(`[tollgate] ${line}\n`);
+
+/**
+ * Where traces go, for the banner: every process reads the same OTEL_* variables (inherited), so the gateway's view
+ * is everyone's. The endpoint is shown without any user or password it may carry.
+ */
+function tracesLine(): string {
+  const problems: string[] = [];
+  const tracing = readTracingSettings(env, 'tollgate-gateway', problems);
+  if (problems.length > 0) throw new Error(`tracing settings: ${problems.join('; ')}`);
+  if (!tracing)
+    return 'off   (OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 for a local collector or Jaeger, or TOLLGATE_TRACES=console)';
+  const sampling = `${tracing.sampler}${tracing.sampler.endsWith('traceidratio') ? ` ${tracing.ratio}` : ''}`;
+  if (tracing.exporter === 'console') return `printed below, one line per span   (sampler ${sampling})`;
+  const endpoint = new URL(tracing.endpoint!);
+  return `OTLP/HTTP → ${endpoint.origin}${endpoint.pathname}   (sampler ${sampling}; README "Observability")`;
+}
 
 interface Service {
   name: string;
@@ -98,6 +115,8 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void shutdown(0));
   process.once('SIGTERM', () => void shutdown(0));
 
+  // Checked before anything starts: a typo in a tracing variable would otherwise stop every process at once.
+  const traces = tracesLine();
   const internalSecret = env.TOLLGATE_INTERNAL_SECRET
     ? Buffer.from(env.TOLLGATE_INTERNAL_SECRET, 'hex')
     : loadOrCreateInternalSecret();
@@ -169,6 +188,7 @@ async function main(): Promise<void> {
   Health             ${base}/healthz   ${base}/readyz
   Metrics            http://127.0.0.1:${METRICS_PORT}/metrics   (Prometheus text; README "Observability")
                      subgraphs: ${metricsUrls.join(', ')}
+  Traces             ${traces}
 
   Get a development token and query as acme's admin:
     TOKEN=$(npm run --silent token -- --tenant acme --user admin@acme.test --roles admin)

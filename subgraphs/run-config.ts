@@ -2,6 +2,7 @@
 import { readHttpServerTimeouts, type HttpServerTimeouts } from '../common/http-server-timeouts';
 import { parseLogLevel, type LogLevel } from '../common/logger';
 import { DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS, DEFAULT_SHUTDOWN, type ShutdownConfig } from '../common/shutdown';
+import { readTracingSettings, type TracingSettings } from '../common/tracing/settings';
 import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, isSubgraphName, type SubgraphName } from './catalog';
 import { DEFAULT_DATABASE_TIMEOUTS, defaultDbName, type DatabaseTimeouts } from './kit/database';
 import { DEFAULT_MAX_REQUEST_DEADLINE_MS } from './kit/deadline';
@@ -32,6 +33,8 @@ export interface RunConfig {
   shutdown: ShutdownConfig;
   /** `METRICS_PORT` (and `METRICS_HOST`, 127.0.0.1 by default): serve Prometheus metrics there; off when unset. */
   metrics?: { host: string; port: number };
+  /** OpenTelemetry tracing from the standard `OTEL_*` variables (common/tracing/settings.ts); off when absent. */
+  tracing?: TracingSettings;
 }
 
 const HEX_KEY = /^(?:[0-9a-fA-F]{2}){32,}$/;
@@ -115,6 +118,8 @@ export function parseRunConfig(args: readonly string[], env: NodeJS.ProcessEnv):
     metrics = { host: env.METRICS_HOST ?? '127.0.0.1', port: metricsPort };
   }
 
+  const tracing = readTracingSettings(env, `tollgate-${name}`, problems);
+
   if (problems.length > 0) throw new Error(`invalid configuration for ${name}: ${problems.join('; ')}`);
   return {
     name,
@@ -131,5 +136,6 @@ export function parseRunConfig(args: readonly string[], env: NodeJS.ProcessEnv):
     ...(connectionLoader ? { connectionLoader } : {}),
     ...(countCommands ? { countCommands } : {}),
     ...(metrics ? { metrics } : {}),
+    ...(tracing ? { tracing } : {}),
   };
 }

@@ -12,6 +12,8 @@
  *   SUBGRAPH_COUNT_COMMANDS     1: count database commands, GET /_bench/commands from loopback (bench)
  *   SHUTDOWN_DELAY_MS      on SIGTERM, serve with /readyz failing this long first (default 5000 in production, else 0)
  *   SHUTDOWN_GRACE_MS      then let in-flight requests finish for at most this long (default 10000)
+ *   OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER(_ARG), TOLLGATE_TRACES  tracing, off unless
+ *                          an endpoint is set (common/tracing/settings.ts, README "Observability")
  *   METRICS_PORT, METRICS_HOST  Prometheus metrics at http://METRICS_HOST:METRICS_PORT/metrics (off unless set;
  *                          host 127.0.0.1 by default)
  *   REQUEST_DEADLINE_MS, MONGODB_{SERVER_SELECTION,CONNECT,SOCKET}_TIMEOUT_MS, HTTP_*: deadlines and timeouts,
@@ -21,7 +23,8 @@
  * once, it serves for SHUTDOWN_DELAY_MS, then takes no new requests, running ones finish, the database closes.
  */
 import { createLogger } from '../common/logger';
-import { SHUTDOWN_CLOSE_MARGIN_MS } from '../common/shutdown';
+import { SHUTDOWN_CLOSE_MARGIN_MS, flushAfter } from '../common/shutdown';
+import { startTracing } from '../common/tracing/setup';
 import { startNamedSubgraph } from './definitions';
 import { parseRunConfig, type RunConfig } from './run-config';
 
@@ -34,6 +37,8 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const logger = createLogger({ level: config.logLevel, base: { subgraph: config.name } });
+  // Global: the MongoDB command spans find the request's span in the active context (kit/tracing.ts).
+  const tracing = config.tracing ? startTracing(config.tracing, { global: true }) : undefined;
   const running = await startNamedSubgraph(config.name, {
     host: config.host,
     port: config.port,
@@ -50,6 +55,7 @@ async function main(): Promise<void> {
     // A running subgraph never creates indexes: `tollgate migrate` does, and this refuses to start without them.
     indexes: 'verify',
     ...(config.metrics ? { metrics: config.metrics } : {}),
+    ...(tracing ? { tracer: tracing.tracer } : {}),
   });
   // The URI may carry credentials: only the database name is logged.
   logger.info('listening', {
@@ -65,7 +71,7 @@ async function main(): Promise<void> {
       logger.error('graceful stop timed out', { timeoutMs });
       process.exit(1);
     }, timeoutMs).unref();
-    running.shutdown().then(
+    flushAfter(running.shutdown(), tracing).then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error('stop failed', { error });

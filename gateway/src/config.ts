@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { readHttpServerTimeouts, type HttpServerTimeouts } from '../../common/http-server-timeouts';
 import type { LogLevel } from '../../common/logger';
 import { DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS, DEFAULT_SHUTDOWN, type ShutdownConfig } from '../../common/shutdown';
+import { readTracingSettings, type TracingSettings } from '../../common/tracing/settings';
 import { envText, readControlPlaneSettings, readRedisUrl, readSupergraphPath, readUrl } from './config-common';
 import { MAX_INPUT_NESTING } from './http/json-depth';
 import { readHeaderList, type CorsHeaderConfig } from './http/cors-headers';
@@ -111,6 +112,12 @@ export interface GatewayConfig {
   cors?: CorsHeaderConfig;
   /** The Prometheus listener (metrics/gateway-metrics.ts): absent, no metrics are kept or served. */
   metrics?: MetricsConfig;
+  /**
+   * OpenTelemetry tracing (common/tracing/settings.ts): on when `OTEL_EXPORTER_OTLP_ENDPOINT` or
+   * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set (or `TOLLGATE_TRACES=console`); main.ts registers it before the
+   * gateway starts. Absent, no span is made.
+   */
+  tracing?: TracingSettings;
 }
 
 // The shutdown defaults are the subgraphs' too (common/shutdown.ts); re-exported for the gateway's importers.
@@ -292,6 +299,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
           port: integer('METRICS_PORT', 0, 0, 65_535),
           maxTenants: integer('METRICS_MAX_TENANTS', DEFAULT_METRICS_MAX_TENANTS, 0, 100_000),
         };
+  const tracing = readTracingSettings(env, 'tollgate-gateway', problems);
 
   const supergraphUrl = text('SUPERGRAPH_URL');
   const supergraphReload: SupergraphReloadConfig = {
@@ -370,6 +378,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     },
     ...(cors ? { cors } : {}),
     ...(metrics ? { metrics } : {}),
+    ...(tracing ? { tracing } : {}),
   };
   if (problems.length > 0) throw new GatewayConfigError(problems);
   return config;

@@ -1,16 +1,20 @@
 /** The gateway process: configuration from the environment, started until SIGINT or SIGTERM. */
 import { createLogger } from '../../common/logger';
-import { SHUTDOWN_CLOSE_MARGIN_MS } from '../../common/shutdown';
+import { SHUTDOWN_CLOSE_MARGIN_MS, flushAfter } from '../../common/shutdown';
+import { startTracing } from '../../common/tracing/setup';
 import { DEFAULT_SHUTDOWN, loadGatewayConfig } from './config';
 import { startGateway } from './server';
 
 async function main(): Promise<void> {
   const config = loadGatewayConfig(process.env);
   const logger = createLogger({ level: config.logLevel, base: { service: 'gateway' } });
-  const gateway = await startGateway(config, { logger });
+  // Registered before the gateway is built, so @apollo/gateway's spans are recorded from the first request.
+  const tracing = config.tracing ? startTracing(config.tracing, { global: config.tracing.apolloSpans }) : undefined;
+  const gateway = await startGateway(config, { logger, ...(tracing ? { tracing } : {}) });
   logger.info('gateway listening', {
     url: `${gateway.url}/graphql`,
     ...(gateway.metricsUrl ? { metrics: gateway.metricsUrl } : {}),
+    ...(config.tracing ? { traces: config.tracing.endpoint ?? config.tracing.exporter } : {}),
   });
 
   // common/shutdown.ts: readiness fails at once, the gateway serves for SHUTDOWN_DELAY_MS, stops accepting, drains for at
@@ -23,7 +27,8 @@ async function main(): Promise<void> {
       logger.error('graceful shutdown overran', { limitMs });
       process.exit(1);
     }, limitMs).unref();
-    gateway.shutdown().then(
+    // Spans still buffered are exported once the last request drained (flushAfter, common/shutdown.ts).
+    flushAfter(gateway.shutdown(), tracing).then(
       () => {
         logger.info('stopped');
         process.exit(0);

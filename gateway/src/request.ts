@@ -5,6 +5,7 @@
  * operation stage (pipeline/index.ts). Nothing here imports a stage or the HTTP layer, so both can import it.
  */
 import type { GraphQLResponse } from '@apollo/server';
+import type { Context } from '@opentelemetry/api';
 import type { GraphQLError, DocumentNode, OperationDefinitionNode } from 'graphql';
 import type { Role } from '../../common/ids';
 import type { Reservation } from './budget/budget';
@@ -134,6 +135,11 @@ export interface RequestContext extends Partial<ResolvedOperation> {
   executed?: boolean;
   /** After-hooks of the stages that ran, in stage order (pipeline/index.ts). */
   afterHooks?: AfterHook[];
+  /**
+   * Tracing on: the OpenTelemetry context holding the request span (tracing/spans.ts), set by the HTTP layer before
+   * Apollo Server copies the context, so every stage and subgraph fetch starts its span under it explicitly.
+   */
+  traceContext?: Context;
 }
 
 /** Kept for code written against the earlier name. */

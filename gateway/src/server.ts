@@ -18,7 +18,8 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import express from 'express';
 import type { GraphQLSchema } from 'graphql';
 import { DEFAULT_HTTP_SERVER_TIMEOUTS, createHttpServer } from '../../common/http-server-timeouts';
-import { loadOrCreateInternalSecret } from '../../common/dev-secrets';
+import type { Tracing } from '../../common/tracing/setup';
+import { loadInternalSecret } from './internal-secret';
 import { deriveSubgraphKey } from '../../common/internal-token';
 import { createLogger, type Logger } from '../../common/logger';
 import { isSubgraphName } from '../../subgraphs/catalog';
@@ -131,6 +132,8 @@ export interface StartGatewayOptions {
   afterAuthenticationForTests?: (request: RequestContext) => Promise<void>;
   /** How often subgraphs are health-checked in the background for the operator's log; 0: on demand only. */
   subgraphHealthIntervalMs?: number;
+  /** Tracing, registered before the gateway starts (main.ts, common/tracing/setup.ts); absent, no span is made. */
+  tracing?: Tracing;
 }
 
 /** Readiness must answer faster than a load balancer's probe timeout, whatever the operation timeout is. */
@@ -138,6 +141,7 @@ const MAX_HEALTH_CHECK_TIMEOUT_MS = 2_000;
 
 export async function startGateway(config: GatewayConfig, options: StartGatewayOptions = {}): Promise<StartedGateway> {
   const logger = options.logger ?? createLogger({ level: config.logLevel, base: { service: 'gateway' } });
+  const tracing = options.tracing && { tracer: options.tracing.tracer, incoming: options.tracing.settings.incoming };
   const internalSecret = loadInternalSecret(config);
   // Every per-document cache is bounded by the bytes it holds (cache.ts): a flood of distinct documents cannot
   // grow the heap past these, whatever the documents are. The gate's, the estimator's and the query plans' belong to
@@ -221,7 +225,8 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   // The URL in the supergraph is what composition was given; where a subgraph runs is deployment configuration.
   const buildService = ({ name }: ServiceEndpointDefinition) => {
     if (!isSubgraphName(name)) throw new Error(`the supergraph names subgraph "${name}", which has no configured URL`);
-    const common = { name, url: config.subgraphUrls[name], key: deriveSubgraphKey(internalSecret, name), logger };
+    const key = deriveSubgraphKey(internalSecret, name);
+    const common = { name, url: config.subgraphUrls[name], key, logger, tracer: tracing?.tracer };
     healthSources.set(
       name,
       new SubgraphDataSource({
@@ -307,7 +312,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     documentStore: documents.store,
     plugins: [
       documents.plugin,
-      createPipelinePlugin((schema) => bundleOf(schema).stages),
+      createPipelinePlugin((schema) => bundleOf(schema).stages, { tracer: tracing?.tracer }),
       createIntrospectionPlugin((schema) => bundleOf(schema).visibleSchemas),
       // A tenant's answer is never cacheable by anyone else (http.ts, noStore): no cache policy to compute.
       ApolloServerPluginCacheControlDisabled(),
@@ -405,6 +410,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       manifests: identity.manifests,
       apq,
       logger,
+      tracing,
     }),
   );
   app.use(notFound);
@@ -440,10 +446,4 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     stop: () => resources.close(),
     shutdown: () => shutdown.shutdown(),
   };
-}
-
-function loadInternalSecret(config: GatewayConfig): Buffer {
-  if (config.internalSecret.source === 'env') return config.internalSecret.secret;
-  if (config.production) throw new Error('the development internal secret is refused in production');
-  return loadOrCreateInternalSecret();
 }

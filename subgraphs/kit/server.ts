@@ -18,6 +18,7 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { DocumentNode, GraphQLFormattedError } from 'graphql';
 import type { Connection } from 'mongoose';
+import type { Tracer } from '@opentelemetry/api';
 import { graphqlHandler } from '../../common/apollo-express';
 import {
   DEFAULT_HTTP_SERVER_TIMEOUTS,
@@ -31,6 +32,7 @@ import type { SubgraphName } from '../catalog';
 import { startMetricsListener, type MetricsListener } from '../../common/metrics-listener';
 import { createCommandCounter } from './command-counter';
 import { createSubgraphMetrics } from './metrics';
+import { traceMongoCommands, traceSubgraphRequests } from './tracing';
 import { openDatabase, registerModels, type DatabaseTimeouts } from './database';
 import { SERVICE_UNAVAILABLE, isDatabaseUnavailable, serviceUnavailable } from './deadline';
 import { isClientErrorCode } from './errors';
@@ -108,6 +110,11 @@ export interface SubgraphOptions {
   shutdown?: ShutdownConfig;
   /** Serve Prometheus metrics on a listener of their own (kit/metrics.ts); absent, none are kept. */
   metrics?: { host: string; port: number };
+  /**
+   * Tracing, registered by the process (common/tracing/setup.ts): a server span per request that carries the
+   * gateway's trace context, MongoDB command spans below it (kit/tracing.ts). Absent, no span is made.
+   */
+  tracer?: Tracer;
 }
 
 export interface RunningSubgraph {
@@ -208,7 +215,10 @@ export async function startSubgraph<TModels, TLoaders>(
     mongoUri: options.mongoUri,
     dbName: options.dbName,
     monitorCommands:
-      options.monitorCommands === true || options.countCommands === true || options.metrics !== undefined,
+      options.monitorCommands === true ||
+      options.countCommands === true ||
+      options.metrics !== undefined ||
+      options.tracer !== undefined,
     timeouts: options.database,
   });
   let apollo: ApolloServer<Context> | undefined;
@@ -272,6 +282,7 @@ export async function startSubgraph<TModels, TLoaders>(
 
     const metrics = options.metrics ? createSubgraphMetrics(definition.name) : undefined;
     metrics?.watch(connection);
+    if (options.tracer) traceMongoCommands(options.tracer, connection);
     const loaderOptions: LoaderOptions = {
       ...DEFAULT_LOADER_OPTIONS,
       ...(options.connectionLoader ? { connectionLoader: options.connectionLoader } : {}),
@@ -305,6 +316,7 @@ export async function startSubgraph<TModels, TLoaders>(
     });
     app.post(
       '/graphql',
+      ...(options.tracer ? [traceSubgraphRequests(options.tracer, definition.name)] : []),
       auth.requireToken,
       requireJson,
       express.json({ limit: BODY_LIMIT }),

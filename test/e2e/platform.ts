@@ -4,6 +4,7 @@
  * stage on and Tollgate's own supergraph and rules — all over real HTTP on ephemeral ports.
  */
 import { randomBytes } from 'node:crypto';
+import type { Tracing } from '../../common/tracing/setup';
 import mongoose from 'mongoose';
 import { userIdFor, type Role } from '../../common/ids';
 import { deriveSubgraphKey } from '../../common/internal-token';
@@ -53,6 +54,8 @@ export interface RealPlatformOptions {
   logger?: Logger;
   /** Settings laid over the platform's gateway configuration (`explorerEnabled`, say). */
   gateway?: Partial<GatewayConfig>;
+  /** Tracing registered by the test (common/tracing/setup.ts), handed to the gateway and every subgraph. */
+  tracing?: Tracing;
 }
 
 export async function startRealPlatform(options: RealPlatformOptions = {}): Promise<RealPlatform> {
@@ -83,6 +86,7 @@ export async function startRealPlatform(options: RealPlatformOptions = {}): Prom
         dbName: dbNameFor(name),
         internalKey: deriveSubgraphKey(secret, name),
         logger: quiet,
+        ...(options.tracing ? { tracer: options.tracing.tracer } : {}),
       }),
     ),
   );
@@ -111,7 +115,10 @@ export async function startRealPlatform(options: RealPlatformOptions = {}): Prom
     budgetFailMode: 'open',
     ...options.gateway,
   };
-  const gateway = await startGateway(config, { logger: options.logger ?? quiet });
+  const gateway = await startGateway(config, {
+    logger: options.logger ?? quiet,
+    ...(options.tracing ? { tracing: options.tracing } : {}),
+  });
 
   return {
     gateway,

@@ -26,6 +26,7 @@ import {
   wellFormedGraphQLBody,
 } from './guards';
 import { resolvePersistedOperations } from './persisted';
+import { traceRequests, traceStep, type RequestTracingOptions } from '../tracing/spans';
 
 export interface GraphqlRouteOptions {
   server: ApolloServer<GatewayContext>;
@@ -40,18 +41,25 @@ export interface GraphqlRouteOptions {
   manifests: Parameters<typeof resolvePersistedOperations>[0]['manifests'];
   apq: Parameters<typeof resolvePersistedOperations>[0]['apq'];
   logger: Logger;
+  /**
+   * Tracing on (common/tracing/setup.ts): the request span first, and the authentication and persisted-operation
+   * steps in spans of their own (tracing/spans.ts). Absent, the route is exactly the list below.
+   */
+  tracing?: RequestTracingOptions | undefined;
 }
 
 export function graphqlRoute(options: GraphqlRouteOptions): RequestHandler[] {
-  const { inputBounds } = options;
+  const { inputBounds, tracing } = options;
+  const traced = (name: string, step: RequestHandler) => (tracing ? traceStep(tracing.tracer, name, step) : step);
   return [
+    ...(tracing ? [traceRequests(tracing)] : []),
     noStore,
     corsHeaders(options.directory, options.corsLists),
     refuseCredentialsInUrl,
     // GET for persisted queries only, with CSRF prevention (get-requests.ts); its query string becomes the body.
     onlyGetOrPost,
     safeGet,
-    options.authenticate,
+    traced('tollgate.authenticate', options.authenticate),
     ...pauseForTests(options.afterAuthenticationForTests),
     forPosts(onlyJson),
     forPosts(express.json({ limit: options.maxBodyBytes, type: 'application/json', verify: recordBodyBytes })),
@@ -60,11 +68,14 @@ export function graphqlRoute(options: GraphqlRouteOptions): RequestHandler[] {
     // Before anything walks the body's JSON (persisted operations, the gate's variable key, coercion).
     boundedJsonBody({ maxDepth: inputBounds.maxJsonDepth }),
     wellFormedGraphQLBody,
-    resolvePersistedOperations({
-      manifests: options.manifests,
-      apq: options.apq,
-      logger: options.logger.child({ component: 'persisted' }),
-    }),
+    traced(
+      'tollgate.persisted',
+      resolvePersistedOperations({
+        manifests: options.manifests,
+        apq: options.apq,
+        logger: options.logger.child({ component: 'persisted' }),
+      }),
+    ),
     // On the text Apollo Server will parse, however it was sent: nesting bound, then the plan's token limit.
     boundedDocument({ maxNesting: inputBounds.maxDocumentNesting }),
     graphqlHandler(options.server, gatewayContext, { onAnswer: noteApolloRefusal, getFromBody: true }),

@@ -19,9 +19,11 @@
  * request, so the runner allocates nothing per request but the after-hook list of a request that has one.
  */
 import type { ApolloServerPlugin, GraphQLRequestListener, GraphQLResponse } from '@apollo/server';
+import type { Tracer } from '@opentelemetry/api';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { ErrorCode, gatewayError } from '../errors';
 import type { AfterHook, GatewayContext, OperationRequest, RequestLog } from '../request';
+import { annotateRequestSpan, runStageTraced, traceAfterHook } from '../tracing/spans';
 
 export type {
   AfterHook,
@@ -59,7 +61,19 @@ type Writable<T> = { -readonly [K in keyof T]: T[K] };
  */
 export type StagesFor = readonly Stage[] | ((schema: GraphQLSchema) => readonly Stage[]);
 
-export function createPipelinePlugin(stagesFor: StagesFor): ApolloServerPlugin<GatewayContext> {
+export interface PipelineOptions {
+  /**
+   * With tracing on (common/tracing/setup.ts): each stage runs in a span `tollgate.<stage>`, each after-hook in
+   * `tollgate.<stage>.after` (tracing/spans.ts). Absent, the runner creates no span and builds no attribute.
+   */
+  tracer?: Tracer;
+}
+
+export function createPipelinePlugin(
+  stagesFor: StagesFor,
+  options: PipelineOptions = {},
+): ApolloServerPlugin<GatewayContext> {
+  const { tracer } = options;
   const listener: GraphQLRequestListener<GatewayContext> = {
     async didResolveOperation(requestContext) {
       const { contextValue, document, operation, operationName, queryHash, request } = requestContext;
@@ -78,15 +92,18 @@ export function createPipelinePlugin(stagesFor: StagesFor): ApolloServerPlugin<G
       resolved.operationName = operationName;
       resolved.variables = request.variables ?? {};
       resolved.queryHash = queryHash;
+      if (tracer) annotateRequestSpan(resolved);
       for (const stage of stages) {
         let after: void | AfterHook;
         try {
-          after = await stage.run(resolved);
+          after = tracer
+            ? await runStageTraced(tracer, stage.name, resolved, () => stage.run(resolved))
+            : await stage.run(resolved);
         } catch (error) {
           if (error instanceof GraphQLError) resolved.refusal = error;
           throw error;
         }
-        if (after) (resolved.afterHooks ??= []).push(after);
+        if (after) (resolved.afterHooks ??= []).push(tracer ? traceAfterHook(tracer, stage.name, after) : after);
         if (resolved.refusal) throw resolved.refusal;
       }
       // Filter mode replaced the document (request.ts, replaceDocument): Apollo Server hands the gateway `document`

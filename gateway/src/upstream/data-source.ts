@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import type { Tracer } from '@opentelemetry/api';
 import {
   DEFAULT_TOKEN_TTL_MS,
   INTERNAL_TOKEN_HEADER,
@@ -21,6 +22,7 @@ import type { Logger } from '../../../common/logger';
 import { createByteBoundedCache, stringBytes } from '../cache';
 import { ErrorCode, DownstreamReason, gatewayError } from '../errors';
 import type { GatewayContext, RequestLog } from '../request';
+import { traceFetch } from '../tracing/spans';
 import type { CircuitBreaker } from './circuit-breaker';
 import { failedFetchResult, type FetchFailure } from './fetch-failure';
 import type { SubgraphAnswer, SubgraphPoster } from './fetcher';
@@ -46,6 +48,11 @@ export interface SubgraphDataSourceOptions {
   now?: () => number;
   /** Told of every operation fetch that was sent, with its HTTP status (none: no answer) and duration. */
   fetchMetrics?: SubgraphFetchMetrics;
+  /**
+   * Tracing on: each operation fetch of a recorded request in a `tollgate.fetch` span whose W3C context goes with it
+   * (`traceparent`), so the subgraph's server span is its child (tracing/spans.ts, `traceFetch`). Absent: nothing.
+   */
+  tracer?: Tracer | undefined;
 }
 
 /** What the metrics want of a subgraph fetch (metrics/gateway-metrics.ts); called once per operation fetch. */
@@ -74,6 +81,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly breaker: CircuitBreaker | undefined;
   private readonly now: () => number;
   private readonly fetchMetrics: SubgraphFetchMetrics | undefined;
+  private readonly tracer: Tracer | undefined;
 
   constructor(options: SubgraphDataSourceOptions) {
     this.subgraph = options.name;
@@ -85,12 +93,16 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     this.breaker = options.breaker;
     this.now = options.now ?? Date.now;
     this.fetchMetrics = options.fetchMetrics;
+    this.tracer = options.tracer;
   }
 
   async process(options: ProcessOptions): Promise<SubgraphResponse> {
     const { query, variables, operationName } = options.request;
     if (!query) throw new Error('subgraph request without a query');
-    const headers = { 'content-type': 'application/json', [INTERNAL_TOKEN_HEADER]: this.internalToken(options, query) };
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      [INTERNAL_TOKEN_HEADER]: this.internalToken(options, query),
+    };
     const body = JSON.stringify({ query, variables, operationName });
     // Only operations carry a caller; health checks and schema loading act for no request.
     const operation = 'incomingRequestContext' in options;
@@ -105,6 +117,9 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       });
       return failedFetchResult(query, variables, CIRCUIT_OPEN);
     }
+    const { tracer } = this;
+    const send = () => this.post({ url: this.url, headers, body });
+    const post = tracer && operation ? () => traceFetch(tracer, this.subgraph, context, headers, send) : send;
     let answer: SubgraphAnswer | undefined;
     let result: unknown;
     try {
@@ -114,14 +129,14 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
         const started = performance.now();
         waitBegins(log, started);
         try {
-          answer = await this.post({ url: this.url, headers, body });
+          answer = await post();
         } finally {
           const ended = performance.now();
           waitEnds(log, ended);
           this.fetchMetrics?.observe(this.subgraph, answer?.statusCode, (ended - started) / 1000);
         }
       } else {
-        answer = await this.post({ url: this.url, headers, body });
+        answer = await post();
       }
       if (answer.statusCode < 200 || answer.statusCode >= 300) throw new Error(`status ${answer.statusCode}`);
       // What a failed answer said goes nowhere: it may be anything, an HTML page from a proxy included.

@@ -1,0 +1,85 @@
+/**
+ * Tracing without a context manager (TRACE_APOLLO_SPANS off, the default): nothing is registered globally, and every
+ * span of a request is parented explicitly through the request context's `traceContext`.
+ */
+import { EventEmitter } from 'node:events';
+import { context, trace } from '@opentelemetry/api';
+import {
+  AlwaysOffSampler,
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import type { Request, Response } from 'express';
+import { attachRequestState, type OperationRequest, type RequestContext } from '../request';
+import { runStageTraced, traceFetch, traceRequests } from './spans';
+
+const exporter = new InMemorySpanExporter();
+const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+const tracer = provider.getTracer('test');
+beforeEach(() => exporter.reset());
+
+async function startRequest(tracerToUse = tracer): Promise<{ res: Response; state: RequestContext }> {
+  const req = Object.assign(new EventEmitter(), { method: 'POST', headers: {} }) as unknown as Request;
+  const res = Object.assign(new EventEmitter(), { locals: {}, statusCode: 200 }) as unknown as Response;
+  const state: RequestContext = { requestId: 'r1', log: { errorCodes: [] } };
+  attachRequestState(res, state);
+  await new Promise<void>((resolve) =>
+    traceRequests({ tracer: tracerToUse, incoming: 'honour' })(req, res, () => resolve()),
+  );
+  return { res, state };
+}
+
+test('no global registration: the API has no tracer and no active span', () => {
+  expect(trace.getActiveSpan()).toBeUndefined();
+  expect(trace.getTracer('x').startSpan('y').isRecording()).toBe(false);
+});
+
+test('stages and fetches are the request span\'s children, and the fetch\'s context goes in "traceparent"', async () => {
+  const { res, state } = await startRequest();
+  const request = state as OperationRequest;
+  await runStageTraced(tracer, 'limits', request, async () => {
+    // No context manager: the stage's span is not the active one, and nothing needs it to be.
+    expect(context.active()).toBe(context.active());
+  });
+  const headers: Record<string, string> = {};
+  const answer = await traceFetch(tracer, 'products', state, headers, async () => ({ statusCode: 200 }));
+  expect(answer.statusCode).toBe(200);
+  res.emit('finish');
+  const spans = exporter.getFinishedSpans();
+  const root = spans.find((span) => span.name === 'POST /graphql')!;
+  const stage = spans.find((span) => span.name === 'tollgate.limits')!;
+  const fetch = spans.find((span) => span.name === 'tollgate.fetch')!;
+  expect(stage.parentSpanContext?.spanId).toBe(root.spanContext().spanId);
+  expect(fetch.parentSpanContext?.spanId).toBe(root.spanContext().spanId);
+  expect(fetch.attributes).toEqual({ 'tollgate.subgraph': 'products', 'http.response.status_code': 200 });
+  expect(headers.traceparent).toBe(`00-${fetch.spanContext().traceId}-${fetch.spanContext().spanId}-01`);
+  expect(Object.keys(headers)).toEqual(['traceparent']);
+});
+
+test("a failed fetch is recorded by the error's name only", async () => {
+  const { state } = await startRequest();
+  const failure = Object.assign(new Error('connect ECONNREFUSED 10.0.0.7:4002'), { name: 'TimeoutError' });
+  await expect(traceFetch(tracer, 'products', state, {}, () => Promise.reject(failure))).rejects.toBe(failure);
+  const fetch = exporter.getFinishedSpans().find((span) => span.name === 'tollgate.fetch')!;
+  expect(fetch.status).toEqual({ code: 2, message: 'TimeoutError' });
+  expect(JSON.stringify(fetch.attributes)).not.toContain('10.0.0.7');
+});
+
+test('a request the sampler dropped: no span under it, no traceparent sent', async () => {
+  const dropping = new BasicTracerProvider({
+    sampler: new AlwaysOffSampler(),
+    spanProcessors: [new SimpleSpanProcessor(exporter)],
+  }).getTracer('test');
+  const { res, state } = await startRequest(dropping);
+  let ran = false;
+  await runStageTraced(dropping, 'limits', state as OperationRequest, () => {
+    ran = true;
+  });
+  const headers: Record<string, string> = {};
+  await traceFetch(dropping, 'products', state, headers, async () => ({ statusCode: 200 }));
+  res.emit('finish');
+  expect(ran).toBe(true);
+  expect(headers).toEqual({});
+  expect(exporter.getFinishedSpans()).toEqual([]);
+});
