@@ -11,7 +11,7 @@
  * through @opentelemetry/api): whatever registers the SDK, the lines join the traces, and without an SDK the read
  * costs a lookup in an empty context.
  *
- * The keys every log line uses are listed in README "Observability" (Logs); `LOG_KEYS` below names the shared ones.
+ * The keys log lines use, one per concept, are listed in README "Observability" (Logs).
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { isSpanContextValid, trace } from '@opentelemetry/api';
@@ -20,7 +20,9 @@ import { redactSecrets } from './secret-shapes';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFields = Record<string, unknown>;
-export type LogFormat = 'json' | 'pretty';
+/** `auto`: `pretty` when stderr is a terminal, else `json`. */
+export type LogFormat = 'json' | 'pretty' | 'auto';
+export const LOG_FORMATS: readonly LogFormat[] = ['json', 'pretty', 'auto'];
 
 export interface Logger {
   debug(msg: string, fields?: LogFields): void;
@@ -40,7 +42,10 @@ export interface LoggerOptions {
   base?: LogFields;
   /** Where the lines go instead of stderr. */
   sink?: LogSink;
-  /** `json` (default): one JSON object per line. `pretty`: pino-pretty's readable output, for a terminal. */
+  /**
+   * `json` (default): one JSON object per line. `pretty`: pino-pretty's readable output, for a terminal. `auto`:
+   * pretty when stderr is a terminal.
+   */
   format?: LogFormat;
 }
 
@@ -87,14 +92,6 @@ export function redact(value: unknown, depth = 0): unknown {
   return out ?? value;
 }
 
-/** The shared keys: one key per concept in every line of the gateway and the subgraphs (README, Observability). */
-export const LOG_KEYS = {
-  requestId: 'request_id',
-  tenant: 'tenant',
-  traceId: 'trace_id',
-  spanId: 'span_id',
-} as const;
-
 const NO_TRACE: LogFields = Object.freeze({});
 
 /** `trace_id`/`span_id` of the active span, if any (a sampled-out span has ids too: they still join the logs). */
@@ -104,6 +101,23 @@ export function activeTraceFields(): LogFields {
   const context = span.spanContext();
   if (!isSpanContextValid(context)) return NO_TRACE;
   return { trace_id: context.traceId, span_id: context.spanId } as LogFields;
+}
+
+/** Where a request keeps the ids of its trace for a line written outside its spans (its request line). */
+export interface TraceNote {
+  traceId?: string;
+  spanId?: string;
+}
+
+/** Notes the active span's ids, unless ids were noted already: the first span a request is seen in. */
+export function noteTrace(note: TraceNote): void {
+  if (note.traceId !== undefined) return;
+  const span = trace.getActiveSpan();
+  if (!span) return;
+  const context = span.spanContext();
+  if (!isSpanContextValid(context)) return;
+  note.traceId = context.traceId;
+  note.spanId = context.spanId;
 }
 
 /**
@@ -143,7 +157,7 @@ function destinationFor(options: LoggerOptions): Destination {
   if (options.sink) {
     const sink = options.sink;
     out = { write: (line) => sink(line.endsWith('\n') ? line.slice(0, -1) : line) };
-  } else if (options.format === 'pretty') {
+  } else if (options.format === 'pretty' || (options.format === 'auto' && process.stderr.isTTY)) {
     // Synchronous, in this thread: no worker (pino.transport) to start, and nothing lost when the process exits.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pretty = require('pino-pretty') as (options: Record<string, unknown>) => Destination;
@@ -199,8 +213,8 @@ export function parseLogLevel(value: string | undefined, fallback: LogLevel): Lo
   return value && value in LEVELS ? (value as LogLevel) : fallback;
 }
 
-/** `LOG_FORMAT`: `json`, `pretty`, or `auto` (the default): pretty when stderr is a terminal. */
-export function parseLogFormat(value: string | undefined, isTTY: boolean): LogFormat | undefined {
-  if (value === undefined || value === '' || value === 'auto') return isTTY ? 'pretty' : 'json';
-  return value === 'json' || value === 'pretty' ? value : undefined;
+/** `LOG_FORMAT`: `json`, `pretty` or `auto` (unset: `auto`); undefined for anything else. */
+export function parseLogFormat(value: string | undefined): LogFormat | undefined {
+  if (value === undefined || value === '') return 'auto';
+  return LOG_FORMATS.find((format) => format === value);
 }

@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     createLogger().error(error instanceof Error ? error.message : String(error));
     process.exit(2);
   }
-  const logger = createLogger({ level: config.logLevel, base: { subgraph: config.name } });
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat, base: { service: config.name } });
   const running = await startNamedSubgraph(config.name, {
     host: config.host,
     port: config.port,

@@ -6,7 +6,7 @@ import { startGateway } from './server';
 
 async function main(): Promise<void> {
   const config = loadGatewayConfig(process.env);
-  const logger = createLogger({ level: config.logLevel, base: { service: 'gateway' } });
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat, base: { service: 'gateway' } });
   const gateway = await startGateway(config, { logger });
   logger.info('gateway listening', {
     url: `${gateway.url}/graphql`,

@@ -80,7 +80,8 @@ describe('gateway over HTTP', () => {
         status: 401,
         errorCodes: ['UNAUTHENTICATED'],
         reason: 'bad-tenant-claim',
-        level: 'warn',
+        // A client's refusal is the service working: info, not warn (faults are error).
+        level: 'info',
       });
       expect(JSON.stringify(platform.logs)).not.toContain(token);
     });
@@ -330,7 +331,9 @@ describe('gateway over HTTP', () => {
         status: 200,
         tenant: 'acme',
         principal: 'user-1',
-        operation: 'Mixed',
+        operationName: 'Mixed',
+        credential: 'jwt',
+        subgraphFetches: 1,
         errorCodes: ['NOT_FOUND'],
       });
       expect(typeof lines[0]?.durationMs).toBe('number');

@@ -158,11 +158,11 @@ function errorLog<TContext extends SubgraphContext<unknown, unknown>>(): ApolloS
           for (const error of errors) {
             const code = error.extensions.code;
             if (code === 'FORBIDDEN') {
-              contextValue.logger.warn('refused by a permission rule', { code, path: error.path });
+              contextValue.logger.info('refused by a permission rule', { code, path: error.path });
             } else if (code === SERVICE_UNAVAILABLE || isDatabaseUnavailable(unwrapResolverError(error))) {
               // The cause (a driver error, or the deadline) without the driver's text, which names hosts.
               const original = unwrapResolverError(error);
-              contextValue.logger.warn('database unavailable', {
+              contextValue.logger.error('database unavailable', {
                 path: error.path,
                 cause: original instanceof Error ? original.name : code,
               });
@@ -202,7 +202,7 @@ export async function startSubgraph<TModels, TLoaders>(
   if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)
     throw new Error('port must be 0–65535');
   if (options.internalKey.length < 32) throw new Error('the internal key must be at least 32 bytes');
-  const logger = options.logger ?? createLogger({ base: { subgraph: definition.name } });
+  const logger = options.logger ?? createLogger({ base: { service: definition.name } });
 
   const connection = await openDatabase({
     mongoUri: options.mongoUri,

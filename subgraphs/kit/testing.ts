@@ -135,7 +135,7 @@ export async function startTestSubgraph<TModels, TLoaders>(
   const logs: Record<string, unknown>[] = [];
   const logger = createLogger({
     level: 'debug',
-    base: { subgraph: definition.name },
+    base: { service: definition.name },
     sink: (line) => logs.push(JSON.parse(line) as Record<string, unknown>),
   });
   const running = await startSubgraph(definition, {
