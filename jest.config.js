@@ -46,6 +46,7 @@ const UNIT_TESTS = [
   'gateway/src/http/document-bounds.test.ts',
   'gateway/src/http/json-depth.test.ts',
   'gateway/src/http/persisted.test.ts',
+  'gateway/src/http/request-log.test.ts',
   'gateway/src/persisted/manifest.test.ts',
   'gateway/src/pipeline/authorize.test.ts',
   'gateway/src/pipeline/index.test.ts',
@@ -67,6 +68,7 @@ const UNIT_TESTS = [
   'subgraphs/kit/serialize.test.ts',
   'test/prerequisites.test.ts',
   'test/regexp-lint.test.ts',
+  'test/support/log-scan.test.ts',
 ];
 
 for (const file of UNIT_TESTS) {

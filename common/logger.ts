@@ -159,7 +159,6 @@ function destinationFor(options: LoggerOptions): Destination {
     out = { write: (line) => sink(line.endsWith('\n') ? line.slice(0, -1) : line) };
   } else if (options.format === 'pretty' || (options.format === 'auto' && process.stderr.isTTY)) {
     // Synchronous, in this thread: no worker (pino.transport) to start, and nothing lost when the process exits.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pretty = require('pino-pretty') as (options: Record<string, unknown>) => Destination;
     out = pretty({ destination: 2, sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'service' });
   } else {

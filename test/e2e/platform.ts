@@ -18,6 +18,7 @@ import { seedControlPlane } from '../../demo/control-plane';
 import { openControlPlane, type ControlPlane } from '../../gateway/src/control-plane/open';
 import { createTestIssuer, type TestIssuer } from '../../gateway/src/testing/jwt';
 import { writeTrustedIssuersFile } from '../../gateway/src/testing/platform';
+import { registerTestSecrets } from '../support/log-capture';
 
 export interface GraphQLResult {
   status: number;
@@ -58,6 +59,7 @@ export async function startRealPlatform(options: RealPlatformOptions = {}): Prom
   const prefix = `e2e_${randomBytes(4).toString('hex')}`;
   const dbNameFor = (name: string) => `${prefix}_${name}`;
   const secret = randomBytes(32);
+  registerTestSecrets(secret, ...SUBGRAPH_NAMES.map((name) => deriveSubgraphKey(secret, name)));
   const quiet: Logger = createLogger({ level: 'error', sink: () => {} });
 
   await seedDemoTenants({ mongoUri, dbNameFor });
