@@ -70,7 +70,7 @@ describe('reject mode', () => {
       expect.objectContaining({
         msg: 'authorization refused the operation',
         requestId: 'req-1',
-        tenantId: 'acme',
+        tenant: 'acme',
         operationName: 'Directory',
         mode: 'reject',
         denied: [
