@@ -160,7 +160,8 @@ function destinationFor(options: LoggerOptions): Destination {
   } else if (options.format === 'pretty' || (options.format === 'auto' && process.stderr.isTTY)) {
     // Synchronous, in this thread: no worker (pino.transport) to start, and nothing lost when the process exits.
     const pretty = require('pino-pretty') as (options: Record<string, unknown>) => Destination;
-    out = pretty({ destination: 2, sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'service' });
+    // Colour when the terminal supports it (or FORCE_COLOR, as `npm start` sets for its services' pipes).
+    out = pretty({ destination: 2, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'service' });
   } else {
     out = pino.destination({ dest: 2, sync: true });
   }
