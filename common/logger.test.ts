@@ -167,7 +167,10 @@ describe('the test run’s capture (TOLLGATE_LOG_CAPTURE)', () => {
         quiet.debug('below the level: not written, not captured');
         quiet.warn('two');
       });
-      const captured = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string });
+      const captured = readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { msg: string });
       expect(captured.map((l) => l.msg)).toEqual(['one', 'two']);
       expect(readFileSync(file, 'utf8')).not.toContain('s3cr3t');
     } finally {

@@ -48,7 +48,9 @@ describe('scanLogFile', () => {
     const file = join(dir, 'capture.jsonl');
     writeFileSync(
       file,
-      ['{"msg":"clean"}', `{"msg":"leak","secret":"${SECRET_HEX}"}`, '{"msg":"clean"}', `{"x":"${API_KEY}"}`].join('\n'),
+      ['{"msg":"clean"}', `{"msg":"leak","secret":"${SECRET_HEX}"}`, '{"msg":"clean"}', `{"x":"${API_KEY}"}`].join(
+        '\n',
+      ),
     );
     const leaks = await scanLogFile(file, [SECRET_HEX]);
     expect(leaks).toEqual([
