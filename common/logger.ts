@@ -152,6 +152,8 @@ interface Destination {
   write(line: string): void;
 }
 
+let stderr: Destination | undefined;
+
 function destinationFor(options: LoggerOptions): Destination {
   let out: Destination;
   if (options.sink) {
@@ -163,7 +165,9 @@ function destinationFor(options: LoggerOptions): Destination {
     // Colour when the terminal supports it (or FORCE_COLOR, as `npm start` sets for its services' pipes).
     out = pretty({ destination: 2, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'service' });
   } else {
-    out = pino.destination({ dest: 2, sync: true });
+    // One stderr stream for every logger of the process; synchronous, so nothing is lost when the process exits.
+    stderr ??= pino.destination({ dest: 2, sync: true });
+    out = stderr;
   }
   if (!process.env.TOLLGATE_LOG_CAPTURE) return out;
   return {
@@ -176,13 +180,16 @@ function destinationFor(options: LoggerOptions): Destination {
 
 const PINO_LEVEL: Record<LogLevel, pino.Level> = { debug: 'debug', info: 'info', warn: 'warn', error: 'error' };
 
+/** What a line without fields hands pino: one frozen object rather than a new one per line. */
+const NO_FIELDS: LogFields = Object.freeze({});
+
 /** Our `(msg, fields)` calls over pino's `(fields, msg)`. */
 function wrap(p: pino.Logger): Logger {
   return {
-    debug: (msg, fields) => p.debug(fields ?? {}, msg),
-    info: (msg, fields) => p.info(fields ?? {}, msg),
-    warn: (msg, fields) => p.warn(fields ?? {}, msg),
-    error: (msg, fields) => p.error(fields ?? {}, msg),
+    debug: (msg, fields) => p.debug(fields ?? NO_FIELDS, msg),
+    info: (msg, fields) => p.info(fields ?? NO_FIELDS, msg),
+    warn: (msg, fields) => p.warn(fields ?? NO_FIELDS, msg),
+    error: (msg, fields) => p.error(fields ?? NO_FIELDS, msg),
     // pino hands a child's fields to the root's `formatters.bindings` only for the root's base: redacted here.
     child: (fields) => wrap(p.child(redact(fields) as LogFields)),
   };
