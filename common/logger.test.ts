@@ -62,6 +62,13 @@ describe('createLogger', () => {
   });
 });
 
+describe('redact, bounded', () => {
+  it('writes an object nested deeper than it looks as a placeholder, never unredacted', () => {
+    const deep = { a: { b: { c: { d: { e: { token: API_KEY } } } } } };
+    expect(JSON.stringify(redact(deep))).toBe('{"a":{"b":{"c":{"d":{"e":"[too deep]"}}}}}');
+  });
+});
+
 describe('redact, copy-on-write', () => {
   it('returns the very object when nothing in it is a secret (no allocation on a clean line)', () => {
     const fields = { tenant: 'acme', nested: { list: ['a', 'b'] }, codes: ['FORBIDDEN'] };

@@ -54,6 +54,8 @@ export const LOG_LEVELS = Object.keys(LEVELS) as LogLevel[];
 
 const SECRET_KEYS = /^(authorization|token|jwt|apikey|api_key|x-api-key|secret|password|key|cookie|tollgate-context)$/i;
 const REDACTED = '[redacted]';
+const MAX_REDACT_DEPTH = 4;
+const TOO_DEEP = '[too deep]';
 
 /**
  * The value with secrets replaced. Copy-on-write: a value with nothing to redact is returned as it is (same
@@ -65,7 +67,10 @@ export function redact(value: unknown, depth = 0): unknown {
     return redactSecrets(value);
   }
   if (value instanceof Error) return { name: value.name, message: redact(value.message, depth + 1) };
-  if (depth > 4 || value === null || typeof value !== 'object') return value;
+  if (value === null || typeof value !== 'object') return value;
+  // Bounded walk; deeper than that nothing is looked at, so nothing is written either (fail closed: pino would
+  // otherwise stringify it unredacted).
+  if (depth > MAX_REDACT_DEPTH) return TOO_DEEP;
   if (Array.isArray(value)) {
     let out: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
