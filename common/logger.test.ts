@@ -2,8 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as api from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { createLogger, noteTrace, redact } from './logger';
 
 const JWT = 'eyJhbGciOiJFUzI1NiJ9.eyJ0ZW5hbnQiOiJhY21lIn0.c2lnbmF0dXJl';
@@ -115,12 +114,13 @@ describe('createLogger on pino', () => {
 
 describe('trace ids (a context manager and a tracer provider registered, as tracing does)', () => {
   beforeAll(() => {
-    api.context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-    api.trace.setGlobalTracerProvider(new BasicTracerProvider());
+    // The provider, AsyncLocalStorageContextManager and the W3C propagator, as globals.
+    new NodeTracerProvider().register();
   });
   afterAll(() => {
     api.trace.disable();
     api.context.disable();
+    api.propagation.disable();
   });
 
   it('puts the active span’s trace_id and span_id on every line written inside it, across awaits', async () => {

@@ -6,8 +6,7 @@
 import { resolve } from 'node:path';
 import { Bench } from 'tinybench';
 import { context, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { createLogger as CreateLogger } from '../common/logger';
 
 async function main(): Promise<void> {
@@ -34,8 +33,7 @@ async function main(): Promise<void> {
     codes: [] as string[],
   });
   // A tracer provider and a context manager, as when tracing is on: one line written inside an active span.
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  trace.setGlobalTracerProvider(new BasicTracerProvider());
+  new NodeTracerProvider().register();
   const span = trace.getTracer('bench').startSpan('request');
   const inSpan = trace.setSpan(context.active(), span);
   const bench = new Bench({ time: 1000 });

@@ -4,9 +4,8 @@
  * every request line of a traced request carries the trace id of its trace, checked against the spans exported.
  * Real gateway, real subgraphs over HTTP, FerretDB and Redis.
  */
-import { context, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { context, propagation, trace } from '@opentelemetry/api';
+import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
 import { startTestPlatform, type TestPlatform } from './testing/platform';
 
 const exporter = new InMemorySpanExporter();
@@ -32,14 +31,15 @@ async function requestLine(platform: TestPlatform, requestId: string): Promise<R
 describe('request log lines carry the trace id of their trace', () => {
   let platform: TestPlatform;
   beforeAll(async () => {
-    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-    trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+    // register(): the provider, AsyncLocalStorageContextManager and the W3C propagator, as globals.
+    new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }).register();
     platform = await startTestPlatform();
   });
   afterAll(async () => {
     await platform?.stop();
     trace.disable();
     context.disable();
+    propagation.disable();
   });
 
   it('for each of a few requests: its trace id, a span of that trace, its fetches and its client', async () => {
