@@ -45,7 +45,8 @@ export interface Command {
   options?: Options;
   /** Names of the positional arguments, all required. */
   positionals?: string[];
-  run(context: Context): Promise<void>;
+  /** Resolves to the exit code, 0 when it resolves to nothing (`cost` answers 1 for a document over the maximum). */
+  run(context: Context): Promise<void | number>;
 }
 
 const DURATION = /^(\d+)(s|m|h|d)$/;
@@ -68,6 +69,28 @@ export function list(value: string): string[] {
 export function string(values: Values, name: string): string | undefined {
   const value = values[name];
   return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * A flag that replaced `old`: its value under either name, the old one with a warning on stderr that names the new
+ * flag (scripts written against the old spelling keep working, and their authors learn the new one). Both names at
+ * once is a usage error. `--client` meant the display name in `key create` and the manifest id in `manifest …`; it
+ * became `--client-name` and `--manifest` respectively, so one flag means one thing everywhere.
+ */
+export function renamed(values: Values, io: Pick<CliIo, 'stderr'>, name: string, old: string): string | undefined {
+  const current = string(values, name);
+  const previous = string(values, old);
+  if (previous === undefined) return current;
+  if (current !== undefined) throw new UsageError(`give --${name} only (--${old} is its old name here)`);
+  io.stderr(`tollgate: warning: --${old} is deprecated here and will be removed; use --${name}\n`);
+  return previous;
+}
+
+/** `renamed`, required: the message names the new flag. */
+export function requiredRenamed(values: Values, io: Pick<CliIo, 'stderr'>, name: string, old: string): string {
+  const value = renamed(values, io, name, old);
+  if (value === undefined) throw new UsageError(`--${name} is required`);
+  return value;
 }
 
 export function required(values: Values, name: string): string {

@@ -5,7 +5,7 @@
  *
  * `runTollgate` takes its arguments and streams, and returns the exit code — 0 ok, 1 failure, 2 usage — so the
  * tests run it in-process; cli/tollgate.ts is the process around it. Errors are one line on stderr, no stack.
- * The commands are defined one file per group (tenant.ts, plan.ts, key.ts, manifest.ts, token-command.ts,
+ * The commands are defined one file per group (tenant.ts, plan.ts, key.ts, manifest.ts, token-command.ts, cost.ts,
  * migrate.ts); MongoDB, Redis and the supergraph come from the gateway's own validated configuration (gateway/src/config-common.ts).
  */
 import { parseArgs } from 'node:util';
@@ -20,6 +20,7 @@ import { openControlPlane, type ControlPlane } from '../gateway/src/control-plan
 import { RegistryValidationError } from '../gateway/src/control-plane/registry-common';
 import { createChangePublisher, type ChangePublisher } from '../gateway/src/tenants/changes';
 import { UsageError, type CliIo, type Command, type Options, type Values } from './command';
+import { COST_COMMANDS } from './cost';
 import { KEY_COMMANDS } from './key';
 import { MANIFEST_COMMANDS } from './manifest';
 import { MIGRATE_COMMANDS } from './migrate';
@@ -41,6 +42,7 @@ const COMMANDS: Record<string, Command> = {
   ...KEY_COMMANDS,
   ...MANIFEST_COMMANDS,
   ...TOKEN_COMMANDS,
+  ...COST_COMMANDS,
   ...MIGRATE_COMMANDS,
 };
 
@@ -176,7 +178,7 @@ export async function runTollgate(argv: readonly string[], io: CliIo): Promise<n
     }
     let config: CommonConfig | undefined;
     const loadConfig = () => (config ??= loadCommonConfig(io.env));
-    await command.run({
+    const code = await command.run({
       values,
       positionals,
       io,
@@ -205,7 +207,8 @@ export async function runTollgate(argv: readonly string[], io: CliIo): Promise<n
         io.stdout(`${values.json ? JSON.stringify(value, null, 2) : human()}\n`);
       },
     });
-    return 0;
+    // Only a number is an exit code: some commands end with `return io.stdout(…)`, whose value means nothing here.
+    return typeof code === 'number' ? code : 0;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (error instanceof UsageError || error instanceof RegistryValidationError) {

@@ -1,6 +1,6 @@
 /** `tollgate key …`: issue, list, revoke and rotate partner API keys. */
 import { API_KEY_SCOPES, apiKeyStatus, type ApiKeyRecord } from '../gateway/src/credentials/api-keys';
-import { UsageError, date, duration, list, required, string, table, type Command } from './command';
+import { UsageError, date, duration, list, required, requiredRenamed, string, table, type Command } from './command';
 import { requireManifest, requireTenant } from './known';
 
 function keyJson(key: ApiKeyRecord, now: number): Record<string, unknown> {
@@ -16,12 +16,14 @@ ${key}`;
 
 export const KEY_COMMANDS: Record<string, Command> = {
   'key create': {
-    usage: `key create --tenant <id> --client <name> --scopes <scope,…> --manifest <id> [--expires <duration>] [--quiet]
+    usage: `key create --tenant <id> --client-name <text> --scopes <scope,…> --manifest <id> [--expires <duration>] [--quiet]
       scopes: ${API_KEY_SCOPES.join(', ')}`,
     summary:
-      "Issues a partner API key (expires in 90d unless --expires) for one of the tenant's served manifests (manifest list). The key is printed once; --quiet prints it alone.",
+      "Issues a partner API key (expires in 90d unless --expires) for one of the tenant's served manifests (--manifest, the id `manifest list` shows). --client-name is the partner client's display name, free text (formerly --client, still accepted with a warning). The key is printed once; --quiet prints it alone.",
     options: {
       tenant: { type: 'string' },
+      'client-name': { type: 'string' },
+      // The old spelling of --client-name (renamed in command.ts).
       client: { type: 'string' },
       scopes: { type: 'string' },
       manifest: { type: 'string' },
@@ -31,7 +33,7 @@ export const KEY_COMMANDS: Record<string, Command> = {
     async run({ values, controlPlane, print, io }) {
       const expiresInMs = duration(string(values, 'expires') ?? '90d', '--expires');
       const tenantId = required(values, 'tenant');
-      const clientName = required(values, 'client');
+      const clientName = requiredRenamed(values, io, 'client-name', 'client');
       const scopes = list(required(values, 'scopes'));
       const unknownScopes = scopes.filter((scope) => !(API_KEY_SCOPES as readonly string[]).includes(scope));
       if (unknownScopes.length > 0)

@@ -34,7 +34,7 @@ export async function requireManifest(controlPlane: ControlPlane, tenantId: stri
   if (served.includes(client)) return;
   throw new Error(
     served.length === 0
-      ? `tenant ${tenantId} serves no manifest yet: publish one first (manifest publish <file> --tenant ${tenantId} --client <manifest id>)`
+      ? `tenant ${tenantId} serves no manifest yet: publish one first (manifest publish <file> --tenant ${tenantId} --manifest <id>)`
       : `tenant ${tenantId} serves no manifest ${client}; its manifests are ${served.join(', ')}`,
   );
 }

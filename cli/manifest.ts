@@ -3,7 +3,19 @@ import { readFileSync } from 'node:fs';
 import { checkManifest } from '../gateway/src/persisted/manifest';
 import type { ManifestVersion } from '../gateway/src/persisted/registry';
 import { buildApiSchema } from '../gateway/src/schema/api-schema';
-import { UsageError, date, required, string, table, type Command, type Options, type Values } from './command';
+import {
+  UsageError,
+  date,
+  renamed,
+  required,
+  requiredRenamed,
+  string,
+  table,
+  type CliIo,
+  type Command,
+  type Options,
+  type Values,
+} from './command';
 
 /** `served` is the newest version not retired: the one gateways answer with. */
 function manifestJson(version: ManifestVersion, served: ManifestVersion | undefined): Record<string, unknown> {
@@ -43,18 +55,28 @@ async function readManifest(file: string, supergraphPath: string, stdin: (() => 
   return checked.manifest;
 }
 
-const MANIFEST_SCOPE_OPTIONS: Options = { tenant: { type: 'string' }, client: { type: 'string' } };
+/**
+ * `--manifest <id>` names a manifest, as in `key create`; `--client` is its old spelling, accepted with a warning
+ * (command.ts, `renamed`).
+ */
+const MANIFEST_SCOPE_OPTIONS: Options = {
+  tenant: { type: 'string' },
+  manifest: { type: 'string' },
+  client: { type: 'string' },
+};
+
+const manifestId = (values: Values, io: CliIo) => requiredRenamed(values, io, 'manifest', 'client');
 
 export const MANIFEST_COMMANDS: Record<string, Command> = {
   'manifest publish': {
-    usage: 'manifest publish <file|-> --tenant <id> --client <name>',
+    usage: 'manifest publish <file|-> --tenant <id> --manifest <id>',
     summary:
-      "Publishes a persisted-operation manifest (Apollo's format, as `npm run codegen` writes it) as the client's next version, after validating every operation against the supergraph's API schema (SUPERGRAPH_PATH, default schema/supergraph.graphql); - reads it from standard input. Every gateway serves it within 5 s. The client is what an API key's --manifest names; storefront is the tenant's frontend safelist.",
+      "Publishes a persisted-operation manifest (Apollo's format, as `npm run codegen` writes it) as the client's next version, after validating every operation against the supergraph's API schema (SUPERGRAPH_PATH, default schema/supergraph.graphql); - reads it from standard input. Every gateway serves it within 5 s. --manifest is the manifest's id, the one `key create --manifest` names (formerly --client, still accepted with a warning); storefront is the tenant's frontend safelist.",
     options: MANIFEST_SCOPE_OPTIONS,
     positionals: ['file'],
     async run({ values, positionals, controlPlane, config, print, io }) {
       const tenantId = required(values, 'tenant');
-      const client = required(values, 'client');
+      const client = manifestId(values, io);
       const manifest = await readManifest(positionals[0]!, config().supergraphPath, io.stdin);
       const published = await (await controlPlane()).manifests.publish(tenantId, client, manifest);
       print(
@@ -65,18 +87,18 @@ export const MANIFEST_COMMANDS: Record<string, Command> = {
     },
   },
   'manifest list': {
-    usage: 'manifest list --tenant <id> [--client <name>]',
+    usage: 'manifest list --tenant <id> [--manifest <id>]',
     summary: "Lists the versions of the tenant's manifests: served (the newest not retired), superseded or retired.",
     options: MANIFEST_SCOPE_OPTIONS,
-    async run({ values, controlPlane, print }) {
+    async run({ values, controlPlane, print, io }) {
       const tenantId = required(values, 'tenant');
-      const versions = await (await controlPlane()).manifests.list(tenantId, string(values, 'client'));
+      const versions = await (await controlPlane()).manifests.list(tenantId, renamed(values, io, 'manifest', 'client'));
       const servedVersion = new Map<string, number>();
       for (const v of versions) if (!v.retiredAt) servedVersion.set(v.client, v.version);
       const rows = versions.map((v) => manifestJson(v, servedVersion.get(v.client) === v.version ? v : undefined));
       print(rows, () =>
         table(
-          ['CLIENT', 'VERSION', 'STATUS', 'OPERATIONS', 'PUBLISHED', 'RETIRED'],
+          ['MANIFEST', 'VERSION', 'STATUS', 'OPERATIONS', 'PUBLISHED', 'RETIRED'],
           versions.map((v, i) => [
             v.client,
             String(v.version),
@@ -90,13 +112,13 @@ export const MANIFEST_COMMANDS: Record<string, Command> = {
     },
   },
   'manifest show': {
-    usage: 'manifest show --tenant <id> --client <name> [--version <n>]',
+    usage: 'manifest show --tenant <id> --manifest <id> [--version <n>]',
     summary:
       'Shows the operations of a manifest version; the served one unless --version. --json includes their bodies.',
     options: { ...MANIFEST_SCOPE_OPTIONS, version: { type: 'string' } },
-    async run({ values, controlPlane, print }) {
+    async run({ values, controlPlane, print, io }) {
       const tenantId = required(values, 'tenant');
-      const client = required(values, 'client');
+      const client = manifestId(values, io);
       const version = manifestVersion(values);
       const { manifests } = await controlPlane();
       const shown =
@@ -119,16 +141,16 @@ export const MANIFEST_COMMANDS: Record<string, Command> = {
     },
   },
   'manifest retire': {
-    usage: 'manifest retire --tenant <id> --client <name> --version <n>',
+    usage: 'manifest retire --tenant <id> --manifest <id> --version <n>',
     summary:
       'Stops serving a manifest version on every gateway within 5 s; the newest version not retired, if any, is served instead.',
     options: { ...MANIFEST_SCOPE_OPTIONS, version: { type: 'string' } },
-    async run({ values, controlPlane, print }) {
+    async run({ values, controlPlane, print, io }) {
       const version = manifestVersion(values);
       if (version === undefined) throw new UsageError('--version is required');
-      const retired = await (
-        await controlPlane()
-      ).manifests.retire(required(values, 'tenant'), required(values, 'client'), version);
+      const tenantId = required(values, 'tenant');
+      const client = manifestId(values, io);
+      const retired = await (await controlPlane()).manifests.retire(tenantId, client, version);
       print(
         manifestJson(retired, undefined),
         () => `Retired manifest ${retired.client} version ${retired.version} of tenant ${retired.tenantId}.`,

@@ -1,4 +1,4 @@
-import { closest, editDistance } from './suggest';
+import { closest, editDistance, typoDistance } from './suggest';
 
 describe('did you mean', () => {
   it('measures edits', () => {
@@ -14,5 +14,17 @@ describe('did you mean', () => {
     expect(closest('manifests', ['manifest', 'plan'])).toBe('manifest');
     expect(closest('delete', ['tenant show', 'plan list'])).toBeUndefined();
     expect(closest('x', ['y'])).toBe('y');
+  });
+
+  it('counts a swap of adjacent characters as one typo, so short words still get their suggestion', () => {
+    expect(typoDistance('cots', 'cost')).toBe(1);
+    expect(typoDistance('max-cots', 'max-cost')).toBe(1);
+    expect(typoDistance('creat', 'create')).toBe(1);
+    expect(typoDistance('show', 'show')).toBe(0);
+    expect(typoDistance('', 'abc')).toBe(3);
+    expect(typoDistance('ab', 'ba')).toBe(1);
+    expect(typoDistance('abc', 'ca')).toBe(3);
+    expect(closest('cots', ['cost', 'token'])).toBe('cost');
+    expect(closest('palm', ['plan'])).toBeUndefined();
   });
 });

@@ -97,10 +97,17 @@ describe('usage', () => {
     ['key list'],
     ['key revoke'],
     ['key rotate'],
+    ['manifest publish'],
+    ['manifest list'],
+    ['manifest show'],
+    ['manifest retire'],
     ['token'],
+    ['cost'],
+    ['migrate'],
     ['tenant'],
     ['plan'],
     ['key'],
+    ['manifest'],
   ])('answers %s --help on stdout with exit 0', async (command) => {
     const run = await tollgate(`${command} --help`);
     expect(run).toMatchObject({ code: 0, stderr: '' });
@@ -126,11 +133,26 @@ describe('usage', () => {
     ['tenat list', 'tollgate: unknown command "tenat"; did you mean "tenant list"?'],
     ['plan set pro --max-cots 10', 'tollgate: unknown option --max-cots; did you mean --max-cost?'],
     ['key create --tenant acme --manifset m', 'tollgate: unknown option --manifset; did you mean --manifest?'],
+    ['key creat --tenant acme', 'tollgate: unknown command "key creat"; did you mean "key create"?'],
+    ['manifest pubilsh x.json', 'tollgate: unknown command "manifest pubilsh"; did you mean "manifest publish"?'],
+    ['cots q.graphql --tenant acme', 'tollgate: unknown command "cots"; did you mean "cost"?'],
+    ['manifest show --tenant acme --manfest m', 'tollgate: unknown option --manfest; did you mean --manifest?'],
+    ['key create --tenant acme --client-nam x', 'tollgate: unknown option --client-nam; did you mean --client-name?'],
   ])('suggests what %s probably meant', async (args, line) => {
     const run = await tollgate(args);
     expect(run.code).toBe(2);
     expect(run.stderr.split('\n')[0]).toBe(line);
   });
+
+  it.each([['tenant'], ['plan'], ['key'], ['manifest']])(
+    'answers the bare group %s with its actions on stderr and exit 2',
+    async (group) => {
+      const run = await tollgate(group);
+      expect(run).toMatchObject({ code: 2, stdout: '' });
+      expect(run.stderr).toMatch(new RegExp(`^Usage: npm run --silent tollgate -- ${group} <action> \\[options\\]\n`));
+      expect(run.stderr).toContain(`  ${group} `);
+    },
+  );
 
   it('suggests nothing for a word that is no typo', async () => {
     const run = await tollgate('tenant delete acme');
@@ -246,11 +268,11 @@ const ACME_PARTNER_MANIFEST = join(ROOT, 'schema', 'operations', 'acme-partner',
 describe('API keys', () => {
   // A tenant of their own, serving the manifest the keys name: a key for a manifest the tenant does not serve is refused.
   const CREATE =
-    'key create --tenant keyco --client "Keyco ERP" --scopes catalog:read,inventory:read --manifest erp-v1';
+    'key create --tenant keyco --client-name "Keyco ERP" --scopes catalog:read,inventory:read --manifest erp-v1';
 
   beforeAll(async () => {
     await json('tenant create keyco --name Keyco --plan pro');
-    await json(`manifest publish ${ACME_PARTNER_MANIFEST} --tenant keyco --client erp-v1`);
+    await json(`manifest publish ${ACME_PARTNER_MANIFEST} --tenant keyco --manifest erp-v1`);
   });
 
   it('prints a new key once: alone with --quiet', async () => {
@@ -291,9 +313,13 @@ describe('API keys', () => {
   });
 
   it.each([
-    ['without scopes', 'key create --tenant acme --client x --manifest m', 2],
-    ['with an unknown scope', 'key create --tenant acme --client x --scopes catalog:admin --manifest m', 2],
-    ['for a tenant that does not exist', 'key create --tenant nobody --client x --scopes catalog:read --manifest m', 1],
+    ['without scopes', 'key create --tenant acme --client-name x --manifest m', 2],
+    ['with an unknown scope', 'key create --tenant acme --client-name x --scopes catalog:admin --manifest m', 2],
+    [
+      'for a tenant that does not exist',
+      'key create --tenant nobody --client-name x --scopes catalog:read --manifest m',
+      1,
+    ],
     ['for a key that does not exist', 'key revoke AAAAAAAAAAAA', 1],
   ])('refuses %s', async (_label, args, code) => {
     const run = await tollgate(args);
@@ -303,7 +329,7 @@ describe('API keys', () => {
 
   it('lists the valid scopes for an unknown one', async () => {
     const run = await tollgate(
-      'key create --tenant keyco --client x --scopes catalog:read,catalog:admin --manifest erp-v1',
+      'key create --tenant keyco --client-name x --scopes catalog:read,catalog:admin --manifest erp-v1',
     );
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(
@@ -314,30 +340,87 @@ describe('API keys', () => {
   it("refuses a manifest the tenant does not serve (a typo), listing the tenant's manifests, and issues nothing", async () => {
     const before = await json<unknown[]>('key list --tenant keyco');
     const run = await tollgate(
-      'key create --tenant keyco --client "Keyco ERP" --scopes catalog:read --manifest erp-v2',
+      'key create --tenant keyco --client-name "Keyco ERP" --scopes catalog:read --manifest erp-v2',
     );
     expect(run).toMatchObject({ code: 1, stdout: '' });
     expect(run.stderr).toBe('tollgate: tenant keyco serves no manifest erp-v2; its manifests are erp-v1\n');
     expect(await json<unknown[]>('key list --tenant keyco')).toHaveLength(before.length);
 
     await json('tenant create emptyco --name Emptyco');
-    const none = await tollgate('key create --tenant emptyco --client x --scopes catalog:read --manifest erp-v1');
+    const none = await tollgate('key create --tenant emptyco --client-name x --scopes catalog:read --manifest erp-v1');
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/^tollgate: tenant emptyco serves no manifest yet: publish one first/);
   });
 
   it('refuses a manifest whose every version is retired', async () => {
-    await json(`manifest publish ${ACME_PARTNER_MANIFEST} --tenant keyco --client old-erp`);
-    await json('manifest retire --tenant keyco --client old-erp --version 1');
-    const run = await tollgate('key create --tenant keyco --client x --scopes catalog:read --manifest old-erp');
+    await json(`manifest publish ${ACME_PARTNER_MANIFEST} --tenant keyco --manifest old-erp`);
+    await json('manifest retire --tenant keyco --manifest old-erp --version 1');
+    const run = await tollgate('key create --tenant keyco --client-name x --scopes catalog:read --manifest old-erp');
     expect(run.code).toBe(1);
     expect(run.stderr).toBe('tollgate: tenant keyco serves no manifest old-erp; its manifests are erp-v1\n');
+  });
+
+  describe('one pair of flags: --client-name is the display name, --manifest the manifest id, in every command', () => {
+    it('names them so in the help of key create and of every manifest command', async () => {
+      expect((await tollgate('key create --help')).stdout).toContain(
+        'key create --tenant <id> --client-name <text> --scopes <scope,…> --manifest <id>',
+      );
+      for (const action of ['publish', 'list', 'show', 'retire']) {
+        const help = (await tollgate(`manifest ${action} --help`)).stdout;
+        expect(help).toMatch(new RegExp(`manifest ${action} .*--manifest <id>`));
+        expect(help.split('\n')[0]).not.toContain('--client');
+      }
+    });
+
+    it('still takes key create --client (the old name of --client-name), warning that names the new flag', async () => {
+      const run = await tollgate(
+        'key create --tenant keyco --client "Old ERP" --scopes catalog:read --manifest erp-v1 --json',
+      );
+      expect(run.code).toBe(0);
+      expect(run.stderr).toBe(
+        'tollgate: warning: --client is deprecated here and will be removed; use --client-name\n',
+      );
+      expect(JSON.parse(run.stdout)).toMatchObject({ clientName: 'Old ERP', manifest: 'erp-v1' });
+    });
+
+    it('still takes manifest … --client (the old name of --manifest), warning that names the new flag', async () => {
+      const warning = 'tollgate: warning: --client is deprecated here and will be removed; use --manifest\n';
+      const published = await tollgate(
+        `manifest publish ${ACME_PARTNER_MANIFEST} --tenant keyco --client legacy-erp --json`,
+      );
+      expect(published).toMatchObject({ code: 0, stderr: warning });
+      expect(JSON.parse(published.stdout)).toMatchObject({ client: 'legacy-erp', version: 1 });
+      const listed = await tollgate('manifest list --tenant keyco --client legacy-erp --json');
+      expect(listed).toMatchObject({ code: 0, stderr: warning });
+      expect((JSON.parse(listed.stdout) as unknown[]).length).toBe(1);
+      const shown = await tollgate('manifest show --tenant keyco --client legacy-erp --json');
+      expect(shown).toMatchObject({ code: 0, stderr: warning });
+      const retired = await tollgate('manifest retire --tenant keyco --client legacy-erp --version 1 --json');
+      expect(retired).toMatchObject({ code: 0, stderr: warning });
+    });
+
+    it('refuses the old and the new name together, and names the new flag when neither is given', async () => {
+      const both = await tollgate('manifest show --tenant keyco --manifest erp-v1 --client erp-v1');
+      expect(both.code).toBe(2);
+      expect(both.stderr.split('\n')[0]).toBe('tollgate: give --manifest only (--client is its old name here)');
+      const neither = await tollgate('manifest show --tenant keyco');
+      expect(neither.code).toBe(2);
+      expect(neither.stderr.split('\n')[0]).toBe('tollgate: --manifest is required');
+      const noName = await tollgate('key create --tenant keyco --scopes catalog:read --manifest erp-v1');
+      expect(noName.code).toBe(2);
+      expect(noName.stderr.split('\n')[0]).toBe('tollgate: --client-name is required');
+    });
+
+    it('heads the manifest column MANIFEST in manifest list and key list', async () => {
+      expect((await tollgate('manifest list --tenant keyco')).stdout.split('\n')[0]).toMatch(/^MANIFEST\s+VERSION/);
+      expect((await tollgate('key list --tenant keyco')).stdout.split('\n')[0]).toMatch(/\sMANIFEST\s/);
+    });
   });
 });
 
 describe('manifests', () => {
   const ACME_PARTNER = join(ROOT, 'schema', 'operations', 'acme-partner', 'generated', 'manifest.json');
-  const SCOPE = '--tenant acme --client acme-partner';
+  const SCOPE = '--tenant acme --manifest acme-partner';
 
   it('publishes versions, lists and shows them, and retires one, announcing every change', async () => {
     received.length = 0;
@@ -389,21 +472,21 @@ describe('manifests', () => {
         operations: [{ id, name: 'Gone', type: 'query', body }],
       }),
     );
-    const run = await tollgate(`manifest publish ${file} --tenant acme --client gone`);
+    const run = await tollgate(`manifest publish ${file} --tenant acme --manifest gone`);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('the manifest was refused; nothing was published');
     expect(run.stderr).toContain('operations[0]: does not validate: Cannot query field "costPrice" on type "Product".');
-    expect(await json('manifest list --tenant acme --client gone')).toEqual([]);
+    expect(await json('manifest list --tenant acme --manifest gone')).toEqual([]);
   });
 
   it.each([
-    ['without a tenant', `manifest publish x.json --client c`, 2],
-    ['retiring without a version', 'manifest retire --tenant acme --client acme-partner', 2],
-    ['a client name that is not one', `manifest show --tenant acme --client a/b --version 1`, 1],
-    ['a file that is not there', 'manifest publish /nonexistent.json --tenant acme --client c', 1],
+    ['without a tenant', `manifest publish x.json --manifest c`, 2],
+    ['retiring without a version', 'manifest retire --tenant acme --manifest acme-partner', 2],
+    ['a manifest id that is not one', `manifest show --tenant acme --manifest a/b --version 1`, 1],
+    ['a file that is not there', 'manifest publish /nonexistent.json --tenant acme --manifest c', 1],
     [
       'a tenant that does not exist',
-      `manifest publish ${join(ROOT, 'schema', 'operations', 'acme-partner', 'generated', 'manifest.json')} --tenant nobody --client c`,
+      `manifest publish ${join(ROOT, 'schema', 'operations', 'acme-partner', 'generated', 'manifest.json')} --tenant nobody --manifest c`,
       1,
     ],
   ])('refuses %s', async (_label, args, code) => {
@@ -416,7 +499,7 @@ describe('manifests', () => {
 describe('manifest publish - (standard input)', () => {
   it('publishes a manifest piped in', async () => {
     const run = await tollgate(
-      'manifest publish - --tenant acme --client piped --json',
+      'manifest publish - --tenant acme --manifest piped --json',
       {},
       readFileSync(ACME_PARTNER_MANIFEST, 'utf8'),
     );
@@ -425,7 +508,7 @@ describe('manifest publish - (standard input)', () => {
   });
 
   it('refuses input that is not JSON, naming standard input', async () => {
-    const run = await tollgate('manifest publish - --tenant acme --client piped', {}, '{ not json');
+    const run = await tollgate('manifest publish - --tenant acme --manifest piped', {}, '{ not json');
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^tollgate: cannot read standard input as JSON: /);
   });
@@ -521,7 +604,7 @@ describe('as an npm script', () => {
       'create',
       '--tenant',
       'keyco',
-      '--client',
+      '--client-name',
       'Script',
       '--scopes',
       'catalog:read',
@@ -568,7 +651,7 @@ describe('as the tollgate bin (package.json "bin", bin/tollgate.js)', () => {
   it('reads a manifest from a pipe: manifest publish -', () => {
     const run = spawnSync(
       process.execPath,
-      [LAUNCHER, 'manifest', 'publish', '-', '--tenant', 'acme', '--client', 'piped-bin', '--json'],
+      [LAUNCHER, 'manifest', 'publish', '-', '--tenant', 'acme', '--manifest', 'piped-bin', '--json'],
       {
         env: { ...process.env, ...env },
         input: readFileSync(ACME_PARTNER_MANIFEST, 'utf8'),

@@ -50,6 +50,8 @@ export interface RealPlatformOptions {
   mongoUriFor?: (name: SubgraphName) => string;
   /** Changes the seeded control plane (tenant modes, plan limits) before the gateway starts. */
   prepareControlPlane?: (controlPlane: ControlPlane) => Promise<void>;
+  /** The gateway's logger (its request lines, say); a silent one otherwise. */
+  logger?: Logger;
 }
 
 export async function startRealPlatform(options: RealPlatformOptions = {}): Promise<RealPlatform> {
@@ -108,7 +110,7 @@ export async function startRealPlatform(options: RealPlatformOptions = {}): Prom
     redisUrl,
     budgetFailMode: 'open',
   };
-  const gateway = await startGateway(config, { logger: quiet });
+  const gateway = await startGateway(config, { logger: options.logger ?? quiet });
 
   return {
     gateway,

@@ -26,6 +26,7 @@ import {
 import { ControlPlaneUnavailableError } from '../tenants/refreshing-cache';
 import { maskError } from '../upstream/mask-errors';
 import { codeAbandonedWork } from './abandoned-work';
+import { clientAwarenessOf } from './client-awareness';
 import { requestLineFields, requestLogLevel } from './request-log';
 
 /** A client's request id is echoed only when it cannot smuggle anything into a log line or a header. */
@@ -114,8 +115,8 @@ export function trackRequests(logger: Logger, observer?: RequestObserver): Reque
         status,
         durationMs,
         log: state.log,
-        clientName: req.get('apollographql-client-name'),
-        clientVersion: req.get('apollographql-client-version'),
+        // Which application and release sent it, as Apollo Client announces them (never trusted, only logged).
+        client: clientAwarenessOf((name) => req.get(name)),
         aborted: !res.writableFinished,
       });
       logger[requestLogLevel(req.path, status, state.log.errorCodes)]('request', fields);

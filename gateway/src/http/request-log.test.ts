@@ -1,4 +1,4 @@
-import { clientHeader, requestLineFields, requestLogLevel } from './request-log';
+import { requestLineFields, requestLogLevel } from './request-log';
 import type { RequestLog } from '../request';
 
 describe('requestLogLevel', () => {
@@ -21,15 +21,6 @@ describe('requestLogLevel', () => {
   });
 });
 
-describe('clientHeader', () => {
-  it('keeps a short value, drops an empty one, cuts a long one', () => {
-    expect(clientHeader('storefront-web')).toBe('storefront-web');
-    expect(clientHeader(undefined)).toBeUndefined();
-    expect(clientHeader('')).toBeUndefined();
-    expect(clientHeader('x'.repeat(10_000))).toBe(`${'x'.repeat(64)}…`);
-  });
-});
-
 describe('requestLineFields', () => {
   const base = {
     requestId: 'r-12345678',
@@ -37,8 +28,7 @@ describe('requestLineFields', () => {
     path: '/graphql',
     status: 200,
     durationMs: 12.5,
-    clientName: 'storefront-web',
-    clientVersion: '3.2.1',
+    client: { clientName: 'storefront-web', clientVersion: '3.2.1' },
     aborted: false,
   };
 

@@ -10,6 +10,7 @@
 import type { LogFields, LogLevel } from '../../../common/logger';
 import { ErrorCode } from '../errors';
 import type { RequestLog } from '../request';
+import type { ClientAwareness } from './client-awareness';
 
 /** Codes that say something failed on our side or downstream, whatever the HTTP status. */
 const FAULT_CODES: ReadonlySet<string> = new Set([
@@ -27,15 +28,6 @@ export function requestLogLevel(path: string, status: number, codes: readonly st
   return 'info';
 }
 
-/** Client names and versions are whatever the client sends: kept to a length a log line can carry. */
-const MAX_CLIENT_HEADER = 64;
-
-/** A client header's value for the log line: absent, or at most MAX_CLIENT_HEADER characters. */
-export function clientHeader(value: string | undefined): string | undefined {
-  if (value === undefined || value === '') return undefined;
-  return value.length > MAX_CLIENT_HEADER ? `${value.slice(0, MAX_CLIENT_HEADER)}…` : value;
-}
-
 export interface RequestLineInput {
   requestId: string;
   method: string;
@@ -43,9 +35,8 @@ export interface RequestLineInput {
   status: number;
   durationMs: number;
   log: RequestLog;
-  /** `apollographql-client-name` / `-version`, as the client sent them. */
-  clientName: string | undefined;
-  clientVersion: string | undefined;
+  /** `apollographql-client-name` / `-version`, those acceptable in a log line (client-awareness.ts). */
+  client: ClientAwareness;
   /** The response was not finished when the connection closed. */
   aborted: boolean;
 }
@@ -62,8 +53,8 @@ export function requestLineFields(input: RequestLineInput): LogFields {
     tenant: log.tenantId,
     principal: log.principal,
     credential: log.credential,
-    clientName: clientHeader(input.clientName),
-    clientVersion: clientHeader(input.clientVersion),
+    clientName: input.client.clientName,
+    clientVersion: input.client.clientVersion,
     operationName: log.operationName,
     costRequested: log.requestedCost,
     costActual: log.actualCost,
