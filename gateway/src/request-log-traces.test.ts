@@ -71,6 +71,10 @@ describe('request log lines carry the trace id of their trace', () => {
         clientVersion: `3.2.${index}`,
         errorCodes: [],
       });
+      // Priced and charged: the cost the client was told (extensions.cost) is the cost in the line.
+      const cost = res.body.extensions?.cost as { requestedQueryCost: number; actualQueryCost: number };
+      expect(cost.requestedQueryCost).toEqual(expect.any(Number));
+      expect(line).toMatchObject({ costRequested: cost.requestedQueryCost, costActual: cost.actualQueryCost });
       traceIds.add(line.trace_id as string);
     }
     expect(traceIds.size).toBe(REQUESTS.length);
