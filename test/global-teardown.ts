@@ -26,8 +26,10 @@ function devSecrets(): string[] {
 async function checkLogCapture(): Promise<void> {
   const capture = process.env[LOG_CAPTURE_ENV];
   if (!capture) return;
-  const leaks = await scanLogFile(capture, [...registeredSecrets(capture), ...devSecrets()]);
+  const secrets = [...registeredSecrets(capture), ...devSecrets()];
+  const { lines, leaks } = await scanLogFile(capture, secrets);
   if (leaks.length > 0) throw new Error(describeLeaks(capture, leaks));
+  process.stderr.write(`log scan: ${lines} log lines of this run, ${secrets.length} registered secrets, none leaked\n`);
   rmSync(capture, { force: true });
   rmSync(secretsFileOf(capture), { force: true });
 }

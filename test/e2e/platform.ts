@@ -62,7 +62,9 @@ export async function startRealPlatform(options: RealPlatformOptions = {}): Prom
   const dbNameFor = (name: string) => `${prefix}_${name}`;
   const secret = randomBytes(32);
   registerTestSecrets(secret, ...SUBGRAPH_NAMES.map((name) => deriveSubgraphKey(secret, name)));
-  const quiet: Logger = createLogger({ level: 'error', sink: () => {} });
+  // Nothing on the console, but every line written: in a test run each goes to the capture the global teardown scans
+  // for secrets (test/support/log-scan.ts), and these are the tests where both tenants' real data flows.
+  const quiet: Logger = createLogger({ level: process.env.TOLLGATE_LOG_CAPTURE ? 'debug' : 'error', sink: () => {} });
 
   await seedDemoTenants({ mongoUri, dbNameFor });
   await seedControlPlane({ mongoUri, dbName: dbNameFor('control') });

@@ -52,7 +52,8 @@ describe('scanLogFile', () => {
         '\n',
       ),
     );
-    const leaks = await scanLogFile(file, [SECRET_HEX]);
+    const { lines, leaks } = await scanLogFile(file, [SECRET_HEX]);
+    expect(lines).toBe(4);
     expect(leaks).toEqual([
       { line: 2, kind: 'registered-secret' },
       { line: 4, kind: 'credential-shape' },
@@ -64,7 +65,7 @@ describe('scanLogFile', () => {
 
     const clean = join(dir, 'clean.jsonl');
     writeFileSync(clean, '{"msg":"clean"}\n');
-    expect(await scanLogFile(clean, [SECRET_HEX])).toEqual([]);
-    expect(await scanLogFile(join(dir, 'absent.jsonl'), [])).toEqual([]);
+    expect(await scanLogFile(clean, [SECRET_HEX])).toEqual({ lines: 1, leaks: [] });
+    expect(await scanLogFile(join(dir, 'absent.jsonl'), [])).toEqual({ lines: 0, leaks: [] });
   });
 });

@@ -52,9 +52,15 @@ export class LineScanner {
   }
 }
 
+export interface ScanResult {
+  /** Lines scanned. */
+  lines: number;
+  leaks: Leak[];
+}
+
 /** Every leaking line of a capture file (streamed: the file of a whole run can be large). */
-export async function scanLogFile(path: string, secrets: Iterable<string>): Promise<Leak[]> {
-  if (!existsSync(path)) return [];
+export async function scanLogFile(path: string, secrets: Iterable<string>): Promise<ScanResult> {
+  if (!existsSync(path)) return { lines: 0, leaks: [] };
   const scanner = new LineScanner(secrets);
   const leaks: Leak[] = [];
   let line = 0;
@@ -63,7 +69,7 @@ export async function scanLogFile(path: string, secrets: Iterable<string>): Prom
     const kind = scanner.check(text);
     if (kind) leaks.push({ line, kind });
   }
-  return leaks;
+  return { lines: line, leaks };
 }
 
 /** The failure message for a run whose logs leaked: where, and what kind, at most `max` lines of it. */
