@@ -38,7 +38,7 @@ export type LogSink = (line: string) => void;
 export interface LoggerOptions {
   /** Lines below this level are not written. Default `info`. */
   level?: LogLevel;
-  /** Fields on every line (`service`, `subgraph`). */
+  /** Fields on every line (`service`). */
   base?: LogFields;
   /** Where the lines go instead of stderr. */
   sink?: LogSink;
@@ -81,20 +81,26 @@ export function redact(value: unknown, depth = 0): unknown {
     }
     return out ?? value;
   }
+  const record = value as Record<string, unknown>;
   let out: Record<string, unknown> | undefined;
-  const seen: [string, unknown][] = [];
-  for (const k in value) {
-    if (!Object.prototype.hasOwnProperty.call(value, k)) continue;
-    const v = (value as Record<string, unknown>)[k];
+  for (const k in record) {
+    if (!Object.prototype.hasOwnProperty.call(record, k)) continue;
+    const v = record[k];
     const clean = SECRET_KEYS.test(k) && v !== undefined ? REDACTED : redact(v, depth + 1);
-    if (clean !== v && !out) {
-      out = {};
-      for (const [sk, sv] of seen) out[sk] = sv;
-    }
+    if (clean !== v && !out) out = copyKeysBefore(record, k);
     if (out) out[k] = clean;
-    else seen.push([k, v]);
   }
-  return out ?? value;
+  return out ?? record;
+}
+
+/** The own fields of `record` that come before `key`, in order: the unchanged start of a copy. */
+function copyKeysBefore(record: Record<string, unknown>, key: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k in record) {
+    if (k === key) break;
+    if (Object.prototype.hasOwnProperty.call(record, k)) out[k] = record[k];
+  }
+  return out;
 }
 
 const NO_TRACE: LogFields = Object.freeze({});
