@@ -23,6 +23,11 @@ export interface Caller {
   /** The token's subject, or `key:<keyId>` for an API key. */
   principal: string;
   roles: readonly Role[];
+  /**
+   * Set only while a developer previews a persona (http/preview-roles.ts): the roles the token itself holds, while
+   * `roles` holds the persona's. Decisions about the person (may they introspect) read these.
+   */
+  tokenRoles?: readonly Role[];
   credential: 'jwt' | 'apiKey';
   /** Milliseconds since the epoch: the token's `exp`, or when the API key expires or is rotated out. */
   tokenExpiresAt: number;

@@ -253,7 +253,8 @@ describe('gateway over HTTP', () => {
       const res = await platform.graphql({ query: '{ __schema { types { name } } }' });
       expect(res.status).toBe(400);
       expect(res.body.errors?.[0]).toMatchObject({
-        message: 'GraphQL introspection is disabled.',
+        message:
+          'Introspection needs the developer role, which this credential lacks: ask for a token with the developer role (in development: npm run token -- --tenant <tenant> --user <you> --roles developer).',
         extensions: { code: 'GRAPHQL_VALIDATION_FAILED', validationErrorCode: 'INTROSPECTION_DISABLED' },
       });
       expect(res.text).not.toContain('ApolloServer');

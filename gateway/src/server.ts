@@ -62,7 +62,7 @@ import { AuthorizationGate, buildApiSchema, type RuleTree, type ShieldRule } fro
 import { introspectionRule, ruleTree } from './authz/rules';
 import { loadOrBuildExplorer } from './explorer/bundle';
 import { createIntrospectionPlugin, createIntrospectionStage, exceptIntrospection } from './explorer/introspection';
-import { explorerRouter, schemaDownload } from './explorer/routes';
+import { explorerRoutes } from './explorer/routes';
 import { createVisibleSchemas } from './explorer/visible-schema';
 import { createBudget } from './budget/budget';
 import { createBudgetRedis } from './budget/redis';
@@ -78,7 +78,7 @@ import { createAuthorizeStage } from './pipeline/authorize';
 import { createCostStage } from './pipeline/cost';
 import { listPersistedOperations } from './http/persisted-list';
 import { createApqStore } from './persisted/apq';
-import { createLimitsStage, parseOptionsForPlans } from './pipeline/limits';
+import { SLICING_BOUNDS, createLimitsStage, parseOptionsForPlans } from './pipeline/limits';
 import { operationKind } from './pipeline/operation-kind';
 import { DEFAULT_PLANS } from './tenants/plan';
 import { withCompletionErrors } from './upstream/completion-errors';
@@ -212,7 +212,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     operationKind,
     createIntrospectionStage({ gate }),
     ...[
-      createLimitsStage({ listBounds: { model: costModel, min: 1, max: 100 } }),
+      createLimitsStage({ listBounds: { model: costModel, ...SLICING_BOUNDS } }),
       createAuthorizeStage({ gate, logger }),
       createAccountStage({ budget }),
       createCostStage({ estimator, budget }),
@@ -380,8 +380,9 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       reason === 'draining' ? logger.debug('not ready', { reason }) : logger.warn('not ready', { reason }),
     ),
   );
-  if (explorerManifest) app.use(explorerRouter(explorerManifest));
-  app.get('/schema.graphql', refuseCredentialsInUrl, authenticate, schemaDownload(gate, visibleSchemas));
+  // The explorer (when on) with its developer-only estimate and plan, and /schema.graphql: explorer/routes.ts.
+  const explorer = { manifest: explorerManifest, gate, schemas: visibleSchemas, estimator, costModel, supergraphSdl };
+  app.use(explorerRoutes({ ...explorer, authenticate, maxBodyBytes: config.maxBodyBytes, inputBounds }));
   // A partner's own list of the operations its key may run (http/persisted-list.ts); API keys only, never cached.
   app.get(
     '/persisted-operations',

@@ -52,6 +52,8 @@ export interface RealPlatformOptions {
   prepareControlPlane?: (controlPlane: ControlPlane) => Promise<void>;
   /** The gateway's logger (its request lines, say); a silent one otherwise. */
   logger?: Logger;
+  /** Settings laid over the platform's gateway configuration (`explorerEnabled`, say). */
+  gateway?: Partial<GatewayConfig>;
 }
 
 export async function startRealPlatform(options: RealPlatformOptions = {}): Promise<RealPlatform> {
@@ -111,6 +113,7 @@ export async function startRealPlatform(options: RealPlatformOptions = {}): Prom
     controlPlane: { mongoUri, dbName: dbNameFor('control') },
     redisUrl,
     budgetFailMode: 'open',
+    ...options.gateway,
   };
   const gateway = await startGateway(config, { logger: options.logger ?? quiet });
 

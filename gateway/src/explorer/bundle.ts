@@ -16,11 +16,15 @@ export const EXPLORER_DIST = join(PROJECT_ROOT, '.data', 'explorer');
 export const ASSETS_DIR = 'assets';
 const MANIFEST = 'manifest.json';
 const CLIENT_DIR = join(PROJECT_ROOT, 'gateway', 'src', 'explorer', 'client');
+/** Output names of Monaco's workers (before their content hash). */
+const WORKERS = { editorWorker: 'editor-worker', jsonWorker: 'json-worker', graphqlWorker: 'graphql-worker' } as const;
 
 export interface ExplorerManifest {
   /** File names under the assets folder. */
   readonly script: string;
   readonly stylesheet: string;
+  /** Monaco's web workers, bundled on their own (client/workers.ts starts them from these). */
+  readonly workers: { readonly editorWorker: string; readonly jsonWorker: string; readonly graphqlWorker: string };
   /** SHA-256 of the client sources and GraphiQL's version, to tell a stale bundle. */
   readonly source: string;
 }
@@ -37,24 +41,41 @@ export async function buildExplorer(outdir = EXPLORER_DIST): Promise<ExplorerMan
   const source = sourceHash();
   mkdirSync(outdir, { recursive: true });
   const result = await esbuild.build({
-    entryPoints: [join(CLIENT_DIR, 'main.tsx')],
+    // The page's script, and Monaco's workers, each a classic script started with `new Worker(url)` from 'self'.
+    entryPoints: {
+      explorer: join(CLIENT_DIR, 'main.tsx'),
+      [WORKERS.editorWorker]: require.resolve('monaco-editor/esm/vs/editor/editor.worker.js'),
+      [WORKERS.jsonWorker]: require.resolve('monaco-editor/esm/vs/language/json/json.worker.js'),
+      [WORKERS.graphqlWorker]: require.resolve('monaco-graphql/esm/graphql.worker.js'),
+    },
     outdir: join(outdir, ASSETS_DIR),
     bundle: true,
     minify: true,
     format: 'iife',
     target: ['es2020'],
     jsx: 'automatic',
-    entryNames: 'explorer-[hash]',
+    entryNames: '[name]-[hash]',
     define: { 'process.env.NODE_ENV': '"production"' },
-    loader: { '.woff2': 'file', '.woff': 'file', '.svg': 'file' },
+    loader: { '.woff2': 'file', '.woff': 'file', '.svg': 'file', '.ttf': 'file' },
     metafile: true,
     logLevel: 'warning',
   });
   const outputs = Object.keys(result.metafile.outputs).map((file) => basename(file));
-  const script = outputs.find((file) => file.endsWith('.js'));
-  const stylesheet = outputs.find((file) => file.endsWith('.css'));
-  if (!script || !stylesheet) throw new Error('the explorer build produced no script or no stylesheet');
-  const manifest: ExplorerManifest = { script, stylesheet, source };
+  const named = (name: string, ext: string) =>
+    outputs.find((file) => file.startsWith(`${name}-`) && file.endsWith(ext));
+  const script = named('explorer', '.js');
+  const stylesheet = named('explorer', '.css');
+  const editorWorker = named(WORKERS.editorWorker, '.js');
+  const jsonWorker = named(WORKERS.jsonWorker, '.js');
+  const graphqlWorker = named(WORKERS.graphqlWorker, '.js');
+  if (!script || !stylesheet || !editorWorker || !jsonWorker || !graphqlWorker)
+    throw new Error('the explorer build produced no script, stylesheet or worker');
+  const manifest: ExplorerManifest = {
+    script,
+    stylesheet,
+    workers: { editorWorker, jsonWorker, graphqlWorker },
+    source,
+  };
   const pending = join(outdir, `${MANIFEST}.${process.pid}`);
   writeFileSync(pending, JSON.stringify(manifest));
   renameSync(pending, join(outdir, MANIFEST));
@@ -63,7 +84,10 @@ export async function buildExplorer(outdir = EXPLORER_DIST): Promise<ExplorerMan
 
 function readManifest(outdir: string): ExplorerManifest | undefined {
   const file = join(outdir, MANIFEST);
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as ExplorerManifest) : undefined;
+  if (!existsSync(file)) return undefined;
+  const manifest = JSON.parse(readFileSync(file, 'utf8')) as Partial<ExplorerManifest>;
+  // A manifest from before the workers (GraphiQL 3) is a bundle this page cannot run: rebuilt like a stale one.
+  return manifest.workers ? (manifest as ExplorerManifest) : undefined;
 }
 
 /**

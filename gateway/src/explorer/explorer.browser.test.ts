@@ -4,14 +4,11 @@
  * are read off the page, and every request the page made is checked to have stayed on the gateway's origin.
  * Without /usr/bin/chromium this fails and says how to install it: CI installs it (.ci/run).
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { editorText, launchChromium, screenshot, setEditorText, watchPage } from '../testing/browser';
 import { startTestPlatform, type TestPlatform } from '../testing/platform';
-import { EXPLORER_CSP } from './routes';
+import { EXPLORER_CSP, explorerPageCsp } from './routes';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = join(__dirname, '..', '..', '..', 'artifacts');
 const QUERY = '{ whoami { tenant roles } products { name inStock } }';
 
 describe('schema explorer in Chromium', () => {
@@ -19,25 +16,8 @@ describe('schema explorer in Chromium', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), as .ci/run does`,
-      );
-    }
     platform = await startTestPlatform({ explorerEnabled: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {
@@ -48,48 +28,49 @@ describe('schema explorer in Chromium', () => {
   it('serves the page with strict security headers and cacheable hashed assets', async () => {
     const res = await fetch(`${platform.gateway.url}/explorer`);
     expect(res.status).toBe(200);
-    expect(res.headers.get('content-security-policy')).toBe(EXPLORER_CSP);
+    const html = await res.text();
+    // The page's policy is the assets' plus a style nonce of its own, fresh for every response.
+    const nonce = /data-style-nonce="([A-Za-z0-9+/=]{24})"/.exec(html)?.[1];
+    expect(nonce).toBeDefined();
+    expect(res.headers.get('content-security-policy')).toBe(explorerPageCsp(nonce!));
+    expect(res.headers.get('content-security-policy')).toContain(EXPLORER_CSP);
+    const again = await (await fetch(`${platform.gateway.url}/explorer`)).text();
+    expect(again).not.toContain(nonce);
     expect(res.headers.get('x-frame-options')).toBe('DENY');
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(res.headers.get('referrer-policy')).toBe('no-referrer');
-    const html = await res.text();
     expect(html).not.toMatch(/<script>|<script [^>]*>[^<]/);
     const script = /src="(\/explorer\/assets\/explorer-[A-Z0-9]+\.js)"/.exec(html)?.[1];
     expect(script).toBeDefined();
-    const asset = await fetch(`${platform.gateway.url}${script}`);
-    expect(asset.status).toBe(200);
-    expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    const workers = [...html.matchAll(/data-[a-z]+-worker="(\/explorer\/assets\/[a-z]+-worker-[A-Z0-9]+\.js)"/g)];
+    expect(workers).toHaveLength(3);
+    for (const asset of [script!, ...workers.map((match) => match[1]!)]) {
+      const res = await fetch(`${platform.gateway.url}${asset}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      expect(res.headers.get('content-security-policy')).toBe(EXPLORER_CSP);
+    }
   });
 
   it('runs an operation with a pasted developer token and shows its cost, loading nothing from elsewhere', async () => {
     const origin = platform.gateway.url;
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    const requests: string[] = [];
-    const problems: string[] = [];
-    page.on('request', (request) => requests.push(request.url()));
-    page.on('pageerror', (error) => problems.push(error.message));
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(message.text());
-    });
+    const { requests, problems } = watchPage(page);
 
     await page.goto(`${origin}/explorer`);
     await page.fill('#token', await platform.issuer.sign({ roles: ['developer'] }));
     await page.click('#use-token');
-    await page.waitForSelector('.graphiql-query-editor .CodeMirror');
+    await page.waitForSelector('.graphiql-query-editor .monaco-editor');
     await page.waitForSelector('#identity');
     expect(await page.textContent('#identity')).toMatch(/tenant acme · roles developer/);
 
-    await page.evaluate(
-      `document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue(${JSON.stringify(QUERY)})`,
-    );
+    await setEditorText(page, '.graphiql-query-editor', QUERY);
     await page.click('.graphiql-execute-button');
-    await page.waitForSelector('[data-testid="requested-cost"]');
-    await page.waitForFunction(
-      `document.querySelector('.result-window .CodeMirror').CodeMirror.getValue().includes('whoami')`,
-    );
-    const result = JSON.parse(
-      (await page.evaluate(`document.querySelector('.result-window .CodeMirror').CodeMirror.getValue()`)) as string,
-    ) as { data: { whoami: { tenant: string; roles: string[] }; products: unknown[] } };
+    await page.waitForSelector('[data-testid="requested-cost"]:not(:text("—"))');
+    await page.waitForSelector('.graphiql-response .view-lines:has-text("whoami")');
+    const result = JSON.parse(await editorText(page, '.graphiql-response')) as {
+      data: { whoami: { tenant: string; roles: string[] }; products: unknown[] };
+    };
     expect(result.data.whoami).toEqual({ tenant: 'acme', roles: ['developer'] });
     expect(result.data.products).toHaveLength(2);
     expect(await page.textContent('[data-testid="requested-cost"]')).toMatch(/^\d+$/);
@@ -97,8 +78,7 @@ describe('schema explorer in Chromium', () => {
 
     await page.click('[aria-label="Show Documentation Explorer"]');
     await page.waitForSelector('.graphiql-doc-explorer');
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: join(ARTIFACTS, 'explorer.png') });
+    await screenshot(page, 'explorer.png');
 
     expect(requests.length).toBeGreaterThan(0);
     for (const url of requests) expect(url.startsWith(`${origin}/`)).toBe(true);

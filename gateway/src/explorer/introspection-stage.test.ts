@@ -26,7 +26,8 @@ function operation(query: string, caller: Caller): OperationRequest {
 }
 
 const INTROSPECTION_DISABLED = {
-  message: 'GraphQL introspection is disabled.',
+  message:
+    'Introspection needs the developer role, which this credential lacks: ask for a token with the developer role (in development: npm run token -- --tenant <tenant> --user <you> --roles developer).',
   extensions: expect.objectContaining({
     code: 'GRAPHQL_VALIDATION_FAILED',
     validationErrorCode: 'INTROSPECTION_DISABLED',

@@ -18,7 +18,8 @@ import { ErrorCode, gatewayError } from '../errors';
 import type { GatewayContext, OperationRequest } from '../request';
 import type { Stage } from '../pipeline/index';
 import { measureOperation } from '../pipeline/limits';
-import { maskError } from '../upstream/mask-errors';
+import { INTROSPECTION_DISABLED_MESSAGE, maskError } from '../upstream/mask-errors';
+import { tokenCaller } from '../http/preview-roles';
 import type { VisibleSchemas } from './visible-schema';
 
 export const INTROSPECTION_MAX_DEPTH = 20;
@@ -79,9 +80,12 @@ function rootSelectionOf(document: DocumentNode, operation: OperationDefinitionN
   return other ? 'mixed' : 'introspection';
 }
 
-/** The shape Apollo Server gives its own refusal, which clients and tools already know. */
+/**
+ * The shape Apollo Server gives its own refusal, which clients and tools already know (the stable code), with a
+ * message that names the developer role and how to get a token with it.
+ */
 function introspectionDisabled() {
-  return gatewayError(ErrorCode.GRAPHQL_VALIDATION_FAILED, 'GraphQL introspection is disabled.', {
+  return gatewayError(ErrorCode.GRAPHQL_VALIDATION_FAILED, INTROSPECTION_DISABLED_MESSAGE, {
     extensions: { validationErrorCode: 'INTROSPECTION_DISABLED' },
   });
 }
@@ -101,7 +105,8 @@ export function createIntrospectionStage(options: IntrospectionStageOptions): St
     async run(operation: OperationRequest) {
       const kind = introspectionIn(operation.document, operation.operation);
       if (kind === 'none') return;
-      if (!(await options.gate.mayIntrospect(operation.caller))) throw introspectionDisabled();
+      // Asked of the person, not the persona: a developer previewing `customer` still explores (preview-roles.ts).
+      if (!(await options.gate.mayIntrospect(tokenCaller(operation.caller)))) throw introspectionDisabled();
       if (kind === 'mixed') {
         throw gatewayError(
           ErrorCode.BAD_REQUEST,

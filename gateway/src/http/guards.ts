@@ -27,6 +27,7 @@ import { ControlPlaneUnavailableError } from '../tenants/refreshing-cache';
 import { maskError } from '../upstream/mask-errors';
 import { codeAbandonedWork } from './abandoned-work';
 import { clientAwarenessOf } from './client-awareness';
+import { PREVIEW_ROLES_HEADER, previewCaller } from './preview-roles';
 import { requestLineFields, requestLogLevel } from './request-log';
 
 /** A client's request id is echoed only when it cannot smuggle anything into a log line or a header. */
@@ -199,7 +200,20 @@ export function authenticateRequests(
         throw new TenantAccessError(RefusalReason.TENANT_MISMATCH, caller);
       if (!originAllowedFor(tenant, req.get('origin'), req.get('host')))
         throw new TenantAccessError(RefusalReason.ORIGIN_NOT_ALLOWED, caller);
-      state.caller = caller;
+      // A developer's "view as" (preview-roles.ts): refused, never ignored, when the credential may not use it.
+      const header = req.get(PREVIEW_ROLES_HEADER);
+      let effective = caller;
+      try {
+        effective = previewCaller(caller, header);
+      } catch (refusal) {
+        if (!(refusal instanceof GraphQLError)) throw refusal;
+        state.log.tenantId = caller.tenantId;
+        state.log.principal = caller.principal;
+        state.log.credential = credentialKind(caller);
+        state.log.reason = 'preview-roles-refused';
+        return refuse(res, refusal);
+      }
+      state.caller = effective;
       // The one lookup of the tenant for this request: every later step reads this snapshot (request.ts).
       state.tenant = tenant;
       state.log.tenantId = caller.tenantId;

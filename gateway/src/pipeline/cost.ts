@@ -108,7 +108,8 @@ export function createCostStage(options: CostStageOptions): Stage {
   };
 }
 
-function estimateOrRefuse(estimator: CostEstimator, operation: OperationRequest): CostEstimate {
+/** The estimator's answer, or the refusal the cost stage gives (also the explorer's estimate, explorer/inspect.ts). */
+export function estimateOrRefuse(estimator: CostEstimator, operation: OperationRequest): CostEstimate {
   try {
     return estimator.estimate(operation);
   } catch (error) {

@@ -49,6 +49,9 @@ export interface ListBounds {
   readonly max: number;
 }
 
+/** The slicing-argument bounds of /graphql (and of the explorer's estimate, which must judge alike). */
+export const SLICING_BOUNDS = { min: 1, max: 100 } as const;
+
 export interface LimitsStageOptions {
   /** The caller's plan limits; by default the tenant snapshot's plan. */
   readonly limitsFor?: (request: OperationRequest) => PlanLimits;

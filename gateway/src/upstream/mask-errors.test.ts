@@ -101,7 +101,8 @@ describe('maskError', () => {
       ),
     );
     expect(masked).toEqual({
-      message: 'GraphQL introspection is disabled.',
+      message:
+        'Introspection needs the developer role, which this credential lacks: ask for a token with the developer role (in development: npm run token -- --tenant <tenant> --user <you> --roles developer).',
       extensions: { code: 'GRAPHQL_VALIDATION_FAILED', validationErrorCode: 'INTROSPECTION_DISABLED' },
     });
   });

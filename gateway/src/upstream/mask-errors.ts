@@ -26,9 +26,14 @@ const FIXED_MESSAGES: Partial<Record<ErrorCode, string>> = {
   SUBGRAPH_TIMEOUT: 'A downstream service timed out',
 };
 
-/** Apollo's text for this one names the server and its configuration option. */
+/**
+ * Apollo's text for this one names the server and its configuration option; ours says how to get what is missing
+ * (the introspection stage admits the developer role only, explorer/introspection.ts).
+ */
+export const INTROSPECTION_DISABLED_MESSAGE =
+  'Introspection needs the developer role, which this credential lacks: ask for a token with the developer role (in development: npm run token -- --tenant <tenant> --user <you> --roles developer).';
 const VALIDATION_MESSAGES: Record<string, string> = {
-  INTROSPECTION_DISABLED: 'GraphQL introspection is disabled.',
+  INTROSPECTION_DISABLED: INTROSPECTION_DISABLED_MESSAGE,
 };
 
 /**

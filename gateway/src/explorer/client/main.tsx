@@ -1,114 +1,210 @@
 /**
- * The schema explorer's page: GraphiQL (documentation explorer, history) behind a bar where a developer pastes a
- * development token. Every request goes to this gateway's own /graphql with that token; introspection answers with
- * only what the token's roles may call. The token stays in this tab's memory: nothing here stores or mints it.
+ * The schema explorer's page: GraphiQL 5 (Monaco editors, documentation explorer, history, and a query-plan plugin)
+ * behind a bar where a developer pastes a development token. Every request goes to this gateway's own /graphql
+ * with that token and the headers of the Headers tab (headers.ts says which are not sent, and why); introspection
+ * answers with only what the token's roles — or the persona chosen under "View as" — may call. The token stays in
+ * this tab's memory, or, if the box is ticked, in this tab's sessionStorage (token.ts); nothing here mints it.
  */
-import type { Fetcher, FetcherParams } from '@graphiql/toolkit';
+// First: every <style> the editors create carries this response's CSP nonce (style-nonce.ts).
+import './style-nonce';
+import type { Fetcher, FetcherOpts, FetcherParams } from '@graphiql/toolkit';
 import { GraphiQL } from 'graphiql';
-import 'graphiql/graphiql.css';
-import { useCallback, useMemo, useState, type FormEvent } from 'react';
+import 'graphiql/style.css';
+import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
 import { createRoot } from 'react-dom/client';
+import { checkUserHeaders, explainRefusal } from './headers';
+import { CostPanel, DocumentContext, HeaderNotice, PlanIcon, PlanView, type RunCost } from './panels';
+import { keepToken, keptToken } from './session';
+import { claimsOf, expiryText, rolesOf, type Claims } from './token';
+import { identityHeaders, type Identity } from './tools';
+import { setUpWorkers } from './workers';
 import './explorer.css';
 
-const TOKEN_COMMAND = 'npm run --silent token -- --tenant acme --user admin@acme.test --roles developer';
+const TOKEN_COMMAND = 'npm run --silent token -- --tenant acme --user admin@acme.test --roles developer,customer';
+/** The first tab's text: no operation, so nothing is estimated until one is written. */
+const DEFAULT_QUERY =
+  '# Write an operation: its estimated cost shows above before you run it, and\n' +
+  '# the "Query plan" panel on the left shows how the gateway would fetch it.\n';
+const PLAN_PLUGIN = { title: 'Query plan', icon: PlanIcon, content: PlanView };
 
-interface Cost {
-  requestedQueryCost?: number;
-  actualQueryCost?: number;
-  throttleStatus?: { maximumAvailable?: number; currentlyAvailable?: number; restoreRate?: number };
+interface Hooks {
+  onCost(cost: RunCost | undefined): void;
+  onNotice(messages: string[]): void;
+  onRequestId(id: string | undefined): void;
 }
 
-/** The token's claims, for display only: the gateway verifies the signature, this page cannot and need not. */
-function claimsOf(token: string): { tenant?: unknown; roles?: unknown; sub?: unknown } | undefined {
-  const payload = token.split('.')[1];
-  if (!payload) return undefined;
-  try {
-    const bytes = Uint8Array.from(atob(payload.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
-    return JSON.parse(new TextDecoder().decode(bytes)) as { tenant?: unknown; roles?: unknown };
-  } catch {
-    return undefined;
-  }
-}
-
-function createFetcher(token: string, onCost: (cost: Cost | undefined) => void): Fetcher {
-  return async (params: FetcherParams) => {
+function createFetcher(identity: Identity, tenant: string | undefined, hooks: Hooks): Fetcher {
+  return async (params: FetcherParams, opts?: FetcherOpts) => {
+    const introspection = params.operationName === 'IntrospectionQuery';
+    const user = introspection ? { send: {}, refused: [] } : checkUserHeaders(opts?.headers);
     const response = await fetch('/graphql', {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      // The user's headers first: the explorer's own (token, persona) are never overridden by them.
+      headers: { ...user.send, 'content-type': 'application/json', ...identityHeaders(identity) },
       body: JSON.stringify(params),
     });
-    const body = (await response.json()) as { extensions?: { cost?: Cost } };
-    // Introspection is answered by the gateway and carries no cost: only operations keep the panel current.
-    if (params.operationName !== 'IntrospectionQuery') onCost(body.extensions?.cost);
-    return body;
+    const body = (await response.json()) as { extensions?: { cost?: RunCost } } & Parameters<typeof explainRefusal>[1];
+    // Introspection is answered by the gateway and carries no cost: only operations keep the panels current.
+    if (!introspection) {
+      hooks.onCost(body?.extensions?.cost);
+      hooks.onRequestId(response.headers.get('x-request-id') ?? undefined);
+      const refusal = explainRefusal(response.status, body, user.send, tenant);
+      hooks.onNotice([...user.refused, ...(refusal ? [refusal] : [])]);
+    }
+    // GraphiQL shows whatever the gateway answered, refusals included.
+    return body as Awaited<ReturnType<Fetcher>>;
   };
 }
 
-function CostPanel({ cost }: { cost: Cost | undefined }) {
-  if (!cost) return <span id="cost">cost: —</span>;
-  const status = cost.throttleStatus;
+function useNow(): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 1_000);
+    return () => clearInterval(timer);
+  }, []);
+  return now;
+}
+
+function Expiry({ claims }: { claims: Claims | undefined }) {
+  const expiry = expiryText(claims, useNow());
+  if (!expiry) return null;
   return (
-    <span id="cost">
-      cost: requested <b data-testid="requested-cost">{cost.requestedQueryCost ?? '—'}</b> · actual{' '}
-      <b data-testid="actual-cost">{cost.actualQueryCost ?? '—'}</b>
-      {status ? ` · budget ${status.currentlyAvailable ?? '?'} / ${status.maximumAvailable ?? '?'}` : ''}
+    <span id="expiry" className={expiry.expired ? 'tollgate-expired' : undefined}>
+      {expiry.text}
     </span>
   );
 }
 
-function Explorer() {
-  const [draft, setDraft] = useState('');
-  const [token, setToken] = useState('');
-  const [cost, setCost] = useState<Cost | undefined>();
-  const claims = useMemo(() => (token ? claimsOf(token) : undefined), [token]);
-  const fetcher = useMemo(() => createFetcher(token, setCost), [token]);
-  const applyToken = useCallback(
-    (event: FormEvent) => {
-      event.preventDefault();
-      setToken(draft.trim());
-      setCost(undefined);
-    },
-    [draft],
-  );
-
+/** "View as": the roles of the token to run as; none ticked is the token itself (no header sent). */
+function ViewAs(props: { roles: string[]; chosen: string[]; onChange(roles: string[]): void }) {
   return (
-    <div className="tollgate-explorer">
-      <form className="tollgate-bar" onSubmit={applyToken}>
-        <strong>Tollgate explorer</strong>
-        <input
-          id="token"
-          type="password"
-          autoComplete="off"
-          placeholder="Paste a development token"
-          value={draft}
-          onChange={(e) => setDraft(e.target.value)}
-        />
-        <button id="use-token" type="submit">
-          Use token
-        </button>
-        {claims ? (
-          <span id="identity">
-            tenant <b>{String(claims.tenant)}</b> · roles{' '}
-            <b>{Array.isArray(claims.roles) ? claims.roles.join(', ') : '—'}</b>
-          </span>
-        ) : (
-          <code id="token-help">{TOKEN_COMMAND}</code>
-        )}
-        <CostPanel cost={cost} />
-      </form>
-      {token ? (
-        <div className="tollgate-graphiql">
-          <GraphiQL key={token} fetcher={fetcher} shouldPersistHeaders={false} defaultEditorToolsVisibility={false} />
-        </div>
-      ) : (
-        <p className="tollgate-hint">
-          The explorer shows the part of the graph your token may call. Get a developer token with{' '}
-          <code>{TOKEN_COMMAND}</code> and paste it above.
-        </p>
-      )}
-    </div>
+    <fieldset id="view-as" className="tollgate-view-as">
+      <legend>View as</legend>
+      {props.roles.map((role) => (
+        <label key={role}>
+          <input
+            type="checkbox"
+            name="view-as"
+            value={role}
+            checked={props.chosen.includes(role)}
+            onChange={(e) =>
+              props.onChange(e.target.checked ? [...props.chosen, role] : props.chosen.filter((r) => r !== role))
+            }
+          />
+          {role}
+        </label>
+      ))}
+    </fieldset>
   );
 }
 
+function Explorer() {
+  const [kept] = useState(keptToken);
+  const [draft, setDraft] = useState(kept ?? '');
+  const [token, setToken] = useState(kept ?? '');
+  const [keep, setKeep] = useState(kept !== undefined);
+  const [previewRoles, setPreviewRoles] = useState<string[]>([]);
+  const [cost, setCost] = useState<RunCost | undefined>();
+  const [notice, setNotice] = useState<string[]>([]);
+  const [requestId, setRequestId] = useState<string | undefined>();
+  const [query, setQuery] = useState(DEFAULT_QUERY);
+  const [variables, setVariables] = useState('');
+  const claims = useMemo(() => (token ? claimsOf(token) : undefined), [token]);
+  const roles = rolesOf(claims);
+  const developer = roles.includes('developer');
+  const tenant = typeof claims?.tenant === 'string' ? claims.tenant : undefined;
+  const identity = useMemo<Identity>(() => ({ token, previewRoles }), [token, previewRoles]);
+  const fetcher = useMemo(
+    () => createFetcher(identity, tenant, { onCost: setCost, onNotice: setNotice, onRequestId: setRequestId }),
+    [identity, tenant],
+  );
+  const current = useMemo(() => ({ identity, query, variables, developer }), [identity, query, variables, developer]);
+
+  const applyToken = useCallback(
+    (event: FormEvent) => {
+      event.preventDefault();
+      const next = draft.trim();
+      setToken(next);
+      setPreviewRoles([]);
+      setCost(undefined);
+      setNotice([]);
+      keepToken(keep ? next : undefined);
+    },
+    [draft, keep],
+  );
+  const toggleKeep = (checked: boolean) => {
+    setKeep(checked);
+    keepToken(checked ? token : undefined);
+  };
+
+  return (
+    <DocumentContext.Provider value={current}>
+      <div className="tollgate-explorer">
+        <form className="tollgate-bar" onSubmit={applyToken}>
+          <strong>Tollgate explorer</strong>
+          <input
+            id="token"
+            type="password"
+            autoComplete="off"
+            placeholder="Paste a development token"
+            value={draft}
+            onChange={(e) => setDraft(e.target.value)}
+          />
+          <button id="use-token" type="submit">
+            Use token
+          </button>
+          <label className="tollgate-keep" title="Kept in this tab's sessionStorage until the tab is closed">
+            <input id="keep-token" type="checkbox" checked={keep} onChange={(e) => toggleKeep(e.target.checked)} />
+            keep for this tab
+          </label>
+          {claims ? (
+            <span id="identity">
+              tenant <b>{String(claims.tenant)}</b> · roles <b>{roles.length > 0 ? roles.join(', ') : '—'}</b>
+            </span>
+          ) : (
+            <code id="token-help">{TOKEN_COMMAND}</code>
+          )}
+          <Expiry claims={claims} />
+          {developer && roles.length > 1 ? (
+            <ViewAs roles={roles} chosen={previewRoles} onChange={setPreviewRoles} />
+          ) : null}
+        </form>
+        {token ? (
+          <>
+            <div className="tollgate-status">
+              <CostPanel run={cost} />
+              {requestId ? <span id="request-id">request id {requestId}</span> : null}
+            </div>
+            <HeaderNotice messages={notice} />
+            <div className="tollgate-graphiql">
+              <GraphiQL
+                key={`${token}|${previewRoles.join(',')}`}
+                fetcher={fetcher}
+                initialQuery={query}
+                defaultQuery={DEFAULT_QUERY}
+                onEditQuery={setQuery}
+                onEditVariables={setVariables}
+                // Switching tabs changes the document without an edit: the estimate and plan follow the active tab.
+                onTabChange={({ tabs, activeTabIndex }) => {
+                  setQuery(tabs[activeTabIndex]?.query ?? '');
+                  setVariables(tabs[activeTabIndex]?.variables ?? '');
+                }}
+                shouldPersistHeaders={false}
+                plugins={[PLAN_PLUGIN]}
+              />
+            </div>
+          </>
+        ) : (
+          <p className="tollgate-hint">
+            The explorer shows the part of the graph your token may call. Get a developer token with{' '}
+            <code>{TOKEN_COMMAND}</code> and paste it above.
+          </p>
+        )}
+      </div>
+    </DocumentContext.Provider>
+  );
+}
+
+setUpWorkers();
 const root = document.getElementById('root');
 if (root) createRoot(root).render(<Explorer />);
