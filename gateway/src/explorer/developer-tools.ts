@@ -33,18 +33,30 @@ import { SLICING_BOUNDS, createLimitsStage } from '../pipeline/limits';
 import { requestStateOf, tenantOf, type GatewayContext, type OperationRequest } from '../request';
 import type { CostModel } from '../cost/model';
 import { inspectOperation, type InspectBody } from './inspect';
-import { createQueryPlanExplainer } from './query-plan';
+import { createQueryPlanExplainer, type QueryPlanExplainer } from './query-plan';
 import type { VisibleSchemas } from './visible-schema';
+
+/** What the tools need of one supergraph version (supergraph/bundle.ts's SchemaBundle has it). */
+export interface DeveloperToolsSchema {
+  readonly sdl: string;
+  readonly gate: AuthorizationGate;
+  readonly visibleSchemas: VisibleSchemas;
+  readonly estimator: CostEstimator;
+  readonly costModel: CostModel;
+}
 
 export interface DeveloperToolsOptions {
   readonly authenticate: RequestHandler;
-  readonly gate: AuthorizationGate;
-  readonly schemas: VisibleSchemas;
-  readonly estimator: CostEstimator;
-  readonly costModel: CostModel;
-  readonly supergraphSdl: string;
+  /** The supergraph version served now; taken once per request, so a swap never mixes two versions in one answer. */
+  readonly served: () => DeveloperToolsSchema;
   readonly maxBodyBytes: number;
   readonly inputBounds: InputBounds;
+}
+
+interface VersionTools {
+  readonly schema: DeveloperToolsSchema;
+  readonly limits: ReturnType<typeof createLimitsStage>;
+  readonly explainer: QueryPlanExplainer;
 }
 
 /** What `POST /explorer/estimate` answers. */
@@ -64,14 +76,26 @@ export interface CostEstimateAnswer {
 
 export function developerTools(options: DeveloperToolsOptions): Router {
   const router = express.Router();
-  const limits = createLimitsStage({ listBounds: { model: options.costModel, ...SLICING_BOUNDS } });
-  const explainer = createQueryPlanExplainer(options.supergraphSdl);
+  // Built once per supergraph version, on first use, and dropped with it (the planner is lazy: query-plan.ts).
+  const byVersion = new WeakMap<DeveloperToolsSchema, VersionTools>();
+  const toolsFor = (schema: DeveloperToolsSchema): VersionTools => {
+    let tools = byVersion.get(schema);
+    if (!tools) {
+      tools = {
+        schema,
+        limits: createLimitsStage({ listBounds: { model: schema.costModel, ...SLICING_BOUNDS } }),
+        explainer: createQueryPlanExplainer(schema.sdl),
+      };
+      byVersion.set(schema, tools);
+    }
+    return tools;
+  };
 
   const developersOnly: RequestHandler = async (_req, res, next) => {
     const state = requestStateOf(res);
     if (!state?.caller) return next(new Error('developer tools run after authentication'));
     try {
-      if (await options.gate.mayIntrospect(tokenCaller(state.caller))) return next();
+      if (await options.served().gate.mayIntrospect(tokenCaller(state.caller))) return next();
     } catch (error) {
       return next(error);
     }
@@ -85,20 +109,25 @@ export function developerTools(options: DeveloperToolsOptions): Router {
     );
   };
 
-  const inspected = async (res: express.Response, body: InspectBody): Promise<OperationRequest> => {
+  const inspected = async (
+    res: express.Response,
+    body: InspectBody,
+    tools: VersionTools,
+  ): Promise<OperationRequest> => {
     const context = requestStateOf(res) as GatewayContext;
     return inspectOperation(context, body, {
-      schema: await options.schemas.forCaller(context.caller),
-      limits,
+      schema: await tools.schema.visibleSchemas.forCaller(context.caller),
+      limits: tools.limits,
       maxNesting: options.inputBounds.maxDocumentNesting,
     });
   };
 
   const tool =
-    (answer: (request: OperationRequest) => unknown): RequestHandler =>
+    (answer: (request: OperationRequest, tools: VersionTools) => unknown): RequestHandler =>
     async (req, res, next) => {
       try {
-        res.status(200).json(answer(await inspected(res, req.body as InspectBody)));
+        const tools = toolsFor(options.served());
+        res.status(200).json(answer(await inspected(res, req.body as InspectBody, tools), tools));
       } catch (error) {
         if (error instanceof GraphQLError) return refuse(res, error);
         next(error);
@@ -120,10 +149,10 @@ export function developerTools(options: DeveloperToolsOptions): Router {
   router.post(
     '/explorer/estimate',
     ...guards,
-    tool((request): CostEstimateAnswer => {
+    tool((request, tools): CostEstimateAnswer => {
       const tenant = tenantOf(request);
       const { limits: planLimits } = tenant.plan;
-      const requestedQueryCost = Math.max(estimateOrRefuse(options.estimator, request).cost, MIN_OPERATION_COST);
+      const requestedQueryCost = Math.max(estimateOrRefuse(tools.schema.estimator, request).cost, MIN_OPERATION_COST);
       return {
         tenant: tenant.id,
         plan: tenant.plan.id,
@@ -138,7 +167,7 @@ export function developerTools(options: DeveloperToolsOptions): Router {
   router.post(
     '/explorer/plan',
     ...guards,
-    tool((request) => ({ queryPlan: explainer.explain(request) })),
+    tool((request, tools) => ({ queryPlan: tools.explainer.explain(request) })),
   );
   return router;
 }

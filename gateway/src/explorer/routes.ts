@@ -108,10 +108,14 @@ export function explorerRouter(manifest: ExplorerManifest, dist = EXPLORER_DIST)
 }
 
 /** GET /schema.graphql, after authentication: the SDL of what the caller may call; developers only. */
-export function schemaDownload(gate: AuthorizationGate, schemas: VisibleSchemas): RequestHandler {
+export function schemaDownload(
+  served: () => { readonly gate: AuthorizationGate; readonly visibleSchemas: VisibleSchemas },
+): RequestHandler {
   return async (_req, res) => {
     const caller = requestStateOf(res)?.caller;
     if (!caller) throw new Error('schemaDownload runs after authentication');
+    // The supergraph version served now, taken once: a swap during this request does not mix two versions.
+    const { gate, visibleSchemas: schemas } = served();
     // The person decides whether they may download; the persona they preview decides what they see.
     if (!(await gate.mayIntrospect(tokenCaller(caller)))) {
       res.status(403).json({
@@ -140,11 +144,6 @@ export function explorerRoutes(options: ExplorerRoutesOptions): Router {
     router.use(explorerRouter(options.manifest));
     router.use(developerTools(options));
   }
-  router.get(
-    '/schema.graphql',
-    refuseCredentialsInUrl,
-    options.authenticate,
-    schemaDownload(options.gate, options.schemas),
-  );
+  router.get('/schema.graphql', refuseCredentialsInUrl, options.authenticate, schemaDownload(options.served));
   return router;
 }
