@@ -158,20 +158,20 @@ function errorLog<TContext extends SubgraphContext<unknown, unknown>>(): ApolloS
           for (const error of errors) {
             const code = error.extensions.code;
             if (code === 'FORBIDDEN') {
-              contextValue.logger.info('refused by a permission rule', { code, path: error.path });
+              contextValue.logger.info('refused by a permission rule', { code, graphqlPath: error.path });
             } else if (code === SERVICE_UNAVAILABLE || isDatabaseUnavailable(unwrapResolverError(error))) {
               // The cause (a driver error, or the deadline) without the driver's text, which names hosts.
               const original = unwrapResolverError(error);
               contextValue.logger.error('database unavailable', {
-                path: error.path,
+                graphqlPath: error.path,
                 cause: original instanceof Error ? original.name : code,
               });
             } else if (isClientErrorCode(code)) {
-              contextValue.logger.debug('client error', { code, path: error.path });
+              contextValue.logger.debug('client error', { code, graphqlPath: error.path });
             } else {
               const original = unwrapResolverError(error);
               contextValue.logger.error('internal error', {
-                path: error.path,
+                graphqlPath: error.path,
                 error: original,
                 stack: original instanceof Error ? original.stack : undefined,
               });
