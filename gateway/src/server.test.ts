@@ -80,7 +80,6 @@ describe('gateway over HTTP', () => {
         status: 401,
         errorCodes: ['UNAUTHENTICATED'],
         reason: 'bad-tenant-claim',
-        // A client's refusal is the service working: info, not warn (faults are error).
         level: 'info',
       });
       expect(JSON.stringify(platform.logs)).not.toContain(token);
