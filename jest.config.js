@@ -53,6 +53,7 @@ const UNIT_TESTS = [
   'gateway/src/http/json-depth.test.ts',
   'gateway/src/http/persisted.test.ts',
   'gateway/src/http/preview-roles.test.ts',
+  'gateway/src/http/request-log.test.ts',
   'gateway/src/persisted/manifest.test.ts',
   'gateway/src/pipeline/authorize.test.ts',
   'gateway/src/pipeline/index.test.ts',
@@ -80,6 +81,7 @@ const UNIT_TESTS = [
   'subgraphs/kit/tracing.test.ts',
   'test/prerequisites.test.ts',
   'test/regexp-lint.test.ts',
+  'test/support/log-scan.test.ts',
 ];
 
 for (const file of UNIT_TESTS) {

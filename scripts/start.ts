@@ -57,10 +57,18 @@ let ferret: EmbeddedFerretDB | undefined;
 let redis: RedisHandle | undefined;
 let stopping = false;
 
+/**
+ * The services' stderr is a pipe to this process, so their own `auto` would choose JSON: in a terminal they are
+ * told to write pino-pretty's readable lines, in colour (README, Observability → Logs). LOG_FORMAT still wins.
+ */
+const LOG_ENV: Record<string, string> = process.stdout.isTTY
+  ? { LOG_FORMAT: env.LOG_FORMAT ?? 'pretty', FORCE_COLOR: env.FORCE_COLOR ?? '1' }
+  : {};
+
 function launch(name: string, script: string, args: string[], extraEnv: Record<string, string>): Service {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], {
     cwd: ROOT,
-    env: { ...env, ...extraEnv },
+    env: { ...env, ...LOG_ENV, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   for (const stream of [child.stdout, child.stderr]) {

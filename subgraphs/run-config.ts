@@ -1,6 +1,6 @@
 /** The environment of `subgraphs/run.ts`, read and checked in one place. */
 import { readHttpServerTimeouts, type HttpServerTimeouts } from '../common/http-server-timeouts';
-import { parseLogLevel, type LogLevel } from '../common/logger';
+import { LOG_FORMATS, parseLogFormat, parseLogLevel, type LogFormat, type LogLevel } from '../common/logger';
 import { DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS, DEFAULT_SHUTDOWN, type ShutdownConfig } from '../common/shutdown';
 import { readTracingSettings, type TracingSettings } from '../common/tracing/settings';
 import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, isSubgraphName, type SubgraphName } from './catalog';
@@ -16,6 +16,8 @@ export interface RunConfig {
   dbName: string;
   internalKey: Buffer;
   logLevel: LogLevel;
+  /** LOG_FORMAT: `json`, `pretty` or `auto` (pretty on a terminal, the default). */
+  logFormat: LogFormat;
   /** The listener's timeouts (`HTTP_*`, as the gateway's). */
   http: HttpServerTimeouts;
   /** The driver's timeouts (`MONGODB_*_TIMEOUT_MS`). */
@@ -66,6 +68,8 @@ export function parseRunConfig(args: readonly string[], env: NodeJS.ProcessEnv):
   }
   if (env.LOG_LEVEL !== undefined && !LOG_LEVELS.includes(env.LOG_LEVEL))
     problems.push('LOG_LEVEL must be debug, info, warn or error');
+  const logFormat = parseLogFormat(env.LOG_FORMAT);
+  if (!logFormat) problems.push(`LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')}`);
 
   const integer = (variable: string, fallback: number, min: number, max: number): number => {
     const raw = env[variable];
@@ -129,6 +133,7 @@ export function parseRunConfig(args: readonly string[], env: NodeJS.ProcessEnv):
     dbName,
     internalKey: Buffer.from(keyHex, 'hex'),
     logLevel: parseLogLevel(env.LOG_LEVEL, 'info'),
+    logFormat: logFormat ?? 'auto',
     http,
     database,
     maxRequestDeadlineMs,

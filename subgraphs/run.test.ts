@@ -20,6 +20,7 @@ describe('parseRunConfig', () => {
       dbName: 'tollgate_inventory',
       internalKey: Buffer.from(KEY, 'hex'),
       logLevel: 'info',
+      logFormat: 'auto',
       http: {
         headersTimeoutMs: 10_000,
         requestTimeoutMs: 30_000,
@@ -81,8 +82,9 @@ describe('parseRunConfig', () => {
         MONGODB_DB: 'bad.name',
         TOLLGATE_INTERNAL_KEY: secretish,
         LOG_LEVEL: 'loud',
+        LOG_FORMAT: 'colourful',
       });
-    expect(attempt).toThrow(/PORT.*HOST.*MONGODB_URI.*MONGODB_DB.*TOLLGATE_INTERNAL_KEY.*LOG_LEVEL/);
+    expect(attempt).toThrow(/PORT.*HOST.*MONGODB_URI.*MONGODB_DB.*TOLLGATE_INTERNAL_KEY.*LOG_LEVEL.*LOG_FORMAT/);
     expect(attempt).not.toThrow(secretish);
   });
 
@@ -135,7 +137,7 @@ test('run.ts serves, logs one line when listening, and stops gracefully on SIGTE
   try {
     const url = await listening;
     expect(lines).toEqual([
-      expect.objectContaining({ level: 'info', msg: 'listening', subgraph: 'accounts', db: dbName }),
+      expect.objectContaining({ level: 'info', msg: 'listening', service: 'accounts', db: dbName }),
     ]);
     expect(JSON.stringify(lines)).not.toContain(KEY);
 

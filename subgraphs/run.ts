@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     createLogger().error(error instanceof Error ? error.message : String(error));
     process.exit(2);
   }
-  const logger = createLogger({ level: config.logLevel, base: { subgraph: config.name } });
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat, base: { service: config.name } });
   // Global: the MongoDB command spans find the request's span in the active context (kit/tracing.ts).
   const tracing = config.tracing ? startTracing(config.tracing, { global: true }) : undefined;
   const running = await startNamedSubgraph(config.name, {

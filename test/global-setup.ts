@@ -7,7 +7,7 @@
  * (built here, once, into .data/bin), redis-server when no Redis answers, and Chromium for the browser tests;
  * it installs the Debian packages itself when it runs as root, and otherwise stops with what to install.
  */
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { DEFAULT_REDIS_URL } from '../gateway/src/config-common';
@@ -15,6 +15,7 @@ import { DATA_DIR, isPortOpen, startFerretDB } from '../scripts/embedded/ferretd
 import { buildGoTool, isGoToolCurrent, ROOT } from '../scripts/embedded/go-tool';
 import { ensureRedis } from '../scripts/embedded/redis';
 import { CHROMIUM, ensurePrerequisite, goToolchain, REDIS_SERVER, requiredGoVersion } from './prerequisites';
+import { LOG_CAPTURE_ENV, secretsFileOf } from './support/log-capture';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -49,7 +50,21 @@ function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Every log line of this run, from every process, is appended to one file that the global teardown scans for
+ * secrets (support/log-scan.ts). Per run (pid), so two runs side by side do not mix.
+ */
+function startLogCapture(): void {
+  const dir = join(DATA_DIR, 'log-capture');
+  mkdirSync(dir, { recursive: true });
+  const capture = join(dir, `run-${process.pid}.jsonl`);
+  rmSync(capture, { force: true });
+  rmSync(secretsFileOf(capture), { force: true });
+  process.env[LOG_CAPTURE_ENV] = capture;
+}
+
 export default async function globalSetup(): Promise<void> {
+  startLogCapture();
   const redisUrl = process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
   await ensureMachine(redisUrl);
   const redis = await ensureRedis(redisUrl, (line) => log(`test setup: ${line}`));

@@ -16,6 +16,7 @@ import {
   type OtlpReceiver,
   type ReceivedSpan,
 } from '../gateway/src/testing/otlp-receiver';
+import { createLogger } from '../common/logger';
 import { startRealPlatform, type RealPlatform } from './e2e/platform';
 
 const README_QUERY =
@@ -38,6 +39,8 @@ const STAGE_SPANS = [
 let receiver: OtlpReceiver;
 let tracing: Tracing;
 let platform: RealPlatform;
+/** Every line the gateway's logger wrote, parsed (acceptance 3: request lines carry their trace's id). */
+const gatewayLines: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
   receiver = await startOtlpReceiver();
@@ -56,7 +59,8 @@ beforeAll(async () => {
     // `gateway.*` spans and each `tollgate.fetch` is the request span's child (gateway/src/tracing/explicit.test.ts).
     { exporter: otlpExporterForJest(receiver.url), global: true },
   );
-  platform = await startRealPlatform({ tracing });
+  const logger = createLogger({ level: 'debug', sink: (line) => gatewayLines.push(JSON.parse(line)) });
+  platform = await startRealPlatform({ tracing, logger });
 }, 120_000);
 
 afterAll(async () => {
@@ -266,3 +270,34 @@ test('a refusal is recorded with its code on the request span and on the stage t
       expect(containsCredential(value)).toBe(false);
   }
 }, 60_000);
+
+test("every request line carries its request span's trace id, refused requests too", async () => {
+  const token = await platform.token('acme', 'admin');
+  const requests = [
+    { id: 'trace-line-served-0001', authorization: `Bearer ${token}`, query: README_QUERY },
+    { id: 'trace-line-refused-0002', authorization: 'Bearer not-a-token', query: '{ me { name } }' },
+    { id: 'trace-line-invalid-0003', authorization: `Bearer ${token}`, query: '{ nope }' },
+  ];
+  for (const { id, authorization, query } of requests) {
+    const res = await fetch(`${platform.gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization, 'x-request-id': id },
+      body: JSON.stringify({ query }),
+    });
+    await res.text();
+  }
+  for (const { id } of requests) {
+    const root = (
+      await spansOfRequest((span) => isRequestSpan(span) && span.attributes['tollgate.request.id'] === id)
+    ).find((span) => isRequestSpan(span) && span.attributes['tollgate.request.id'] === id);
+    let line: Record<string, unknown> | undefined;
+    for (let attempt = 0; attempt < 50 && !line; attempt++) {
+      line = gatewayLines.find((l) => l.msg === 'request' && l.requestId === id);
+      if (!line) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(line).toBeDefined();
+    expect(line!.trace_id).toMatch(/^[0-9a-f]{32}$/);
+    if (root) expect(line!.trace_id).toBe(root.traceId);
+    else throw new Error(`no request span carries request id ${id}`);
+  }
+});

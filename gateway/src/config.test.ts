@@ -58,6 +58,7 @@ describe('loadGatewayConfig', () => {
       host: '127.0.0.1',
       port: 4000,
       logLevel: 'info',
+      logFormat: 'auto',
       supergraphPath: DEFAULT_SUPERGRAPH_PATH,
       supergraphReload: {
         urlPollMs: 10_000,
@@ -264,6 +265,7 @@ describe('loadGatewayConfig', () => {
       PORT: '0',
       HOST: '0.0.0.0',
       LOG_LEVEL: 'warn',
+      LOG_FORMAT: 'pretty',
       SUPERGRAPH_PATH: 'schema/other.graphql',
       ACCOUNTS_URL: 'https://accounts.internal/graphql',
       PRODUCTS_URL: 'http://products:8080/graphql',
@@ -279,6 +281,7 @@ describe('loadGatewayConfig', () => {
       port: 0,
       host: '0.0.0.0',
       logLevel: 'warn',
+      logFormat: 'pretty',
       supergraphPath: resolve('schema/other.graphql'),
       subgraphUrls: {
         accounts: 'https://accounts.internal/graphql',
@@ -314,6 +317,7 @@ describe('loadGatewayConfig', () => {
     const problems = problemsOf({
       PORT: '80a',
       LOG_LEVEL: 'loud',
+      LOG_FORMAT: 'colourful',
       ACCOUNTS_URL: 'ftp://accounts/graphql',
       PRODUCTS_URL: 'not a url',
       SUBGRAPH_TIMEOUT_MS: '0',
@@ -325,6 +329,7 @@ describe('loadGatewayConfig', () => {
     });
     expect(problems).toEqual([
       'LOG_LEVEL must be one of debug, info, warn, error',
+      'LOG_FORMAT must be one of json, pretty, auto',
       'ACCOUNTS_URL must be a http: or https: URL',
       'PRODUCTS_URL must be a URL',
       'TOLLGATE_INTERNAL_SECRET must be hex of at least 32 bytes',

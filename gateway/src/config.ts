@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { readHttpServerTimeouts, type HttpServerTimeouts } from '../../common/http-server-timeouts';
-import type { LogLevel } from '../../common/logger';
+import { LOG_FORMATS, parseLogFormat, type LogFormat, type LogLevel } from '../../common/logger';
 import { DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS, DEFAULT_SHUTDOWN, type ShutdownConfig } from '../../common/shutdown';
 import { readTracingSettings, type TracingSettings } from '../../common/tracing/settings';
 import { envText, readControlPlaneSettings, readRedisUrl, readSupergraphPath, readUrl } from './config-common';
@@ -39,6 +39,8 @@ export interface GatewayConfig {
   /** 0 asks the OS for a free port. */
   port: number;
   logLevel: LogLevel;
+  /** LOG_FORMAT: JSON lines, pino-pretty's readable output, or `auto` (pretty on a terminal). Default `auto`. */
+  logFormat?: LogFormat;
   supergraphPath: string;
   /**
    * Where new supergraphs come from while the gateway runs (supergraph/source.ts): the file at `supergraphPath`
@@ -246,6 +248,8 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
   const logLevelRaw = text('LOG_LEVEL') ?? 'info';
   const logLevel = LOG_LEVELS.find((level) => level === logLevelRaw);
   if (!logLevel) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  const logFormat = parseLogFormat(text('LOG_FORMAT'));
+  if (!logFormat) problems.push(`LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')}`);
 
   const subgraphUrls = {} as Record<SubgraphName, string>;
   for (const name of SUBGRAPH_NAMES) {
@@ -321,6 +325,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     host: text('HOST') ?? '127.0.0.1',
     port: integer('PORT', 4000, 0, 65_535),
     logLevel: logLevel ?? 'info',
+    logFormat: logFormat ?? 'auto',
     supergraphPath: readSupergraphPath(env),
     supergraphReload,
     subgraphUrls,

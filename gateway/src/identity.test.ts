@@ -155,7 +155,7 @@ describe('identity over HTTP', () => {
           (l) => l.msg === 'request' && l.requestId === refused.headers.get('x-request-id'),
         );
         expect(line).toMatchObject({
-          level: 'warn',
+          level: 'info',
           status: 403,
           tenant: 'globex',
           principal: 'user-1',

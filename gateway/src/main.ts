@@ -7,7 +7,7 @@ import { startGateway } from './server';
 
 async function main(): Promise<void> {
   const config = loadGatewayConfig(process.env);
-  const logger = createLogger({ level: config.logLevel, base: { service: 'gateway' } });
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat, base: { service: 'gateway' } });
   // Registered before the gateway is built, so @apollo/gateway's spans are recorded from the first request.
   const tracing = config.tracing ? startTracing(config.tracing, { global: config.tracing.apolloSpans }) : undefined;
   const gateway = await startGateway(config, { logger, ...(tracing ? { tracing } : {}) });

@@ -8,6 +8,7 @@ import type { GraphQLResponse } from '@apollo/server';
 import type { Context } from '@opentelemetry/api';
 import type { GraphQLError, DocumentNode, OperationDefinitionNode } from 'graphql';
 import type { Role } from '../../common/ids';
+import type { TraceNote } from '../../common/logger';
 import type { Reservation } from './budget/budget';
 import type { BudgetPolicy, ThrottleStatus } from './budget/bucket';
 import type { CostPlan } from './cost/estimate';
@@ -41,9 +42,13 @@ export interface Caller {
 }
 
 /** What the one log line of a request says; stages fill it in as they learn things. */
-export interface RequestLog {
+export interface RequestLog extends TraceNote {
   tenantId?: string;
   principal?: string;
+  /** How the caller authenticated (never the credential or its id). */
+  credential?: 'jwt' | 'api-key';
+  /** Operation fetches sent to subgraphs (upstream/data-source.ts). */
+  subgraphFetches?: number;
   operationName?: string;
   /** The codes the client was sent, after masking. */
   errorCodes: string[];

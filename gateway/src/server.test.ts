@@ -80,7 +80,7 @@ describe('gateway over HTTP', () => {
         status: 401,
         errorCodes: ['UNAUTHENTICATED'],
         reason: 'bad-tenant-claim',
-        level: 'warn',
+        level: 'info',
       });
       expect(JSON.stringify(platform.logs)).not.toContain(token);
     });
@@ -331,7 +331,9 @@ describe('gateway over HTTP', () => {
         status: 200,
         tenant: 'acme',
         principal: 'user-1',
-        operation: 'Mixed',
+        operationName: 'Mixed',
+        credential: 'jwt',
+        subgraphFetches: 1,
         errorCodes: ['NOT_FOUND'],
       });
       expect(typeof lines[0]?.durationMs).toBe('number');

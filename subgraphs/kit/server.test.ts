@@ -75,7 +75,12 @@ test('an unexpected error reaches the client as "Internal error" only, and is lo
   });
   expect(res.text).not.toMatch(/E11000|tollgate_|users|tenantId|stack/);
   const logged = sg.logs.find((line) => line.msg === 'internal error');
-  expect(logged).toMatchObject({ level: 'error', requestId: 'req-boom', tenant: 'acme', path: ['driverFailure'] });
+  expect(logged).toMatchObject({
+    level: 'error',
+    requestId: 'req-boom',
+    tenant: 'acme',
+    graphqlPath: ['driverFailure'],
+  });
   expect(JSON.stringify(logged)).toContain('E11000');
 });
 

@@ -165,20 +165,20 @@ function errorLog<TContext extends SubgraphContext<unknown, unknown>>(): ApolloS
           for (const error of errors) {
             const code = error.extensions.code;
             if (code === 'FORBIDDEN') {
-              contextValue.logger.warn('refused by a permission rule', { code, path: error.path });
+              contextValue.logger.info('refused by a permission rule', { code, graphqlPath: error.path });
             } else if (code === SERVICE_UNAVAILABLE || isDatabaseUnavailable(unwrapResolverError(error))) {
               // The cause (a driver error, or the deadline) without the driver's text, which names hosts.
               const original = unwrapResolverError(error);
-              contextValue.logger.warn('database unavailable', {
-                path: error.path,
+              contextValue.logger.error('database unavailable', {
+                graphqlPath: error.path,
                 cause: original instanceof Error ? original.name : code,
               });
             } else if (isClientErrorCode(code)) {
-              contextValue.logger.debug('client error', { code, path: error.path });
+              contextValue.logger.debug('client error', { code, graphqlPath: error.path });
             } else {
               const original = unwrapResolverError(error);
               contextValue.logger.error('internal error', {
-                path: error.path,
+                graphqlPath: error.path,
                 error: original,
                 stack: original instanceof Error ? original.stack : undefined,
               });
@@ -209,7 +209,7 @@ export async function startSubgraph<TModels, TLoaders>(
   if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)
     throw new Error('port must be 0–65535');
   if (options.internalKey.length < 32) throw new Error('the internal key must be at least 32 bytes');
-  const logger = options.logger ?? createLogger({ base: { subgraph: definition.name } });
+  const logger = options.logger ?? createLogger({ base: { service: definition.name } });
 
   const connection = await openDatabase({
     mongoUri: options.mongoUri,

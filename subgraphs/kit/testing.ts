@@ -15,6 +15,7 @@ import { createLogger } from '../../common/logger';
 import type { ConnectionLoaderMode } from './loaders';
 import { startSubgraph, type RunningSubgraph, type SubgraphDefinition } from './server';
 import { runInScope } from './scope';
+import { registerTestSecrets } from '../../test/support/log-capture';
 
 export function testMongoUri(): string {
   const uri = process.env.TEST_MONGODB_URI;
@@ -132,10 +133,11 @@ export async function startTestSubgraph<TModels, TLoaders>(
 ): Promise<TestSubgraph> {
   const secret = randomBytes(32);
   const key = deriveSubgraphKey(secret, definition.name);
+  registerTestSecrets(secret, key);
   const logs: Record<string, unknown>[] = [];
   const logger = createLogger({
     level: 'debug',
-    base: { subgraph: definition.name },
+    base: { service: definition.name },
     sink: (line) => logs.push(JSON.parse(line) as Record<string, unknown>),
   });
   const running = await startSubgraph(definition, {

@@ -174,7 +174,7 @@ describe('Apollo Client 4 in Chromium, from a page on an allowed origin', () => 
       method: 'GET',
       status: 200,
       tenant: 'acme',
-      operation: `Stock_${RUN}`,
+      operationName: `Stock_${RUN}`,
       clientName: 'web-shop',
       clientVersion: '1.2.3',
     });

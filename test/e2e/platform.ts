@@ -19,6 +19,7 @@ import { seedControlPlane } from '../../demo/control-plane';
 import { openControlPlane, type ControlPlane } from '../../gateway/src/control-plane/open';
 import { createTestIssuer, type TestIssuer } from '../../gateway/src/testing/jwt';
 import { writeTrustedIssuersFile } from '../../gateway/src/testing/platform';
+import { registerTestSecrets } from '../support/log-capture';
 
 export interface GraphQLResult {
   status: number;
@@ -65,7 +66,10 @@ export async function startRealPlatform(options: RealPlatformOptions = {}): Prom
   const prefix = `e2e_${randomBytes(4).toString('hex')}`;
   const dbNameFor = (name: string) => `${prefix}_${name}`;
   const secret = randomBytes(32);
-  const quiet: Logger = createLogger({ level: 'error', sink: () => {} });
+  registerTestSecrets(secret, ...SUBGRAPH_NAMES.map((name) => deriveSubgraphKey(secret, name)));
+  // Nothing on the console, but every line written: in a test run each goes to the capture the global teardown scans
+  // for secrets (test/support/log-scan.ts), and these are the tests where both tenants' real data flows.
+  const quiet: Logger = createLogger({ level: process.env.TOLLGATE_LOG_CAPTURE ? 'debug' : 'error', sink: () => {} });
 
   await seedDemoTenants({ mongoUri, dbNameFor });
   await seedControlPlane({ mongoUri, dbName: dbNameFor('control') });

@@ -170,12 +170,11 @@ export function createBudget(options: BudgetOptions): Budget {
     if (backend === 'memory' || closed) return;
     backend = 'memory';
     counters.outages += 1;
-    logger.warn(
-      failMode === 'open'
-        ? 'budget store unavailable; deciding from per-process budgets until it is back'
-        : 'budget store unavailable; refusing operations until it is back',
-      { error: error instanceof Error ? error.message : String(error), outages: counters.outages },
-    );
+    // Fail open keeps serving (an anomaly to look at); fail closed refuses every operation (a fault).
+    const fields = { error, outages: counters.outages };
+    if (failMode === 'open')
+      logger.warn('budget store unavailable; deciding from per-process budgets until it is back', fields);
+    else logger.error('budget store unavailable; refusing operations until it is back', fields);
     probe = setInterval(() => {
       if (probing) return;
       probing = true;

@@ -130,8 +130,10 @@ it('falls back within the command timeout, decides without Redis, and goes back 
   if (!first.granted) throw new Error('expected a reservation');
   expect(await open.settle(first.reservation, 0)).toBeUndefined();
   expect(open.stats()).toMatchObject({ backend: 'memory', outages: 1, lostSettlements: 1 });
-  // One warning per budget for the whole outage, however many calls failed.
-  expect(lines.filter((l) => l.level === 'warn')).toHaveLength(2);
+  // One line per budget for the whole outage, however many calls failed: a warning where it fails open, an error
+  // where it fails closed (it refuses every operation).
+  expect(lines.filter((l) => l.level === 'warn')).toHaveLength(1);
+  expect(lines.filter((l) => l.level === 'error')).toHaveLength(1);
 
   // Redis dies and comes back on the same port, empty.
   await stopRedis(server);

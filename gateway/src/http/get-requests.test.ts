@@ -98,7 +98,7 @@ describe('GET for persisted queries', () => {
       expect(res.headers.get('cache-control')).toBe('no-store');
       expect(res.headers.get('ratelimit')).toMatch(/^"budget";r=\d+;t=\d+$/);
       const line = platform.logs.find((l) => l.msg === 'request' && l.requestId === res.headers.get('x-request-id'));
-      expect(line).toMatchObject({ method: 'GET', status: 200, tenant: 'acme', operation: 'Greet' });
+      expect(line).toMatchObject({ method: 'GET', status: 200, tenant: 'acme', operationName: 'Greet' });
     });
 
     it('pass CSRF prevention with apollo-require-preflight instead of a content type', async () => {

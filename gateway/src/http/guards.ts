@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from '../../../common/logger';
+import { noteTrace, type Logger } from '../../../common/logger';
 import { containsCredential } from '../../../common/secret-shapes';
 import { clientKeyOf } from '../client-address';
 import { originAllowedFor } from './cors';
@@ -28,6 +28,7 @@ import { maskError } from '../upstream/mask-errors';
 import { codeAbandonedWork } from './abandoned-work';
 import { clientAwarenessOf } from './client-awareness';
 import { PREVIEW_ROLES_HEADER, previewCaller } from './preview-roles';
+import { requestLineFields, requestLogLevel } from './request-log';
 
 /** A client's request id is echoed only when it cannot smuggle anything into a log line or a header. */
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9-]{8,64}$/;
@@ -77,6 +78,11 @@ export function noteApolloRefusal(res: Response, status: number, body: string): 
   }
 }
 
+/** The log line's `credential`: `jwt` or `api-key`, the names the traces use too. */
+function credentialKind(caller: Pick<GatewayContext['caller'], 'credential'>): 'jwt' | 'api-key' {
+  return caller.credential === 'apiKey' ? 'api-key' : 'jwt';
+}
+
 function requestState(res: Response): RequestState {
   const state = requestStateOf(res);
   if (!state) throw new Error('no request state: trackRequests must run first');
@@ -96,32 +102,25 @@ export function trackRequests(logger: Logger, observer?: RequestObserver): Reque
     res.setHeader('x-request-id', requestId);
     const startedAt = process.hrtime.bigint();
     const state: RequestState = { requestId, log: { errorCodes: [] } };
+    // A server span around this middleware (tracing) gives the request line its trace; else the first fetch does.
+    noteTrace(state.log);
     observer?.requestStarted();
     res.once('close', () => {
-      const { log } = state;
       const status = res.statusCode;
       const durationMs = Number((process.hrtime.bigint() - startedAt) / 1000n) / 1000;
       observer?.requestEnded(state, req.method, req.path, status, durationMs / 1000);
-      const fields = {
+      const fields = requestLineFields({
         requestId,
         method: req.method,
         path: req.path,
         status,
         durationMs,
-        tenant: log.tenantId,
-        principal: log.principal,
-        operation: log.operationName,
-        errorCodes: log.errorCodes,
-        reason: log.reason,
+        log: state.log,
         // Which application and release sent it, as Apollo Client announces them (never trusted, only logged).
-        ...clientAwarenessOf((name) => req.get(name)),
-        ...(res.writableFinished ? {} : { aborted: true }),
-      };
-      // Probes poll health endpoints every few seconds; they would drown the request log.
-      if (req.path !== '/graphql') logger.debug('request', fields);
-      else if (status >= 500) logger.error('request', fields);
-      else if (status >= 400) logger.warn('request', fields);
-      else logger.info('request', fields);
+        client: clientAwarenessOf((name) => req.get(name)),
+        aborted: !res.writableFinished,
+      });
+      logger[requestLogLevel(req.path, status, state.log.errorCodes)]('request', fields);
     });
     attachRequestState(res, state);
     next();
@@ -210,6 +209,7 @@ export function authenticateRequests(
         if (!(refusal instanceof GraphQLError)) throw refusal;
         state.log.tenantId = caller.tenantId;
         state.log.principal = caller.principal;
+        state.log.credential = credentialKind(caller);
         state.log.reason = 'preview-roles-refused';
         return refuse(res, refusal);
       }
@@ -218,6 +218,7 @@ export function authenticateRequests(
       state.tenant = tenant;
       state.log.tenantId = caller.tenantId;
       state.log.principal = caller.principal;
+      state.log.credential = credentialKind(caller);
     } catch (error) {
       if (heldBackMs > 0 && (error instanceof AuthenticationError || error instanceof NotVerifiedFromMemoryError)) {
         return heldBack(res, state, 'address-held-back', heldBackMs);
@@ -246,6 +247,7 @@ export function authenticateRequests(
         }
         state.log.tenantId = error.caller.tenantId;
         state.log.principal = error.caller.principal;
+        state.log.credential = credentialKind(error.caller);
         state.log.reason = error.refusal;
         return refuse(res, error.toClientError());
       }

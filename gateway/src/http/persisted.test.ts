@@ -158,12 +158,12 @@ describe('resolvePersistedRequest for frontends', () => {
     await resolve({ query: OTHER, operationName: 'Other' }, person);
     expect(logs).toEqual([
       expect.objectContaining({
-        level: 'warn',
+        level: 'info',
         msg: 'operation outside the frontend safelist',
         requestId: 'req-1',
         tenant: 'acme',
         operationId: operationId(OTHER),
-        operation: 'Other',
+        operationName: 'Other',
       }),
     ]);
   });

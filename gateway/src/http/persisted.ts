@@ -143,11 +143,11 @@ export async function resolvePersistedRequest(
   if (onList && listed) listed.operationListed = true;
   if (mode !== 'off' && !onList) {
     if (mode === 'enforce') throw notInList();
-    options.logger.warn('operation outside the frontend safelist', {
+    options.logger.info('operation outside the frontend safelist', {
       requestId,
       tenant: caller.tenantId,
       operationId: operationId(query),
-      ...(typeof request.operationName === 'string' ? { operation: request.operationName } : {}),
+      ...(typeof request.operationName === 'string' ? { operationName: request.operationName } : {}),
     });
   }
   // Only after the safelist: in enforce mode nothing outside the list is ever stored.

@@ -49,7 +49,7 @@ export function createApqStore(options: ApqStoreOptions): ApqStore {
   redis.on('error', (error: Error) => {
     if (down) return;
     down = true;
-    logger.warn('APQ cache unreachable; persisted query hashes miss until it is back', { error: error.message });
+    logger.warn('APQ cache unreachable; persisted query hashes miss until it is back', { error });
   });
   redis.on('ready', () => (down = false));
   return {

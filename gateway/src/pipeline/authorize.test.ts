@@ -70,7 +70,7 @@ describe('reject mode', () => {
       expect.objectContaining({
         msg: 'authorization refused the operation',
         requestId: 'req-1',
-        tenantId: 'acme',
+        tenant: 'acme',
         operationName: 'Directory',
         mode: 'reject',
         denied: [
@@ -131,7 +131,7 @@ describe('reject mode', () => {
     const error = await refusal(run.run(operationOf('{ me { name } }', person('customer'))));
     expect(error.extensions.code).toBe('FORBIDDEN');
     expect(lines[0]).toMatchObject({
-      level: 'warn',
+      level: 'error',
       msg: 'authorization rule failed; the field is denied',
       field: 'Query.me',
       rule: 'lookupTenantFlags',
@@ -156,7 +156,7 @@ describe('shadow mode', () => {
     const { logger, lines } = recordingLogger();
     const query = 'query Peek { users(first: 5) { edges { node { email } } } product(id: "1") { quantity } }';
     await expect(stage('shadow', logger).run(operationOf(query, partner('users:read')))).resolves.toBeUndefined();
-    expect(lines.every((l) => l.msg === 'authorization would deny' && l.tenantId === 'acme')).toBe(true);
+    expect(lines.every((l) => l.msg === 'authorization would deny' && l.tenant === 'acme')).toBe(true);
     expect(lines.map((l) => [l.operationName, l.field, l.paths, l.rule])).toEqual([
       ['Peek', 'User.email', ['users.edges.@.node.email'], 'and(isMember, not(isPartner))'],
       ['Peek', 'Query.product', ['product'], 'race(isMember, scope:catalog:read)'],

@@ -46,10 +46,10 @@ export function createAuthorizeStage(options: AuthorizeOptions): Stage {
       if (denials.length === 0) return;
 
       const mode = modeFor ? await modeFor(caller.tenantId) : (operation.tenant?.authzMode ?? 'reject');
-      const fields = { requestId, tenantId: caller.tenantId, operationName, mode };
+      const fields = { requestId, tenant: caller.tenantId, operationName, mode };
       for (const denial of denials) {
         if (denial.reason !== 'rule-error') continue;
-        logger.warn('authorization rule failed; the field is denied', {
+        logger.error('authorization rule failed; the field is denied', {
           ...fields,
           ...describe(denial),
           error: denial.error,

@@ -40,10 +40,10 @@ export function createReferenceStage(options: ReferenceStageOptions): Stage {
       } catch (error) {
         const code =
           error instanceof ReferenceCheckFailed ? downstreamCode(error.cause) : ErrorCode.DOWNSTREAM_SERVICE_ERROR;
-        logger.warn('reference check failed; the operation is refused', {
+        logger.error('reference check failed; the operation is refused', {
           requestId,
           tenant: caller.tenantId,
-          error: error instanceof Error ? error.message : String(error),
+          error,
         });
         throw gatewayError(
           code,

@@ -63,7 +63,7 @@ export function createFileSource(options: FileSourceOptions): SupergraphSource {
         reading = true;
         try {
           const sdl = await read();
-          if (failing) logger.info('the supergraph file is readable again', { path });
+          if (failing) logger.info('the supergraph file is readable again', { file: path });
           failing = false;
           if (sdl !== last && !closed) {
             last = sdl;
@@ -71,7 +71,8 @@ export function createFileSource(options: FileSourceOptions): SupergraphSource {
           }
         } catch (error) {
           // Mid-rename the file may be briefly absent; the last good supergraph keeps serving meanwhile.
-          if (!failing) logger.warn('cannot read the supergraph file; serving the last one loaded', { path, error });
+          if (!failing)
+            logger.warn('cannot read the supergraph file; serving the last one loaded', { file: path, error });
           failing = true;
         } finally {
           reading = false;
@@ -88,9 +89,11 @@ export function createFileSource(options: FileSourceOptions): SupergraphSource {
           watcher = watch(dirname(path), { persistent: false }, (_event, changed) => {
             if (!changed || changed === name || changed.startsWith('..')) prompt();
           });
-        watcher?.on('error', (error) => logger.warn('supergraph file watch failed; polling only', { path, error }));
+        watcher?.on('error', (error) =>
+          logger.warn('supergraph file watch failed; polling only', { file: path, error }),
+        );
       } catch (error) {
-        logger.warn('cannot watch the supergraph file; polling only', { path, error });
+        logger.warn('cannot watch the supergraph file; polling only', { file: path, error });
       }
       if (options.pollMs > 0) {
         poll = setInterval(() => void check(), options.pollMs);

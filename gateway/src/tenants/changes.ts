@@ -134,7 +134,7 @@ export function subscribeToChanges(options: ChangeSubscriberOptions): ChangeSubs
     if (down || closed) return;
     down = true;
     logger.warn('control-plane change subscription lost; serving cached tenants and keys within their lifetime', {
-      ...(error ? { error: error.message } : {}),
+      ...(error ? { error } : {}),
     });
   };
   // A refused connection is an `error`; a connection the server closed is only a `close`.

@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JSONWebKeySet, type JWTPayload } from 'jose';
+import { registerTestSecrets } from '../../../test/support/log-capture';
 
 export const TEST_ISSUER = 'https://issuer.tollgate.test';
 export const TEST_AUDIENCE = 'tollgate-test';
@@ -22,6 +23,8 @@ export interface TestIssuer {
 export async function createTestIssuer(): Promise<TestIssuer> {
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
   const jwks: JSONWebKeySet = { keys: [{ ...(await exportJWK(publicKey)), kid: TEST_KID, alg: 'ES256', use: 'sig' }] };
+  // The signing key's private part must never be in a log line (test/support/log-scan.ts).
+  registerTestSecrets((await exportJWK(privateKey)).d);
   const jwksFile = join(mkdtempSync(join(tmpdir(), 'tollgate-jwks-')), 'jwks.json');
   writeFileSync(jwksFile, JSON.stringify(jwks));
   return {

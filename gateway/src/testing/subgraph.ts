@@ -14,6 +14,7 @@ import {
   verifyInternalToken,
   type InternalClaims,
 } from '../../../common/internal-token';
+import { registerTestSecrets } from '../../../test/support/log-capture';
 
 export interface RecordedRequest {
   headers: IncomingHttpHeaders;
@@ -53,6 +54,7 @@ export async function startTestSubgraph(options: TestSubgraphOptions): Promise<T
     resolvers: options.resolvers as GraphQLResolverMap<unknown>,
   });
   const key = deriveSubgraphKey(options.gatewaySecret, options.name);
+  registerTestSecrets(options.gatewaySecret, key);
   const hanging = new Set<ServerResponse>();
 
   const server = createServer(async (req, res) => {

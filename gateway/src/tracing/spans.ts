@@ -79,10 +79,19 @@ export function traceRequests(options: RequestTracingOptions): RequestHandler {
     res.locals[REQUEST_SPAN] = span;
     const active = trace.setSpan(parent, span);
     const state = requestStateOf(res);
-    if (state) state.traceContext = active;
+    if (state) {
+      state.traceContext = active;
+      // The request line (http/guards.ts) is written after the span ended and outside its context: it carries the
+      // request span's ids, noted here, whatever an earlier span (Apollo's, a client's) left there.
+      const { traceId, spanId } = span.spanContext();
+      state.log.traceId = traceId;
+      state.log.spanId = spanId;
+    }
     // A request the sampler dropped builds no attribute and waits for no event.
     if (span.isRecording()) {
       span.setAttributes(clientAttributes(req.headers));
+      // The request id joins the span to the request's log lines and to the client's `x-request-id`.
+      if (state) span.setAttribute('tollgate.request.id', state.requestId);
       let ended = false;
       const end = () => {
         if (ended) return;

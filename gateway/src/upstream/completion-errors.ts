@@ -35,7 +35,7 @@ export function clientResult(result: ExecutionResult, logger: Logger, requestId:
   const completion = extensions.valueCompletion;
   const failures: readonly unknown[] = Array.isArray(completion) ? completion : [];
   if (failures.length === 0) return rest;
-  logger.warn('subgraph data did not complete against the schema', {
+  logger.error('subgraph data did not complete against the schema', {
     requestId,
     failures: failures.slice(0, 10).map((failure) => ({
       path: pathOf(failure)?.join('.'),

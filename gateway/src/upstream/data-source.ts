@@ -18,7 +18,7 @@ import {
   mintInternalToken,
   type InternalClaims,
 } from '../../../common/internal-token';
-import type { Logger } from '../../../common/logger';
+import { noteTrace, type Logger } from '../../../common/logger';
 import { createByteBoundedCache, stringBytes } from '../cache';
 import { ErrorCode, DownstreamReason, gatewayError } from '../errors';
 import type { GatewayContext, RequestLog } from '../request';
@@ -217,7 +217,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     // By name: the deadline's DOMException need not be an Error of this realm.
     const name = typeof error === 'object' && error !== null && 'name' in error ? error.name : undefined;
     const timedOut = name === 'TimeoutError' || name === 'AbortError';
-    this.log.warn('subgraph fetch failed', {
+    this.log.error('subgraph fetch failed', {
       requestId: context?.requestId,
       tenant: context?.caller?.tenantId,
       status,
@@ -229,9 +229,13 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
 
 /**
  * The request's wait on subgraphs, as the union of its fetches' intervals: a fetch that starts while another is in
- * flight adds nothing until the last one ends. Plain fields on the request's log, no allocation per fetch.
+ * flight adds nothing until the last one ends. Plain fields on the request's log, no allocation per fetch; the
+ * request line's fetch count and trace ids are noted here too.
  */
 function waitBegins(log: RequestLog, now: number): void {
+  log.subgraphFetches = (log.subgraphFetches ?? 0) + 1;
+  // Inside Apollo's `gateway.fetch` span when tracing is on: the request line joins this trace.
+  noteTrace(log);
   const inFlight = log.subgraphsInFlight ?? 0;
   if (inFlight === 0) log.subgraphWaitSince = now;
   log.subgraphsInFlight = inFlight + 1;
