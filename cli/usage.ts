@@ -9,7 +9,7 @@ import { isTenantId } from '../common/ids';
 import { createBudgetRedis } from '../gateway/src/budget/redis';
 import { monthOf, parseMonth } from '../gateway/src/metering/buckets';
 import { createUsageReader } from '../gateway/src/metering/reader';
-import { DEFAULT_USAGE_KEY_PREFIX } from '../gateway/src/metering/keys';
+import { usageKeyPrefix } from '../gateway/src/metering/keys';
 import type { CredentialUsage, RefusalCount, UsageReport } from '../gateway/src/metering/report';
 import { UsageError, oneOf, required, string, table, type Command } from './command';
 
@@ -91,7 +91,7 @@ const USAGE: Command = {
       });
       const reader = createUsageReader({
         redis,
-        keyPrefix: DEFAULT_USAGE_KEY_PREFIX,
+        keyPrefix: usageKeyPrefix(plane.dbName),
         store: plane.usage,
         quotaOf: async () => tenant.plan.limits.monthlyCostQuota,
         logger: createLogger({

@@ -164,6 +164,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       store: identity.usage,
       tenantIds: () => identity.tenantIds(),
       directory: identity.directory,
+      controlDbName: config.controlPlane.dbName,
       logger: logger.child({ component: 'metering' }),
     }),
     (m) => m.close(),
@@ -216,6 +217,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
         caches,
         budget: () => budget.stats(),
         breakerStates: () => breakers.states(),
+        usage: () => metering.stats(),
       })
     : undefined;
 

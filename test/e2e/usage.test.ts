@@ -4,18 +4,16 @@
  * the tenant and for each credential, exactly; the quota refusing the first operation past it and not one before,
  * across a second replica, a restart and a lost Redis counter; the `usage` field for tenant admins only.
  */
-import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { createLogger } from '../../common/logger';
 import { runTollgate } from '../../cli/commands';
 import { startGateway, type StartedGateway } from '../../gateway/src/server';
 import { monthOf, nextMonthStart } from '../../gateway/src/metering/buckets';
-import { monthBaseKey, monthKey } from '../../gateway/src/metering/keys';
+import { monthBaseKey, monthKey, usageKeyPrefix } from '../../gateway/src/metering/keys';
 import { startRealPlatform, type GraphQLResult, type RealPlatform } from './platform';
 
 /** Three of the quota test's operations (5 points each): the third lands exactly on the quota, the boundary case. */
 const QUOTA = 15;
-const keyPrefix = `tollgate:usage:test${randomBytes(4).toString('hex')}`;
 const quiet = createLogger({ level: 'error', sink: () => {} });
 
 let platform: RealPlatform;
@@ -25,7 +23,7 @@ let redis: Redis;
 
 beforeAll(async () => {
   platform = await startRealPlatform({
-    gatewayConfig: { metering: { enabled: true, rollupIntervalMs: 0, quotaFailMode: 'open', keyPrefix } },
+    gatewayConfig: { metering: { enabled: true, rollupIntervalMs: 0, quotaFailMode: 'open' } },
     async prepareControlPlane(controlPlane) {
       const enterprise = await controlPlane.tenants.getPlan('enterprise');
       await controlPlane.tenants.createPlan({
@@ -174,7 +172,11 @@ describe('a scripted run of mixed operations', () => {
     tallies.jwt!.operations += 1;
     tallies.jwt!.costPoints += charged(usage);
 
-    // The CLI reads the rollups in MongoDB (its Redis prefix is the default one, not this test's).
+    // The CLI reads the rollups in MongoDB, merged with the counters in Redis: the same totals, before and after a
+    // rollup.
+    const sum = Object.values(tallies).reduce((s, t) => s + t.costPoints, 0);
+    const early = await cli(['usage', '--tenant', 'acme', '--month', month, '--json']);
+    expect(JSON.parse(early.stdout)).toMatchObject({ operations: total.operations + 1, costPoints: sum });
     await platform.gateway.rollupUsage();
     const out = await cli(['usage', '--tenant', 'acme', '--month', month, '--by', 'key', '--json']);
     expect(out.stderr).toBe('');
@@ -189,7 +191,6 @@ describe('a scripted run of mixed operations', () => {
         refusals: { code: string; count: number }[];
       }[];
     };
-    const sum = Object.values(tallies).reduce((s, t) => s + t.costPoints, 0);
     expect(printed.costPoints).toBe(sum);
     expect(printed.operations).toBe(total.operations + 1);
     expect(
@@ -275,6 +276,7 @@ describe('the monthly quota', () => {
     // Redis loses the month counter: it is rebuilt from the month's usage (rollups and hour counters).
     await platform.gateway.rollupUsage();
     const month = monthOf(Date.now());
+    const keyPrefix = usageKeyPrefix(platform.controlDbName);
     expect(await redis.del(monthKey(keyPrefix, 'globex', month), monthBaseKey(keyPrefix, 'globex', month))).toBe(2);
     const rebuilt = await post(restarted, op, asGlobex());
     expect(rebuilt.status).toBe(429);

@@ -18,7 +18,7 @@ import { createMeter, type Meter } from './meter';
 import { createUsageReader, type UsageReader } from './reader';
 import { createUsageRollup, type UsageRollup } from './rollup';
 import type { UsageStore } from './store';
-import { JWT_CREDENTIAL } from './keys';
+import { JWT_CREDENTIAL, usageKeyPrefix } from './keys';
 import type { MeteringSettings } from './settings';
 
 export { DEFAULT_METERING, type MeteringSettings } from './settings';
@@ -31,6 +31,8 @@ export interface MeteringOptions {
   readonly tenantIds: () => Promise<string[]>;
   readonly directory: Pick<TenantDirectory, 'tenantFor'>;
   readonly logger: Logger;
+  /** The control plane's database: part of every Redis key (keys.ts, `usageKeyPrefix`). */
+  readonly controlDbName: string;
 }
 
 export interface Metering {
@@ -41,13 +43,15 @@ export interface Metering {
   /** The quota stage; absent when metering is off. */
   readonly quotaStage?: QuotaStage;
   readonly rollup: UsageRollup;
+  /** What was lost to Redis being unavailable, for the metrics. */
+  stats(): { readonly recordsLost: number; readonly quotaChecksSkipped: number };
   /** Stops the rollup after a last run. */
   close(): Promise<void>;
 }
 
 export function createMetering(options: MeteringOptions): Metering {
   const { settings, redis, store, logger } = options;
-  const meter = createMeter({ redis, logger, ...(settings.keyPrefix ? { keyPrefix: settings.keyPrefix } : {}) });
+  const meter = createMeter({ redis, logger, keyPrefix: usageKeyPrefix(options.controlDbName) });
   const reader = createUsageReader({
     redis,
     keyPrefix: meter.keyPrefix,
@@ -63,7 +67,15 @@ export function createMetering(options: MeteringOptions): Metering {
     logger,
     intervalMs: settings.enabled ? settings.rollupIntervalMs : 0,
   });
-  if (!settings.enabled) return { meter, reader, rollup, close: () => rollup.stop() };
+  if (!settings.enabled) {
+    return {
+      meter,
+      reader,
+      rollup,
+      stats: () => ({ recordsLost: 0, quotaChecksSkipped: 0 }),
+      close: () => rollup.stop(),
+    };
+  }
 
   const observer: RequestObserver = {
     requestStarted() {},
@@ -88,5 +100,13 @@ export function createMetering(options: MeteringOptions): Metering {
     failMode: settings.quotaFailMode,
     logger: logger.child({ component: 'quota' }),
   });
-  return { meter, reader, rollup, observer, quotaStage, close: () => rollup.stop() };
+  return {
+    meter,
+    reader,
+    rollup,
+    observer,
+    quotaStage,
+    stats: () => ({ recordsLost: meter.lost(), quotaChecksSkipped: quotaStage.skipped() }),
+    close: () => rollup.stop(),
+  };
 }

@@ -1,11 +1,21 @@
 /**
- * Redis keys of usage metering. Every key of a tenant carries `{tenant}` as a Redis Cluster hash tag, so the one
+ * Redis keys of usage metering, `tollgate:usage:v1:<control db>:{<tenant>}:…`. Every key of a tenant carries `{tenant}` as a Redis Cluster hash tag, so the one
  * script a request runs (meter.ts) touches a single slot. Keys are built only from validated parts: the tenant id is
  * a slug, the credential `jwt` or an API key id (12 letters and digits), the buckets digits.
  */
 import { isTenantId } from '../../../common/ids';
 
-export const DEFAULT_USAGE_KEY_PREFIX = 'tollgate:usage:v1';
+const KEY_PREFIX = 'tollgate:usage:v1';
+const CONTROL_DB = /^[A-Za-z0-9_-]{1,63}$/;
+
+/**
+ * The counters belong to a control plane, as the rollups they feed do: its database's name is part of every key, so
+ * two deployments (or two test runs) sharing one Redis never count into each other's usage or quota.
+ */
+export function usageKeyPrefix(controlDbName: string): string {
+  if (!CONTROL_DB.test(controlDbName)) throw new Error('usage key: invalid control-plane database name');
+  return `${KEY_PREFIX}:${controlDbName}`;
+}
 
 /** What metering calls the credentials of a tenant: every JWT together, or one API key by its id. */
 export const JWT_CREDENTIAL = 'jwt';

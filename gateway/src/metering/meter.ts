@@ -13,7 +13,7 @@
 import type { Logger } from '../../../common/logger';
 import type { RedisClient } from '../redis/connect';
 import { hourOf, monthOf, nextMonthStart } from './buckets';
-import { DEFAULT_USAGE_KEY_PREFIX, hourIndexKey, hourKey, monthBaseKey, monthKey } from './keys';
+import { hourIndexKey, hourKey, monthBaseKey, monthKey } from './keys';
 
 /** Hour hashes live this long: the rollup (rollup.ts) has this long to copy them to MongoDB. */
 export const HOUR_KEY_TTL_SECONDS = 72 * 3_600;
@@ -80,7 +80,8 @@ export interface MeterOptions {
   /** A client with a short command timeout and no offline queue (budget/redis.ts, `createBudgetRedis`). */
   readonly redis: RedisClient;
   readonly logger: Logger;
-  readonly keyPrefix?: string;
+  /** `usageKeyPrefix(<control-plane database>)` (keys.ts). */
+  readonly keyPrefix: string;
   /** Clock, for tests. */
   readonly now?: () => number;
 }
@@ -104,7 +105,7 @@ export interface Meter {
 
 export function createMeter(options: MeterOptions): Meter {
   const { redis, logger } = options;
-  const prefix = options.keyPrefix ?? DEFAULT_USAGE_KEY_PREFIX;
+  const prefix = options.keyPrefix;
   const now = options.now ?? Date.now;
   if (!(RECORD in redis)) redis.defineCommand(RECORD, { numberOfKeys: 4, lua: RECORD_LUA });
   if (!(REBUILD in redis)) redis.defineCommand(REBUILD, { numberOfKeys: 2, lua: REBUILD_LUA });

@@ -61,11 +61,16 @@ export function createUsageRollup(options: RollupOptions): UsageRollup {
   // counted until then.
   const run = () => {
     busy = true;
-    const next = chain.catch(() => undefined).then(runOnce);
-    chain = next.finally(() => {
+    const next = chain.then(runOnce);
+    // The chain itself never rejects: the caller of `run` gets the failure, nobody else.
+    const settled = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    chain = settled;
+    void settled.then(() => {
       if (chain === settled) busy = false;
     });
-    const settled = chain;
     return next;
   };
 

@@ -7,11 +7,6 @@ export interface MeteringSettings {
   readonly rollupIntervalMs: number;
   /** `QUOTA_FAIL_MODE`: what the quota does when Redis does not answer (pipeline/quota.ts). */
   readonly quotaFailMode: 'open' | 'closed';
-  /**
-   * The Redis keys' prefix (keys.ts, DEFAULT_USAGE_KEY_PREFIX): not an environment setting — tests sharing one Redis
-   * set their own. `tollgate usage` reads the default prefix's counters.
-   */
-  readonly keyPrefix?: string;
 }
 
 export const DEFAULT_METERING: MeteringSettings = {
