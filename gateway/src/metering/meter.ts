@@ -19,6 +19,7 @@ import { hourIndexKey, hourKey, monthBaseKey, monthKey } from './keys';
 export const HOUR_KEY_TTL_SECONDS = 72 * 3_600;
 /** Month counters live until the next month has started plus this. */
 const MONTH_KEY_GRACE_SECONDS = 86_400;
+const HOUR_TTL = String(HOUR_KEY_TTL_SECONDS);
 /** A refusal code as the gateway writes them; anything else is counted as OTHER. */
 const REFUSAL_CODE = /^[A-Z][A-Z0-9_]{0,39}$/;
 
@@ -114,11 +115,16 @@ export function createMeter(options: MeterOptions): Meter {
   let lastWarning = -Infinity;
 
   const monthExpiry = (at: number) => String(Math.floor(nextMonthStart(at) / 1000) + MONTH_KEY_GRACE_SECONDS);
+  // The hour's names, worked out once per hour rather than per request.
+  let bucket = { start: -1, hour: '', month: '', expiry: '' };
+  const bucketOf = (at: number) => {
+    const start = Math.floor(at / 3_600_000) * 3_600_000;
+    if (start !== bucket.start) bucket = { start, hour: hourOf(at), month: monthOf(at), expiry: monthExpiry(at) };
+    return bucket;
+  };
 
   const send = (sample: UsageSample): Promise<number> => {
-    const at = now();
-    const hour = hourOf(at);
-    const month = monthOf(at);
+    const { hour, month, expiry } = bucketOf(now());
     const code =
       sample.refusalCode === undefined ? '' : REFUSAL_CODE.test(sample.refusalCode) ? sample.refusalCode : 'OTHER';
     return client[RECORD](
@@ -129,8 +135,8 @@ export function createMeter(options: MeterOptions): Meter {
       sample.credential,
       String(Math.max(0, Math.round(sample.costPoints))),
       String(Math.max(0, Math.round(sample.responseBytes))),
-      String(HOUR_KEY_TTL_SECONDS),
-      monthExpiry(at),
+      HOUR_TTL,
+      expiry,
       code,
     );
   };
