@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../../common/paths';
 
 /** Its name in the supergraph; `buildService` (server.ts) serves it in-process instead of over HTTP. */
 export const PLATFORM_SUBGRAPH = 'platform';
@@ -14,6 +15,9 @@ export const PLATFORM_SUBGRAPH = 'platform';
  */
 export const PLATFORM_SUBGRAPH_URL = 'http://platform.tollgate.invalid/graphql';
 
+/** From the project root, not `__dirname`: a bundle (dist/gateway.js) shares one `__dirname` (common/paths.ts). */
+export const PLATFORM_SCHEMA_PATH = join(PROJECT_ROOT, 'gateway', 'src', 'platform-graph', 'schema.graphql');
+
 export function readPlatformSdl(): string {
-  return readFileSync(join(__dirname, 'schema.graphql'), 'utf8');
+  return readFileSync(PLATFORM_SCHEMA_PATH, 'utf8');
 }
