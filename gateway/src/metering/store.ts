@@ -26,6 +26,12 @@ interface UsageDoc {
   refusals: Record<string, number>;
 }
 
+/**
+ * A month's read is bounded in time on the server too: the `usage` field runs it on a tenant admin's request, and a
+ * report must not hold a database connection longer than an operation may take.
+ */
+export const MONTH_READ_TIMEOUT_MS = 5_000;
+
 /** The collection's name: also what the CLI and the README call it. */
 export const USAGE_COLLECTION = 'usage';
 
@@ -87,6 +93,7 @@ export class UsageStore {
     const cursor = this.model
       .find({ tenantId, month })
       .select({ hour: 1, credential: 1, operations: 1, costPoints: 1, responseBytes: 1, refusals: 1 })
+      .maxTimeMS(MONTH_READ_TIMEOUT_MS)
       .lean()
       .cursor();
     for await (const doc of cursor) {
