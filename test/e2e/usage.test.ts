@@ -133,6 +133,13 @@ describe('a scripted run of mixed operations', () => {
     );
     expect(staffUsage.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     await run('jwt', admin, { query: '{ usage(month: "2026-13") { costPoints } }' }, 400);
+    // Its pages are bounded like every list's (1–100).
+    await run(
+      'jwt',
+      admin,
+      { query: `{ usage(month: "${monthOf(Date.now())}", byKey: true) { credentials(first: 101) { credential } } }` },
+      400,
+    );
 
     const total = Object.values(tallies).reduce(
       (sum, t) => ({ operations: sum.operations + t.operations, costPoints: sum.costPoints + t.costPoints }),
@@ -146,7 +153,8 @@ describe('a scripted run of mixed operations', () => {
       {
         query: `query ($m: String!) { usage(month: $m, byKey: true) {
           month operations costPoints responseBytes quota remaining refusals { code count }
-          credentials { credential operations costPoints refusals { code count } } credentialsTruncated } }`,
+          credentials { credential operations costPoints refusals { code count } } credentialCount
+          firstOnly: credentials(first: 1) { credential } } }`,
         variables: { m: month },
       },
       admin,
@@ -154,6 +162,7 @@ describe('a scripted run of mixed operations', () => {
     expect(usage.status).toBe(200);
     const report = usage.body.data?.usage as Record<string, unknown> & {
       credentials: { credential: string; operations: number; costPoints: number }[];
+      firstOnly: unknown;
     };
     expect(report).toMatchObject({
       month,
@@ -161,8 +170,10 @@ describe('a scripted run of mixed operations', () => {
       costPoints: total.costPoints,
       quota: null,
       remaining: null,
-      credentialsTruncated: false,
+      credentialCount: 2,
     });
+    // The page: the credential with the most cost points only.
+    expect(report.firstOnly).toEqual([{ credential: report.credentials[0]!.credential }]);
     expect(report.responseBytes as number).toBeGreaterThan(0);
     expect(Object.fromEntries(report.credentials.map((c) => [c.credential, [c.operations, c.costPoints]]))).toEqual(
       Object.fromEntries(Object.entries(tallies).map(([c, t]) => [c, [t.operations, t.costPoints]])),

@@ -57,6 +57,7 @@ describe('a month summed from its hours', () => {
       quota: 20,
       remaining: 0,
       credentials: null,
+      credentialCount: null,
       credentialsTruncated: false,
     });
     expect(summarize(hours, { month: '2026-12', byCredential: false }).remaining).toBeNull();
@@ -71,6 +72,7 @@ describe('a month summed from its hours', () => {
     const bounded = summarize(hours, { month: '2026-12', byCredential: true, maxCredentials: 1 });
     expect(bounded.credentials).toHaveLength(1);
     expect(bounded.credentialsTruncated).toBe(true);
+    expect(bounded.credentialCount).toBe(2);
     // The totals still count every credential.
     expect(bounded.costPoints).toBe(23);
   });

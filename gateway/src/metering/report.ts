@@ -42,6 +42,8 @@ export interface UsageReport {
   readonly remaining: number | null;
   /** Only when asked for by credential; at most `maxCredentials`, most cost points first. */
   readonly credentials: CredentialUsage[] | null;
+  /** How many credentials were counted, listed or not; null unless asked for by credential. */
+  readonly credentialCount: number | null;
   readonly credentialsTruncated: boolean;
 }
 
@@ -151,6 +153,7 @@ export function createMonthSummary(options: SummaryOptions): MonthSummary {
         quota,
         remaining: quota === null ? null : Math.max(0, quota - total.costPoints),
         credentials: credentials ? credentials.slice(0, max) : null,
+        credentialCount: credentials ? credentials.length : null,
         credentialsTruncated: credentials !== null && credentials.length > max,
       };
     },

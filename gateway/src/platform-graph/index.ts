@@ -18,7 +18,7 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { parse } from 'graphql';
 import type { GatewayContext } from '../request';
 import { readPlatformSdl } from './sdl';
-import { usageResolver, type UsageReader } from './usage';
+import { credentialsResolver, usageResolver, type UsageReader } from './usage';
 
 export { PLATFORM_SUBGRAPH } from './sdl';
 export type { UsageReader } from './usage';
@@ -40,6 +40,7 @@ export function createPlatformGraph(options: PlatformGraphOptions): LocalGraphQL
     ...extra,
     // The gateway hands every data source the request's context: a `GatewayContext` (usage.ts reads it defensively).
     Query: { ...(extra.Query as object | undefined), usage: usageResolver(options.usage) as never },
+    Usage: { credentials: credentialsResolver as never },
   };
   const schema = buildSubgraphSchema({ typeDefs: parse(readPlatformSdl()), resolvers });
   return new LocalGraphQLDataSource<GatewayContext>(schema);

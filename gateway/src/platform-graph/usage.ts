@@ -13,6 +13,12 @@ export interface UsageReader {
   monthUsage(tenantId: string, month: string, byCredential: boolean): Promise<UsageReport>;
 }
 
+/** The page size's bounds (1–100) are the limits stage's, from `@listSize`; the default is the SDL's. */
+export function credentialsResolver(report: UsageReport, args: { first?: unknown }): UsageReport['credentials'] {
+  const first = typeof args.first === 'number' ? args.first : 20;
+  return report.credentials === null ? null : report.credentials.slice(0, Math.max(0, first));
+}
+
 export function usageResolver(reader: UsageReader) {
   return async (
     _parent: unknown,
