@@ -37,6 +37,8 @@ import {
   TOLLGATE_OBSERVED_10_APOLLO_PORT,
   TOLLGATE_OBSERVED_10_PORT,
   TOLLGATE_OBSERVED_PORT,
+  TOLLGATE_UNMETERED_PORT,
+  BENCH_UNMETERED,
   TOLLGATE_PORT,
   dbNameFor,
   say,
@@ -61,8 +63,13 @@ export async function prepareControlPlane(mongoUri: string): Promise<BenchContro
   await seedControlPlane({ mongoUri, dbName: CONTROL_DB });
   const controlPlane = await openControlPlane({ mongoUri, dbName: CONTROL_DB });
   // A plan whose budget cannot throttle the run, so the figures measure the pipeline and not the refusals.
+  // A monthly quota it cannot reach either, so Tollgate checks it on every operation as it would a real plan's.
   await controlPlane.tenants.updatePlan('enterprise', {
-    limits: { maxCost: 1_000_000, budget: { capacity: 1_000_000_000, restoreRate: 10_000_000 } },
+    limits: {
+      maxCost: 1_000_000,
+      budget: { capacity: 1_000_000_000, restoreRate: 10_000_000 },
+      monthlyCostQuota: 1_000_000_000_000_000,
+    },
   });
   await controlPlane.tenants.updateTenant('acme', { plan: 'enterprise' });
   // The partner's operation, published in the manifest its key names (gateway/src/persisted), when that exists.
@@ -202,6 +209,14 @@ export async function startPlatform({
   const tollgateObserved10Apollo = tracesUrl
     ? observed('tollgate-observed-10-apollo', TOLLGATE_OBSERVED_10_APOLLO_PORT, '0.1', true)
     : undefined;
+  const tollgateUnmetered = BENCH_UNMETERED
+    ? launcher.launch(
+        'gateway-tollgate-unmetered',
+        [bundles.gateway!],
+        { PORT: String(TOLLGATE_UNMETERED_PORT), ...tollgateEnv, ...urls, USAGE_METERING: 'off' },
+        onCore0([...SHIPPED_FLAGS, ...profileFlags('tollgate-unmetered')]),
+      )
+    : undefined;
   const hiveEnv = { ...internal, HIVE_PREFIX: hivePrefix ?? '', ...asCaller, ...urls };
   const hive = hivePrefix
     ? launcher.launch(
@@ -235,6 +250,7 @@ export async function startPlatform({
   ] as const) {
     if (gateway) await waitFor(`http://127.0.0.1:${port}/readyz`, undefined, 90_000);
   }
+  if (tollgateUnmetered) await waitFor(`http://127.0.0.1:${TOLLGATE_UNMETERED_PORT}/readyz`, undefined, 90_000);
   if (hive) await waitFor(graphql(HIVE_PORT), typename, 90_000);
   if (hiveFeatures) await waitFor(graphql(HIVE_FEATURES_PORT), typename, 90_000);
 
@@ -255,6 +271,9 @@ export async function startPlatform({
             pid: tollgateObserved10Apollo.pid!,
           },
         }
+      : {}),
+    ...(tollgateUnmetered
+      ? { 'tollgate-unmetered': { url: graphql(TOLLGATE_UNMETERED_PORT), pid: tollgateUnmetered.pid! } }
       : {}),
     ...(hive ? { hive: { url: graphql(HIVE_PORT), pid: hive.pid! } } : {}),
     ...(hiveFeatures ? { 'hive-features': { url: graphql(HIVE_FEATURES_PORT), pid: hiveFeatures.pid! } } : {}),

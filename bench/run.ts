@@ -24,7 +24,8 @@
  * 0 skips the capped runs), BENCH_PROFILE=1 (writes CPU profiles of both gateways under load to
  * bench/results/profiles), BENCH_SKIP_FREE=1 (capped runs only), BENCH_SKIP_STAGES=1, BENCH_SKIP_LOAD=1,
  * BENCH_SKIP_HIVE=1, BENCH_SKIP_OBSERVED=1 (no Tollgate with metrics and tracing on), HIVE_PREFIX (.data/hive),
- * BENCH_REST_REQUESTS (200).
+ * BENCH_REST_REQUESTS (200), BENCH_UNMETERED=1 (adds Tollgate with usage metering and the quota off,
+ * `tollgate-unmetered`: Tollgate's ratio to it is metering's cost).
  *
  * The parts: bench/settings.ts (knobs, ports, queries), bench/processes.ts (child processes and subgraphs, shared
  * with bench/flood.ts), bench/platform.ts (control plane and processes), bench/scenarios.ts (what is sent, parity,
@@ -124,6 +125,7 @@ async function gatewayOverhead(
         'tollgate-observed',
         'tollgate-observed-10',
         'tollgate-observed-10-apollo',
+        'tollgate-unmetered',
         'hive',
         'hive-features',
       ] as const

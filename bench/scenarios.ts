@@ -60,6 +60,7 @@ export async function buildScenarios(
         'tollgate-observed': { authorization: `Bearer ${token}` },
         'tollgate-observed-10': { authorization: `Bearer ${token}` },
         'tollgate-observed-10-apollo': { authorization: `Bearer ${token}` },
+        'tollgate-unmetered': { authorization: `Bearer ${token}` },
       },
       legacy: true,
     },
@@ -76,6 +77,7 @@ export async function buildScenarios(
         'tollgate-observed': { 'x-api-key': control.issued.key },
         'tollgate-observed-10': { 'x-api-key': control.issued.key },
         'tollgate-observed-10-apollo': { 'x-api-key': control.issued.key },
+        'tollgate-unmetered': { 'x-api-key': control.issued.key },
       },
       bodies: {
         hive: JSON.stringify({
@@ -132,6 +134,7 @@ export function runners(gateways: Gateways, scenario: Scenario, mode: LoadMode):
       'tollgate-observed-10-apollo',
       'hive',
       'hive-features',
+      'tollgate-unmetered',
       'tollgate-legacy',
     ] as const
   ).filter(

@@ -30,11 +30,15 @@ export const TOLLGATE_OBSERVED_10_PORT = 4116;
 export const TOLLGATE_OBSERVED_10_APOLLO_PORT = 4117;
 /** BENCH_SKIP_OBSERVED=1 leaves the observed Tollgates out. */
 export const SKIP_OBSERVED = Boolean(env.BENCH_SKIP_OBSERVED);
+/** Tollgate with usage metering and the monthly quota off (`USAGE_METERING=off`): metering's cost, with BENCH_UNMETERED=1. */
+export const TOLLGATE_UNMETERED_PORT = 4118;
+export const BENCH_UNMETERED = env.BENCH_UNMETERED === '1';
 /** A reviews subgraph with the per-parent connection loader (the one before issue 20), for the before/after run. */
 export const LEGACY_REVIEWS_PORT = 4131;
 /**
  * The gateways: bare Apollo, Tollgate, Hive bare and Hive with its comparable features, and Tollgate on a reviews
- * subgraph with the old per-parent loader (`tollgate-legacy`: the data tier before issue 20, frontend query, free).
+ * subgraph with the old per-parent loader (`tollgate-legacy`: the data tier before issue 20, frontend query, free),
+ * and with BENCH_UNMETERED=1 Tollgate without usage metering and the quota (`tollgate-unmetered`).
  */
 export type GatewayName =
   | 'bare'
@@ -44,7 +48,8 @@ export type GatewayName =
   | 'tollgate-legacy'
   | 'tollgate-observed'
   | 'tollgate-observed-10'
-  | 'tollgate-observed-10-apollo';
+  | 'tollgate-observed-10-apollo'
+  | 'tollgate-unmetered';
 /**
  * Tollgate with metrics on (METRICS_PORT) and tracing on, exporting OTLP/HTTP to a receiver in the bench process
  * (gateway/src/testing/otlp-receiver.ts): `tollgate-observed` samples every request, `tollgate-observed-10` one in

@@ -6,8 +6,8 @@
  * `runTollgate` takes its arguments and streams, and returns the exit code — 0 ok, 1 failure, 2 usage — so the
  * tests run it in-process; cli/tollgate.ts is the process around it. Errors are one line on stderr, no stack.
  * The commands are defined one file per group (tenant.ts, plan.ts, key.ts, manifest.ts, supergraph.ts,
- * token-command.ts, cost.ts, migrate.ts); MongoDB, Redis and the supergraph come from the gateway's own validated
- * configuration (gateway/src/config-common.ts).
+ * token-command.ts, cost.ts, migrate.ts, usage.ts); MongoDB, Redis and the supergraph come from the gateway's own
+ * validated configuration (gateway/src/config-common.ts).
  */
 import { parseArgs } from 'node:util';
 import {
@@ -29,6 +29,7 @@ import { PLAN_COMMANDS } from './plan';
 import { SUPERGRAPH_COMMANDS } from './supergraph';
 import { TENANT_COMMANDS } from './tenant';
 import { TOKEN_COMMANDS } from './token-command';
+import { USAGE_COMMANDS } from './usage';
 import { closest } from './suggest';
 
 export { UsageError, type CliIo } from './command';
@@ -47,6 +48,7 @@ const COMMANDS: Record<string, Command> = {
   ...COST_COMMANDS,
   ...SUPERGRAPH_COMMANDS,
   ...MIGRATE_COMMANDS,
+  ...USAGE_COMMANDS,
 };
 
 const GROUPS = ['tenant', 'plan', 'key', 'manifest', 'supergraph'];

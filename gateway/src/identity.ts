@@ -17,6 +17,7 @@ import { subscribeToChanges, type ControlPlaneChange } from './tenants/changes';
 import type { SupergraphRegistry } from './supergraph/registry';
 import { createTenantDirectory, type TenantDirectory } from './tenants/directory';
 import { openControlPlane } from './control-plane/open';
+import type { UsageStore } from './metering/store';
 
 /** How long a start waits for the change subscription before it serves on the cache lifetime alone. */
 const SUBSCRIPTION_WAIT_MS = 2_000;
@@ -30,6 +31,10 @@ export interface Identity {
   readonly keyIds: KeyIdIndex;
   /** Published supergraphs (supergraph/control-plane-source.ts reads the current one). */
   readonly supergraphs: SupergraphRegistry;
+  /** Usage rollups in the control plane (metering/store.ts). */
+  readonly usage: UsageStore;
+  /** Every tenant's id, read from the control plane now (the usage rollup's list). */
+  tenantIds(): Promise<string[]>;
   /** Resolves when the control plane's MongoDB answers within `timeoutMs` (readiness, health.ts). */
   pingControlPlane(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
@@ -104,6 +109,8 @@ export async function startIdentity(
     manifests,
     keyIds,
     supergraphs: controlPlane.supergraphs,
+    usage: controlPlane.usage,
+    tenantIds: async () => (await controlPlane.tenants.listTenants()).map((t) => t.id),
     pingControlPlane: (timeoutMs) => controlPlane.ping(timeoutMs),
     async close() {
       keyIds.close();

@@ -21,9 +21,8 @@ import { DEFAULT_HTTP_SERVER_TIMEOUTS, createHttpServer } from '../../common/htt
 import type { Tracing } from '../../common/tracing/setup';
 import { loadInternalSecret } from './internal-secret';
 import { deriveSubgraphKey } from '../../common/internal-token';
-import { createLogger, type Logger } from '../../common/logger';
+import { createLogger } from '../../common/logger';
 import { isSubgraphName } from '../../subgraphs/catalog';
-import type { CacheStats } from './cache';
 import {
   DEFAULT_SUPERGRAPH_RELOAD,
   DEFAULT_AUTH_FAILURES,
@@ -44,23 +43,19 @@ import { corsPreflight } from './http/cors';
 import { corsHeaderLists } from './http/cors-headers';
 import { createReadinessCheck, livenessHandler, readinessHandler } from './health';
 import { createShutdown } from '../../common/shutdown';
-import {
-  DEFAULT_SUBGRAPH_HEALTH_INTERVAL_MS,
-  createSubgraphHealthMonitor,
-  type SubgraphHealth,
-} from './upstream/subgraph-health';
+import { DEFAULT_SUBGRAPH_HEALTH_INTERVAL_MS, createSubgraphHealthMonitor } from './upstream/subgraph-health';
 import {
   authenticateRequests,
   formatForClient,
   handleErrors,
   noStore,
   notFound,
+  observeAll,
   refuseCredentialsInUrl,
   trackRequests,
 } from './http/guards';
-import { startIdentity, type IdentityOptions } from './identity';
+import { startIdentity } from './identity';
 import { createFailureLimiter } from './credentials/failure-limiter';
-import type { RuleTree, ShieldRule } from './authz/gate';
 import { introspectionRule, ruleTree } from './authz/rules';
 import { loadOrBuildExplorer } from './explorer/bundle';
 import { createIntrospectionPlugin } from './explorer/introspection';
@@ -68,15 +63,18 @@ import { explorerRoutes } from './explorer/routes';
 import { createBudget } from './budget/budget';
 import { createBudgetRedis } from './budget/redis';
 import { createPipelinePlugin } from './pipeline';
-import type { GatewayContext, RequestContext } from './request';
+import type { GatewayContext } from './request';
+import { createMetering, DEFAULT_METERING } from './metering';
+import { createPlatformGraph, PLATFORM_SUBGRAPH } from './platform-graph';
+import type { StartedGateway, StartGatewayOptions } from './server-types';
 import { entitiesFetchThrough } from './references/check';
-import { NO_REFERENCES, TOLLGATE_REFERENCES, type ReferencePolicy } from './references/declarations';
+import { NO_REFERENCES, TOLLGATE_REFERENCES } from './references/declarations';
 import { listPersistedOperations } from './http/persisted-list';
 import { createApqStore } from './persisted/apq';
 import { parseOptionsForPlans } from './pipeline/limits';
 import { DEFAULT_PLANS } from './tenants/plan';
 import { withCompletionErrors } from './upstream/completion-errors';
-import { createSubgraphBreakers, type BreakerState } from './upstream/circuit-breaker';
+import { createSubgraphBreakers } from './upstream/circuit-breaker';
 import { SubgraphDataSource } from './upstream/data-source';
 import { subgraphDeadlineMs } from './upstream/deadline';
 import { createSubgraphHttp } from './upstream/fetcher';
@@ -87,57 +85,10 @@ import { createGatewayMetrics, type GatewayMetrics } from './metrics/gateway-met
 import { serveSupergraph, type ServedSupergraph } from './supergraph/served';
 import type { SchemaBundle } from './supergraph/bundle';
 
-export interface StartedGateway {
-  /** Origin the gateway listens on, e.g. `http://127.0.0.1:4000`; GraphQL is at `${url}/graphql`. */
-  url: string;
-  port: number;
-  /** Each subgraph's circuit breaker state, by name (for metrics; subgraphs not fetched yet are absent). */
-  subgraphBreakerStates(): Record<string, BreakerState>;
-  /**
-   * Checks every subgraph now (bypassing the breakers) and returns their states with the breakers': for the
-   * operator only — readiness does not depend on it (health.ts).
-   */
-  subgraphHealth(): Promise<SubgraphHealth>;
-  /** Stops at once: no new connections, in-flight requests drain, then everything closes. */
-  stop(): Promise<void>;
-  /** What SIGTERM does (common/shutdown.ts): readiness fails at once, serves for the shutdown delay, then `stop`. */
-  shutdown(): Promise<void>;
-  /** The per-document caches and their sizes in estimated bytes, for tests and the flood benchmark. */
-  caches(): CacheStats[];
-  /** Where Prometheus scrapes the gateway (`http://host:port/metrics`), when metrics are on (`METRICS_PORT`). */
-  metricsUrl?: string;
-}
-
-export interface StartGatewayOptions {
-  logger?: Logger;
-  /**
-   * The authorization policy: a graphql-shield rule tree over the supergraph's API schema, and the rule for
-   * introspection. Defaults to the policy of Tollgate's own graph (authz/rules.ts); a deployment serving another
-   * supergraph brings its own, and startup fails if it leaves a field of that graph without a rule.
-   */
-  authorization?: { rules: RuleTree; introspectionRule: ShieldRule };
-  /**
-   * Which arguments name another subgraph's entities (references/declarations.ts). Like `authorization`, it
-   * describes the graph served: Tollgate's own by default, none when a custom authorization policy is given
-   * without one. Startup fails if a declared reference does not match the supergraph.
-   */
-  references?: ReferencePolicy;
-  /** Told of every command the gateway sends to the control plane (identity.ts): for tests and diagnostics. */
-  onControlPlaneCommand?: IdentityOptions['onControlPlaneCommand'];
-  /**
-   * Tests only: main.ts never passes it and no configuration reaches it. Awaited for every /graphql request right
-   * after authentication took the caller and the tenant snapshot, before anything else reads them — so a test can
-   * change the control plane in the middle of a request (gateway/src/tenant-snapshot.test.ts).
-   */
-  afterAuthenticationForTests?: (request: RequestContext) => Promise<void>;
-  /** How often subgraphs are health-checked in the background for the operator's log; 0: on demand only. */
-  subgraphHealthIntervalMs?: number;
-  /** Tracing, registered before the gateway starts (main.ts, common/tracing/setup.ts); absent, no span is made. */
-  tracing?: Tracing;
-}
-
 /** Readiness must answer faster than a load balancer's probe timeout, whatever the operation timeout is. */
 const MAX_HEALTH_CHECK_TIMEOUT_MS = 2_000;
+
+export type { StartedGateway, StartGatewayOptions } from './server-types';
 
 export async function startGateway(config: GatewayConfig, options: StartGatewayOptions = {}): Promise<StartedGateway> {
   const logger = options.logger ?? createLogger({ level: config.logLevel, base: { service: 'gateway' } });
@@ -151,7 +102,8 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   const policy = {
     authorization: options.authorization ?? { rules: ruleTree, introspectionRule },
     references: options.references ?? (options.authorization ? NO_REFERENCES : TOLLGATE_REFERENCES),
-    subgraphConfigured: (name: string) => isSubgraphName(name) && Boolean(config.subgraphUrls[name]),
+    subgraphConfigured: (name: string) =>
+      name === PLATFORM_SUBGRAPH || (isSubgraphName(name) && Boolean(config.subgraphUrls[name])),
     analysisCacheBytes: cacheBytes.authorization,
   };
   const documents = createDocumentStore({ maxBytes: cacheBytes.documents });
@@ -198,6 +150,21 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     }),
     (b) => b.close(),
   );
+  // Usage metering and the monthly quota (metering/index.ts) on the budget's short-timeout client.
+  const metering = resources.add(
+    createMetering({
+      settings: config.metering ?? DEFAULT_METERING,
+      redis: budgetRedis,
+      store: identity.usage,
+      tenantIds: () => identity.tenantIds(),
+      directory: identity.directory,
+      controlDbName: config.controlPlane.dbName,
+      logger: logger.child({ component: 'metering' }),
+    }),
+    (m) => m.close(),
+  );
+  // The gateway-owned subgraph (platform-graph/): answered in-process, so no URL, breaker, health check or metrics.
+  const platformGraph = createPlatformGraph({ usage: metering.reader });
   const apq = resources.add(
     createApqStore({ redisUrl: config.redisUrl, logger: logger.child({ component: 'apq' }) }),
     (store) => store.close(),
@@ -219,11 +186,13 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
         caches,
         budget: () => budget.stats(),
         breakerStates: () => breakers.states(),
+        usage: () => metering.stats(),
       })
     : undefined;
 
   // The URL in the supergraph is what composition was given; where a subgraph runs is deployment configuration.
   const buildService = ({ name }: ServiceEndpointDefinition) => {
+    if (name === PLATFORM_SUBGRAPH) return platformGraph;
     if (!isSubgraphName(name)) throw new Error(`the supergraph names subgraph "${name}", which has no configured URL`);
     const key = deriveSubgraphKey(internalSecret, name);
     const common = { name, url: config.subgraphUrls[name], key, logger, tracer: tracing?.tracer };
@@ -264,6 +233,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
           logger,
           cacheBytes,
           fetchEntities: entitiesFetchThrough((name) => operationSources.get(name)),
+          ...(metering.quotaStage ? { quotaStage: metering.quotaStage } : {}),
         },
         gatewayBase: { buildService, logger: apolloLogger },
         logger,
@@ -366,7 +336,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   app.disable('x-powered-by');
   // An ETag is a hash of every response body, for conditional GETs that POST /graphql never gets.
   app.set('etag', false);
-  app.use(trackRequests(logger, metrics));
+  app.use(trackRequests(logger, observeAll(metrics, metering.observer)));
   app.use(shutdown.closeConnectionsWhileDraining);
   app.get('/healthz', livenessHandler());
   app.get(
@@ -442,6 +412,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     caches,
     ...(metricsUrl ? { metricsUrl } : {}),
     subgraphBreakerStates: () => breakers.states(),
+    rollupUsage: () => metering.rollup.run(),
     subgraphHealth: () => subgraphHealth.check(),
     stop: () => resources.close(),
     shutdown: () => shutdown.shutdown(),

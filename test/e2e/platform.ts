@@ -36,6 +36,8 @@ export interface RealPlatform {
   /** The trusted test issuer, for tokens `token` does not make (another principal, say). */
   issuer: TestIssuer;
   subgraphs: Record<SubgraphName, RunningSubgraph>;
+  /** The gateway's configuration: another gateway started with it is a replica of this one. */
+  config: GatewayConfig;
   /** The control plane's database (on TEST_MONGODB_URI), for the CLI's CONTROL_DB. */
   controlDbName: string;
   /** A token for the demo user `<role>@<tenant>.test` holding `roles`. */
@@ -128,6 +130,7 @@ export async function startRealPlatform(options: RealPlatformOptions = {}): Prom
     gateway,
     issuer,
     subgraphs,
+    config,
     controlDbName: dbNameFor('control'),
     token: (tenant, role, roles = [role]) =>
       issuer.sign({ tenant, sub: userIdFor(tenant, `${role}@${tenant}.test`), roles }),

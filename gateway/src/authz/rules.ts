@@ -17,7 +17,8 @@ import type { Role } from '../../../common/ids';
 import type { ApiKeyScope } from '../credentials/api-keys';
 import type { Caller } from '../request';
 import type { AuthzContext, RuleTree, ShieldRule } from './gate';
-import { email, integer, text, validInput } from './input-rules';
+import { parseMonth } from '../metering/buckets';
+import { email, integer, InvalidInputError, text, validInput } from './input-rules';
 
 /** Partner scopes are defined where keys are issued; the rules only name them. */
 type Scope = ApiKeyScope;
@@ -114,6 +115,13 @@ const validInvitation = validInput('validInvitation', 'input', {
   email: email(),
 });
 
+/** `usage(month:)` takes a month as `YYYY-MM`; anything else is refused before it runs, at no cost. */
+const validUsageMonth = rule('validUsageMonth', { cache: 'no_cache' })((_parent, args: Record<string, unknown>) =>
+  typeof args.month === 'string' && parseMonth(args.month)
+    ? true
+    : new InvalidInputError('month must be a month written YYYY-MM'),
+);
+
 const structural = allow;
 
 export const ruleTree: RuleTree = {
@@ -123,6 +131,8 @@ export const ruleTree: RuleTree = {
     users: readsUsers,
     product: readsCatalog,
     products: readsCatalog,
+    // The platform graph (platform-graph/): a tenant's own usage is for its admins — people, never API keys.
+    usage: chain(isAdmin, validUsageMonth),
   },
   Mutation: {
     inviteUser: chain(isAdmin, validInvitation),
@@ -166,6 +176,9 @@ export const ruleTree: RuleTree = {
   UserConnection: structural,
   UserEdge: structural,
   PageInfo: structural,
+  Usage: structural,
+  CredentialUsage: structural,
+  RefusalCount: structural,
 };
 
 /**

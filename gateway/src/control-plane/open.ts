@@ -12,6 +12,7 @@ import mongoose, { type mongo } from 'mongoose';
 import { ensureIndexes, type IndexMode } from '../../../common/indexes';
 import { DEFAULT_CONTROL_DB, isControlDbName } from '../config-common';
 import { ApiKeyRegistry } from '../credentials/api-keys';
+import { UsageStore } from '../metering/store';
 import { ManifestRegistry } from '../persisted/registry';
 import type { ChangePublisher } from '../tenants/changes';
 import { SupergraphRegistry } from '../supergraph/registry';
@@ -38,6 +39,8 @@ export interface ControlPlane {
   readonly manifests: ManifestRegistry;
   /** Published supergraphs (`tollgate supergraph publish`), which every gateway replica switches to. */
   readonly supergraphs: SupergraphRegistry;
+  /** Usage rollups (metering/store.ts): written by the gateways' rollup, read by reports. */
+  readonly usage: UsageStore;
   /** Resolves when MongoDB answers a ping within `timeoutMs`, rejects otherwise (readiness, health.ts). */
   ping(timeoutMs: number): Promise<void>;
   /** Drops the whole control-plane database: for tests that made one of their own. */
@@ -72,6 +75,7 @@ export async function openControlPlane(options: ControlPlaneOptions): Promise<Co
     const apiKeys = new ApiKeyRegistry(connection, tenants, options.changes);
     const manifests = new ManifestRegistry(connection, tenants, options.changes);
     const supergraphs = new SupergraphRegistry(connection, options.changes);
+    const usage = new UsageStore(connection);
     const mode = options.indexes ?? 'create';
     await ensureIndexes(connection, mode);
     if (mode === 'create') await tenants.ensureDefaultPlans();
@@ -81,6 +85,7 @@ export async function openControlPlane(options: ControlPlaneOptions): Promise<Co
       apiKeys,
       manifests,
       supergraphs,
+      usage,
       async ping(timeoutMs) {
         const db = connection.db;
         if (!db) throw new Error('control plane not connected');

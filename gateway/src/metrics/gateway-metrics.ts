@@ -27,6 +27,8 @@ export interface GatewayMetricsOptions {
   caches: () => CacheStats[];
   budget: () => BudgetStats;
   breakerStates: () => Record<string, BreakerState>;
+  /** Usage metering's losses (metering/index.ts): requests not counted, quota checks skipped, Redis unavailable. */
+  usage?: () => { readonly recordsLost: number; readonly quotaChecksSkipped: number };
 }
 
 export interface GatewayMetrics {
@@ -193,6 +195,27 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
       this.inc(options.budget().fallbackDecisions);
     },
   });
+  const usage = options.usage;
+  if (usage) {
+    new Counter({
+      name: 'tollgate_usage_records_lost_total',
+      help: 'Requests usage metering could not count because Redis did not answer (the gateway kept serving).',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(usage().recordsLost);
+      },
+    });
+    new Counter({
+      name: 'tollgate_quota_checks_skipped_total',
+      help: 'Operations served without the monthly quota check because Redis did not answer (QUOTA_FAIL_MODE=open).',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(usage().quotaChecksSkipped);
+      },
+    });
+  }
   new Gauge({
     name: 'tollgate_subgraph_circuit_state',
     help: "Each subgraph's circuit breaker: 1 for its current state (closed, open, half-open).",

@@ -55,6 +55,8 @@ export interface SchemaBundleOptions {
   readonly cacheBytes: CacheBytes;
   /** How the reference check asks an owner subgraph (the operation data sources). */
   readonly fetchEntities: EntitiesFetch;
+  /** The monthly quota's stage (metering/), when metering has one: it runs between `account` and `cost`. */
+  readonly quotaStage?: Stage;
   /** Loads an executor for this supergraph, planning into `queryPlans`. */
   executorFor(sdl: string, queryPlans: QueryPlanCache): Promise<GatewayExecutor>;
 }
@@ -79,6 +81,8 @@ export async function buildSchemaBundle(
       createLimitsStage({ listBounds: { model: costModel, ...SLICING_BOUNDS } }),
       createAuthorizeStage({ gate, logger }),
       createAccountStage({ budget }),
+      // The monthly quota (metering/): after the settlement is registered, before the budget reserves.
+      ...(options.quotaStage ? [options.quotaStage] : []),
       createCostStage({ estimator, budget }),
       createReferenceStage({
         plan: referencePlan,

@@ -17,6 +17,11 @@ export interface PlanLimits {
   maxTokens: number;
   /** Request body size in bytes. */
   maxBodyBytes: number;
+  /**
+   * Cost points a tenant may be charged per calendar month (UTC), all credentials together; past it
+   * QUOTA_EXCEEDED (pipeline/quota.ts). Absent: no monthly quota.
+   */
+  monthlyCostQuota?: number;
 }
 
 export interface Plan {
@@ -38,6 +43,7 @@ export const DEFAULT_PLANS: readonly Plan[] = [
       maxDirectivesPerField: 3,
       maxTokens: 2_000,
       maxBodyBytes: 32_768,
+      monthlyCostQuota: 5_000_000,
     },
   },
   {
@@ -52,6 +58,7 @@ export const DEFAULT_PLANS: readonly Plan[] = [
       maxDirectivesPerField: 5,
       maxTokens: 5_000,
       maxBodyBytes: 131_072,
+      monthlyCostQuota: 100_000_000,
     },
   },
   {
@@ -89,6 +96,9 @@ export function planLimitProblems(value: unknown): string[] {
     const n = v[key];
     if (!Number.isSafeInteger(n) || (n as number) < 1) problems.push(`${key} must be a positive integer`);
   }
+  const quota = v.monthlyCostQuota;
+  if (quota !== undefined && quota !== null && (!Number.isSafeInteger(quota) || (quota as number) < 1))
+    problems.push('monthlyCostQuota must be a positive integer when set');
   const budget = v.budget as Record<string, unknown> | undefined;
   if (typeof budget !== 'object' || budget === null) problems.push('budget must be an object');
   else {

@@ -75,6 +75,7 @@ function planModel(connection: Connection): Model<PlanDoc> {
         maxDirectivesPerField: requiredNumber,
         maxTokens: requiredNumber,
         maxBodyBytes: requiredNumber,
+        monthlyCostQuota: { type: Number },
       },
     },
     { ...STRICT_SCHEMA_OPTIONS, collection: 'plans', timestamps: { createdAt: false, updatedAt: true } },
@@ -328,6 +329,9 @@ function toPlan(doc: PlanDoc): Plan {
       maxDirectivesPerField: limits.maxDirectivesPerField,
       maxTokens: limits.maxTokens,
       maxBodyBytes: limits.maxBodyBytes,
+      ...(limits.monthlyCostQuota === undefined || limits.monthlyCostQuota === null
+        ? {}
+        : { monthlyCostQuota: limits.monthlyCostQuota }),
     }),
   });
 }
