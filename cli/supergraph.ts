@@ -38,15 +38,18 @@ async function policyFor(skip: boolean): Promise<SupergraphPolicy> {
       skipRuleCoverage: true,
     };
   }
-  const [{ ruleTree, introspectionRule }, { TOLLGATE_REFERENCES }, { isSubgraphName }] = await Promise.all([
-    import('../gateway/src/authz/rules'),
-    import('../gateway/src/references/declarations'),
-    import('../subgraphs/catalog'),
-  ]);
+  const [{ ruleTree, introspectionRule }, { TOLLGATE_REFERENCES }, { isSubgraphName }, { PLATFORM_SUBGRAPH }] =
+    await Promise.all([
+      import('../gateway/src/authz/rules'),
+      import('../gateway/src/references/declarations'),
+      import('../subgraphs/catalog'),
+      import('../gateway/src/platform-graph/sdl'),
+    ]);
   return {
     authorization: { rules: ruleTree, introspectionRule },
     references: TOLLGATE_REFERENCES,
-    subgraphConfigured: (name) => isSubgraphName(name),
+    // The four HTTP subgraphs, and the platform graph every gateway serves in-process.
+    subgraphConfigured: (name) => name === PLATFORM_SUBGRAPH || isSubgraphName(name),
   };
 }
 

@@ -10,13 +10,17 @@ import { PLATFORM_SUBGRAPH, PLATFORM_SUBGRAPH_URL, readPlatformSdl } from '../ga
 
 export const SUPERGRAPH_PATH = join(__dirname, 'supergraph.graphql');
 
-export function composeSupergraph(): string {
+/**
+ * `extend` appends SDL to a subgraph's schema before composing (tests compose Tollgate's graph with one change, as a
+ * schema update would bring it).
+ */
+export function composeSupergraph(options: { extend?: Partial<Record<string, string>> } = {}): string {
   const result = composeServices([
     ...SUBGRAPH_NAMES.map((name) => ({
       name,
       // The URL in the artifact is only a default: the gateway overrides it from its config.
       url: `http://127.0.0.1:${DEFAULT_SUBGRAPH_PORTS[name]}/graphql`,
-      typeDefs: parse(readSubgraphSdl(name)),
+      typeDefs: parse(readSubgraphSdl(name) + (options.extend?.[name] ?? '')),
     })),
     // The gateway-owned graph (gateway/src/platform-graph): served in-process, never fetched over HTTP.
     { name: PLATFORM_SUBGRAPH, url: PLATFORM_SUBGRAPH_URL, typeDefs: parse(readPlatformSdl()) },

@@ -23,7 +23,7 @@ import { openTestControlPlane, writeTrustedIssuersFile } from '../testing/platfo
 import { startTestSubgraph, type TestSubgraph } from '../testing/subgraph';
 import { supergraphId } from './registry';
 import { scrapeSupergraphMetrics, startLoad, within } from '../testing/hot-reload';
-import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, readSubgraphSdl } from '../../../subgraphs/catalog';
+import { composeSupergraph } from '../../../schema/compose';
 
 const FEDERATION = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key"])';
 /** What the products subgraph serves: every field any version of the supergraph below names. */
@@ -347,17 +347,8 @@ describe('supergraph hot reload', () => {
 
   it("supergraph publish and check with Tollgate's own policy: a field without a rule is named, nothing is published", async () => {
     // Tollgate's own graph with one field its rule tree does not know.
-    const result = composeServices(
-      SUBGRAPH_NAMES.map((name) => ({
-        name,
-        url: `http://127.0.0.1:${DEFAULT_SUBGRAPH_PORTS[name]}/graphql`,
-        typeDefs: parse(
-          readSubgraphSdl(name) + (name === 'products' ? '\nextend type Product { barcode: String }\n' : ''),
-        ),
-      })),
-    );
-    if (result.errors) throw new Error(result.errors.map((e) => e.message).join('\n'));
-    const file = writeVersion('tollgate-barcode', result.supergraphSdl);
+    const supergraphSdl = composeSupergraph({ extend: { products: '\nextend type Product { barcode: String }\n' } });
+    const file = writeVersion('tollgate-barcode', supergraphSdl);
     const check = await tollgate(['supergraph', 'check', file]);
     expect(check.code).toBe(1);
     expect(check.stdout).toContain(
@@ -372,7 +363,7 @@ describe('supergraph hot reload', () => {
       stdout: (t) => (stdout += t),
       stderr: (t) => (stderr += t),
       env,
-      stdin: async () => result.supergraphSdl,
+      stdin: async () => supergraphSdl,
     });
     expect({ code, stdout }).toEqual({ code: 1, stdout: '' });
     expect(stderr).toContain('refused (uncovered-fields)');
