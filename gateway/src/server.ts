@@ -19,7 +19,7 @@ import {
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import express from 'express';
 import { DEFAULT_HTTP_SERVER_TIMEOUTS, createHttpServer } from '../../common/http-server-timeouts';
-import { loadOrCreateInternalSecret } from '../../common/dev-secrets';
+import { loadInternalSecret } from './internal-secret';
 import { deriveSubgraphKey } from '../../common/internal-token';
 import { createLogger, type Logger } from '../../common/logger';
 import { isSubgraphName } from '../../subgraphs/catalog';
@@ -91,6 +91,7 @@ import { MAX_VALIDATION_ERRORS } from './http/abandoned-work';
 import { createQueryPlanCache } from './upstream/query-plan-cache';
 import { startMetricsListener } from '../../common/metrics-listener';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics/gateway-metrics';
+import { bothObservers, startAudit } from './audit/start';
 
 export interface StartedGateway {
   /** Origin the gateway listens on, e.g. `http://127.0.0.1:4000`; GraphQL is at `${url}/graphql`. */
@@ -175,6 +176,8 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     await startIdentity(config, logger, { onControlPlaneCommand: options.onControlPlaneCommand }),
     (i) => i.close(),
   );
+  // Closed after the HTTP server drained (resources close in reverse): in-flight requests' events are flushed too.
+  const audit = await startAudit(config, { internalSecret, directory: identity.directory, logger, resources });
   const authFailures = config.authFailures ?? DEFAULT_AUTH_FAILURES;
   const limiterFor = (maxFailures: number) =>
     createFailureLimiter({
@@ -211,6 +214,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   const stages = [
     operationKind,
     createIntrospectionStage({ gate }),
+    ...(audit ? [audit.stage] : []),
     ...[
       createLimitsStage({ listBounds: { model: costModel, min: 1, max: 100 } }),
       createAuthorizeStage({ gate, logger }),
@@ -370,7 +374,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   app.disable('x-powered-by');
   // An ETag is a hash of every response body, for conditional GETs that POST /graphql never gets.
   app.set('etag', false);
-  app.use(trackRequests(logger, metrics));
+  app.use(trackRequests(logger, bothObservers(metrics, audit?.observer)));
   app.use(shutdown.closeConnectionsWhileDraining);
   app.get('/healthz', livenessHandler());
   app.get(
@@ -440,10 +444,4 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     stop: () => resources.close(),
     shutdown: () => shutdown.shutdown(),
   };
-}
-
-function loadInternalSecret(config: GatewayConfig): Buffer {
-  if (config.internalSecret.source === 'env') return config.internalSecret.secret;
-  if (config.production) throw new Error('the development internal secret is refused in production');
-  return loadOrCreateInternalSecret();
 }

@@ -18,6 +18,7 @@
  * request, so the runner allocates nothing per request but the after-hook list of a request that has one.
  */
 import type { ApolloServerPlugin, GraphQLRequestListener, GraphQLResponse } from '@apollo/server';
+import { trace } from '@opentelemetry/api';
 import { GraphQLError } from 'graphql';
 import { ErrorCode, gatewayError } from '../errors';
 import type { AfterHook, GatewayContext, OperationRequest, RequestLog } from '../request';
@@ -55,7 +56,15 @@ export function createPipelinePlugin(stages: readonly Stage[]): ApolloServerPlug
   const listener: GraphQLRequestListener<GatewayContext> = {
     async didResolveOperation(requestContext) {
       const { contextValue, document, operation, operationName, queryHash, request } = requestContext;
-      if (operationName) contextValue.log.operationName = operationName;
+      const { log } = contextValue;
+      if (operationName) log.operationName = operationName;
+      // For the audit trail (audit/from-request.ts): references, no copies.
+      if (operation) log.operationType = operation.operation;
+      log.documentHash = queryHash;
+      if (request.variables) log.variables = request.variables;
+      // Undefined unless an OpenTelemetry SDK is registered and a span is active (gateway.request).
+      const traceId = trace.getActiveSpan()?.spanContext().traceId;
+      if (traceId) log.traceId = traceId;
       if (!operation) {
         throw gatewayError(
           ErrorCode.OPERATION_RESOLUTION_FAILURE,
@@ -74,11 +83,17 @@ export function createPipelinePlugin(stages: readonly Stage[]): ApolloServerPlug
         try {
           after = await stage.run(resolved);
         } catch (error) {
-          if (error instanceof GraphQLError) resolved.refusal = error;
+          if (error instanceof GraphQLError) {
+            resolved.refusal = error;
+            log.refusedBy = stage.name;
+          }
           throw error;
         }
         if (after) (resolved.afterHooks ??= []).push(after);
-        if (resolved.refusal) throw resolved.refusal;
+        if (resolved.refusal) {
+          log.refusedBy = stage.name;
+          throw resolved.refusal;
+        }
       }
       // Filter mode replaced the document (request.ts, replaceDocument): Apollo Server hands the gateway `document`
       // and `queryHash` as they are after this hook, and the gateway keys its plan cache by that hash. The request

@@ -17,6 +17,10 @@ export interface PlanLimits {
   maxTokens: number;
   /** Request body size in bytes. */
   maxBodyBytes: number;
+  /** Days a tenant's audit events are kept (audit/retention.ts); absent: the plan id's default (audit/policy.ts). */
+  auditRetentionDays?: number;
+  /** Mutations are refused (503) while the audit trail cannot be kept complete (audit/stage.ts). */
+  auditCompleteTrail?: boolean;
 }
 
 export interface Plan {
@@ -38,6 +42,8 @@ export const DEFAULT_PLANS: readonly Plan[] = [
       maxDirectivesPerField: 3,
       maxTokens: 2_000,
       maxBodyBytes: 32_768,
+      auditRetentionDays: 30,
+      auditCompleteTrail: false,
     },
   },
   {
@@ -52,6 +58,8 @@ export const DEFAULT_PLANS: readonly Plan[] = [
       maxDirectivesPerField: 5,
       maxTokens: 5_000,
       maxBodyBytes: 131_072,
+      auditRetentionDays: 365,
+      auditCompleteTrail: false,
     },
   },
   {
@@ -66,6 +74,8 @@ export const DEFAULT_PLANS: readonly Plan[] = [
       maxDirectivesPerField: 8,
       maxTokens: 15_000,
       maxBodyBytes: 524_288,
+      auditRetentionDays: 7 * 365,
+      auditCompleteTrail: true,
     },
   },
 ];
@@ -89,6 +99,10 @@ export function planLimitProblems(value: unknown): string[] {
     const n = v[key];
     if (!Number.isSafeInteger(n) || (n as number) < 1) problems.push(`${key} must be a positive integer`);
   }
+  if (v.auditRetentionDays !== undefined && (!Number.isSafeInteger(v.auditRetentionDays) || (v.auditRetentionDays as number) < 1))
+    problems.push('auditRetentionDays must be a positive integer');
+  if (v.auditCompleteTrail !== undefined && typeof v.auditCompleteTrail !== 'boolean')
+    problems.push('auditCompleteTrail must be true or false');
   const budget = v.budget as Record<string, unknown> | undefined;
   if (typeof budget !== 'object' || budget === null) problems.push('budget must be an object');
   else {

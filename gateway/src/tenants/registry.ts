@@ -75,6 +75,9 @@ function planModel(connection: Connection): Model<PlanDoc> {
         maxDirectivesPerField: requiredNumber,
         maxTokens: requiredNumber,
         maxBodyBytes: requiredNumber,
+        // Optional: plans stored before the audit trail existed get their id's defaults (audit/policy.ts).
+        auditRetentionDays: { type: Number, required: false },
+        auditCompleteTrail: { type: Boolean, required: false },
       },
     },
     { ...STRICT_SCHEMA_OPTIONS, collection: 'plans', timestamps: { createdAt: false, updatedAt: true } },
@@ -328,6 +331,8 @@ function toPlan(doc: PlanDoc): Plan {
       maxDirectivesPerField: limits.maxDirectivesPerField,
       maxTokens: limits.maxTokens,
       maxBodyBytes: limits.maxBodyBytes,
+      ...(limits.auditRetentionDays === undefined ? {} : { auditRetentionDays: limits.auditRetentionDays }),
+      ...(limits.auditCompleteTrail === undefined ? {} : { auditCompleteTrail: limits.auditCompleteTrail }),
     }),
   });
 }
