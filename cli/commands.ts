@@ -27,6 +27,9 @@ import { PLAN_COMMANDS } from './plan';
 import { TENANT_COMMANDS } from './tenant';
 import { TOKEN_COMMANDS } from './token-command';
 import { closest } from './suggest';
+import { AUDIT_COMMANDS } from './audit';
+import { controlEvent, operatorOf, writeControlEvents } from './audit-record';
+import type { AuditEventInput } from '../gateway/src/audit/event';
 
 export { UsageError, type CliIo } from './command';
 
@@ -42,9 +45,10 @@ const COMMANDS: Record<string, Command> = {
   ...MANIFEST_COMMANDS,
   ...TOKEN_COMMANDS,
   ...MIGRATE_COMMANDS,
+  ...AUDIT_COMMANDS,
 };
 
-const GROUPS = ['tenant', 'plan', 'key', 'manifest'];
+const GROUPS = ['tenant', 'plan', 'key', 'manifest', 'audit'];
 
 /** How usage text names the command when `io.program` does not say (the npm script, from a checkout). */
 const NPM_SCRIPT = 'npm run --silent tollgate --';
@@ -176,6 +180,7 @@ export async function runTollgate(argv: readonly string[], io: CliIo): Promise<n
     }
     let config: CommonConfig | undefined;
     const loadConfig = () => (config ??= loadCommonConfig(io.env));
+    const auditEvents: AuditEventInput[] = [];
     await command.run({
       values,
       positionals,
@@ -201,10 +206,24 @@ export async function runTollgate(argv: readonly string[], io: CliIo): Promise<n
         });
         return controlPlane;
       },
+      audit(tenant, details) {
+        auditEvents.push(controlEvent(name, tenant, operatorOf(io.env), details));
+      },
       print(value, human) {
         io.stdout(`${values.json ? JSON.stringify(value, null, 2) : human()}\n`);
       },
     });
+    if (auditEvents.length > 0) {
+      try {
+        await writeControlEvents(loadConfig().controlPlane, auditEvents);
+      } catch (error) {
+        // The change is made; its record is not: say so, and fail, so a script does not carry on as if all is well.
+        io.stderr(
+          `tollgate: the change is saved but its audit event could not be written (${error instanceof Error ? error.message : String(error)})\n`,
+        );
+        return 1;
+      }
+    }
     return 0;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

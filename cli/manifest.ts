@@ -52,11 +52,16 @@ export const MANIFEST_COMMANDS: Record<string, Command> = {
       "Publishes a persisted-operation manifest (Apollo's format, as `npm run codegen` writes it) as the client's next version, after validating every operation against the supergraph's API schema (SUPERGRAPH_PATH, default schema/supergraph.graphql); - reads it from standard input. Every gateway serves it within 5 s. The client is what an API key's --manifest names; storefront is the tenant's frontend safelist.",
     options: MANIFEST_SCOPE_OPTIONS,
     positionals: ['file'],
-    async run({ values, positionals, controlPlane, config, print, io }) {
+    async run({ values, positionals, controlPlane, config, print, io, audit }) {
       const tenantId = required(values, 'tenant');
       const client = required(values, 'client');
       const manifest = await readManifest(positionals[0]!, config().supergraphPath, io.stdin);
       const published = await (await controlPlane()).manifests.publish(tenantId, client, manifest);
+      audit(published.tenantId, {
+        client: published.client,
+        version: published.version,
+        operations: published.operations.length,
+      });
       print(
         manifestJson(published, published),
         () =>
@@ -123,12 +128,13 @@ export const MANIFEST_COMMANDS: Record<string, Command> = {
     summary:
       'Stops serving a manifest version on every gateway within 5 s; the newest version not retired, if any, is served instead.',
     options: { ...MANIFEST_SCOPE_OPTIONS, version: { type: 'string' } },
-    async run({ values, controlPlane, print }) {
+    async run({ values, controlPlane, print, audit }) {
       const version = manifestVersion(values);
       if (version === undefined) throw new UsageError('--version is required');
       const retired = await (
         await controlPlane()
       ).manifests.retire(required(values, 'tenant'), required(values, 'client'), version);
+      audit(retired.tenantId, { client: retired.client, version: retired.version, retired: true });
       print(
         manifestJson(retired, undefined),
         () => `Retired manifest ${retired.client} version ${retired.version} of tenant ${retired.tenantId}.`,

@@ -20,7 +20,7 @@ export interface RedactOptions {
   maxStringLength?: number;
 }
 
-const ID_NAME = /(?:^id$|Id$|^ids$|Ids$|_id$)/;
+const ID_NAME = /^id$|Id$|^ids$|Ids$|_id$/;
 const ENUM_VALUE = /^[A-Z][A-Z0-9_]{0,63}$/;
 const EMAIL_LIKE = /@/;
 

@@ -1,0 +1,64 @@
+/**
+ * Control-plane changes made with the CLI, in the audit trail: each mutating command calls `audit(tenant, details)`
+ * (command.ts), and once the command succeeded `runTollgate` writes the events here, chained like the gateway's
+ * (gateway/src/audit/store.ts), with the operator's identity: TOLLGATE_OPERATOR, else the OS user. Plans belong to no
+ * tenant: their changes go to the platform's own chain, PLATFORM_AUDIT_TENANT (not a valid tenant id, so no
+ * tenant's chain can be it).
+ */
+import { randomUUID } from 'node:crypto';
+import { userInfo } from 'node:os';
+import type { AuditEventInput } from '../gateway/src/audit/event';
+import { redactPrincipal } from '../gateway/src/audit/redact';
+import { AuditStore } from '../gateway/src/audit/store';
+import type { ControlPlaneSettings } from '../gateway/src/config-common';
+
+export const PLATFORM_AUDIT_TENANT = '_platform';
+
+export function operatorOf(env: NodeJS.ProcessEnv): string {
+  const named = env.TOLLGATE_OPERATOR?.trim();
+  if (named) return named.slice(0, 128);
+  try {
+    return `os:${userInfo().username}`;
+  } catch {
+    return 'os:unknown';
+  }
+}
+
+export function controlEvent(
+  command: string,
+  tenant: string,
+  operator: string,
+  details: AuditEventInput['details'],
+): AuditEventInput {
+  return {
+    id: randomUUID(),
+    tenant,
+    time: new Date().toISOString(),
+    type: 'control',
+    action: command,
+    // An operator named by an e-mail address is hashed like any e-mail (redact.ts): the key is fixed, so the same
+    // operator hashes the same everywhere; it hides the address, not who it is to someone who knows it.
+    actor: { principal: redactPrincipal(operator, Buffer.from('tollgate operator')), credential: 'operator' },
+    outcome: 'ok',
+    ...(details && Object.keys(details).length > 0 ? { details } : {}),
+  };
+}
+
+export async function writeControlEvents(
+  settings: ControlPlaneSettings,
+  events: readonly AuditEventInput[],
+): Promise<void> {
+  if (events.length === 0) return;
+  const store = await AuditStore.open({
+    mongoUri: settings.mongoUri,
+    dbName: settings.dbName,
+    serverSelectionTimeoutMs: 5_000,
+  });
+  try {
+    const byTenant = new Map<string, AuditEventInput[]>();
+    for (const event of events) byTenant.set(event.tenant, [...(byTenant.get(event.tenant) ?? []), event]);
+    for (const [tenant, list] of byTenant) await store.append(tenant, list);
+  } finally {
+    await store.close();
+  }
+}
