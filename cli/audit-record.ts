@@ -10,7 +10,7 @@ import { userInfo } from 'node:os';
 import type { AuditEventInput } from '../gateway/src/audit/event';
 import { redactPrincipal } from '../gateway/src/audit/redact';
 import { AuditStore } from '../gateway/src/audit/store';
-import type { ControlPlaneSettings } from '../gateway/src/config-common';
+import { isControlDbName, type ControlPlaneSettings } from '../gateway/src/config-common';
 
 export const PLATFORM_AUDIT_TENANT = '_platform';
 
@@ -44,16 +44,22 @@ export function controlEvent(
   };
 }
 
+/** Where the trail is: AUDIT_MONGODB_URI / AUDIT_DB as the gateway reads them (config.ts), else the control plane. */
+export function openAuditStore(env: NodeJS.ProcessEnv, settings: ControlPlaneSettings): Promise<AuditStore> {
+  const mongoUri = env.AUDIT_MONGODB_URI?.trim() || settings.mongoUri;
+  const dbName = env.AUDIT_DB?.trim() || settings.dbName;
+  if (!/^mongodb(?:\+srv)?:\/\/\S+$/.test(mongoUri)) throw new Error('AUDIT_MONGODB_URI must be a mongodb: URI');
+  if (!isControlDbName(dbName)) throw new Error('AUDIT_DB must be 1–63 letters, digits, "_" or "-"');
+  return AuditStore.open({ mongoUri, dbName, serverSelectionTimeoutMs: 5_000 });
+}
+
 export async function writeControlEvents(
+  env: NodeJS.ProcessEnv,
   settings: ControlPlaneSettings,
   events: readonly AuditEventInput[],
 ): Promise<void> {
   if (events.length === 0) return;
-  const store = await AuditStore.open({
-    mongoUri: settings.mongoUri,
-    dbName: settings.dbName,
-    serverSelectionTimeoutMs: 5_000,
-  });
+  const store = await openAuditStore(env, settings);
   try {
     const byTenant = new Map<string, AuditEventInput[]>();
     for (const event of events) byTenant.set(event.tenant, [...(byTenant.get(event.tenant) ?? []), event]);

@@ -11,7 +11,8 @@ import { auditPolicyOf } from '../gateway/src/audit/policy';
 import { pruneAll, pruneTenant, type PruneOptions } from '../gateway/src/audit/retention';
 import { checkpointSignedBy, publicKeyFromPem } from '../gateway/src/audit/signing';
 import { loadAuditSigner } from '../gateway/src/audit/start';
-import { AuditStore, type AuditQuery } from '../gateway/src/audit/store';
+import type { AuditQuery, AuditStore } from '../gateway/src/audit/store';
+import { openAuditStore } from './audit-record';
 import { envText } from '../gateway/src/config-common';
 import {
   UsageError,
@@ -56,12 +57,7 @@ function queryOf(context: Context): AuditQuery {
 }
 
 async function withStore<T>(context: Context, use: (store: AuditStore) => Promise<T>): Promise<T> {
-  const { controlPlane } = context.config();
-  const store = await AuditStore.open({
-    mongoUri: controlPlane.mongoUri,
-    dbName: controlPlane.dbName,
-    serverSelectionTimeoutMs: 5_000,
-  });
+  const store = await openAuditStore(context.io.env, context.config().controlPlane);
   try {
     return await use(store);
   } finally {
@@ -232,4 +228,3 @@ export const AUDIT_COMMANDS: Record<string, Command> = {
     },
   },
 };
-

@@ -215,7 +215,7 @@ export async function runTollgate(argv: readonly string[], io: CliIo): Promise<n
     });
     if (auditEvents.length > 0) {
       try {
-        await writeControlEvents(loadConfig().controlPlane, auditEvents);
+        await writeControlEvents(io.env, loadConfig().controlPlane, auditEvents);
       } catch (error) {
         // The change is made; its record is not: say so, and fail, so a script does not carry on as if all is well.
         io.stderr(

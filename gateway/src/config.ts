@@ -8,7 +8,14 @@ import { PROJECT_ROOT } from '../../common/paths';
 import { readHttpServerTimeouts, type HttpServerTimeouts } from '../../common/http-server-timeouts';
 import type { LogLevel } from '../../common/logger';
 import { DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS, DEFAULT_SHUTDOWN, type ShutdownConfig } from '../../common/shutdown';
-import { envText, readControlPlaneSettings, readRedisUrl, readSupergraphPath, readUrl } from './config-common';
+import {
+  envText,
+  isControlDbName,
+  readControlPlaneSettings,
+  readRedisUrl,
+  readSupergraphPath,
+  readUrl,
+} from './config-common';
 import { MAX_INPUT_NESTING } from './http/json-depth';
 import { readHeaderList, type CorsHeaderConfig } from './http/cors-headers';
 import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
@@ -116,6 +123,11 @@ export interface GatewayConfig {
  * `AUDIT_CHECKPOINT_MS`, `AUDIT_RETENTION_INTERVAL_MS`.
  */
 export interface AuditConfig {
+  /**
+   * Where the trail is kept (`AUDIT_MONGODB_URI`, `AUDIT_DB`): the control plane's MongoDB and database unless
+   * set — a separate database (or cluster) keeps the trail out of reach of whoever administers the control plane.
+   */
+  store?: { mongoUri: string; dbName: string };
   /** The Ed25519 checkpoint key: a PEM file, or (development only) the key generated under .data/secrets. */
   signingKey: { source: 'file'; path: string } | { source: 'dev' };
   spoolPath: string;
@@ -297,10 +309,19 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     problems.push('AUDIT_SIGNING_KEY_FILE is required when NODE_ENV=production and AUDIT_ENABLED=true');
   const auditOverflow = text('AUDIT_OVERFLOW') ?? 'plan';
   if (auditOverflow !== 'plan' && auditOverflow !== 'count') problems.push('AUDIT_OVERFLOW must be "plan" or "count"');
+  const auditMongoUri = text('AUDIT_MONGODB_URI');
+  if (auditMongoUri !== undefined && !/^mongodb(?:\+srv)?:\/\/\S+$/.test(auditMongoUri))
+    problems.push('AUDIT_MONGODB_URI must be a mongodb: or mongodb+srv: URI');
+  const auditDb = text('AUDIT_DB');
+  if (auditDb !== undefined && !isControlDbName(auditDb))
+    problems.push('AUDIT_DB must be 1–63 letters, digits, "_" or "-"');
   const audit: AuditConfig | undefined =
     auditEnabled !== 'true'
       ? undefined
       : {
+          ...(auditMongoUri === undefined && auditDb === undefined
+            ? {}
+            : { store: { mongoUri: auditMongoUri ?? controlPlane.mongoUri, dbName: auditDb ?? controlPlane.dbName } }),
           signingKey: auditKeyFile === undefined ? { source: 'dev' } : { source: 'file', path: resolve(auditKeyFile) },
           spoolPath: resolve(text('AUDIT_SPOOL_PATH') ?? DEFAULT_AUDIT_SPOOL_PATH),
           spoolMaxBytes: integer('AUDIT_SPOOL_MAX_BYTES', DEFAULT_AUDIT_SPOOL_MAX_BYTES, 4_096, 64 * 1_073_741_824),

@@ -26,8 +26,8 @@ export async function startAudit(
   const audit = config.audit;
   if (!audit) return undefined;
   const started = await createAudit({
-    mongoUri: config.controlPlane.mongoUri,
-    dbName: config.controlPlane.dbName,
+    mongoUri: audit.store?.mongoUri ?? config.controlPlane.mongoUri,
+    dbName: audit.store?.dbName ?? config.controlPlane.dbName,
     signer: loadAuditSigner(audit.signingKey, config.production),
     internalSecret: options.internalSecret,
     spoolPath: audit.spoolPath,
