@@ -52,9 +52,12 @@ describe('eventFromRequest', () => {
     expect(event!.variables).not.toContain('ada@example.com');
   });
 
-  it('records a mutation that ran with errors as outcome error, with the codes', () => {
+  it('records a mutation that ran with errors (a 502 when every subgraph failed) as outcome error, with the codes', () => {
     const event = eventFromRequest(
-      facts({ tenantId: 'acme', operationType: 'mutation', executed: true, errorCodes: ['DOWNSTREAM_SERVICE_ERROR'] }),
+      facts(
+        { tenantId: 'acme', operationType: 'mutation', executed: true, errorCodes: ['DOWNSTREAM_SERVICE_ERROR'] },
+        502,
+      ),
       { hmacKey, now },
     );
     expect(event).toMatchObject({ type: 'mutation', outcome: 'error', errorCodes: ['DOWNSTREAM_SERVICE_ERROR'] });

@@ -40,7 +40,7 @@ export interface EventOptions {
 
 /** The event for a finished request, or undefined when it is nothing the trail keeps (a query, an anonymous 401). */
 export function eventFromRequest(facts: RequestFacts, options: EventOptions): AuditEventInput | undefined {
-  const { log, status, caller } = facts;
+  const { log, caller } = facts;
   const credentialEvent = log.credentialEvent;
   const tenant = log.tenantId ?? credentialEvent?.tenantId;
   if (tenant === undefined) return undefined;
@@ -58,10 +58,11 @@ export function eventFromRequest(facts: RequestFacts, options: EventOptions): Au
     id: randomUUID(),
     tenant,
     time: (options.now?.() ?? new Date()).toISOString(),
-    type: isCredential ? 'credential' : executedMutation && status < 400 ? 'mutation' : 'refusal',
+    // An executed mutation is one whatever its subgraphs answered (a 502 when all failed): it was attempted.
+    type: isCredential ? 'credential' : executedMutation ? 'mutation' : 'refusal',
     action: isCredential
       ? (credentialEvent?.reason ?? log.reason ?? 'credential')
-      : executedMutation && status < 400
+      : executedMutation
         ? (log.operationName ?? 'anonymous')
         : (refusalCode ?? log.errorCodes[0] ?? 'REFUSED'),
     actor: {
@@ -69,7 +70,7 @@ export function eventFromRequest(facts: RequestFacts, options: EventOptions): Au
       credential: caller?.credential ?? (keyId ? 'apiKey' : 'jwt'),
       ...(keyId ? { keyId } : {}),
     },
-    outcome: executedMutation && status < 400 ? (log.errorCodes.length > 0 ? 'error' : 'ok') : 'refused',
+    outcome: executedMutation && !isCredential ? (log.errorCodes.length > 0 ? 'error' : 'ok') : 'refused',
     requestId: facts.requestId,
   };
   if (log.errorCodes.length > 0) event.errorCodes = [...new Set(log.errorCodes)].slice(0, 20);
