@@ -27,6 +27,8 @@ const UNIT_TESTS = [
   'gateway/src/audit/from-request.test.ts',
   'gateway/src/audit/redact.test.ts',
   'gateway/src/audit/signing.test.ts',
+  'gateway/src/audit/stage.test.ts',
+  'gateway/src/audit/writer.test.ts',
   'gateway/src/authz/filter.test.ts',
   'gateway/src/authz/gate.test.ts',
   'gateway/src/authz/input-rules.test.ts',

@@ -251,6 +251,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
         caches,
         budget: () => budget.stats(),
         breakerStates: () => breakers.states(),
+        ...(audit ? { audit: () => audit.writer.stats() } : {}),
       })
     : undefined;
 
