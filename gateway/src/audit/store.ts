@@ -39,6 +39,8 @@ const MAX_APPEND_ATTEMPTS = 50;
 export class AuditStore {
   private readonly events: mongo.Collection<EventDoc>;
   private readonly checkpointsCollection: mongo.Collection<CheckpointDoc>;
+  /** Inserts that lost the race for a seq to another writer and were re-chained (for tests and diagnostics). */
+  conflicts = 0;
   /** The last head this process wrote or read, per tenant: a hint, corrected by the unique index. */
   private readonly heads = new Map<string, { seq: number; hash: string }>();
 
@@ -114,6 +116,7 @@ export class AuditStore {
         if (!isDuplicateKey(error)) throw error;
         // Another replica took a seq we chained on: re-read the head, keep what of ours got in, re-chain the rest.
         this.heads.delete(tenant);
+        this.conflicts++;
         pending = await this.withoutPresent(tenant, pending);
       }
     }
