@@ -52,7 +52,18 @@ export function redactionKey(internalSecret: Buffer): Buffer {
 export async function createAudit(options: AuditOptions): Promise<Audit> {
   const logger = options.logger;
   const spool = await openSpool({ path: options.spoolPath, maxBytes: options.spoolMaxBytes });
-  const storeOptions = { mongoUri: options.mongoUri, dbName: options.dbName };
+  let indexWarned = false;
+  const storeOptions = {
+    mongoUri: options.mongoUri,
+    dbName: options.dbName,
+    onIndexProblem: (error: unknown) => {
+      if (indexWarned) return;
+      indexWarned = true;
+      logger.warn('audit indexes could not be created: run `tollgate migrate`', {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    },
+  };
   const writer = createAuditWriter({
     store: () => AuditStore.open(storeOptions),
     spool,

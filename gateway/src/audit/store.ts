@@ -21,6 +21,11 @@ export interface AuditStoreOptions {
   dbName: string;
   /** How long an operation waits for a reachable MongoDB before failing (then the writer spools). */
   serverSelectionTimeoutMs?: number;
+  /**
+   * Told when the indexes could not be created (a runtime database user without the right): `tollgate migrate`
+   * creates them. The trail still works without them — `_id` is the ordering arbiter — only reads are slower.
+   */
+  onIndexProblem?: (error: unknown) => void;
 }
 
 export interface AuditQuery {
@@ -62,7 +67,12 @@ export class AuditStore {
     try {
       await connection.asPromise();
       const store = new AuditStore(connection);
-      await store.ensureIndexes();
+      try {
+        await store.ensureIndexes();
+      } catch (error) {
+        if (!options.onIndexProblem) throw error;
+        options.onIndexProblem(error);
+      }
       return store;
     } catch (error) {
       await connection.close().catch(() => undefined);
