@@ -25,6 +25,7 @@ const UNIT_TESTS = [
   'gateway/src/audit/canonical.test.ts',
   'gateway/src/audit/chain.test.ts',
   'gateway/src/audit/from-request.test.ts',
+  'gateway/src/audit/graphql.test.ts',
   'gateway/src/audit/redact.test.ts',
   'gateway/src/audit/signing.test.ts',
   'gateway/src/audit/stage.test.ts',

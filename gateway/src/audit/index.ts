@@ -10,6 +10,7 @@ import type { RequestObserver } from '../http/guards';
 import type { Stage } from '../pipeline';
 import type { Plan } from '../tenants/plan';
 import { eventFromRequest } from './from-request';
+import type { AuditReader } from './graphql';
 import { auditPolicyOf } from './policy';
 import { pruneAll } from './retention';
 import type { AuditSigner } from './signing';
@@ -39,6 +40,8 @@ export interface AuditOptions {
 
 export interface Audit {
   readonly writer: AuditWriter;
+  /** Reads for the `auditEvents` field (graphql.ts), on a connection of their own opened on first use. */
+  readonly reader: AuditReader;
   readonly observer: RequestObserver;
   readonly stage: Stage;
   close(): Promise<void>;
@@ -90,6 +93,16 @@ export async function createAudit(options: AuditOptions): Promise<Audit> {
       if (event) writer.record(event);
     },
   };
+  let readStore: Promise<AuditStore> | undefined;
+  const reader: AuditReader = {
+    async page(tenant, query, limit) {
+      readStore ??= AuditStore.open(storeOptions).catch((error: unknown) => {
+        readStore = undefined;
+        throw error;
+      });
+      return (await readStore).page(tenant, query, limit);
+    },
+  };
   let retentionTimer: NodeJS.Timeout | undefined;
   if (options.retentionIntervalMs > 0) {
     retentionTimer = setInterval(() => {
@@ -116,11 +129,13 @@ export async function createAudit(options: AuditOptions): Promise<Audit> {
   }
   return {
     writer,
+    reader,
     observer,
     stage: createAuditStage({ degraded: () => writer.degraded(), overflow: options.overflow }),
     async close() {
       if (retentionTimer) clearInterval(retentionTimer);
       await writer.close();
+      await (await readStore?.catch(() => undefined))?.close();
     },
   };
 }
