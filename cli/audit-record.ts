@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import type { AuditEventInput } from '../gateway/src/audit/event';
-import { redactPrincipal } from '../gateway/src/audit/redact';
+import { redactPrincipal, redactionKey } from '../gateway/src/audit/redact';
 import { AuditStore } from '../gateway/src/audit/store';
 import { isControlDbName, type ControlPlaneSettings } from '../gateway/src/config-common';
 
@@ -24,11 +24,24 @@ export function operatorOf(env: NodeJS.ProcessEnv): string {
   }
 }
 
+/**
+ * The key an operator named by an e-mail address is hashed under: the gateway's redaction key when the CLI has the
+ * internal secret (production), so it hashes as the gateway would; else a fixed one — which hides the address from
+ * a casual reader but not from someone who guesses it.
+ */
+export function operatorHmacKey(env: NodeJS.ProcessEnv): Buffer {
+  const secret = env.TOLLGATE_INTERNAL_SECRET?.trim();
+  return secret && /^(?:[0-9a-fA-F]{2}){32,}$/.test(secret)
+    ? redactionKey(Buffer.from(secret, 'hex'))
+    : Buffer.from('tollgate operator');
+}
+
 export function controlEvent(
   command: string,
   tenant: string,
   operator: string,
   details: AuditEventInput['details'],
+  hmacKey: Buffer,
 ): AuditEventInput {
   return {
     id: randomUUID(),
@@ -36,9 +49,8 @@ export function controlEvent(
     time: new Date().toISOString(),
     type: 'control',
     action: command,
-    // An operator named by an e-mail address is hashed like any e-mail (redact.ts): the key is fixed, so the same
-    // operator hashes the same everywhere; it hides the address, not who it is to someone who knows it.
-    actor: { principal: redactPrincipal(operator, Buffer.from('tollgate operator')), credential: 'operator' },
+    // An operator named by an e-mail address is hashed like any e-mail (redact.ts).
+    actor: { principal: redactPrincipal(operator, hmacKey), credential: 'operator' },
     outcome: 'ok',
     ...(details && Object.keys(details).length > 0 ? { details } : {}),
   };

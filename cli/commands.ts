@@ -28,7 +28,7 @@ import { TENANT_COMMANDS } from './tenant';
 import { TOKEN_COMMANDS } from './token-command';
 import { closest } from './suggest';
 import { AUDIT_COMMANDS } from './audit';
-import { controlEvent, operatorOf, writeControlEvents } from './audit-record';
+import { controlEvent, operatorHmacKey, operatorOf, writeControlEvents } from './audit-record';
 import type { AuditEventInput } from '../gateway/src/audit/event';
 
 export { UsageError, type CliIo } from './command';
@@ -207,7 +207,7 @@ export async function runTollgate(argv: readonly string[], io: CliIo): Promise<n
         return controlPlane;
       },
       audit(tenant, details) {
-        auditEvents.push(controlEvent(name, tenant, operatorOf(io.env), details));
+        auditEvents.push(controlEvent(name, tenant, operatorOf(io.env), details, operatorHmacKey(io.env)));
       },
       print(value, human) {
         io.stdout(`${values.json ? JSON.stringify(value, null, 2) : human()}\n`);

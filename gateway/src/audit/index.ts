@@ -4,7 +4,6 @@
  * the trail keeps: from-request.ts), the operation stage (stage.ts) and the retention job (retention.ts).
  * README "Audit trail" has the design; each file has its part.
  */
-import { createHmac } from 'node:crypto';
 import type { Logger } from '../../../common/logger';
 import type { RequestObserver } from '../http/guards';
 import type { Stage } from '../pipeline';
@@ -14,10 +13,13 @@ import type { AuditReader } from './graphql';
 import { auditPolicyOf } from './policy';
 import { pruneAll } from './retention';
 import type { AuditSigner } from './signing';
+import { redactionKey } from './redact';
 import { openSpool } from './spool';
 import { createAuditStage } from './stage';
 import { AuditStore } from './store';
 import { createAuditWriter, type AuditWriter } from './writer';
+
+export { redactionKey } from './redact';
 
 export interface AuditOptions {
   mongoUri: string;
@@ -45,11 +47,6 @@ export interface Audit {
   readonly observer: RequestObserver;
   readonly stage: Stage;
   close(): Promise<void>;
-}
-
-/** The redaction key: derived, so the internal secret itself never meets an HMAC input a client chose. */
-export function redactionKey(internalSecret: Buffer): Buffer {
-  return createHmac('sha256', internalSecret).update('tollgate audit redaction v1').digest();
 }
 
 export async function createAudit(options: AuditOptions): Promise<Audit> {

@@ -69,3 +69,8 @@ export function redactPrincipal(principal: string, hmacKey: Buffer): string {
   if (!EMAIL_LIKE.test(principal) && !containsCredential(principal)) return principal;
   return `hmac:${createHmac('sha256', hmacKey).update(principal).digest('hex').slice(0, 32)}`;
 }
+
+/** The redaction key: derived, so the internal secret itself never meets an HMAC input a client chose. */
+export function redactionKey(internalSecret: Buffer): Buffer {
+  return createHmac('sha256', internalSecret).update('tollgate audit redaction v1').digest();
+}
