@@ -21,7 +21,7 @@ COPY schema ./schema
 RUN npm run build && npm run build:explorer
 
 # Runtime stage: production dependencies, the bundles and the files they read (common/paths.ts finds them from
-# /app/package.json): schema/ (supergraph, demo manifests) and each subgraph's schema.graphql.
+# /app/package.json): schema/ (supergraph, demo manifests), each subgraph's schema.graphql and the platform graph's.
 FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
@@ -34,6 +34,7 @@ COPY subgraphs/accounts/schema.graphql ./subgraphs/accounts/schema.graphql
 COPY subgraphs/products/schema.graphql ./subgraphs/products/schema.graphql
 COPY subgraphs/inventory/schema.graphql ./subgraphs/inventory/schema.graphql
 COPY subgraphs/reviews/schema.graphql ./subgraphs/reviews/schema.graphql
+COPY gateway/src/platform-graph/schema.graphql ./gateway/src/platform-graph/schema.graphql
 # `tollgate …` on the PATH (`docker compose exec gateway tollgate tenant list`): the bin runs dist/tollgate.js here.
 COPY bin/tollgate.js ./bin/tollgate.js
 RUN ln -s /app/bin/tollgate.js /usr/local/bin/tollgate

@@ -20,6 +20,7 @@ import {
   hashQuery,
   mintInternalToken,
 } from '../common/internal-token';
+import { PLATFORM_SUBGRAPH, PLATFORM_SUBGRAPH_URL } from '../gateway/src/platform-graph/sdl';
 
 const env = process.env;
 const secret = Buffer.from(env.TOLLGATE_INTERNAL_SECRET ?? '', 'hex');
@@ -61,6 +62,9 @@ async function main(): Promise<void> {
   const gateway = new ApolloGateway({
     supergraphSdl: readFileSync(env.SUPERGRAPH_PATH ?? 'schema/supergraph.graphql', 'utf8'),
     buildService: ({ name }) => {
+      // Tollgate's own platform graph (usage) is answered in-process by Tollgate; the bench never asks for it, and
+      // bare Apollo, which has nothing to answer it with, gets the supergraph's placeholder URL.
+      if (name === PLATFORM_SUBGRAPH) return new RemoteGraphQLDataSource({ url: PLATFORM_SUBGRAPH_URL });
       const url = urls[name];
       if (!url) throw new Error(`no URL for subgraph ${name}`);
       return new InternalTokenDataSource(url, name, deriveSubgraphKey(secret, name));

@@ -34,6 +34,8 @@ import {
   SHIPPED_FLAGS,
   SUBGRAPH_PORT_BASE,
   TOLLGATE_LEGACY_PORT,
+  TOLLGATE_UNMETERED_PORT,
+  BENCH_UNMETERED,
   TOLLGATE_PORT,
   dbNameFor,
   say,
@@ -58,8 +60,13 @@ export async function prepareControlPlane(mongoUri: string): Promise<BenchContro
   await seedControlPlane({ mongoUri, dbName: CONTROL_DB });
   const controlPlane = await openControlPlane({ mongoUri, dbName: CONTROL_DB });
   // A plan whose budget cannot throttle the run, so the figures measure the pipeline and not the refusals.
+  // A monthly quota it cannot reach either, so Tollgate checks it on every operation as it would a real plan's.
   await controlPlane.tenants.updatePlan('enterprise', {
-    limits: { maxCost: 1_000_000, budget: { capacity: 1_000_000_000, restoreRate: 10_000_000 } },
+    limits: {
+      maxCost: 1_000_000,
+      budget: { capacity: 1_000_000_000, restoreRate: 10_000_000 },
+      monthlyCostQuota: 1_000_000_000_000_000,
+    },
   });
   await controlPlane.tenants.updateTenant('acme', { plan: 'enterprise' });
   // The partner's operation, published in the manifest its key names (gateway/src/persisted), when that exists.
@@ -169,6 +176,14 @@ export async function startPlatform({ launcher, mongoUri, redis, principal }: Pl
     { PORT: String(TOLLGATE_LEGACY_PORT), ...tollgateEnv, ...legacyUrls },
     onCore0(SHIPPED_FLAGS),
   );
+  const tollgateUnmetered = BENCH_UNMETERED
+    ? launcher.launch(
+        'gateway-tollgate-unmetered',
+        [bundles.gateway!],
+        { PORT: String(TOLLGATE_UNMETERED_PORT), ...tollgateEnv, ...urls, USAGE_METERING: 'off' },
+        onCore0([...SHIPPED_FLAGS, ...profileFlags('tollgate-unmetered')]),
+      )
+    : undefined;
   const hiveEnv = { ...internal, HIVE_PREFIX: hivePrefix ?? '', ...asCaller, ...urls };
   const hive = hivePrefix
     ? launcher.launch(
@@ -195,6 +210,7 @@ export async function startPlatform({ launcher, mongoUri, redis, principal }: Pl
   await waitFor(`http://127.0.0.1:${TOLLGATE_PORT}/readyz`, undefined, 90_000);
   await waitFor(graphql(BARE_PORT), typename, 90_000);
   await waitFor(`http://127.0.0.1:${TOLLGATE_LEGACY_PORT}/readyz`, undefined, 90_000);
+  if (tollgateUnmetered) await waitFor(`http://127.0.0.1:${TOLLGATE_UNMETERED_PORT}/readyz`, undefined, 90_000);
   if (hive) await waitFor(graphql(HIVE_PORT), typename, 90_000);
   if (hiveFeatures) await waitFor(graphql(HIVE_FEATURES_PORT), typename, 90_000);
 
@@ -202,6 +218,9 @@ export async function startPlatform({ launcher, mongoUri, redis, principal }: Pl
     bare: { url: graphql(BARE_PORT), pid: bare.pid! },
     tollgate: { url: graphql(TOLLGATE_PORT), pid: tollgate.pid! },
     'tollgate-legacy': { url: graphql(TOLLGATE_LEGACY_PORT), pid: tollgateLegacy.pid! },
+    ...(tollgateUnmetered
+      ? { 'tollgate-unmetered': { url: graphql(TOLLGATE_UNMETERED_PORT), pid: tollgateUnmetered.pid! } }
+      : {}),
     ...(hive ? { hive: { url: graphql(HIVE_PORT), pid: hive.pid! } } : {}),
     ...(hiveFeatures ? { 'hive-features': { url: graphql(HIVE_FEATURES_PORT), pid: hiveFeatures.pid! } } : {}),
   };

@@ -23,7 +23,8 @@
  * Knobs (environment): BENCH_DURATION_S (10), BENCH_ROUNDS (2), BENCH_CONNECTIONS (16), BENCH_GATEWAY_CPU_SHARE (0.1;
  * 0 skips the capped runs), BENCH_PROFILE=1 (writes CPU profiles of both gateways under load to
  * bench/results/profiles), BENCH_SKIP_FREE=1 (capped runs only), BENCH_SKIP_STAGES=1, BENCH_SKIP_LOAD=1,
- * BENCH_SKIP_HIVE=1, HIVE_PREFIX (.data/hive), BENCH_REST_REQUESTS (200).
+ * BENCH_SKIP_HIVE=1, HIVE_PREFIX (.data/hive), BENCH_REST_REQUESTS (200), BENCH_UNMETERED=1 (adds Tollgate with usage
+ * metering and the quota off, `tollgate-unmetered`: Tollgate's ratio to it is metering's cost).
  *
  * The parts: bench/settings.ts (knobs, ports, queries), bench/processes.ts (child processes and subgraphs, shared
  * with bench/flood.ts), bench/platform.ts (control plane and processes), bench/scenarios.ts (what is sent, parity,
@@ -110,7 +111,9 @@ async function gatewayOverhead(
   }
   const modes: LoadMode[] = env.BENCH_SKIP_FREE ? [] : ['free'];
   if (CPU_SHARE > 0) {
-    const capped = (['bare', 'tollgate', 'hive', 'hive-features'] as const).filter((name) => gateways[name]);
+    const capped = (['bare', 'tollgate', 'tollgate-unmetered', 'hive', 'hive-features'] as const).filter(
+      (name) => gateways[name],
+    );
     const caps = capped.map((gateway) => capCpu(`gateway-${gateway}`, gatewayOf(gateway).pid, CPU_SHARE));
     if (caps.every((cap) => cap !== undefined)) {
       modes.push('capped');

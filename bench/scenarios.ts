@@ -57,6 +57,7 @@ export async function buildScenarios(
         hive: {},
         'hive-features': { authorization: `Bearer ${token}` },
         'tollgate-legacy': { authorization: `Bearer ${token}` },
+        'tollgate-unmetered': { authorization: `Bearer ${token}` },
       },
       legacy: true,
     },
@@ -70,6 +71,7 @@ export async function buildScenarios(
         hive: {},
         'hive-features': { authorization: `Bearer ${token}` },
         'tollgate-legacy': {},
+        'tollgate-unmetered': { 'x-api-key': control.issued.key },
       },
       bodies: {
         hive: JSON.stringify({
@@ -117,7 +119,7 @@ export async function buildScenarios(
 
 /** Who runs a scenario in a mode: the before/after of the loader only on the scenario it concerns, free. */
 export function runners(gateways: Gateways, scenario: Scenario, mode: LoadMode): GatewayName[] {
-  return (['bare', 'tollgate', 'hive', 'hive-features', 'tollgate-legacy'] as const).filter(
+  return (['bare', 'tollgate', 'tollgate-unmetered', 'hive', 'hive-features', 'tollgate-legacy'] as const).filter(
     (name) =>
       gateways[name] !== undefined && (name !== 'tollgate-legacy' || (scenario.legacy === true && mode === 'free')),
   );

@@ -23,13 +23,17 @@ export const TOLLGATE_PORT = 4111;
 export const HIVE_PORT = 4112;
 export const HIVE_FEATURES_PORT = 4113;
 export const TOLLGATE_LEGACY_PORT = 4114;
+/** Tollgate with usage metering and the monthly quota off (`USAGE_METERING=off`): metering's cost, with BENCH_UNMETERED=1. */
+export const TOLLGATE_UNMETERED_PORT = 4115;
+export const BENCH_UNMETERED = env.BENCH_UNMETERED === '1';
 /** A reviews subgraph with the per-parent connection loader (the one before issue 20), for the before/after run. */
 export const LEGACY_REVIEWS_PORT = 4131;
 /**
  * The gateways: bare Apollo, Tollgate, Hive bare and Hive with its comparable features, and Tollgate on a reviews
- * subgraph with the old per-parent loader (`tollgate-legacy`: the data tier before issue 20, frontend query, free).
+ * subgraph with the old per-parent loader (`tollgate-legacy`: the data tier before issue 20, frontend query, free),
+ * and with BENCH_UNMETERED=1 Tollgate without usage metering and the quota (`tollgate-unmetered`).
  */
-export type GatewayName = 'bare' | 'tollgate' | 'hive' | 'hive-features' | 'tollgate-legacy';
+export type GatewayName = 'bare' | 'tollgate' | 'hive' | 'hive-features' | 'tollgate-legacy' | 'tollgate-unmetered';
 export const HIVE_PREFIX = env.HIVE_PREFIX ?? join(DATA_DIR, 'hive');
 export const REDIS_URL = env.REDIS_URL ?? DEFAULT_REDIS_URL;
 /**

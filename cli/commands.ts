@@ -6,7 +6,7 @@
  * `runTollgate` takes its arguments and streams, and returns the exit code — 0 ok, 1 failure, 2 usage — so the
  * tests run it in-process; cli/tollgate.ts is the process around it. Errors are one line on stderr, no stack.
  * The commands are defined one file per group (tenant.ts, plan.ts, key.ts, manifest.ts, token-command.ts,
- * migrate.ts); MongoDB, Redis and the supergraph come from the gateway's own validated configuration (gateway/src/config-common.ts).
+ * migrate.ts, usage.ts); MongoDB, Redis and the supergraph come from the gateway's own validated configuration (gateway/src/config-common.ts).
  */
 import { parseArgs } from 'node:util';
 import {
@@ -26,6 +26,7 @@ import { MIGRATE_COMMANDS } from './migrate';
 import { PLAN_COMMANDS } from './plan';
 import { TENANT_COMMANDS } from './tenant';
 import { TOKEN_COMMANDS } from './token-command';
+import { USAGE_COMMANDS } from './usage';
 import { closest } from './suggest';
 import { AUDIT_COMMANDS } from './audit';
 import { controlEvent, operatorHmacKey, operatorOf, writeControlEvents } from './audit-record';
@@ -46,6 +47,7 @@ const COMMANDS: Record<string, Command> = {
   ...TOKEN_COMMANDS,
   ...MIGRATE_COMMANDS,
   ...AUDIT_COMMANDS,
+  ...USAGE_COMMANDS,
 };
 
 const GROUPS = ['tenant', 'plan', 'key', 'manifest', 'audit'];

@@ -25,6 +25,7 @@ const LIMIT_OPTIONS = {
   'max-directives': 'maxDirectivesPerField',
   'max-tokens': 'maxTokens',
   'max-body-bytes': 'maxBodyBytes',
+  'monthly-cost-quota': 'monthlyCostQuota',
 } as const;
 
 function planTable(plans: Plan[]): string {
@@ -40,6 +41,7 @@ function planTable(plans: Plan[]): string {
       'DIRECTIVES',
       'TOKENS',
       'BODY BYTES',
+      'MONTHLY QUOTA',
       'NAME',
     ],
     plans.map(({ id, name, limits: l }) =>
@@ -54,6 +56,7 @@ function planTable(plans: Plan[]): string {
         l.maxDirectivesPerField,
         l.maxTokens,
         l.maxBodyBytes,
+        l.monthlyCostQuota ?? '-',
         name,
       ].map(String),
     ),
@@ -81,7 +84,8 @@ function limitOptions(values: Values): LimitChange {
 }
 
 const LIMIT_USAGE = `[--budget-capacity <n>] [--budget-restore-rate <n>] [--max-depth <n>] [--max-aliases <n>]
-      [--max-root-fields <n>] [--max-directives <n>] [--max-tokens <n>] [--max-body-bytes <n>]`;
+      [--max-root-fields <n>] [--max-directives <n>] [--max-tokens <n>] [--max-body-bytes <n>]
+      [--monthly-cost-quota <n>]`;
 
 const LIMIT_FLAGS = {
   'budget-capacity': { type: 'string' as const },

@@ -61,6 +61,7 @@ describe('loadGatewayConfig', () => {
       authFailures: { maxPerAddress: 100, maxPerApiKey: 10, windowMs: 60_000, holdMs: 60_000, trackedClients: 10_000 },
       apiKeyIndex: { refreshMs: 4_000, fullReloadMs: 300_000 },
       shutdown: { delayMs: 0, graceMs: 10_000 },
+      metering: { enabled: true, rollupIntervalMs: 60_000, quotaFailMode: 'open' },
       audit: {
         signingKey: { source: 'dev' },
         spoolPath: DEFAULT_AUDIT_SPOOL_PATH,
@@ -94,6 +95,17 @@ describe('loadGatewayConfig', () => {
       'AUDIT_OVERFLOW must be "plan" or "count"',
       'AUDIT_SPOOL_MAX_BYTES must be an integer from 4096 to 68719476736',
     ]);
+  });
+
+  it('reads usage metering and the quota fail mode, and refuses values it does not know', () => {
+    expect(
+      loadGatewayConfig({ USAGE_METERING: 'off', USAGE_ROLLUP_INTERVAL_MS: '5000', QUOTA_FAIL_MODE: 'closed' })
+        .metering,
+    ).toEqual({ enabled: false, rollupIntervalMs: 5_000, quotaFailMode: 'closed' });
+    expect(problemsOf({ USAGE_METERING: 'yes', QUOTA_FAIL_MODE: 'shut', USAGE_ROLLUP_INTERVAL_MS: '-1' })).toEqual(
+      expect.arrayContaining(['USAGE_METERING must be "on" or "off"', 'QUOTA_FAIL_MODE must be "open" or "closed"']),
+    );
+    expect(problemsOf({ USAGE_ROLLUP_INTERVAL_MS: '-1' })).toHaveLength(1);
   });
 
   it("reads the deployment's CORS headers, and refuses a wildcard or a partner key header", () => {

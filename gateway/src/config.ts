@@ -19,6 +19,9 @@ import {
 import { MAX_INPUT_NESTING } from './http/json-depth';
 import { readHeaderList, type CorsHeaderConfig } from './http/cors-headers';
 import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
+import { DEFAULT_METERING, type MeteringSettings } from './metering/settings';
+
+export { DEFAULT_METERING } from './metering/settings';
 
 // The defaults the CLI and the scripts share live in config-common.ts, once; re-exported for the gateway's importers.
 export { DEFAULT_CONTROL_DB, DEFAULT_MONGODB_URI, DEFAULT_SUPERGRAPH_PATH } from './config-common';
@@ -115,6 +118,11 @@ export interface GatewayConfig {
   metrics?: MetricsConfig;
   /** The audit trail (audit/index.ts, README "Audit trail"): absent, nothing is recorded. */
   audit?: AuditConfig;
+  /**
+   * Usage metering and the monthly quota (metering/index.ts): `USAGE_METERING`, `USAGE_ROLLUP_INTERVAL_MS`,
+   * `QUOTA_FAIL_MODE`. Optional so configs built in code get DEFAULT_METERING (on).
+   */
+  metering?: MeteringSettings;
 }
 
 /**
@@ -276,6 +284,11 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
   const budgetFailMode = text('BUDGET_FAIL_MODE') ?? 'open';
   if (budgetFailMode !== 'open' && budgetFailMode !== 'closed')
     problems.push('BUDGET_FAIL_MODE must be "open" or "closed"');
+  const metering = text('USAGE_METERING') ?? 'on';
+  if (metering !== 'on' && metering !== 'off') problems.push('USAGE_METERING must be "on" or "off"');
+  const quotaFailMode = text('QUOTA_FAIL_MODE') ?? DEFAULT_METERING.quotaFailMode;
+  if (quotaFailMode !== 'open' && quotaFailMode !== 'closed')
+    problems.push('QUOTA_FAIL_MODE must be "open" or "closed"');
   const explorer = text('EXPLORER_ENABLED');
   if (explorer !== undefined && explorer !== 'true' && explorer !== 'false')
     problems.push('EXPLORER_ENABLED must be "true" or "false"');
@@ -389,6 +402,11 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
         300_000,
       ),
       graceMs: integer('SHUTDOWN_GRACE_MS', DEFAULT_SHUTDOWN.graceMs, 0, 600_000),
+    },
+    metering: {
+      enabled: metering !== 'off',
+      rollupIntervalMs: integer('USAGE_ROLLUP_INTERVAL_MS', DEFAULT_METERING.rollupIntervalMs, 0, 3_600_000),
+      quotaFailMode: quotaFailMode === 'closed' ? 'closed' : 'open',
     },
     ...(cors ? { cors } : {}),
     ...(metrics ? { metrics } : {}),

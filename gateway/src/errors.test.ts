@@ -16,6 +16,9 @@ describe('gatewayError', () => {
     ['SERVICE_UNAVAILABLE', 503],
     ['PERSISTED_QUERY_ID_REQUIRED', 400],
     ['PERSISTED_QUERY_NOT_IN_LIST', 400],
+    ['RATE_LIMITED', 429],
+    // The monthly cost-point quota (pipeline/quota.ts).
+    ['QUOTA_EXCEEDED', 429],
     // Apollo's clients retry with the query on this code in a 200 response.
     ['PERSISTED_QUERY_NOT_FOUND', 200],
   ] as const)('answers %s with %i', (code, status) => {

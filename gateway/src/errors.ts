@@ -29,6 +29,8 @@ export const ErrorCode = {
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
   COST_ESTIMATED_TOO_EXPENSIVE: 'COST_ESTIMATED_TOO_EXPENSIVE',
   RATE_LIMITED: 'RATE_LIMITED',
+  /** The tenant's plan's monthly cost-point quota is used up (pipeline/quota.ts): 429 until the next month. */
+  QUOTA_EXCEEDED: 'QUOTA_EXCEEDED',
   /** Filter-mode authorization: a denied field comes back null with this error at its path, in a 200 response. */
   UNAUTHORIZED_FIELD_OR_TYPE: 'UNAUTHORIZED_FIELD_OR_TYPE',
 } as const;
@@ -96,6 +98,7 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   INTERNAL_SERVER_ERROR: 500,
   COST_ESTIMATED_TOO_EXPENSIVE: 400,
   RATE_LIMITED: 429,
+  QUOTA_EXCEEDED: 429,
 };
 
 export interface GatewayErrorOptions {

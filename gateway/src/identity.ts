@@ -16,6 +16,7 @@ import { createAuthenticator, type Authenticator } from './http/authenticate';
 import { subscribeToChanges } from './tenants/changes';
 import { createTenantDirectory, type TenantDirectory } from './tenants/directory';
 import { openControlPlane } from './control-plane/open';
+import type { UsageStore } from './metering/store';
 
 /** How long a start waits for the change subscription before it serves on the cache lifetime alone. */
 const SUBSCRIPTION_WAIT_MS = 2_000;
@@ -27,6 +28,10 @@ export interface Identity {
   readonly manifests: ManifestCatalog;
   /** Which API key ids exist: made-up keys are refused from it without a read. */
   readonly keyIds: KeyIdIndex;
+  /** Usage rollups in the control plane (metering/store.ts). */
+  readonly usage: UsageStore;
+  /** Every tenant's id, read from the control plane now (the usage rollup's list). */
+  tenantIds(): Promise<string[]>;
   /** Resolves when the control plane's MongoDB answers within `timeoutMs` (readiness, health.ts). */
   pingControlPlane(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
@@ -94,6 +99,8 @@ export async function startIdentity(
     authenticate: createAuthenticator({ issuers, apiKeys, directory }),
     manifests,
     keyIds,
+    usage: controlPlane.usage,
+    tenantIds: async () => (await controlPlane.tenants.listTenants()).map((t) => t.id),
     pingControlPlane: (timeoutMs) => controlPlane.ping(timeoutMs),
     async close() {
       keyIds.close();

@@ -57,6 +57,8 @@ export interface RequestLog {
   requestedCost?: number;
   actualCost?: number;
   budgetAvailable?: number;
+  /** Bytes of the response body sent (http/guards.ts), for usage metering. */
+  responseBytes?: number;
   /**
    * The wait on subgraphs (upstream/data-source.ts): milliseconds during which at least one fetch of the request
    * was in flight — overlapping fetches count once — so the gateway's own time is the rest. `subgraphsInFlight`

@@ -21,9 +21,8 @@ import express from 'express';
 import { DEFAULT_HTTP_SERVER_TIMEOUTS, createHttpServer } from '../../common/http-server-timeouts';
 import { loadInternalSecret } from './internal-secret';
 import { deriveSubgraphKey } from '../../common/internal-token';
-import { createLogger, type Logger } from '../../common/logger';
+import { createLogger } from '../../common/logger';
 import { isSubgraphName } from '../../subgraphs/catalog';
-import type { CacheStats } from './cache';
 import {
   DEFAULT_AUTH_FAILURES,
   DEFAULT_BUDGET_REDIS_TIMEOUT_MS,
@@ -42,23 +41,20 @@ import { corsPreflight } from './http/cors';
 import { corsHeaderLists } from './http/cors-headers';
 import { createReadinessCheck, livenessHandler, readinessHandler } from './health';
 import { createShutdown } from '../../common/shutdown';
-import {
-  DEFAULT_SUBGRAPH_HEALTH_INTERVAL_MS,
-  createSubgraphHealthMonitor,
-  type SubgraphHealth,
-} from './upstream/subgraph-health';
+import { DEFAULT_SUBGRAPH_HEALTH_INTERVAL_MS, createSubgraphHealthMonitor } from './upstream/subgraph-health';
 import {
   authenticateRequests,
   formatForClient,
   handleErrors,
   noStore,
   notFound,
+  observeAll,
   refuseCredentialsInUrl,
   trackRequests,
 } from './http/guards';
-import { startIdentity, type IdentityOptions } from './identity';
+import { startIdentity } from './identity';
 import { createFailureLimiter } from './credentials/failure-limiter';
-import { AuthorizationGate, buildApiSchema, type RuleTree, type ShieldRule } from './authz/gate';
+import { AuthorizationGate, buildApiSchema } from './authz/gate';
 import { introspectionRule, ruleTree } from './authz/rules';
 import { loadOrBuildExplorer } from './explorer/bundle';
 import { createIntrospectionPlugin, createIntrospectionStage, exceptIntrospection } from './explorer/introspection';
@@ -68,10 +64,13 @@ import { createBudget } from './budget/budget';
 import { createBudgetRedis } from './budget/redis';
 import { createCostEstimator, createCostModel } from './cost/estimate';
 import { createPipelinePlugin } from './pipeline';
-import type { GatewayContext, RequestContext } from './request';
+import type { GatewayContext } from './request';
+import { createMetering, DEFAULT_METERING } from './metering';
+import { createPlatformGraph, PLATFORM_SUBGRAPH } from './platform-graph';
+import type { StartedGateway, StartGatewayOptions } from './server-types';
 import { createReferenceStage } from './pipeline/references';
 import { createReferenceChecker, entitiesFetchThrough } from './references/check';
-import { NO_REFERENCES, TOLLGATE_REFERENCES, type ReferencePolicy } from './references/declarations';
+import { NO_REFERENCES, TOLLGATE_REFERENCES } from './references/declarations';
 import { planReferences } from './references/plan';
 import { createAccountStage } from './pipeline/account';
 import { createAuthorizeStage } from './pipeline/authorize';
@@ -82,7 +81,7 @@ import { createLimitsStage, parseOptionsForPlans } from './pipeline/limits';
 import { operationKind } from './pipeline/operation-kind';
 import { DEFAULT_PLANS } from './tenants/plan';
 import { withCompletionErrors } from './upstream/completion-errors';
-import { createSubgraphBreakers, type BreakerState } from './upstream/circuit-breaker';
+import { createSubgraphBreakers } from './upstream/circuit-breaker';
 import { SubgraphDataSource } from './upstream/data-source';
 import { subgraphDeadlineMs } from './upstream/deadline';
 import { createSubgraphHttp } from './upstream/fetcher';
@@ -91,57 +90,13 @@ import { MAX_VALIDATION_ERRORS } from './http/abandoned-work';
 import { createQueryPlanCache } from './upstream/query-plan-cache';
 import { startMetricsListener } from '../../common/metrics-listener';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics/gateway-metrics';
-import { bothObservers, startAudit } from './audit/start';
-
-export interface StartedGateway {
-  /** Origin the gateway listens on, e.g. `http://127.0.0.1:4000`; GraphQL is at `${url}/graphql`. */
-  url: string;
-  port: number;
-  /** Each subgraph's circuit breaker state, by name (for metrics; subgraphs not fetched yet are absent). */
-  subgraphBreakerStates(): Record<string, BreakerState>;
-  /**
-   * Checks every subgraph now (bypassing the breakers) and returns their states with the breakers': for the
-   * operator only — readiness does not depend on it (health.ts).
-   */
-  subgraphHealth(): Promise<SubgraphHealth>;
-  /** Stops at once: no new connections, in-flight requests drain, then everything closes. */
-  stop(): Promise<void>;
-  /** What SIGTERM does (common/shutdown.ts): readiness fails at once, serves for the shutdown delay, then `stop`. */
-  shutdown(): Promise<void>;
-  /** The per-document caches and their sizes in estimated bytes, for tests and the flood benchmark. */
-  caches(): CacheStats[];
-  /** Where Prometheus scrapes the gateway (`http://host:port/metrics`), when metrics are on (`METRICS_PORT`). */
-  metricsUrl?: string;
-}
-
-export interface StartGatewayOptions {
-  logger?: Logger;
-  /**
-   * The authorization policy: a graphql-shield rule tree over the supergraph's API schema, and the rule for
-   * introspection. Defaults to the policy of Tollgate's own graph (authz/rules.ts); a deployment serving another
-   * supergraph brings its own, and startup fails if it leaves a field of that graph without a rule.
-   */
-  authorization?: { rules: RuleTree; introspectionRule: ShieldRule };
-  /**
-   * Which arguments name another subgraph's entities (references/declarations.ts). Like `authorization`, it
-   * describes the graph served: Tollgate's own by default, none when a custom authorization policy is given
-   * without one. Startup fails if a declared reference does not match the supergraph.
-   */
-  references?: ReferencePolicy;
-  /** Told of every command the gateway sends to the control plane (identity.ts): for tests and diagnostics. */
-  onControlPlaneCommand?: IdentityOptions['onControlPlaneCommand'];
-  /**
-   * Tests only: main.ts never passes it and no configuration reaches it. Awaited for every /graphql request right
-   * after authentication took the caller and the tenant snapshot, before anything else reads them — so a test can
-   * change the control plane in the middle of a request (gateway/src/tenant-snapshot.test.ts).
-   */
-  afterAuthenticationForTests?: (request: RequestContext) => Promise<void>;
-  /** How often subgraphs are health-checked in the background for the operator's log; 0: on demand only. */
-  subgraphHealthIntervalMs?: number;
-}
+import { auditEventsResolver } from './audit/graphql';
+import { startAudit } from './audit/start';
 
 /** Readiness must answer faster than a load balancer's probe timeout, whatever the operation timeout is. */
 const MAX_HEALTH_CHECK_TIMEOUT_MS = 2_000;
+
+export type { StartedGateway, StartGatewayOptions } from './server-types';
 
 export async function startGateway(config: GatewayConfig, options: StartGatewayOptions = {}): Promise<StartedGateway> {
   const logger = options.logger ?? createLogger({ level: config.logLevel, base: { service: 'gateway' } });
@@ -205,6 +160,25 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     }),
     (b) => b.close(),
   );
+  // Usage metering and the monthly quota (metering/index.ts) on the budget's short-timeout client.
+  const metering = resources.add(
+    createMetering({
+      settings: config.metering ?? DEFAULT_METERING,
+      redis: budgetRedis,
+      store: identity.usage,
+      tenantIds: () => identity.tenantIds(),
+      directory: identity.directory,
+      controlDbName: config.controlPlane.dbName,
+      logger: logger.child({ component: 'metering' }),
+    }),
+    (m) => m.close(),
+  );
+  // The gateway-owned subgraph (platform-graph/): answered in-process, so no URL, breaker, health check or metrics.
+  const platformGraph = createPlatformGraph({
+    usage: metering.reader,
+    // The gateway hands every data source the request context: the resolver reads it as a GatewayContext.
+    extraResolvers: { Query: { auditEvents: auditEventsResolver(audit?.reader) as never } },
+  });
   // The operation stages, in the order the runner (pipeline/index.ts) awaits them; every one reads the tenant
   // snapshot authentication took (request.ts). Order matters: cheap shape limits first, then authorization (which
   // in filter mode replaces the document), and only then a reservation from the budget, priced on the document
@@ -219,6 +193,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       createLimitsStage({ listBounds: { model: costModel, min: 1, max: 100 } }),
       createAuthorizeStage({ gate, logger }),
       createAccountStage({ budget }),
+      ...(metering.quotaStage ? [metering.quotaStage] : []),
       createCostStage({ estimator, budget }),
       createReferenceStage({
         plan: referencePlan,
@@ -251,12 +226,14 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
         caches,
         budget: () => budget.stats(),
         breakerStates: () => breakers.states(),
+        usage: () => metering.stats(),
         ...(audit ? { audit: () => audit.writer.stats() } : {}),
       })
     : undefined;
 
   // The URL in the supergraph is what composition was given; where a subgraph runs is deployment configuration.
   const buildService = ({ name }: ServiceEndpointDefinition) => {
+    if (name === PLATFORM_SUBGRAPH) return platformGraph;
     if (!isSubgraphName(name)) throw new Error(`the supergraph names subgraph "${name}", which has no configured URL`);
     const common = { name, url: config.subgraphUrls[name], key: deriveSubgraphKey(internalSecret, name), logger };
     healthSources.set(
@@ -375,7 +352,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   app.disable('x-powered-by');
   // An ETag is a hash of every response body, for conditional GETs that POST /graphql never gets.
   app.set('etag', false);
-  app.use(trackRequests(logger, bothObservers(metrics, audit?.observer)));
+  app.use(trackRequests(logger, observeAll(metrics, metering.observer, audit?.observer)));
   app.use(shutdown.closeConnectionsWhileDraining);
   app.get('/healthz', livenessHandler());
   app.get(
@@ -441,6 +418,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     caches,
     ...(metricsUrl ? { metricsUrl } : {}),
     subgraphBreakerStates: () => breakers.states(),
+    rollupUsage: () => metering.rollup.run(),
     subgraphHealth: () => subgraphHealth.check(),
     stop: () => resources.close(),
     shutdown: () => shutdown.shutdown(),

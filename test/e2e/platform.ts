@@ -34,6 +34,8 @@ export interface RealPlatform {
   /** The trusted test issuer, for tokens `token` does not make (another principal, say). */
   issuer: TestIssuer;
   subgraphs: Record<SubgraphName, RunningSubgraph>;
+  /** The gateway's configuration: another gateway started with it is a replica of this one. */
+  config: GatewayConfig;
   /** The control plane's database (on TEST_MONGODB_URI), for the CLI's CONTROL_DB. */
   controlDbName: string;
   /** A token for the demo user `<role>@<tenant>.test` holding `roles`. */
@@ -49,6 +51,8 @@ export interface RealPlatformOptions {
   mongoUriFor?: (name: SubgraphName) => string;
   /** Changes the seeded control plane (tenant modes, plan limits) before the gateway starts. */
   prepareControlPlane?: (controlPlane: ControlPlane) => Promise<void>;
+  /** Settings of the gateway's configuration to override (usage metering's key prefix, say). */
+  gatewayConfig?: Partial<GatewayConfig>;
 }
 
 export async function startRealPlatform(options: RealPlatformOptions = {}): Promise<RealPlatform> {
@@ -105,6 +109,7 @@ export async function startRealPlatform(options: RealPlatformOptions = {}): Prom
     controlPlane: { mongoUri, dbName: dbNameFor('control') },
     redisUrl,
     budgetFailMode: 'open',
+    ...options.gatewayConfig,
   };
   const gateway = await startGateway(config, { logger: quiet });
 
@@ -112,6 +117,7 @@ export async function startRealPlatform(options: RealPlatformOptions = {}): Prom
     gateway,
     issuer,
     subgraphs,
+    config,
     controlDbName: dbNameFor('control'),
     token: (tenant, role, roles = [role]) =>
       issuer.sign({ tenant, sub: userIdFor(tenant, `${role}@${tenant}.test`), roles }),

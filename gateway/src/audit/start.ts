@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import { loadOrCreateAuditSigningKey } from '../../../common/dev-secrets';
 import type { Logger } from '../../../common/logger';
 import type { AuditConfig, GatewayConfig } from '../config';
-import type { RequestObserver } from '../http/guards';
 import type { Resources } from '../resources';
 import type { TenantDirectory } from '../tenants/directory';
 import { createAudit, type Audit } from './index';
@@ -46,22 +45,4 @@ export async function startAudit(
     logger: options.logger.child({ component: 'audit' }),
   });
   return options.resources.add(started, (a) => a.close());
-}
-
-/** Both observers of the request log (metrics, audit), either absent. */
-export function bothObservers(
-  first: RequestObserver | undefined,
-  second: RequestObserver | undefined,
-): RequestObserver | undefined {
-  if (!first || !second) return first ?? second;
-  return {
-    requestStarted() {
-      first.requestStarted();
-      second.requestStarted();
-    },
-    requestEnded(...args) {
-      first.requestEnded(...args);
-      second.requestEnded(...args);
-    },
-  };
 }

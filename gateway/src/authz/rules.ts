@@ -17,7 +17,9 @@ import type { Role } from '../../../common/ids';
 import type { ApiKeyScope } from '../credentials/api-keys';
 import type { Caller } from '../request';
 import type { AuthzContext, RuleTree, ShieldRule } from './gate';
-import { email, integer, text, validInput } from './input-rules';
+import { parseAuditArgs } from '../audit/graphql';
+import { parseMonth } from '../metering/buckets';
+import { email, integer, InvalidInputError, text, validInput } from './input-rules';
 
 /** Partner scopes are defined where keys are issued; the rules only name them. */
 type Scope = ApiKeyScope;
@@ -114,6 +116,19 @@ const validInvitation = validInput('validInvitation', 'input', {
   email: email(),
 });
 
+/** `usage(month:)` takes a month as `YYYY-MM`; anything else is refused before it runs, at no cost. */
+const validUsageMonth = rule('validUsageMonth', { cache: 'no_cache' })((_parent, args: Record<string, unknown>) =>
+  typeof args.month === 'string' && parseMonth(args.month)
+    ? true
+    : new InvalidInputError('month must be a month written YYYY-MM'),
+);
+
+/** `auditEvents`' arguments (audit/graphql.ts): a bad page size, cursor, type or date is refused at no cost. */
+const validAuditArgs = rule('validAuditArgs', { cache: 'no_cache' })((_parent, args: Record<string, unknown>) => {
+  const parsed = parseAuditArgs(args);
+  return parsed.ok ? true : new InvalidInputError(parsed.problem);
+});
+
 const structural = allow;
 
 export const ruleTree: RuleTree = {
@@ -123,6 +138,10 @@ export const ruleTree: RuleTree = {
     users: readsUsers,
     product: readsCatalog,
     products: readsCatalog,
+    // The platform graph (platform-graph/): a tenant's own usage is for its admins — people, never API keys.
+    usage: chain(isAdmin, validUsageMonth),
+    // The tenant's own audit trail: its admins only (people, never API keys); arguments checked before it runs.
+    auditEvents: chain(isAdmin, validAuditArgs),
   },
   Mutation: {
     inviteUser: chain(isAdmin, validInvitation),
@@ -166,6 +185,12 @@ export const ruleTree: RuleTree = {
   UserConnection: structural,
   UserEdge: structural,
   PageInfo: structural,
+  Usage: structural,
+  CredentialUsage: structural,
+  RefusalCount: structural,
+  AuditEvent: structural,
+  AuditActor: structural,
+  AuditEventPage: structural,
 };
 
 /**

@@ -12,6 +12,7 @@ import mongoose, { type mongo } from 'mongoose';
 import { ensureIndexes, type IndexMode } from '../../../common/indexes';
 import { DEFAULT_CONTROL_DB, isControlDbName } from '../config-common';
 import { ApiKeyRegistry } from '../credentials/api-keys';
+import { UsageStore } from '../metering/store';
 import { ManifestRegistry } from '../persisted/registry';
 import type { ChangePublisher } from '../tenants/changes';
 import { TenantRegistry } from '../tenants/registry';
@@ -35,6 +36,8 @@ export interface ControlPlane {
   readonly tenants: TenantRegistry;
   readonly apiKeys: ApiKeyRegistry;
   readonly manifests: ManifestRegistry;
+  /** Usage rollups (metering/store.ts): written by the gateways' rollup, read by reports. */
+  readonly usage: UsageStore;
   /** Resolves when MongoDB answers a ping within `timeoutMs`, rejects otherwise (readiness, health.ts). */
   ping(timeoutMs: number): Promise<void>;
   /** Drops the whole control-plane database: for tests that made one of their own. */
@@ -68,6 +71,7 @@ export async function openControlPlane(options: ControlPlaneOptions): Promise<Co
     const tenants = new TenantRegistry(connection, options.changes);
     const apiKeys = new ApiKeyRegistry(connection, tenants, options.changes);
     const manifests = new ManifestRegistry(connection, tenants, options.changes);
+    const usage = new UsageStore(connection);
     const mode = options.indexes ?? 'create';
     await ensureIndexes(connection, mode);
     if (mode === 'create') await tenants.ensureDefaultPlans();
@@ -76,6 +80,7 @@ export async function openControlPlane(options: ControlPlaneOptions): Promise<Co
       tenants,
       apiKeys,
       manifests,
+      usage,
       async ping(timeoutMs) {
         const db = connection.db;
         if (!db) throw new Error('control plane not connected');

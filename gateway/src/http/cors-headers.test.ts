@@ -14,7 +14,13 @@ describe('CORS header lists', () => {
       expect(allowed.split(', ')).toContain(header);
     }
     expect(allowed.split(', ')).not.toContain('x-api-key');
-    expect(exposed.split(', ').sort()).toEqual(['ratelimit', 'ratelimit-policy', 'retry-after', 'x-request-id']);
+    expect(exposed.split(', ').sort()).toEqual([
+      'ratelimit',
+      'ratelimit-policy',
+      'retry-after',
+      'tollgate-quota-warning',
+      'x-request-id',
+    ]);
   });
 
   it("add a deployment's headers to the defaults, each once", () => {

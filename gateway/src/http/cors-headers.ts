@@ -31,6 +31,8 @@ export const DEFAULT_CORS_EXPOSED_HEADERS: readonly string[] = [
   'retry-after',
   'ratelimit',
   'ratelimit-policy',
+  // The monthly quota's warning (pipeline/quota.ts).
+  'tollgate-quota-warning',
 ];
 
 /** What a deployment adds to the defaults (`CORS_ALLOWED_HEADERS`, `CORS_EXPOSED_HEADERS`), lower case. */

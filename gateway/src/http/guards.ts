@@ -47,11 +47,11 @@ export function refuse(res: Response, error: GraphQLError): void {
   for (const [name, value] of http?.headers ?? []) res.setHeader(name, value);
   const masked = formatForClient(error.toJSON(), error);
   const code = masked.extensions?.code;
-  if (typeof code === 'string') requestStateOf(res)?.log.errorCodes.push(code);
-  res
-    .status(httpStatusOf(error))
-    .type('application/json')
-    .send(JSON.stringify({ errors: [masked] }));
+  const log = requestStateOf(res)?.log;
+  if (typeof code === 'string') log?.errorCodes.push(code);
+  const body = JSON.stringify({ errors: [masked] });
+  if (log) log.responseBytes = Buffer.byteLength(body);
+  res.status(httpStatusOf(error)).type('application/json').send(body);
 }
 
 /** Apollo Server's own refusals are small; a larger body is not one of them and is not parsed. */
@@ -64,7 +64,10 @@ const MAX_REFUSAL_BODY = 16_384;
  */
 export function noteApolloRefusal(res: Response, status: number, body: string): void {
   const log = requestStateOf(res)?.log;
-  if (!log || status < 400 || log.errorCodes.length > 0 || body.length > MAX_REFUSAL_BODY) return;
+  if (!log) return;
+  // Usage metering counts what was sent (metering/index.ts).
+  log.responseBytes = Buffer.byteLength(body);
+  if (status < 400 || log.errorCodes.length > 0 || body.length > MAX_REFUSAL_BODY) return;
   try {
     const { errors } = JSON.parse(body) as { errors?: { extensions?: { code?: unknown } }[] };
     for (const error of Array.isArray(errors) ? errors : []) {
@@ -85,6 +88,16 @@ function requestState(res: Response): RequestState {
 export interface RequestObserver {
   requestStarted(): void;
   requestEnded(request: RequestState, method: string, path: string, status: number, seconds: number): void;
+}
+
+/** Several observers as one (metrics, usage metering); absent ones are skipped. */
+export function observeAll(...observers: (RequestObserver | undefined)[]): RequestObserver | undefined {
+  const present = observers.filter((o): o is RequestObserver => o !== undefined);
+  if (present.length <= 1) return present[0];
+  return {
+    requestStarted: () => present.forEach((o) => o.requestStarted()),
+    requestEnded: (...args) => present.forEach((o) => o.requestEnded(...args)),
+  };
 }
 
 export function trackRequests(logger: Logger, observer?: RequestObserver): RequestHandler {

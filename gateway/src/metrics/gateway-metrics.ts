@@ -30,6 +30,8 @@ export interface GatewayMetricsOptions {
   breakerStates: () => Record<string, BreakerState>;
   /** The audit writer's state (audit/writer.ts); absent or undefined when the audit trail is off. */
   audit?: () => AuditWriterStats | undefined;
+  /** Usage metering's losses (metering/index.ts): requests not counted, quota checks skipped, Redis unavailable. */
+  usage?: () => { readonly recordsLost: number; readonly quotaChecksSkipped: number };
 }
 
 export interface GatewayMetrics {
@@ -184,6 +186,27 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
       this.inc(options.budget().fallbackDecisions);
     },
   });
+  const usage = options.usage;
+  if (usage) {
+    new Counter({
+      name: 'tollgate_usage_records_lost_total',
+      help: 'Requests usage metering could not count because Redis did not answer (the gateway kept serving).',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(usage().recordsLost);
+      },
+    });
+    new Counter({
+      name: 'tollgate_quota_checks_skipped_total',
+      help: 'Operations served without the monthly quota check because Redis did not answer (QUOTA_FAIL_MODE=open).',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(usage().quotaChecksSkipped);
+      },
+    });
+  }
   new Gauge({
     name: 'tollgate_subgraph_circuit_state',
     help: "Each subgraph's circuit breaker: 1 for its current state (closed, open, half-open).",

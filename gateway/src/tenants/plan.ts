@@ -21,6 +21,11 @@ export interface PlanLimits {
   auditRetentionDays?: number;
   /** Mutations are refused (503) while the audit trail cannot be kept complete (audit/stage.ts). */
   auditCompleteTrail?: boolean;
+  /**
+   * Cost points a tenant may be charged per calendar month (UTC), all credentials together; past it
+   * QUOTA_EXCEEDED (pipeline/quota.ts). Absent: no monthly quota.
+   */
+  monthlyCostQuota?: number;
 }
 
 export interface Plan {
@@ -44,6 +49,7 @@ export const DEFAULT_PLANS: readonly Plan[] = [
       maxBodyBytes: 32_768,
       auditRetentionDays: 30,
       auditCompleteTrail: false,
+      monthlyCostQuota: 5_000_000,
     },
   },
   {
@@ -60,6 +66,7 @@ export const DEFAULT_PLANS: readonly Plan[] = [
       maxBodyBytes: 131_072,
       auditRetentionDays: 365,
       auditCompleteTrail: false,
+      monthlyCostQuota: 100_000_000,
     },
   },
   {
@@ -99,10 +106,16 @@ export function planLimitProblems(value: unknown): string[] {
     const n = v[key];
     if (!Number.isSafeInteger(n) || (n as number) < 1) problems.push(`${key} must be a positive integer`);
   }
-  if (v.auditRetentionDays !== undefined && (!Number.isSafeInteger(v.auditRetentionDays) || (v.auditRetentionDays as number) < 1))
+  if (
+    v.auditRetentionDays !== undefined &&
+    (!Number.isSafeInteger(v.auditRetentionDays) || (v.auditRetentionDays as number) < 1)
+  )
     problems.push('auditRetentionDays must be a positive integer');
   if (v.auditCompleteTrail !== undefined && typeof v.auditCompleteTrail !== 'boolean')
     problems.push('auditCompleteTrail must be true or false');
+  const quota = v.monthlyCostQuota;
+  if (quota !== undefined && quota !== null && (!Number.isSafeInteger(quota) || (quota as number) < 1))
+    problems.push('monthlyCostQuota must be a positive integer when set');
   const budget = v.budget as Record<string, unknown> | undefined;
   if (typeof budget !== 'object' || budget === null) problems.push('budget must be an object');
   else {

@@ -78,6 +78,7 @@ function planModel(connection: Connection): Model<PlanDoc> {
         // Optional: plans stored before the audit trail existed get their id's defaults (audit/policy.ts).
         auditRetentionDays: { type: Number, required: false },
         auditCompleteTrail: { type: Boolean, required: false },
+        monthlyCostQuota: { type: Number },
       },
     },
     { ...STRICT_SCHEMA_OPTIONS, collection: 'plans', timestamps: { createdAt: false, updatedAt: true } },
@@ -331,8 +332,11 @@ function toPlan(doc: PlanDoc): Plan {
       maxDirectivesPerField: limits.maxDirectivesPerField,
       maxTokens: limits.maxTokens,
       maxBodyBytes: limits.maxBodyBytes,
-      ...(limits.auditRetentionDays === undefined ? {} : { auditRetentionDays: limits.auditRetentionDays }),
-      ...(limits.auditCompleteTrail === undefined ? {} : { auditCompleteTrail: limits.auditCompleteTrail }),
+      ...(limits.auditRetentionDays == null ? {} : { auditRetentionDays: limits.auditRetentionDays }),
+      ...(limits.auditCompleteTrail == null ? {} : { auditCompleteTrail: limits.auditCompleteTrail }),
+      ...(limits.monthlyCostQuota === undefined || limits.monthlyCostQuota === null
+        ? {}
+        : { monthlyCostQuota: limits.monthlyCostQuota }),
     }),
   });
 }
