@@ -35,6 +35,11 @@ export interface Context {
   config(): CommonConfig;
   /** The control plane, opened on first use and closed when the command ends. */
   controlPlane(): Promise<ControlPlane>;
+  /**
+   * Records a control-plane change in the audit trail of `tenant` (PLATFORM_AUDIT_TENANT for plans), written when
+   * the command succeeded, with the operator's identity (cli/audit-record.ts). `details`: ids and settings only.
+   */
+  audit(tenant: string, details: Record<string, string | number | boolean | string[]>): void;
   /** Prints `value` as JSON with --json, else the human text. */
   print(value: unknown, human: () => string): void;
 }

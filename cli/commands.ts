@@ -31,6 +31,9 @@ import { TENANT_COMMANDS } from './tenant';
 import { TOKEN_COMMANDS } from './token-command';
 import { USAGE_COMMANDS } from './usage';
 import { closest } from './suggest';
+import { AUDIT_COMMANDS } from './audit';
+import { controlEvent, operatorHmacKey, operatorOf, writeControlEvents } from './audit-record';
+import type { AuditEventInput } from '../gateway/src/audit/event';
 
 export { UsageError, type CliIo } from './command';
 
@@ -48,10 +51,11 @@ const COMMANDS: Record<string, Command> = {
   ...COST_COMMANDS,
   ...SUPERGRAPH_COMMANDS,
   ...MIGRATE_COMMANDS,
+  ...AUDIT_COMMANDS,
   ...USAGE_COMMANDS,
 };
 
-const GROUPS = ['tenant', 'plan', 'key', 'manifest', 'supergraph'];
+const GROUPS = ['tenant', 'plan', 'key', 'manifest', 'supergraph', 'audit'];
 
 /** How usage text names the command when `io.program` does not say (the npm script, from a checkout). */
 const NPM_SCRIPT = 'npm run --silent tollgate --';
@@ -183,6 +187,7 @@ export async function runTollgate(argv: readonly string[], io: CliIo): Promise<n
     }
     let config: CommonConfig | undefined;
     const loadConfig = () => (config ??= loadCommonConfig(io.env));
+    const auditEvents: AuditEventInput[] = [];
     const code = await command.run({
       values,
       positionals,
@@ -208,10 +213,24 @@ export async function runTollgate(argv: readonly string[], io: CliIo): Promise<n
         });
         return controlPlane;
       },
+      audit(tenant, details) {
+        auditEvents.push(controlEvent(name, tenant, operatorOf(io.env), details, operatorHmacKey(io.env)));
+      },
       print(value, human) {
         io.stdout(`${values.json ? JSON.stringify(value, null, 2) : human()}\n`);
       },
     });
+    if (auditEvents.length > 0) {
+      try {
+        await writeControlEvents(io.env, loadConfig().controlPlane, auditEvents);
+      } catch (error) {
+        // The change is made; its record is not: say so, and fail, so a script does not carry on as if all is well.
+        io.stderr(
+          `tollgate: the change is saved but its audit event could not be written (${error instanceof Error ? error.message : String(error)})\n`,
+        );
+        return 1;
+      }
+    }
     // Only a number is an exit code: some commands end with `return io.stdout(…)`, whose value means nothing here.
     return typeof code === 'number' ? code : 0;
   } catch (error) {

@@ -14,6 +14,17 @@ Store the key now; it is shown only once:
 ${key}`;
 }
 
+/** What the audit trail records of a key: never its secret. */
+function keyDetails(record: ApiKeyRecord): Record<string, string | string[]> {
+  return {
+    keyId: record.id,
+    client: record.clientName,
+    scopes: [...record.scopes],
+    manifest: record.manifest,
+    expiresAt: date(record.expiresAt),
+  };
+}
+
 export const KEY_COMMANDS: Record<string, Command> = {
   'key create': {
     usage: `key create --tenant <id> --client-name <text> --scopes <scope,…> --manifest <id> [--expires <duration>] [--quiet]
@@ -30,7 +41,7 @@ export const KEY_COMMANDS: Record<string, Command> = {
       expires: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
     },
-    async run({ values, controlPlane, print, io }) {
+    async run({ values, controlPlane, print, io, audit }) {
       const expiresInMs = duration(string(values, 'expires') ?? '90d', '--expires');
       const tenantId = required(values, 'tenant');
       const clientName = requiredRenamed(values, io, 'client-name', 'client');
@@ -49,6 +60,7 @@ export const KEY_COMMANDS: Record<string, Command> = {
         manifest,
         expiresAt: new Date(Date.now() + expiresInMs),
       });
+      audit(record.tenantId, keyDetails(record));
       if (values.quiet && !values.json) return io.stdout(`${key}\n`);
       print({ key, ...keyJson(record, Date.now()) }, () => issuedText(key, record, 'Created API key'));
     },
@@ -85,8 +97,9 @@ export const KEY_COMMANDS: Record<string, Command> = {
     usage: 'key revoke <keyId>',
     summary: 'Revokes a key: every gateway refuses it within 5 s.',
     positionals: ['keyId'],
-    async run({ positionals, controlPlane, print }) {
+    async run({ positionals, controlPlane, print, audit }) {
       const record = await (await controlPlane()).apiKeys.revoke(positionals[0]!);
+      audit(record.tenantId, { keyId: record.id });
       print(keyJson(record, Date.now()), () => `Revoked key ${record.id} of tenant ${record.tenantId}.`);
     },
   },
@@ -96,13 +109,14 @@ export const KEY_COMMANDS: Record<string, Command> = {
       'Issues a replacement with the same tenant, scopes and manifest; the old key keeps working for --overlap (default 1h, 0 ends it now). The new key is printed once; --quiet prints it alone.',
     options: { overlap: { type: 'string' }, expires: { type: 'string' }, quiet: { type: 'boolean', short: 'q' } },
     positionals: ['keyId'],
-    async run({ values, positionals, controlPlane, print, io }) {
+    async run({ values, positionals, controlPlane, print, io, audit }) {
       const overlapMs = duration(string(values, 'overlap') ?? '1h', '--overlap');
       const expires = string(values, 'expires');
       const expiresAt = expires === undefined ? undefined : new Date(Date.now() + duration(expires, '--expires'));
       const { issued, retiring } = await (
         await controlPlane()
       ).apiKeys.rotate(positionals[0]!, { overlapMs, ...(expiresAt ? { expiresAt } : {}) });
+      audit(retiring.tenantId, { ...keyDetails(issued.record), replaces: retiring.id, overlapMs });
       if (values.quiet && !values.json) return io.stdout(`${issued.key}\n`);
       const now = Date.now();
       print(

@@ -74,7 +74,7 @@ export const MANIFEST_COMMANDS: Record<string, Command> = {
       "Publishes a persisted-operation manifest (Apollo's format, as `npm run codegen` writes it) as the client's next version, after validating every operation against the served supergraph's API schema (the one published with `supergraph publish`, else SUPERGRAPH_PATH, default schema/supergraph.graphql); - reads it from standard input. Every gateway serves it within 5 s. --manifest is the manifest's id, the one `key create --manifest` names (formerly --client, still accepted with a warning); storefront is the tenant's frontend safelist.",
     options: MANIFEST_SCOPE_OPTIONS,
     positionals: ['file'],
-    async run({ values, positionals, controlPlane, config, print, io }) {
+    async run({ values, positionals, controlPlane, config, print, io, audit }) {
       const tenantId = required(values, 'tenant');
       const client = manifestId(values, io);
       const plane = await controlPlane();
@@ -82,6 +82,11 @@ export const MANIFEST_COMMANDS: Record<string, Command> = {
       const served = (await plane.supergraphs.current())?.sdl ?? readFileSync(config().supergraphPath, 'utf8');
       const manifest = await readManifest(positionals[0]!, served, io.stdin);
       const published = await plane.manifests.publish(tenantId, client, manifest);
+      audit(published.tenantId, {
+        client: published.client,
+        version: published.version,
+        operations: published.operations.length,
+      });
       print(
         manifestJson(published, published),
         () =>
@@ -148,12 +153,13 @@ export const MANIFEST_COMMANDS: Record<string, Command> = {
     summary:
       'Stops serving a manifest version on every gateway within 5 s; the newest version not retired, if any, is served instead.',
     options: { ...MANIFEST_SCOPE_OPTIONS, version: { type: 'string' } },
-    async run({ values, controlPlane, print, io }) {
+    async run({ values, controlPlane, print, io, audit }) {
       const version = manifestVersion(values);
       if (version === undefined) throw new UsageError('--version is required');
       const tenantId = required(values, 'tenant');
       const client = manifestId(values, io);
       const retired = await (await controlPlane()).manifests.retire(tenantId, client, version);
+      audit(retired.tenantId, { client: retired.client, version: retired.version, retired: true });
       print(
         manifestJson(retired, undefined),
         () => `Retired manifest ${retired.client} version ${retired.version} of tenant ${retired.tenantId}.`,

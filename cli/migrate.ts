@@ -8,6 +8,7 @@ import { openControlPlane } from '../gateway/src/control-plane/open';
 import { SUBGRAPH_NAMES, isSubgraphName, type SubgraphName } from '../subgraphs/catalog';
 import { defaultDbName } from '../subgraphs/kit/database';
 import { migrateSubgraphs } from '../subgraphs/migrate';
+import { openAuditStore } from './audit-record';
 import { UsageError, list, string, type Command } from './command';
 
 const CONTROL_PLANE = 'control-plane';
@@ -33,7 +34,7 @@ export const MIGRATE_COMMANDS: Record<string, Command> = {
     summary:
       "Creates the control plane's and every subgraph's indexes (dropping those no longer declared) and the built-in plans. Run before every start of a new version; runtime processes refuse to start without it.",
     options: { only: { type: 'string' }, db: { type: 'string' } },
-    async run({ values, config, print }) {
+    async run({ values, config, print, io: { env } }) {
       const only = string(values, 'only');
       const targets = only === undefined ? TARGETS : list(only);
       const unknown = targets.filter((t) => !TARGETS.includes(t));
@@ -48,6 +49,8 @@ export const MIGRATE_COMMANDS: Record<string, Command> = {
           indexes: 'create',
         });
         await controlPlane.close();
+        // The audit trail's indexes, where the trail is kept (AUDIT_MONGODB_URI / AUDIT_DB, else here).
+        await (await openAuditStore(env, settings)).close();
         migrated.push({ target: CONTROL_PLANE, database: settings.dbName });
       }
       await migrateSubgraphs({

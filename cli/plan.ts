@@ -4,6 +4,18 @@ import type { PlanChange } from '../gateway/src/tenants/registry';
 import { UsageError, positiveInteger, positiveNumber, string, table, type Command, type Values } from './command';
 import { isPlanId } from '../gateway/src/tenants/tenant';
 import { requirePlan } from './known';
+import { PLATFORM_AUDIT_TENANT } from './audit-record';
+
+/** A plan's limits as the audit trail records them: flat, numbers as strings where they may be fractional. */
+function flatLimits(limits: PlanLimits): Record<string, string | number | boolean> {
+  const { budget, ...scalars } = limits;
+  const flat: Record<string, string | number | boolean> = {
+    budgetCapacity: budget.capacity,
+    budgetRestoreRate: String(budget.restoreRate),
+  };
+  for (const [key, value] of Object.entries(scalars)) if (value !== undefined) flat[key] = value;
+  return flat;
+}
 
 const LIMIT_OPTIONS = {
   'max-cost': 'maxCost',
@@ -98,7 +110,7 @@ export const PLAN_COMMANDS: Record<string, Command> = {
     summary: `Creates a plan; the limits not given are those of --from (default ${DEFAULT_BASE_PLAN}).`,
     options: { name: { type: 'string' }, from: { type: 'string' }, ...LIMIT_FLAGS },
     positionals: ['id'],
-    async run({ values, positionals, controlPlane, print }) {
+    async run({ values, positionals, controlPlane, print, audit }) {
       const id = positionals[0]!;
       if (!isPlanId(id))
         throw new UsageError(
@@ -114,6 +126,7 @@ export const PLAN_COMMANDS: Record<string, Command> = {
       const { budget, ...scalars } = given;
       const limits: PlanLimits = { ...base.limits, ...scalars, budget: { ...base.limits.budget, ...budget } };
       const plan = await plans.tenants.createPlan({ id, name: string(values, 'name') ?? id, limits });
+      audit(PLATFORM_AUDIT_TENANT, { plan: plan.id, from, ...flatLimits(plan.limits) });
       print(plan, () => `Created plan ${plan.id}.\n${planTable([plan])}`);
     },
   },
@@ -122,7 +135,7 @@ export const PLAN_COMMANDS: Record<string, Command> = {
     summary: 'Changes the given limits of a plan, for every tenant on it, within 5 s.',
     options: { name: { type: 'string' }, ...LIMIT_FLAGS },
     positionals: ['id'],
-    async run({ values, positionals, controlPlane, print }) {
+    async run({ values, positionals, controlPlane, print, audit }) {
       const limits = limitOptions(values);
       const name = string(values, 'name');
       if (Object.keys(limits).length === 0 && name === undefined)
@@ -130,6 +143,7 @@ export const PLAN_COMMANDS: Record<string, Command> = {
       const plans = await controlPlane();
       await requirePlan(plans, positionals[0]!);
       const plan = await plans.tenants.updatePlan(positionals[0]!, { limits, ...(name === undefined ? {} : { name }) });
+      audit(PLATFORM_AUDIT_TENANT, { plan: plan.id, ...flatLimits(plan.limits) });
       print(plan, () => `Updated plan ${plan.id}.\n${planTable([plan])}`);
     },
   },

@@ -67,6 +67,16 @@ export function tenantTable(tenants: TenantRecord[]): string {
 const TENANT_SETTINGS_USAGE = `[--origins <origin,…>] [--authz-mode ${AUTHZ_MODES.join('|')}]
       [--cost-mode ${COST_MODES.join('|')}] [--safelist-mode ${SAFELIST_MODES.join('|')}]`;
 
+/** A settings change as the audit trail records it: scalars and lists only. */
+function auditSettings(settings: Record<string, unknown>): Record<string, string | string[]> {
+  const details: Record<string, string | string[]> = {};
+  for (const [key, value] of Object.entries(settings)) {
+    if (Array.isArray(value)) details[key] = value.map(String);
+    else if (value !== undefined) details[key] = String(value);
+  }
+  return details;
+}
+
 export const TENANT_COMMANDS: Record<string, Command> = {
   'tenant create': {
     usage: `tenant create <id> --name <name> [--plan <plan>] ${TENANT_SETTINGS_USAGE}`,
@@ -74,7 +84,7 @@ export const TENANT_COMMANDS: Record<string, Command> = {
       'Creates a tenant (active, plan free unless --plan, no origins, authz reject, cost enforce, safelist off).',
     options: { ...TENANT_SETTING_OPTIONS, plan: { type: 'string' } },
     positionals: ['id'],
-    async run({ values, positionals, controlPlane, print }) {
+    async run({ values, positionals, controlPlane, print, audit }) {
       const settings = tenantSettings(values);
       const plan = string(values, 'plan');
       const registry = await controlPlane();
@@ -85,6 +95,7 @@ export const TENANT_COMMANDS: Record<string, Command> = {
         name: required(values, 'name'),
         plan,
       });
+      audit(tenant.id, { name: tenant.name, plan: tenant.plan.id });
       print(tenant, () => `Created tenant ${tenant.id}.\n${describeTenant(tenant)}`);
     },
   },
@@ -111,10 +122,11 @@ export const TENANT_COMMANDS: Record<string, Command> = {
     summary: 'Changes the given settings of a tenant. --origins "" removes every origin.',
     options: TENANT_SETTING_OPTIONS,
     positionals: ['id'],
-    async run({ values, positionals, controlPlane, print }) {
+    async run({ values, positionals, controlPlane, print, audit }) {
       const settings = tenantSettings(values);
       if (Object.keys(settings).length === 0) throw new UsageError('give at least one setting to change');
       const tenant = await (await controlPlane()).tenants.updateTenant(positionals[0]!, settings);
+      audit(tenant.id, auditSettings(settings));
       print(tenant, () => `Updated tenant ${tenant.id}.\n${describeTenant(tenant)}`);
     },
   },
@@ -122,10 +134,11 @@ export const TENANT_COMMANDS: Record<string, Command> = {
     usage: 'tenant set-plan <id> <plan>',
     summary: 'Moves a tenant to another plan; its limits change on every gateway within 5 s.',
     positionals: ['id', 'plan'],
-    async run({ positionals, controlPlane, print }) {
+    async run({ positionals, controlPlane, print, audit }) {
       const registry = await controlPlane();
       await requirePlan(registry, positionals[1]!);
       const tenant = await registry.tenants.updateTenant(positionals[0]!, { plan: positionals[1]! });
+      audit(tenant.id, { plan: tenant.plan.id });
       print(tenant, () => `Tenant ${tenant.id} is now on plan ${tenant.plan.id}.`);
     },
   },
@@ -133,8 +146,9 @@ export const TENANT_COMMANDS: Record<string, Command> = {
     usage: 'tenant suspend <id>',
     summary: 'Suspends a tenant: every gateway refuses its requests (403 TENANT_SUSPENDED) within 5 s.',
     positionals: ['id'],
-    async run({ positionals, controlPlane, print }) {
+    async run({ positionals, controlPlane, print, audit }) {
       const tenant = await (await controlPlane()).tenants.suspendTenant(positionals[0]!);
+      audit(tenant.id, { status: tenant.status });
       print(tenant, () => `Suspended tenant ${tenant.id}.`);
     },
   },
@@ -142,8 +156,9 @@ export const TENANT_COMMANDS: Record<string, Command> = {
     usage: 'tenant resume <id>',
     summary: 'Makes a suspended tenant active again.',
     positionals: ['id'],
-    async run({ positionals, controlPlane, print }) {
+    async run({ positionals, controlPlane, print, audit }) {
       const tenant = await (await controlPlane()).tenants.resumeTenant(positionals[0]!);
+      audit(tenant.id, { status: tenant.status });
       print(tenant, () => `Resumed tenant ${tenant.id}.`);
     },
   },

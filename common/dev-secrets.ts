@@ -1,10 +1,11 @@
 /**
  * Development secrets, generated on first start under .data/secrets (git-ignored) and reused afterwards:
  * the JWT signing key pair that `npm run token` signs with and the gateway trusts in development, and the
- * gateway's internal secret from which each subgraph's key is derived. Production supplies its own.
+ * gateway's internal secret from which each subgraph's key is derived, and the audit trail's Ed25519 checkpoint
+ * signing key (gateway/src/audit/signing.ts). Production supplies its own.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { PROJECT_ROOT } from './paths';
@@ -40,4 +41,15 @@ export function loadOrCreateInternalSecret(dir = DEV_SECRETS_DIR): Buffer {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   writeFileSync(file, secret.toString('hex') + '\n', { mode: 0o600 });
   return secret;
+}
+
+/** The development audit signing key (PKCS#8 PEM, Ed25519); production names its own in AUDIT_SIGNING_KEY_FILE. */
+export function loadOrCreateAuditSigningKey(dir = DEV_SECRETS_DIR): string {
+  const file = join(dir, 'audit-signing-key.pem');
+  if (existsSync(file)) return readFileSync(file, 'utf8');
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileSync(file, pem, { mode: 0o600 });
+  return pem;
 }

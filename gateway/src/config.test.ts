@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { DEFAULT_SUPERGRAPH_PATH, GatewayConfigError, loadGatewayConfig } from './config';
+import { DEFAULT_AUDIT_SPOOL_PATH, DEFAULT_SUPERGRAPH_PATH, GatewayConfigError, loadGatewayConfig } from './config';
 
 const SECRET = 'ab'.repeat(32);
 
@@ -101,7 +101,39 @@ describe('loadGatewayConfig', () => {
       apiKeyIndex: { refreshMs: 4_000, fullReloadMs: 300_000 },
       shutdown: { delayMs: 0, graceMs: 10_000 },
       metering: { enabled: true, rollupIntervalMs: 60_000, quotaFailMode: 'open' },
+      audit: {
+        signingKey: { source: 'dev' },
+        spoolPath: DEFAULT_AUDIT_SPOOL_PATH,
+        spoolMaxBytes: 64 * 1_048_576,
+        overflow: 'plan',
+        flushIntervalMs: 250,
+        checkpointIntervalMs: 60_000,
+        retentionIntervalMs: 21_600_000,
+      },
     });
+  });
+
+  it('turns the audit trail off on request, and in production requires its signing key when it is on', () => {
+    expect(loadGatewayConfig({ AUDIT_ENABLED: 'false' }).audit).toBeUndefined();
+    expect(loadGatewayConfig({ AUDIT_SIGNING_KEY_FILE: 'k.pem', AUDIT_OVERFLOW: 'count' }).audit).toMatchObject({
+      signingKey: { source: 'file', path: resolve('k.pem') },
+      overflow: 'count',
+    });
+    const production = {
+      NODE_ENV: 'production',
+      TOLLGATE_INTERNAL_SECRET: 'ab'.repeat(32),
+      TRUSTED_ISSUERS_FILE: 'issuers.json',
+      MONGODB_URI: 'mongodb://db:27017/',
+    };
+    expect(loadGatewayConfig(production).audit).toBeUndefined();
+    expect(problemsOf({ ...production, AUDIT_ENABLED: 'true' })).toContain(
+      'AUDIT_SIGNING_KEY_FILE is required when NODE_ENV=production and AUDIT_ENABLED=true',
+    );
+    expect(problemsOf({ AUDIT_ENABLED: 'yes' })).toEqual(['AUDIT_ENABLED must be "true" or "false"']);
+    expect(problemsOf({ AUDIT_OVERFLOW: 'drop', AUDIT_SPOOL_MAX_BYTES: '10' })).toEqual([
+      'AUDIT_OVERFLOW must be "plan" or "count"',
+      'AUDIT_SPOOL_MAX_BYTES must be an integer from 4096 to 68719476736',
+    ]);
   });
 
   it('reads usage metering and the quota fail mode, and refuses values it does not know', () => {

@@ -78,6 +78,22 @@ export interface RequestLog extends TraceNote {
   subgraphWaitMs?: number;
   subgraphsInFlight?: number;
   subgraphWaitSince?: number;
+  /*
+   * What the audit trail reads (audit/from-request.ts), set by the pipeline runner (pipeline/index.ts) and the
+   * authentication layer (http/guards.ts).
+   */
+  /** `query`, `mutation` or `subscription`, once the operation is resolved. */
+  operationType?: string;
+  /** Apollo Server's SHA-256 of the document as sent. */
+  documentHash?: string;
+  /** The variables as sent (a reference, not a copy); the audit redacts them. */
+  variables?: Readonly<Record<string, unknown>>;
+  /** The name of the stage that refused the operation. */
+  refusedBy?: string;
+  /** The trace id of the active OpenTelemetry span, when tracing is on. */
+  traceId?: string;
+  /** A credential refused for a reason attributable to a tenant (a revoked, expired or rotated-out API key). */
+  credentialEvent?: { tenantId: string; keyId: string; reason: string };
 }
 
 /** The operation as parsed and validated — after filter mode, the document that will run (`replaceDocument`). */

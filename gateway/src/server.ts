@@ -84,6 +84,8 @@ import { startMetricsListener } from '../../common/metrics-listener';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics/gateway-metrics';
 import { serveSupergraph, type ServedSupergraph } from './supergraph/served';
 import type { SchemaBundle } from './supergraph/bundle';
+import { auditEventsResolver } from './audit/graphql';
+import { startAudit } from './audit/start';
 
 /** Readiness must answer faster than a load balancer's probe timeout, whatever the operation timeout is. */
 const MAX_HEALTH_CHECK_TIMEOUT_MS = 2_000;
@@ -123,6 +125,8 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     }),
     (i) => i.close(),
   );
+  // Closed after the HTTP server drained (resources close in reverse): in-flight requests' events are flushed too.
+  const audit = await startAudit(config, { internalSecret, directory: identity.directory, logger, resources });
   const authFailures = config.authFailures ?? DEFAULT_AUTH_FAILURES;
   const limiterFor = (maxFailures: number) =>
     createFailureLimiter({
@@ -164,7 +168,11 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     (m) => m.close(),
   );
   // The gateway-owned subgraph (platform-graph/): answered in-process, so no URL, breaker, health check or metrics.
-  const platformGraph = createPlatformGraph({ usage: metering.reader });
+  const platformGraph = createPlatformGraph({
+    usage: metering.reader,
+    // The gateway hands every data source the request context: the resolver reads it as a GatewayContext.
+    extraResolvers: { Query: { auditEvents: auditEventsResolver(audit?.reader) as never } },
+  });
   const apq = resources.add(
     createApqStore({ redisUrl: config.redisUrl, logger: logger.child({ component: 'apq' }) }),
     (store) => store.close(),
@@ -187,6 +195,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
         budget: () => budget.stats(),
         breakerStates: () => breakers.states(),
         usage: () => metering.stats(),
+        ...(audit ? { audit: () => audit.writer.stats() } : {}),
       })
     : undefined;
 
@@ -234,6 +243,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
           cacheBytes,
           fetchEntities: entitiesFetchThrough((name) => operationSources.get(name)),
           ...(metering.quotaStage ? { quotaStage: metering.quotaStage } : {}),
+          ...(audit ? { auditStage: audit.stage } : {}),
         },
         gatewayBase: { buildService, logger: apolloLogger },
         logger,
@@ -336,7 +346,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   app.disable('x-powered-by');
   // An ETag is a hash of every response body, for conditional GETs that POST /graphql never gets.
   app.set('etag', false);
-  app.use(trackRequests(logger, observeAll(metrics, metering.observer)));
+  app.use(trackRequests(logger, observeAll(metrics, metering.observer, audit?.observer)));
   app.use(shutdown.closeConnectionsWhileDraining);
   app.get('/healthz', livenessHandler());
   app.get(

@@ -17,6 +17,7 @@ import type { Role } from '../../../common/ids';
 import type { ApiKeyScope } from '../credentials/api-keys';
 import type { Caller } from '../request';
 import type { AuthzContext, RuleTree, ShieldRule } from './gate';
+import { parseAuditArgs } from '../audit/graphql';
 import { parseMonth } from '../metering/buckets';
 import { email, integer, InvalidInputError, text, validInput } from './input-rules';
 
@@ -122,6 +123,12 @@ const validUsageMonth = rule('validUsageMonth', { cache: 'no_cache' })((_parent,
     : new InvalidInputError('month must be a month written YYYY-MM'),
 );
 
+/** `auditEvents`' arguments (audit/graphql.ts): a bad page size, cursor, type or date is refused at no cost. */
+const validAuditArgs = rule('validAuditArgs', { cache: 'no_cache' })((_parent, args: Record<string, unknown>) => {
+  const parsed = parseAuditArgs(args);
+  return parsed.ok ? true : new InvalidInputError(parsed.problem);
+});
+
 const structural = allow;
 
 export const ruleTree: RuleTree = {
@@ -133,6 +140,8 @@ export const ruleTree: RuleTree = {
     products: readsCatalog,
     // The platform graph (platform-graph/): a tenant's own usage is for its admins — people, never API keys.
     usage: chain(isAdmin, validUsageMonth),
+    // The tenant's own audit trail: its admins only (people, never API keys); arguments checked before it runs.
+    auditEvents: chain(isAdmin, validAuditArgs),
   },
   Mutation: {
     inviteUser: chain(isAdmin, validInvitation),
@@ -179,6 +188,9 @@ export const ruleTree: RuleTree = {
   Usage: structural,
   CredentialUsage: structural,
   RefusalCount: structural,
+  AuditEvent: structural,
+  AuditActor: structural,
+  AuditEventPage: structural,
 };
 
 /**

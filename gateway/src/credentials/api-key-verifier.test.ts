@@ -76,7 +76,7 @@ describe('ApiKeyVerifier', () => {
   it('checks the secret before telling revoked from active', async () => {
     source.store({ revokedAt: new Date(T0 - 1) });
     expect(await verifier.verify(`tg_live_${KEY_ID}_${'x'.repeat(40)}`)).toEqual({ ok: false, reason: 'bad-secret' });
-    expect(await verifier.verify(KEY)).toEqual({ ok: false, reason: 'revoked' });
+    expect(await verifier.verify(KEY)).toEqual({ ok: false, reason: 'revoked', key: { id: KEY_ID, tenantId: 'acme' } });
   });
 
   it('sees a revocation as soon as it is announced', async () => {
@@ -86,14 +86,14 @@ describe('ApiKeyVerifier', () => {
     verifier.applyChange({ kind: 'tenant', id: 'acme' });
     expect((await verifier.verify(KEY)).ok).toBe(true);
     verifier.applyChange({ kind: 'apiKey', id: KEY_ID });
-    expect(await verifier.verify(KEY)).toEqual({ ok: false, reason: 'revoked' });
+    expect(await verifier.verify(KEY)).toEqual({ ok: false, reason: 'revoked', key: { id: KEY_ID, tenantId: 'acme' } });
   });
 
   it('sees a revocation whose announcement was lost within the cache lifetime', async () => {
     await verifier.verify(KEY);
     source.store({ revokedAt: new Date(now) });
     now += 4_000;
-    expect(await verifier.verify(KEY)).toEqual({ ok: false, reason: 'revoked' });
+    expect(await verifier.verify(KEY)).toEqual({ ok: false, reason: 'revoked', key: { id: KEY_ID, tenantId: 'acme' } });
   });
 
   it('reloads every key on resync', async () => {
@@ -107,11 +107,15 @@ describe('ApiKeyVerifier', () => {
     source.store({ retiresAt: new Date(T0 + 60_000), expiresAt: new Date(T0 + 120_000) });
     expect((await verifier.verify(KEY)).ok).toBe(true);
     now = T0 + 60_000;
-    expect(await verifier.verify(KEY)).toEqual({ ok: false, reason: 'rotated-out' });
+    expect(await verifier.verify(KEY)).toEqual({
+      ok: false,
+      reason: 'rotated-out',
+      key: { id: KEY_ID, tenantId: 'acme' },
+    });
     source.store({ expiresAt: new Date(T0 + 120_000) });
     verifier.resync();
     now = T0 + 120_000;
-    expect(await verifier.verify(KEY)).toEqual({ ok: false, reason: 'expired' });
+    expect(await verifier.verify(KEY)).toEqual({ ok: false, reason: 'expired', key: { id: KEY_ID, tenantId: 'acme' } });
   });
 
   it('serves a cached key while the registry is unreadable, and fails closed for one it never saw', async () => {

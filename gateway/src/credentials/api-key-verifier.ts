@@ -24,7 +24,14 @@ import type { KeyIdIndex } from './key-id-index';
 /** Why a key was refused: for the log line only; the client gets the same answer for all of them. */
 export type ApiKeyRefusal = 'malformed' | 'unknown' | 'bad-secret' | 'revoked' | 'expired' | 'rotated-out';
 
-export type ApiKeyVerification = { ok: true; key: StoredApiKey } | { ok: false; reason: ApiKeyRefusal };
+export type ApiKeyVerification =
+  | { ok: true; key: StoredApiKey }
+  | {
+      ok: false;
+      reason: ApiKeyRefusal;
+      /** A key whose secret matched but whose state refused it: attributable to its tenant (the audit trail). */
+      key?: Pick<StoredApiKey, 'id' | 'tenantId'>;
+    };
 
 /** What the verifier reads from and writes to: the API key registry, or a fake in tests. */
 export interface ApiKeySource {
@@ -100,7 +107,8 @@ export class ApiKeyVerifier {
     if (!secretMatches(secret, key.secretHash)) return { ok: false, reason: 'bad-secret' };
     const now = this.now();
     const status = apiKeyStatus(key, now);
-    if (status === 'revoked' || status === 'expired' || status === 'rotated-out') return { ok: false, reason: status };
+    if (status === 'revoked' || status === 'expired' || status === 'rotated-out')
+      return { ok: false, reason: status, key: { id: key.id, tenantId: key.tenantId } };
     this.usage.set(key.id, now);
     return { ok: true, key };
   }

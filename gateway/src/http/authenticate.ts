@@ -74,6 +74,8 @@ export class AuthenticationError extends Error {
     readonly reason: AuthFailureReason,
     /** The id of a well-formed API key whose secret was wrong: what the per-key failure limit counts. */
     readonly apiKeyId?: string,
+    /** A genuine key refused for its state (revoked, expired, rotated out): its tenant, for the audit trail. */
+    readonly keyOf?: { id: string; tenantId: string },
   ) {
     super(`authentication failed: ${reason}`);
     this.name = 'AuthenticationError';
@@ -164,6 +166,7 @@ export function createAuthenticator(options: AuthenticateOptions): Authenticator
       throw new AuthenticationError(
         `api-key:${verification.reason}`,
         verification.reason === 'bad-secret' ? parseApiKey(key)?.keyId : undefined,
+        verification.key,
       );
     }
     const { key: record } = verification;

@@ -250,6 +250,9 @@ export function authenticateRequests(
           }
         }
         state.log.reason = error.reason;
+        if (error.keyOf) {
+          state.log.credentialEvent = { tenantId: error.keyOf.tenantId, keyId: error.keyOf.id, reason: error.reason };
+        }
         return refuse(res, unauthenticated());
       }
       if (error instanceof TenantAccessError) {

@@ -10,6 +10,7 @@
  * gateway holds (caches, the budget's backend, circuit breakers) is read when Prometheus scrapes.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AuditWriterStats } from '../audit/writer';
 import type { BudgetStats } from '../budget/budget';
 import type { CacheStats } from '../cache';
 import { ErrorCode } from '../errors';
@@ -27,6 +28,8 @@ export interface GatewayMetricsOptions {
   caches: () => CacheStats[];
   budget: () => BudgetStats;
   breakerStates: () => Record<string, BreakerState>;
+  /** The audit writer's state (audit/writer.ts); absent or undefined when the audit trail is off. */
+  audit?: () => AuditWriterStats | undefined;
   /** Usage metering's losses (metering/index.ts): requests not counted, quota checks skipped, Redis unavailable. */
   usage?: () => { readonly recordsLost: number; readonly quotaChecksSkipped: number };
 }
@@ -227,6 +230,35 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
       }
     },
   });
+
+  if (options.audit) {
+    const audit = options.audit;
+    new Counter({
+      name: 'tollgate_audit_events_lost_total',
+      help: 'Audit events lost: the spool was full (or the writer closed). Each is also logged as an error.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(audit()?.lost ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'tollgate_audit_spool_bytes',
+      help: 'Bytes of audit events waiting in the local spool for MongoDB.',
+      registers,
+      collect() {
+        this.set(audit()?.spoolBytes ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'tollgate_audit_degraded',
+      help: '1 while the audit trail cannot be kept complete (events were lost since the spool last drained).',
+      registers,
+      collect() {
+        this.set(audit()?.degraded ? 1 : 0);
+      },
+    });
+  }
 
   // Children by label values, looked up once per combination: prom-client hashes a label object on every call.
   const serverChildren = new Map<string, Histogram.Internal<string>>();

@@ -11,6 +11,7 @@ import { introspectionRule, ruleTree } from '../authz/rules';
 import { apiSchema, gateRequest, partner, person, supergraphSdl } from '../authz/test-fixtures';
 import { createAuthorizeStage } from './authorize';
 import type { AuthzMode } from '../tenants/tenant';
+import { PLATFORM_SUBGRAPH, readPlatformSdl } from '../platform-graph/sdl';
 import {
   createPipelinePlugin,
   type Caller,
@@ -237,7 +238,11 @@ describe('with Apollo Server and the gateway', () => {
   const fetched: { subgraph: string; query: string }[] = [];
   class RecordingSubgraph extends LocalGraphQLDataSource {
     constructor(private readonly subgraph: string) {
-      const sdl = readFileSync(join(__dirname, `../../../subgraphs/${subgraph}/schema.graphql`), 'utf8');
+      // The gateway-owned platform graph's SDL lives with the gateway (platform-graph/sdl.ts).
+      const sdl =
+        subgraph === PLATFORM_SUBGRAPH
+          ? readPlatformSdl()
+          : readFileSync(join(__dirname, `../../../subgraphs/${subgraph}/schema.graphql`), 'utf8');
       super(buildSubgraphSchema({ typeDefs: parse(sdl), resolvers: resolvers[subgraph] as never }));
     }
 

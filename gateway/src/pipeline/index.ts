@@ -78,7 +78,13 @@ export function createPipelinePlugin(
     async didResolveOperation(requestContext) {
       const { contextValue, document, operation, operationName, queryHash, request } = requestContext;
       const stages = typeof stagesFor === 'function' ? stagesFor(requestContext.schema) : stagesFor;
-      if (operationName) contextValue.log.operationName = operationName;
+      const { log } = contextValue;
+      if (operationName) log.operationName = operationName;
+      // For the audit trail (audit/from-request.ts): references, no copies. (The trace id is the request's own,
+      // noted by the request line's tracking: common/logger.ts noteTrace, tracing/spans.ts.)
+      if (operation) log.operationType = operation.operation;
+      log.documentHash = queryHash;
+      if (request.variables) log.variables = request.variables;
       if (!operation) {
         throw gatewayError(
           ErrorCode.OPERATION_RESOLUTION_FAILURE,
@@ -100,11 +106,17 @@ export function createPipelinePlugin(
             ? await runStageTraced(tracer, stage.name, resolved, () => stage.run(resolved))
             : await stage.run(resolved);
         } catch (error) {
-          if (error instanceof GraphQLError) resolved.refusal = error;
+          if (error instanceof GraphQLError) {
+            resolved.refusal = error;
+            log.refusedBy = stage.name;
+          }
           throw error;
         }
         if (after) (resolved.afterHooks ??= []).push(tracer ? traceAfterHook(tracer, stage.name, after) : after);
-        if (resolved.refusal) throw resolved.refusal;
+        if (resolved.refusal) {
+          log.refusedBy = stage.name;
+          throw resolved.refusal;
+        }
       }
       // Filter mode replaced the document (request.ts, replaceDocument): Apollo Server hands the gateway `document`
       // and `queryHash` as they are after this hook, and the gateway keys its plan cache by that hash. The request

@@ -57,6 +57,8 @@ export interface SchemaBundleOptions {
   readonly fetchEntities: EntitiesFetch;
   /** The monthly quota's stage (metering/), when metering has one: it runs between `account` and `cost`. */
   readonly quotaStage?: Stage;
+  /** The audit trail's stage (audit/stage.ts), when the audit is on: it runs for every operation, introspection too. */
+  readonly auditStage?: Stage;
   /** Loads an executor for this supergraph, planning into `queryPlans`. */
   executorFor(sdl: string, queryPlans: QueryPlanCache): Promise<GatewayExecutor>;
 }
@@ -77,6 +79,7 @@ export async function buildSchemaBundle(
   const stages = [
     operationKind,
     createIntrospectionStage({ gate }),
+    ...(options.auditStage ? [options.auditStage] : []),
     ...[
       createLimitsStage({ listBounds: { model: costModel, ...SLICING_BOUNDS } }),
       createAuthorizeStage({ gate, logger }),

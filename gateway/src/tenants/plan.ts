@@ -17,6 +17,10 @@ export interface PlanLimits {
   maxTokens: number;
   /** Request body size in bytes. */
   maxBodyBytes: number;
+  /** Days a tenant's audit events are kept (audit/retention.ts); absent: the plan id's default (audit/policy.ts). */
+  auditRetentionDays?: number;
+  /** Mutations are refused (503) while the audit trail cannot be kept complete (audit/stage.ts). */
+  auditCompleteTrail?: boolean;
   /**
    * Cost points a tenant may be charged per calendar month (UTC), all credentials together; past it
    * QUOTA_EXCEEDED (pipeline/quota.ts). Absent: no monthly quota.
@@ -43,6 +47,8 @@ export const DEFAULT_PLANS: readonly Plan[] = [
       maxDirectivesPerField: 3,
       maxTokens: 2_000,
       maxBodyBytes: 32_768,
+      auditRetentionDays: 30,
+      auditCompleteTrail: false,
       monthlyCostQuota: 5_000_000,
     },
   },
@@ -58,6 +64,8 @@ export const DEFAULT_PLANS: readonly Plan[] = [
       maxDirectivesPerField: 5,
       maxTokens: 5_000,
       maxBodyBytes: 131_072,
+      auditRetentionDays: 365,
+      auditCompleteTrail: false,
       monthlyCostQuota: 100_000_000,
     },
   },
@@ -73,6 +81,8 @@ export const DEFAULT_PLANS: readonly Plan[] = [
       maxDirectivesPerField: 8,
       maxTokens: 15_000,
       maxBodyBytes: 524_288,
+      auditRetentionDays: 7 * 365,
+      auditCompleteTrail: true,
     },
   },
 ];
@@ -96,6 +106,13 @@ export function planLimitProblems(value: unknown): string[] {
     const n = v[key];
     if (!Number.isSafeInteger(n) || (n as number) < 1) problems.push(`${key} must be a positive integer`);
   }
+  if (
+    v.auditRetentionDays !== undefined &&
+    (!Number.isSafeInteger(v.auditRetentionDays) || (v.auditRetentionDays as number) < 1)
+  )
+    problems.push('auditRetentionDays must be a positive integer');
+  if (v.auditCompleteTrail !== undefined && typeof v.auditCompleteTrail !== 'boolean')
+    problems.push('auditCompleteTrail must be true or false');
   const quota = v.monthlyCostQuota;
   if (quota !== undefined && quota !== null && (!Number.isSafeInteger(quota) || (quota as number) < 1))
     problems.push('monthlyCostQuota must be a positive integer when set');

@@ -75,6 +75,9 @@ function planModel(connection: Connection): Model<PlanDoc> {
         maxDirectivesPerField: requiredNumber,
         maxTokens: requiredNumber,
         maxBodyBytes: requiredNumber,
+        // Optional: plans stored before the audit trail existed get their id's defaults (audit/policy.ts).
+        auditRetentionDays: { type: Number, required: false },
+        auditCompleteTrail: { type: Boolean, required: false },
         monthlyCostQuota: { type: Number },
       },
     },
@@ -329,6 +332,8 @@ function toPlan(doc: PlanDoc): Plan {
       maxDirectivesPerField: limits.maxDirectivesPerField,
       maxTokens: limits.maxTokens,
       maxBodyBytes: limits.maxBodyBytes,
+      ...(limits.auditRetentionDays == null ? {} : { auditRetentionDays: limits.auditRetentionDays }),
+      ...(limits.auditCompleteTrail == null ? {} : { auditCompleteTrail: limits.auditCompleteTrail }),
       ...(limits.monthlyCostQuota === undefined || limits.monthlyCostQuota === null
         ? {}
         : { monthlyCostQuota: limits.monthlyCostQuota }),
