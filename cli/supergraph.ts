@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import type { ControlPlane } from '../gateway/src/control-plane/open';
 import type { ServedManifest, SupergraphImpact } from '../gateway/src/supergraph/impact';
 import type { SupergraphPolicy } from '../gateway/src/supergraph/validate';
+import { PLATFORM_AUDIT_TENANT } from './audit-record';
 import { UsageError, date, table, type Command, type Context } from './command';
 
 const STDIN = '-';
@@ -107,13 +108,19 @@ export const SUPERGRAPH_COMMANDS: Record<string, Command> = {
       'Checks a supergraph (it parses, every field has an authorization rule, the cost model builds, its subgraphs are known) and publishes it: every gateway replica checks it again and serves it within 5 s, and a replica started later loads it. Published versions outrank SUPERGRAPH_PATH and SUPERGRAPH_URL. Publishing an earlier version again rolls back to it. - reads standard input; --skip-policy checks only that it parses and its costs build (a deployment with its own authorization policy).',
     options: POLICY_OPTION,
     positionals: ['file'],
-    async run({ values, positionals, io, controlPlane, print }) {
+    async run({ values, positionals, io, controlPlane, print, audit }) {
       const sdl = await readSupergraph(positionals[0]!, io.stdin);
       const { checkSupergraph } = await import('../gateway/src/supergraph/validate');
       const check = checkSupergraph(sdl, await policyFor(values['skip-policy'] === true));
       if (!check.ok)
         throw new Error(`the supergraph was refused (${check.reason}): ${check.message}; nothing was published`);
       const published = await (await controlPlane()).supergraphs.publish(sdl);
+      // A schema change concerns every tenant: it is recorded in the platform's own chain, as plan changes are.
+      audit(PLATFORM_AUDIT_TENANT, {
+        supergraph: published.id,
+        publications: published.publications,
+        skipPolicy: values['skip-policy'] === true,
+      });
       print(
         { id: published.id, publishedAt: published.publishedAt, publications: published.publications },
         () => `Published supergraph ${published.id}; every gateway serves it within 5 s.`,
