@@ -11,16 +11,13 @@
  * (documents counted by marker); a tenant's budget spent on the old replicas is the one the new replicas charge.
  * Requests, failures and the p99 latency are printed for the operator's note (README, "Operating Tollgate").
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import mongoose from 'mongoose';
 import { runTollgate } from '../cli/commands';
 import { userIdFor } from '../common/ids';
-import { deriveSubgraphKey } from '../common/internal-token';
 import { seedControlPlane } from '../demo/control-plane';
 import { demoProductId, seedDemoTenants } from '../demo/subgraph-data';
 import { DEFAULT_SUPERGRAPH_PATH } from '../gateway/src/config';
@@ -28,10 +25,10 @@ import { openControlPlane } from '../gateway/src/control-plane/open';
 import { createTestIssuer, type TestIssuer } from '../gateway/src/testing/jwt';
 import { writeTrustedIssuersFile } from '../gateway/src/testing/platform';
 import { startReplica, stopReplica, type Replica } from '../gateway/src/testing/replicas';
-import { SUBGRAPH_NAMES, type SubgraphName } from '../subgraphs/catalog';
+import { SUBGRAPH_NAMES } from '../subgraphs/catalog';
 import { startRoundRobinProxy, type RoundRobinProxy } from './support/round-robin-proxy';
+import { startSubgraphProcess, stopSubgraphProcess, type SubgraphProcess } from './support/subgraph-process';
 
-const ROOT = join(__dirname, '..');
 const REPLICAS = 3;
 /** The load: one request every 50 ms (20 req/s), every fourth a mutation; never more than this many in flight. */
 const INTERVAL_MS = 50;
@@ -92,49 +89,6 @@ function writeNewSupergraph(): string {
   return file;
 }
 
-interface SubgraphProcess {
-  child: ChildProcess;
-  url: string;
-  exited: Promise<number | null>;
-}
-
-/** One real subgraph process (subgraphs/run.ts), as deployed: it only verifies its indexes, `tollgate migrate` made them. */
-function startSubgraph(name: SubgraphName, secret: Buffer): Promise<SubgraphProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'subgraphs/run.ts'), name], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      NODE_ENV: 'production',
-      PORT: '0',
-      MONGODB_URI: mongoUri,
-      MONGODB_DB: dbNameFor(name),
-      TOLLGATE_INTERNAL_KEY: deriveSubgraphKey(secret, name).toString('hex'),
-      // `listening` is logged at info.
-      LOG_LEVEL: 'info',
-      // Not restarted by this test: stopping them at the end need not wait.
-      SHUTDOWN_DELAY_MS: '0',
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const lines: string[] = [];
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`subgraph ${name} did not start:\n${lines.join('\n')}`));
-    }, 60_000);
-    void exited.then((code) => reject(new Error(`subgraph ${name} exited with ${code}:\n${lines.join('\n')}`)));
-    createInterface({ input: child.stderr! }).on('line', (line) => {
-      lines.push(line);
-      const record = JSON.parse(line) as { msg?: string; url?: string };
-      if (record.msg === 'listening' && record.url) {
-        clearTimeout(timer);
-        resolve({ child, url: record.url, exited });
-      }
-    });
-  });
-}
-
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
@@ -172,7 +126,12 @@ describe('a rolling deploy of three gateway processes under load', () => {
     }
 
     const secret = randomBytes(32);
-    subgraphs = await Promise.all(SUBGRAPH_NAMES.map((name) => startSubgraph(name, secret)));
+    subgraphs = await Promise.all(
+      SUBGRAPH_NAMES.map((name) =>
+        // Not restarted by this test: stopping them at the end need not wait.
+        startSubgraphProcess(name, { mongoUri, dbName: dbNameFor(name), secret, env: { SHUTDOWN_DELAY_MS: '0' } }),
+      ),
+    );
     issuer = await createTestIssuer();
     gatewayEnv = {
       ...controlEnv,
@@ -205,8 +164,7 @@ describe('a rolling deploy of three gateway processes under load', () => {
   afterAll(async () => {
     await proxy?.close();
     await Promise.all([...replicas.values()].map(stopReplica));
-    for (const subgraph of subgraphs) subgraph.child.kill('SIGTERM');
-    await Promise.all(subgraphs.map((s) => s.exited));
+    await Promise.all(subgraphs.map(stopSubgraphProcess));
     const connection = await mongoose.createConnection(mongoUri).asPromise();
     try {
       for (const name of [...SUBGRAPH_NAMES, 'control'])
