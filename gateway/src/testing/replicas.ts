@@ -19,6 +19,8 @@ export interface Replica {
   /** Scheme, host and port: where /readyz, /healthz and /graphql live. */
   origin: string;
   child: ChildProcess;
+  /** Its Prometheus endpoint, when started with METRICS_PORT. */
+  metricsUrl?: string;
   /** Every line the replica logged (JSON), for a failing test's message. */
   logs: string[];
   /** The exit code once the process ended (null when a signal ended it). */
@@ -54,7 +56,7 @@ export function startReplica(env: Record<string, string>): Promise<Replica> {
     // The reader stays attached for the whole life of the process: an unread stderr pipe would block it once full.
     createInterface({ input: child.stderr! }).on('line', (line) => {
       logs.push(line);
-      let record: { msg?: unknown; url?: unknown };
+      let record: { msg?: unknown; url?: unknown; metrics?: unknown };
       try {
         record = JSON.parse(line) as typeof record;
       } catch {
@@ -62,7 +64,15 @@ export function startReplica(env: Record<string, string>): Promise<Replica> {
       }
       if (record.msg === 'gateway listening' && typeof record.url === 'string') {
         clearTimeout(timer);
-        resolve({ url: record.url, origin: new URL(record.url).origin, child, logs, exited });
+        const metricsUrl = typeof record.metrics === 'string' ? record.metrics : undefined;
+        resolve({
+          url: record.url,
+          origin: new URL(record.url).origin,
+          child,
+          logs,
+          exited,
+          ...(metricsUrl ? { metricsUrl } : {}),
+        });
       }
     });
   });
