@@ -8,7 +8,9 @@
  * published in the middle.
  *
  * Asserted: no request failed; every accepted mutation is committed exactly once and nothing else was written
- * (documents counted by marker); a tenant's budget spent on the old replicas is the one the new replicas charge.
+ * (documents counted by marker); a tenant's budget spent on the old replicas is the one the new replicas charge; the
+ * published supergraph is served by every replica within 5 s (their metrics say which), and loaded by those started
+ * after it.
  * Requests, failures and the p99 latency are printed for the operator's note (README, "Operating Tollgate").
  */
 import { randomBytes } from 'node:crypto';
@@ -69,15 +71,30 @@ async function tollgate(args: string[]): Promise<{ code: number; stdout: string;
 }
 
 /**
- * HOT-RELOAD INTERFACE (h/hotreload): `tollgate supergraph publish <file>` stores the supergraph as a new version in
- * the control plane and announces it; every replica switches within 5 s, and a replica started later loads it.
+ * The hot-reload interface (README, "Schema updates"): `tollgate supergraph publish <file>` stores the supergraph as
+ * a new version in the control plane and announces it; every replica switches within 5 s, and a replica started
+ * later loads it. Returns the published id (the SHA-256 of the SDL).
  */
-async function publishSupergraph(file: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  // TEMPORARY until h/hotreload is merged: the command does not exist yet on this branch.
-  if (!HOT_RELOAD_MERGED) return { code: 0, stdout: `not published (h/hotreload not merged): ${file}`, stderr: '' };
-  return tollgate(['supergraph', 'publish', file]);
+async function publishSupergraph(file: string): Promise<string> {
+  const result = await tollgate(['supergraph', 'publish', file, '--json']);
+  if (result.code !== 0) throw new Error(`supergraph publish failed (${result.code}): ${result.stderr}`);
+  return (JSON.parse(result.stdout) as { id: string }).id;
 }
-const HOT_RELOAD_MERGED = false;
+
+/** The supergraph a replica serves, from its metrics listener (`tollgate_supergraph_info`). */
+async function servedSupergraph(replica: Replica): Promise<string | undefined> {
+  const text = await (await fetch(replica.metricsUrl!)).text();
+  return /^tollgate_supergraph_info\{supergraph_id="([^"]+)"\} 1$/m.exec(text)?.[1];
+}
+
+/** How long after `since` the replica served `id` (polled every 100 ms); Infinity if not within 10 s. */
+async function timeUntilServed(replica: Replica, id: string, since: number): Promise<number> {
+  while (Date.now() - since < 10_000) {
+    if ((await servedSupergraph(replica)) === id) return Date.now() - since;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return Infinity;
+}
 
 /** A new supergraph the validation accepts: Tollgate's own, with one description changed (so a new version id). */
 function writeNewSupergraph(): string {
@@ -150,6 +167,8 @@ describe('a rolling deploy of three gateway processes under load', () => {
       BUDGET_REDIS_TIMEOUT_MS: '2000',
       // Two cores shared with compiling gateways: a subgraph answer may be slow, and slow is not failed here.
       SUBGRAPH_TIMEOUT_MS: '15000',
+      // The metrics listener on a port of its own: which supergraph each replica serves (tollgate_supergraph_info).
+      METRICS_PORT: '0',
     };
     proxy = await startRoundRobinProxy({ pollMs: POLL_MS });
     const started = await Promise.all(Array.from({ length: REPLICAS }, () => startReplica(gatewayEnv)));
@@ -245,7 +264,9 @@ describe('a rolling deploy of three gateway processes under load', () => {
     const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
     const exitCodes: (number | null)[] = [];
-    let published: Awaited<ReturnType<typeof publishSupergraph>> | undefined;
+    let publishedId = '';
+    const switchMs: number[] = [];
+    const servedAtStart: (string | undefined)[] = [];
     try {
       await settle(2_000);
       for (let i = 0; i < REPLICAS; i++) {
@@ -262,10 +283,16 @@ describe('a rolling deploy of three gateway processes under load', () => {
         replicas.set(newId, fresh);
         proxy.add(newId, fresh.origin);
         await proxy.waitInRotation(newId);
+        if (publishedId) servedAtStart.push(await servedSupergraph(fresh));
         if (i === 0) {
           // The schema change in the middle of the deploy: one replica new, two old.
-          published = await publishSupergraph(writeNewSupergraph());
-          await settle(5_000);
+          const file = writeNewSupergraph();
+          const since = Date.now();
+          publishedId = await publishSupergraph(file);
+          switchMs.push(
+            ...(await Promise.all([...replicas.values()].map((r) => timeUntilServed(r, publishedId, since)))),
+          );
+          await settle(2_000);
         }
         await settle(1_000);
       }
@@ -286,13 +313,17 @@ describe('a rolling deploy of three gateway processes under load', () => {
       p50Ms: Math.round(percentile(latencies, 50)),
       p99Ms: Math.round(percentile(latencies, 99)),
       maxMs: Math.round(Math.max(...latencies)),
+      supergraphSwitchMs: switchMs,
       retriedRefusedConnections: proxy.stats.retriedRefused,
       proxyErrors: proxy.stats.proxyErrors,
       backends: [...new Set(outcomes.map((o) => o.backend))].sort(),
     };
     console.log(`rolling deploy: ${JSON.stringify(summary)}`);
 
-    expect(published).toMatchObject({ code: 0 });
+    // The schema change: every replica running then served it within 5 s, and the two started later loaded it.
+    expect(switchMs).toHaveLength(REPLICAS);
+    expect(Math.max(...switchMs)).toBeLessThan(5_000);
+    expect(servedAtStart).toEqual([publishedId, publishedId]);
     expect(exitCodes).toEqual([0, 0, 0]);
     expect(proxy.stats.errors).toEqual([]);
     expect(failures).toEqual([]);
