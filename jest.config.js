@@ -32,6 +32,8 @@ const UNIT_TESTS = [
   'gateway/src/config.test.ts',
   'gateway/src/cost/directives.test.ts',
   'gateway/src/cost/estimate.test.ts',
+  'gateway/src/supergraph/validate.test.ts',
+  'gateway/src/supergraph/reloader.test.ts',
   'gateway/src/credentials/api-key-verifier.test.ts',
   'gateway/src/credentials/failure-limiter.test.ts',
   'gateway/src/credentials/key-id-index.test.ts',

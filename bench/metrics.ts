@@ -13,7 +13,7 @@ import type { TenantRecord } from '../gateway/src/tenants/tenant';
 
 const metrics = createGatewayMetrics({
   maxTenants: 100,
-  supergraphId: 'a'.repeat(64),
+  supergraphId: () => 'a'.repeat(64),
   caches: () => [{ name: 'documents', entries: 10, bytes: 1000, maxBytes: 10_000, hits: 5, misses: 1 }],
   budget: () => ({
     backend: 'redis',

@@ -1,12 +1,12 @@
 /**
- * The `tollgate` command: tenants, plans, API keys and persisted-operation manifests in the control plane, and
- * development tokens. Every change
- * is written to MongoDB and announced on Redis, so running gateways apply it within 5 s (at once when Redis is up).
+ * The `tollgate` command: tenants, plans, API keys, persisted-operation manifests and supergraphs in the control
+ * plane, development tokens, migrations. Every change is written to MongoDB and announced on Redis, so running
+ * gateways apply it within 5 s (at once when Redis is up).
  *
  * `runTollgate` takes its arguments and streams, and returns the exit code — 0 ok, 1 failure, 2 usage — so the
  * tests run it in-process; cli/tollgate.ts is the process around it. Errors are one line on stderr, no stack.
- * The commands are defined one file per group (tenant.ts, plan.ts, key.ts, manifest.ts, token-command.ts,
- * migrate.ts); MongoDB, Redis and the supergraph come from the gateway's own validated configuration (gateway/src/config-common.ts).
+ * The commands are defined one file per group (tenant.ts, plan.ts, key.ts, manifest.ts, supergraph.ts,
+ * token-command.ts, migrate.ts); MongoDB, Redis and the supergraph come from the gateway's own validated configuration (gateway/src/config-common.ts).
  */
 import { parseArgs } from 'node:util';
 import {
@@ -24,6 +24,7 @@ import { KEY_COMMANDS } from './key';
 import { MANIFEST_COMMANDS } from './manifest';
 import { MIGRATE_COMMANDS } from './migrate';
 import { PLAN_COMMANDS } from './plan';
+import { SUPERGRAPH_COMMANDS } from './supergraph';
 import { TENANT_COMMANDS } from './tenant';
 import { TOKEN_COMMANDS } from './token-command';
 import { closest } from './suggest';
@@ -41,10 +42,11 @@ const COMMANDS: Record<string, Command> = {
   ...KEY_COMMANDS,
   ...MANIFEST_COMMANDS,
   ...TOKEN_COMMANDS,
+  ...SUPERGRAPH_COMMANDS,
   ...MIGRATE_COMMANDS,
 };
 
-const GROUPS = ['tenant', 'plan', 'key', 'manifest'];
+const GROUPS = ['tenant', 'plan', 'key', 'manifest', 'supergraph'];
 
 /** How usage text names the command when `io.program` does not say (the npm script, from a checkout). */
 const NPM_SCRIPT = 'npm run --silent tollgate --';

@@ -24,9 +24,9 @@ const STDIN = '-';
 
 /**
  * Reads a manifest file (or standard input) and checks it against the API schema of the supergraph gateways serve
- * now.
+ * now (`supergraphSdl`: the published one, else SUPERGRAPH_PATH's).
  */
-async function readManifest(file: string, supergraphPath: string, stdin: (() => Promise<string>) | undefined) {
+async function readManifest(file: string, supergraphSdl: string, stdin: (() => Promise<string>) | undefined) {
   if (file === STDIN && !stdin) throw new UsageError('standard input cannot be read here: give a file');
   const source = file === STDIN ? 'standard input' : file;
   let value: unknown;
@@ -37,7 +37,7 @@ async function readManifest(file: string, supergraphPath: string, stdin: (() => 
       cause: error,
     });
   }
-  const checked = checkManifest(value, buildApiSchema(readFileSync(supergraphPath, 'utf8')));
+  const checked = checkManifest(value, buildApiSchema(supergraphSdl));
   if ('problems' in checked)
     throw new Error(`the manifest was refused; nothing was published:\n  ${checked.problems.join('\n  ')}`);
   return checked.manifest;
@@ -49,14 +49,17 @@ export const MANIFEST_COMMANDS: Record<string, Command> = {
   'manifest publish': {
     usage: 'manifest publish <file|-> --tenant <id> --client <name>',
     summary:
-      "Publishes a persisted-operation manifest (Apollo's format, as `npm run codegen` writes it) as the client's next version, after validating every operation against the supergraph's API schema (SUPERGRAPH_PATH, default schema/supergraph.graphql); - reads it from standard input. Every gateway serves it within 5 s. The client is what an API key's --manifest names; storefront is the tenant's frontend safelist.",
+      "Publishes a persisted-operation manifest (Apollo's format, as `npm run codegen` writes it) as the client's next version, after validating every operation against the served supergraph's API schema (the one published with `supergraph publish`, else SUPERGRAPH_PATH, default schema/supergraph.graphql); - reads it from standard input. Every gateway serves it within 5 s. The client is what an API key's --manifest names; storefront is the tenant's frontend safelist.",
     options: MANIFEST_SCOPE_OPTIONS,
     positionals: ['file'],
     async run({ values, positionals, controlPlane, config, print, io }) {
       const tenantId = required(values, 'tenant');
       const client = required(values, 'client');
-      const manifest = await readManifest(positionals[0]!, config().supergraphPath, io.stdin);
-      const published = await (await controlPlane()).manifests.publish(tenantId, client, manifest);
+      const plane = await controlPlane();
+      // A supergraph published with `tollgate supergraph publish` outranks SUPERGRAPH_PATH on every gateway.
+      const served = (await plane.supergraphs.current())?.sdl ?? readFileSync(config().supergraphPath, 'utf8');
+      const manifest = await readManifest(positionals[0]!, served, io.stdin);
+      const published = await plane.manifests.publish(tenantId, client, manifest);
       print(
         manifestJson(published, published),
         () =>

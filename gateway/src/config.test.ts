@@ -21,6 +21,37 @@ function problemsOf(env: NodeJS.ProcessEnv): string[] {
 }
 
 describe('loadGatewayConfig', () => {
+  it('polls SUPERGRAPH_URL with its interval, jitter and timeout, and refuses what is not an http(s) URL', () => {
+    expect(
+      loadGatewayConfig({
+        SUPERGRAPH_URL: 'https://cdn.example.test/supergraph.graphql',
+        SUPERGRAPH_POLL_INTERVAL_MS: '30000',
+        SUPERGRAPH_POLL_JITTER_MS: '5000',
+        SUPERGRAPH_FETCH_TIMEOUT_MS: '2000',
+        SUPERGRAPH_FILE_POLL_MS: '0',
+        SUPERGRAPH_CONTROL_PLANE_POLL_MS: '1000',
+      }).supergraphReload,
+    ).toEqual({
+      url: 'https://cdn.example.test/supergraph.graphql',
+      urlPollMs: 30_000,
+      urlJitterMs: 5_000,
+      urlTimeoutMs: 2_000,
+      filePollMs: 0,
+      controlPlanePollMs: 1_000,
+    });
+    expect(
+      problemsOf({
+        SUPERGRAPH_URL: 'file:///etc/passwd',
+        SUPERGRAPH_POLL_INTERVAL_MS: '10',
+        SUPERGRAPH_CONTROL_PLANE_POLL_MS: 'x',
+      }),
+    ).toEqual([
+      'SUPERGRAPH_URL must be a http: or https: URL',
+      'SUPERGRAPH_POLL_INTERVAL_MS must be an integer from 1000 to 3600000',
+      'SUPERGRAPH_CONTROL_PLANE_POLL_MS must be an integer from 500 to 3600000',
+    ]);
+  });
+
   it('has development defaults for everything', () => {
     expect(loadGatewayConfig({})).toEqual({
       production: false,
@@ -28,6 +59,13 @@ describe('loadGatewayConfig', () => {
       port: 4000,
       logLevel: 'info',
       supergraphPath: DEFAULT_SUPERGRAPH_PATH,
+      supergraphReload: {
+        urlPollMs: 10_000,
+        urlJitterMs: 2_000,
+        urlTimeoutMs: 5_000,
+        filePollMs: 2_000,
+        controlPlanePollMs: 4_000,
+      },
       subgraphUrls: {
         accounts: 'http://127.0.0.1:4001/graphql',
         products: 'http://127.0.0.1:4002/graphql',

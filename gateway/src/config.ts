@@ -39,6 +39,12 @@ export interface GatewayConfig {
   port: number;
   logLevel: LogLevel;
   supergraphPath: string;
+  /**
+   * Where new supergraphs come from while the gateway runs (supergraph/source.ts): the file at `supergraphPath`
+   * watched, or `url` polled, and the control plane. Optional so configs built in code get
+   * DEFAULT_SUPERGRAPH_RELOAD (the file, no URL).
+   */
+  supergraphReload?: SupergraphReloadConfig;
   subgraphUrls: Record<SubgraphName, string>;
   subgraphTimeoutMs: number;
   /**
@@ -150,6 +156,28 @@ export interface AuthFailureConfig {
   holdMs: number;
   trackedClients: number;
 }
+
+export interface SupergraphReloadConfig {
+  /** `SUPERGRAPH_URL`: polled instead of watching the file when set. */
+  url?: string;
+  /** `SUPERGRAPH_POLL_INTERVAL_MS`, plus up to `SUPERGRAPH_POLL_JITTER_MS` at random, between polls of `url`. */
+  urlPollMs: number;
+  urlJitterMs: number;
+  /** `SUPERGRAPH_FETCH_TIMEOUT_MS`: one fetch of `url`. */
+  urlTimeoutMs: number;
+  /** `SUPERGRAPH_FILE_POLL_MS`: the file is read this often besides its watch events (0: watch events only). */
+  filePollMs: number;
+  /** `SUPERGRAPH_CONTROL_PLANE_POLL_MS`: the published version is checked this often besides announcements. */
+  controlPlanePollMs: number;
+}
+
+export const DEFAULT_SUPERGRAPH_RELOAD: SupergraphReloadConfig = {
+  urlPollMs: 10_000,
+  urlJitterMs: 2_000,
+  urlTimeoutMs: 5_000,
+  filePollMs: 2_000,
+  controlPlanePollMs: 4_000,
+};
 
 export interface ApiKeyIndexConfig {
   /** How often keys created since the last refresh are read: how late a key created while Redis is down works. */
@@ -265,12 +293,28 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
           maxTenants: integer('METRICS_MAX_TENANTS', DEFAULT_METRICS_MAX_TENANTS, 0, 100_000),
         };
 
+  const supergraphUrl = text('SUPERGRAPH_URL');
+  const supergraphReload: SupergraphReloadConfig = {
+    ...(supergraphUrl === undefined ? {} : { url: url('SUPERGRAPH_URL', '', ['http:', 'https:']) }),
+    urlPollMs: integer('SUPERGRAPH_POLL_INTERVAL_MS', DEFAULT_SUPERGRAPH_RELOAD.urlPollMs, 1_000, 3_600_000),
+    urlJitterMs: integer('SUPERGRAPH_POLL_JITTER_MS', DEFAULT_SUPERGRAPH_RELOAD.urlJitterMs, 0, 3_600_000),
+    urlTimeoutMs: integer('SUPERGRAPH_FETCH_TIMEOUT_MS', DEFAULT_SUPERGRAPH_RELOAD.urlTimeoutMs, 100, 120_000),
+    filePollMs: integer('SUPERGRAPH_FILE_POLL_MS', DEFAULT_SUPERGRAPH_RELOAD.filePollMs, 0, 3_600_000),
+    controlPlanePollMs: integer(
+      'SUPERGRAPH_CONTROL_PLANE_POLL_MS',
+      DEFAULT_SUPERGRAPH_RELOAD.controlPlanePollMs,
+      500,
+      3_600_000,
+    ),
+  };
+
   const config: GatewayConfig = {
     production,
     host: text('HOST') ?? '127.0.0.1',
     port: integer('PORT', 4000, 0, 65_535),
     logLevel: logLevel ?? 'info',
     supergraphPath: readSupergraphPath(env),
+    supergraphReload,
     subgraphUrls,
     subgraphTimeoutMs: integer('SUBGRAPH_TIMEOUT_MS', 5_000, 1, 120_000),
     subgraphBreaker: {

@@ -13,7 +13,8 @@ import { createKeyIdIndex, type KeyIdIndex } from './credentials/key-id-index';
 import { loadTrustedIssuers, type LoadTrustedIssuersOptions } from './credentials/issuers';
 import { createManifestCatalog, type ManifestCatalog } from './persisted/catalog';
 import { createAuthenticator, type Authenticator } from './http/authenticate';
-import { subscribeToChanges } from './tenants/changes';
+import { subscribeToChanges, type ControlPlaneChange } from './tenants/changes';
+import type { SupergraphRegistry } from './supergraph/registry';
 import { createTenantDirectory, type TenantDirectory } from './tenants/directory';
 import { openControlPlane } from './control-plane/open';
 
@@ -27,6 +28,8 @@ export interface Identity {
   readonly manifests: ManifestCatalog;
   /** Which API key ids exist: made-up keys are refused from it without a read. */
   readonly keyIds: KeyIdIndex;
+  /** Published supergraphs (supergraph/control-plane-source.ts reads the current one). */
+  readonly supergraphs: SupergraphRegistry;
   /** Resolves when the control plane's MongoDB answers within `timeoutMs` (readiness, health.ts). */
   pingControlPlane(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
@@ -35,6 +38,10 @@ export interface Identity {
 export interface IdentityOptions {
   /** Told of every command sent to the control plane (the driver's command monitoring): for tests and diagnostics. */
   onControlPlaneCommand?: (event: mongo.CommandStartedEvent) => void;
+  /** Told of every change announced, after the caches here applied it (the supergraph source listens). */
+  onChange?: (change: ControlPlaneChange) => void;
+  /** Told when the subscription is (re)established: announcements may have been missed. */
+  onResync?: () => void;
 }
 
 export async function startIdentity(
@@ -74,12 +81,14 @@ export async function startIdentity(
       keyIds.applyChange(change);
       apiKeys.applyChange(change);
       manifests.applyChange(change);
+      options.onChange?.(change);
     },
     onResync: () => {
       directory.resync();
       keyIds.resync();
       apiKeys.resync();
       manifests.resync();
+      options.onResync?.();
     },
   });
   // Redis being unreachable must not stop the gateway from starting; its absence is logged by the subscription.
@@ -94,6 +103,7 @@ export async function startIdentity(
     authenticate: createAuthenticator({ issuers, apiKeys, directory }),
     manifests,
     keyIds,
+    supergraphs: controlPlane.supergraphs,
     pingControlPlane: (timeoutMs) => controlPlane.ping(timeoutMs),
     async close() {
       keyIds.close();

@@ -6,9 +6,7 @@
  * outside production leak (stack traces, introspection, query plans on request) and a staging deployment
  * without NODE_ENV=production is still reachable by tenants.
  */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { ApolloGateway, type ServiceEndpointDefinition } from '@apollo/gateway';
+import type { ServiceEndpointDefinition } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import {
   ApolloServerPluginCacheControlDisabled,
@@ -18,6 +16,7 @@ import {
 } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import express from 'express';
+import type { GraphQLSchema } from 'graphql';
 import { DEFAULT_HTTP_SERVER_TIMEOUTS, createHttpServer } from '../../common/http-server-timeouts';
 import { loadOrCreateInternalSecret } from '../../common/dev-secrets';
 import { deriveSubgraphKey } from '../../common/internal-token';
@@ -25,6 +24,7 @@ import { createLogger, type Logger } from '../../common/logger';
 import { isSubgraphName } from '../../subgraphs/catalog';
 import type { CacheStats } from './cache';
 import {
+  DEFAULT_SUPERGRAPH_RELOAD,
   DEFAULT_AUTH_FAILURES,
   DEFAULT_BUDGET_REDIS_TIMEOUT_MS,
   DEFAULT_CACHE_BYTES,
@@ -34,6 +34,7 @@ import {
   type GatewayConfig,
 } from './config';
 import { createDocumentStore } from './document-store';
+import { ErrorCode, gatewayError } from './errors';
 import { toApolloLogger } from './apollo-logger';
 import { listen, urlHost } from './listen';
 import { graphqlRoute } from './http/graphql-route';
@@ -58,28 +59,20 @@ import {
 } from './http/guards';
 import { startIdentity, type IdentityOptions } from './identity';
 import { createFailureLimiter } from './credentials/failure-limiter';
-import { AuthorizationGate, buildApiSchema, type RuleTree, type ShieldRule } from './authz/gate';
+import type { RuleTree, ShieldRule } from './authz/gate';
 import { introspectionRule, ruleTree } from './authz/rules';
 import { loadOrBuildExplorer } from './explorer/bundle';
-import { createIntrospectionPlugin, createIntrospectionStage, exceptIntrospection } from './explorer/introspection';
+import { createIntrospectionPlugin } from './explorer/introspection';
 import { explorerRouter, schemaDownload } from './explorer/routes';
-import { createVisibleSchemas } from './explorer/visible-schema';
 import { createBudget } from './budget/budget';
 import { createBudgetRedis } from './budget/redis';
-import { createCostEstimator, createCostModel } from './cost/estimate';
 import { createPipelinePlugin } from './pipeline';
 import type { GatewayContext, RequestContext } from './request';
-import { createReferenceStage } from './pipeline/references';
-import { createReferenceChecker, entitiesFetchThrough } from './references/check';
+import { entitiesFetchThrough } from './references/check';
 import { NO_REFERENCES, TOLLGATE_REFERENCES, type ReferencePolicy } from './references/declarations';
-import { planReferences } from './references/plan';
-import { createAccountStage } from './pipeline/account';
-import { createAuthorizeStage } from './pipeline/authorize';
-import { createCostStage } from './pipeline/cost';
 import { listPersistedOperations } from './http/persisted-list';
 import { createApqStore } from './persisted/apq';
-import { createLimitsStage, parseOptionsForPlans } from './pipeline/limits';
-import { operationKind } from './pipeline/operation-kind';
+import { parseOptionsForPlans } from './pipeline/limits';
 import { DEFAULT_PLANS } from './tenants/plan';
 import { withCompletionErrors } from './upstream/completion-errors';
 import { createSubgraphBreakers, type BreakerState } from './upstream/circuit-breaker';
@@ -88,9 +81,10 @@ import { subgraphDeadlineMs } from './upstream/deadline';
 import { createSubgraphHttp } from './upstream/fetcher';
 import { mapPlannerLimitErrors } from './upstream/planner-errors';
 import { MAX_VALIDATION_ERRORS } from './http/abandoned-work';
-import { createQueryPlanCache } from './upstream/query-plan-cache';
 import { startMetricsListener } from '../../common/metrics-listener';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics/gateway-metrics';
+import { serveSupergraph, type ServedSupergraph } from './supergraph/served';
+import type { SchemaBundle } from './supergraph/bundle';
 
 export interface StartedGateway {
   /** Origin the gateway listens on, e.g. `http://127.0.0.1:4000`; GraphQL is at `${url}/graphql`. */
@@ -145,34 +139,32 @@ const MAX_HEALTH_CHECK_TIMEOUT_MS = 2_000;
 export async function startGateway(config: GatewayConfig, options: StartGatewayOptions = {}): Promise<StartedGateway> {
   const logger = options.logger ?? createLogger({ level: config.logLevel, base: { service: 'gateway' } });
   const internalSecret = loadInternalSecret(config);
-  const supergraphSdl = readFileSync(config.supergraphPath, 'utf8');
-  // Everything that can refuse the configuration is built before any connection is opened.
   // Every per-document cache is bounded by the bytes it holds (cache.ts): a flood of distinct documents cannot
-  // grow the heap past these, whatever the documents are.
+  // grow the heap past these, whatever the documents are. The gate's, the estimator's and the query plans' belong to
+  // one supergraph version each (supergraph/bundle.ts).
   const cacheBytes = config.cacheBytes ?? DEFAULT_CACHE_BYTES;
-  const costModel = createCostModel(supergraphSdl);
-  const estimator = createCostEstimator({ model: costModel, cacheBytes: cacheBytes.cost });
-  const gate = new AuthorizationGate({
-    schema: buildApiSchema(supergraphSdl),
-    ...(options.authorization ?? { rules: ruleTree, introspectionRule }),
+  // What every supergraph, the first and each hot-swapped one, must fit (supergraph/validate.ts).
+  const policy = {
+    authorization: options.authorization ?? { rules: ruleTree, introspectionRule },
+    references: options.references ?? (options.authorization ? NO_REFERENCES : TOLLGATE_REFERENCES),
+    subgraphConfigured: (name: string) => isSubgraphName(name) && Boolean(config.subgraphUrls[name]),
     analysisCacheBytes: cacheBytes.authorization,
-  });
+  };
   const documents = createDocumentStore({ maxBytes: cacheBytes.documents });
-  const queryPlans = createQueryPlanCache({ maxBytes: cacheBytes.queryPlans });
-  const visibleSchemas = createVisibleSchemas(gate);
-  const referencePlan = planReferences(
-    options.references ?? (options.authorization ? NO_REFERENCES : TOLLGATE_REFERENCES),
-    gate.schema,
-    supergraphSdl,
-  );
   // Filled by buildService below: the reference check asks owners through the same data sources as plans do.
   const operationSources = new Map<string, SubgraphDataSource>();
   const explorerManifest = config.explorerEnabled ? await loadOrBuildExplorer() : undefined;
 
   // Every resource opened from here on registers its close; start failures and stop close them all, in reverse.
   const resources = createResources();
+  // Set once the supergraph is served (below): an announced publish makes it look at the control plane at once.
+  let served: ServedSupergraph | undefined;
   const identity = resources.add(
-    await startIdentity(config, logger, { onControlPlaneCommand: options.onControlPlaneCommand }),
+    await startIdentity(config, logger, {
+      onControlPlaneCommand: options.onControlPlaneCommand,
+      onChange: (change) => (change.kind === 'supergraph' ? served?.announced() : undefined),
+      onResync: () => served?.announced(),
+    }),
     (i) => i.close(),
   );
   const authFailures = config.authFailures ?? DEFAULT_AUTH_FAILURES;
@@ -202,30 +194,6 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     }),
     (b) => b.close(),
   );
-  // The operation stages, in the order the runner (pipeline/index.ts) awaits them; every one reads the tenant
-  // snapshot authentication took (request.ts). Order matters: cheap shape limits first, then authorization (which
-  // in filter mode replaces the document), and only then a reservation from the budget, priced on the document
-  // that will run — so an operation refused for its shape or its rights never costs the tenant anything. `account`
-  // registers the settlement just before `cost` reserves. Introspection is answered by the gateway under its own
-  // bounds (explorer/introspection.ts), so the later stages skip it.
-  const stages = [
-    operationKind,
-    createIntrospectionStage({ gate }),
-    ...[
-      createLimitsStage({ listBounds: { model: costModel, min: 1, max: 100 } }),
-      createAuthorizeStage({ gate, logger }),
-      createAccountStage({ budget }),
-      createCostStage({ estimator, budget }),
-      createReferenceStage({
-        plan: referencePlan,
-        checker: createReferenceChecker({
-          plan: referencePlan,
-          fetchEntities: entitiesFetchThrough((name) => operationSources.get(name)),
-        }),
-        logger: logger.child({ component: 'references' }),
-      }),
-    ].map(exceptIntrospection),
-  ];
   const apq = resources.add(
     createApqStore({ redisUrl: config.redisUrl, logger: logger.child({ component: 'apq' }) }),
     (store) => store.close(),
@@ -238,12 +206,12 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   const healthSources = new Map<string, SubgraphDataSource>();
   // Operations only: health checks bypass the breakers (upstream/data-source.ts says why).
   const breakers = createSubgraphBreakers({ ...(config.subgraphBreaker ?? DEFAULT_SUBGRAPH_BREAKER), logger });
-  const caches = () => [documents.stats(), queryPlans.stats(), gate.cacheMemory(), estimator.cacheMemory()];
+  const caches = () => [documents.stats(), ...(served?.versioned.current().caches() ?? [])];
   // Metrics (METRICS_PORT): recorded once per request by the request log, and read from these at each scrape.
   const metrics: GatewayMetrics | undefined = config.metrics
     ? createGatewayMetrics({
         maxTenants: config.metrics.maxTenants,
-        supergraphId: createHash('sha256').update(supergraphSdl).digest('hex'),
+        supergraphId: () => served?.reloader.currentId() ?? '',
         caches,
         budget: () => budget.stats(),
         breakerStates: () => breakers.states(),
@@ -277,23 +245,45 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   // that sets APOLLO_TELEMETRY_DISABLED=false explicitly.
   process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
   const apolloLogger = toApolloLogger(logger);
-  const gateway = new ApolloGateway({
-    supergraphSdl,
-    buildService,
-    logger: apolloLogger,
-    __exposeQueryPlanExperimental: false,
-    queryPlannerConfig: { cache: queryPlans.store },
-  });
-  let supergraphLoaded = false;
-  gateway.onSchemaLoadOrUpdate(() => {
-    supergraphLoaded = true;
-  });
+  // The first supergraph (the control plane's published one, else SUPERGRAPH_URL's, else SUPERGRAPH_PATH's),
+  // checked like every later one; the sources then watch for the next (supergraph/source.ts).
+  try {
+    served = resources.add(
+      await serveSupergraph({
+        path: config.supergraphPath,
+        reload: config.supergraphReload ?? DEFAULT_SUPERGRAPH_RELOAD,
+        supergraphs: identity.supergraphs,
+        policy,
+        bundle: {
+          budget,
+          logger,
+          cacheBytes,
+          fetchEntities: entitiesFetchThrough((name) => operationSources.get(name)),
+        },
+        gatewayBase: { buildService, logger: apolloLogger },
+        logger,
+        onReload: (result) => metrics?.supergraphReloaded(result),
+      }),
+      (s) => s.close(),
+    );
+  } catch (error) {
+    await resources.close();
+    throw error;
+  }
+  const { versioned } = served;
+  const bundleOf = (schema: GraphQLSchema): SchemaBundle => {
+    const bundle = versioned.bundleOf(schema);
+    if (!bundle) throw gatewayError(ErrorCode.SERVICE_UNAVAILABLE, 'The service is temporarily unavailable.');
+    return bundle;
+  };
 
   const inputBounds = config.inputBounds ?? DEFAULT_INPUT_BOUNDS;
   const app = express();
   const httpServer = createHttpServer(config.httpServer ?? DEFAULT_HTTP_SERVER_TIMEOUTS, app);
   const server = new ApolloServer<GatewayContext>({
-    gateway: withCompletionErrors(mapPlannerLimitErrors(gateway), { logger: logger.child({ component: 'gateway' }) }),
+    gateway: withCompletionErrors(mapPlannerLimitErrors(versioned.gateway), {
+      logger: logger.child({ component: 'gateway' }),
+    }),
     logger: apolloLogger,
     // Apollo's switch is all or nothing; the introspection stage admits developers only and the introspection
     // plugin answers from the caller's visible schema.
@@ -317,8 +307,8 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     documentStore: documents.store,
     plugins: [
       documents.plugin,
-      createPipelinePlugin(stages),
-      createIntrospectionPlugin(visibleSchemas),
+      createPipelinePlugin((schema) => bundleOf(schema).stages),
+      createIntrospectionPlugin((schema) => bundleOf(schema).visibleSchemas),
       // A tenant's answer is never cacheable by anyone else (http.ts, noStore): no cache policy to compute.
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginLandingPageDisabled(),
@@ -341,13 +331,14 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   // Last opened, first closed: the drain plugin closes the HTTP server and lets in-flight requests finish before
   // the subgraph sockets, the budget, the APQ store and the control plane go.
   resources.add(server, (apollo) => apollo.stop());
+  served.started();
 
   const subgraphHealth = createSubgraphHealthMonitor({
     subgraphs: () => [...healthSources.keys()],
     probe: async (name) => {
       const dataSource = healthSources.get(name);
       if (!dataSource) throw new Error(`unknown subgraph ${name}`);
-      const [result] = await gateway.serviceHealthCheck({ [name]: { dataSource } });
+      const [result] = await versioned.front.serviceHealthCheck({ [name]: { dataSource } });
       if (result?.response.errors?.length) throw new Error(`${name} answered the health check with errors`);
     },
     breakerStates: () => breakers.states(),
@@ -361,7 +352,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     logger,
   });
   const readiness = createReadinessCheck({
-    supergraphLoaded: () => supergraphLoaded,
+    supergraphLoaded: () => versioned.loaded(),
     draining: shutdown.draining,
     pingControlPlane: () => identity.pingControlPlane(MAX_HEALTH_CHECK_TIMEOUT_MS),
     directoryWarm: () => identity.directory.warm(),
@@ -381,7 +372,12 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     ),
   );
   if (explorerManifest) app.use(explorerRouter(explorerManifest));
-  app.get('/schema.graphql', refuseCredentialsInUrl, authenticate, schemaDownload(gate, visibleSchemas));
+  app.get(
+    '/schema.graphql',
+    refuseCredentialsInUrl,
+    authenticate,
+    schemaDownload(() => versioned.current()),
+  );
   // A partner's own list of the operations its key may run (http/persisted-list.ts); API keys only, never cached.
   app.get(
     '/persisted-operations',

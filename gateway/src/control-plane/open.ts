@@ -14,6 +14,7 @@ import { DEFAULT_CONTROL_DB, isControlDbName } from '../config-common';
 import { ApiKeyRegistry } from '../credentials/api-keys';
 import { ManifestRegistry } from '../persisted/registry';
 import type { ChangePublisher } from '../tenants/changes';
+import { SupergraphRegistry } from '../supergraph/registry';
 import { TenantRegistry } from '../tenants/registry';
 
 export interface ControlPlaneOptions {
@@ -35,6 +36,8 @@ export interface ControlPlane {
   readonly tenants: TenantRegistry;
   readonly apiKeys: ApiKeyRegistry;
   readonly manifests: ManifestRegistry;
+  /** Published supergraphs (`tollgate supergraph publish`), which every gateway replica switches to. */
+  readonly supergraphs: SupergraphRegistry;
   /** Resolves when MongoDB answers a ping within `timeoutMs`, rejects otherwise (readiness, health.ts). */
   ping(timeoutMs: number): Promise<void>;
   /** Drops the whole control-plane database: for tests that made one of their own. */
@@ -68,6 +71,7 @@ export async function openControlPlane(options: ControlPlaneOptions): Promise<Co
     const tenants = new TenantRegistry(connection, options.changes);
     const apiKeys = new ApiKeyRegistry(connection, tenants, options.changes);
     const manifests = new ManifestRegistry(connection, tenants, options.changes);
+    const supergraphs = new SupergraphRegistry(connection, options.changes);
     const mode = options.indexes ?? 'create';
     await ensureIndexes(connection, mode);
     if (mode === 'create') await tenants.ensureDefaultPlans();
@@ -76,6 +80,7 @@ export async function openControlPlane(options: ControlPlaneOptions): Promise<Co
       tenants,
       apiKeys,
       manifests,
+      supergraphs,
       async ping(timeoutMs) {
         const db = connection.db;
         if (!db) throw new Error('control plane not connected');

@@ -11,7 +11,14 @@
  */
 import type { ApolloServerPlugin } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
-import { Kind, execute, type DocumentNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
+import {
+  Kind,
+  execute,
+  type DocumentNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
 import type { AuthorizationGate } from '../authz/gate';
 import { fragmentsOf } from '../document/fragments';
 import { ErrorCode, gatewayError } from '../errors';
@@ -170,12 +177,17 @@ function listNesting(document: DocumentNode, root: SelectionSetNode): number {
  * against the whole API schema. Runs after the pipeline has admitted the operation (`responseForOperation` follows
  * `didResolveOperation`).
  */
-export function createIntrospectionPlugin(schemas: VisibleSchemas): ApolloServerPlugin<GatewayContext> {
+export function createIntrospectionPlugin(
+  schemasFor: VisibleSchemas | ((schema: GraphQLSchema) => VisibleSchemas),
+): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart() {
       return {
-        async responseForOperation({ contextValue, document, operation, operationName, request }) {
+        async responseForOperation({ contextValue, document, operation, operationName, request, schema: served }) {
           if (introspectionIn(document, operation) !== 'introspection') return null;
+          // The visible schemas of the supergraph version the request was validated against (a hot swap may
+          // have happened since).
+          const schemas = typeof schemasFor === 'function' ? schemasFor(served) : schemasFor;
           const schema = await schemas.forCaller(contextValue.caller);
           const result = await execute({
             schema,

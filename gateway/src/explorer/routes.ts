@@ -77,10 +77,14 @@ export function explorerRouter(manifest: ExplorerManifest, dist = EXPLORER_DIST)
 }
 
 /** GET /schema.graphql, after authentication: the SDL of what the caller may call; developers only. */
-export function schemaDownload(gate: AuthorizationGate, schemas: VisibleSchemas): RequestHandler {
+export function schemaDownload(
+  served: () => { readonly gate: AuthorizationGate; readonly visibleSchemas: VisibleSchemas },
+): RequestHandler {
   return async (_req, res) => {
     const caller = requestStateOf(res)?.caller;
     if (!caller) throw new Error('schemaDownload runs after authentication');
+    // The supergraph version served now, taken once: a swap during this request does not mix two versions.
+    const { gate, visibleSchemas: schemas } = served();
     if (!(await gate.mayIntrospect(caller))) {
       res.status(403).json({
         errors: [{ message: 'Only developers may download the schema.', extensions: { code: ErrorCode.FORBIDDEN } }],

@@ -21,8 +21,8 @@ import { UNKNOWN_OPERATION, createTenantLabels, methodLabel, routeLabel } from '
 export interface GatewayMetricsOptions {
   /** Tenants with a label of their own, at most (`METRICS_MAX_TENANTS`); the rest are `other`. */
   maxTenants: number;
-  /** The loaded supergraph's id: a hash of its SDL. */
-  supergraphId: string;
+  /** The served supergraph's id, the SHA-256 of its SDL; read at each scrape (it changes on a hot swap). */
+  supergraphId: () => string;
   /** Read at each scrape. */
   caches: () => CacheStats[];
   budget: () => BudgetStats;
@@ -35,6 +35,8 @@ export interface GatewayMetrics {
   readonly fetches: SubgraphFetchMetrics;
   /** A request came in (`http_server_active_requests`). */
   requestStarted(): void;
+  /** A supergraph was offered for a hot swap (supergraph/reloader.ts): `applied`, `refused` or `failed`. */
+  supergraphReloaded(result: 'applied' | 'refused' | 'failed'): void;
   /** A request's answer went out, or its connection closed: records everything the request context says. */
   requestEnded(request: RequestContext, method: string, path: string, status: number, seconds: number): void;
 }
@@ -139,9 +141,19 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
     labelNames: ['supergraph_id'],
     registers,
     collect() {
-      this.set({ supergraph_id: options.supergraphId }, 1);
+      // One series: the version served now (the previous one's series goes with the swap).
+      this.reset();
+      this.set({ supergraph_id: options.supergraphId() }, 1);
     },
   });
+  const supergraphReloads = new Counter({
+    name: 'tollgate_supergraph_reload_total',
+    help: 'Supergraphs offered for a hot swap, by result (applied, refused, failed).',
+    labelNames: ['result'],
+    registers,
+  });
+  // Zero from the start, so a rate over the series exists before the first swap.
+  for (const result of ['applied', 'refused', 'failed']) supergraphReloads.inc({ result }, 0);
   new Counter({
     name: 'tollgate_cache_lookups_total',
     help: 'Lookups in each per-document cache, by result (hit, miss).',
@@ -236,6 +248,9 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
         if (!child) clientChildren.set(key, (child = clientDuration.labels(subgraph, code)));
         child.observe(seconds);
       },
+    },
+    supergraphReloaded(result) {
+      supergraphReloads.inc({ result });
     },
     requestStarted() {
       activeRequests.inc();

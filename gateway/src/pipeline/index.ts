@@ -5,8 +5,9 @@
  * credential in the URL, authentication (which takes the tenant snapshot), content type, body bounds, persisted
  * operations, document bounds. Apollo Server then parses and validates the operation, and in its
  * `didResolveOperation` — before the gateway plans or fetches anything — this runner awaits the stages in order
- * (server.ts lists them): operation kind → introspection → limits → authorize → cost → references. Apollo Server
- * runs the `didResolveOperation` hooks of all plugins concurrently, so the stages must not be separate plugins.
+ * (supergraph/bundle.ts lists them, per supergraph version): operation kind → introspection → limits → authorize →
+ * cost → references. Apollo Server runs the `didResolveOperation` hooks of all plugins concurrently, so the stages
+ * must not be separate plugins.
  *
  * A stage is `{ name, run(request) }`. `run` may refuse — throw a `gatewayError`, or call `refuse(request, error,
  * hook)` to be answered that way and still have its after-hook run — and may return an after-hook (Envelop's
@@ -18,7 +19,7 @@
  * request, so the runner allocates nothing per request but the after-hook list of a request that has one.
  */
 import type { ApolloServerPlugin, GraphQLRequestListener, GraphQLResponse } from '@apollo/server';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { ErrorCode, gatewayError } from '../errors';
 import type { AfterHook, GatewayContext, OperationRequest, RequestLog } from '../request';
 
@@ -51,10 +52,18 @@ export type OperationStage = Stage;
 type GraphQLResponseBody = GraphQLResponse['body'];
 type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
-export function createPipelinePlugin(stages: readonly Stage[]): ApolloServerPlugin<GatewayContext> {
+/**
+ * `stages`, or the stages of the supergraph version a request was validated against (supergraph/bundle.ts): Apollo
+ * Server hands every request the schema it validated it with, so a hot swap never gives a request the stages of a
+ * version other than its own.
+ */
+export type StagesFor = readonly Stage[] | ((schema: GraphQLSchema) => readonly Stage[]);
+
+export function createPipelinePlugin(stagesFor: StagesFor): ApolloServerPlugin<GatewayContext> {
   const listener: GraphQLRequestListener<GatewayContext> = {
     async didResolveOperation(requestContext) {
       const { contextValue, document, operation, operationName, queryHash, request } = requestContext;
+      const stages = typeof stagesFor === 'function' ? stagesFor(requestContext.schema) : stagesFor;
       if (operationName) contextValue.log.operationName = operationName;
       if (!operation) {
         throw gatewayError(

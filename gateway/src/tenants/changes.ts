@@ -14,9 +14,11 @@ export type ControlPlaneChange =
   | { kind: 'plan'; id: string }
   | { kind: 'apiKey'; id: string }
   /** A persisted-operation manifest of the tenant `id` was published or retired. */
-  | { kind: 'manifest'; id: string };
+  | { kind: 'manifest'; id: string }
+  /** A supergraph was published (supergraph/registry.ts): `id` is the version, the SHA-256 of its SDL. */
+  | { kind: 'supergraph'; id: string };
 
-const KINDS: ReadonlySet<string> = new Set(['tenant', 'plan', 'apiKey', 'manifest']);
+const KINDS: ReadonlySet<string> = new Set(['tenant', 'plan', 'apiKey', 'manifest', 'supergraph']);
 /** Ids of every kind are short slugs or base62; anything else on the channel is not ours. */
 const CHANGE_ID = /^[A-Za-z0-9-]{1,64}$/;
 
