@@ -170,7 +170,9 @@ describe('a rolling deploy of three gateway processes under load', () => {
       // The metrics listener on a port of its own: which supergraph each replica serves (tollgate_supergraph_info).
       METRICS_PORT: '0',
     };
-    proxy = await startRoundRobinProxy({ pollMs: POLL_MS });
+    // A probe may take 3 s (Kubernetes' timeoutSeconds: 3): a replica building a new supergraph's schema, on two cores
+    // shared with three gateways, can take over a second to answer, and slow is not unready.
+    proxy = await startRoundRobinProxy({ pollMs: POLL_MS, probeTimeoutMs: 3_000 });
     const started = await Promise.all(Array.from({ length: REPLICAS }, () => startReplica(gatewayEnv)));
     started.forEach((replica, i) => {
       const id = `gw${i}-v1`;
@@ -317,6 +319,7 @@ describe('a rolling deploy of three gateway processes under load', () => {
       retriedRefusedConnections: proxy.stats.retriedRefused,
       proxyErrors: proxy.stats.proxyErrors,
       backends: [...new Set(outcomes.map((o) => o.backend))].sort(),
+      rotation: proxy.stats.transitions,
     };
     console.log(`rolling deploy: ${JSON.stringify(summary)}`);
 

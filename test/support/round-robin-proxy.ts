@@ -3,7 +3,8 @@
  *
  * - round robin over the backends that are in rotation;
  * - a backend enters rotation only once its `/readyz` answered 200, and leaves it as soon as one poll fails
- *   (polled every `pollMs`, as the kubelet's readiness probe is; no `failureThreshold` grace, the strictest case);
+ *   (polled every `pollMs` after the previous poll ended, as the kubelet's readiness probe is; no
+ *   `failureThreshold` grace, the strictest case);
  * - retries nothing, except a connection that was refused before any byte was sent (`ECONNREFUSED` on connect): the
  *   request never reached anyone, so trying the next backend cannot apply anything twice. That is what a real load
  *   balancer does (Envoy's `connect-failure`, nginx's `proxy_next_upstream error`); a reset or a timeout after the
@@ -18,7 +19,7 @@ import { Agent, request } from 'undici';
 export interface RoundRobinProxyOptions {
   /** How often each backend's /readyz is polled. */
   pollMs: number;
-  /** How long one readiness poll may take before it counts as failed. */
+  /** How long one readiness poll may take before it counts as failed (Kubernetes' `timeoutSeconds`; 1 s). */
   probeTimeoutMs?: number;
 }
 
@@ -29,6 +30,8 @@ export interface ProxyStats {
   proxyErrors: number;
   /** Why, for a failing test's message. */
   errors: string[];
+  /** Every entry into and exit from rotation, with the probe's answer when it left. */
+  transitions: string[];
 }
 
 export interface RoundRobinProxy {
@@ -99,7 +102,7 @@ async function until(condition: () => boolean, what: string, timeoutMs: number):
 export async function startRoundRobinProxy(options: RoundRobinProxyOptions): Promise<RoundRobinProxy> {
   const probeTimeoutMs = options.probeTimeoutMs ?? 1_000;
   const backends = new Map<string, Backend>();
-  const stats: ProxyStats = { retriedRefused: 0, proxyErrors: 0, errors: [] };
+  const stats: ProxyStats = { retriedRefused: 0, proxyErrors: 0, errors: [], transitions: [] };
   const agent = new Agent({ keepAliveTimeout: 4_000, connections: 64 });
   let next = 0;
   let closed = false;
@@ -108,6 +111,7 @@ export async function startRoundRobinProxy(options: RoundRobinProxyOptions): Pro
 
   const poll = async (backend: Backend) => {
     let ready: boolean;
+    let why: string;
     try {
       const res = await request(`${backend.origin}/readyz`, {
         dispatcher: agent,
@@ -116,17 +120,24 @@ export async function startRoundRobinProxy(options: RoundRobinProxyOptions): Pro
       });
       await res.body.dump();
       ready = res.statusCode === 200;
-    } catch {
+      why = `status ${res.statusCode}`;
+    } catch (error) {
       ready = false;
+      why = (error as Error).message;
     }
     // Removed while the probe ran: stays removed.
-    if (backends.get(backend.id) === backend) backend.ready = ready;
+    if (backends.get(backend.id) !== backend) return;
+    if (backend.ready !== ready) stats.transitions.push(`${backend.id} ${ready ? 'in' : `out (${why})`}`);
+    backend.ready = ready;
   };
-  let polling: Promise<unknown> = Promise.resolve();
-  const poller = setInterval(() => {
-    // One round at a time: a slow probe does not pile up behind itself.
-    polling = polling.then(() => Promise.all([...backends.values()].map(poll)));
-  }, options.pollMs);
+  // Each backend is probed on its own schedule, one probe at a time: a slow one delays nobody else's.
+  const probeLoop = async (backend: Backend) => {
+    while (!closed && backends.get(backend.id) === backend) {
+      await poll(backend);
+      await new Promise((resolve) => setTimeout(resolve, options.pollMs));
+    }
+  };
+  const loops = new Set<Promise<void>>();
 
   const forward = async (req: IncomingMessage, res: ServerResponse, body: Buffer | undefined): Promise<void> => {
     const headers: Record<string, string> = {};
@@ -190,7 +201,10 @@ export async function startRoundRobinProxy(options: RoundRobinProxyOptions): Pro
     origin,
     stats,
     add(id, backendOrigin) {
-      backends.set(id, { id, origin: backendOrigin, ready: false });
+      const backend = { id, origin: backendOrigin, ready: false };
+      backends.set(id, backend);
+      const loop = probeLoop(backend).finally(() => loops.delete(loop));
+      loops.add(loop);
     },
     remove(id) {
       backends.delete(id);
@@ -203,8 +217,7 @@ export async function startRoundRobinProxy(options: RoundRobinProxyOptions): Pro
     async close() {
       if (closed) return;
       closed = true;
-      clearInterval(poller);
-      await polling.catch(() => undefined);
+      await Promise.all(loops);
       await new Promise((resolve) => server.close(resolve));
       server.closeAllConnections();
       await agent.close();
