@@ -7,6 +7,7 @@ import { openDatabase } from './kit/database';
 import { migrateSubgraphs } from './migrate';
 import { mintTestToken, testMongoUri, uniqueDbName } from './kit/testing';
 import { parseRunConfig } from './run-config';
+import { startBlackholeProxy } from '../test/support/blackhole-proxy';
 
 const KEY = randomBytes(32).toString('hex');
 
@@ -222,3 +223,80 @@ test('on SIGTERM run.ts fails /readyz at once, still serves for SHUTDOWN_DELAY_M
     await db.close();
   }
 });
+
+test('on SIGTERM run.ts lets a request waiting on its database finish after the listener closed, then exits 0', async () => {
+  // The request is held at the database (a proxy that stops forwarding), so it is in flight for as long as the test
+  // says: past the delay, past the listener's close. Then the database answers and so must the subgraph.
+  const dbName = uniqueDbName('run_inflight');
+  const delayMs = 800;
+  await migrateSubgraphs({ mongoUri: testMongoUri(), names: ['accounts'], dbNameFor: () => dbName });
+  const target = new URL(testMongoUri());
+  const database = await startBlackholeProxy({ host: target.hostname, port: Number(target.port) });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'run.ts'), 'accounts'], {
+    env: {
+      ...process.env,
+      PORT: '0',
+      MONGODB_URI: `mongodb://${database.address}/?directConnection=true`,
+      MONGODB_DB: dbName,
+      TOLLGATE_INTERNAL_KEY: KEY,
+      SHUTDOWN_DELAY_MS: String(delayMs),
+      SHUTDOWN_GRACE_MS: '10000',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Record<string, unknown>[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const listening = new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      const record = JSON.parse(line) as Record<string, unknown>;
+      lines.push(record);
+      if (record.msg === 'listening') resolve(record.url as string);
+    });
+    void exited.then((code) => reject(new Error(`run.ts exited with ${code}: ${JSON.stringify(lines)}`)));
+  });
+  try {
+    const url = await listening;
+    const healthz = url.replace(/\/graphql$/, '/healthz');
+    const query = '{ me { id } }';
+    const caller = { tenant: 'acme', principal: 'aaaaaaaaaaaaaaaaaaaaaaaa', roles: ['customer' as const] };
+    const token = mintTestToken(Buffer.from(KEY, 'hex'), 'accounts', query, caller);
+
+    database.blackhole();
+    const inFlight = fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [INTERNAL_TOKEN_HEADER]: token },
+      body: JSON.stringify({ query }),
+    });
+    let answered = false;
+    void inFlight.then(() => (answered = true));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(answered).toBe(false);
+
+    child.kill('SIGTERM');
+    // The listener closes after the delay: a new connection is refused while the request still waits.
+    for (;;) {
+      try {
+        await fetch(healthz);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      } catch {
+        break;
+      }
+    }
+    expect(answered).toBe(false);
+    database.forward();
+
+    const answer = await inFlight;
+    expect(answer.status).toBe(200);
+    // No such user in this tenant: `me` is null — what matters is that the database's answer reached the caller.
+    expect(await answer.json()).toEqual({ data: { me: null } });
+    expect(await exited).toBe(0);
+    expect(lines.map((line) => line.msg)).toEqual(['listening', 'stopping']);
+  } finally {
+    child.kill('SIGKILL');
+    database.forward();
+    await database.close();
+    const db = await openDatabase({ mongoUri: testMongoUri(), dbName });
+    await db.dropDatabase();
+    await db.close();
+  }
+}, 60_000);

@@ -128,9 +128,10 @@ describe.each([
     }
   });
 
-  it('migrates in a pre-install/pre-upgrade hook Job running a bundle the image has', () => {
+  it('migrates in a pre-install/pre-upgrade/pre-rollback hook Job running a bundle the image has', () => {
     const job = find(objects(), 'Job', 'tollgate-migrate');
-    expect(job.metadata.annotations?.['helm.sh/hook']).toBe('pre-install,pre-upgrade');
+    // pre-rollback too: the version rolled back to checks for the indexes it declares, so its migration runs first.
+    expect(job.metadata.annotations?.['helm.sh/hook']).toBe('pre-install,pre-upgrade,pre-rollback');
     const [container] = job.spec.template.spec.containers;
     expect(container.command).toEqual(['node', '--enable-source-maps', 'dist/tollgate.js', 'migrate']);
     expect(DEFAULT_BUNDLES.map((b) => `dist/${b.out}.js`)).toContain(container.command[2]);

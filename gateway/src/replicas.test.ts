@@ -4,17 +4,16 @@
  * by both within 5 s, and a persisted-operation manifest published or retired on the control plane is served or
  * refused by both within 5 s.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { SUBGRAPH_NAMES } from '../../subgraphs/catalog';
 import { DEFAULT_SUPERGRAPH_PATH } from './config';
 import { byId, testManifest } from './testing/manifests';
 import { createTestIssuer, type TestIssuer } from './testing/jwt';
 import { openTestControlPlane, writeTrustedIssuersFile } from './testing/platform';
 import type { ChangePublisher } from './tenants/changes';
 import type { ControlPlane } from './control-plane/open';
+import { startReplica, stopReplica, unreachableSubgraphUrls, type Replica } from './testing/replicas';
 
 const ROOT = join(__dirname, '..', '..');
 // The replicas serve Tollgate's own supergraph; `__typename` is answered by the gateway itself, so what is tested
@@ -26,40 +25,6 @@ const PROMISE_MS = 5_000;
 const PING = 'query Ping {\n  __typename\n}';
 const PING_BY_ID = JSON.stringify(byId(PING));
 const pingManifest = () => testManifest(DEFAULT_SUPERGRAPH_PATH, PING);
-
-interface Replica {
-  url: string;
-  child: ChildProcess;
-}
-
-function startReplica(env: Record<string, string>): Promise<Replica> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'gateway/src/main.ts')], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    const lines: string[] = [];
-    const timer = setTimeout(() => reject(new Error(`the gateway did not start:\n${lines.join('\n')}`)), 60_000);
-    child.once('exit', (code) => reject(new Error(`the gateway exited with ${code}:\n${lines.join('\n')}`)));
-    createInterface({ input: child.stderr! }).on('line', (line) => {
-      lines.push(line);
-      const record = JSON.parse(line) as { msg?: string; url?: string };
-      if (record.msg === 'gateway listening' && record.url) {
-        clearTimeout(timer);
-        resolve({ url: record.url, child });
-      }
-    });
-  });
-}
-
-function stopReplica(replica: Replica | undefined): Promise<void> {
-  if (!replica || replica.child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    replica.child.once('exit', () => resolve());
-    replica.child.kill('SIGTERM');
-  });
-}
 
 async function ask(
   replica: Replica,
@@ -132,9 +97,7 @@ describe('two gateway replicas', () => {
       CONTROL_DB: controlPlane.dbName,
       REDIS_URL: process.env.TEST_REDIS_URL ?? '',
     };
-    const urls = Object.fromEntries(
-      SUBGRAPH_NAMES.map((name) => [`${name.toUpperCase()}_URL`, 'http://127.0.0.1:9/graphql']),
-    );
+    const urls = unreachableSubgraphUrls();
     const env = {
       ...controlEnv,
       ...urls,

@@ -3,12 +3,8 @@
  * given `REDIS_URL=redis+cluster://…` share one tenant budget, see each other's APQ registrations, and both refuse a
  * revoked key within 5 s; a change announced through any node reaches a subscriber connected to another.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import Redis from 'ioredis';
-import { SUBGRAPH_NAMES } from '../../../subgraphs/catalog';
 import { createLogger } from '../../../common/logger';
 import { createTestIssuer, type TestIssuer } from '../testing/jwt';
 import { writeTrustedIssuersFile } from '../testing/platform';
@@ -26,46 +22,10 @@ import { budgetKey } from '../budget/keys';
 import { DEFAULT_SUPERGRAPH_PATH } from '../config';
 import { byId, testManifest } from '../testing/manifests';
 import { closeRedisClient, createRedisClient, parseRedisUrl } from './connect';
+import { startReplica, stopReplica, unreachableSubgraphUrls, type Replica } from '../testing/replicas';
 
-const ROOT = join(__dirname, '..', '..', '..');
 const BUDGET_CAPACITY = 5;
 const PROMISE_MS = 5_000;
-
-interface Replica {
-  url: string;
-  child: ChildProcess;
-  /** Every log line, for the failure message of a test. */
-  logs: string[];
-}
-
-function startReplica(env: Record<string, string>): Promise<Replica> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'gateway/src/main.ts')], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    const lines: string[] = [];
-    const timer = setTimeout(() => reject(new Error(`the gateway did not start:\n${lines.join('\n')}`)), 60_000);
-    child.once('exit', (code) => reject(new Error(`the gateway exited with ${code}:\n${lines.join('\n')}`)));
-    createInterface({ input: child.stderr! }).on('line', (line) => {
-      lines.push(line);
-      const record = JSON.parse(line) as { msg?: string; url?: string };
-      if (record.msg === 'gateway listening' && record.url) {
-        clearTimeout(timer);
-        resolve({ url: record.url, child, logs: lines });
-      }
-    });
-  });
-}
-
-function stopReplica(replica: Replica | undefined): Promise<void> {
-  if (!replica || replica.child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    replica.child.once('exit', () => resolve());
-    replica.child.kill('SIGTERM');
-  });
-}
 
 interface Answer {
   status: number;
@@ -219,9 +179,7 @@ describe('on a 3-master Redis Cluster', () => {
       await controlPlane.tenants.updatePlan('enterprise', {
         limits: { budget: { capacity: BUDGET_CAPACITY, restoreRate: 0.001 } },
       });
-      const urls = Object.fromEntries(
-        SUBGRAPH_NAMES.map((name) => [`${name.toUpperCase()}_URL`, 'http://127.0.0.1:9/graphql']),
-      );
+      const urls = unreachableSubgraphUrls();
       const env = {
         ...urls,
         MONGODB_URI: process.env.TEST_MONGODB_URI ?? '',
