@@ -19,6 +19,8 @@ const UNSHARDED: Record<string, string> = {
   Plan: 'a few documents shared by every tenant',
   // Looked up by key id (`_id`) on every API-key request before the tenant is known.
   ApiKey: 'looked up by its _id (the key id) before the tenant is known; small',
+  // Published supergraph versions: a few documents for the whole platform, keyed by the SDL's hash.
+  Supergraph: 'a few versions shared by every tenant; _id is the SDL hash',
 };
 
 type IndexSpec = [Record<string, unknown>, Record<string, unknown>];
@@ -75,7 +77,14 @@ describe('control-plane models', () => {
   });
 
   it('prefix every unique index with tenantId, or are documented as unsharded with a reason', () => {
-    expect(models.map((m) => m.modelName).sort()).toEqual(['ApiKey', 'PersistedManifest', 'Plan', 'Tenant']);
+    expect(models.map((m) => m.modelName).sort()).toEqual([
+      'ApiKey',
+      'PersistedManifest',
+      'Plan',
+      'Supergraph',
+      'Tenant',
+      'Usage',
+    ]);
     for (const model of models) {
       const unprefixed = uniqueIndexes(model).filter(([fields]) => Object.keys(fields)[0] !== TENANT_PATH);
       if (unprefixed.length > 0 || !model.schema.path(TENANT_PATH)) {

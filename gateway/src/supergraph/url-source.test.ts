@@ -100,11 +100,12 @@ describe('the SUPERGRAPH_URL source', () => {
   });
 
   it('refuses to start when the URL cannot be loaded, or answers more than the bound', async () => {
+    // Generous timeouts: these cases are about the answer, not the deadline, and a loaded machine is slow.
     served = { status: 404, body: 'no' };
-    await expect(start(() => undefined)).rejects.toThrow(
+    await expect(start(() => undefined, 10_000)).rejects.toThrow(
       'cannot load the supergraph from SUPERGRAPH_URL: the supergraph URL answered 404',
     );
     served = { status: 200, body: 'x'.repeat(MAX_SUPERGRAPH_BYTES + 1) };
-    await expect(start(() => undefined)).rejects.toThrow(/larger than/);
+    await expect(start(() => undefined, 10_000)).rejects.toThrow(/larger than/);
   });
 });

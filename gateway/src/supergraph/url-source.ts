@@ -123,6 +123,9 @@ async function readBounded(response: Response): Promise<string> {
 /** The URL may carry a token in its query: errors are described without it. */
 function describe(error: unknown): string {
   if (error instanceof SupergraphFetchError) return error.message;
-  if (error instanceof Error && error.name === 'TimeoutError') return 'timed out';
-  return error instanceof Error ? error.name : 'failed';
+  // fetch's errors (undici's DOMException, TypeError) may come from another realm, where `instanceof Error` fails
+  // (jest's test environment): read the name as a property.
+  const name = typeof error === 'object' && error !== null ? (error as { name?: unknown }).name : undefined;
+  if (name === 'TimeoutError') return 'timed out';
+  return typeof name === 'string' ? name : 'failed';
 }
