@@ -33,6 +33,8 @@ export interface ApqStore {
 export interface ApqStoreOptions {
   redisUrl: string;
   logger: Logger;
+  /** How long one Redis command may take before the lookup misses (default 100 ms: a request never waits on it). */
+  commandTimeoutMs?: number;
 }
 
 export function createApqStore(options: ApqStoreOptions): ApqStore {
@@ -41,7 +43,7 @@ export function createApqStore(options: ApqStoreOptions): ApqStore {
   const redis = createRedisClient(options.redisUrl, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
-    commandTimeoutMs: 100,
+    commandTimeoutMs: options.commandTimeoutMs ?? 100,
     connectTimeoutMs: 1_000,
     retryStrategy: (times) => Math.min(times * 50, 2_000),
   });
