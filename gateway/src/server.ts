@@ -18,7 +18,6 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import express from 'express';
 import type { GraphQLSchema } from 'graphql';
 import { DEFAULT_HTTP_SERVER_TIMEOUTS, createHttpServer } from '../../common/http-server-timeouts';
-import type { Tracing } from '../../common/tracing/setup';
 import { loadInternalSecret } from './internal-secret';
 import { deriveSubgraphKey } from '../../common/internal-token';
 import { createLogger } from '../../common/logger';
