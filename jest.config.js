@@ -71,6 +71,7 @@ const UNIT_TESTS = [
   'gateway/src/upstream/planner-errors.test.ts',
   'schema/operations/codegen-clients.test.ts',
   'subgraphs/kit/pagination.test.ts',
+  'subgraphs/kit/placement.test.ts',
   'subgraphs/kit/serialize.test.ts',
   'test/prerequisites.test.ts',
   'test/regexp-lint.test.ts',

@@ -66,9 +66,7 @@ function isPlacementClaim(value: unknown): value is PlacementClaim {
   if (typeof value !== 'object' || value === null) return false;
   const { tier, epoch } = value as Record<string, unknown>;
   return (
-    (PLACEMENT_TIERS as readonly unknown[]).includes(tier) &&
-    Number.isSafeInteger(epoch) &&
-    (epoch as number) >= 0
+    (PLACEMENT_TIERS as readonly unknown[]).includes(tier) && Number.isSafeInteger(epoch) && (epoch as number) >= 0
   );
 }
 
