@@ -16,11 +16,12 @@
  * Every step is idempotent and the phase is in the control plane: an interrupted move resumes where it stopped
  * when the same command is run again; a move whose tenant is already on the tier only removes leftovers.
  */
-import type { Connection } from 'mongoose';
+import mongoose, { type Connection } from 'mongoose';
 import { DEFAULT_TOKEN_TTL_MS } from '../common/internal-token';
 import type { TenantRegistry } from '../gateway/src/tenants/registry';
 import { DEFAULT_CONTROL_PLANE_TTL_MS } from '../gateway/src/tenants/refreshing-cache';
-import type { IsolationTier } from '../gateway/src/tenants/tenant';
+import { ISOLATION_TIERS, type IsolationTier } from '../gateway/src/tenants/tenant';
+import { defaultDbName } from '../subgraphs/kit/database';
 import type { SubgraphName } from '../subgraphs/catalog';
 import { migrateSilo } from '../subgraphs/migrate';
 import {
@@ -30,6 +31,8 @@ import {
   summaryDifferences,
   type CollectionSummary,
 } from '../subgraphs/move';
+import { duration, oneOf, positiveInteger, required, string, type Command } from './command';
+import { databases } from './migrate';
 
 /** Long enough for every gateway to hear of a change and for every mutation admitted before it to end. */
 export const DEFAULT_MOVE_SETTLE_MS = DEFAULT_CONTROL_PLANE_TTL_MS + DEFAULT_TOKEN_TTL_MS;
@@ -122,3 +125,50 @@ export async function moveTenant(options: MoveTenantOptions): Promise<MoveReport
   step(`removed ${removed} documents from ${from}`);
   return { tenant: tenantId, from, to, verified, copied, removed, placementEpoch: tenant.placementEpoch };
 }
+
+export const TENANT_MOVE_COMMANDS: Record<string, Command> = {
+  'tenant move': {
+    usage: `tenant move <id> --tier ${ISOLATION_TIERS.join('|')} [--db <subgraph>=<database>,…] [--settle <duration>] [--batch-size <n>]`,
+    summary:
+      "Moves a tenant's documents between the shared databases and its own: writes refused (503 + Retry-After) meanwhile, copy, verify counts and checksums, switch every gateway, remove the old copy. Run again to resume an interrupted move.",
+    options: {
+      tier: { type: 'string' },
+      db: { type: 'string' },
+      settle: { type: 'string' },
+      'batch-size': { type: 'string' },
+    },
+    positionals: ['id'],
+    async run({ values, positionals, config, controlPlane, print, io }) {
+      const to = oneOf(required(values, 'tier'), ISOLATION_TIERS, '--tier');
+      const dbs = databases(string(values, 'db'));
+      const settle = string(values, 'settle');
+      const batchSize = string(values, 'batch-size');
+      const { mongoUri } = config().controlPlane;
+      const registry = await controlPlane();
+      const connection = await mongoose.createConnection(mongoUri).asPromise();
+      try {
+        const report = await moveTenant({
+          tenants: registry.tenants,
+          connection,
+          mongoUri,
+          tenantId: positionals[0]!,
+          to,
+          dbNameFor: (name) => dbs[name] ?? defaultDbName(name),
+          ...(settle === undefined ? {} : { settleMs: duration(settle, '--settle') }),
+          ...(batchSize === undefined ? {} : { batchSize: positiveInteger(batchSize, '--batch-size') }),
+          onStep: (message) => io.stderr(`${message}\n`),
+        });
+        print(report, () =>
+          [
+            `Moved tenant ${report.tenant} to ${report.to} (placement epoch ${report.placementEpoch}).`,
+            ...report.verified.map(
+              (s) => `  ${s.subgraph}.${s.collection}: ${s.count} documents, sha256 ${s.checksum}`,
+            ),
+          ].join('\n'),
+        );
+      } finally {
+        await connection.close();
+      }
+    },
+  },
+};
