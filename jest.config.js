@@ -58,6 +58,7 @@ const UNIT_TESTS = [
   'gateway/src/pipeline/limits-cost.test.ts',
   'gateway/src/pipeline/limits.test.ts',
   'gateway/src/pipeline/operation-kind.test.ts',
+  'gateway/src/pipeline/moving.test.ts',
   'gateway/src/pipeline/runner.test.ts',
   'gateway/src/references/check.test.ts',
   'gateway/src/references/plan.test.ts',
