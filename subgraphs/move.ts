@@ -7,7 +7,7 @@
  * It reads and writes with the driver, below the tenant plugin (which serves requests in a tenant scope): every
  * filter here pins `tenantId` itself, and a silo database is dropped only by its own name.
  *
- * Bounded memory whatever the tenant's size: documents move in batches of `batchSize`, read by `_id` ranges.
+ * Bounded memory whatever the tenant's size: documents move in batches of `batchSize` (the read cursor's batch too).
  * Idempotent: a copy first deletes whatever an interrupted earlier copy left in the target, so a rerun starts clean.
  */
 import { createHash } from 'node:crypto';
@@ -72,24 +72,34 @@ function batchSizeOf(options: TenantDataOptions): number {
   return size;
 }
 
-/** The tenant's documents of one collection, `_id` ascending, one bounded batch at a time. */
+/**
+ * The tenant's documents of one collection, `_id` ascending, one bounded batch at a time. One cursor whose
+ * batches the driver fetches with getMore: a query per batch by `_id` range would make FerretDB sort the tenant's
+ * documents again for every batch (measured here: 61 s instead of 6.4 s to copy 20,000 documents).
+ */
 async function* batches(
   options: TenantDataOptions,
   name: SubgraphName,
   tier: Tier,
   collection: string,
 ): AsyncGenerator<Record<string, unknown>[]> {
-  const source = collectionOf(options, name, tier, collection);
   const size = batchSizeOf(options);
-  let after: mongoose.mongo.Document['_id'];
-  for (;;) {
-    const filter: mongoose.mongo.Filter<mongoose.mongo.Document> =
-      after === undefined ? { tenantId: options.tenantId } : { tenantId: options.tenantId, _id: { $gt: after } };
-    const batch = await source.find(filter).sort({ _id: 1 }).limit(size).toArray();
-    if (batch.length === 0) return;
-    yield batch;
-    if (batch.length < size) return;
-    after = batch[batch.length - 1]!._id as mongoose.mongo.Document['_id'];
+  const cursor = collectionOf(options, name, tier, collection)
+    .find({ tenantId: options.tenantId })
+    .sort({ _id: 1 })
+    .batchSize(size);
+  try {
+    let batch: Record<string, unknown>[] = [];
+    for await (const doc of cursor) {
+      batch.push(doc);
+      if (batch.length === size) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length > 0) yield batch;
+  } finally {
+    await cursor.close();
   }
 }
 

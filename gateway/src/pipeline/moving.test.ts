@@ -20,8 +20,7 @@ const TENANT: TenantRecord = {
 };
 const MOVING: TenantRecord = { ...TENANT, move: { from: 'pooled', to: 'silo', phase: 'blocking' } };
 
-const run = (query: string, tenant: TenantRecord) =>
-  tenantMoving.run({ ...resolvedOperation(query, CALLER), tenant });
+const run = (query: string, tenant: TenantRecord) => tenantMoving.run({ ...resolvedOperation(query, CALLER), tenant });
 
 describe('tenant-moving stage', () => {
   it('lets everything through for a tenant that is not moving', () => {
