@@ -28,6 +28,7 @@ import { MIGRATE_COMMANDS } from './migrate';
 import { PLAN_COMMANDS } from './plan';
 import { SUPERGRAPH_COMMANDS } from './supergraph';
 import { TENANT_COMMANDS } from './tenant';
+import { TENANT_MOVE_COMMANDS } from './tenant-move';
 import { TOKEN_COMMANDS } from './token-command';
 import { USAGE_COMMANDS } from './usage';
 import { closest } from './suggest';
@@ -44,6 +45,7 @@ REDIS_URL (default ${DEFAULT_REDIS_URL}, where running gateways hear about chang
 /** In the order `--help` lists them. */
 const COMMANDS: Record<string, Command> = {
   ...TENANT_COMMANDS,
+  ...TENANT_MOVE_COMMANDS,
   ...PLAN_COMMANDS,
   ...KEY_COMMANDS,
   ...MANIFEST_COMMANDS,

@@ -7,7 +7,7 @@
 import { openControlPlane } from '../gateway/src/control-plane/open';
 import { SUBGRAPH_NAMES, isSubgraphName, type SubgraphName } from '../subgraphs/catalog';
 import { defaultDbName } from '../subgraphs/kit/database';
-import { migrateSubgraphs } from '../subgraphs/migrate';
+import { migrateSilo, migrateSubgraphs } from '../subgraphs/migrate';
 import { openAuditStore } from './audit-record';
 import { UsageError, list, string, type Command } from './command';
 
@@ -16,7 +16,7 @@ const TARGETS = [CONTROL_PLANE, ...SUBGRAPH_NAMES];
 const DB_NAME = /^[A-Za-z0-9_-]{1,63}$/;
 
 /** `--db accounts=shop_accounts,reviews=shop_reviews`: a subgraph's database when its MONGODB_DB is not the default. */
-function databases(value: string | undefined): Partial<Record<SubgraphName, string>> {
+export function databases(value: string | undefined): Partial<Record<SubgraphName, string>> {
   const result: Partial<Record<SubgraphName, string>> = {};
   for (const entry of list(value ?? '')) {
     const [name, db] = entry.split('=');
@@ -34,7 +34,7 @@ export const MIGRATE_COMMANDS: Record<string, Command> = {
     summary:
       "Creates the control plane's and every subgraph's indexes (dropping those no longer declared) and the built-in plans. Run before every start of a new version; runtime processes refuse to start without it.",
     options: { only: { type: 'string' }, db: { type: 'string' } },
-    async run({ values, config, print, io: { env } }) {
+    async run({ values, config, controlPlane, print, io: { env } }) {
       const only = string(values, 'only');
       const targets = only === undefined ? TARGETS : list(only);
       const unknown = targets.filter((t) => !TARGETS.includes(t));
@@ -59,6 +59,20 @@ export const MIGRATE_COMMANDS: Record<string, Command> = {
         dbNameFor: (name) => dbs[name] ?? defaultDbName(name),
         onMigrated: (name, database) => migrated.push({ target: name, database }),
       });
+      // Every silo tenant's own databases (subgraphs/kit/placement.ts), for the subgraphs migrated.
+      const subgraphs = SUBGRAPH_NAMES.filter((name) => targets.includes(name));
+      if (subgraphs.length > 0) {
+        const silos = (await (await controlPlane()).tenants.listTenants()).filter((t) => t.isolation === 'silo');
+        for (const tenant of silos) {
+          await migrateSilo({
+            mongoUri: settings.mongoUri,
+            tenantId: tenant.id,
+            names: subgraphs,
+            dbNameFor: (name) => dbs[name] ?? defaultDbName(name),
+            onMigrated: (name, database) => migrated.push({ target: `${name} (silo ${tenant.id})`, database }),
+          });
+        }
+      }
       print(migrated, () => migrated.map((m) => `migrated ${m.target} (${m.database})`).join('\n'));
     },
   },

@@ -1,13 +1,17 @@
 /** `tollgate tenant …`: create, list, show and change tenants; suspend and resume them. */
+import { defaultDbName } from '../subgraphs/kit/database';
+import { migrateSilo } from '../subgraphs/migrate';
 import {
   AUTHZ_MODES,
   COST_MODES,
+  ISOLATION_TIERS,
   SAFELIST_MODES,
   type TenantRecord,
   type TenantSettings,
 } from '../gateway/src/tenants/tenant';
 import { UsageError, list, oneOf, required, string, table, type Command, type Options, type Values } from './command';
 import { requirePlan } from './known';
+import { databases } from './migrate';
 
 const TENANT_SETTING_OPTIONS: Options = {
   name: { type: 'string' },
@@ -79,21 +83,40 @@ function auditSettings(settings: Record<string, unknown>): Record<string, string
 
 export const TENANT_COMMANDS: Record<string, Command> = {
   'tenant create': {
-    usage: `tenant create <id> --name <name> [--plan <plan>] ${TENANT_SETTINGS_USAGE}`,
+    usage: `tenant create <id> --name <name> [--plan <plan>] [--isolation ${ISOLATION_TIERS.join('|')}] [--db <subgraph>=<database>,…]
+      ${TENANT_SETTINGS_USAGE}`,
     summary:
-      'Creates a tenant (active, plan free unless --plan, no origins, authz reject, cost enforce, safelist off).',
-    options: { ...TENANT_SETTING_OPTIONS, plan: { type: 'string' } },
+      'Creates a tenant (active, pooled, plan free unless --plan, no origins, authz reject, cost enforce, safelist off). A silo tenant gets its own database in every subgraph, migrated here (--db names the shared ones, as for migrate).',
+    options: {
+      ...TENANT_SETTING_OPTIONS,
+      plan: { type: 'string' },
+      isolation: { type: 'string' },
+      db: { type: 'string' },
+    },
     positionals: ['id'],
-    async run({ values, positionals, controlPlane, print, audit }) {
+    async run({ values, positionals, config, controlPlane, print, audit }) {
       const settings = tenantSettings(values);
       const plan = string(values, 'plan');
+      const isolationOption = string(values, 'isolation');
+      const isolation =
+        isolationOption === undefined ? undefined : oneOf(isolationOption, ISOLATION_TIERS, '--isolation');
+      const dbs = databases(string(values, 'db'));
       const registry = await controlPlane();
       if (plan !== undefined) await requirePlan(registry, plan);
+      // A silo tenant's databases exist with their indexes before the gateways can route a request to them
+      // (running subgraphs only verify indexes); migrating them again later is harmless.
+      if (isolation === 'silo')
+        await migrateSilo({
+          mongoUri: config().controlPlane.mongoUri,
+          tenantId: positionals[0]!,
+          dbNameFor: (name) => dbs[name] ?? defaultDbName(name),
+        });
       const tenant = await registry.tenants.createTenant({
         ...settings,
         id: positionals[0]!,
         name: required(values, 'name'),
         plan,
+        ...(isolation ? { isolation } : {}),
       });
       audit(tenant.id, { name: tenant.name, plan: tenant.plan.id });
       print(tenant, () => `Created tenant ${tenant.id}.\n${describeTenant(tenant)}`);

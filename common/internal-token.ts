@@ -48,6 +48,26 @@ export interface InternalClaims {
    * for tokens of gateways that predate it: the subgraph then applies its own maximum.
    */
   dl?: number;
+  /**
+   * `op` only: where the tenant's documents live (`pooled` or `silo`, subgraphs/kit/placement.ts) and the placement
+   * epoch the gateway read it at. From the gateway's tenant snapshot, never from client input; inside the MAC.
+   * Absent from tokens of gateways that predate tiers: the subgraph then serves the tenant pooled.
+   */
+  plc?: PlacementClaim;
+}
+
+export const PLACEMENT_TIERS = ['pooled', 'silo'] as const;
+export interface PlacementClaim {
+  tier: (typeof PLACEMENT_TIERS)[number];
+  epoch: number;
+}
+
+function isPlacementClaim(value: unknown): value is PlacementClaim {
+  if (typeof value !== 'object' || value === null) return false;
+  const { tier, epoch } = value as Record<string, unknown>;
+  return (
+    (PLACEMENT_TIERS as readonly unknown[]).includes(tier) && Number.isSafeInteger(epoch) && (epoch as number) >= 0
+  );
 }
 
 export type InternalTokenFailure =
@@ -132,6 +152,7 @@ function isClaims(value: unknown): value is InternalClaims {
     Number.isSafeInteger(c.iat) &&
     Number.isSafeInteger(c.exp) &&
     (c.dl === undefined ||
-      (Number.isSafeInteger(c.dl) && (c.dl as number) > (c.iat as number) && (c.dl as number) <= (c.exp as number)))
+      (Number.isSafeInteger(c.dl) && (c.dl as number) > (c.iat as number) && (c.dl as number) <= (c.exp as number))) &&
+    (c.plc === undefined || (c.kind === 'op' && isPlacementClaim(c.plc)))
   );
 }

@@ -10,8 +10,9 @@ import { createInventoryModels } from './inventory/models';
 import { createProductsModels } from './products/models';
 import { createReviewsModels } from './reviews/models';
 import { defaultDbName, openDatabase, registerModels } from './kit/database';
+import { siloDbName } from './kit/placement';
 
-const MODELS: Record<SubgraphName, (connection: Connection) => unknown> = {
+export const MODELS: Record<SubgraphName, (connection: Connection) => unknown> = {
   accounts: createAccountsModels,
   inventory: createInventoryModels,
   products: createProductsModels,
@@ -40,4 +41,18 @@ export async function migrateSubgraphs(options: MigrateSubgraphsOptions): Promis
     }
     options.onMigrated?.(name, dbName);
   }
+}
+
+export interface MigrateSiloOptions extends MigrateSubgraphsOptions {
+  /** The silo tenant whose databases (one per subgraph, kit/placement.ts) get their collections and indexes. */
+  tenantId: string;
+}
+
+/**
+ * A silo tenant's databases, migrated like the shared ones: run when a silo tenant is created, before a move to
+ * silo copies anything, and by `tollgate migrate` for every silo tenant (a running subgraph only verifies).
+ */
+export function migrateSilo(options: MigrateSiloOptions): Promise<void> {
+  const base = options.dbNameFor ?? defaultDbName;
+  return migrateSubgraphs({ ...options, dbNameFor: (name) => siloDbName(base(name), options.tenantId) });
 }

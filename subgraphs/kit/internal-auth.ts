@@ -158,6 +158,7 @@ export function internalAuth(options: InternalAuthOptions): InternalAuth {
       roles: claims.roles.filter(isRole),
       requestId,
       deadline,
+      ...(claims.plc ? { placement: claims.plc } : {}),
     };
     // Everything downstream — Apollo Server, resolvers, DataLoader batches, mongoose — runs inside this call.
     runInScope(scope, () => {

@@ -8,6 +8,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { isTenantId, type Role } from '../../common/ids';
+import type { PlacementClaim } from '../../common/internal-token';
 
 export interface RequestScope {
   readonly tenantId: string;
@@ -20,6 +21,8 @@ export interface RequestScope {
    * nothing starts after it. Absent for work outside a gateway request (seeding, tests).
    */
   readonly deadline?: number;
+  /** Where the tenant's documents live, from the gateway's signed context (kit/placement.ts); absent: pooled. */
+  readonly placement?: PlacementClaim;
 }
 
 /** Thrown when tenant data is touched outside a verified request; the message never carries data. */
@@ -43,6 +46,9 @@ export function runInScope<T>(scope: RequestScope, fn: () => T): T {
     roles: Object.freeze([...scope.roles]),
     requestId: scope.requestId,
     ...(scope.deadline === undefined ? {} : { deadline: scope.deadline }),
+    ...(scope.placement === undefined
+      ? {}
+      : { placement: Object.freeze({ tier: scope.placement.tier, epoch: scope.placement.epoch }) }),
   });
   return storage.run(frozen, fn);
 }

@@ -39,6 +39,7 @@ import { isClientErrorCode } from './errors';
 import { internalAuth, verifiedRequest } from './internal-auth';
 import { DEFAULT_LOADER_OPTIONS, type ConnectionLoaderMode, type LoaderOptions } from './loaders';
 import { protectSchema, type PermissionRules } from './permissions';
+import { DEFAULT_MAX_SILOS, POOLED_PLACEMENT, StalePlacementError, createPlacements } from './placement';
 import type { RequestScope } from './scope';
 
 /** What every resolver and rule of a subgraph receives. */
@@ -115,6 +116,8 @@ export interface SubgraphOptions {
    * gateway's trace context, MongoDB command spans below it (kit/tracing.ts). Absent, no span is made.
    */
   tracer?: Tracer;
+  /** How many silo databases keep their models compiled (kit/placement.ts); DEFAULT_MAX_SILOS when absent. */
+  maxSilos?: number;
 }
 
 export interface RunningSubgraph {
@@ -225,6 +228,15 @@ export async function startSubgraph<TModels, TLoaders>(
   let metricsListener: MetricsListener | undefined;
   try {
     const models = await registerModels(connection, (c) => definition.models(c), options.indexes ?? 'create');
+    const placements = createPlacements({
+      connection,
+      pooled: models,
+      build: (c) => definition.models(c),
+      indexes: options.indexes ?? 'create',
+      maxSilos: options.maxSilos ?? DEFAULT_MAX_SILOS,
+    });
+    // The models each verified request is served by: its tenant's placement (pooled or silo), set by `place`.
+    const placed = new WeakMap<express.Request, TModels>();
     // The generated resolver types checked the map against the schema; this is the same map under Apollo's type.
     const resolvers = definition.resolvers as GraphQLResolverMap<unknown>;
     const schema = protectSchema(
@@ -298,6 +310,38 @@ export async function startSubgraph<TModels, TLoaders>(
       return stopping;
     };
     const shutdown = createShutdown({ delayMs: (options.shutdown ?? DEFAULT_SHUTDOWN).delayMs, stop });
+    /**
+     * After the token: picks the models of the tenant's placement, and refuses a placement older than one already
+     * served here (a gateway replica behind a `tenant move` switch) or one whose database cannot be reached — both
+     * 503, which the gateway answers as SERVICE_UNAVAILABLE, with nothing run.
+     */
+    const place: RequestHandler = (req, res, next) => {
+      const verified = verifiedRequest(req);
+      if (verified?.kind !== 'op') return next();
+      const { tenantId, placement = POOLED_PLACEMENT } = verified.scope;
+      try {
+        placements.admit(tenantId, placement);
+      } catch (error) {
+        if (!(error instanceof StalePlacementError)) throw error;
+        logger.warn('stale tenant placement refused', { requestId: verified.requestId, tenant: tenantId });
+        return void res.status(503).json(errorBody(serviceUnavailable().message, SERVICE_UNAVAILABLE));
+      }
+      // The continuation runs in the request's tenant scope: AsyncLocalStorage follows the promise.
+      placements.modelsFor(tenantId, placement).then(
+        (placedModels) => {
+          placed.set(req, placedModels);
+          next();
+        },
+        (error: unknown) => {
+          logger.warn('tenant placement unavailable', {
+            requestId: verified.requestId,
+            tenant: tenantId,
+            cause: error instanceof Error ? error.name : 'unknown',
+          });
+          res.status(503).json(errorBody(serviceUnavailable().message, SERVICE_UNAVAILABLE));
+        },
+      );
+    };
     const app = express();
     app.disable('x-powered-by');
     app.use(shutdown.closeConnectionsWhileDraining);
@@ -321,6 +365,7 @@ export async function startSubgraph<TModels, TLoaders>(
       requireJson,
       express.json({ limit: BODY_LIMIT }),
       auth.verify,
+      place,
       graphqlHandler(server, async ({ req }): Promise<Context> => {
         const verified = verifiedRequest(req);
         // Unreachable: the auth middleware ends every request it does not verify.
@@ -330,8 +375,8 @@ export async function startSubgraph<TModels, TLoaders>(
           requestId: verified.requestId,
           logger: logger.child({ requestId: verified.requestId, ...(scope ? { tenant: scope.tenantId } : {}) }),
           scope,
-          models,
-          loaders: definition.createLoaders(models, loaderOptions),
+          models: placed.get(req) ?? models,
+          loaders: definition.createLoaders(placed.get(req) ?? models, loaderOptions),
         };
       }),
     );

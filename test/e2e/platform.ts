@@ -40,6 +40,8 @@ export interface RealPlatform {
   config: GatewayConfig;
   /** The control plane's database (on TEST_MONGODB_URI), for the CLI's CONTROL_DB. */
   controlDbName: string;
+  /** The database of each subgraph (`control`: the control plane's); a silo tenant's are named after these. */
+  dbNameFor(name: SubgraphName | 'control'): string;
   /** A token for the demo user `<role>@<tenant>.test` holding `roles`. */
   token(tenant: string, role: 'admin' | 'staff' | 'customer', roles?: Role[]): Promise<string>;
   graphql(token: string, query: string, variables?: Record<string, unknown>): Promise<GraphQLResult>;
@@ -132,6 +134,7 @@ export async function startRealPlatform(options: RealPlatformOptions = {}): Prom
     subgraphs,
     config,
     controlDbName: dbNameFor('control'),
+    dbNameFor,
     token: (tenant, role, roles = [role]) =>
       issuer.sign({ tenant, sub: userIdFor(tenant, `${role}@${tenant}.test`), roles }),
     async graphql(token, query, variables) {

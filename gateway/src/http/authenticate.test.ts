@@ -69,6 +69,7 @@ function tenant(id: string, overrides: Partial<TenantRecord> = {}): TenantRecord
     name: id,
     status: 'active',
     isolation: 'pooled',
+    placementEpoch: 0,
     plan: DEFAULT_PLANS[0]!,
     origins: [],
     authzMode: 'reject',

@@ -33,10 +33,10 @@ export function createReferenceStage(options: ReferenceStageOptions): Stage {
     async run(operation) {
       const uses = collectReferences(plan, operation.document, operation.operation, operation.variables);
       if (uses.length === 0) return;
-      const { caller, requestId } = operation;
+      const { caller, requestId, tenant } = operation;
       let missing;
       try {
-        missing = await checker.missing(uses, caller, requestId);
+        missing = await checker.missing(uses, caller, requestId, tenant);
       } catch (error) {
         const code =
           error instanceof ReferenceCheckFailed ? downstreamCode(error.cause) : ErrorCode.DOWNSTREAM_SERVICE_ERROR;

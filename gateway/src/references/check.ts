@@ -8,6 +8,7 @@
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { GraphQLDataSourceRequestKind } from '@apollo/gateway/dist/datasources/types';
 import type { Caller, GatewayContext } from '../request';
+import type { TenantRecord } from '../tenants/tenant';
 import type { ReferencePlan, ReferenceUse } from './plan';
 
 /** What a subgraph answered, as far as the check reads it. */
@@ -27,6 +28,8 @@ export type EntitiesFetch = (
   request: EntitiesRequest,
   caller: Caller,
   requestId: string,
+  /** The caller's tenant snapshot: the data source places the fetch by it (pooled or silo). */
+  tenant?: TenantRecord,
 ) => Promise<EntitiesAnswer>;
 
 export interface ReferenceCheckerOptions {
@@ -54,7 +57,12 @@ export const MAX_REFERENCE_ID_LENGTH = 128;
 
 export interface ReferenceChecker {
   /** The uses whose id is not an existing entity of the caller's tenant, in the order given. */
-  missing(uses: readonly ReferenceUse[], caller: Caller, requestId: string): Promise<ReferenceUse[]>;
+  missing(
+    uses: readonly ReferenceUse[],
+    caller: Caller,
+    requestId: string,
+    tenant?: TenantRecord,
+  ): Promise<ReferenceUse[]>;
 }
 
 export function createReferenceChecker(options: ReferenceCheckerOptions): ReferenceChecker {
@@ -75,6 +83,7 @@ export function createReferenceChecker(options: ReferenceCheckerOptions): Refere
     ids: readonly string[],
     caller: Caller,
     requestId: string,
+    tenant: TenantRecord | undefined,
   ): Promise<Set<string>> => {
     const owner = plan.owners.get(entity);
     if (owner === undefined) throw new Error(`no owner for ${entity}`);
@@ -86,6 +95,7 @@ export function createReferenceChecker(options: ReferenceCheckerOptions): Refere
         { query: queryFor(entity), variables: { representations } },
         caller,
         requestId,
+        tenant,
       );
     } catch (error) {
       throw new ReferenceCheckFailed(owner, 'fetch failed', { cause: error });
@@ -105,7 +115,7 @@ export function createReferenceChecker(options: ReferenceCheckerOptions): Refere
   };
 
   return {
-    async missing(uses, caller, requestId) {
+    async missing(uses, caller, requestId, tenant) {
       const idsByEntity = new Map<string, Set<string>>();
       for (const { entity, id } of uses) {
         if (id.length === 0 || id.length > MAX_REFERENCE_ID_LENGTH) continue;
@@ -114,7 +124,7 @@ export function createReferenceChecker(options: ReferenceCheckerOptions): Refere
       const found = new Map(
         await Promise.all(
           [...idsByEntity].map(
-            async ([entity, ids]) => [entity, await existing(entity, [...ids], caller, requestId)] as const,
+            async ([entity, ids]) => [entity, await existing(entity, [...ids], caller, requestId, tenant)] as const,
           ),
         ),
       );
@@ -130,12 +140,12 @@ export function createReferenceChecker(options: ReferenceCheckerOptions): Refere
 export function entitiesFetchThrough(
   sourceFor: (subgraph: string) => GraphQLDataSource<GatewayContext> | undefined,
 ): EntitiesFetch {
-  return async (subgraph, request, caller, requestId) => {
+  return async (subgraph, request, caller, requestId, tenant) => {
     const source = sourceFor(subgraph);
     if (!source) throw new Error(`no data source for subgraph ${subgraph}`);
     // The check runs before execution, outside any request log of the data source's concern: only `caller` and
     // `requestId` are read by it (the token's tenant, principal, roles and request id).
-    const context: GatewayContext = { requestId, caller, log: { errorCodes: [] } };
+    const context: GatewayContext = { requestId, caller, log: { errorCodes: [] }, ...(tenant ? { tenant } : {}) };
     type OperationOptions = Extract<
       GraphQLDataSourceProcessOptions<GatewayContext>,
       { kind: GraphQLDataSourceRequestKind.INCOMING_OPERATION }

@@ -24,6 +24,7 @@ import { createAccountStage } from '../pipeline/account';
 import { createAuthorizeStage } from '../pipeline/authorize';
 import { createCostStage } from '../pipeline/cost';
 import { SLICING_BOUNDS, createLimitsStage } from '../pipeline/limits';
+import { tenantMoving } from '../pipeline/moving';
 import { operationKind } from '../pipeline/operation-kind';
 import { createReferenceStage } from '../pipeline/references';
 import { createReferenceChecker, type EntitiesFetch } from '../references/check';
@@ -78,6 +79,8 @@ export async function buildSchemaBundle(
   // bounds (explorer/introspection.ts), so the later stages skip it.
   const stages = [
     operationKind,
+    // Before anything is charged: a write refused while its tenant moves costs nothing and changes nothing.
+    tenantMoving,
     createIntrospectionStage({ gate }),
     ...(options.auditStage ? [options.auditStage] : []),
     ...[

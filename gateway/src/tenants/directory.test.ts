@@ -12,6 +12,7 @@ function tenant(id: string, overrides: Partial<TenantRecord> = {}): TenantRecord
     name: id,
     status: 'active',
     isolation: 'pooled',
+    placementEpoch: 0,
     plan: PRO!,
     origins: [],
     authzMode: 'reject',

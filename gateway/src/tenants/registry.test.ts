@@ -91,6 +91,7 @@ describe('tenants', () => {
       name: 'Initech',
       status: 'active',
       isolation: 'pooled',
+      placementEpoch: 0,
       plan: await controlPlane.tenants.getPlan('free'),
       origins: [],
       authzMode: 'reject',
@@ -163,8 +164,26 @@ describe('tenants', () => {
     expect((await controlPlane.tenants.resumeTenant('stark')).status).toBe('active');
   });
 
-  it('refuses the reserved silo tier', async () => {
-    await expect(controlPlane.tenants.updateTenant('stark', { isolation: 'silo' })).rejects.toThrow('silo is reserved');
+  it('changes the tier only through a move, which keeps its state until it ends', async () => {
+    await expect(controlPlane.tenants.updateTenant('stark', { isolation: 'silo' })).rejects.toThrow(
+      'tollgate tenant move',
+    );
+    expect((await controlPlane.tenants.getTenant('stark'))?.isolation).toBe('pooled');
+    const silo = await controlPlane.tenants.createTenant({ id: 'silo-co', name: 'Silo Co', isolation: 'silo' });
+    expect(silo).toMatchObject({ isolation: 'silo', placementEpoch: 0 });
+    await expect(controlPlane.tenants.beginMove('silo-co', 'silo')).rejects.toThrow('already silo');
+
+    const blocking = await controlPlane.tenants.beginMove('stark', 'silo');
+    expect(blocking).toMatchObject({ isolation: 'pooled', move: { from: 'pooled', to: 'silo', phase: 'blocking' } });
+    // Resuming an interrupted move finds it; a move elsewhere meanwhile is refused.
+    expect((await controlPlane.tenants.beginMove('stark', 'silo')).move).toEqual(blocking.move);
+    await expect(controlPlane.tenants.beginMove('stark', 'pooled')).rejects.toThrow('being moved to silo');
+    const switched = await controlPlane.tenants.switchPlacement('stark');
+    expect(switched).toMatchObject({ isolation: 'silo', placementEpoch: 1, move: { phase: 'switched' } });
+    expect((await controlPlane.tenants.switchPlacement('stark')).placementEpoch).toBe(1);
+    const ended = await controlPlane.tenants.endMove('stark');
+    expect(ended.move).toBeUndefined();
+    expect(ended).toMatchObject({ isolation: 'silo', placementEpoch: 1 });
   });
 
   it('refuses to change a tenant that does not exist', async () => {

@@ -22,14 +22,20 @@ import {
 import { DEFAULT_PLANS, planLimitProblems, type Plan, type PlanLimits } from './plan';
 import {
   DEFAULT_TENANT_SETTINGS,
+  ISOLATION_TIERS,
+  MOVE_PHASES,
   isPlanId,
   tenantSettingsProblems,
+  type TenantMove,
   type TenantRecord,
   type TenantSettings,
 } from './tenant';
 
 interface TenantDoc extends TenantSettings {
   _id: string;
+  /** Absent on tenants stored before placements existed: 0. */
+  placementEpoch?: number;
+  move?: TenantMove | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -50,6 +56,18 @@ function tenantModel(connection: Connection): Model<TenantDoc> {
       name: { type: String, required: true },
       status: { type: String, required: true },
       isolation: { type: String, required: true },
+      placementEpoch: { type: Number, default: 0 },
+      move: {
+        type: new Schema<TenantMove>(
+          {
+            from: { type: String, required: true },
+            to: { type: String, required: true },
+            phase: { type: String, required: true },
+          },
+          { _id: false, strict: 'throw' },
+        ),
+        default: undefined,
+      },
       plan: { type: String, required: true },
       origins: { type: [String], default: [] },
       authzMode: { type: String, required: true },
@@ -90,6 +108,8 @@ export interface NewTenant {
   id: string;
   name: string;
   plan?: string;
+  /** `pooled` by default; a silo tenant's databases get their indexes from the CLI (subgraphs/placement-admin.ts). */
+  isolation?: TenantSettings['isolation'];
   origins?: string[];
   authzMode?: TenantSettings['authzMode'];
   costMode?: TenantSettings['costMode'];
@@ -122,6 +142,7 @@ export class TenantRegistry {
     const settings: TenantSettings = {
       ...DEFAULT_TENANT_SETTINGS,
       name: input.name,
+      isolation: input.isolation ?? DEFAULT_TENANT_SETTINGS.isolation,
       plan: input.plan ?? DEFAULT_PLAN_ID,
       origins: input.origins ?? [],
       authzMode: input.authzMode ?? DEFAULT_TENANT_SETTINGS.authzMode,
@@ -167,6 +188,8 @@ export class TenantRegistry {
   /** Changes the given settings; the id never changes. */
   async updateTenant(id: string, change: Partial<TenantSettings>): Promise<TenantRecord> {
     const problems = tenantSettingsProblems(change);
+    // Changing the tier alone would strand the tenant's documents where they are: only a move changes it.
+    if (change.isolation !== undefined) problems.push('isolation is changed with `tollgate tenant move`');
     if (problems.length > 0) throw new RegistryValidationError(problems);
     if (change.plan !== undefined) await this.requirePlan(change.plan);
     const set: Record<string, unknown> = {};
@@ -197,6 +220,55 @@ export class TenantRegistry {
       .lean<Pick<TenantDoc, 'origins'>[]>()
       .exec();
     return unique(docs.flatMap((doc) => doc.origins ?? []));
+  }
+
+  /**
+   * Starts a move (or finds the one under way, so an interrupted `tenant move` resumes): stores `move` with phase
+   * `blocking`, which makes every gateway refuse the tenant's mutations once it hears of it. Refuses a move to the
+   * tier the tenant is already on, or while another move to a different tier is under way.
+   */
+  async beginMove(id: string, to: TenantMove['to']): Promise<TenantRecord> {
+    const tenant = await this.requireTenant(id);
+    if (tenant.move) {
+      if (tenant.move.to !== to) throw new RegistryError(`tenant ${id} is being moved to ${tenant.move.to}`);
+      return tenant;
+    }
+    if (tenant.isolation === to) throw new RegistryError(`tenant ${id} is already ${to}`);
+    const move: TenantMove = { from: tenant.isolation, to, phase: 'blocking' };
+    const result = await this.tenants
+      .updateOne({ _id: id, isolation: tenant.isolation, move: null }, { $set: { move } })
+      .exec();
+    if (result.modifiedCount !== 1) throw new RegistryError(`tenant ${id} changed meanwhile; run the move again`);
+    await this.changes?.publish({ kind: 'tenant', id });
+    return this.requireTenant(id);
+  }
+
+  /** The switch: the tenant is now served from `move.to` under a new placement epoch; writes stay blocked. */
+  async switchPlacement(id: string): Promise<TenantRecord> {
+    const tenant = await this.requireTenant(id);
+    if (!tenant.move) throw new RegistryError(`tenant ${id} is not being moved`);
+    if (tenant.move.phase === 'switched') return tenant;
+    const { from, to } = tenant.move;
+    const result = await this.tenants
+      .updateOne(
+        { _id: id, isolation: from, 'move.phase': 'blocking' },
+        {
+          $set: { isolation: to, placementEpoch: tenant.placementEpoch + 1, move: { from, to, phase: 'switched' } },
+        },
+      )
+      .exec();
+    if (result.modifiedCount !== 1) throw new RegistryError(`tenant ${id} changed meanwhile; run the move again`);
+    await this.changes?.publish({ kind: 'tenant', id });
+    return this.requireTenant(id);
+  }
+
+  /** Ends a switched move: writes are accepted again, on the new placement. */
+  async endMove(id: string): Promise<TenantRecord> {
+    const tenant = await this.requireTenant(id);
+    if (tenant.move?.phase !== 'switched') throw new RegistryError(`tenant ${id} has no switched move to end`);
+    await this.tenants.updateOne({ _id: id, 'move.phase': 'switched' }, { $unset: { move: 1 } }).exec();
+    await this.changes?.publish({ kind: 'tenant', id });
+    return this.requireTenant(id);
   }
 
   async listPlans(): Promise<Plan[]> {
@@ -300,12 +372,25 @@ export class TenantRegistry {
     };
     const problems = tenantSettingsProblems(settings);
     if (!isTenantId(doc._id)) problems.push('its id is not a tenant id');
+    const placementEpoch = doc.placementEpoch ?? 0;
+    if (!Number.isSafeInteger(placementEpoch) || placementEpoch < 0) problems.push('its placement epoch is invalid');
+    const move = doc.move ?? undefined;
+    if (
+      move !== undefined &&
+      (!ISOLATION_TIERS.includes(move.from) ||
+        !ISOLATION_TIERS.includes(move.to) ||
+        move.from === move.to ||
+        !MOVE_PHASES.includes(move.phase))
+    )
+      problems.push('its move is invalid');
     if (problems.length > 0) throw new CorruptRecordError('tenant', String(doc._id), problems);
     return Object.freeze({
       id: doc._id,
       name: settings.name,
       status: settings.status,
       isolation: settings.isolation,
+      placementEpoch,
+      ...(move ? { move: Object.freeze({ from: move.from, to: move.to, phase: move.phase }) } : {}),
       plan,
       origins: Object.freeze([...settings.origins]),
       authzMode: settings.authzMode,

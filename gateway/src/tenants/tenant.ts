@@ -8,10 +8,27 @@ import type { Plan } from './plan';
 export const TENANT_STATUSES = ['active', 'suspended'] as const;
 export type TenantStatus = (typeof TENANT_STATUSES)[number];
 
-/** `silo` (a tenant on its own databases) is reserved: the registry refuses it until something can serve it. */
+/**
+ * Where a tenant's documents live in every subgraph: `pooled`, the subgraph's shared collections (every document
+ * carries `tenantId`); `silo`, a database of its own per subgraph (subgraphs/kit/placement.ts), served by the same
+ * subgraph processes. Chosen at creation, changed only by `tollgate tenant move` (tenants/move-state.ts).
+ */
 export const ISOLATION_TIERS = ['pooled', 'silo'] as const;
 export type IsolationTier = (typeof ISOLATION_TIERS)[number];
-export const SUPPORTED_ISOLATION_TIERS: readonly IsolationTier[] = ['pooled'];
+export const SUPPORTED_ISOLATION_TIERS: readonly IsolationTier[] = ISOLATION_TIERS;
+
+/**
+ * A move between tiers in progress (stored in the control plane so an interrupted move resumes where it stopped):
+ * `blocking` — writes refused, the copy may be under way; `switched` — the tenant is served from `to` (the
+ * placement epoch was bumped), writes still refused until every replica has seen it.
+ */
+export const MOVE_PHASES = ['blocking', 'switched'] as const;
+export type MovePhase = (typeof MOVE_PHASES)[number];
+export interface TenantMove {
+  readonly from: IsolationTier;
+  readonly to: IsolationTier;
+  readonly phase: MovePhase;
+}
 
 /** How the authorization stage treats a denied field: refuse the operation, drop the field, or only log. */
 export const AUTHZ_MODES = ['reject', 'filter', 'shadow'] as const;
@@ -34,6 +51,13 @@ export interface TenantRecord {
   readonly name: string;
   readonly status: TenantStatus;
   readonly isolation: IsolationTier;
+  /**
+   * Bumped by every switch of placement; carried to the subgraphs in the signed context with the tier, so a
+   * subgraph can refuse a request placed by a gateway replica that has not yet seen the switch.
+   */
+  readonly placementEpoch: number;
+  /** Present while `tollgate tenant move` runs: the gateway refuses the tenant's mutations (503 + Retry-After). */
+  readonly move?: TenantMove;
   readonly plan: Plan;
   /** Web origins (`scheme://host[:port]`) whose pages may call the gateway for this tenant. */
   readonly origins: readonly string[];
@@ -102,7 +126,7 @@ export function tenantSettingsProblems(settings: Partial<TenantSettings>): strin
   if (status !== undefined && !isOneOf(TENANT_STATUSES, status))
     problems.push(`status must be one of ${TENANT_STATUSES.join(', ')}`);
   if (isolation !== undefined && !isOneOf(SUPPORTED_ISOLATION_TIERS, isolation)) {
-    problems.push(`isolation must be ${SUPPORTED_ISOLATION_TIERS.join(', ')} (silo is reserved)`);
+    problems.push(`isolation must be one of ${SUPPORTED_ISOLATION_TIERS.join(', ')}`);
   }
   if (plan !== undefined && !isPlanId(plan)) problems.push('plan must be a plan id such as "pro"');
   if (origins !== undefined) {

@@ -11,6 +11,8 @@ import {
 } from '../../../common/internal-token';
 import { createLogger } from '../../../common/logger';
 import type { GatewayContext } from '../request';
+import { DEFAULT_PLANS } from '../tenants/plan';
+import type { TenantRecord } from '../tenants/tenant';
 import { createCircuitBreaker, type CircuitBreaker } from './circuit-breaker';
 import { FETCH_FAILURE } from './fetch-failure';
 import { SubgraphDataSource } from './data-source';
@@ -24,9 +26,23 @@ const PRODUCT = { __typename: 'Product', id: 'p1' };
 /** The extensions of an error the data source wrote, with the mark only it can set (fetch-failure.ts). */
 const marked = (extensions: Record<string, unknown>) => ({ ...extensions, [FETCH_FAILURE]: true });
 
+const tenant: TenantRecord = {
+  id: 'acme',
+  name: 'Acme',
+  status: 'active',
+  isolation: 'silo',
+  placementEpoch: 3,
+  plan: DEFAULT_PLANS[0]!,
+  origins: [],
+  authzMode: 'reject',
+  costMode: 'enforce',
+  safelistMode: 'off',
+};
+
 const context: GatewayContext = {
   requestId: 'req-12345678',
   caller: { tenantId: 'acme', principal: 'user-1', roles: ['staff'], credential: 'jwt', tokenExpiresAt: NOW + 60_000 },
+  tenant,
   log: { errorCodes: [] },
 };
 
@@ -91,7 +107,7 @@ function verify(sent: Sent | undefined, query = QUERY) {
 }
 
 describe('SubgraphDataSource', () => {
-  it('sends an op token naming the subgraph, the caller and the exact query', async () => {
+  it("sends an op token naming the subgraph, the caller, the tenant's placement and the exact query", async () => {
     const { dataSource, sent } = setup();
     await dataSource.process(operation(context));
     expect(verify(sent[0])).toEqual({
@@ -104,7 +120,17 @@ describe('SubgraphDataSource', () => {
       rid: 'req-12345678',
       iat: NOW,
       exp: NOW + DEFAULT_TOKEN_TTL_MS,
+      plc: { tier: 'silo', epoch: 3 },
     });
+  });
+
+  it.each([
+    ['no tenant snapshot', { ...context, tenant: undefined }],
+    ["another tenant's snapshot", { ...context, tenant: { ...tenant, id: 'globex' } }],
+  ])('refuses to send an operation with %s: its placement is unknown', async (_label, ctx) => {
+    const { dataSource, sent } = setup();
+    await expect(dataSource.process(operation(ctx))).rejects.toThrow("without the caller's tenant placement");
+    expect(sent).toHaveLength(0);
   });
 
   it('sends only its own headers, and the query, variables and operation name as JSON to its URL', async () => {

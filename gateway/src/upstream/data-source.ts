@@ -179,6 +179,11 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       const caller = context?.caller;
       if (!caller || !context?.requestId)
         throw new Error('refusing to call a subgraph without an authenticated caller');
+      // The tenant's placement comes from the snapshot authentication took (never from the client): a silo
+      // tenant's request placed as pooled would write to the shared collections, so none is sent without it.
+      const tenant = context.tenant;
+      if (!tenant || tenant.id !== caller.tenantId)
+        throw new Error("refusing to call a subgraph without the caller's tenant placement");
       claims = {
         kind: 'op',
         aud: this.subgraph,
@@ -190,6 +195,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
         iat,
         exp,
         dl,
+        plc: { tier: tenant.isolation, epoch: tenant.placementEpoch },
       };
     } else {
       claims = {
