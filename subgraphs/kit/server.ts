@@ -30,6 +30,9 @@ import { DEFAULT_SHUTDOWN, createShutdown, type ShutdownConfig } from '../../com
 import type { SubgraphName } from '../catalog';
 import { startMetricsListener, type MetricsListener } from '../../common/metrics-listener';
 import { createCommandCounter } from './command-counter';
+import { openEncryption, type EncryptionOptions } from './encryption';
+import type { FieldCipher } from './encryption/field-cipher';
+import type { TenantKeyStore } from './encryption/key-store';
 import { createSubgraphMetrics } from './metrics';
 import { openDatabase, registerModels, type DatabaseTimeouts } from './database';
 import { SERVICE_UNAVAILABLE, isDatabaseUnavailable, serviceUnavailable } from './deadline';
@@ -51,6 +54,8 @@ export interface SubgraphContext<TModels, TLoaders> {
   readonly models: TModels;
   /** Created for this request only: their caches hold one tenant's documents. */
   readonly loaders: TLoaders;
+  /** Seals and opens the encrypted fields (kit/encryption); the subgraph's one instance, not per request. */
+  readonly cipher: FieldCipher;
 }
 
 export type SubgraphResolverMap = Readonly<Record<string, object | undefined>>;
@@ -108,6 +113,11 @@ export interface SubgraphOptions {
   shutdown?: ShutdownConfig;
   /** Serve Prometheus metrics on a listener of their own (kit/metrics.ts); absent, none are kept. */
   metrics?: { host: string; port: number };
+  /**
+   * Encryption of personal fields at rest (kit/encryption): a key provider (and key cache bounds), or `'off'`.
+   * subgraphs/run.ts always passes one from ENCRYPTION_* (on by default); absent means off.
+   */
+  encryption?: EncryptionOptions;
 }
 
 export interface RunningSubgraph {
@@ -118,6 +128,10 @@ export interface RunningSubgraph {
   connection: Connection;
   /** Where Prometheus scrapes this subgraph, when `metrics` was given. */
   metricsUrl?: string;
+  /** The field cipher the resolvers use. */
+  cipher: FieldCipher;
+  /** The tenant key store in this subgraph's database; absent when encryption is off. */
+  keyStore?: TenantKeyStore;
   /** Stops accepting requests, lets running ones finish, then closes the database connection. */
   stop(): Promise<void>;
   /** What SIGTERM does: /readyz fails at once, the subgraph serves for the shutdown delay, then `stop`. */
@@ -215,6 +229,7 @@ export async function startSubgraph<TModels, TLoaders>(
   let metricsListener: MetricsListener | undefined;
   try {
     const models = await registerModels(connection, (c) => definition.models(c), options.indexes ?? 'create');
+    const { cipher, keyStore } = openEncryption(connection, options.encryption ?? 'off');
     // The generated resolver types checked the map against the schema; this is the same map under Apollo's type.
     const resolvers = definition.resolvers as GraphQLResolverMap<unknown>;
     const schema = protectSchema(
@@ -320,6 +335,7 @@ export async function startSubgraph<TModels, TLoaders>(
           scope,
           models,
           loaders: definition.createLoaders(models, loaderOptions),
+          cipher,
         };
       }),
     );
@@ -340,6 +356,8 @@ export async function startSubgraph<TModels, TLoaders>(
       url,
       port,
       connection,
+      cipher,
+      ...(keyStore ? { keyStore } : {}),
       stop,
       shutdown: shutdown.shutdown,
       ...(metricsListener ? { metricsUrl: metricsListener.url } : {}),
