@@ -7,6 +7,8 @@
 import { openControlPlane } from '../gateway/src/control-plane/open';
 import { SUBGRAPH_NAMES, isSubgraphName, type SubgraphName } from '../subgraphs/catalog';
 import { defaultDbName } from '../subgraphs/kit/database';
+import { readEncryptionSettings } from '../common/master-key';
+import { encryptionOptionsOf } from '../subgraphs/kit/encryption';
 import { migrateSubgraphs } from '../subgraphs/migrate';
 import { UsageError, list, string, type Command } from './command';
 
@@ -31,9 +33,9 @@ export const MIGRATE_COMMANDS: Record<string, Command> = {
   migrate: {
     usage: `migrate [--only <${TARGETS.join('|')}>,…] [--db <subgraph>=<database>,…]`,
     summary:
-      "Creates the control plane's and every subgraph's indexes (dropping those no longer declared) and the built-in plans. Run before every start of a new version; runtime processes refuse to start without it.",
+      "Creates the control plane's and every subgraph's indexes (dropping those no longer declared) and the built-in plans, and seals clear personal fields when encryption at rest is on (ENCRYPTION_AT_REST, ENCRYPTION_MASTER_KEY). Run before every start of a new version; runtime processes refuse to start without it.",
     options: { only: { type: 'string' }, db: { type: 'string' } },
-    async run({ values, config, print }) {
+    async run({ values, config, print, io }) {
       const only = string(values, 'only');
       const targets = only === undefined ? TARGETS : list(only);
       const unknown = targets.filter((t) => !TARGETS.includes(t));
@@ -50,13 +52,26 @@ export const MIGRATE_COMMANDS: Record<string, Command> = {
         await controlPlane.close();
         migrated.push({ target: CONTROL_PLANE, database: settings.dbName });
       }
+      const problems: string[] = [];
+      const encryption = readEncryptionSettings(io.env, problems);
+      if (problems.length > 0) throw new UsageError(problems.join('; '));
+      const encrypted: { target: string; collection: string; scanned: number; sealed: number }[] = [];
       await migrateSubgraphs({
+        encryption: encryptionOptionsOf(encryption),
+        onEncrypted: (name, result) =>
+          encrypted.push({ target: name, collection: result.collection, scanned: result.scanned, sealed: result.updated }),
         mongoUri: settings.mongoUri,
         names: SUBGRAPH_NAMES.filter((name) => targets.includes(name)),
         dbNameFor: (name) => dbs[name] ?? defaultDbName(name),
         onMigrated: (name, database) => migrated.push({ target: name, database }),
       });
-      print(migrated, () => migrated.map((m) => `migrated ${m.target} (${m.database})`).join('\n'));
+      // JSON keeps its shape (one entry per database); the counts of sealed documents are in the text.
+      print(migrated, () =>
+        [
+          ...encrypted.map((e) => `encrypted ${e.target}.${e.collection}: ${e.sealed} of ${e.scanned} documents sealed`),
+          ...migrated.map((m) => `migrated ${m.target} (${m.database})`),
+        ].join('\n'),
+      );
     },
   },
 };

@@ -61,3 +61,37 @@ export function readMasterKey(
   }
   return { key: Buffer.from(text, 'hex'), source };
 }
+
+/** Encryption at rest as configured: on with its master key and key cache bounds, or off. */
+export type EncryptionSettings =
+  | { enabled: true; masterKey: Buffer; source: MasterKeySource; cache: { max: number; ttlMs: number } }
+  | { enabled: false };
+
+/**
+ * `ENCRYPTION_AT_REST` on (default) | off, the master key (readMasterKey), `ENCRYPTION_KEY_CACHE_MAX` (tenants whose
+ * unwrapped keys a process keeps, default 10 000) and `ENCRYPTION_KEY_CACHE_TTL_MS` (default 300 000: how long a
+ * replica may go on using a key another replica destroyed or rotated).
+ */
+export function readEncryptionSettings(env: NodeJS.ProcessEnv, problems: string[]): EncryptionSettings {
+  const mode = env.ENCRYPTION_AT_REST ?? 'on';
+  if (mode !== 'on' && mode !== 'off') {
+    problems.push('ENCRYPTION_AT_REST must be on or off');
+    return { enabled: false };
+  }
+  if (mode === 'off') return { enabled: false };
+  const integer = (variable: string, fallback: number, min: number, max: number): number => {
+    const raw = env[variable];
+    if (raw === undefined) return fallback;
+    if (!/^\d{1,10}$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      problems.push(`${variable} must be an integer from ${min} to ${max}`);
+      return fallback;
+    }
+    return Number(raw);
+  };
+  const cache = {
+    max: integer('ENCRYPTION_KEY_CACHE_MAX', 10_000, 1, 1_000_000),
+    ttlMs: integer('ENCRYPTION_KEY_CACHE_TTL_MS', 300_000, 1_000, 86_400_000),
+  };
+  const master = readMasterKey(env, problems);
+  return master ? { enabled: true, masterKey: master.key, source: master.source, cache } : { enabled: false };
+}

@@ -1,6 +1,7 @@
 /** The environment of `subgraphs/run.ts`, read and checked in one place. */
 import { readHttpServerTimeouts, type HttpServerTimeouts } from '../common/http-server-timeouts';
 import { parseLogLevel, type LogLevel } from '../common/logger';
+import { readEncryptionSettings, type EncryptionSettings } from '../common/master-key';
 import { DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS, DEFAULT_SHUTDOWN, type ShutdownConfig } from '../common/shutdown';
 import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, isSubgraphName, type SubgraphName } from './catalog';
 import { DEFAULT_DATABASE_TIMEOUTS, defaultDbName, type DatabaseTimeouts } from './kit/database';
@@ -32,6 +33,8 @@ export interface RunConfig {
   shutdown: ShutdownConfig;
   /** `METRICS_PORT` (and `METRICS_HOST`, 127.0.0.1 by default): serve Prometheus metrics there; off when unset. */
   metrics?: { host: string; port: number };
+  /** `ENCRYPTION_AT_REST`, `ENCRYPTION_MASTER_KEY(_FILE)`, `ENCRYPTION_KEY_CACHE_*` (common/master-key.ts). */
+  encryption: EncryptionSettings;
 }
 
 const HEX_KEY = /^(?:[0-9a-fA-F]{2}){32,}$/;
@@ -115,6 +118,8 @@ export function parseRunConfig(args: readonly string[], env: NodeJS.ProcessEnv):
     metrics = { host: env.METRICS_HOST ?? '127.0.0.1', port: metricsPort };
   }
 
+  const encryption = readEncryptionSettings(env, problems);
+
   if (problems.length > 0) throw new Error(`invalid configuration for ${name}: ${problems.join('; ')}`);
   return {
     name,
@@ -128,6 +133,7 @@ export function parseRunConfig(args: readonly string[], env: NodeJS.ProcessEnv):
     database,
     maxRequestDeadlineMs,
     shutdown,
+    encryption,
     ...(connectionLoader ? { connectionLoader } : {}),
     ...(countCommands ? { countCommands } : {}),
     ...(metrics ? { metrics } : {}),

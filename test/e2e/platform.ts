@@ -12,6 +12,8 @@ import { SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
 import { startNamedSubgraph } from '../../subgraphs/definitions';
 import type { RunningSubgraph } from '../../subgraphs/kit/server';
 import { seedDemoTenants } from '../../demo/subgraph-data';
+import { readEncryptionSettings } from '../../common/master-key';
+import { encryptionOptionsOf } from '../../subgraphs/kit/encryption';
 import { DEFAULT_SUPERGRAPH_PATH, type GatewayConfig } from '../../gateway/src/config';
 import { startGateway, type StartedGateway } from '../../gateway/src/server';
 import { seedControlPlane } from '../../demo/control-plane';
@@ -64,7 +66,8 @@ export async function startRealPlatform(options: RealPlatformOptions = {}): Prom
   const secret = randomBytes(32);
   const quiet: Logger = createLogger({ level: 'error', sink: () => {} });
 
-  await seedDemoTenants({ mongoUri, dbNameFor });
+  const encryption = encryptionOptionsOf(readEncryptionSettings(process.env, []));
+  await seedDemoTenants({ mongoUri, dbNameFor, encryption });
   await seedControlPlane({ mongoUri, dbName: dbNameFor('control') });
   // These tests are about isolation, not limits: both tenants get the largest plan so deep queries are not refused.
   const controlPlane = await openControlPlane({ mongoUri, dbName: dbNameFor('control') });
@@ -83,6 +86,8 @@ export async function startRealPlatform(options: RealPlatformOptions = {}): Prom
         dbName: dbNameFor(name),
         internalKey: deriveSubgraphKey(secret, name),
         logger: quiet,
+        // As the seeder wrote them: the master key of the environment (the development one under .data/secrets).
+        encryption,
       }),
     ),
   );

@@ -3,8 +3,9 @@
  * README's "Encryption at rest".
  */
 import type { Connection } from 'mongoose';
+import type { EncryptionSettings } from '../../../common/master-key';
 import { CLEAR_FIELDS, createFieldCipher, type FieldCipher } from './field-cipher';
-import type { KeyProvider } from './key-provider';
+import { createMasterKeyProvider, type KeyProvider } from './key-provider';
 import {
   TENANT_KEYS_COLLECTION,
   createTenantKeyStore,
@@ -31,4 +32,11 @@ export function openEncryption(connection: Connection, options: EncryptionOption
     ...(options.cache ? { cache: options.cache } : {}),
   });
   return { cipher: createFieldCipher(keyStore), keyStore };
+}
+
+/** The EncryptionOptions of configured settings (common/master-key.ts). */
+export function encryptionOptionsOf(settings: EncryptionSettings): EncryptionOptions {
+  return settings.enabled
+    ? { keyProvider: createMasterKeyProvider(settings.masterKey), cache: settings.cache }
+    : 'off';
 }
