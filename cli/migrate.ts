@@ -59,7 +59,12 @@ export const MIGRATE_COMMANDS: Record<string, Command> = {
       await migrateSubgraphs({
         encryption: encryptionOptionsOf(encryption),
         onEncrypted: (name, result) =>
-          encrypted.push({ target: name, collection: result.collection, scanned: result.scanned, sealed: result.updated }),
+          encrypted.push({
+            target: name,
+            collection: result.collection,
+            scanned: result.scanned,
+            sealed: result.updated,
+          }),
         mongoUri: settings.mongoUri,
         names: SUBGRAPH_NAMES.filter((name) => targets.includes(name)),
         dbNameFor: (name) => dbs[name] ?? defaultDbName(name),
@@ -68,7 +73,9 @@ export const MIGRATE_COMMANDS: Record<string, Command> = {
       // JSON keeps its shape (one entry per database); the counts of sealed documents are in the text.
       print(migrated, () =>
         [
-          ...encrypted.map((e) => `encrypted ${e.target}.${e.collection}: ${e.sealed} of ${e.scanned} documents sealed`),
+          ...encrypted.map(
+            (e) => `encrypted ${e.target}.${e.collection}: ${e.sealed} of ${e.scanned} documents sealed`,
+          ),
           ...migrated.map((m) => `migrated ${m.target} (${m.database})`),
         ].join('\n'),
       );

@@ -56,7 +56,9 @@ export function readMasterKey(
     return { key: loadOrCreateDevMasterKey(), source: 'dev' };
   }
   if (!HEX_32.test(text)) {
-    problems.push(`${source === 'file' ? 'ENCRYPTION_MASTER_KEY_FILE' : 'ENCRYPTION_MASTER_KEY'} must hold 64 hex digits`);
+    problems.push(
+      `${source === 'file' ? 'ENCRYPTION_MASTER_KEY_FILE' : 'ENCRYPTION_MASTER_KEY'} must hold 64 hex digits`,
+    );
     return undefined;
   }
   return { key: Buffer.from(text, 'hex'), source };

@@ -215,3 +215,12 @@ export async function seedDemoTenants(options: SeedOptions): Promise<{ seeded: b
     await Promise.all(connections.map((connection) => connection.close()));
   }
 }
+
+/** Every personal value of the demo tenants (addresses, names, review bodies): what must never be stored in clear. */
+export function demoPersonalValues(): string[] {
+  return DEMO_TENANTS.flatMap((tenant) => [
+    ...Object.values(DEMO_USERS[tenant]),
+    ...Object.values(USER_NAMES),
+    ...DEMO_REVIEWS[tenant].map((review) => review.body),
+  ]);
+}

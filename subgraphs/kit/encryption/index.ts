@@ -36,7 +36,5 @@ export function openEncryption(connection: Connection, options: EncryptionOption
 
 /** The EncryptionOptions of configured settings (common/master-key.ts). */
 export function encryptionOptionsOf(settings: EncryptionSettings): EncryptionOptions {
-  return settings.enabled
-    ? { keyProvider: createMasterKeyProvider(settings.masterKey), cache: settings.cache }
-    : 'off';
+  return settings.enabled ? { keyProvider: createMasterKeyProvider(settings.masterKey), cache: settings.cache } : 'off';
 }
