@@ -33,6 +33,8 @@ import { createCommandCounter } from './command-counter';
 import { openEncryption, type EncryptionOptions } from './encryption';
 import type { FieldCipher } from './encryption/field-cipher';
 import type { TenantKeyStore } from './encryption/key-store';
+import { PLATFORM_KEYS_PATH, keyAdminHandlers } from './encryption/key-admin';
+import type { EncryptedCollection } from './encryption/reencrypt';
 import { createSubgraphMetrics } from './metrics';
 import { openDatabase, registerModels, type DatabaseTimeouts } from './database';
 import { SERVICE_UNAVAILABLE, isDatabaseUnavailable, serviceUnavailable } from './deadline';
@@ -77,6 +79,8 @@ export interface SubgraphDefinition<TModels, TLoaders> {
   createLoaders(models: TModels, options: LoaderOptions): TLoaders;
   /** A rule for every field of every object type (see kit/permissions.ts); a missing one fails startup. */
   readonly permissions: PermissionRules;
+  /** The collections and fields this subgraph seals (kit/encryption/reencrypt.ts); none when absent. */
+  readonly encrypted?: readonly EncryptedCollection[];
 }
 
 export interface SubgraphOptions {
@@ -339,6 +343,21 @@ export async function startSubgraph<TModels, TLoaders>(
         };
       }),
     );
+    // The signed platform call for tenant keys (rotation, retirement, destruction); only where there are keys.
+    if (keyStore) {
+      app.post(
+        PLATFORM_KEYS_PATH,
+        ...keyAdminHandlers({
+          audience: definition.name,
+          subgraphKey: options.internalKey,
+          db: connection.db!,
+          keyStore,
+          cipher,
+          encrypted: definition.encrypted ?? [],
+          logger,
+        }),
+      );
+    }
     app.all('/graphql', (_req, res) => {
       res.set('allow', 'POST').status(405).json(errorBody('Method not allowed', 'METHOD_NOT_ALLOWED'));
     });

@@ -66,6 +66,8 @@ export interface KeyStoreOptions {
 export interface KeyStatus {
   current: number;
   versions: number[];
+  /** When the current version was created: replicas may seal with the previous one until their cache TTL passed. */
+  currentSince: Date;
 }
 
 export class KeyStoreError extends Error {
@@ -76,6 +78,8 @@ export class KeyStoreError extends Error {
 }
 
 export interface TenantKeyStore {
+  /** How long a replica may keep using keys it cached (the cache TTL). */
+  readonly cacheTtlMs: number;
   /** The tenant's keys; created (version 1) when `create` and it has none. Undefined when it has none. */
   keysFor(tenantId: string, options?: { create?: boolean }): Promise<TenantKeys | undefined>;
   /** The data key of `version`, reloading once when the cache predates it; undefined when it no longer exists. */
@@ -180,6 +184,7 @@ export function createTenantKeyStore(options: KeyStoreOptions): TenantKeyStore {
   }
 
   return {
+    cacheTtlMs: cacheOptions.ttlMs,
     keysFor,
     async dataKey(tenantId, version) {
       const keys = await keysFor(tenantId);
@@ -225,7 +230,9 @@ export function createTenantKeyStore(options: KeyStoreOptions): TenantKeyStore {
     async status(tenantId) {
       checkTenant(tenantId);
       const doc = await collection.findOne({ _id: tenantId }, { projection: { current: 1, keys: 1 } });
-      return doc ? { current: doc.current, versions: doc.keys.map((entry) => entry.version) } : undefined;
+      if (!doc) return undefined;
+      const since = doc.keys.find((entry) => entry.version === doc.current)?.createdAt ?? new Date(0);
+      return { current: doc.current, versions: doc.keys.map((entry) => entry.version), currentSince: since };
     },
   };
 }

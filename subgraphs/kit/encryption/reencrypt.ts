@@ -7,7 +7,7 @@
  * meantime wins, and its value (sealed with the current key already) is not overwritten. Reads during the pass work
  * throughout: an old version stays readable until retired, and the blind index does not change with the data key.
  */
-import type { mongo } from 'mongoose';
+import { mongo } from 'mongoose';
 import { CiphertextError } from './format';
 import type { FieldCipher } from './field-cipher';
 
@@ -27,6 +27,10 @@ export interface ReencryptOptions {
   tenantId?: string;
   /** Documents read per batch (default 200, at most 1 000): memory stays bounded whatever the collection's size. */
   batchSize?: number;
+  /** Resume after this `_id` (24 hex), the `next` of an earlier call. */
+  after?: string;
+  /** Stop after this many batches and answer `next` (the platform call does one batch per request). */
+  maxBatches?: number;
 }
 
 export interface ReencryptResult {
@@ -35,6 +39,8 @@ export interface ReencryptResult {
   updated: number;
   /** Updates skipped because a request changed the document between read and write. */
   raced: number;
+  /** Where to resume when `maxBatches` stopped the pass early; absent when the collection was read to its end. */
+  next?: string;
 }
 
 type Doc = Record<string, unknown> & { _id: mongo.ObjectId; tenantId: string };
@@ -46,8 +52,11 @@ export async function reencryptCollection(options: ReencryptOptions): Promise<Re
   const collection = db.collection<Doc>(spec.collection);
   const projection = Object.fromEntries([['tenantId', 1], ...spec.fields.map((field) => [field, 1])]);
   const result: ReencryptResult = { collection: spec.collection, scanned: 0, updated: 0, raced: 0 };
-  let after: mongo.ObjectId | undefined;
-  for (;;) {
+  let after: mongo.ObjectId | undefined =
+    options.after === undefined ? undefined : mongo.ObjectId.createFromHexString(options.after);
+  for (let batches = 0; ; batches += 1) {
+    if (options.maxBatches !== undefined && batches >= options.maxBatches)
+      return { ...result, ...(after ? { next: after.toHexString() } : {}) };
     const filter: mongo.Filter<Doc> = {
       ...(options.tenantId === undefined ? {} : { tenantId: options.tenantId }),
       ...(after === undefined ? {} : { _id: { $gt: after } }),
