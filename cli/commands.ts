@@ -26,6 +26,7 @@ import { MANIFEST_COMMANDS } from './manifest';
 import { MIGRATE_COMMANDS } from './migrate';
 import { PLAN_COMMANDS } from './plan';
 import { TENANT_COMMANDS } from './tenant';
+import { ROTATE_KEY_COMMANDS } from './rotate-key';
 import { TOKEN_COMMANDS } from './token-command';
 import { closest } from './suggest';
 
@@ -38,6 +39,7 @@ REDIS_URL (default ${DEFAULT_REDIS_URL}, where running gateways hear about chang
 /** In the order `--help` lists them. */
 const COMMANDS: Record<string, Command> = {
   ...TENANT_COMMANDS,
+  ...ROTATE_KEY_COMMANDS,
   ...PLAN_COMMANDS,
   ...KEY_COMMANDS,
   ...MANIFEST_COMMANDS,
