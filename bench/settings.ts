@@ -23,6 +23,12 @@ export const TOLLGATE_PORT = 4111;
 export const HIVE_PORT = 4112;
 export const HIVE_FEATURES_PORT = 4113;
 export const TOLLGATE_LEGACY_PORT = 4114;
+/**
+ * Encryption at rest on and off (bench/encryption.ts): accounts and reviews subgraphs per variant from this port,
+ * and the sequential requests per query, variant and round (BENCH_ENCRYPTION_REQUESTS, 300).
+ */
+export const ENCRYPTION_PORT_BASE = 4141;
+export const ENCRYPTION_REQUESTS = Number(env.BENCH_ENCRYPTION_REQUESTS ?? 300);
 /** A reviews subgraph with the per-parent connection loader (the one before issue 20), for the before/after run. */
 export const LEGACY_REVIEWS_PORT = 4131;
 /**

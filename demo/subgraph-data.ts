@@ -15,6 +15,7 @@ import { defaultDbName, openDatabase, registerModels } from '../subgraphs/kit/da
 import { runInScope } from '../subgraphs/kit/scope';
 import { encryptionOptionsOf, openEncryption, type EncryptionOptions } from '../subgraphs/kit/encryption';
 import { readEncryptionSettings } from '../common/master-key';
+import { migrateSubgraphs } from '../subgraphs/migrate';
 import type { UserRole } from '../subgraphs/accounts/models';
 
 export const DEMO_TENANTS = ['acme', 'globex'] as const;
@@ -138,6 +139,9 @@ function encryptionFromEnv(): EncryptionOptions {
 export async function seedDemoTenants(options: SeedOptions): Promise<{ seeded: boolean }> {
   const dbNameFor = options.dbNameFor ?? defaultDbName;
   const encryption = options.encryption ?? encryptionFromEnv();
+  // Databases seeded before encryption (a bench's or a developer's data directory) are brought up to date first:
+  // their clear values sealed and the blind index built, as `tollgate migrate` does, before the indexes are synced.
+  await migrateSubgraphs({ mongoUri: options.mongoUri, dbNameFor, encryption });
   const connections: Connection[] = [];
   const open = async <TModels>(name: SubgraphName, build: (connection: Connection) => TModels) => {
     const connection = await openDatabase({ mongoUri: options.mongoUri, dbName: dbNameFor(name) });
