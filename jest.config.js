@@ -88,6 +88,7 @@ const UNIT_TESTS = [
   'gateway/src/upstream/mask-errors.test.ts',
   'gateway/src/upstream/planner-errors.test.ts',
   'schema/operations/codegen-clients.test.ts',
+  'subgraphs/kit/encryption/format.test.ts',
   'subgraphs/kit/pagination.test.ts',
   'subgraphs/kit/placement.test.ts',
   'subgraphs/kit/serialize.test.ts',

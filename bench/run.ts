@@ -25,7 +25,9 @@
  * bench/results/profiles), BENCH_SKIP_FREE=1 (capped runs only), BENCH_SKIP_STAGES=1, BENCH_SKIP_LOAD=1,
  * BENCH_SKIP_HIVE=1, BENCH_SKIP_OBSERVED=1 (no Tollgate with metrics and tracing on), HIVE_PREFIX (.data/hive),
  * BENCH_REST_REQUESTS (200), BENCH_UNMETERED=1 (adds Tollgate with usage metering and the quota off,
- * `tollgate-unmetered`: Tollgate's ratio to it is metering's cost).
+ * `tollgate-unmetered`: Tollgate's ratio to it is metering's cost), BENCH_SKIP_ENCRYPTION=1,
+ * BENCH_ENCRYPTION_REQUESTS (300).
+ * 4. Encryption at rest: the accounts and reviews subgraphs' CPU per request with it on and off (bench/encryption.ts).
  *
  * The parts: bench/settings.ts (knobs, ports, queries), bench/processes.ts (child processes and subgraphs, shared
  * with bench/flood.ts), bench/platform.ts (control plane and processes), bench/scenarios.ts (what is sent, parity,
@@ -42,9 +44,10 @@ import { userCaller } from '../subgraphs/kit/testing';
 import { DEMO_USERS } from '../demo/subgraph-data';
 import { peakRssMiB } from './cpu';
 import { dataLayer } from './data-layer';
+import { encryptionBench } from './encryption';
 import { capCpu, load, measureRound, type LoadMode, type Round } from './load';
 import { prepareControlPlane, startPlatform } from './platform';
-import { createLauncher, type Launcher } from './processes';
+import { buildBenchBundles, createLauncher, type Launcher } from './processes';
 import { machine, print, summarise, type Overhead } from './report';
 import { buildScenarios, checkSameAnswers, countCommands, measureAtRest, runners } from './scenarios';
 import {
@@ -218,6 +221,12 @@ async function main(): Promise<void> {
     say('data layer: _entities against the inventory subgraph…');
     report.entities = await dataLayer(ferret.uri);
     if (!env.BENCH_SKIP_STAGES) report.stages = stageBenchmarks();
+    if (!env.BENCH_SKIP_ENCRYPTION) {
+      say('encryption at rest: the data tier with it on and off…');
+      const { subgraph } = await buildBenchBundles(join(DATA_DIR, 'bench-dist'), {}, say);
+      report.encryption = await encryptionBench(launcher, ferret.uri, subgraph);
+      await launcher.stopAll();
+    }
   } finally {
     await stop();
   }

@@ -33,6 +33,12 @@ export const SKIP_OBSERVED = Boolean(env.BENCH_SKIP_OBSERVED);
 /** Tollgate with usage metering and the monthly quota off (`USAGE_METERING=off`): metering's cost, with BENCH_UNMETERED=1. */
 export const TOLLGATE_UNMETERED_PORT = 4118;
 export const BENCH_UNMETERED = env.BENCH_UNMETERED === '1';
+/**
+ * Encryption at rest on and off (bench/encryption.ts): accounts and reviews subgraphs per variant from this port,
+ * and the sequential requests per query, variant and round (BENCH_ENCRYPTION_REQUESTS, 300).
+ */
+export const ENCRYPTION_PORT_BASE = 4141;
+export const ENCRYPTION_REQUESTS = Number(env.BENCH_ENCRYPTION_REQUESTS ?? 300);
 /** A reviews subgraph with the per-parent connection loader (the one before issue 20), for the before/after run. */
 export const LEGACY_REVIEWS_PORT = 4131;
 /**

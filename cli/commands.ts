@@ -29,6 +29,7 @@ import { PLAN_COMMANDS } from './plan';
 import { SUPERGRAPH_COMMANDS } from './supergraph';
 import { TENANT_COMMANDS } from './tenant';
 import { TENANT_MOVE_COMMANDS } from './tenant-move';
+import { ROTATE_KEY_COMMANDS } from './rotate-key';
 import { TOKEN_COMMANDS } from './token-command';
 import { USAGE_COMMANDS } from './usage';
 import { closest } from './suggest';
@@ -46,6 +47,7 @@ REDIS_URL (default ${DEFAULT_REDIS_URL}, where running gateways hear about chang
 const COMMANDS: Record<string, Command> = {
   ...TENANT_COMMANDS,
   ...TENANT_MOVE_COMMANDS,
+  ...ROTATE_KEY_COMMANDS,
   ...PLAN_COMMANDS,
   ...KEY_COMMANDS,
   ...MANIFEST_COMMANDS,

@@ -4,7 +4,8 @@
  * connection and a short timeout — and says what it did not find. A check that cannot be made is a warning too; the
  * token is printed either way.
  */
-import mongoose from 'mongoose';
+import mongoose, { Types } from 'mongoose';
+import { userIdFor } from '../common/ids';
 import type { CommonConfig } from '../gateway/src/config-common';
 
 /** The accounts subgraph's database, as subgraphs/run.ts names it by default (`MONGODB_DB` there). */
@@ -41,7 +42,12 @@ export async function tokenSubjectWarnings(
     const user = await connection
       .useDb(accountsDb, { useCache: true })
       .collection('users')
-      .findOne({ tenantId: subject.tenant, email: subject.email }, { projection: { _id: 1 } });
+      // By the id the token names (derived from tenant and address): the stored address is sealed (kit/encryption),
+      // and the CLI holds no tenant key to compute its blind index.
+      .findOne(
+        { tenantId: subject.tenant, _id: new Types.ObjectId(userIdFor(subject.tenant, subject.email)) as never },
+        { projection: { _id: 1 } },
+      );
     if (!user)
       warnings.push(
         `no user ${subject.email} in tenant ${subject.tenant} (${accountsDb}): the token works, but queries about "me" find nobody`,

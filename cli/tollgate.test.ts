@@ -5,6 +5,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mongoose from 'mongoose';
+import { userIdFor } from '../common/ids';
 import { createLogger } from '../common/logger';
 import { subscribeToChanges, type ChangeSubscription, type ControlPlaneChange } from '../gateway/src/tenants/changes';
 import { buildBundles } from '../scripts/build';
@@ -519,7 +520,13 @@ describe('token', () => {
 
   beforeAll(async () => {
     const connection = await mongoose.createConnection(mongoUri, { dbName: accountsDb }).asPromise();
-    await connection.collection('users').insertOne({ tenantId: 'acme', email: 'admin@acme.test', name: 'Admin' });
+    // As accounts stores a user: its id derived from tenant and address, the address itself sealed.
+    await connection.collection('users').insertOne({
+      _id: new mongoose.Types.ObjectId(userIdFor('acme', 'admin@acme.test')),
+      tenantId: 'acme',
+      email: 'v1:1:sealed',
+      name: 'v1:1:sealed',
+    });
     await connection.close();
   });
 

@@ -3,6 +3,8 @@ import { userIdFor } from '../common/ids';
 import type { SubgraphName } from '../subgraphs/catalog';
 import { products as productsDefinition } from '../subgraphs/definitions';
 import { openDatabase } from '../subgraphs/kit/database';
+import { encryptionOptionsOf, openEncryption } from '../subgraphs/kit/encryption';
+import { readEncryptionSettings } from '../common/master-key';
 import { inTenant, startTestSubgraph, testMongoUri, uniqueDbName, userCaller } from '../subgraphs/kit/testing';
 import {
   DEMO_TENANTS,
@@ -97,12 +99,27 @@ test('the tenants’ data is disjoint, with a SKU and a product name in both', a
       String(review.authorId),
     );
   }
-  const users = await raw('accounts', 'users');
+  // Stored sealed under the environment's master key (the seeder's default, as the subgraphs'): opened here.
+  const { cipher } = openEncryption(
+    connections.get('accounts')!,
+    encryptionOptionsOf(readEncryptionSettings(process.env, [])),
+  );
+  const users = await Promise.all(
+    (await raw('accounts', 'users')).map(async (u) => ({
+      _id: u._id,
+      tenantId: u.tenantId as string,
+      email: await cipher.open(u.tenantId as string, 'users.email', u.email as string),
+      sealed: u.email,
+    })),
+  );
   for (const tenant of DEMO_TENANTS) {
     const emails = users.filter((u) => u.tenantId === tenant).map((u) => u.email);
     expect(emails.sort()).toEqual(Object.values(DEMO_USERS[tenant]).sort());
   }
-  for (const user of users) expect(String(user._id)).toBe(userIdFor(user.tenantId as string, user.email as string));
+  for (const user of users) {
+    expect(String(user._id)).toBe(userIdFor(user.tenantId, user.email));
+    expect(user.sealed).toMatch(/^v1:1:/);
+  }
 });
 
 test('the seeded data is read back through the models only within its tenant', async () => {

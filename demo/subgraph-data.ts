@@ -13,6 +13,9 @@ import type { SubgraphName } from '../subgraphs/catalog';
 import { accounts, inventory, products, reviews } from '../subgraphs/definitions';
 import { defaultDbName, openDatabase, registerModels } from '../subgraphs/kit/database';
 import { runInScope } from '../subgraphs/kit/scope';
+import { encryptionOptionsOf, openEncryption, type EncryptionOptions } from '../subgraphs/kit/encryption';
+import { readEncryptionSettings } from '../common/master-key';
+import { migrateSubgraphs } from '../subgraphs/migrate';
 import type { UserRole } from '../subgraphs/accounts/models';
 
 export const DEMO_TENANTS = ['acme', 'globex'] as const;
@@ -119,21 +122,48 @@ export interface SeedOptions {
   mongoUri: string;
   /** Database of each subgraph; `tollgate_<name>` by default, as `subgraphs/run.ts` uses. */
   dbNameFor?: (name: SubgraphName) => string;
+  /**
+   * How personal fields are written — the subgraphs must read them with the same master key. Absent: from the
+   * environment as the subgraphs read it (ENCRYPTION_AT_REST, ENCRYPTION_MASTER_KEY…, common/master-key.ts).
+   */
+  encryption?: EncryptionOptions;
+}
+
+function encryptionFromEnv(): EncryptionOptions {
+  const problems: string[] = [];
+  const settings = readEncryptionSettings(process.env, problems);
+  if (problems.length > 0) throw new Error(`cannot seed: ${problems.join('; ')}`);
+  return encryptionOptionsOf(settings);
 }
 
 export async function seedDemoTenants(options: SeedOptions): Promise<{ seeded: boolean }> {
   const dbNameFor = options.dbNameFor ?? defaultDbName;
+  const encryption = options.encryption ?? encryptionFromEnv();
+  // Databases seeded before encryption (a bench's or a developer's data directory) are brought up to date first:
+  // their clear values sealed and the blind index built, as `tollgate migrate` does, before the indexes are synced.
+  await migrateSubgraphs({ mongoUri: options.mongoUri, dbNameFor, encryption });
   const connections: Connection[] = [];
-  const open = async <TModels>(name: SubgraphName, build: (connection: Connection) => TModels): Promise<TModels> => {
+  const open = async <TModels>(name: SubgraphName, build: (connection: Connection) => TModels) => {
     const connection = await openDatabase({ mongoUri: options.mongoUri, dbName: dbNameFor(name) });
     connections.push(connection);
-    return registerModels(connection, build);
+    // Each subgraph's keys live in its own database: values are sealed with that subgraph's tenant key.
+    return { models: await registerModels(connection, build), cipher: openEncryption(connection, encryption).cipher };
   };
   try {
-    const { User } = await open('accounts', accounts.models);
-    const { Product } = await open('products', products.models);
-    const { Stock } = await open('inventory', inventory.models);
-    const { Review } = await open('reviews', reviews.models);
+    const {
+      models: { User },
+      cipher: accountsCipher,
+    } = await open('accounts', accounts.models);
+    const {
+      models: { Product },
+    } = await open('products', products.models);
+    const {
+      models: { Stock },
+    } = await open('inventory', inventory.models);
+    const {
+      models: { Review },
+      cipher: reviewsCipher,
+    } = await open('reviews', reviews.models);
 
     let written = 0;
     for (const tenant of DEMO_TENANTS) {
@@ -146,28 +176,34 @@ export async function seedDemoTenants(options: SeedOptions): Promise<{ seeded: b
         const stockOps = DEMO_PRODUCTS[tenant].map((product) =>
           insertIfAbsent({ productId: demoProductId(tenant, product.sku) }, { quantity: product.quantity }),
         );
-        const reviewOps = DEMO_REVIEWS[tenant].map((review) =>
-          insertIfAbsent(
-            { _id: demoId('review', tenant, `${review.sku}:${review.author}`) },
-            {
-              productId: demoProductId(tenant, review.sku),
-              authorId: demoUserId(tenant, review.author),
-              rating: review.rating,
-              body: review.body,
-            },
+        const reviewOps = await Promise.all(
+          DEMO_REVIEWS[tenant].map(async (review) =>
+            insertIfAbsent(
+              { _id: demoId('review', tenant, `${review.sku}:${review.author}`) },
+              {
+                productId: demoProductId(tenant, review.sku),
+                authorId: demoUserId(tenant, review.author),
+                rating: review.rating,
+                body: await reviewsCipher.seal(tenant, 'reviews.body', review.body),
+              },
+            ),
           ),
         );
         const roles: UserRole[] = ['customer', 'staff', 'admin'];
-        const userOps = roles.map((role) =>
-          insertIfAbsent(
-            { _id: demoUserId(tenant, role) },
-            {
-              name: USER_NAMES[role],
-              email: DEMO_USERS[tenant][role],
-              roles: [role],
-              invitedAt: new Date('2024-01-01T00:00:00Z'),
-            },
-          ),
+        const userOps = await Promise.all(
+          roles.map(async (role) => {
+            const email = DEMO_USERS[tenant][role];
+            return insertIfAbsent(
+              { _id: demoUserId(tenant, role) },
+              {
+                name: await accountsCipher.seal(tenant, 'users.name', USER_NAMES[role]),
+                email: await accountsCipher.seal(tenant, 'users.email', email),
+                emailIndex: await accountsCipher.emailIndex(tenant, email),
+                roles: [role],
+                invitedAt: new Date('2024-01-01T00:00:00Z'),
+              },
+            );
+          }),
         );
         const results = [
           await Product.bulkWrite(productOps),
@@ -182,4 +218,13 @@ export async function seedDemoTenants(options: SeedOptions): Promise<{ seeded: b
   } finally {
     await Promise.all(connections.map((connection) => connection.close()));
   }
+}
+
+/** Every personal value of the demo tenants (addresses, names, review bodies): what must never be stored in clear. */
+export function demoPersonalValues(): string[] {
+  return DEMO_TENANTS.flatMap((tenant) => [
+    ...Object.values(DEMO_USERS[tenant]),
+    ...Object.values(USER_NAMES),
+    ...DEMO_REVIEWS[tenant].map((review) => review.body),
+  ]);
 }

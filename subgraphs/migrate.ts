@@ -5,18 +5,28 @@
  */
 import type { Connection } from 'mongoose';
 import { SUBGRAPH_NAMES, type SubgraphName } from './catalog';
-import { createAccountsModels } from './accounts/models';
+import { ACCOUNTS_ENCRYPTED, createAccountsModels } from './accounts/models';
 import { createInventoryModels } from './inventory/models';
 import { createProductsModels } from './products/models';
-import { createReviewsModels } from './reviews/models';
+import { REVIEWS_ENCRYPTED, createReviewsModels } from './reviews/models';
 import { defaultDbName, openDatabase, registerModels } from './kit/database';
 import { siloDbName } from './kit/placement';
+import { openEncryption, type EncryptionOptions } from './kit/encryption';
+import { reencryptCollection, type EncryptedCollection, type ReencryptResult } from './kit/encryption/reencrypt';
 
 export const MODELS: Record<SubgraphName, (connection: Connection) => unknown> = {
   accounts: createAccountsModels,
   inventory: createInventoryModels,
   products: createProductsModels,
   reviews: createReviewsModels,
+};
+
+/** Each subgraph's encrypted fields (declared beside its models). */
+export const ENCRYPTED: Record<SubgraphName, readonly EncryptedCollection[]> = {
+  accounts: ACCOUNTS_ENCRYPTED,
+  inventory: [],
+  products: [],
+  reviews: REVIEWS_ENCRYPTED,
 };
 
 export interface MigrateSubgraphsOptions {
@@ -27,6 +37,13 @@ export interface MigrateSubgraphsOptions {
   dbNameFor?: (name: SubgraphName) => string;
   /** Told of each database once its indexes are synced. */
   onMigrated?: (name: SubgraphName, dbName: string) => void;
+  /**
+   * On (a key provider): clear values of the encrypted fields are sealed first, before the indexes are synced (the
+   * unique blind index needs every document to carry one). `'off'` or absent: indexes only.
+   */
+  encryption?: EncryptionOptions;
+  /** Told of each encrypted collection once its clear values are sealed. */
+  onEncrypted?: (name: SubgraphName, result: ReencryptResult) => void;
 }
 
 export async function migrateSubgraphs(options: MigrateSubgraphsOptions): Promise<void> {
@@ -35,6 +52,14 @@ export async function migrateSubgraphs(options: MigrateSubgraphsOptions): Promis
     const dbName = dbNameFor(name);
     const connection = await openDatabase({ mongoUri: options.mongoUri, dbName });
     try {
+      const encryption = options.encryption ?? 'off';
+      if (encryption !== 'off') {
+        const { cipher } = openEncryption(connection, encryption);
+        for (const spec of ENCRYPTED[name]) {
+          const result = await reencryptCollection({ db: connection.db!, spec, cipher });
+          options.onEncrypted?.(name, result);
+        }
+      }
       await registerModels(connection, MODELS[name], 'create');
     } finally {
       await connection.close();

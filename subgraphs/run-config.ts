@@ -1,6 +1,7 @@
 /** The environment of `subgraphs/run.ts`, read and checked in one place. */
 import { readHttpServerTimeouts, type HttpServerTimeouts } from '../common/http-server-timeouts';
 import { LOG_FORMATS, parseLogFormat, parseLogLevel, type LogFormat, type LogLevel } from '../common/logger';
+import { readEncryptionSettings, type EncryptionSettings } from '../common/master-key';
 import { DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS, DEFAULT_SHUTDOWN, type ShutdownConfig } from '../common/shutdown';
 import { readTracingSettings, type TracingSettings } from '../common/tracing/settings';
 import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, isSubgraphName, type SubgraphName } from './catalog';
@@ -37,6 +38,8 @@ export interface RunConfig {
   metrics?: { host: string; port: number };
   /** OpenTelemetry tracing from the standard `OTEL_*` variables (common/tracing/settings.ts); off when absent. */
   tracing?: TracingSettings;
+  /** `ENCRYPTION_AT_REST`, `ENCRYPTION_MASTER_KEY(_FILE)`, `ENCRYPTION_KEY_CACHE_*` (common/master-key.ts). */
+  encryption: EncryptionSettings;
 }
 
 const HEX_KEY = /^(?:[0-9a-fA-F]{2}){32,}$/;
@@ -123,6 +126,7 @@ export function parseRunConfig(args: readonly string[], env: NodeJS.ProcessEnv):
   }
 
   const tracing = readTracingSettings(env, `tollgate-${name}`, problems);
+  const encryption = readEncryptionSettings(env, problems);
 
   if (problems.length > 0) throw new Error(`invalid configuration for ${name}: ${problems.join('; ')}`);
   return {
@@ -138,6 +142,7 @@ export function parseRunConfig(args: readonly string[], env: NodeJS.ProcessEnv):
     database,
     maxRequestDeadlineMs,
     shutdown,
+    encryption,
     ...(connectionLoader ? { connectionLoader } : {}),
     ...(countCommands ? { countCommands } : {}),
     ...(metrics ? { metrics } : {}),

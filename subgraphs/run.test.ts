@@ -32,12 +32,60 @@ describe('parseRunConfig', () => {
       database: { serverSelectionTimeoutMs: 5_000, connectTimeoutMs: 3_000, socketTimeoutMs: 15_000 },
       maxRequestDeadlineMs: 10_000,
       shutdown: { delayMs: 0, graceMs: 10_000 },
+      // Outside production without a key: the development master key under .data/secrets.
+      encryption: {
+        enabled: true,
+        masterKey: expect.any(Buffer),
+        source: 'dev',
+        cache: { max: 10_000, ttlMs: 300_000 },
+      },
     });
+  });
+
+  test('encryption at rest: on by default, a master key required in production, checked, or off', () => {
+    const base = { MONGODB_URI: 'mongodb://db:27017/', TOLLGATE_INTERNAL_KEY: KEY };
+    const master = randomBytes(32).toString('hex');
+    expect(() => parseRunConfig(['accounts'], { ...base, NODE_ENV: 'production' })).toThrow(
+      'ENCRYPTION_MASTER_KEY or ENCRYPTION_MASTER_KEY_FILE is required in production',
+    );
+    expect(
+      parseRunConfig(['accounts'], {
+        ...base,
+        NODE_ENV: 'production',
+        ENCRYPTION_MASTER_KEY: master,
+        ENCRYPTION_KEY_CACHE_TTL_MS: '60000',
+      }).encryption,
+    ).toEqual({
+      enabled: true,
+      masterKey: Buffer.from(master, 'hex'),
+      source: 'env',
+      cache: { max: 10_000, ttlMs: 60_000 },
+    });
+    expect(
+      parseRunConfig(['accounts'], { ...base, NODE_ENV: 'production', ENCRYPTION_AT_REST: 'off' }).encryption,
+    ).toEqual({ enabled: false });
+    let message = '';
+    try {
+      parseRunConfig(['accounts'], { ...base, ENCRYPTION_MASTER_KEY: 'secret-not-hex', ENCRYPTION_AT_REST: 'on' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('ENCRYPTION_MASTER_KEY must hold 64 hex digits');
+    expect(message).not.toContain('secret-not-hex');
+    expect(() => parseRunConfig(['accounts'], { ...base, ENCRYPTION_AT_REST: 'maybe' })).toThrow(
+      'ENCRYPTION_AT_REST must be on or off',
+    );
+    expect(() => parseRunConfig(['accounts'], { ...base, ENCRYPTION_MASTER_KEY_FILE: '/nonexistent/key' })).toThrow(
+      'ENCRYPTION_MASTER_KEY_FILE cannot be read',
+    );
   });
 
   test('shutdown settings: a delay by default in production only, checked', () => {
     const base = { MONGODB_URI: 'mongodb://db:27017/', TOLLGATE_INTERNAL_KEY: KEY };
-    expect(parseRunConfig(['reviews'], { ...base, NODE_ENV: 'production' }).shutdown).toEqual({
+    const master = randomBytes(32).toString('hex');
+    expect(
+      parseRunConfig(['reviews'], { ...base, NODE_ENV: 'production', ENCRYPTION_MASTER_KEY: master }).shutdown,
+    ).toEqual({
       delayMs: 5_000,
       graceMs: 10_000,
     });

@@ -14,6 +14,10 @@
  *   SHUTDOWN_GRACE_MS      then let in-flight requests finish for at most this long (default 10000)
  *   OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER(_ARG), TOLLGATE_TRACES  tracing, off unless
  *                          an endpoint is set (common/tracing/settings.ts, README "Observability")
+ *   ENCRYPTION_AT_REST     on (default) | off: personal fields sealed at rest (kit/encryption)
+ *   ENCRYPTION_MASTER_KEY, ENCRYPTION_MASTER_KEY_FILE  64 hex digits; required in production while on, else a
+ *                          development key under .data/secrets
+ *   ENCRYPTION_KEY_CACHE_MAX, ENCRYPTION_KEY_CACHE_TTL_MS  bounds of the unwrapped-key cache
  *   METRICS_PORT, METRICS_HOST  Prometheus metrics at http://METRICS_HOST:METRICS_PORT/metrics (off unless set;
  *                          host 127.0.0.1 by default)
  *   REQUEST_DEADLINE_MS, MONGODB_{SERVER_SELECTION,CONNECT,SOCKET}_TIMEOUT_MS, HTTP_*: deadlines and timeouts,
@@ -26,6 +30,7 @@ import { createLogger } from '../common/logger';
 import { SHUTDOWN_CLOSE_MARGIN_MS, flushAfter } from '../common/shutdown';
 import { startTracing } from '../common/tracing/setup';
 import { startNamedSubgraph } from './definitions';
+import { encryptionOptionsOf } from './kit/encryption';
 import { parseRunConfig, type RunConfig } from './run-config';
 
 async function main(): Promise<void> {
@@ -52,6 +57,7 @@ async function main(): Promise<void> {
     connectionLoader: config.connectionLoader,
     countCommands: config.countCommands,
     shutdown: config.shutdown,
+    encryption: encryptionOptionsOf(config.encryption),
     // A running subgraph never creates indexes: `tollgate migrate` does, and this refuses to start without them.
     indexes: 'verify',
     ...(config.metrics ? { metrics: config.metrics } : {}),
@@ -61,6 +67,7 @@ async function main(): Promise<void> {
   logger.info('listening', {
     url: running.url,
     db: config.dbName,
+    encryption: config.encryption.enabled ? `on (${config.encryption.source} master key)` : 'off',
     ...(running.metricsUrl ? { metrics: running.metricsUrl } : {}),
   });
 

@@ -52,7 +52,10 @@ function load(
 }
 
 function keysEnv(): Record<string, string> {
-  const env: Record<string, string> = { TOLLGATE_INTERNAL_SECRET: SECRET.toString('hex') };
+  const env: Record<string, string> = {
+    TOLLGATE_INTERNAL_SECRET: SECRET.toString('hex'),
+    ENCRYPTION_MASTER_KEY: 'ab'.repeat(32),
+  };
   for (const name of SUBGRAPH_NAMES)
     env[`${name.toUpperCase()}_INTERNAL_KEY`] = deriveSubgraphKey(SECRET, name).toString('hex');
   return env;

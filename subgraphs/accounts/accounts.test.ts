@@ -1,3 +1,4 @@
+import { Types } from 'mongoose';
 import { userIdFor } from '../../common/ids';
 import {
   countCommands,
@@ -52,8 +53,14 @@ describe('inviteUser', () => {
       email: 'nina@acme.test',
       roles: ['STAFF', 'CUSTOMER'],
     });
-    const raw = await sg.connection.db!.collection('users').findOne({ email: 'nina@acme.test' });
+    // Stored sealed (kit/encryption): the raw document holds neither the address nor the name in clear.
+    const raw = await sg.connection
+      .db!.collection('users')
+      .findOne({ _id: new Types.ObjectId(userIdFor('acme', 'nina@acme.test')) });
     expect(raw).toMatchObject({ tenantId: 'acme', roles: ['staff', 'customer'] });
+    expect(raw?.email).toMatch(/^v1:1:/);
+    expect(raw?.name).toMatch(/^v1:1:/);
+    expect(JSON.stringify(raw)).not.toMatch(/nina/i);
   });
 
   test('a duplicate address in the tenant is BAD_USER_INPUT without driver text; another tenant may use it', async () => {

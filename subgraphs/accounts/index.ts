@@ -2,7 +2,7 @@ import { parse } from 'graphql';
 import { readSubgraphSdl } from '../catalog';
 import type { SubgraphDefinition } from '../kit/server';
 import { createAccountsLoaders, type AccountsLoaders } from './context';
-import { createAccountsModels, type AccountsModels } from './models';
+import { ACCOUNTS_ENCRYPTED, createAccountsModels, type AccountsModels } from './models';
 import { permissions } from './permissions';
 import { resolvers } from './resolvers';
 
@@ -13,4 +13,5 @@ export const accounts: SubgraphDefinition<AccountsModels, AccountsLoaders> = {
   models: createAccountsModels,
   createLoaders: createAccountsLoaders,
   permissions,
+  encrypted: ACCOUNTS_ENCRYPTED,
 };

@@ -44,11 +44,18 @@ export const resolvers: Resolvers = {
       if (roles.length === 0) throw badInput('"roles" must name at least one role');
       // The id derives from tenant and address, so a second invitation collides on `_id` as well as on the
       // `{tenantId, email}` index: either way it is the same refusal.
+      // Uniqueness holds on the blind index; the address and the name are stored sealed.
+      const [emailIndex, sealedEmail, sealedName] = await Promise.all([
+        ctx.cipher.emailIndex(tenantId, email),
+        ctx.cipher.seal(tenantId, 'users.email', email),
+        ctx.cipher.seal(tenantId, 'users.name', name),
+      ]);
       const user = await withDuplicateKeyAs('A user with this email already exists', () =>
         ctx.models.User.create({
           _id: new Types.ObjectId(userIdFor(tenantId, email)),
-          name,
-          email,
+          name: sealedName,
+          email: sealedEmail,
+          emailIndex,
           roles,
           invitedAt: new Date(),
         }),
@@ -60,8 +67,9 @@ export const resolvers: Resolvers = {
     __resolveReference: (reference, ctx) =>
       isObjectIdHex(reference.id) ? ctx.loaders.userById.load(reference.id) : null,
     id: (user) => user._id.toHexString(),
-    name: (user) => user.name,
-    email: (user) => user.email,
+    // Opened only when selected; under the request's tenant, which the tenant plugin filtered the record on.
+    name: (user, _args, ctx) => ctx.cipher.open(callerOf(ctx).tenantId, 'users.name', user.name),
+    email: (user, _args, ctx) => ctx.cipher.open(callerOf(ctx).tenantId, 'users.email', user.email),
     roles: (user) => user.roles.map((role) => ROLE_TO_GRAPHQL[role]),
     invitedAt: (user) => user.invitedAt.toISOString(),
   },

@@ -31,6 +31,11 @@ import { DEFAULT_SHUTDOWN, createShutdown, type ShutdownConfig } from '../../com
 import type { SubgraphName } from '../catalog';
 import { startMetricsListener, type MetricsListener } from '../../common/metrics-listener';
 import { createCommandCounter } from './command-counter';
+import { openEncryption, type EncryptionOptions } from './encryption';
+import type { FieldCipher } from './encryption/field-cipher';
+import type { TenantKeyStore } from './encryption/key-store';
+import { PLATFORM_KEYS_PATH, keyAdminHandlers } from './encryption/key-admin';
+import type { EncryptedCollection } from './encryption/reencrypt';
 import { createSubgraphMetrics } from './metrics';
 import { traceMongoCommands, traceSubgraphRequests } from './tracing';
 import { openDatabase, registerModels, type DatabaseTimeouts } from './database';
@@ -54,6 +59,8 @@ export interface SubgraphContext<TModels, TLoaders> {
   readonly models: TModels;
   /** Created for this request only: their caches hold one tenant's documents. */
   readonly loaders: TLoaders;
+  /** Seals and opens the encrypted fields (kit/encryption); the subgraph's one instance, not per request. */
+  readonly cipher: FieldCipher;
 }
 
 export type SubgraphResolverMap = Readonly<Record<string, object | undefined>>;
@@ -75,6 +82,8 @@ export interface SubgraphDefinition<TModels, TLoaders> {
   createLoaders(models: TModels, options: LoaderOptions): TLoaders;
   /** A rule for every field of every object type (see kit/permissions.ts); a missing one fails startup. */
   readonly permissions: PermissionRules;
+  /** The collections and fields this subgraph seals (kit/encryption/reencrypt.ts); none when absent. */
+  readonly encrypted?: readonly EncryptedCollection[];
 }
 
 export interface SubgraphOptions {
@@ -118,6 +127,11 @@ export interface SubgraphOptions {
   tracer?: Tracer;
   /** How many silo databases keep their models compiled (kit/placement.ts); DEFAULT_MAX_SILOS when absent. */
   maxSilos?: number;
+  /**
+   * Encryption of personal fields at rest (kit/encryption): a key provider (and key cache bounds), or `'off'`.
+   * subgraphs/run.ts always passes one from ENCRYPTION_* (on by default); absent means off.
+   */
+  encryption?: EncryptionOptions;
 }
 
 export interface RunningSubgraph {
@@ -128,6 +142,10 @@ export interface RunningSubgraph {
   connection: Connection;
   /** Where Prometheus scrapes this subgraph, when `metrics` was given. */
   metricsUrl?: string;
+  /** The field cipher the resolvers use. */
+  cipher: FieldCipher;
+  /** The tenant key store in this subgraph's database; absent when encryption is off. */
+  keyStore?: TenantKeyStore;
   /** Stops accepting requests, lets running ones finish, then closes the database connection. */
   stop(): Promise<void>;
   /** What SIGTERM does: /readyz fails at once, the subgraph serves for the shutdown delay, then `stop`. */
@@ -237,6 +255,7 @@ export async function startSubgraph<TModels, TLoaders>(
     });
     // The models each verified request is served by: its tenant's placement (pooled or silo), set by `place`.
     const placed = new WeakMap<express.Request, TModels>();
+    const { cipher, keyStore } = openEncryption(connection, options.encryption ?? 'off');
     // The generated resolver types checked the map against the schema; this is the same map under Apollo's type.
     const resolvers = definition.resolvers as GraphQLResolverMap<unknown>;
     const schema = protectSchema(
@@ -377,9 +396,25 @@ export async function startSubgraph<TModels, TLoaders>(
           scope,
           models: placed.get(req) ?? models,
           loaders: definition.createLoaders(placed.get(req) ?? models, loaderOptions),
+          cipher,
         };
       }),
     );
+    // The signed platform call for tenant keys (rotation, retirement, destruction); only where there are keys.
+    if (keyStore) {
+      app.post(
+        PLATFORM_KEYS_PATH,
+        ...keyAdminHandlers({
+          audience: definition.name,
+          subgraphKey: options.internalKey,
+          db: connection.db!,
+          keyStore,
+          cipher,
+          encrypted: definition.encrypted ?? [],
+          logger,
+        }),
+      );
+    }
     app.all('/graphql', (_req, res) => {
       res.set('allow', 'POST').status(405).json(errorBody('Method not allowed', 'METHOD_NOT_ALLOWED'));
     });
@@ -397,6 +432,8 @@ export async function startSubgraph<TModels, TLoaders>(
       url,
       port,
       connection,
+      cipher,
+      ...(keyStore ? { keyStore } : {}),
       stop,
       shutdown: shutdown.shutdown,
       ...(metricsListener ? { metricsUrl: metricsListener.url } : {}),

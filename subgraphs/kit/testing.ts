@@ -12,6 +12,8 @@ import {
   type InternalClaims,
 } from '../../common/internal-token';
 import { createLogger } from '../../common/logger';
+import type { EncryptionOptions } from './encryption';
+import { createMasterKeyProvider } from './encryption/key-provider';
 import type { ConnectionLoaderMode } from './loaders';
 import { startSubgraph, type RunningSubgraph, type SubgraphDefinition } from './server';
 import { runInScope } from './scope';
@@ -129,6 +131,8 @@ export async function startTestSubgraph<TModels, TLoaders>(
     connectionLoader?: ConnectionLoaderMode;
     countCommands?: boolean;
     metrics?: boolean;
+    /** Encryption at rest; on by default, under a master key of this test subgraph's own. */
+    encryption?: EncryptionOptions;
   } = {},
 ): Promise<TestSubgraph> {
   const secret = randomBytes(32);
@@ -149,6 +153,7 @@ export async function startTestSubgraph<TModels, TLoaders>(
     monitorCommands: true,
     connectionLoader: options.connectionLoader,
     countCommands: options.countCommands,
+    encryption: options.encryption ?? { keyProvider: createMasterKeyProvider(randomBytes(32)) },
     ...(options.metrics ? { metrics: { host: '127.0.0.1', port: 0 } } : {}),
   });
 

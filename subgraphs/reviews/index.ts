@@ -2,7 +2,7 @@ import { parse } from 'graphql';
 import { readSubgraphSdl } from '../catalog';
 import type { SubgraphDefinition } from '../kit/server';
 import { createReviewsLoaders, type ReviewsLoaders } from './context';
-import { createReviewsModels, type ReviewsModels } from './models';
+import { REVIEWS_ENCRYPTED, createReviewsModels, type ReviewsModels } from './models';
 import { permissions } from './permissions';
 import { resolvers } from './resolvers';
 
@@ -13,4 +13,5 @@ export const reviews: SubgraphDefinition<ReviewsModels, ReviewsLoaders> = {
   models: createReviewsModels,
   createLoaders: createReviewsLoaders,
   permissions,
+  encrypted: REVIEWS_ENCRYPTED,
 };

@@ -8,6 +8,7 @@ export interface ReviewRecord {
   productId: Types.ObjectId;
   authorId: Types.ObjectId;
   rating: number;
+  /** Sealed as `reviews.body` when encryption is on (kit/encryption). */
   body: string;
 }
 
@@ -20,13 +21,17 @@ export const MIN_RATING = 1;
 export const MAX_RATING = 5;
 export const MAX_BODY_LENGTH = 2000;
 
+/** What `tollgate migrate` and key rotation re-encrypt here (kit/encryption/reencrypt.ts). */
+export const REVIEWS_ENCRYPTED = [{ collection: 'reviews', fields: ['body'] }] as const;
+
 export function createReviewsModels(connection: Connection) {
   const reviewSchema = new Schema<ReviewRecord>(
     {
       productId: { type: Schema.Types.ObjectId, required: true, immutable: true },
       authorId: { type: Schema.Types.ObjectId, required: true, immutable: true },
       rating: { type: Number, required: true, min: MIN_RATING, max: MAX_RATING },
-      body: { type: String, required: true, minlength: 1, maxlength: MAX_BODY_LENGTH },
+      // 1–MAX_BODY_LENGTH characters is checked on the clear text by the resolver; this holds ciphertext.
+      body: { type: String, required: true, minlength: 1 },
     },
     { collection: 'reviews', versionKey: false },
   );

@@ -37,7 +37,7 @@ export const resolvers: Resolvers = {
         productId: new Types.ObjectId(input.productId),
         authorId: new Types.ObjectId(principal),
         rating: input.rating,
-        body,
+        body: await ctx.cipher.seal(callerOf(ctx).tenantId, 'reviews.body', body),
       });
       return review.toObject<ReviewRecord>();
     },
@@ -60,7 +60,8 @@ export const resolvers: Resolvers = {
     __resolveReference: (reference, ctx) =>
       isObjectIdHex(reference.id) ? ctx.loaders.reviewById.load(reference.id) : null,
     id: (review) => review._id.toHexString(),
-    body: (review) => review.body,
+    // Opened only when selected (REVIEW_PATHS keeps unselected bodies out of the page's projection too).
+    body: (review, _args, ctx) => ctx.cipher.open(callerOf(ctx).tenantId, 'reviews.body', review.body),
     rating: (review) => review.rating,
     author: (review) => ({ id: review.authorId.toHexString() }),
     product: (review) => ({ id: review.productId.toHexString() }),

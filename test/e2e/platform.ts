@@ -13,6 +13,8 @@ import { SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
 import { startNamedSubgraph } from '../../subgraphs/definitions';
 import type { RunningSubgraph } from '../../subgraphs/kit/server';
 import { seedDemoTenants } from '../../demo/subgraph-data';
+import { readEncryptionSettings } from '../../common/master-key';
+import { encryptionOptionsOf } from '../../subgraphs/kit/encryption';
 import { DEFAULT_SUPERGRAPH_PATH, type GatewayConfig } from '../../gateway/src/config';
 import { startGateway, type StartedGateway } from '../../gateway/src/server';
 import { seedControlPlane } from '../../demo/control-plane';
@@ -75,7 +77,8 @@ export async function startRealPlatform(options: RealPlatformOptions = {}): Prom
   // for secrets (test/support/log-scan.ts), and these are the tests where both tenants' real data flows.
   const quiet: Logger = createLogger({ level: process.env.TOLLGATE_LOG_CAPTURE ? 'debug' : 'error', sink: () => {} });
 
-  await seedDemoTenants({ mongoUri, dbNameFor });
+  const encryption = encryptionOptionsOf(readEncryptionSettings(process.env, []));
+  await seedDemoTenants({ mongoUri, dbNameFor, encryption });
   await seedControlPlane({ mongoUri, dbName: dbNameFor('control') });
   // These tests are about isolation, not limits: both tenants get the largest plan so deep queries are not refused.
   const controlPlane = await openControlPlane({ mongoUri, dbName: dbNameFor('control') });
@@ -95,6 +98,8 @@ export async function startRealPlatform(options: RealPlatformOptions = {}): Prom
         internalKey: deriveSubgraphKey(secret, name),
         logger: quiet,
         ...(options.tracing ? { tracer: options.tracing.tracer } : {}),
+        // As the seeder wrote them: the master key of the environment (the development one under .data/secrets).
+        encryption,
       }),
     ),
   );
