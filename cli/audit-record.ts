@@ -57,12 +57,26 @@ export function controlEvent(
 }
 
 /** Where the trail is: AUDIT_MONGODB_URI / AUDIT_DB as the gateway reads them (config.ts), else the control plane. */
-export function openAuditStore(env: NodeJS.ProcessEnv, settings: ControlPlaneSettings): Promise<AuditStore> {
+/**
+ * The audit store where the trail is kept. Commands only use it (missing indexes slow reads, nothing else: the
+ * store's `_id` orders the chain); `tollgate migrate` creates its indexes (`indexes: 'create'`).
+ */
+export function openAuditStore(
+  env: NodeJS.ProcessEnv,
+  settings: ControlPlaneSettings,
+  indexes: 'create' | 'verify' = 'verify',
+): Promise<AuditStore> {
   const mongoUri = env.AUDIT_MONGODB_URI?.trim() || settings.mongoUri;
   const dbName = env.AUDIT_DB?.trim() || settings.dbName;
   if (!/^mongodb(?:\+srv)?:\/\/\S+$/.test(mongoUri)) throw new Error('AUDIT_MONGODB_URI must be a mongodb: URI');
   if (!isControlDbName(dbName)) throw new Error('AUDIT_DB must be 1–63 letters, digits, "_" or "-"');
-  return AuditStore.open({ mongoUri, dbName, serverSelectionTimeoutMs: 5_000 });
+  return AuditStore.open({
+    mongoUri,
+    dbName,
+    serverSelectionTimeoutMs: 5_000,
+    indexes,
+    ...(indexes === 'verify' ? { onIndexProblem: () => undefined } : {}),
+  });
 }
 
 export async function writeControlEvents(

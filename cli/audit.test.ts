@@ -67,7 +67,7 @@ async function verify(tenant: string) {
 }
 
 beforeAll(async () => {
-  store = await AuditStore.open({ mongoUri, dbName });
+  store = await AuditStore.open({ mongoUri, dbName, indexes: 'create' });
   db = await mongoose.createConnection(mongoUri, { dbName }).asPromise();
   expect((await tollgate('migrate', '--only', 'control-plane')).code).toBe(0);
 });

@@ -52,7 +52,7 @@ export const MIGRATE_COMMANDS: Record<string, Command> = {
         });
         await controlPlane.close();
         // The audit trail's indexes, where the trail is kept (AUDIT_MONGODB_URI / AUDIT_DB, else here).
-        await (await openAuditStore(io.env, settings)).close();
+        await (await openAuditStore(io.env, settings, 'create')).close();
         migrated.push({ target: CONTROL_PLANE, database: settings.dbName });
       }
       const problems: string[] = [];

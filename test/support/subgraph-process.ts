@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { deriveSubgraphKey } from '../../common/internal-token';
+import { loadOrCreateDevMasterKey } from '../../common/master-key';
 import type { SubgraphName } from '../../subgraphs/catalog';
 
 const ROOT = join(__dirname, '..', '..');
@@ -40,6 +41,9 @@ export function startSubgraphProcess(name: SubgraphName, options: SubgraphProces
       MONGODB_URI: options.mongoUri,
       MONGODB_DB: options.dbName,
       TOLLGATE_INTERNAL_KEY: deriveSubgraphKey(options.secret, name).toString('hex'),
+      // Production requires a master key while encryption is on: the development one, which the seeder and the
+      // CLI of these tests (not in production) seal with.
+      ENCRYPTION_MASTER_KEY: loadOrCreateDevMasterKey().toString('hex'),
       // `listening` is logged at info.
       LOG_LEVEL: 'info',
       ...options.env,

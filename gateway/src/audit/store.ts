@@ -26,6 +26,12 @@ export interface AuditStoreOptions {
    * creates them. The trail still works without them — `_id` is the ordering arbiter — only reads are slower.
    */
   onIndexProblem?: (error: unknown) => void;
+  /**
+   * `create`: create the indexes (`tollgate migrate`, tests). `verify` (the default, every runtime process): only
+   * check they exist and tell `onIndexProblem` when not — a runtime database user has no right to create them
+   * (issue 15), and the chain's ordering does not depend on them: `_id` (`tenant:seq`) is unique on its own.
+   */
+  indexes?: 'create' | 'verify';
 }
 
 export interface AuditQuery {
@@ -68,7 +74,8 @@ export class AuditStore {
       await connection.asPromise();
       const store = new AuditStore(connection);
       try {
-        await store.ensureIndexes();
+        if (options.indexes === 'create') await store.ensureIndexes();
+        else await store.verifyIndexes();
       } catch (error) {
         if (!options.onIndexProblem) throw error;
         options.onIndexProblem(error);
@@ -84,6 +91,23 @@ export class AuditStore {
   async ensureIndexes(): Promise<void> {
     await this.events.createIndex({ tenant: 1, seq: 1 }, { unique: true, name: 'tenant_seq_unique' });
     await this.checkpointsCollection.createIndex({ tenant: 1, seq: 1 }, { name: 'tenant_seq' });
+  }
+
+  /** Throws, naming `tollgate migrate`, when an index `ensureIndexes` creates is missing. */
+  async verifyIndexes(): Promise<void> {
+    const names = async (collection: mongo.Collection<EventDoc> | mongo.Collection<CheckpointDoc>) => {
+      try {
+        return (await collection.listIndexes().toArray()).map((index) => String(index.name));
+      } catch {
+        return []; // the collection does not exist yet
+      }
+    };
+    const missing = [
+      ...((await names(this.events)).includes('tenant_seq_unique') ? [] : [`${AUDIT_EVENTS}.tenant_seq_unique`]),
+      ...((await names(this.checkpointsCollection)).includes('tenant_seq') ? [] : [`${AUDIT_CHECKPOINTS}.tenant_seq`]),
+    ];
+    if (missing.length > 0)
+      throw new Error(`the audit indexes ${missing.join(', ')} are missing: run \`tollgate migrate\``);
   }
 
   async head(tenant: string): Promise<{ seq: number; hash: string } | undefined> {
