@@ -19,9 +19,11 @@ const { join } = require('node:path');
 const UNIT_TESTS = [
   'common/email.test.ts',
   'common/logger.test.ts',
+  'common/platform-token.test.ts',
   'common/secret-shapes.test.ts',
   'common/shield-node-compat.test.ts',
   'cli/suggest.test.ts',
+  'subgraphs/kit/platform/portable.test.ts',
   'gateway/src/authz/filter.test.ts',
   'gateway/src/authz/gate.test.ts',
   'gateway/src/authz/input-rules.test.ts',
