@@ -22,6 +22,7 @@ import { createChangePublisher, type ChangePublisher } from '../gateway/src/tena
 import { UsageError, type CliIo, type Command, type Options, type Values } from './command';
 import { COST_COMMANDS } from './cost';
 import { KEY_COMMANDS } from './key';
+import { LIFECYCLE_COMMANDS } from './lifecycle-commands';
 import { MANIFEST_COMMANDS } from './manifest';
 import { MIGRATE_COMMANDS } from './migrate';
 import { PLAN_COMMANDS } from './plan';
@@ -38,6 +39,7 @@ REDIS_URL (default ${DEFAULT_REDIS_URL}, where running gateways hear about chang
 /** In the order `--help` lists them. */
 const COMMANDS: Record<string, Command> = {
   ...TENANT_COMMANDS,
+  ...LIFECYCLE_COMMANDS,
   ...PLAN_COMMANDS,
   ...KEY_COMMANDS,
   ...MANIFEST_COMMANDS,

@@ -8,6 +8,9 @@ import {
 } from '../gateway/src/tenants/tenant';
 import { UsageError, list, oneOf, required, string, table, type Command, type Options, type Values } from './command';
 import { requirePlan } from './known';
+import { loadPlatformApiSettings } from '../gateway/src/config-common';
+import { onboardTenant } from './lifecycle/onboard';
+import { createPlatformClient } from './lifecycle/platform-client';
 
 const TENANT_SETTING_OPTIONS: Options = {
   name: { type: 'string' },
@@ -69,23 +72,43 @@ const TENANT_SETTINGS_USAGE = `[--origins <origin,…>] [--authz-mode ${AUTHZ_MO
 
 export const TENANT_COMMANDS: Record<string, Command> = {
   'tenant create': {
-    usage: `tenant create <id> --name <name> [--plan <plan>] ${TENANT_SETTINGS_USAGE}`,
+    usage: `tenant create <id> [--name <name>] [--plan <plan>] [--admin-email <email> --admin-name <name>]
+      ${TENANT_SETTINGS_USAGE}`,
     summary:
-      'Creates a tenant (active, plan free unless --plan, no origins, authz reject, cost enforce, safelist off).',
-    options: { ...TENANT_SETTING_OPTIONS, plan: { type: 'string' } },
+      'Creates a tenant (active, plan free unless --plan, named after its id unless --name, no origins, authz reject, cost enforce, safelist off) and, with --admin-email and --admin-name, its first admin in the accounts subgraph. A re-run with the same settings changes nothing.',
+    options: {
+      ...TENANT_SETTING_OPTIONS,
+      plan: { type: 'string' },
+      'admin-email': { type: 'string' },
+      'admin-name': { type: 'string' },
+    },
     positionals: ['id'],
-    async run({ values, positionals, controlPlane, print }) {
+    async run({ values, positionals, controlPlane, print, io }) {
       const settings = tenantSettings(values);
       const plan = string(values, 'plan');
+      const adminEmail = string(values, 'admin-email');
+      const adminName = string(values, 'admin-name');
+      if ((adminEmail === undefined) !== (adminName === undefined))
+        throw new UsageError('give --admin-email and --admin-name together');
       const registry = await controlPlane();
       if (plan !== undefined) await requirePlan(registry, plan);
-      const tenant = await registry.tenants.createTenant({
-        ...settings,
-        id: positionals[0]!,
-        name: required(values, 'name'),
-        plan,
-      });
-      print(tenant, () => `Created tenant ${tenant.id}.\n${describeTenant(tenant)}`);
+      const id = positionals[0]!;
+      const result = await onboardTenant(
+        registry,
+        () => createPlatformClient(loadPlatformApiSettings(io.env)),
+        { ...settings, id, name: settings.name ?? id, plan },
+        adminEmail !== undefined && adminName !== undefined ? { email: adminEmail, name: adminName } : undefined,
+      );
+      const { tenant, admin } = result;
+      print(result, () =>
+        [
+          result.created ? `Created tenant ${tenant.id}.` : `Tenant ${tenant.id} already exists with these settings.`,
+          describeTenant(tenant),
+          ...(admin
+            ? [`admin       ${admin.email} (user ${admin.userId}, ${admin.created ? 'created' : 'already there'})`]
+            : []),
+        ].join('\n'),
+      );
     },
   },
   'tenant list': {

@@ -7,7 +7,14 @@ import { resolve } from 'node:path';
 import { readHttpServerTimeouts, type HttpServerTimeouts } from '../../common/http-server-timeouts';
 import type { LogLevel } from '../../common/logger';
 import { DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS, DEFAULT_SHUTDOWN, type ShutdownConfig } from '../../common/shutdown';
-import { envText, readControlPlaneSettings, readRedisUrl, readSupergraphPath, readUrl } from './config-common';
+import {
+  envText,
+  readControlPlaneSettings,
+  readRedisUrl,
+  readSubgraphUrls,
+  readSupergraphPath,
+  readUrl,
+} from './config-common';
 import { MAX_INPUT_NESTING } from './http/json-depth';
 import { readHeaderList, type CorsHeaderConfig } from './http/cors-headers';
 import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
@@ -212,13 +219,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
   const logLevel = LOG_LEVELS.find((level) => level === logLevelRaw);
   if (!logLevel) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
 
-  const subgraphUrls = {} as Record<SubgraphName, string>;
-  for (const name of SUBGRAPH_NAMES) {
-    subgraphUrls[name] = url(`${name.toUpperCase()}_URL`, `http://127.0.0.1:${DEFAULT_SUBGRAPH_PORTS[name]}/graphql`, [
-      'http:',
-      'https:',
-    ]);
-  }
+  const subgraphUrls = readSubgraphUrls(env, problems);
 
   let internalSecret: InternalSecretSource = { source: 'dev' };
   const secretHex = text('TOLLGATE_INTERNAL_SECRET');

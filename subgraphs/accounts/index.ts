@@ -4,6 +4,7 @@ import type { SubgraphDefinition } from '../kit/server';
 import { createAccountsLoaders, type AccountsLoaders } from './context';
 import { createAccountsModels, type AccountsModels } from './models';
 import { permissions } from './permissions';
+import { accountsPlatform } from './platform';
 import { resolvers } from './resolvers';
 
 export const accounts: SubgraphDefinition<AccountsModels, AccountsLoaders> = {
@@ -13,4 +14,5 @@ export const accounts: SubgraphDefinition<AccountsModels, AccountsLoaders> = {
   models: createAccountsModels,
   createLoaders: createAccountsLoaders,
   permissions,
+  platform: accountsPlatform,
 };

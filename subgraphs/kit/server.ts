@@ -35,6 +35,8 @@ import { openDatabase, registerModels, type DatabaseTimeouts } from './database'
 import { SERVICE_UNAVAILABLE, isDatabaseUnavailable, serviceUnavailable } from './deadline';
 import { isClientErrorCode } from './errors';
 import { internalAuth, verifiedRequest } from './internal-auth';
+import { PLATFORM_BODY_LIMIT, platformApi, type PlatformHooks } from './platform/api';
+import { derivePlatformKey } from '../../common/platform-token';
 import { DEFAULT_LOADER_OPTIONS, type ConnectionLoaderMode, type LoaderOptions } from './loaders';
 import { protectSchema, type PermissionRules } from './permissions';
 import type { RequestScope } from './scope';
@@ -72,6 +74,8 @@ export interface SubgraphDefinition<TModels, TLoaders> {
   createLoaders(models: TModels, options: LoaderOptions): TLoaders;
   /** A rule for every field of every object type (see kit/permissions.ts); a missing one fails startup. */
   readonly permissions: PermissionRules;
+  /** What this subgraph adds to the platform API (kit/platform/api.ts): provisioning, sweepable collections. */
+  readonly platform?: PlatformHooks<TModels>;
 }
 
 export interface SubgraphOptions {
@@ -321,6 +325,19 @@ export async function startSubgraph<TModels, TLoaders>(
           models,
           loaders: definition.createLoaders(models, loaderOptions),
         };
+      }),
+    );
+    // The operator's platform API (tenant lifecycle), verified with a key and token format of its own.
+    app.post(
+      '/_platform/:op',
+      express.raw({ type: 'application/json', limit: PLATFORM_BODY_LIMIT }),
+      platformApi({
+        key: derivePlatformKey(options.internalKey),
+        subgraph: definition.name,
+        connection,
+        models,
+        hooks: definition.platform,
+        logger,
       }),
     );
     app.all('/graphql', (_req, res) => {

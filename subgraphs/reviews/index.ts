@@ -13,4 +13,6 @@ export const reviews: SubgraphDefinition<ReviewsModels, ReviewsLoaders> = {
   models: createReviewsModels,
   createLoaders: createReviewsLoaders,
   permissions,
+  // Reviews are created with fresh ObjectIds: their age is known, so retention rules may sweep them.
+  platform: { agedCollections: ['reviews'] },
 };

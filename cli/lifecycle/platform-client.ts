@@ -1,0 +1,117 @@
+/**
+ * The CLI's side of the subgraphs' platform API (subgraphs/kit/platform/api.ts): every call signed for one
+ * subgraph, one operation, one tenant and its exact body, with a timeout; answers read as JSON or, for export
+ * pages, as a stream of lines held one at a time.
+ */
+import { randomUUID } from 'node:crypto';
+import { SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
+import {
+  PLATFORM_TOKEN_HEADER,
+  hashBody,
+  mintPlatformToken,
+  platformAudience,
+  platformKeyFromSecret,
+  type PlatformOperation,
+} from '../../common/platform-token';
+import { loadOrCreateInternalSecret } from '../../common/dev-secrets';
+import type { PlatformApiSettings } from '../../gateway/src/config-common';
+
+/** A platform call that failed: the subgraph, the operation, the HTTP status and the error code it answered. */
+export class PlatformCallError extends Error {
+  constructor(
+    readonly subgraph: SubgraphName,
+    readonly op: PlatformOperation,
+    readonly status: number,
+    readonly code: string,
+    detail: string,
+  ) {
+    super(`${subgraph} ${op}: ${detail} (${status} ${code})`);
+    this.name = 'PlatformCallError';
+  }
+}
+
+/** A line longer than this in an export page is refused rather than buffered. */
+export const MAX_LINE_BYTES = 1_048_576;
+
+export interface PlatformClient {
+  readonly subgraphs: readonly SubgraphName[];
+  call<T>(subgraph: SubgraphName, op: PlatformOperation, tenant: string, body?: Record<string, unknown>): Promise<T>;
+  /** The answer's lines, one at a time (export pages). */
+  lines(
+    subgraph: SubgraphName,
+    op: PlatformOperation,
+    tenant: string,
+    body: Record<string, unknown>,
+  ): AsyncGenerator<string>;
+}
+
+export function createPlatformClient(settings: PlatformApiSettings): PlatformClient {
+  const secret = settings.internalSecret ?? loadOrCreateInternalSecret();
+  const keys = new Map(SUBGRAPH_NAMES.map((name) => [name, platformKeyFromSecret(secret, name)]));
+
+  const send = async (subgraph: SubgraphName, op: PlatformOperation, tenant: string, extra: Record<string, unknown>) => {
+    const body = Buffer.from(JSON.stringify({ ...extra, tenant }));
+    const now = Date.now();
+    const token = mintPlatformToken(keys.get(subgraph)!, {
+      kind: 'platform',
+      aud: platformAudience(subgraph),
+      op,
+      ten: tenant,
+      bh: hashBody(body),
+      rid: `cli-${randomUUID()}`,
+      iat: now,
+      exp: now + 30_000,
+    });
+    const url = new URL(`/_platform/${op}`, settings.subgraphUrls[subgraph]);
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [PLATFORM_TOKEN_HEADER]: token },
+        body,
+        signal: AbortSignal.timeout(settings.timeoutMs),
+      });
+    } catch (error) {
+      const why = error instanceof Error && error.name === 'TimeoutError' ? 'timed out' : 'unreachable';
+      throw new PlatformCallError(subgraph, op, 0, 'SERVICE_UNAVAILABLE', why);
+    }
+    if (!res.ok) {
+      const text = await res.text().catch(() => '');
+      let message = 'refused';
+      let code = 'UNKNOWN';
+      try {
+        const error = (JSON.parse(text) as { errors?: { message?: string; extensions?: { code?: string } }[] })
+          .errors?.[0];
+        message = error?.message ?? message;
+        code = error?.extensions?.code ?? code;
+      } catch {
+        // Not our JSON: status only.
+      }
+      throw new PlatformCallError(subgraph, op, res.status, code, message);
+    }
+    return res;
+  };
+
+  return {
+    subgraphs: SUBGRAPH_NAMES,
+    async call<T>(subgraph: SubgraphName, op: PlatformOperation, tenant: string, body: Record<string, unknown> = {}) {
+      return (await (await send(subgraph, op, tenant, body)).json()) as T;
+    },
+    async *lines(subgraph, op, tenant, body) {
+      const res = await send(subgraph, op, tenant, body);
+      if (!res.body) return;
+      const decoder = new TextDecoder();
+      let pending = '';
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        pending += decoder.decode(chunk, { stream: true });
+        const lines = pending.split('\n');
+        pending = lines.pop()!;
+        for (const line of lines) if (line) yield line;
+        if (pending.length > MAX_LINE_BYTES)
+          throw new PlatformCallError(subgraph, op, res.status, 'BAD_RESPONSE', 'a line is too long');
+      }
+      pending += decoder.decode();
+      if (pending) yield pending;
+    },
+  };
+}

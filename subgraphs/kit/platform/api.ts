@@ -1,0 +1,190 @@
+/**
+ * The platform API of a subgraph: `POST /_platform/<operation>`, for the operator's CLI only (tenant onboarding,
+ * export, import, erase, retention). Each subgraph owns its data, so these are the only way the CLI touches it.
+ *
+ * Every request carries a platform token (common/platform-token.ts) for this subgraph, this operation, one tenant
+ * and the SHA-256 of the exact body; the tenant in the body must be the token's. A gateway request token is refused
+ * (another key, prefix and audience). Refusals are the gateway's: 401 UNAUTHENTICATED with no reason given.
+ */
+import { once } from 'node:events';
+import type { RequestHandler, Response } from 'express';
+import type { Connection } from 'mongoose';
+import mongoose from 'mongoose';
+import { isTenantId } from '../../../common/ids';
+import type { Logger } from '../../../common/logger';
+import {
+  PLATFORM_OPERATIONS,
+  PLATFORM_TOKEN_HEADER,
+  PlatformTokenError,
+  verifyPlatformToken,
+  type PlatformOperation,
+} from '../../../common/platform-token';
+import { isDatabaseUnavailable } from '../deadline';
+import {
+  MAX_EXPORT_PAGE,
+  MAX_IMPORT_BATCH,
+  asPlatform,
+  collectionStats,
+  eraseCollection,
+  exportPage,
+  importBatch,
+  ownedCollections,
+  platformRequestId,
+  sweepCollection,
+} from './operations';
+
+/** What a subgraph adds to the generic operations. */
+export interface PlatformHooks<TModels> {
+  /** `provision`: creates what a new tenant needs here (accounts: its first admin), idempotently; runs in scope. */
+  provision?(models: TModels, input: unknown): Promise<unknown>;
+  /** Collections whose `_id`s are ObjectIds minted at insert time, so their age is known: retention may sweep them. */
+  readonly agedCollections?: readonly string[];
+}
+
+export interface PlatformApiOptions<TModels> {
+  /** This subgraph's platform key (derivePlatformKey of its internal key). */
+  key: Buffer;
+  subgraph: string;
+  connection: Connection;
+  models: TModels;
+  hooks?: PlatformHooks<TModels>;
+  logger: Logger;
+}
+
+/** The body limit of platform calls: an import batch of MAX_IMPORT_BATCH documents fits. */
+export const PLATFORM_BODY_LIMIT = '16mb';
+const MAX_TOKEN_LENGTH = 4096;
+const MAX_SWEEP_RULES = 50;
+
+/** Refused input of a platform call: 400 BAD_USER_INPUT with this message (never data). */
+export class PlatformInputError extends Error {}
+
+function fail(res: Response, status: number, code: string, message: string) {
+  res.status(status).json({ errors: [{ message, extensions: { code } }] });
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+export function platformApi<TModels>(options: PlatformApiOptions<TModels>): RequestHandler {
+  const { key, subgraph, connection, models, hooks, logger } = options;
+  const collections = ownedCollections(connection);
+  const modelOf = (name: unknown) => {
+    const model = typeof name === 'string' ? collections.get(name) : undefined;
+    if (!model) throw new PlatformInputError('unknown collection');
+    return model;
+  };
+
+  const run = async (op: PlatformOperation, tenant: string, body: Record<string, unknown>, res: Response) => {
+    switch (op) {
+      case 'provision': {
+        if (!hooks?.provision) throw new PlatformInputError('this subgraph provisions nothing');
+        return void res.json({ subgraph, result: await hooks.provision(models, body.input) });
+      }
+      case 'stats': {
+        const stats = [];
+        for (const model of collections.values()) stats.push(await collectionStats(model, tenant));
+        return void res.json({ subgraph, collections: stats });
+      }
+      case 'erase': {
+        const receipt = [];
+        for (const model of collections.values()) receipt.push(await eraseCollection(model));
+        return void res.json({ subgraph, collections: receipt });
+      }
+      case 'export': {
+        const model = modelOf(body.collection);
+        const limit = body.limit;
+        if (!Number.isSafeInteger(limit) || (limit as number) < 1 || (limit as number) > MAX_EXPORT_PAGE)
+          throw new PlatformInputError(`limit must be 1–${MAX_EXPORT_PAGE}`);
+        const after = body.after;
+        if (after !== undefined && (typeof after !== 'string' || !/^[0-9a-f]{24}$/.test(after)))
+          throw new PlatformInputError('after must be an ObjectId in hex');
+        const cursor = exportPage(model, after, limit as number);
+        res.status(200).type('application/x-ndjson');
+        let closed = false;
+        res.on('close', () => {
+          closed = true;
+        });
+        try {
+          // Backpressure: one page is at most MAX_EXPORT_PAGE documents, and a slow reader pauses the cursor.
+          for await (const doc of cursor) {
+            if (closed) break;
+            if (!res.write(`${mongoose.mongo.BSON.EJSON.stringify(doc, { relaxed: true })}\n`))
+              await Promise.race([once(res, 'drain'), once(res, 'close')]);
+          }
+        } finally {
+          await cursor.close().catch(() => undefined);
+        }
+        return void res.end();
+      }
+      case 'import': {
+        const model = modelOf(body.collection);
+        const source = body.sourceTenant;
+        if (!isTenantId(source)) throw new PlatformInputError('sourceTenant must be a tenant id');
+        if (typeof body.documents !== 'string') throw new PlatformInputError('documents must be EJSON text');
+        const documents: unknown = mongoose.mongo.BSON.EJSON.parse(body.documents, { relaxed: true });
+        if (!Array.isArray(documents) || documents.length > MAX_IMPORT_BATCH || !documents.every(isRecord))
+          throw new PlatformInputError(`documents must be an array of at most ${MAX_IMPORT_BATCH} documents`);
+        return void res.json({ subgraph, ...(await importBatch(model, documents, source, tenant)) });
+      }
+      case 'sweep': {
+        const rules = body.rules;
+        if (!Array.isArray(rules) || rules.length > MAX_SWEEP_RULES) throw new PlatformInputError('rules must be an array');
+        const results = [];
+        for (const rule of rules as unknown[]) {
+          if (!isRecord(rule) || !hooks?.agedCollections?.includes(rule.collection as string))
+            throw new PlatformInputError('a rule names a collection retention cannot sweep');
+          const before = rule.before;
+          if (typeof before !== 'string' || Number.isNaN(Date.parse(before)))
+            throw new PlatformInputError('before must be an ISO date');
+          results.push(await sweepCollection(modelOf(rule.collection), new Date(before)));
+        }
+        return void res.json({ subgraph, collections: results });
+      }
+    }
+  };
+
+  return (req, res) => {
+    const op = req.params.op as PlatformOperation;
+    const token = req.get(PLATFORM_TOKEN_HEADER);
+    if (!(PLATFORM_OPERATIONS as readonly string[]).includes(op)) return fail(res, 404, 'NOT_FOUND', 'Not found');
+    if (!token || token.length > MAX_TOKEN_LENGTH || !Buffer.isBuffer(req.body)) {
+      logger.warn('platform call refused', { reason: 'missing-token', op });
+      return fail(res, 401, 'UNAUTHENTICATED', 'Unauthorized');
+    }
+    let claims;
+    try {
+      claims = verifyPlatformToken(token, { key, subgraph, op, body: req.body });
+    } catch (error) {
+      if (!(error instanceof PlatformTokenError)) throw error;
+      logger.warn('platform call refused', { reason: error.reason, op });
+      return fail(res, 401, 'UNAUTHENTICATED', 'Unauthorized');
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(req.body.toString('utf8'));
+    } catch {
+      return fail(res, 400, 'BAD_USER_INPUT', 'Malformed request body');
+    }
+    if (!isRecord(body) || body.tenant !== claims.ten || !isTenantId(claims.ten))
+      return fail(res, 400, 'BAD_USER_INPUT', 'The body must name the token’s tenant');
+    const requestId = platformRequestId(claims.rid);
+    const tenant = claims.ten;
+    const log = logger.child({ requestId, tenant, op });
+    asPlatform(tenant, requestId, () => run(op, tenant, body as Record<string, unknown>, res)).then(
+      () => log.info('platform call'),
+      (error: unknown) => {
+        if (res.headersSent) {
+          log.error('platform call failed while streaming', { cause: error instanceof Error ? error.name : 'error' });
+          return void res.destroy();
+        }
+        if (error instanceof PlatformInputError) return fail(res, 400, 'BAD_USER_INPUT', error.message);
+        if ((error as { name?: string }).name === 'ValidationError' || (error as { name?: string }).name === 'CastError')
+          return fail(res, 400, 'BAD_USER_INPUT', 'A document failed validation');
+        if (isDatabaseUnavailable(error)) return fail(res, 503, 'SERVICE_UNAVAILABLE', 'Service temporarily unavailable');
+        log.error('platform call failed', { error, stack: error instanceof Error ? error.stack : undefined });
+        fail(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal error');
+      },
+    );
+  };
+}
