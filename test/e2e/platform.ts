@@ -36,6 +36,10 @@ export interface RealPlatform {
   subgraphs: Record<SubgraphName, RunningSubgraph>;
   /** The control plane's database (on TEST_MONGODB_URI), for the CLI's CONTROL_DB. */
   controlDbName: string;
+  /** Every database of this platform (subgraphs and control plane), for tests that scan them all. */
+  dbNames: string[];
+  /** The gateway's internal secret: the CLI's TOLLGATE_INTERNAL_SECRET for platform calls. */
+  internalSecret: Buffer;
   /** A token for the demo user `<role>@<tenant>.test` holding `roles`. */
   token(tenant: string, role: 'admin' | 'staff' | 'customer', roles?: Role[]): Promise<string>;
   graphql(token: string, query: string, variables?: Record<string, unknown>): Promise<GraphQLResult>;
@@ -115,6 +119,8 @@ export async function startRealPlatform(options: RealPlatformOptions = {}): Prom
     issuer,
     subgraphs,
     controlDbName: dbNameFor('control'),
+    dbNames: [...SUBGRAPH_NAMES, 'control'].map(dbNameFor),
+    internalSecret: secret,
     token: (tenant, role, roles = [role]) =>
       issuer.sign({ tenant, sub: userIdFor(tenant, `${role}@${tenant}.test`), roles }),
     async graphql(token, query, variables) {
