@@ -12,7 +12,16 @@ import { randomBytes } from 'node:crypto';
 import mongoose from 'mongoose';
 import { userIdFor } from '../../common/ids';
 import { runTollgate } from '../../cli/commands';
-import { SUBGRAPH_NAMES } from '../../subgraphs/catalog';
+import { SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
+import { deriveSubgraphKey, hashQuery, mintInternalToken } from '../../common/internal-token';
+import {
+  PLATFORM_TOKEN_HEADER,
+  hashBody,
+  mintPlatformToken,
+  platformAudience,
+  platformKeyFromSecret,
+  type PlatformOperation,
+} from '../../common/platform-token';
 import { runInScope } from '../../subgraphs/kit/scope';
 import { closeRedisClient, createRedisClient } from '../../gateway/src/redis/connect';
 import { startRealPlatform, type RealPlatform } from './platform';
@@ -72,7 +81,10 @@ describe('onboarding', () => {
 
     const again = await tollgate([...args, '--json']);
     expect(again.code).toBe(0);
-    expect(JSON.parse(again.stdout)).toMatchObject({ created: false, admin: { userId: created.admin.userId, created: false } });
+    expect(JSON.parse(again.stdout)).toMatchObject({
+      created: false,
+      admin: { userId: created.admin.userId, created: false },
+    });
     const users = platform.subgraphs.accounts.connection.db!.collection('users');
     expect(await users.countDocuments({ tenantId: tenant })).toBe(1);
 
@@ -99,9 +111,7 @@ describe('onboarding', () => {
     const bad = `bad-${randomBytes(3).toString('hex')}`;
     const run = await tollgate(['tenant', 'create', bad, '--admin-email', 'not-an-address', '--admin-name', 'X']);
     expect(run.code).toBe(1);
-    expect(run.stderr).toBe(
-      'tollgate: accounts provision: email is not a valid e-mail address (400 BAD_USER_INPUT)\n',
-    );
+    expect(run.stderr).toBe('tollgate: accounts provision: email is not a valid e-mail address (400 BAD_USER_INPUT)\n');
     const users = platform.subgraphs.accounts.connection.db!.collection('users');
     expect(await users.countDocuments({ tenantId: bad })).toBe(0);
   });
@@ -181,11 +191,12 @@ describe('erase', () => {
 
     const before = await scan();
     const mentions = (text: string) => text.includes(`"${victim}"`) || hasSentinel(text);
-    expect(before.filter((d) => hasSentinel(d.text)).map((d) => d.collection).sort()).toEqual([
-      'products',
-      'reviews',
-      'users',
-    ]);
+    expect(
+      before
+        .filter((d) => hasSentinel(d.text))
+        .map((d) => d.collection)
+        .sort(),
+    ).toEqual(['products', 'reviews', 'users']);
     const acmeBefore = before.filter((d) => d.text.includes('"acme"')).length;
     expect(acmeBefore).toBeGreaterThan(0);
 
@@ -236,7 +247,10 @@ describe('erase', () => {
     );
     // And the erased id cannot be onboarded again by mistake.
     const recreate = await tollgate(['tenant', 'create', victim, '--name', 'erased tenant']);
-    expect(recreate).toMatchObject({ code: 1, stderr: `tollgate: tenant ${victim} was erased; its id is not reused\n` });
+    expect(recreate).toMatchObject({
+      code: 1,
+      stderr: `tollgate: tenant ${victim} was erased; its id is not reused\n`,
+    });
   });
 
   it('refuses an erase whose --confirm does not repeat the id, changing nothing', async () => {
@@ -245,5 +259,94 @@ describe('erase', () => {
     expect(run.stderr.split('\n')[0]).toBe('tollgate: --confirm must repeat the tenant id');
     const acme = await platform.graphql(await platform.token('acme', 'admin'), '{ me { email } }');
     expect(acme.body.data).toEqual({ me: { email: 'admin@acme.test' } });
+  });
+});
+
+describe('the platform API refuses anything but a platform token for this subgraph, operation, tenant and body', () => {
+  const post = (subgraph: SubgraphName, op: string, headers: Record<string, string>, body: string) =>
+    fetch(new URL(`/_platform/${op}`, platform.subgraphs[subgraph].url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+    });
+  const sign = (subgraph: SubgraphName, op: PlatformOperation, tenant: string, body: string) => {
+    const now = Date.now();
+    return mintPlatformToken(platformKeyFromSecret(platform.internalSecret, subgraph), {
+      kind: 'platform',
+      aud: platformAudience(subgraph),
+      op,
+      ten: tenant,
+      bh: hashBody(body),
+      rid: 'test',
+      iat: now,
+      exp: now + 30_000,
+    });
+  };
+  const acmeUsers = () =>
+    platform.subgraphs.accounts.connection.db!.collection('users').countDocuments({ tenantId: 'acme' });
+
+  it('refuses replays and forgeries with 401 UNAUTHENTICATED and erases nothing', async () => {
+    const count = await acmeUsers();
+    expect(count).toBeGreaterThan(0);
+    const body = JSON.stringify({ tenant: 'acme' });
+    const now = Date.now();
+    // A gateway request token, valid for this subgraph, replayed as a platform call.
+    const gatewayToken = mintInternalToken(deriveSubgraphKey(platform.internalSecret, 'accounts'), {
+      kind: 'op',
+      aud: 'accounts',
+      ten: 'acme',
+      sub: userIdFor('acme', 'admin@acme.test'),
+      roles: ['admin'],
+      qh: hashQuery(body),
+      rid: 'r',
+      iat: now,
+      exp: now + 30_000,
+    });
+    const attempts: [string, Promise<Response>][] = [
+      ['no token', post('accounts', 'erase', {}, body)],
+      ['a gateway token', post('accounts', 'erase', { [PLATFORM_TOKEN_HEADER]: gatewayToken }, body)],
+      [
+        'another subgraph’s',
+        post('accounts', 'erase', { [PLATFORM_TOKEN_HEADER]: sign('products', 'erase', 'acme', body) }, body),
+      ],
+      [
+        'another operation’s',
+        post('accounts', 'erase', { [PLATFORM_TOKEN_HEADER]: sign('accounts', 'stats', 'acme', body) }, body),
+      ],
+      [
+        'another body',
+        post(
+          'accounts',
+          'erase',
+          { [PLATFORM_TOKEN_HEADER]: sign('accounts', 'erase', 'acme', body) },
+          JSON.stringify({ tenant: 'acme', x: 1 }),
+        ),
+      ],
+    ];
+    for (const [name, attempt] of attempts) {
+      const res = await attempt;
+      expect([name, res.status, await res.json()]).toEqual([
+        name,
+        401,
+        { errors: [{ message: 'Unauthorized', extensions: { code: 'UNAUTHENTICATED' } }] },
+      ]);
+    }
+    // The body must name the token's tenant.
+    const other = JSON.stringify({ tenant: 'globex' });
+    const mismatch = await post(
+      'accounts',
+      'erase',
+      { [PLATFORM_TOKEN_HEADER]: sign('accounts', 'erase', 'acme', other) },
+      other,
+    );
+    expect(mismatch.status).toBe(400);
+    // A platform token is no gateway token either.
+    const graphql = await fetch(platform.subgraphs.accounts.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'tollgate-context': sign('accounts', 'stats', 'acme', body) },
+      body: JSON.stringify({ query: '{ me { id } }' }),
+    });
+    expect(graphql.status).toBe(401);
+    expect(await acmeUsers()).toBe(count);
   });
 });
