@@ -56,7 +56,7 @@ export const LIFECYCLE_COMMANDS: Record<string, Command> = {
   'tenant export': {
     usage: 'tenant export <id> [--out <file>]',
     summary:
-      "Streams every document of the tenant from every subgraph as NDJSON, ending with a manifest of counts and checksums per subgraph and collection (to --out, or standard output).",
+      'Streams every document of the tenant from every subgraph as NDJSON, ending with a manifest of counts and checksums per subgraph and collection (to --out, or standard output).',
     options: { out: { type: 'string' } },
     positionals: ['id'],
     async run(context) {
@@ -98,7 +98,9 @@ export const LIFECYCLE_COMMANDS: Record<string, Command> = {
             (v) =>
               `  ${v.subgraph.padEnd(10)} ${v.collection.padEnd(12)} ${String(v.actual.count).padStart(9)}  ${v.actual.checksum === v.expected.checksum && v.actual.count === v.expected.count ? 'matches' : 'DIFFERS'}`,
           ),
-          report.verified ? 'Counts and checksums match the manifest.' : 'Counts or checksums DIFFER from the manifest.',
+          report.verified
+            ? 'Counts and checksums match the manifest.'
+            : 'Counts or checksums DIFFER from the manifest.',
         ].join('\n'),
       );
       return report.verified ? 0 : 1;

@@ -6,7 +6,7 @@ import {
   type TenantRecord,
   type TenantSettings,
 } from '../gateway/src/tenants/tenant';
-import { UsageError, list, oneOf, required, string, table, type Command, type Options, type Values } from './command';
+import { UsageError, list, oneOf, string, table, type Command, type Options, type Values } from './command';
 import { requirePlan } from './known';
 import { loadPlatformApiSettings } from '../gateway/src/config-common';
 import { onboardTenant } from './lifecycle/onboard';

@@ -103,7 +103,9 @@ export async function eraseTenant(options: EraseOptions): Promise<ErasureReceipt
 
 export function formatReceipt(receipt: ErasureReceipt): string {
   const rows = receipt.subgraphs.flatMap((s) =>
-    s.collections.map((c) => `  ${s.subgraph.padEnd(10)} ${c.collection.padEnd(12)} ${String(c.before).padStart(9)}  ${c.after}`),
+    s.collections.map(
+      (c) => `  ${s.subgraph.padEnd(10)} ${c.collection.padEnd(12)} ${String(c.before).padStart(9)}  ${c.after}`,
+    ),
   );
   return [
     `Erasure receipt — tenant ${receipt.tenant}, ${receipt.erasedAt}`,

@@ -27,7 +27,9 @@ export interface ManifestEntry extends CollectionStats {
 
 export class ExportMismatchError extends Error {
   constructor(entry: string) {
-    super(`${entry} changed while it was exported (count or checksum differs from the subgraph's): suspend the tenant or retry`);
+    super(
+      `${entry} changed while it was exported (count or checksum differs from the subgraph's): suspend the tenant or retry`,
+    );
     this.name = 'ExportMismatchError';
   }
 }
@@ -53,11 +55,18 @@ export async function exportTenant(
           sum.add(doc, tenantId);
           after = (doc._id as InstanceType<typeof mongoose.Types.ObjectId>).toHexString();
           inPage++;
-          await write(`{"subgraph":${JSON.stringify(subgraph)},"collection":${JSON.stringify(expected.collection)},"doc":${line}}`);
+          await write(
+            `{"subgraph":${JSON.stringify(subgraph)},"collection":${JSON.stringify(expected.collection)},"doc":${line}}`,
+          );
         }
         if (inPage < PAGE_SIZE) break;
       }
-      const entry: ManifestEntry = { subgraph, collection: expected.collection, count: sum.count, checksum: sum.checksum };
+      const entry: ManifestEntry = {
+        subgraph,
+        collection: expected.collection,
+        count: sum.count,
+        checksum: sum.checksum,
+      };
       if (entry.count !== expected.count || entry.checksum !== expected.checksum)
         throw new ExportMismatchError(`${subgraph}/${expected.collection}`);
       manifest.push(entry);

@@ -51,9 +51,10 @@ export async function onboardTenant(
     const existing = await controlPlane.tenants.getTenant(wanted.id);
     if (!existing) throw error;
     if (existing.status === 'suspended' && existing.name === ERASED_NAME)
-      throw new Error(`tenant ${wanted.id} was erased; its id is not reused`);
+      throw new Error(`tenant ${wanted.id} was erased; its id is not reused`, { cause: error });
     const differs = differingSettings(existing, wanted);
-    if (differs.length > 0) throw new Error(`tenant ${wanted.id} already exists with another ${differs.join(', ')}`);
+    if (differs.length > 0)
+      throw new Error(`tenant ${wanted.id} already exists with another ${differs.join(', ')}`, { cause: error });
     tenant = existing;
     created = false;
   }

@@ -49,7 +49,12 @@ export function createPlatformClient(settings: PlatformApiSettings): PlatformCli
   const secret = settings.internalSecret ?? loadOrCreateInternalSecret();
   const keys = new Map(SUBGRAPH_NAMES.map((name) => [name, platformKeyFromSecret(secret, name)]));
 
-  const send = async (subgraph: SubgraphName, op: PlatformOperation, tenant: string, extra: Record<string, unknown>) => {
+  const send = async (
+    subgraph: SubgraphName,
+    op: PlatformOperation,
+    tenant: string,
+    extra: Record<string, unknown>,
+  ) => {
     const body = Buffer.from(JSON.stringify({ ...extra, tenant }));
     const now = Date.now();
     const token = mintPlatformToken(keys.get(subgraph)!, {

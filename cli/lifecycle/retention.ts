@@ -41,7 +41,8 @@ export async function sweepTenant(
       const result = answer.collections[0]!;
       deleted += result.deleted;
       if (result.complete) break;
-      if (call + 1 >= MAX_CALLS) throw new Error(`${rule.collection} of ${tenantId}: not finished, run the sweep again`);
+      if (call + 1 >= MAX_CALLS)
+        throw new Error(`${rule.collection} of ${tenantId}: not finished, run the sweep again`);
     }
     sweep.collections.push({ subgraph, collection: rule.collection, maxAgeMs: rule.maxAgeMs, deleted });
   }

@@ -7,17 +7,10 @@ import { resolve } from 'node:path';
 import { readHttpServerTimeouts, type HttpServerTimeouts } from '../../common/http-server-timeouts';
 import type { LogLevel } from '../../common/logger';
 import { DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS, DEFAULT_SHUTDOWN, type ShutdownConfig } from '../../common/shutdown';
-import {
-  envText,
-  readControlPlaneSettings,
-  readRedisUrl,
-  readSubgraphUrls,
-  readSupergraphPath,
-  readUrl,
-} from './config-common';
+import { envText, readControlPlaneSettings, readRedisUrl, readSubgraphUrls, readSupergraphPath } from './config-common';
 import { MAX_INPUT_NESTING } from './http/json-depth';
 import { readHeaderList, type CorsHeaderConfig } from './http/cors-headers';
-import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
+import type { SubgraphName } from '../../subgraphs/catalog';
 
 // The defaults the CLI and the scripts share live in config-common.ts, once; re-exported for the gateway's importers.
 export { DEFAULT_CONTROL_DB, DEFAULT_MONGODB_URI, DEFAULT_SUPERGRAPH_PATH } from './config-common';
@@ -212,9 +205,6 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     }
     return value;
   };
-  const url = (name: string, fallback: string, protocols: readonly string[]): string =>
-    readUrl(env, name, fallback, protocols, problems);
-
   const logLevelRaw = text('LOG_LEVEL') ?? 'info';
   const logLevel = LOG_LEVELS.find((level) => level === logLevelRaw);
   if (!logLevel) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);

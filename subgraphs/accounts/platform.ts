@@ -23,11 +23,14 @@ async function provisionAdmin(models: AccountsModels, input: unknown): Promise<P
     email?: unknown;
     name?: unknown;
   };
-  if (typeof rawEmail !== 'string' || typeof rawName !== 'string') throw new PlatformInputError('input must have an email and a name');
+  if (typeof rawEmail !== 'string' || typeof rawName !== 'string')
+    throw new PlatformInputError('input must have an email and a name');
   const email = rawEmail.trim().toLowerCase();
   const name = rawName.trim();
-  if (email.length > MAX_EMAIL_LENGTH || !isEmailAddress(email)) throw new PlatformInputError('email is not a valid e-mail address');
-  if (name.length === 0 || name.length > MAX_NAME_LENGTH) throw new PlatformInputError(`name must be 1–${MAX_NAME_LENGTH} characters`);
+  if (email.length > MAX_EMAIL_LENGTH || !isEmailAddress(email))
+    throw new PlatformInputError('email is not a valid e-mail address');
+  if (name.length === 0 || name.length > MAX_NAME_LENGTH)
+    throw new PlatformInputError(`name must be 1–${MAX_NAME_LENGTH} characters`);
   const userId = userIdFor(currentTenant(), email);
   const existing = await models.User.findById(userId).lean();
   if (existing) return { userId, email, created: false };

@@ -129,7 +129,8 @@ export function platformApi<TModels>(options: PlatformApiOptions<TModels>): Requ
       }
       case 'sweep': {
         const rules = body.rules;
-        if (!Array.isArray(rules) || rules.length > MAX_SWEEP_RULES) throw new PlatformInputError('rules must be an array');
+        if (!Array.isArray(rules) || rules.length > MAX_SWEEP_RULES)
+          throw new PlatformInputError('rules must be an array');
         const results = [];
         for (const rule of rules as unknown[]) {
           if (!isRecord(rule) || !hooks?.agedCollections?.includes(rule.collection as string))
@@ -179,9 +180,13 @@ export function platformApi<TModels>(options: PlatformApiOptions<TModels>): Requ
           return void res.destroy();
         }
         if (error instanceof PlatformInputError) return fail(res, 400, 'BAD_USER_INPUT', error.message);
-        if ((error as { name?: string }).name === 'ValidationError' || (error as { name?: string }).name === 'CastError')
+        if (
+          (error as { name?: string }).name === 'ValidationError' ||
+          (error as { name?: string }).name === 'CastError'
+        )
           return fail(res, 400, 'BAD_USER_INPUT', 'A document failed validation');
-        if (isDatabaseUnavailable(error)) return fail(res, 503, 'SERVICE_UNAVAILABLE', 'Service temporarily unavailable');
+        if (isDatabaseUnavailable(error))
+          return fail(res, 503, 'SERVICE_UNAVAILABLE', 'Service temporarily unavailable');
         log.error('platform call failed', { error, stack: error instanceof Error ? error.stack : undefined });
         fail(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal error');
       },

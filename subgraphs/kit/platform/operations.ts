@@ -76,7 +76,7 @@ export async function importBatch(
     const { tenantId: _source, ...rest } = rebaseIds(doc, sourceTenant, targetTenant);
     return rest;
   });
-  let inserted = 0;
+  let inserted: number;
   let existing = 0;
   // One document at a time would be 1.4 ms each on FerretDB; ordered:false inserts the rest past a duplicate.
   try {
@@ -143,4 +143,5 @@ export async function sweepCollection(
   return { collection: model.collection.collectionName, deleted, complete: false };
 }
 
-export const platformRequestId = (claimed: string) => (/^[A-Za-z0-9._:-]{1,128}$/.test(claimed) ? claimed : randomUUID());
+export const platformRequestId = (claimed: string) =>
+  /^[A-Za-z0-9._:-]{1,128}$/.test(claimed) ? claimed : randomUUID();
