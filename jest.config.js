@@ -22,6 +22,7 @@ const UNIT_TESTS = [
   'common/platform-token.test.ts',
   'common/secret-shapes.test.ts',
   'common/shield-node-compat.test.ts',
+  'cli/lifecycle/lifecycle.test.ts',
   'cli/lifecycle/retention-policy.test.ts',
   'cli/suggest.test.ts',
   'subgraphs/kit/platform/portable.test.ts',

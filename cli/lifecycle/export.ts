@@ -4,8 +4,8 @@
  *
  * The file: one header line `{"format":"tollgate-export/1","tenant":…}`, then one line per document
  * `{"subgraph":…,"collection":…,"doc":<EJSON>}`, collection after collection, then one manifest line
- * `{"manifest":[{subgraph, collection, count, checksum}]}`. Export reads pages of PAGE_SIZE documents in `_id` order
- * (cursor-based, so a page costs the same at any depth) and awaits the writer after every line (backpressure); the
+ * `{"manifest":[{subgraph, collection, count, checksum}]}`. Export reads each collection as one stream from the
+ * subgraph's cursor and awaits the writer after every line, so backpressure reaches the database; the
  * checksum is computed on the documents as written and checked against the subgraph's own, so the manifest
  * vouches for the file. Import sends batches of IMPORT_BATCH documents and verifies the target's checksums against
  * the manifest at the end (portable.ts: a re-import has the source's checksums).
@@ -18,7 +18,6 @@ import type { CollectionStats } from '../../subgraphs/kit/platform/operations';
 import type { PlatformClient } from './platform-client';
 
 export const EXPORT_FORMAT = 'tollgate-export/1';
-export const PAGE_SIZE = 2_000;
 export const IMPORT_BATCH = 1_000;
 
 export interface ManifestEntry extends CollectionStats {
@@ -46,20 +45,12 @@ export async function exportTenant(
     const { collections } = await platform.call<{ collections: CollectionStats[] }>(subgraph, 'stats', tenantId);
     for (const expected of collections) {
       const sum = new CollectionChecksum();
-      let after: string | undefined;
-      for (;;) {
-        let inPage = 0;
-        const body = { collection: expected.collection, limit: PAGE_SIZE, ...(after ? { after } : {}) };
-        for await (const line of platform.lines(subgraph, 'export', tenantId, body)) {
-          const doc = mongoose.mongo.BSON.EJSON.parse(line) as Record<string, unknown>;
-          sum.add(doc, tenantId);
-          after = (doc._id as InstanceType<typeof mongoose.Types.ObjectId>).toHexString();
-          inPage++;
-          await write(
-            `{"subgraph":${JSON.stringify(subgraph)},"collection":${JSON.stringify(expected.collection)},"doc":${line}}`,
-          );
-        }
-        if (inPage < PAGE_SIZE) break;
+      const body = { collection: expected.collection };
+      for await (const line of platform.lines(subgraph, 'export', tenantId, body)) {
+        sum.add(mongoose.mongo.BSON.EJSON.parse(line) as Record<string, unknown>, tenantId);
+        await write(
+          `{"subgraph":${JSON.stringify(subgraph)},"collection":${JSON.stringify(expected.collection)},"doc":${line}}`,
+        );
       }
       const entry: ManifestEntry = {
         subgraph,

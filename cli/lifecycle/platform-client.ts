@@ -54,6 +54,7 @@ export function createPlatformClient(settings: PlatformApiSettings): PlatformCli
     op: PlatformOperation,
     tenant: string,
     extra: Record<string, unknown>,
+    signal: AbortSignal,
   ) => {
     const body = Buffer.from(JSON.stringify({ ...extra, tenant }));
     const now = Date.now();
@@ -74,10 +75,10 @@ export function createPlatformClient(settings: PlatformApiSettings): PlatformCli
         method: 'POST',
         headers: { 'content-type': 'application/json', [PLATFORM_TOKEN_HEADER]: token },
         body,
-        signal: AbortSignal.timeout(settings.timeoutMs),
+        signal,
       });
     } catch (error) {
-      const why = error instanceof Error && error.name === 'TimeoutError' ? 'timed out' : 'unreachable';
+      const why = signal.aborted ? 'timed out' : 'unreachable';
       throw new PlatformCallError(subgraph, op, 0, 'SERVICE_UNAVAILABLE', why);
     }
     if (!res.ok) {
@@ -100,20 +101,34 @@ export function createPlatformClient(settings: PlatformApiSettings): PlatformCli
   return {
     subgraphs: SUBGRAPH_NAMES,
     async call<T>(subgraph: SubgraphName, op: PlatformOperation, tenant: string, body: Record<string, unknown> = {}) {
-      return (await (await send(subgraph, op, tenant, body)).json()) as T;
+      const signal = AbortSignal.timeout(settings.timeoutMs);
+      return (await (await send(subgraph, op, tenant, body, signal)).json()) as T;
     },
     async *lines(subgraph, op, tenant, body) {
-      const res = await send(subgraph, op, tenant, body);
-      if (!res.body) return;
+      // A stream may take longer than any one call: the timeout is on silence, restarted by every chunk.
+      const controller = new AbortController();
+      let timer = setTimeout(() => controller.abort(), settings.timeoutMs);
+      const res = await send(subgraph, op, tenant, body, controller.signal);
+      if (!res.body) return clearTimeout(timer);
       const decoder = new TextDecoder();
       let pending = '';
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        pending += decoder.decode(chunk, { stream: true });
-        const lines = pending.split('\n');
-        pending = lines.pop()!;
-        for (const line of lines) if (line) yield line;
-        if (pending.length > MAX_LINE_BYTES)
-          throw new PlatformCallError(subgraph, op, res.status, 'BAD_RESPONSE', 'a line is too long');
+      try {
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          clearTimeout(timer);
+          timer = setTimeout(() => controller.abort(), settings.timeoutMs);
+          pending += decoder.decode(chunk, { stream: true });
+          const lines = pending.split('\n');
+          pending = lines.pop()!;
+          for (const line of lines) if (line) yield line;
+          if (pending.length > MAX_LINE_BYTES)
+            throw new PlatformCallError(subgraph, op, res.status, 'BAD_RESPONSE', 'a line is too long');
+        }
+      } catch (error) {
+        if (controller.signal.aborted)
+          throw new PlatformCallError(subgraph, op, res.status, 'TIMEOUT', 'the stream stalled');
+        throw error;
+      } finally {
+        clearTimeout(timer);
       }
       pending += decoder.decode();
       if (pending) yield pending;

@@ -338,6 +338,7 @@ export async function startSubgraph<TModels, TLoaders>(
         models,
         hooks: definition.platform,
         logger,
+        ...(metrics ? { onDocuments: metrics.platformDocuments } : {}),
       }),
     );
     app.all('/graphql', (_req, res) => {

@@ -21,12 +21,11 @@ import {
 } from '../../../common/platform-token';
 import { isDatabaseUnavailable } from '../deadline';
 import {
-  MAX_EXPORT_PAGE,
   MAX_IMPORT_BATCH,
   asPlatform,
   collectionStats,
   eraseCollection,
-  exportPage,
+  exportCursor,
   importBatch,
   ownedCollections,
   platformRequestId,
@@ -49,6 +48,8 @@ export interface PlatformApiOptions<TModels> {
   models: TModels;
   hooks?: PlatformHooks<TModels>;
   logger: Logger;
+  /** Told how many documents a sweep or an erasure deleted, or an import wrote (the subgraph's metrics). */
+  onDocuments?(operation: 'sweep' | 'erase' | 'import', collection: string, count: number): void;
 }
 
 /** The body limit of platform calls: an import batch of MAX_IMPORT_BATCH documents fits. */
@@ -68,6 +69,7 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 
 export function platformApi<TModels>(options: PlatformApiOptions<TModels>): RequestHandler {
   const { key, subgraph, connection, models, hooks, logger } = options;
+  const counted = options.onDocuments ?? (() => undefined);
   const collections = ownedCollections(connection);
   const modelOf = (name: unknown) => {
     const model = typeof name === 'string' ? collections.get(name) : undefined;
@@ -88,25 +90,23 @@ export function platformApi<TModels>(options: PlatformApiOptions<TModels>): Requ
       }
       case 'erase': {
         const receipt = [];
-        for (const model of collections.values()) receipt.push(await eraseCollection(model));
+        for (const model of collections.values()) {
+          const result = await eraseCollection(model);
+          counted('erase', result.collection, result.before - result.after);
+          receipt.push(result);
+        }
         return void res.json({ subgraph, collections: receipt });
       }
       case 'export': {
         const model = modelOf(body.collection);
-        const limit = body.limit;
-        if (!Number.isSafeInteger(limit) || (limit as number) < 1 || (limit as number) > MAX_EXPORT_PAGE)
-          throw new PlatformInputError(`limit must be 1–${MAX_EXPORT_PAGE}`);
-        const after = body.after;
-        if (after !== undefined && (typeof after !== 'string' || !/^[0-9a-f]{24}$/.test(after)))
-          throw new PlatformInputError('after must be an ObjectId in hex');
-        const cursor = exportPage(model, after, limit as number);
+        const cursor = exportCursor(model);
         res.status(200).type('application/x-ndjson');
         let closed = false;
         res.on('close', () => {
           closed = true;
         });
         try {
-          // Backpressure: one page is at most MAX_EXPORT_PAGE documents, and a slow reader pauses the cursor.
+          // Backpressure: a slow reader pauses the cursor, so memory holds one batch whatever the collection's size.
           for await (const doc of cursor) {
             if (closed) break;
             if (!res.write(`${mongoose.mongo.BSON.EJSON.stringify(doc, { relaxed: true })}\n`))
@@ -125,7 +125,9 @@ export function platformApi<TModels>(options: PlatformApiOptions<TModels>): Requ
         const documents: unknown = mongoose.mongo.BSON.EJSON.parse(body.documents, { relaxed: true });
         if (!Array.isArray(documents) || documents.length > MAX_IMPORT_BATCH || !documents.every(isRecord))
           throw new PlatformInputError(`documents must be an array of at most ${MAX_IMPORT_BATCH} documents`);
-        return void res.json({ subgraph, ...(await importBatch(model, documents, source, tenant)) });
+        const result = await importBatch(model, documents, source, tenant);
+        counted('import', model.collection.collectionName, result.inserted);
+        return void res.json({ subgraph, ...result });
       }
       case 'sweep': {
         const rules = body.rules;
@@ -138,7 +140,9 @@ export function platformApi<TModels>(options: PlatformApiOptions<TModels>): Requ
           const before = rule.before;
           if (typeof before !== 'string' || Number.isNaN(Date.parse(before)))
             throw new PlatformInputError('before must be an ISO date');
-          results.push(await sweepCollection(modelOf(rule.collection), new Date(before)));
+          const result = await sweepCollection(modelOf(rule.collection), new Date(before));
+          counted('sweep', result.collection, result.deleted);
+          results.push(result);
         }
         return void res.json({ subgraph, collections: results });
       }
@@ -173,6 +177,7 @@ export function platformApi<TModels>(options: PlatformApiOptions<TModels>): Requ
     const tenant = claims.ten;
     const log = logger.child({ requestId, tenant, op });
     asPlatform(tenant, requestId, () => run(op, tenant, body as Record<string, unknown>, res)).then(
+      // Every call is logged with its tenant and operation: erasures, sweeps and imports are what operators audit.
       () => log.info('platform call'),
       (error: unknown) => {
         if (res.headersSent) {

@@ -10,9 +10,8 @@ import { isDuplicateKeyError } from '../errors';
 import { runInScope } from '../scope';
 import { CollectionChecksum, rebaseIds } from './portable';
 
-/** Documents per delete batch, per export page at most, per import batch at most. */
+/** Documents per delete batch and per cursor batch; the largest import batch. */
 export const PLATFORM_BATCH = 1_000;
-export const MAX_EXPORT_PAGE = 5_000;
 export const MAX_IMPORT_BATCH = 2_000;
 
 type AnyModel = Model<Record<string, unknown>>;
@@ -45,15 +44,13 @@ export async function collectionStats(model: AnyModel, tenantId: string): Promis
   return { collection: model.collection.collectionName, count: sum.count, checksum: sum.checksum };
 }
 
-/** One export page: up to `limit` documents after `after` (an `_id`, hex), in `_id` order, as a cursor. */
-export function exportPage(model: AnyModel, after: string | undefined, limit: number) {
-  const filter = after ? { _id: mongoose.trusted({ $gt: new mongoose.Types.ObjectId(after) }) } : {};
-  return model
-    .find(filter)
-    .sort({ _id: 1 })
-    .limit(limit)
-    .lean()
-    .cursor({ batchSize: Math.min(limit, PLATFORM_BATCH) });
+/**
+ * Every document of the tenant in one collection, as a cursor read in batches of PLATFORM_BATCH. Not sorted and not
+ * paged: FerretDB v1 sorts in memory, so `sort({_id}).limit(n)` pages cost a scan of the collection each (quadratic
+ * over an export); one cursor streams the collection once and the HTTP answer's backpressure paces it.
+ */
+export function exportCursor(model: AnyModel) {
+  return model.find({}).lean().cursor({ batchSize: PLATFORM_BATCH });
 }
 
 export interface ImportResult {
