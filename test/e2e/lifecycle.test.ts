@@ -363,7 +363,13 @@ describe('retention', () => {
     const seconds = Math.floor((Date.now() - ageDays * DAY) / 1000);
     await reviews().insertMany(
       Array.from({ length: count }, () => ({
-        _id: mongoose.Types.ObjectId.createFromTime(seconds + Math.floor(Math.random() * 1000)),
+        // That creation time, and random bytes after it (createFromTime leaves them zero).
+        _id: new mongoose.Types.ObjectId(
+          Buffer.concat([
+            mongoose.Types.ObjectId.createFromTime(seconds - Math.floor(Math.random() * 1000)).id.subarray(0, 4),
+            randomBytes(8),
+          ]),
+        ),
         tenantId,
         productId: new mongoose.Types.ObjectId(),
         authorId: new mongoose.Types.ObjectId(),
@@ -382,19 +388,24 @@ describe('retention', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'retention-')), 'retention.json');
     writeFileSync(file, JSON.stringify({ plans: { pro: { reviews: '365d' } }, tenants: { acme: { reviews: '30d' } } }));
     env.RETENTION_FILE = file;
+    // acme's demo reviews may be old too: every review of acme older than 30 days goes, whoever wrote it.
+    const bound = mongoose.Types.ObjectId.createFromTime(Math.floor((Date.now() - 30 * DAY) / 1000));
+    const old = await reviews().countDocuments({ tenantId: 'acme', _id: { $lt: bound } });
+    expect(old).toBeGreaterThanOrEqual(30);
     try {
       const run = await tollgate(['tenant', 'sweep', '--tenant', 'acme', '--json']);
       expect(run.code).toBe(0);
       expect(JSON.parse(run.stdout)).toEqual([
         {
           tenant: 'acme',
-          collections: [{ subgraph: 'reviews', collection: 'reviews', maxAgeMs: 30 * DAY, deleted: 30 }],
+          collections: [{ subgraph: 'reviews', collection: 'reviews', maxAgeMs: 30 * DAY, deleted: old }],
         },
       ]);
       // One log line per tenant for the job's log collector.
       const log = JSON.parse(run.stderr.trim()) as Record<string, unknown>;
       expect(log).toMatchObject({ msg: 'retention sweep', job: 'retention-sweep', tenant: 'acme' });
       expect(await reviews().countDocuments({ body: `${marker}-old` })).toBe(0);
+      expect(await reviews().countDocuments({ tenantId: 'acme', _id: { $lt: bound } })).toBe(0);
       expect(await reviews().countDocuments({ body: `${marker}-new` })).toBe(4);
       expect(await reviews().countDocuments({ body: `${marker}-other` })).toBe(6);
 
