@@ -4,6 +4,7 @@
  * pages, as a stream of lines held one at a time.
  */
 import { randomUUID } from 'node:crypto';
+import { request, type Dispatcher } from 'undici';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
 import {
   PLATFORM_TOKEN_HEADER,
@@ -69,20 +70,23 @@ export function createPlatformClient(settings: PlatformApiSettings): PlatformCli
       exp: now + 30_000,
     });
     const url = new URL(`/_platform/${op}`, settings.subgraphUrls[subgraph]);
-    let res: Response;
+    // undici's `request`, not `fetch`: its body is a Node stream that stops reading the socket while the consumer
+    // is busy, so a long export stream is paced by the file it goes to (fetch's web stream buffered ahead: the
+    // CLI's RSS grew by 150 MiB over a 67 MiB export).
+    let res: Dispatcher.ResponseData;
     try {
-      res = await fetch(url, {
+      res = await request(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', [PLATFORM_TOKEN_HEADER]: token },
         body,
         signal,
       });
-    } catch (error) {
+    } catch {
       const why = signal.aborted ? 'timed out' : 'unreachable';
       throw new PlatformCallError(subgraph, op, 0, 'SERVICE_UNAVAILABLE', why);
     }
-    if (!res.ok) {
-      const text = await res.text().catch(() => '');
+    if (res.statusCode < 200 || res.statusCode > 299) {
+      const text = await res.body.text().catch(() => '');
       let message = 'refused';
       let code = 'UNKNOWN';
       try {
@@ -93,7 +97,7 @@ export function createPlatformClient(settings: PlatformApiSettings): PlatformCli
       } catch {
         // Not our JSON: status only.
       }
-      throw new PlatformCallError(subgraph, op, res.status, code, message);
+      throw new PlatformCallError(subgraph, op, res.statusCode, code, message);
     }
     return res;
   };
@@ -102,18 +106,17 @@ export function createPlatformClient(settings: PlatformApiSettings): PlatformCli
     subgraphs: SUBGRAPH_NAMES,
     async call<T>(subgraph: SubgraphName, op: PlatformOperation, tenant: string, body: Record<string, unknown> = {}) {
       const signal = AbortSignal.timeout(settings.timeoutMs);
-      return (await (await send(subgraph, op, tenant, body, signal)).json()) as T;
+      return (await (await send(subgraph, op, tenant, body, signal)).body.json()) as T;
     },
     async *lines(subgraph, op, tenant, body) {
       // A stream may take longer than any one call: the timeout is on silence, restarted by every chunk.
       const controller = new AbortController();
       let timer = setTimeout(() => controller.abort(), settings.timeoutMs);
       const res = await send(subgraph, op, tenant, body, controller.signal);
-      if (!res.body) return clearTimeout(timer);
       const decoder = new TextDecoder();
       let pending = '';
       try {
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        for await (const chunk of res.body as AsyncIterable<Buffer>) {
           clearTimeout(timer);
           timer = setTimeout(() => controller.abort(), settings.timeoutMs);
           pending += decoder.decode(chunk, { stream: true });
@@ -121,11 +124,11 @@ export function createPlatformClient(settings: PlatformApiSettings): PlatformCli
           pending = lines.pop()!;
           for (const line of lines) if (line) yield line;
           if (pending.length > MAX_LINE_BYTES)
-            throw new PlatformCallError(subgraph, op, res.status, 'BAD_RESPONSE', 'a line is too long');
+            throw new PlatformCallError(subgraph, op, res.statusCode, 'BAD_RESPONSE', 'a line is too long');
         }
       } catch (error) {
         if (controller.signal.aborted)
-          throw new PlatformCallError(subgraph, op, res.status, 'TIMEOUT', 'the stream stalled');
+          throw new PlatformCallError(subgraph, op, res.statusCode, 'TIMEOUT', 'the stream stalled');
         throw error;
       } finally {
         clearTimeout(timer);
