@@ -100,7 +100,8 @@ export const TENANT_COMMANDS: Record<string, Command> = {
         adminEmail !== undefined && adminName !== undefined ? { email: adminEmail, name: adminName } : undefined,
       );
       const { tenant, admin } = result;
-      print(result, () =>
+      // --json: the tenant record, as before; with an admin, also whether each was created by this run.
+      print(admin ? { ...tenant, created: result.created, admin } : tenant, () =>
         [
           result.created ? `Created tenant ${tenant.id}.` : `Tenant ${tenant.id} already exists with these settings.`,
           describeTenant(tenant),
