@@ -353,6 +353,37 @@ describe('the platform API refuses anything but a platform token for this subgra
     expect(graphql.status).toBe(401);
     expect(await acmeUsers()).toBe(count);
   });
+
+  it('refuses an import batch with an invalid document with 400 and no document text', async () => {
+    const target = `imp-${randomBytes(3).toString('hex')}`;
+    const valid = {
+      _id: { $oid: randomBytes(12).toString('hex') },
+      productId: { $oid: randomBytes(12).toString('hex') },
+    };
+    const documents = JSON.stringify([
+      { ...valid, authorId: valid.productId, rating: 4, body: 'fine' },
+      {
+        _id: { $oid: randomBytes(12).toString('hex') },
+        productId: valid.productId,
+        authorId: valid.productId,
+        rating: 9,
+        body: 'SECRET-BODY',
+      },
+    ]);
+    const body = JSON.stringify({ tenant: target, collection: 'reviews', sourceTenant: 'acme', documents });
+    const res = await post(
+      'reviews',
+      'import',
+      { [PLATFORM_TOKEN_HEADER]: sign('reviews', 'import', target, body) },
+      body,
+    );
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      errors: [{ message: 'A document failed validation', extensions: { code: 'BAD_USER_INPUT' } }],
+    });
+    const reviews = platform.subgraphs.reviews.connection.db!.collection('reviews');
+    expect(await reviews.countDocuments({ tenantId: target, body: 'SECRET-BODY' })).toBe(0);
+  });
 });
 
 describe('retention', () => {

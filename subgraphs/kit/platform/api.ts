@@ -56,6 +56,7 @@ export interface PlatformApiOptions<TModels> {
 export const PLATFORM_BODY_LIMIT = '16mb';
 const MAX_TOKEN_LENGTH = 4096;
 const MAX_SWEEP_RULES = 50;
+const VALIDATION_ERRORS = new Set(['ValidationError', 'CastError', 'MongooseBulkWriteError']);
 
 /** Refused input of a platform call: 400 BAD_USER_INPUT with this message (never data). */
 export class PlatformInputError extends Error {}
@@ -185,10 +186,9 @@ export function platformApi<TModels>(options: PlatformApiOptions<TModels>): Requ
           return void res.destroy();
         }
         if (error instanceof PlatformInputError) return fail(res, 400, 'BAD_USER_INPUT', error.message);
-        if (
-          (error as { name?: string }).name === 'ValidationError' ||
-          (error as { name?: string }).name === 'CastError'
-        )
+        // An import batch with an invalid document: the valid ones are in (a re-run skips them), none of the
+        // driver's or the document's text is echoed.
+        if (VALIDATION_ERRORS.has((error as { name?: string }).name ?? ''))
           return fail(res, 400, 'BAD_USER_INPUT', 'A document failed validation');
         if (isDatabaseUnavailable(error))
           return fail(res, 503, 'SERVICE_UNAVAILABLE', 'Service temporarily unavailable');
