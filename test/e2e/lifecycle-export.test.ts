@@ -10,7 +10,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -181,6 +181,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const { child } of children) child.kill('SIGKILL');
+  rmSync(work, { recursive: true, force: true });
   const connection = await mongoose.createConnection(mongoUri).asPromise();
   try {
     for (const name of [...SUBGRAPH_NAMES, 'control'])
