@@ -19,6 +19,7 @@ const { join } = require('node:path');
 const UNIT_TESTS = [
   'common/email.test.ts',
   'common/logger.test.ts',
+  'common/platform-token.test.ts',
   'common/secret-shapes.test.ts',
   'common/shield-node-compat.test.ts',
   'common/tracing/settings.test.ts',
@@ -31,6 +32,10 @@ const UNIT_TESTS = [
   'gateway/src/audit/signing.test.ts',
   'gateway/src/audit/stage.test.ts',
   'gateway/src/audit/writer.test.ts',
+  'cli/lifecycle/lifecycle.test.ts',
+  'cli/lifecycle/retention-policy.test.ts',
+  'cli/suggest.test.ts',
+  'subgraphs/kit/platform/portable.test.ts',
   'gateway/src/authz/filter.test.ts',
   'gateway/src/authz/gate.test.ts',
   'gateway/src/authz/input-rules.test.ts',

@@ -8,6 +8,11 @@ import type { CommonConfig } from '../gateway/src/config-common';
 
 export interface CliIo {
   stdout(text: string): void;
+  /**
+   * Standard output as a stream, for output larger than memory (`tenant export` without --out): written with
+   * backpressure. Absent (tests), such commands write through `stdout`.
+   */
+  output?: NodeJS.WritableStream;
   stderr(text: string): void;
   env: NodeJS.ProcessEnv;
   /** Standard input, read whole (`manifest publish -`); absent where there is none to read. */

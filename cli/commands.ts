@@ -23,6 +23,7 @@ import { createChangePublisher, type ChangePublisher } from '../gateway/src/tena
 import { UsageError, type CliIo, type Command, type Options, type Values } from './command';
 import { COST_COMMANDS } from './cost';
 import { KEY_COMMANDS } from './key';
+import { LIFECYCLE_COMMANDS } from './lifecycle-commands';
 import { MANIFEST_COMMANDS } from './manifest';
 import { MIGRATE_COMMANDS } from './migrate';
 import { PLAN_COMMANDS } from './plan';
@@ -48,6 +49,7 @@ const COMMANDS: Record<string, Command> = {
   ...TENANT_COMMANDS,
   ...TENANT_MOVE_COMMANDS,
   ...ROTATE_KEY_COMMANDS,
+  ...LIFECYCLE_COMMANDS,
   ...PLAN_COMMANDS,
   ...KEY_COMMANDS,
   ...MANIFEST_COMMANDS,

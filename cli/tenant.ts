@@ -9,9 +9,12 @@ import {
   type TenantRecord,
   type TenantSettings,
 } from '../gateway/src/tenants/tenant';
-import { UsageError, list, oneOf, required, string, table, type Command, type Options, type Values } from './command';
+import { UsageError, list, oneOf, string, table, type Command, type Options, type Values } from './command';
 import { requirePlan } from './known';
 import { databases } from './migrate';
+import { loadPlatformApiSettings } from '../gateway/src/config-common';
+import { onboardTenant } from './lifecycle/onboard';
+import { createPlatformClient } from './lifecycle/platform-client';
 
 const TENANT_SETTING_OPTIONS: Options = {
   name: { type: 'string' },
@@ -83,43 +86,65 @@ function auditSettings(settings: Record<string, unknown>): Record<string, string
 
 export const TENANT_COMMANDS: Record<string, Command> = {
   'tenant create': {
-    usage: `tenant create <id> --name <name> [--plan <plan>] [--isolation ${ISOLATION_TIERS.join('|')}] [--db <subgraph>=<database>,…]
-      ${TENANT_SETTINGS_USAGE}`,
+    usage: `tenant create <id> [--name <name>] [--plan <plan>] [--isolation ${ISOLATION_TIERS.join('|')}] [--db <subgraph>=<database>,…]
+      [--admin-email <email> --admin-name <name>] ${TENANT_SETTINGS_USAGE}`,
     summary:
-      'Creates a tenant (active, pooled, plan free unless --plan, no origins, authz reject, cost enforce, safelist off). A silo tenant gets its own database in every subgraph, migrated here (--db names the shared ones, as for migrate).',
+      'Creates a tenant (active, pooled unless --isolation, plan free unless --plan, named after its id unless --name, no origins, authz reject, cost enforce, safelist off) and, with --admin-email and --admin-name, its first admin in the accounts subgraph. A silo tenant gets its own database in every subgraph, migrated here (--db names the shared ones, as for migrate). A re-run with the same settings changes nothing.',
     options: {
       ...TENANT_SETTING_OPTIONS,
       plan: { type: 'string' },
       isolation: { type: 'string' },
       db: { type: 'string' },
+      'admin-email': { type: 'string' },
+      'admin-name': { type: 'string' },
     },
     positionals: ['id'],
-    async run({ values, positionals, config, controlPlane, print, audit }) {
+    async run({ values, positionals, config, controlPlane, print, io, audit }) {
       const settings = tenantSettings(values);
       const plan = string(values, 'plan');
       const isolationOption = string(values, 'isolation');
       const isolation =
         isolationOption === undefined ? undefined : oneOf(isolationOption, ISOLATION_TIERS, '--isolation');
+      const adminEmail = string(values, 'admin-email');
+      const adminName = string(values, 'admin-name');
+      if ((adminEmail === undefined) !== (adminName === undefined))
+        throw new UsageError('give --admin-email and --admin-name together');
+      // The platform API provisions into a subgraph's shared database only (subgraphs/kit/platform/api.ts).
+      if (isolation === 'silo' && adminEmail !== undefined)
+        throw new UsageError(
+          'a silo tenant’s first admin cannot be provisioned at creation yet: create it pooled with --admin-email and --admin-name, then run `tenant move <id> --tier silo`',
+        );
       const dbs = databases(string(values, 'db'));
       const registry = await controlPlane();
       if (plan !== undefined) await requirePlan(registry, plan);
+      const id = positionals[0]!;
       // A silo tenant's databases exist with their indexes before the gateways can route a request to them
       // (running subgraphs only verify indexes); migrating them again later is harmless.
       if (isolation === 'silo')
         await migrateSilo({
           mongoUri: config().controlPlane.mongoUri,
-          tenantId: positionals[0]!,
+          tenantId: id,
           dbNameFor: (name) => dbs[name] ?? defaultDbName(name),
         });
-      const tenant = await registry.tenants.createTenant({
-        ...settings,
-        id: positionals[0]!,
-        name: required(values, 'name'),
-        plan,
-        ...(isolation ? { isolation } : {}),
-      });
-      audit(tenant.id, { name: tenant.name, plan: tenant.plan.id });
-      print(tenant, () => `Created tenant ${tenant.id}.\n${describeTenant(tenant)}`);
+      const result = await onboardTenant(
+        registry,
+        () => createPlatformClient(loadPlatformApiSettings(io.env)),
+        { ...settings, id, name: settings.name ?? id, plan, ...(isolation ? { isolation } : {}) },
+        adminEmail !== undefined && adminName !== undefined ? { email: adminEmail, name: adminName } : undefined,
+      );
+      const { tenant, admin } = result;
+      if (result.created) audit(tenant.id, { name: tenant.name, plan: tenant.plan.id, isolation: tenant.isolation });
+      if (admin?.created) audit(tenant.id, { admin: admin.userId });
+      // --json: the tenant record, as before; with an admin, also whether each was created by this run.
+      print(admin ? { ...tenant, created: result.created, admin } : tenant, () =>
+        [
+          result.created ? `Created tenant ${tenant.id}.` : `Tenant ${tenant.id} already exists with these settings.`,
+          describeTenant(tenant),
+          ...(admin
+            ? [`admin       ${admin.email} (user ${admin.userId}, ${admin.created ? 'created' : 'already there'})`]
+            : []),
+        ].join('\n'),
+      );
     },
   },
   'tenant list': {

@@ -14,6 +14,7 @@ async function readStdin(): Promise<string> {
 
 runTollgate(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
+  output: process.stdout,
   stderr: (text) => process.stderr.write(text),
   env: process.env,
   stdin: readStdin,

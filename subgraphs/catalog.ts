@@ -28,3 +28,14 @@ export function subgraphSchemaPath(name: SubgraphName): string {
 export function readSubgraphSdl(name: SubgraphName): string {
   return readFileSync(subgraphSchemaPath(name), 'utf8');
 }
+
+/**
+ * The collections each subgraph owns (its models' collections), for the operator's platform calls that name one
+ * (retention). kit/platform's `ownedCollections` reads the same from the running models; a test checks they agree.
+ */
+export const SUBGRAPH_COLLECTIONS: Record<SubgraphName, readonly string[]> = {
+  accounts: ['users'],
+  products: ['products'],
+  inventory: ['stock'],
+  reviews: ['reviews'],
+};

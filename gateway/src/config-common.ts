@@ -6,6 +6,7 @@
  */
 import { join, resolve } from 'node:path';
 import { PROJECT_ROOT } from '../../common/paths';
+import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
 import { parseRedisUrl, RedisUrlError } from './redis/connect';
 
 export const DEFAULT_MONGODB_URI = 'mongodb://127.0.0.1:27017/';
@@ -113,4 +114,53 @@ export function loadCommonConfig(env: NodeJS.ProcessEnv): CommonConfig {
   };
   if (problems.length > 0) throw new CommonConfigError(problems);
   return config;
+}
+
+/** `<NAME>_URL` of every subgraph (its `/graphql` URL), as the gateway and the CLI's platform calls read them. */
+export function readSubgraphUrls(env: NodeJS.ProcessEnv, problems: string[]): Record<SubgraphName, string> {
+  const urls = {} as Record<SubgraphName, string>;
+  for (const name of SUBGRAPH_NAMES) {
+    urls[name] = readUrl(
+      env,
+      `${name.toUpperCase()}_URL`,
+      `http://127.0.0.1:${DEFAULT_SUBGRAPH_PORTS[name]}/graphql`,
+      ['http:', 'https:'],
+      problems,
+    );
+  }
+  return urls;
+}
+
+export const MIN_INTERNAL_SECRET_BYTES = 32;
+
+/** What the CLI's tenant lifecycle commands need to call the subgraphs' platform API. */
+export interface PlatformApiSettings {
+  subgraphUrls: Record<SubgraphName, string>;
+  /**
+   * TOLLGATE_INTERNAL_SECRET (hex), the gateway's: each subgraph's platform key derives from it. Absent outside
+   * production, the development secret under .data/secrets is used, as the gateway does.
+   */
+  internalSecret: Buffer | undefined;
+  /** PLATFORM_TIMEOUT_MS: the longest one platform call (one export page, one import batch, one erase) may take. */
+  timeoutMs: number;
+}
+
+export function loadPlatformApiSettings(env: NodeJS.ProcessEnv): PlatformApiSettings {
+  const problems: string[] = [];
+  const subgraphUrls = readSubgraphUrls(env, problems);
+  const secretHex = envText(env, 'TOLLGATE_INTERNAL_SECRET');
+  let internalSecret: Buffer | undefined;
+  if (secretHex === undefined) {
+    if (env.NODE_ENV === 'production') problems.push('TOLLGATE_INTERNAL_SECRET is required when NODE_ENV=production');
+  } else if (!/^(?:[0-9a-fA-F]{2})+$/.test(secretHex) || secretHex.length < MIN_INTERNAL_SECRET_BYTES * 2) {
+    problems.push(`TOLLGATE_INTERNAL_SECRET must be hex of at least ${MIN_INTERNAL_SECRET_BYTES} bytes`);
+  } else {
+    internalSecret = Buffer.from(secretHex, 'hex');
+  }
+  const rawTimeout = envText(env, 'PLATFORM_TIMEOUT_MS');
+  const timeoutMs = rawTimeout === undefined ? 120_000 : Number(rawTimeout);
+  if (rawTimeout !== undefined && (!/^\d{1,7}$/.test(rawTimeout) || timeoutMs < 1_000 || timeoutMs > 3_600_000))
+    problems.push('PLATFORM_TIMEOUT_MS must be an integer from 1000 to 3600000');
+  if (problems.length > 0) throw new CommonConfigError(problems);
+  return { subgraphUrls, internalSecret, timeoutMs };
 }

@@ -14,12 +14,13 @@ import {
   isControlDbName,
   readControlPlaneSettings,
   readRedisUrl,
+  readSubgraphUrls,
   readSupergraphPath,
   readUrl,
 } from './config-common';
 import { MAX_INPUT_NESTING } from './http/json-depth';
 import { readHeaderList, type CorsHeaderConfig } from './http/cors-headers';
-import { DEFAULT_SUBGRAPH_PORTS, SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
+import type { SubgraphName } from '../../subgraphs/catalog';
 import { DEFAULT_METERING, type MeteringSettings } from './metering/settings';
 
 export { DEFAULT_METERING } from './metering/settings';
@@ -286,22 +287,15 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     }
     return value;
   };
-  const url = (name: string, fallback: string, protocols: readonly string[]): string =>
-    readUrl(env, name, fallback, protocols, problems);
-
   const logLevelRaw = text('LOG_LEVEL') ?? 'info';
   const logLevel = LOG_LEVELS.find((level) => level === logLevelRaw);
   if (!logLevel) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
   const logFormat = parseLogFormat(text('LOG_FORMAT'));
   if (!logFormat) problems.push(`LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')}`);
 
-  const subgraphUrls = {} as Record<SubgraphName, string>;
-  for (const name of SUBGRAPH_NAMES) {
-    subgraphUrls[name] = url(`${name.toUpperCase()}_URL`, `http://127.0.0.1:${DEFAULT_SUBGRAPH_PORTS[name]}/graphql`, [
-      'http:',
-      'https:',
-    ]);
-  }
+  const subgraphUrls = readSubgraphUrls(env, problems);
+  const url = (name: string, fallback: string, protocols: readonly string[]): string =>
+    readUrl(env, name, fallback, protocols, problems);
 
   let internalSecret: InternalSecretSource = { source: 'dev' };
   const secretHex = text('TOLLGATE_INTERNAL_SECRET');

@@ -4,6 +4,7 @@ import type { SubgraphDefinition } from '../kit/server';
 import { createAccountsLoaders, type AccountsLoaders } from './context';
 import { ACCOUNTS_ENCRYPTED, createAccountsModels, type AccountsModels } from './models';
 import { permissions } from './permissions';
+import { accountsPlatform } from './platform';
 import { resolvers } from './resolvers';
 
 export const accounts: SubgraphDefinition<AccountsModels, AccountsLoaders> = {
@@ -14,4 +15,5 @@ export const accounts: SubgraphDefinition<AccountsModels, AccountsLoaders> = {
   createLoaders: createAccountsLoaders,
   permissions,
   encrypted: ACCOUNTS_ENCRYPTED,
+  platform: accountsPlatform,
 };

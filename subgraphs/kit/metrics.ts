@@ -8,7 +8,7 @@
  */
 import type { RequestHandler } from 'express';
 import type { Connection } from 'mongoose';
-import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BatchObserver } from './batch-observer';
 
 export interface SubgraphMetrics {
@@ -17,6 +17,8 @@ export interface SubgraphMetrics {
   readonly requests: RequestHandler;
   /** For the loaders (LoaderOptions.onBatch). */
   readonly batches: BatchObserver;
+  /** Documents the platform API handled (kit/platform/api.ts): retention sweeps and erasures deleted, imports wrote. */
+  platformDocuments(operation: 'sweep' | 'erase' | 'import', collection: string, count: number): void;
   /** Times the commands sent on `connection`, which must be opened with `monitorCommands: true`. */
   watch(connection: Connection): void;
 }
@@ -53,9 +55,18 @@ export function createSubgraphMetrics(subgraph: string): SubgraphMetrics {
     buckets: BATCH_BUCKETS,
     registers,
   });
+  const platformDocuments = new Counter({
+    name: 'tollgate_platform_documents_total',
+    help: 'Documents deleted by retention sweeps and erasures, and written by imports, through the platform API, by operation and collection.',
+    labelNames: ['operation', 'collection'],
+    registers,
+  });
 
   return {
     registry,
+    platformDocuments(operation, collection, count) {
+      if (count > 0) platformDocuments.labels(operation, collection).inc(count);
+    },
     requests: (req, res, next) => {
       const startedAt = process.hrtime.bigint();
       res.once('close', () => {

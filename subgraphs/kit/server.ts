@@ -42,6 +42,8 @@ import { openDatabase, registerModels, type DatabaseTimeouts } from './database'
 import { SERVICE_UNAVAILABLE, isDatabaseUnavailable, serviceUnavailable } from './deadline';
 import { isClientErrorCode } from './errors';
 import { internalAuth, verifiedRequest } from './internal-auth';
+import { PLATFORM_BODY_LIMIT, platformApi, type PlatformHooks } from './platform/api';
+import { derivePlatformKey } from '../../common/platform-token';
 import { DEFAULT_LOADER_OPTIONS, type ConnectionLoaderMode, type LoaderOptions } from './loaders';
 import { protectSchema, type PermissionRules } from './permissions';
 import { DEFAULT_MAX_SILOS, POOLED_PLACEMENT, StalePlacementError, createPlacements } from './placement';
@@ -84,6 +86,8 @@ export interface SubgraphDefinition<TModels, TLoaders> {
   readonly permissions: PermissionRules;
   /** The collections and fields this subgraph seals (kit/encryption/reencrypt.ts); none when absent. */
   readonly encrypted?: readonly EncryptedCollection[];
+  /** What this subgraph adds to the platform API (kit/platform/api.ts): provisioning, sweepable collections. */
+  readonly platform?: PlatformHooks<TModels>;
 }
 
 export interface SubgraphOptions {
@@ -415,6 +419,20 @@ export async function startSubgraph<TModels, TLoaders>(
         }),
       );
     }
+    // The operator's platform API (tenant lifecycle), verified with a key and token format of its own.
+    app.post(
+      '/_platform/:op',
+      express.raw({ type: 'application/json', limit: PLATFORM_BODY_LIMIT }),
+      platformApi({
+        key: derivePlatformKey(options.internalKey),
+        subgraph: definition.name,
+        connection,
+        models,
+        hooks: definition.platform,
+        logger,
+        ...(metrics ? { onDocuments: metrics.platformDocuments } : {}),
+      }),
+    );
     app.all('/graphql', (_req, res) => {
       res.set('allow', 'POST').status(405).json(errorBody('Method not allowed', 'METHOD_NOT_ALLOWED'));
     });

@@ -13,4 +13,5 @@ export const products: SubgraphDefinition<ProductsModels, ProductsLoaders> = {
   models: createProductsModels,
   createLoaders: createProductsLoaders,
   permissions,
+  platform: { agedCollections: ['products'] },
 };

@@ -14,4 +14,6 @@ export const reviews: SubgraphDefinition<ReviewsModels, ReviewsLoaders> = {
   createLoaders: createReviewsLoaders,
   permissions,
   encrypted: REVIEWS_ENCRYPTED,
+  // Reviews are created with fresh ObjectIds: their age is known, so retention rules may sweep them.
+  platform: { agedCollections: ['reviews'] },
 };

@@ -44,6 +44,10 @@ export interface RealPlatform {
   controlDbName: string;
   /** The database of each subgraph (`control`: the control plane's); a silo tenant's are named after these. */
   dbNameFor(name: SubgraphName | 'control'): string;
+  /** Every database of this platform (subgraphs and control plane), for tests that scan them all. */
+  dbNames: string[];
+  /** The gateway's internal secret: the CLI's TOLLGATE_INTERNAL_SECRET for platform calls. */
+  internalSecret: Buffer;
   /** A token for the demo user `<role>@<tenant>.test` holding `roles`. */
   token(tenant: string, role: 'admin' | 'staff' | 'customer', roles?: Role[]): Promise<string>;
   graphql(token: string, query: string, variables?: Record<string, unknown>): Promise<GraphQLResult>;
@@ -140,6 +144,8 @@ export async function startRealPlatform(options: RealPlatformOptions = {}): Prom
     config,
     controlDbName: dbNameFor('control'),
     dbNameFor,
+    dbNames: [...SUBGRAPH_NAMES, 'control'].map(dbNameFor),
+    internalSecret: secret,
     token: (tenant, role, roles = [role]) =>
       issuer.sign({ tenant, sub: userIdFor(tenant, `${role}@${tenant}.test`), roles }),
     async graphql(token, query, variables) {

@@ -279,6 +279,23 @@ export class ApiKeyRegistry {
     return record;
   }
 
+  /**
+   * Tenant erasure (`tollgate tenant erase`): revokes every key of the tenant (announced, so gateways drop them at
+   * once), then deletes the records — an erased tenant leaves no key, client name or hash behind. Returns how many.
+   */
+  async purgeTenant(tenantId: string): Promise<{ revoked: number; deleted: number }> {
+    if (!isTenantId(tenantId)) return { revoked: 0, deleted: 0 };
+    let revoked = 0;
+    for (const key of await this.list({ tenantId })) {
+      if (!key.revokedAt) {
+        await this.revoke(key.id);
+        revoked++;
+      }
+    }
+    const { deletedCount } = await this.keys.deleteMany({ tenantId }).exec();
+    return { revoked, deleted: deletedCount };
+  }
+
   async get(keyId: string): Promise<ApiKeyRecord | undefined> {
     const stored = await this.findForVerification(keyId);
     return stored && withoutSecret(stored);

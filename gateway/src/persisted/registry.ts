@@ -133,6 +133,24 @@ export class ManifestRegistry {
     return toVersion(record);
   }
 
+  /**
+   * Tenant erasure (`tollgate tenant erase`): retires every version still served (announced), then deletes every
+   * version — their operation texts are the tenant's. Returns how many.
+   */
+  async purgeTenant(tenantId: string): Promise<{ retired: number; deleted: number }> {
+    if (!isTenantId(tenantId)) return { retired: 0, deleted: 0 };
+    let retired = 0;
+    for (const version of await this.list(tenantId)) {
+      if (!version.retiredAt) {
+        await this.retire(tenantId, version.client, version.version);
+        retired++;
+      }
+    }
+    const { deletedCount } = await this.manifests.deleteMany({ tenantId }).exec();
+    await this.changes?.publish({ kind: 'manifest', id: tenantId });
+    return { retired, deleted: deletedCount };
+  }
+
   /** The version gateways serve: the newest one not retired. */
   async served(tenantId: string, client: string): Promise<ManifestVersion | undefined> {
     if (!isTenantId(tenantId) || !isManifestName(client)) return undefined;

@@ -1,0 +1,200 @@
+/**
+ * The platform API of a subgraph: `POST /_platform/<operation>`, for the operator's CLI only (tenant onboarding,
+ * export, import, erase, retention). Each subgraph owns its data, so these are the only way the CLI touches it.
+ *
+ * Every request carries a platform token (common/platform-token.ts) for this subgraph, this operation, one tenant
+ * and the SHA-256 of the exact body; the tenant in the body must be the token's. A gateway request token is refused
+ * (another key, prefix and audience). Refusals are the gateway's: 401 UNAUTHENTICATED with no reason given.
+ */
+import { once } from 'node:events';
+import type { RequestHandler, Response } from 'express';
+import type { Connection } from 'mongoose';
+import mongoose from 'mongoose';
+import { isTenantId } from '../../../common/ids';
+import type { Logger } from '../../../common/logger';
+import {
+  PLATFORM_OPERATIONS,
+  PLATFORM_TOKEN_HEADER,
+  PlatformTokenError,
+  verifyPlatformToken,
+  type PlatformOperation,
+} from '../../../common/platform-token';
+import { isDatabaseUnavailable } from '../deadline';
+import {
+  MAX_IMPORT_BATCH,
+  asPlatform,
+  collectionStats,
+  eraseCollection,
+  exportCursor,
+  importBatch,
+  ownedCollections,
+  platformRequestId,
+  sweepCollection,
+} from './operations';
+
+/** What a subgraph adds to the generic operations. */
+export interface PlatformHooks<TModels> {
+  /** `provision`: creates what a new tenant needs here (accounts: its first admin), idempotently; runs in scope. */
+  provision?(models: TModels, input: unknown): Promise<unknown>;
+  /** Collections whose `_id`s are ObjectIds minted at insert time, so their age is known: retention may sweep them. */
+  readonly agedCollections?: readonly string[];
+}
+
+export interface PlatformApiOptions<TModels> {
+  /** This subgraph's platform key (derivePlatformKey of its internal key). */
+  key: Buffer;
+  subgraph: string;
+  connection: Connection;
+  models: TModels;
+  hooks?: PlatformHooks<TModels>;
+  logger: Logger;
+  /** Told how many documents a sweep or an erasure deleted, or an import wrote (the subgraph's metrics). */
+  onDocuments?(operation: 'sweep' | 'erase' | 'import', collection: string, count: number): void;
+}
+
+/** The body limit of platform calls: an import batch of MAX_IMPORT_BATCH documents fits. */
+export const PLATFORM_BODY_LIMIT = '16mb';
+const MAX_TOKEN_LENGTH = 4096;
+const MAX_SWEEP_RULES = 50;
+const VALIDATION_ERRORS = new Set(['ValidationError', 'CastError', 'MongooseBulkWriteError']);
+
+/** Refused input of a platform call: 400 BAD_USER_INPUT with this message (never data). */
+export class PlatformInputError extends Error {}
+
+function fail(res: Response, status: number, code: string, message: string) {
+  res.status(status).json({ errors: [{ message, extensions: { code } }] });
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+export function platformApi<TModels>(options: PlatformApiOptions<TModels>): RequestHandler {
+  const { key, subgraph, connection, models, hooks, logger } = options;
+  const counted = options.onDocuments ?? (() => undefined);
+  const collections = ownedCollections(connection);
+  const modelOf = (name: unknown) => {
+    const model = typeof name === 'string' ? collections.get(name) : undefined;
+    if (!model) throw new PlatformInputError('unknown collection');
+    return model;
+  };
+
+  const run = async (op: PlatformOperation, tenant: string, body: Record<string, unknown>, res: Response) => {
+    switch (op) {
+      case 'provision': {
+        if (!hooks?.provision) throw new PlatformInputError('this subgraph provisions nothing');
+        return void res.json({ subgraph, result: await hooks.provision(models, body.input) });
+      }
+      case 'stats': {
+        const stats = [];
+        for (const model of collections.values()) stats.push(await collectionStats(model, tenant));
+        return void res.json({ subgraph, collections: stats });
+      }
+      case 'erase': {
+        const receipt = [];
+        for (const model of collections.values()) {
+          const result = await eraseCollection(model);
+          counted('erase', result.collection, result.before - result.after);
+          receipt.push(result);
+        }
+        return void res.json({ subgraph, collections: receipt });
+      }
+      case 'export': {
+        const model = modelOf(body.collection);
+        const cursor = exportCursor(model);
+        res.status(200).type('application/x-ndjson');
+        let closed = false;
+        res.on('close', () => {
+          closed = true;
+        });
+        try {
+          // Backpressure: a slow reader pauses the cursor, so memory holds one batch whatever the collection's size.
+          for await (const doc of cursor) {
+            if (closed) break;
+            if (!res.write(`${mongoose.mongo.BSON.EJSON.stringify(doc, { relaxed: true })}\n`))
+              await Promise.race([once(res, 'drain'), once(res, 'close')]);
+          }
+        } finally {
+          await cursor.close().catch(() => undefined);
+        }
+        return void res.end();
+      }
+      case 'import': {
+        const model = modelOf(body.collection);
+        const source = body.sourceTenant;
+        if (!isTenantId(source)) throw new PlatformInputError('sourceTenant must be a tenant id');
+        if (typeof body.documents !== 'string') throw new PlatformInputError('documents must be EJSON text');
+        const documents: unknown = mongoose.mongo.BSON.EJSON.parse(body.documents, { relaxed: true });
+        if (!Array.isArray(documents) || documents.length > MAX_IMPORT_BATCH || !documents.every(isRecord))
+          throw new PlatformInputError(`documents must be an array of at most ${MAX_IMPORT_BATCH} documents`);
+        const result = await importBatch(model, documents, source, tenant);
+        counted('import', model.collection.collectionName, result.inserted);
+        return void res.json({ subgraph, ...result });
+      }
+      case 'sweep': {
+        const rules = body.rules;
+        if (!Array.isArray(rules) || rules.length > MAX_SWEEP_RULES)
+          throw new PlatformInputError('rules must be an array');
+        const results = [];
+        for (const rule of rules as unknown[]) {
+          if (!isRecord(rule) || !hooks?.agedCollections?.includes(rule.collection as string))
+            throw new PlatformInputError('a rule names a collection retention cannot sweep');
+          const before = rule.before;
+          if (typeof before !== 'string' || Number.isNaN(Date.parse(before)))
+            throw new PlatformInputError('before must be an ISO date');
+          const result = await sweepCollection(modelOf(rule.collection), new Date(before));
+          counted('sweep', result.collection, result.deleted);
+          results.push(result);
+        }
+        return void res.json({ subgraph, collections: results });
+      }
+    }
+  };
+
+  return (req, res) => {
+    const op = req.params.op as PlatformOperation;
+    const token = req.get(PLATFORM_TOKEN_HEADER);
+    if (!(PLATFORM_OPERATIONS as readonly string[]).includes(op)) return fail(res, 404, 'NOT_FOUND', 'Not found');
+    if (!token || token.length > MAX_TOKEN_LENGTH || !Buffer.isBuffer(req.body)) {
+      logger.warn('platform call refused', { reason: 'missing-token', op });
+      return fail(res, 401, 'UNAUTHENTICATED', 'Unauthorized');
+    }
+    let claims;
+    try {
+      claims = verifyPlatformToken(token, { key, subgraph, op, body: req.body });
+    } catch (error) {
+      if (!(error instanceof PlatformTokenError)) throw error;
+      logger.warn('platform call refused', { reason: error.reason, op });
+      return fail(res, 401, 'UNAUTHENTICATED', 'Unauthorized');
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(req.body.toString('utf8'));
+    } catch {
+      return fail(res, 400, 'BAD_USER_INPUT', 'Malformed request body');
+    }
+    if (!isRecord(body) || body.tenant !== claims.ten || !isTenantId(claims.ten))
+      return fail(res, 400, 'BAD_USER_INPUT', 'The body must name the token’s tenant');
+    const requestId = platformRequestId(claims.rid);
+    const tenant = claims.ten;
+    const log = logger.child({ requestId, tenant, op });
+    asPlatform(tenant, requestId, () => run(op, tenant, body as Record<string, unknown>, res)).then(
+      // Every call is logged with its tenant and operation: erasures, sweeps and imports are what operators audit.
+      () => log.info('platform call'),
+      (error: unknown) => {
+        if (res.headersSent) {
+          log.error('platform call failed while streaming', { cause: error instanceof Error ? error.name : 'error' });
+          return void res.destroy();
+        }
+        if (error instanceof PlatformInputError) return fail(res, 400, 'BAD_USER_INPUT', error.message);
+        // An import batch with an invalid document: the valid ones are in (a re-run skips them), none of the
+        // driver's or the document's text is echoed.
+        if (VALIDATION_ERRORS.has((error as { name?: string }).name ?? ''))
+          return fail(res, 400, 'BAD_USER_INPUT', 'A document failed validation');
+        if (isDatabaseUnavailable(error))
+          return fail(res, 503, 'SERVICE_UNAVAILABLE', 'Service temporarily unavailable');
+        log.error('platform call failed', { error, stack: error instanceof Error ? error.stack : undefined });
+        fail(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal error');
+      },
+    );
+  };
+}
