@@ -7,7 +7,9 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { loadPlatformApiSettings } from '../gateway/src/config-common';
 import { UsageError, duration, required, string, type Command, type Context } from './command';
-import { NO_ERASURE_AUDIT, NO_TENANT_KEYS, eraseTenant, formatReceipt } from './lifecycle/erase';
+import { eraseTenant, formatReceipt } from './lifecycle/erase';
+import { PLATFORM_AUDIT_TENANT } from './audit-record';
+import { destroyTenantKeys, keyTargetsFromEnv } from './rotate-key';
 import { exportTenant, importTenant } from './lifecycle/export';
 import { createPlatformClient } from './lifecycle/platform-client';
 import { purgeTenantKeys } from './lifecycle/redis-purge';
@@ -16,6 +18,7 @@ import { parseRetentionPolicy, rulesFor } from './lifecycle/retention-policy';
 import { readFile } from 'node:fs/promises';
 import { createLogger } from '../common/logger';
 import { requireTenant } from './known';
+import type { ControlPlane } from '../gateway/src/control-plane/open';
 
 const platformOf = (context: Context) => createPlatformClient(loadPlatformApiSettings(context.io.env));
 
@@ -26,6 +29,18 @@ function streamWriter(stream: NodeJS.WritableStream) {
   };
 }
 
+/**
+ * The platform API works on a subgraph's shared database only (subgraphs/kit/platform/api.ts): a silo tenant
+ * (subgraphs/kit/placement.ts) is moved back to pooled first, which `tenant move` does without losing a write.
+ */
+async function refuseSilo(registry: ControlPlane, id: string, action: string): Promise<void> {
+  const tenant = await registry.tenants.getTenant(id);
+  if (tenant?.isolation === 'silo')
+    throw new Error(
+      `tenant ${id} is a silo tenant, and ${action} reaches the shared databases only: run \`tenant move ${id} --tier pooled\` first`,
+    );
+}
+
 export const LIFECYCLE_COMMANDS: Record<string, Command> = {
   'tenant erase': {
     usage: 'tenant erase <id> --confirm <id> [--settle <duration>]',
@@ -34,18 +49,31 @@ export const LIFECYCLE_COMMANDS: Record<string, Command> = {
     options: { confirm: { type: 'string' }, settle: { type: 'string' } },
     positionals: ['id'],
     async run(context) {
-      const { values, positionals, controlPlane, config, print } = context;
+      const { values, positionals, controlPlane, config, print, io, audit } = context;
       const id = positionals[0]!;
       if (required(values, 'confirm') !== id) throw new UsageError('--confirm must repeat the tenant id');
       const settle = string(values, 'settle');
       const registry = await controlPlane();
+      await refuseSilo(registry, id, 'erase');
       const { redisUrl } = config();
       const receipt = await eraseTenant({
         tenantId: id,
         controlPlane: registry,
         platform: platformOf(context),
-        tenantKeys: NO_TENANT_KEYS,
-        audit: NO_ERASURE_AUDIT,
+        // Crypto-shredding (subgraphs/kit/encryption): the tenant's keys in every encrypting subgraph.
+        tenantKeys: { destroyDataKey: (tenant) => destroyTenantKeys(keyTargetsFromEnv(io.env), tenant) },
+        // The erasure is kept in the platform's chain, which outlives the tenant (cli/audit-record.ts).
+        audit: {
+          recordErasure: async (receipt) =>
+            audit(PLATFORM_AUDIT_TENANT, {
+              erasedTenant: receipt.tenant,
+              dataKey: receipt.dataKey,
+              documentsBefore: receipt.subgraphs.reduce(
+                (n, s) => n + s.collections.reduce((m, c) => m + c.before, 0),
+                0,
+              ),
+            }),
+        },
         purgeRedis: (tenant) => purgeTenantKeys(redisUrl, tenant),
         settleMs: settle === undefined ? 5_000 : duration(settle, '--settle'),
       });
@@ -63,6 +91,7 @@ export const LIFECYCLE_COMMANDS: Record<string, Command> = {
       const { values, positionals, controlPlane, io } = context;
       const id = positionals[0]!;
       await requireTenant(await controlPlane(), id);
+      await refuseSilo(await controlPlane(), id, 'export');
       const out = string(values, 'out');
       const platform = platformOf(context);
       if (out === undefined) {
@@ -88,6 +117,7 @@ export const LIFECYCLE_COMMANDS: Record<string, Command> = {
       const { values, positionals, controlPlane, print } = context;
       const into = required(values, 'into');
       await requireTenant(await controlPlane(), into);
+      await refuseSilo(await controlPlane(), into, 'import');
       const input = createReadStream(positionals[0]!);
       const lines = createInterface({ input, crlfDelay: Infinity });
       const report = await importTenant(platformOf(context), into, lines).finally(() => input.destroy());
@@ -129,6 +159,11 @@ export const LIFECYCLE_COMMANDS: Record<string, Command> = {
       const logger = createLogger({ base: { job: 'retention-sweep' }, sink: (line) => io.stderr(`${line}\n`) });
       const sweeps: TenantSweep[] = [];
       for (const tenant of tenants) {
+        if (tenant.isolation === 'silo') {
+          // Not swept (the platform API reaches the shared databases only): said, never silently skipped.
+          logger.warn('retention sweep skipped: silo tenant', { tenant: tenant.id });
+          continue;
+        }
         const sweep = await sweepTenant(platform, tenant.id, rulesFor(policy, tenant.id, tenant.plan.id));
         logger.info('retention sweep', { tenant: tenant.id, collections: sweep.collections });
         sweeps.push(sweep);

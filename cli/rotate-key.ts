@@ -140,6 +140,22 @@ export async function rotateTenantKey(options: RotateOptions): Promise<RotateRes
   return results;
 }
 
+/**
+ * Destroys the tenant's data and blind-index keys in every encrypting subgraph (crypto-shredding: `tenant erase`),
+ * through each one's signed platform call. `absent` when no subgraph held a key (encryption off, or a re-run).
+ */
+export async function destroyTenantKeys(
+  targets: readonly KeyTarget[],
+  tenantId: string,
+): Promise<'destroyed' | 'absent'> {
+  let destroyed = false;
+  for (const target of targets) {
+    const result = await call<{ destroyed?: boolean }>(target, { op: 'destroy', tenantId });
+    destroyed ||= result.destroyed === true;
+  }
+  return destroyed ? 'destroyed' : 'absent';
+}
+
 const HEX = /^(?:[0-9a-fA-F]{2}){32,}$/;
 
 /** The encrypting subgraphs as the gateway's environment names them, with their derived keys. */
