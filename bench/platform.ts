@@ -126,12 +126,19 @@ export async function startPlatform({
 
   const secret = randomBytes(32);
   const subgraphOptions = { mongoUri, dbNameFor, secret, extraEnv: { SUBGRAPH_COUNT_COMMANDS: '1' } };
+  const profileDir = join(RESULTS_DIR, 'profiles');
+  // BENCH_PROFILE_SUBGRAPHS=1: a profile of each subgraph process (its whole run, every gateway's load), written
+  // when it stops. Node's default file name (CPU.<date>.<time>.<pid>…) keeps the four apart: Node 20 does not expand
+  // a `${pid}` in --cpu-prof-name. Read them past their start-up (profile-summary's skip-seconds).
+  const subgraphProfile = env.BENCH_PROFILE_SUBGRAPHS
+    ? ['--cpu-prof', '--cpu-prof-dir', join(profileDir, 'subgraphs')]
+    : [];
   const subgraphs = launchSubgraphs({
     ...subgraphOptions,
     launcher,
     bundle: bundles.subgraph,
     portBase: SUBGRAPH_PORT_BASE,
-    launch: { core: 1, nodeFlags: SHIPPED_FLAGS },
+    launch: { core: 1, nodeFlags: [...SHIPPED_FLAGS, ...subgraphProfile] },
   });
   const urls = subgraphs.urls;
   const subgraphPids = subgraphs.children.map((child) => child.pid!);
@@ -152,7 +159,6 @@ export async function startPlatform({
   await waitFor(legacyUrls.REVIEWS_URL, EMPTY_POST);
   await waitForSubgraphs(urls);
 
-  const profileDir = join(RESULTS_DIR, 'profiles');
   const profileFlags = (name: string) =>
     env.BENCH_PROFILE
       ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${name}-${Date.now()}.cpuprofile`]

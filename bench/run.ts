@@ -22,8 +22,8 @@
  *
  * Knobs (environment): BENCH_DURATION_S (10), BENCH_ROUNDS (2), BENCH_CONNECTIONS (16), BENCH_GATEWAY_CPU_SHARE (0.1;
  * 0 skips the capped runs), BENCH_PROFILE=1 (writes CPU profiles of both gateways under load to
- * bench/results/profiles), BENCH_SKIP_FREE=1 (capped runs only), BENCH_SKIP_STAGES=1, BENCH_SKIP_LOAD=1,
- * BENCH_SKIP_HIVE=1, BENCH_SKIP_OBSERVED=1 (no Tollgate with metrics and tracing on), HIVE_PREFIX (.data/hive),
+ * bench/results/profiles; BENCH_PROFILE_SUBGRAPHS=1 the four subgraphs' under profiles/subgraphs), BENCH_SKIP_FREE=1
+ * (capped runs only), BENCH_SKIP_STAGES=1, BENCH_SKIP_LOAD=1, BENCH_SKIP_HIVE=1, BENCH_SKIP_OBSERVED=1 (no Tollgate with metrics and tracing on), HIVE_PREFIX (.data/hive),
  * BENCH_REST_REQUESTS (200).
  *
  * The parts: bench/settings.ts (knobs, ports, queries), bench/processes.ts (child processes and subgraphs, shared
