@@ -10,6 +10,8 @@ import { openControlPlane } from '../gateway/src/control-plane/open';
 import { DATA_DIR } from '../scripts/embedded/ferretdb';
 import type { RedisHandle } from '../scripts/embedded/redis';
 import { seedDemoTenants } from '../demo/subgraph-data';
+import { SUBGRAPH_NAMES } from '../subgraphs/catalog';
+import { openDatabase } from '../subgraphs/kit/database';
 import { ensureHiveGateway } from './hive-install';
 import type { RunningGateway } from './load';
 import {
@@ -56,6 +58,14 @@ export interface BenchControlPlane {
 
 /** Seeds the bench databases and prepares acme in the control plane. The caller closes `controlPlane`. */
 export async function prepareControlPlane(mongoUri: string): Promise<BenchControlPlane> {
+  // Every run on the same data: FerretDB 1.24's SQLite backend pushes down no filter but a lone `_id` (every other
+  // find decodes the whole collection), so rows an earlier run or another tool left in a bench database make each
+  // find dearer. Seeding is an upsert and would keep them.
+  for (const name of SUBGRAPH_NAMES) {
+    const connection = await openDatabase({ mongoUri, dbName: dbNameFor(name) });
+    await connection.dropDatabase();
+    await connection.close();
+  }
   say('seeding the demo tenants into the bench databases…');
   await seedDemoTenants({ mongoUri, dbNameFor });
   await seedControlPlane({ mongoUri, dbName: CONTROL_DB });
