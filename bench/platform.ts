@@ -10,6 +10,8 @@ import { openControlPlane } from '../gateway/src/control-plane/open';
 import { DATA_DIR } from '../scripts/embedded/ferretdb';
 import type { RedisHandle } from '../scripts/embedded/redis';
 import { seedDemoTenants } from '../demo/subgraph-data';
+import { SUBGRAPH_NAMES } from '../subgraphs/catalog';
+import { openDatabase } from '../subgraphs/kit/database';
 import { ensureHiveGateway } from './hive-install';
 import type { RunningGateway } from './load';
 import {
@@ -58,6 +60,14 @@ export interface BenchControlPlane {
 
 /** Seeds the bench databases and prepares acme in the control plane. The caller closes `controlPlane`. */
 export async function prepareControlPlane(mongoUri: string): Promise<BenchControlPlane> {
+  // Every run on the same data: FerretDB 1.24's SQLite backend pushes down no filter but a lone `_id` (every other
+  // find decodes the whole collection), so rows an earlier run or another tool left in a bench database make each
+  // find dearer. Seeding is an upsert and would keep them.
+  for (const name of SUBGRAPH_NAMES) {
+    const connection = await openDatabase({ mongoUri, dbName: dbNameFor(name) });
+    await connection.dropDatabase();
+    await connection.close();
+  }
   say('seeding the demo tenants into the bench databases…');
   await seedDemoTenants({ mongoUri, dbNameFor });
   await seedControlPlane({ mongoUri, dbName: CONTROL_DB });
@@ -133,12 +143,19 @@ export async function startPlatform({
 
   const secret = randomBytes(32);
   const subgraphOptions = { mongoUri, dbNameFor, secret, extraEnv: { SUBGRAPH_COUNT_COMMANDS: '1' } };
+  const profileDir = join(RESULTS_DIR, 'profiles');
+  // BENCH_PROFILE_SUBGRAPHS=1: a profile of each subgraph process (its whole run, every gateway's load), written
+  // when it stops. Node's default file name (CPU.<date>.<time>.<pid>…) keeps the four apart: Node 20 does not expand
+  // a `${pid}` in --cpu-prof-name. Read them past their start-up (profile-summary's skip-seconds).
+  const subgraphProfile = env.BENCH_PROFILE_SUBGRAPHS
+    ? ['--cpu-prof', '--cpu-prof-dir', join(profileDir, 'subgraphs')]
+    : [];
   const subgraphs = launchSubgraphs({
     ...subgraphOptions,
     launcher,
     bundle: bundles.subgraph,
     portBase: SUBGRAPH_PORT_BASE,
-    launch: { core: 1, nodeFlags: SHIPPED_FLAGS },
+    launch: { core: 1, nodeFlags: [...SHIPPED_FLAGS, ...subgraphProfile] },
   });
   const urls = subgraphs.urls;
   const subgraphPids = subgraphs.children.map((child) => child.pid!);
@@ -159,7 +176,6 @@ export async function startPlatform({
   await waitFor(legacyUrls.REVIEWS_URL, EMPTY_POST);
   await waitForSubgraphs(urls);
 
-  const profileDir = join(RESULTS_DIR, 'profiles');
   const profileFlags = (name: string) =>
     env.BENCH_PROFILE
       ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${name}-${Date.now()}.cpuprofile`]

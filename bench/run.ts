@@ -22,11 +22,12 @@
  *
  * Knobs (environment): BENCH_DURATION_S (10), BENCH_ROUNDS (2), BENCH_CONNECTIONS (16), BENCH_GATEWAY_CPU_SHARE (0.1;
  * 0 skips the capped runs), BENCH_PROFILE=1 (writes CPU profiles of both gateways under load to
- * bench/results/profiles), BENCH_SKIP_FREE=1 (capped runs only), BENCH_SKIP_STAGES=1, BENCH_SKIP_LOAD=1,
- * BENCH_SKIP_HIVE=1, BENCH_SKIP_OBSERVED=1 (no Tollgate with metrics and tracing on), HIVE_PREFIX (.data/hive),
- * BENCH_REST_REQUESTS (200), BENCH_UNMETERED=1 (adds Tollgate with usage metering and the quota off,
- * `tollgate-unmetered`: Tollgate's ratio to it is metering's cost), BENCH_SKIP_ENCRYPTION=1,
- * BENCH_ENCRYPTION_REQUESTS (300).
+ * bench/results/profiles; BENCH_PROFILE_SUBGRAPHS=1 the four subgraphs' under profiles/subgraphs), BENCH_SKIP_FREE=1
+ * (capped runs only), BENCH_PROFILE_FERRETDB=1 (FerretDB serves Go's /debug/pprof on 127.0.0.1:6061),
+ * BENCH_SKIP_STAGES=1, BENCH_SKIP_LOAD=1, BENCH_SKIP_HIVE=1, BENCH_SKIP_OBSERVED=1 (no Tollgate with metrics and
+ * tracing on), HIVE_PREFIX (.data/hive), BENCH_REST_REQUESTS (200), BENCH_UNMETERED=1 (adds Tollgate with usage
+ * metering and the quota off, `tollgate-unmetered`: Tollgate's ratio to it is metering's cost),
+ * BENCH_SKIP_ENCRYPTION=1, BENCH_ENCRYPTION_REQUESTS (300).
  * 4. Encryption at rest: the accounts and reviews subgraphs' CPU per request with it on and off (bench/encryption.ts).
  *
  * The parts: bench/settings.ts (knobs, ports, queries), bench/processes.ts (child processes and subgraphs, shared
@@ -55,6 +56,7 @@ import {
   CONNECTIONS,
   CPU_SHARE,
   DURATION_S,
+  FERRET_DEBUG_ADDR,
   FERRET_PORT,
   HAS_TASKSET,
   REDIS_URL,
@@ -209,7 +211,14 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void stop().then(() => process.exit(130)));
   try {
     say('starting FerretDB (.data/bench-ferretdb) and checking Redis…');
-    ferret = await startFerretDB({ port: FERRET_PORT, dataDir: join(DATA_DIR, 'bench-ferretdb'), log: say });
+    ferret = await startFerretDB({
+      port: FERRET_PORT,
+      dataDir: join(DATA_DIR, 'bench-ferretdb'),
+      log: say,
+      // BENCH_PROFILE_FERRETDB=1: Go's pprof on FERRET_DEBUG_ADDR, e.g. `go tool pprof -top
+      // http://127.0.0.1:6061/debug/pprof/profile?seconds=30` during a load round.
+      ...(env.BENCH_PROFILE_FERRETDB ? { debugAddr: FERRET_DEBUG_ADDR } : {}),
+    });
     redis = await ensureRedis(REDIS_URL, say);
 
     if (!env.BENCH_SKIP_LOAD) {

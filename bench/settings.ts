@@ -17,6 +17,8 @@ export const ROUNDS = Number(env.BENCH_ROUNDS ?? 2);
 export const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 16);
 export const WARMUP_S = 3;
 export const FERRET_PORT = 27031;
+/** Where the bench's FerretDB serves Go's pprof with BENCH_PROFILE_FERRETDB=1. */
+export const FERRET_DEBUG_ADDR = '127.0.0.1:6061';
 export const SUBGRAPH_PORT_BASE = 4121;
 export const BARE_PORT = 4110;
 export const TOLLGATE_PORT = 4111;
@@ -75,6 +77,8 @@ export const BENCH_REDIS_URL = env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6391';
 export const CONTROL_DB = 'tollgate_bench_control';
 export const RESULTS_DIR = join(ROOT, 'bench', 'results');
 export const dbNameFor = (name: SubgraphName) => `tollgate_bench_${name}`;
+/** The data-layer measurement's inventory database (bench/data-layer.ts), apart from the load runs' data. */
+export const ENTITIES_DB = 'tollgate_bench_entities';
 export const HAS_TASKSET = spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status === 0 && cpus().length >= 2;
 
 /** The README's query ("Trying it"). */

@@ -34,11 +34,14 @@ export async function startFerretDB(options: {
   port: number;
   dataDir: string;
   log?: (line: string) => void;
+  /** A loopback `host:port` where the server serves Go's `/debug/pprof` (profiling the bench's data tier); off if absent. */
+  debugAddr?: string;
 }): Promise<EmbeddedFerretDB> {
   const host = options.host ?? '127.0.0.1';
   const binary = buildGoTool('ferretdb', options.log);
   mkdirSync(options.dataDir, { recursive: true });
-  const child = spawn(binary, ['-listen', `${host}:${options.port}`, '-data', options.dataDir], {
+  const debug = options.debugAddr ? ['-debug-addr', options.debugAddr] : [];
+  const child = spawn(binary, ['-listen', `${host}:${options.port}`, '-data', options.dataDir, ...debug], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

@@ -8,6 +8,9 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	_ "net/http/pprof" // registers /debug/pprof on http.DefaultServeMux, served only with -debug-addr
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -20,6 +23,7 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
 	dataDir := flag.String("data", ".data/ferretdb", "directory for the SQLite databases")
 	logLevel := flag.String("log-level", "warn", "log level: debug, info, warn, error")
+	debugAddr := flag.String("debug-addr", "", "loopback address to serve Go's /debug/pprof on (off when empty)")
 	flag.Parse()
 
 	var level slog.Level
@@ -44,6 +48,20 @@ func main() {
 	})
 	if err != nil {
 		fail("cannot start FerretDB: %v", err)
+	}
+
+	if *debugAddr != "" {
+		// For profiling the data tier under load (npm run bench with BENCH_PROFILE_FERRETDB=1); loopback only, as
+		// profiles show what the server is doing.
+		host, _, splitErr := net.SplitHostPort(*debugAddr)
+		if ip := net.ParseIP(host); splitErr != nil || ip == nil || !ip.IsLoopback() {
+			fail("-debug-addr must be a loopback host:port, got %q", *debugAddr)
+		}
+		go func() {
+			if serveErr := http.ListenAndServe(*debugAddr, nil); serveErr != nil {
+				logger.Warn("debug listener stopped", "error", serveErr)
+			}
+		}()
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
