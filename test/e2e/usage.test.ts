@@ -23,7 +23,12 @@ let redis: Redis;
 
 beforeAll(async () => {
   platform = await startRealPlatform({
-    gateway: { metering: { enabled: true, rollupIntervalMs: 0, quotaFailMode: 'open' } },
+    // The quota is read on the budget's Redis client: a loaded test machine must not turn a slow read into a
+    // skipped check (fail mode open), so its command timeout is generous here; the fail modes are fault.test.ts's.
+    gateway: {
+      metering: { enabled: true, rollupIntervalMs: 0, quotaFailMode: 'open' },
+      budgetRedisTimeoutMs: 2_000,
+    },
     async prepareControlPlane(controlPlane) {
       const enterprise = await controlPlane.tenants.getPlan('enterprise');
       await controlPlane.tenants.createPlan({
