@@ -7,7 +7,7 @@ import { Types } from 'mongoose';
 import { isEmailAddress } from '../../common/email';
 import { userIdFor } from '../../common/ids';
 import { isDuplicateKeyError } from '../kit/errors';
-import { PlatformInputError, type PlatformHooks } from '../kit/platform/api';
+import { PlatformInputError, type PlatformHooks, type PlatformServices } from '../kit/platform/api';
 import { currentTenant } from '../kit/scope';
 import { MAX_EMAIL_LENGTH, MAX_NAME_LENGTH, type AccountsModels } from './models';
 
@@ -18,7 +18,11 @@ export interface ProvisionedAdmin {
   created: boolean;
 }
 
-async function provisionAdmin(models: AccountsModels, input: unknown): Promise<ProvisionedAdmin> {
+async function provisionAdmin(
+  models: AccountsModels,
+  input: unknown,
+  { cipher }: PlatformServices,
+): Promise<ProvisionedAdmin> {
   const { email: rawEmail, name: rawName } = (typeof input === 'object' && input !== null ? input : {}) as {
     email?: unknown;
     name?: unknown;
@@ -31,14 +35,22 @@ async function provisionAdmin(models: AccountsModels, input: unknown): Promise<P
     throw new PlatformInputError('email is not a valid e-mail address');
   if (name.length === 0 || name.length > MAX_NAME_LENGTH)
     throw new PlatformInputError(`name must be 1–${MAX_NAME_LENGTH} characters`);
-  const userId = userIdFor(currentTenant(), email);
+  const tenantId = currentTenant();
+  const userId = userIdFor(tenantId, email);
   const existing = await models.User.findById(userId).lean();
   if (existing) return { userId, email, created: false };
   try {
+    // Stored as inviteUser stores a user (resolvers.ts): sealed address and name, uniqueness on the blind index.
+    const [emailIndex, sealedEmail, sealedName] = await Promise.all([
+      cipher.emailIndex(tenantId, email),
+      cipher.seal(tenantId, 'users.email', email),
+      cipher.seal(tenantId, 'users.name', name),
+    ]);
     await models.User.create({
       _id: new Types.ObjectId(userId),
-      name,
-      email,
+      name: sealedName,
+      email: sealedEmail,
+      emailIndex,
       roles: ['admin'],
       invitedAt: new Date(),
     });

@@ -34,7 +34,6 @@ import { createCommandCounter } from './command-counter';
 import { openEncryption, type EncryptionOptions } from './encryption';
 import type { FieldCipher } from './encryption/field-cipher';
 import type { TenantKeyStore } from './encryption/key-store';
-import { PLATFORM_KEYS_PATH, keyAdminHandlers } from './encryption/key-admin';
 import type { EncryptedCollection } from './encryption/reencrypt';
 import { createSubgraphMetrics } from './metrics';
 import { traceMongoCommands, traceSubgraphRequests } from './tracing';
@@ -42,8 +41,8 @@ import { openDatabase, registerModels, type DatabaseTimeouts } from './database'
 import { SERVICE_UNAVAILABLE, isDatabaseUnavailable, serviceUnavailable } from './deadline';
 import { isClientErrorCode } from './errors';
 import { internalAuth, verifiedRequest } from './internal-auth';
-import { PLATFORM_BODY_LIMIT, platformApi, type PlatformHooks } from './platform/api';
-import { derivePlatformKey } from '../../common/platform-token';
+import type { PlatformHooks } from './platform/api';
+import { platformRoutes } from './platform/routes';
 import { DEFAULT_LOADER_OPTIONS, type ConnectionLoaderMode, type LoaderOptions } from './loaders';
 import { protectSchema, type PermissionRules } from './permissions';
 import { DEFAULT_MAX_SILOS, POOLED_PLACEMENT, StalePlacementError, createPlacements } from './placement';
@@ -404,32 +403,18 @@ export async function startSubgraph<TModels, TLoaders>(
         };
       }),
     );
-    // The signed platform call for tenant keys (rotation, retirement, destruction); only where there are keys.
-    if (keyStore) {
-      app.post(
-        PLATFORM_KEYS_PATH,
-        ...keyAdminHandlers({
-          audience: definition.name,
-          subgraphKey: options.internalKey,
-          db: connection.db!,
-          keyStore,
-          cipher,
-          encrypted: definition.encrypted ?? [],
-          logger,
-        }),
-      );
-    }
-    // The operator's platform API (tenant lifecycle), verified with a key and token format of its own.
-    app.post(
-      '/_platform/:op',
-      express.raw({ type: 'application/json', limit: PLATFORM_BODY_LIMIT }),
-      platformApi({
-        key: derivePlatformKey(options.internalKey),
+    // The operator's routes: tenant keys and the platform API (kit/platform/routes.ts).
+    app.use(
+      platformRoutes({
         subgraph: definition.name,
+        internalKey: options.internalKey,
         connection,
         models,
-        hooks: definition.platform,
+        cipher,
         logger,
+        ...(keyStore ? { keyStore } : {}),
+        ...(definition.platform ? { hooks: definition.platform } : {}),
+        ...(definition.encrypted ? { encrypted: definition.encrypted } : {}),
         ...(metrics ? { onDocuments: metrics.platformDocuments } : {}),
       }),
     );

@@ -6,6 +6,9 @@
  * and the SHA-256 of the exact body; the tenant in the body must be the token's. A gateway request token is refused
  * (another key, prefix and audience). Refusals are the gateway's: 401 UNAUTHENTICATED with no reason given.
  */
+import type { FieldCipher } from '../encryption/field-cipher';
+import type { EncryptedCollection } from '../encryption/reencrypt';
+import { sealedFields } from './sealed';
 import { once } from 'node:events';
 import type { RequestHandler, Response } from 'express';
 import type { Connection } from 'mongoose';
@@ -35,9 +38,14 @@ import {
 /** What a subgraph adds to the generic operations. */
 export interface PlatformHooks<TModels> {
   /** `provision`: creates what a new tenant needs here (accounts: its first admin), idempotently; runs in scope. */
-  provision?(models: TModels, input: unknown): Promise<unknown>;
+  provision?(models: TModels, input: unknown, services: PlatformServices): Promise<unknown>;
   /** Collections whose `_id`s are ObjectIds minted at insert time, so their age is known: retention may sweep them. */
   readonly agedCollections?: readonly string[];
+}
+
+/** What a hook may use besides the models: the subgraph's field cipher (kit/encryption), to store what it seals. */
+export interface PlatformServices {
+  readonly cipher: FieldCipher;
 }
 
 export interface PlatformApiOptions<TModels> {
@@ -47,6 +55,10 @@ export interface PlatformApiOptions<TModels> {
   connection: Connection;
   models: TModels;
   hooks?: PlatformHooks<TModels>;
+  /** The subgraph's field cipher; CLEAR_FIELDS when encryption is off. */
+  cipher: FieldCipher;
+  /** The collections and fields the cipher seals (SubgraphDefinition.encrypted): opened in exports (sealed.ts). */
+  encrypted?: readonly EncryptedCollection[];
   logger: Logger;
   /** Told how many documents a sweep or an erasure deleted, or an import wrote (the subgraph's metrics). */
   onDocuments?(operation: 'sweep' | 'erase' | 'import', collection: string, count: number): void;
@@ -69,7 +81,9 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export function platformApi<TModels>(options: PlatformApiOptions<TModels>): RequestHandler {
-  const { key, subgraph, connection, models, hooks, logger } = options;
+  const { key, subgraph, connection, models, hooks, logger, cipher, encrypted } = options;
+  const sealedOf = (model: { collection: { collectionName: string } }, tenant: string) =>
+    sealedFields(cipher, encrypted, model.collection.collectionName, tenant);
   const counted = options.onDocuments ?? (() => undefined);
   const collections = ownedCollections(connection);
   const modelOf = (name: unknown) => {
@@ -82,11 +96,12 @@ export function platformApi<TModels>(options: PlatformApiOptions<TModels>): Requ
     switch (op) {
       case 'provision': {
         if (!hooks?.provision) throw new PlatformInputError('this subgraph provisions nothing');
-        return void res.json({ subgraph, result: await hooks.provision(models, body.input) });
+        return void res.json({ subgraph, result: await hooks.provision(models, body.input, { cipher }) });
       }
       case 'stats': {
         const stats = [];
-        for (const model of collections.values()) stats.push(await collectionStats(model, tenant));
+        for (const model of collections.values())
+          stats.push(await collectionStats(model, tenant, (doc) => sealedOf(model, tenant).open(doc)));
         return void res.json({ subgraph, collections: stats });
       }
       case 'erase': {
@@ -100,6 +115,7 @@ export function platformApi<TModels>(options: PlatformApiOptions<TModels>): Requ
       }
       case 'export': {
         const model = modelOf(body.collection);
+        const sealed = sealedOf(model, tenant);
         const cursor = exportCursor(model);
         res.status(200).type('application/x-ndjson');
         let closed = false;
@@ -110,7 +126,8 @@ export function platformApi<TModels>(options: PlatformApiOptions<TModels>): Requ
           // Backpressure: a slow reader pauses the cursor, so memory holds one batch whatever the collection's size.
           for await (const doc of cursor) {
             if (closed) break;
-            if (!res.write(`${mongoose.mongo.BSON.EJSON.stringify(doc, { relaxed: true })}\n`))
+            const portable = await sealed.open(doc as Record<string, unknown>);
+            if (!res.write(`${mongoose.mongo.BSON.EJSON.stringify(portable, { relaxed: true })}\n`))
               await Promise.race([once(res, 'drain'), once(res, 'close')]);
           }
         } finally {
@@ -126,7 +143,8 @@ export function platformApi<TModels>(options: PlatformApiOptions<TModels>): Requ
         const documents: unknown = mongoose.mongo.BSON.EJSON.parse(body.documents, { relaxed: true });
         if (!Array.isArray(documents) || documents.length > MAX_IMPORT_BATCH || !documents.every(isRecord))
           throw new PlatformInputError(`documents must be an array of at most ${MAX_IMPORT_BATCH} documents`);
-        const result = await importBatch(model, documents, source, tenant);
+        const sealed = sealedOf(model, tenant);
+        const result = await importBatch(model, documents, source, tenant, (doc) => sealed.seal(doc));
         counted('import', model.collection.collectionName, result.inserted);
         return void res.json({ subgraph, ...result });
       }

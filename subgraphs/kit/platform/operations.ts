@@ -37,10 +37,15 @@ export interface CollectionStats {
 }
 
 /** Count and checksum of the tenant's documents in one collection, read through a cursor (constant memory). */
-export async function collectionStats(model: AnyModel, tenantId: string): Promise<CollectionStats> {
+export async function collectionStats(
+  model: AnyModel,
+  tenantId: string,
+  portable: (doc: Record<string, unknown>) => Promise<Record<string, unknown>> = async (doc) => doc,
+): Promise<CollectionStats> {
   const sum = new CollectionChecksum();
   const cursor = model.find({}).lean().cursor({ batchSize: PLATFORM_BATCH });
-  for await (const doc of cursor) sum.add(doc as Record<string, unknown>, tenantId);
+  // Taken on the portable form (sealed fields opened: sealed.ts), as the export streams it.
+  for await (const doc of cursor) sum.add(await portable(doc as Record<string, unknown>), tenantId);
   return { collection: model.collection.collectionName, count: sum.count, checksum: sum.checksum };
 }
 
@@ -68,11 +73,15 @@ export async function importBatch(
   documents: readonly Record<string, unknown>[],
   sourceTenant: string,
   targetTenant: string,
+  seal: (doc: Record<string, unknown>) => Promise<Record<string, unknown>> = async (doc) => doc,
 ): Promise<ImportResult> {
-  const rebased = documents.map((doc) => {
-    const { tenantId: _source, ...rest } = rebaseIds(doc, sourceTenant, targetTenant);
-    return rest;
-  });
+  // Personal fields arrive opened (the portable form): sealed here under the target tenant's key (sealed.ts).
+  const rebased = await Promise.all(
+    documents.map((doc) => {
+      const { tenantId: _source, ...rest } = rebaseIds(doc, sourceTenant, targetTenant);
+      return seal(rest);
+    }),
+  );
   let inserted: number;
   let existing = 0;
   // One document at a time would be 1.4 ms each on FerretDB; ordered:false inserts the rest past a duplicate.
