@@ -17,6 +17,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openEncryption } from '../subgraphs/kit/encryption';
+import { createMasterKeyProvider } from '../subgraphs/kit/encryption/key-provider';
+import { loadOrCreateDevMasterKey } from '../common/master-key';
 import mongoose from 'mongoose';
 import { runTollgate } from '../cli/commands';
 import { userIdFor } from '../common/ids';
@@ -335,12 +338,22 @@ describe('a rolling deploy of three gateway processes under load', () => {
     expect(summary.mutations).toBeGreaterThan(50);
 
     // Exactly once: every accepted mutation's marker is in one document, and no other document has this run's prefix.
+    // Review bodies are sealed at rest (subgraphs/kit/encryption): opened here with the subgraphs' master key.
     const connection = await mongoose.createConnection(mongoUri).asPromise();
     try {
-      const reviews = connection.useDb(dbNameFor('reviews'), { useCache: true }).collection('reviews');
-      const written = await reviews.find({ body: { $regex: `^${prefix}-m` } }, { projection: { body: 1 } }).toArray();
+      const reviewsDb = connection.useDb(dbNameFor('reviews'), { useCache: true });
+      await reviewsDb.asPromise();
+      const { cipher } = openEncryption(reviewsDb, {
+        keyProvider: createMasterKeyProvider(loadOrCreateDevMasterKey()),
+      });
+      const bodies = await reviewsDb
+        .collection('reviews')
+        .find({ tenantId: 'acme' }, { projection: { body: 1 } })
+        .toArray();
+      const opened = await Promise.all(bodies.map((doc) => cipher.open('acme', 'reviews.body', String(doc.body))));
+      const written = opened.filter((body) => body.startsWith(`${prefix}-m`));
       const counts = new Map<string, number>();
-      for (const doc of written) counts.set(doc.body as string, (counts.get(doc.body as string) ?? 0) + 1);
+      for (const body of written) counts.set(body, (counts.get(body) ?? 0) + 1);
       const accepted = outcomes.filter((o) => o.kind === 'mutation' && o.ok).map((o) => o.marker!);
       expect(accepted.filter((marker) => counts.get(marker) !== 1)).toEqual([]);
       expect(written).toHaveLength(accepted.length);

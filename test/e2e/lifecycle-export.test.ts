@@ -38,7 +38,7 @@ const TOTAL = Object.values(COUNTS).reduce((a, b) => a + b, 0);
  * RSS grows by garbage it has not bothered to collect yet (measured: 100–170 MiB), which says nothing about what is
  * retained. MAX_GROWTH_MIB bounds the peak RSS growth of each process under the cap.
  */
-const HEAP_CAP_MIB = 48;
+const HEAP_CAP_MIB = 64;
 const MAX_GROWTH_MIB = 128;
 
 const children: { name: SubgraphName; child: ChildProcess; url: string }[] = [];

@@ -9,7 +9,6 @@
 import type { FieldCipher } from '../encryption/field-cipher';
 import type { EncryptedCollection } from '../encryption/reencrypt';
 import { sealedFields } from './sealed';
-import { once } from 'node:events';
 import type { RequestHandler, Response } from 'express';
 import type { Connection } from 'mongoose';
 import mongoose from 'mongoose';
@@ -128,7 +127,7 @@ export function platformApi<TModels>(options: PlatformApiOptions<TModels>): Requ
             if (closed) break;
             const portable = await sealed.open(doc as Record<string, unknown>);
             if (!res.write(`${mongoose.mongo.BSON.EJSON.stringify(portable, { relaxed: true })}\n`))
-              await Promise.race([once(res, 'drain'), once(res, 'close')]);
+              await drainOrClose(res);
           }
         } finally {
           await cursor.close().catch(() => undefined);
@@ -215,4 +214,20 @@ export function platformApi<TModels>(options: PlatformApiOptions<TModels>): Requ
       },
     );
   };
+}
+
+/**
+ * Resolves when the answer can take more, or the client went away; removes both listeners either way (a
+ * `Promise.race` of two `events.once` left the loser's listeners behind: one per pause, thousands per export).
+ */
+function drainOrClose(res: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }

@@ -76,12 +76,13 @@ export async function importBatch(
   seal: (doc: Record<string, unknown>) => Promise<Record<string, unknown>> = async (doc) => doc,
 ): Promise<ImportResult> {
   // Personal fields arrive opened (the portable form): sealed here under the target tenant's key (sealed.ts).
-  const rebased = await Promise.all(
-    documents.map((doc) => {
-      const { tenantId: _source, ...rest } = rebaseIds(doc, sourceTenant, targetTenant);
-      return seal(rest);
-    }),
-  );
+  // One document after another: the first seal creates the tenant's key, the rest find it cached (thousands of
+  // concurrent seals would each miss the cache and unwrap, or race to create, the key).
+  const rebased: Record<string, unknown>[] = [];
+  for (const doc of documents) {
+    const { tenantId: _source, ...rest } = rebaseIds(doc, sourceTenant, targetTenant);
+    rebased.push(await seal(rest));
+  }
   let inserted: number;
   let existing = 0;
   // One document at a time would be 1.4 ms each on FerretDB; ordered:false inserts the rest past a duplicate.

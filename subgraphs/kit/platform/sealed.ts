@@ -7,6 +7,7 @@
  */
 import type { EncryptedCollection } from '../encryption/reencrypt';
 import type { FieldCipher } from '../encryption/field-cipher';
+import { isSealed } from '../encryption/format';
 
 /** Turns a stored document into its portable form and back, for one collection of one tenant. */
 export interface SealedFields {
@@ -30,6 +31,9 @@ export function sealedFields(
   const fieldName = (field: string) => `${spec.collection}.${field}`;
   return {
     async open(doc) {
+      // Most documents of a large export are read here: copy only when there is something to change.
+      const sealedField = spec.fields.some((field) => isSealed(doc[field]));
+      if (!sealedField && !(spec.emailIndex && spec.emailIndex.to in doc)) return doc;
       const out: Record<string, unknown> = { ...doc };
       if (spec.emailIndex) delete out[spec.emailIndex.to];
       for (const field of spec.fields) {
