@@ -7,8 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runTollgate } from '../../cli/commands';
-import { SUBGRAPH_NAMES } from '../../subgraphs/catalog';
+import { cliEnvFor, runCli } from './cli';
 import { startRealPlatform, type RealPlatform } from './platform';
 
 jest.setTimeout(120_000);
@@ -16,26 +15,11 @@ jest.setTimeout(120_000);
 let platform: RealPlatform;
 let env: NodeJS.ProcessEnv;
 
-async function tollgate(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runTollgate(args, {
-    stdout: (text) => void (stdout += text),
-    stderr: (text) => void (stderr += text),
-    env,
-  });
-  return { code, stdout, stderr };
-}
+const tollgate = (args: string[]) => runCli(env, args);
 
 beforeAll(async () => {
   platform = await startRealPlatform();
-  env = {
-    MONGODB_URI: process.env.TEST_MONGODB_URI,
-    CONTROL_DB: platform.controlDbName,
-    REDIS_URL: process.env.TEST_REDIS_URL,
-    TOLLGATE_INTERNAL_SECRET: platform.internalSecret.toString('hex'),
-    ...Object.fromEntries(SUBGRAPH_NAMES.map((name) => [`${name.toUpperCase()}_URL`, platform.subgraphs[name].url])),
-  };
+  env = cliEnvFor(platform);
 });
 
 afterAll(async () => {

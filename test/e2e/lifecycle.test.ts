@@ -15,7 +15,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mongoose from 'mongoose';
 import { userIdFor } from '../../common/ids';
-import { runTollgate } from '../../cli/commands';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/catalog';
 import { deriveSubgraphKey, hashQuery, mintInternalToken } from '../../common/internal-token';
 import {
@@ -28,6 +27,7 @@ import {
 } from '../../common/platform-token';
 import { runInScope } from '../../subgraphs/kit/scope';
 import { closeRedisClient, createRedisClient } from '../../gateway/src/redis/connect';
+import { cliEnvFor, runCli } from './cli';
 import { startRealPlatform, type RealPlatform } from './platform';
 
 jest.setTimeout(120_000);
@@ -35,16 +35,7 @@ jest.setTimeout(120_000);
 let platform: RealPlatform;
 let env: NodeJS.ProcessEnv;
 
-async function tollgate(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runTollgate(args, {
-    stdout: (text) => void (stdout += text),
-    stderr: (text) => void (stderr += text),
-    env,
-  });
-  return { code, stdout, stderr };
-}
+const tollgate = (args: string[]) => runCli(env, args);
 
 /** Polls until `check` passes: the gateway learns control-plane changes asynchronously (within 5 s). */
 async function eventually<T>(attempt: () => Promise<T>, ok: (value: T) => boolean): Promise<T> {
@@ -58,13 +49,7 @@ async function eventually<T>(attempt: () => Promise<T>, ok: (value: T) => boolea
 
 beforeAll(async () => {
   platform = await startRealPlatform();
-  env = {
-    MONGODB_URI: process.env.TEST_MONGODB_URI,
-    CONTROL_DB: platform.controlDbName,
-    REDIS_URL: process.env.TEST_REDIS_URL,
-    TOLLGATE_INTERNAL_SECRET: platform.internalSecret.toString('hex'),
-    ...Object.fromEntries(SUBGRAPH_NAMES.map((name) => [`${name.toUpperCase()}_URL`, platform.subgraphs[name].url])),
-  };
+  env = cliEnvFor(platform);
 });
 
 afterAll(async () => {
