@@ -229,7 +229,14 @@ export async function startPlatform({
     ? launcher.launch(
         'gateway-tollgate-unmetered',
         [bundles.gateway!],
-        { PORT: String(TOLLGATE_UNMETERED_PORT), ...tollgateEnv, ...urls, USAGE_METERING: 'off' },
+        // Issue 17's comparison: metering, the quota and the audit trail all off.
+        {
+          PORT: String(TOLLGATE_UNMETERED_PORT),
+          ...tollgateEnv,
+          ...urls,
+          USAGE_METERING: 'off',
+          AUDIT_ENABLED: 'false',
+        },
         onCore0([...SHIPPED_FLAGS, ...profileFlags('tollgate-unmetered')]),
       )
     : undefined;

@@ -26,7 +26,7 @@
  * (capped runs only), BENCH_PROFILE_FERRETDB=1 (FerretDB serves Go's /debug/pprof on 127.0.0.1:6061),
  * BENCH_SKIP_STAGES=1, BENCH_SKIP_LOAD=1, BENCH_SKIP_HIVE=1, BENCH_SKIP_OBSERVED=1 (no Tollgate with metrics and
  * tracing on), HIVE_PREFIX (.data/hive), BENCH_REST_REQUESTS (200), BENCH_UNMETERED=1 (adds Tollgate with usage
- * metering and the quota off, `tollgate-unmetered`: Tollgate's ratio to it is metering's cost),
+ * metering, the quota and the audit trail off, `tollgate-unmetered`: Tollgate's ratio to it is their cost),
  * BENCH_SKIP_ENCRYPTION=1, BENCH_ENCRYPTION_REQUESTS (300).
  * 4. Encryption at rest: the accounts and reviews subgraphs' CPU per request with it on and off (bench/encryption.ts).
  *

@@ -32,7 +32,7 @@ export const TOLLGATE_OBSERVED_10_PORT = 4116;
 export const TOLLGATE_OBSERVED_10_APOLLO_PORT = 4117;
 /** BENCH_SKIP_OBSERVED=1 leaves the observed Tollgates out. */
 export const SKIP_OBSERVED = Boolean(env.BENCH_SKIP_OBSERVED);
-/** Tollgate with usage metering and the monthly quota off (`USAGE_METERING=off`): metering's cost, with BENCH_UNMETERED=1. */
+/** Tollgate with usage metering, the monthly quota and the audit trail off (USAGE_METERING=off, AUDIT_ENABLED=false): their cost, with BENCH_UNMETERED=1. */
 export const TOLLGATE_UNMETERED_PORT = 4118;
 export const BENCH_UNMETERED = env.BENCH_UNMETERED === '1';
 /**
@@ -46,7 +46,7 @@ export const LEGACY_REVIEWS_PORT = 4131;
 /**
  * The gateways: bare Apollo, Tollgate, Hive bare and Hive with its comparable features, and Tollgate on a reviews
  * subgraph with the old per-parent loader (`tollgate-legacy`: the data tier before issue 20, frontend query, free),
- * and with BENCH_UNMETERED=1 Tollgate without usage metering and the quota (`tollgate-unmetered`).
+ * and with BENCH_UNMETERED=1 Tollgate without usage metering, the quota and the audit trail (`tollgate-unmetered`).
  */
 export type GatewayName =
   | 'bare'
