@@ -3,15 +3,13 @@
  * `loadGatewayConfig` is pure (no file is read here) so tests can check every rule and build configs directly;
  * the secrets a config points at are loaded when the gateway starts.
  */
-import { join, resolve } from 'node:path';
-import { PROJECT_ROOT } from '../../common/paths';
+import { resolve } from 'node:path';
 import { readHttpServerTimeouts, type HttpServerTimeouts } from '../../common/http-server-timeouts';
 import { LOG_FORMATS, parseLogFormat, type LogFormat, type LogLevel } from '../../common/logger';
 import { DEFAULT_PRODUCTION_SHUTDOWN_DELAY_MS, DEFAULT_SHUTDOWN, type ShutdownConfig } from '../../common/shutdown';
 import { readTracingSettings, type TracingSettings } from '../../common/tracing/settings';
 import {
   envText,
-  isControlDbName,
   readControlPlaneSettings,
   readRedisUrl,
   readSubgraphUrls,
@@ -22,6 +20,7 @@ import { MAX_INPUT_NESTING } from './http/json-depth';
 import { readHeaderList, type CorsHeaderConfig } from './http/cors-headers';
 import type { SubgraphName } from '../../subgraphs/catalog';
 import { DEFAULT_METERING, type MeteringSettings } from './metering/settings';
+import { readAuditConfig, type AuditConfig } from './audit/settings';
 
 export { DEFAULT_METERING } from './metering/settings';
 
@@ -141,31 +140,7 @@ export interface GatewayConfig {
   metering?: MeteringSettings;
 }
 
-/**
- * `AUDIT_ENABLED` (on by default outside production; production turns it on explicitly and must then name
- * `AUDIT_SIGNING_KEY_FILE`), `AUDIT_SPOOL_PATH`, `AUDIT_SPOOL_MAX_BYTES`, `AUDIT_OVERFLOW`, `AUDIT_FLUSH_MS`,
- * `AUDIT_CHECKPOINT_MS`, `AUDIT_RETENTION_INTERVAL_MS`.
- */
-export interface AuditConfig {
-  /**
-   * Where the trail is kept (`AUDIT_MONGODB_URI`, `AUDIT_DB`): the control plane's MongoDB and database unless
-   * set — a separate database (or cluster) keeps the trail out of reach of whoever administers the control plane.
-   */
-  store?: { mongoUri: string; dbName: string };
-  /** The Ed25519 checkpoint key: a PEM file, or (development only) the key generated under .data/secrets. */
-  signingKey: { source: 'file'; path: string } | { source: 'dev' };
-  spoolPath: string;
-  spoolMaxBytes: number;
-  /** Spool full: `plan` refuses mutations of tenants whose plan requires a complete trail; `count` only counts. */
-  overflow: 'plan' | 'count';
-  flushIntervalMs: number;
-  checkpointIntervalMs: number;
-  /** 0: this gateway runs no retention job. */
-  retentionIntervalMs: number;
-}
-
-export const DEFAULT_AUDIT_SPOOL_PATH = join(PROJECT_ROOT, '.data', 'audit', 'spool.ndjson');
-export const DEFAULT_AUDIT_SPOOL_MAX_BYTES = 64 * 1_048_576;
+export { DEFAULT_AUDIT_SPOOL_MAX_BYTES, DEFAULT_AUDIT_SPOOL_PATH, type AuditConfig } from './audit/settings';
 
 // The shutdown defaults are the subgraphs' too (common/shutdown.ts); re-exported for the gateway's importers.
 export { DEFAULT_SHUTDOWN } from '../../common/shutdown';
@@ -363,35 +338,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     ),
   };
 
-  const auditEnabled = text('AUDIT_ENABLED') ?? (production ? 'false' : 'true');
-  if (auditEnabled !== 'true' && auditEnabled !== 'false') problems.push('AUDIT_ENABLED must be "true" or "false"');
-  const auditKeyFile = text('AUDIT_SIGNING_KEY_FILE');
-  // Fail closed: a production trail signed with a key generated on the machine proves nothing.
-  if (auditEnabled === 'true' && production && auditKeyFile === undefined)
-    problems.push('AUDIT_SIGNING_KEY_FILE is required when NODE_ENV=production and AUDIT_ENABLED=true');
-  const auditOverflow = text('AUDIT_OVERFLOW') ?? 'plan';
-  if (auditOverflow !== 'plan' && auditOverflow !== 'count') problems.push('AUDIT_OVERFLOW must be "plan" or "count"');
-  const auditMongoUri = text('AUDIT_MONGODB_URI');
-  if (auditMongoUri !== undefined && !/^mongodb(?:\+srv)?:\/\/\S+$/.test(auditMongoUri))
-    problems.push('AUDIT_MONGODB_URI must be a mongodb: or mongodb+srv: URI');
-  const auditDb = text('AUDIT_DB');
-  if (auditDb !== undefined && !isControlDbName(auditDb))
-    problems.push('AUDIT_DB must be 1–63 letters, digits, "_" or "-"');
-  const audit: AuditConfig | undefined =
-    auditEnabled !== 'true'
-      ? undefined
-      : {
-          ...(auditMongoUri === undefined && auditDb === undefined
-            ? {}
-            : { store: { mongoUri: auditMongoUri ?? controlPlane.mongoUri, dbName: auditDb ?? controlPlane.dbName } }),
-          signingKey: auditKeyFile === undefined ? { source: 'dev' } : { source: 'file', path: resolve(auditKeyFile) },
-          spoolPath: resolve(text('AUDIT_SPOOL_PATH') ?? DEFAULT_AUDIT_SPOOL_PATH),
-          spoolMaxBytes: integer('AUDIT_SPOOL_MAX_BYTES', DEFAULT_AUDIT_SPOOL_MAX_BYTES, 4_096, 64 * 1_073_741_824),
-          overflow: auditOverflow === 'count' ? 'count' : 'plan',
-          flushIntervalMs: integer('AUDIT_FLUSH_MS', 250, 10, 60_000),
-          checkpointIntervalMs: integer('AUDIT_CHECKPOINT_MS', 60_000, 1_000, 86_400_000),
-          retentionIntervalMs: integer('AUDIT_RETENTION_INTERVAL_MS', 21_600_000, 0, 604_800_000),
-        };
+  const audit = readAuditConfig({ text, integer, production, controlPlane, problems });
 
   const config: GatewayConfig = {
     production,
