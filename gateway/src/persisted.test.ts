@@ -39,10 +39,10 @@ describe('persisted operations over HTTP', () => {
     platform = await startTestPlatform();
     redis = new Redis(platform.config.redisUrl);
     manifestOf = (...bodies) => testManifest(platform.config.supergraphPath, ...bodies);
-    const { manifests, apiKeys } = platform.controlPlane;
+    const { manifests } = platform.controlPlane;
     await manifests.publish('acme', 'acme-erp', manifestOf(PRODUCTS, FORBIDDEN));
     await manifests.publish('globex', 'globex-wms', manifestOf(WHO));
-    ({ key: partnerKey } = await apiKeys.issue({
+    ({ key: partnerKey } = await platform.issueApiKey({
       tenantId: 'acme',
       clientName: 'Acme ERP',
       scopes: ['catalog:read'],

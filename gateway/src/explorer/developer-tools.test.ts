@@ -100,7 +100,7 @@ describe('explorer developer tools', () => {
         expect(refused.body.errors?.[0]?.extensions).toEqual({ code: 'FORBIDDEN' });
         expect(refused.body.errors?.[0]?.message).toContain('developer role');
       }
-      const { key } = await platform.controlPlane.apiKeys.issue({
+      const { key } = await platform.issueApiKey({
         tenantId: 'acme',
         clientName: 'Acme ERP',
         scopes: ['catalog:read'],

@@ -63,7 +63,7 @@ describe('introspection', () => {
   });
 
   it("refuses a partner's API key (which runs persisted operations only)", async () => {
-    const { key } = await platform.controlPlane.apiKeys.issue({
+    const { key } = await platform.issueApiKey({
       tenantId: 'acme',
       clientName: 'Acme ERP',
       scopes: ['catalog:read', 'users:read'],

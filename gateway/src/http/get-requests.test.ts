@@ -40,7 +40,7 @@ describe('GET for persisted queries', () => {
       'acme-get-erp',
       testManifest(platform.config.supergraphPath, PRODUCTS),
     );
-    ({ key: partnerKey } = await platform.controlPlane.apiKeys.issue({
+    ({ key: partnerKey } = await platform.issueApiKey({
       tenantId: 'acme',
       clientName: 'Acme GET ERP',
       scopes: ['catalog:read'],

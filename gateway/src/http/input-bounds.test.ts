@@ -46,13 +46,13 @@ describe('bounds on client input', () => {
 
   beforeAll(async () => {
     platform = await startTestPlatform({ maxBodyBytes: 2 * 1_048_576 });
-    const { tenants, manifests, apiKeys } = platform.controlPlane;
+    const { tenants, manifests } = platform.controlPlane;
     await tenants.updatePlan('enterprise', { limits: { maxBodyBytes: 2 * 1_048_576 } });
     await tenants.createTenant({ id: 'deep-input', name: 'Deep Input', plan: 'enterprise' });
     deepToken = await platform.issuer.sign({ tenant: 'deep-input' });
     globexToken = await platform.issuer.sign({ tenant: 'globex' });
     await manifests.publish('deep-input', 'deep-erp', testManifest(platform.config.supergraphPath, GREET));
-    ({ key: partnerKey } = await apiKeys.issue({
+    ({ key: partnerKey } = await platform.issueApiKey({
       tenantId: 'deep-input',
       clientName: 'Deep ERP',
       scopes: ['catalog:read'],

@@ -39,25 +39,25 @@ describe('GET /persisted-operations', () => {
   beforeAll(async () => {
     platform = await startTestPlatform();
     manifestOf = (...bodies) => testManifest(platform.config.supergraphPath, ...bodies);
-    const { manifests, apiKeys } = platform.controlPlane;
+    const { manifests } = platform.controlPlane;
     await manifests.publish('acme', 'acme-list-erp', manifestOf(PRODUCTS));
     await manifests.publish('globex', 'globex-list-wms', manifestOf(WHO));
     const expiresAt = new Date(Date.now() + 86_400_000);
-    ({ key: partnerKey } = await apiKeys.issue({
+    ({ key: partnerKey } = await platform.issueApiKey({
       tenantId: 'acme',
       clientName: 'Acme ERP',
       scopes: ['catalog:read'],
       manifest: 'acme-list-erp',
       expiresAt,
     }));
-    ({ key: noManifestKey } = await apiKeys.issue({
+    ({ key: noManifestKey } = await platform.issueApiKey({
       tenantId: 'acme',
       clientName: 'Acme nothing',
       scopes: ['catalog:read'],
       manifest: 'acme-list-unpublished',
       expiresAt,
     }));
-    ({ key: globexKey } = await apiKeys.issue({
+    ({ key: globexKey } = await platform.issueApiKey({
       tenantId: 'globex',
       clientName: 'Globex WMS',
       scopes: ['catalog:read'],
