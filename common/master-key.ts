@@ -9,10 +9,10 @@
  * every local process agrees; in production (NODE_ENV=production), an error — encrypted data must never be written
  * under a key nobody keeps.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { DEV_SECRETS_DIR } from './dev-secrets';
+import { DEV_SECRETS_DIR, createOnce } from './dev-secrets';
 
 const HEX_32 = /^[0-9a-fA-F]{64}$/;
 
@@ -21,10 +21,8 @@ export type MasterKeySource = 'env' | 'file' | 'dev';
 export function loadOrCreateDevMasterKey(dir = DEV_SECRETS_DIR): Buffer {
   const file = join(dir, 'encryption-master-key');
   if (existsSync(file)) return Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
-  const key = randomBytes(32);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  writeFileSync(file, key.toString('hex') + '\n', { mode: 0o600 });
-  return key;
+  // Subgraphs start side by side: one key for all of them (createOnce), or data sealed under a key nobody keeps.
+  return Buffer.from(createOnce(dir, 'encryption-master-key', randomBytes(32).toString('hex') + '\n').trim(), 'hex');
 }
 
 /** Reads the master key; `problems` collects what is wrong (never the value), as the config modules do. */
