@@ -10,6 +10,7 @@ import type { LoadMode, Round } from './load';
 import { runners, type CommandCount, type Gateways, type Scenario } from './scenarios';
 import { HAS_TASKSET, OBSERVED_GATEWAYS, type GatewayName } from './settings';
 import { formatStageTable, type StageResult } from './stages';
+import { pairedLines, type PairedRound, type PairedSummary } from './paired';
 
 export interface Overhead {
   rounds: Round[];
@@ -18,6 +19,8 @@ export interface Overhead {
   notes: string[];
   commands: CommandCount[];
   atRest: RestLatency[];
+  /** Feature costs on two gateways loaded at once (paired.ts). */
+  paired?: { rounds: PairedRound[]; summary: PairedSummary[] };
 }
 
 export function machine() {
@@ -167,6 +170,7 @@ function overheadLines(overhead: Overhead, s: { durationS: number; rounds: numbe
       .join(', ')}`,
   );
   lines.push('');
+  if (overhead.paired) lines.push(...pairedLines(overhead.paired.summary, s.durationS));
   lines.push('MongoDB commands per request (sequential, all subgraphs, command monitoring)');
   for (const c of overhead.commands)
     lines.push(

@@ -27,7 +27,8 @@
  * BENCH_SKIP_STAGES=1, BENCH_SKIP_LOAD=1, BENCH_SKIP_HIVE=1, BENCH_SKIP_OBSERVED=1 (no Tollgate with metrics and
  * tracing on), HIVE_PREFIX (.data/hive), BENCH_REST_REQUESTS (200), BENCH_UNMETERED=1 (adds Tollgate with usage
  * metering, the quota and the audit trail off, `tollgate-unmetered`: Tollgate's ratio to it is their cost),
- * BENCH_SKIP_ENCRYPTION=1, BENCH_ENCRYPTION_REQUESTS (300).
+ * BENCH_SKIP_ENCRYPTION=1, BENCH_ENCRYPTION_REQUESTS (300), BENCH_PAIRED_ROUNDS (5; 0 skips the paired feature costs:
+ * plain Tollgate beside metrics + 10 % tracing, and beside metering + audit off with BENCH_UNMETERED=1; paired.ts).
  * 4. Encryption at rest: the accounts and reviews subgraphs' CPU per request with it on and off (bench/encryption.ts).
  *
  * The parts: bench/settings.ts (knobs, ports, queries), bench/processes.ts (child processes and subgraphs, shared
@@ -50,6 +51,7 @@ import { capCpu, load, measureRound, type LoadMode, type Round } from './load';
 import { prepareControlPlane, startPlatform } from './platform';
 import { buildBenchBundles, createLauncher, type Launcher } from './processes';
 import { machine, print, summarise, type Overhead } from './report';
+import { pairedOverhead } from './paired';
 import { buildScenarios, checkSameAnswers, countCommands, measureAtRest, runners } from './scenarios';
 import {
   BENCH_REDIS_URL,
@@ -61,6 +63,7 @@ import {
   HAS_TASKSET,
   REDIS_URL,
   RESULTS_DIR,
+  PAIRED_ROUNDS,
   ROUNDS,
   SKIP_OBSERVED,
   WARMUP_S,
@@ -158,6 +161,18 @@ async function gatewayOverhead(
       );
     }
   }
+  // What a feature costs, as the issues ask (14: metrics + 10 % tracing; 17: metering + audit), on both gateways
+  // loaded at once (paired.ts says why): [base, variant].
+  const pairs = (
+    [
+      ['tollgate', 'tollgate-observed-10'],
+      ['tollgate-unmetered', 'tollgate'],
+    ] as const
+  ).filter(([base, variant]) => gateways[base] && gateways[variant]);
+  const paired =
+    PAIRED_ROUNDS > 0 && pairs.length > 0
+      ? await pairedOverhead({ gatewayOf, pairs, scenarios, rounds: PAIRED_ROUNDS, durationS: DURATION_S })
+      : undefined;
   const peakRss: Record<string, number> = {};
   for (const [name, gateway] of Object.entries(gateways)) peakRss[name] = peakRssMiB(gateway.pid);
   const summary = summarise(rounds, scenarios, modes, gateways);
@@ -170,7 +185,7 @@ async function gatewayOverhead(
   }
   await control.controlPlane.apiKeys.revoke(control.issued.record.id).catch(() => undefined);
   await control.controlPlane.close();
-  return { rounds, summary, peakRss, notes, commands, atRest };
+  return { rounds, summary, peakRss, notes, commands, atRest, ...(paired ? { paired } : {}) };
 }
 
 /**

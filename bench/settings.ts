@@ -14,6 +14,8 @@ export const DURATION_S = Number(env.BENCH_DURATION_S ?? 10);
 /** Share of a core each gateway is held to in the capped runs; 0 skips them. */
 export const CPU_SHARE = Number(env.BENCH_GATEWAY_CPU_SHARE ?? 0.1);
 export const ROUNDS = Number(env.BENCH_ROUNDS ?? 2);
+/** Rounds of the paired feature-cost comparison (bench/paired.ts); 0 skips it. */
+export const PAIRED_ROUNDS = Number(env.BENCH_PAIRED_ROUNDS ?? 5);
 export const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 16);
 export const WARMUP_S = 3;
 export const FERRET_PORT = 27031;
