@@ -211,7 +211,9 @@ it("View as shows and runs the graph as the persona: a customer's mutations, non
   await page.waitForSelector(`${QUERY_EDITOR} .monaco-editor`);
   // The mutation still in the editor is priced for the developer persona, which has no mutation at all.
   await page.waitForSelector('.tollgate-estimate-error:has-text("has no mutation type")');
-  await page.click('[aria-label="Show Documentation Explorer"]');
+  // The documentation explorer opened above stays open across the persona switch (GraphiQL restores the open panel
+  // when it remounts for the new persona), now on the developer persona's root types.
+  await page.waitForSelector('[aria-label="Hide Documentation Explorer"]');
   await page.waitForSelector('.graphiql-doc-explorer a:has-text("Query")');
   expect(await page.textContent('.graphiql-doc-explorer')).not.toContain('Mutation');
   expect(problems).toEqual([]);
