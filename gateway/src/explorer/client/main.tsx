@@ -25,7 +25,13 @@ const TOKEN_COMMAND = 'npm run --silent token -- --tenant acme --user admin@acme
 const DEFAULT_QUERY =
   '# Write an operation: its estimated cost shows above before you run it, and\n' +
   '# the "Query plan" panel on the left shows how the gateway would fetch it.\n';
-const PLAN_PLUGIN = { title: 'Query plan', icon: PlanIcon, content: PlanView };
+/**
+ * GraphiQL's plugins, one array for the page's whole life. GraphiQL compares the `plugins` prop by identity: a new
+ * array (an inline `[PLAN_PLUGIN]`, rebuilt at every render of Explorer — each edit re-renders it) makes it register
+ * the plugins again and reset the visible plugin to its `visiblePlugin` prop, none, while the sidebar's pane stays
+ * open: the Query plan panel emptied itself a moment after it was opened, its button back to "Show Query plan".
+ */
+const PLUGINS = [{ title: 'Query plan', icon: PlanIcon, content: PlanView }];
 
 interface Hooks {
   onCost(cost: RunCost | undefined): void;
@@ -190,7 +196,7 @@ function Explorer() {
                   setVariables(tabs[activeTabIndex]?.variables ?? '');
                 }}
                 shouldPersistHeaders={false}
-                plugins={[PLAN_PLUGIN]}
+                plugins={PLUGINS}
               />
             </div>
           </>

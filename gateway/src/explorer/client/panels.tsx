@@ -113,7 +113,9 @@ export function PlanView() {
     <div className="tollgate-plan">
       <div className="graphiql-doc-explorer-title">Query plan</div>
       <p className="tollgate-muted">How the gateway splits this operation across subgraphs (not executed).</p>
-      {plan === undefined || plan === 'pending' ? (
+      {plan === undefined ? (
+        <p className="tollgate-muted">Write an operation in the editor: its plan shows here.</p>
+      ) : plan === 'pending' ? (
         <p className="tollgate-muted">planning…</p>
       ) : plan.ok ? (
         <pre id="query-plan">{plan.value.queryPlan}</pre>
