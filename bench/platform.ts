@@ -218,7 +218,7 @@ export async function startPlatform({
         OTEL_TRACES_SAMPLER_ARG: ratio,
         TRACE_APOLLO_SPANS: String(apolloSpans),
       },
-      onCore0(SHIPPED_FLAGS),
+      onCore0([...SHIPPED_FLAGS, ...profileFlags(name)]),
     );
   const tollgateObserved = tracesUrl ? observed('tollgate-observed', TOLLGATE_OBSERVED_PORT, '1') : undefined;
   const tollgateObserved10 = tracesUrl ? observed('tollgate-observed-10', TOLLGATE_OBSERVED_10_PORT, '0.1') : undefined;
