@@ -89,7 +89,9 @@ describe('erasure pseudonyms', () => {
     expect(pseudonym).toBe(erasurePseudonym(erasureKey(secret), 'globex'));
     expect(pseudonym).not.toContain('globex');
     expect(pseudonymOf(keys, 'acme')).not.toBe(pseudonym);
-    expect(pseudonymOf(erasureKeysFromEnv({ TOLLGATE_INTERNAL_SECRET: 'ab'.repeat(32) }), 'globex')).not.toBe(pseudonym);
+    expect(pseudonymOf(erasureKeysFromEnv({ TOLLGATE_INTERNAL_SECRET: 'ab'.repeat(32) }), 'globex')).not.toBe(
+      pseudonym,
+    );
     expect(keys.keyId).toMatch(/^[0-9a-f]{16}$/);
   });
 
@@ -142,7 +144,10 @@ describe('eraseTenant', () => {
     } as unknown as ControlPlane;
     const platform = {
       subgraphs: ['reviews'],
-      call: async () => (steps.push('subgraph erase'), { collections: [{ collection: 'reviews', before: 0, after: 0 }] }),
+      call: async () => (
+        steps.push('subgraph erase'),
+        { collections: [{ collection: 'reviews', before: 0, after: 0 }] }
+      ),
     } as unknown as PlatformClient;
     const trail: ErasureTrail = {
       seal: async () => (steps.push('seal'), state.chain > 0 ? { seq: state.chain, hash: 'h', records: 2 } : undefined),
