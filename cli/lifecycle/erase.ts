@@ -20,7 +20,12 @@
  *    the chain's records and checkpoints (bounded batches).
  *
  * The printed receipt names the tenant and its pseudonym: it is what ties the platform's record to the tenant, for an
- * auditor who is handed it. Nothing stored does.
+ * auditor who is handed it. Nothing stored does. Every run appends its own record (a re-run's says `chainRecords: 0`).
+ *
+ * Known limits: a gateway that spooled the tenant's events to disk during a MongoDB outage (gateway/src/audit/
+ * spool.ts) and replays them after step 9 writes them back — a re-run deletes them; and a gateway's checkpoint
+ * checks the head is still there just before signing (writer.ts), so a deletion landing in between leaves one
+ * checkpoint — a re-run deletes it too.
  */
 import type { SubgraphName } from '../../subgraphs/catalog';
 import type { ControlPlane } from '../../gateway/src/control-plane/open';
