@@ -9,8 +9,10 @@ import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import type { AuditEventInput } from '../gateway/src/audit/event';
 import { redactPrincipal, redactionKey } from '../gateway/src/audit/redact';
+import type { AuditSigner } from '../gateway/src/audit/signing';
+import { loadAuditSigner } from '../gateway/src/audit/start';
 import { AuditStore } from '../gateway/src/audit/store';
-import { isControlDbName, type ControlPlaneSettings } from '../gateway/src/config-common';
+import { envText, isControlDbName, type ControlPlaneSettings } from '../gateway/src/config-common';
 
 export const PLATFORM_AUDIT_TENANT = '_platform';
 
@@ -54,6 +56,15 @@ export function controlEvent(
     outcome: 'ok',
     ...(details && Object.keys(details).length > 0 ? { details } : {}),
   };
+}
+
+/** The checkpoint signer: AUDIT_SIGNING_KEY_FILE's key, or outside production the development key. */
+export function auditSignerFromEnv(env: NodeJS.ProcessEnv): AuditSigner {
+  const file = envText(env, 'AUDIT_SIGNING_KEY_FILE');
+  return loadAuditSigner(
+    file === undefined ? { source: 'dev' } : { source: 'file', path: file },
+    env.NODE_ENV === 'production',
+  );
 }
 
 /** Where the trail is: AUDIT_MONGODB_URI / AUDIT_DB as the gateway reads them (config.ts), else the control plane. */

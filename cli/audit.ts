@@ -10,10 +10,8 @@ import { AUDIT_EVENT_TYPES, type AuditEventType, type AuditRecord, type Checkpoi
 import { auditPolicyOf } from '../gateway/src/audit/policy';
 import { pruneAll, pruneTenant, type PruneOptions } from '../gateway/src/audit/retention';
 import { checkpointSignedBy, publicKeyFromPem } from '../gateway/src/audit/signing';
-import { loadAuditSigner } from '../gateway/src/audit/start';
 import type { AuditQuery, AuditStore } from '../gateway/src/audit/store';
-import { openAuditStore } from './audit-record';
-import { envText } from '../gateway/src/config-common';
+import { auditSignerFromEnv, openAuditStore } from './audit-record';
 import {
   UsageError,
   oneOf,
@@ -65,13 +63,7 @@ async function withStore<T>(context: Context, use: (store: AuditStore) => Promis
   }
 }
 
-function signerOf(context: Context) {
-  const file = envText(context.io.env, 'AUDIT_SIGNING_KEY_FILE');
-  return loadAuditSigner(
-    file === undefined ? { source: 'dev' } : { source: 'file', path: file },
-    context.io.env.NODE_ENV === 'production',
-  );
-}
+const signerOf = (context: Context) => auditSignerFromEnv(context.io.env);
 
 function verifyingKey(context: Context): KeyObject {
   const file = string(context.values, 'public-key');

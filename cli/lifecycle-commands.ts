@@ -8,7 +8,9 @@ import { createInterface } from 'node:readline';
 import { loadPlatformApiSettings } from '../gateway/src/config-common';
 import { UsageError, duration, required, string, type Command, type Context } from './command';
 import { eraseTenant, formatReceipt } from './lifecycle/erase';
-import { PLATFORM_AUDIT_TENANT } from './audit-record';
+import { auditSignerFromEnv, openAuditStore, operatorHmacKey, operatorOf } from './audit-record';
+import { createErasureTrail } from './lifecycle/erasure-trail';
+import { erasureKeysFromEnv, pseudonymOf, pseudonymsOf } from './lifecycle/pseudonym';
 import { destroyTenantKeys, keyTargetsFromEnv } from './rotate-key';
 import { exportTenant, importTenant } from './lifecycle/export';
 import { createPlatformClient } from './lifecycle/platform-client';
@@ -45,40 +47,44 @@ export const LIFECYCLE_COMMANDS: Record<string, Command> = {
   'tenant erase': {
     usage: 'tenant erase <id> --confirm <id> [--settle <duration>]',
     summary:
-      'Erases a tenant: suspends it, destroys its data key, deletes its documents in every subgraph, revokes and deletes its API keys and manifests, purges its Redis entries, and prints the erasure receipt. Idempotent.',
+      'Erases a tenant: suspends it, destroys its data key, deletes its documents in every subgraph, revokes and deletes its API keys and manifests, purges its Redis entries and usage, replaces its record by a pseudonymous tombstone, seals its audit chain in the platform chain under that pseudonym and deletes it, and prints the erasure receipt. Idempotent.',
     options: { confirm: { type: 'string' }, settle: { type: 'string' } },
     positionals: ['id'],
     async run(context) {
-      const { values, positionals, controlPlane, config, print, io, audit } = context;
+      const { values, positionals, controlPlane, config, print, io } = context;
       const id = positionals[0]!;
       if (required(values, 'confirm') !== id) throw new UsageError('--confirm must repeat the tenant id');
       const settle = string(values, 'settle');
+      const keys = erasureKeysFromEnv(io.env);
       const registry = await controlPlane();
       await refuseSilo(registry, id, 'erase');
-      const { redisUrl } = config();
-      const receipt = await eraseTenant({
-        tenantId: id,
-        controlPlane: registry,
-        platform: platformOf(context),
-        // Crypto-shredding (subgraphs/kit/encryption): the tenant's keys in every encrypting subgraph.
-        tenantKeys: { destroyDataKey: (tenant) => destroyTenantKeys(keyTargetsFromEnv(io.env), tenant) },
-        // The erasure is kept in the platform's chain, which outlives the tenant (cli/audit-record.ts).
-        audit: {
-          recordErasure: async (receipt) =>
-            audit(PLATFORM_AUDIT_TENANT, {
-              erasedTenant: receipt.tenant,
-              dataKey: receipt.dataKey,
-              documentsBefore: receipt.subgraphs.reduce(
-                (n, s) => n + s.collections.reduce((m, c) => m + c.before, 0),
-                0,
-              ),
-            }),
-        },
-        purgeRedis: (tenant) => purgeTenantKeys(redisUrl, tenant),
-        settleMs: settle === undefined ? 5_000 : duration(settle, '--settle'),
-      });
-      print(receipt, () => formatReceipt(receipt));
-      return receipt.complete ? 0 : 1;
+      const { redisUrl, controlPlane: settings } = config();
+      // Not the command's audit hook (`context.audit`): the record names the tenant by its pseudonym only, and is
+      // written before the tenant's chain is deleted (cli/lifecycle/erasure-trail.ts).
+      const signer = auditSignerFromEnv(io.env);
+      const store = await openAuditStore(io.env, settings);
+      try {
+        const receipt = await eraseTenant({
+          tenantId: id,
+          pseudonym: { current: pseudonymOf(keys, id), keyId: keys.keyId, all: pseudonymsOf(keys, id) },
+          controlPlane: registry,
+          platform: platformOf(context),
+          // Crypto-shredding (subgraphs/kit/encryption): the tenant's keys in every encrypting subgraph.
+          tenantKeys: { destroyDataKey: (tenant) => destroyTenantKeys(keyTargetsFromEnv(io.env), tenant) },
+          trail: createErasureTrail({
+            store,
+            signer,
+            operator: operatorOf(io.env),
+            hmacKey: operatorHmacKey(io.env),
+          }),
+          purgeRedis: (tenant) => purgeTenantKeys(redisUrl, tenant),
+          settleMs: settle === undefined ? 5_000 : duration(settle, '--settle'),
+        });
+        print(receipt, () => formatReceipt(receipt));
+        return receipt.complete ? 0 : 1;
+      } finally {
+        await store.close();
+      }
     },
   },
   'tenant export': {

@@ -13,7 +13,9 @@ import { UsageError, list, oneOf, string, table, type Command, type Options, typ
 import { requirePlan } from './known';
 import { databases } from './migrate';
 import { loadPlatformApiSettings } from '../gateway/src/config-common';
-import { onboardTenant } from './lifecycle/onboard';
+import { onboardTenant, refuseErased } from './lifecycle/onboard';
+import { erasureKeysFromEnv, pseudonymsOf } from './lifecycle/pseudonym';
+import { isTenantId } from '../common/ids';
 import { createPlatformClient } from './lifecycle/platform-client';
 
 const TENANT_SETTING_OPTIONS: Options = {
@@ -118,6 +120,9 @@ export const TENANT_COMMANDS: Record<string, Command> = {
       const registry = await controlPlane();
       if (plan !== undefined) await requirePlan(registry, plan);
       const id = positionals[0]!;
+      // An erased id is refused before anything is made for it (a silo tenant's databases, below).
+      const erased = isTenantId(id) ? pseudonymsOf(erasureKeysFromEnv(io.env), id) : [];
+      await refuseErased(registry, id, erased);
       // A silo tenant's databases exist with their indexes before the gateways can route a request to them
       // (running subgraphs only verify indexes); migrating them again later is harmless.
       if (isolation === 'silo')
@@ -131,6 +136,7 @@ export const TENANT_COMMANDS: Record<string, Command> = {
         () => createPlatformClient(loadPlatformApiSettings(io.env)),
         { ...settings, id, name: settings.name ?? id, plan, ...(isolation ? { isolation } : {}) },
         adminEmail !== undefined && adminName !== undefined ? { email: adminEmail, name: adminName } : undefined,
+        erased,
       );
       const { tenant, admin } = result;
       if (result.created) audit(tenant.id, { name: tenant.name, plan: tenant.plan.id, isolation: tenant.isolation });

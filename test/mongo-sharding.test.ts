@@ -15,6 +15,8 @@ import { TENANT_PATH } from '../subgraphs/kit/tenant-plugin';
 const UNSHARDED: Record<string, string> = {
   // One small document per tenant, keyed by the tenant id itself: `_id` is the tenant.
   Tenant: 'one document per tenant; _id is the tenant id',
+  // One document per erased tenant, keyed by its pseudonym (no tenant id by design: tenants/erased.ts).
+  ErasedTenant: 'one small document per erased tenant; _id is its pseudonym, nothing names the tenant',
   // A handful of plan documents shared by all tenants.
   Plan: 'a few documents shared by every tenant',
   // Looked up by key id (`_id`) on every API-key request before the tenant is known.
@@ -79,6 +81,7 @@ describe('control-plane models', () => {
   it('prefix every unique index with tenantId, or are documented as unsharded with a reason', () => {
     expect(models.map((m) => m.modelName).sort()).toEqual([
       'ApiKey',
+      'ErasedTenant',
       'PersistedManifest',
       'Plan',
       'Supergraph',

@@ -1,17 +1,31 @@
 /**
  * `tollgate tenant erase`: everything the platform holds of one tenant, in an order that keeps it safe to stop and
- * re-run at any step (every step is idempotent):
+ * re-run at any step (every step is idempotent). Afterwards no document anywhere names the tenant (issue 18,
+ * acceptance 2): what is kept of it is kept under its pseudonym (gateway/src/tenants/erased.ts), an HMAC of its id
+ * under a key derived from the internal secret.
  *
- * 1. suspend it — every gateway refuses it (403 TENANT_SUSPENDED) within 5 s — and wait that long, so no request
- *    admitted before the suspension writes after the deletion;
+ * 1. suspend it — every gateway refuses it (403 FORBIDDEN, reason TENANT_SUSPENDED) within 5 s — and wait
+ *    `settleMs`, so no request admitted before the suspension writes after the deletion;
  * 2. destroy its data key (TenantKeys): every copy of its ciphertext anywhere becomes unreadable;
  * 3. delete its documents in every subgraph through their platform API (bounded batches), with before/after counts;
  * 4. revoke and delete its API keys, retire and delete its manifests;
  * 5. purge its `{tenant}`-tagged Redis entries (SCAN);
- * 6. record the erasure (ErasureAudit) and hand back the receipt.
+ * 6. store its tombstone, `erased_tenants` keyed by the pseudonym — before the tenant record goes, so from here on a
+ *    re-run finds the erasure by the pseudonym when the record is gone, and `tenant create` refuses the id;
+ * 7. delete its tenant record (gateways then answer its tokens 403 FORBIDDEN, reason TENANT_UNKNOWN, and record no
+ *    audit event for them) and wait `settleMs` again, so gateways have forgotten it and flushed its last events;
+ * 8. delete its usage rollups (the rollup stopped with the record: it rolls up the registry's tenants);
+ * 9. seal its audit chain: its head (seq, hash) and number of records go into the erasure record, appended to the
+ *    platform's chain (`_platform`, chained and then signed like every record) under the pseudonym — then delete
+ *    the chain's records and checkpoints (bounded batches).
  *
- * The tenant's record stays as a tombstone — suspended, its name and origins blanked — so its tokens keep being
- * refused with a coded error and its id is not handed out again by mistake.
+ * The printed receipt names the tenant and its pseudonym: it is what ties the platform's record to the tenant, for an
+ * auditor who is handed it. Nothing stored does. Every run appends its own record (a re-run's says `chainRecords: 0`).
+ *
+ * Known limits: a gateway that spooled the tenant's events to disk during a MongoDB outage (gateway/src/audit/
+ * spool.ts) and replays them after step 9 writes them back — a re-run deletes them; and a gateway's checkpoint
+ * checks the head is still there just before signing (writer.ts), so a deletion landing in between leaves one
+ * checkpoint — a re-run deletes it too.
  */
 import type { SubgraphName } from '../../subgraphs/catalog';
 import type { ControlPlane } from '../../gateway/src/control-plane/open';
@@ -30,49 +44,86 @@ export interface TenantKeys {
 /** Until a key provider is configured: no tenant has a data key. */
 export const NO_TENANT_KEYS: TenantKeys = { destroyDataKey: async () => 'absent' };
 
-/** Where an erasure is recorded: the audit trail, once it exists. */
-export interface ErasureAudit {
-  recordErasure(receipt: ErasureReceipt): Promise<void>;
+/** The tenant's audit chain as it stood before its deletion. */
+export interface SealedChain {
+  seq: number;
+  hash: string;
+  records: number;
 }
 
-/** Until an audit trail exists the receipt printed (and kept by the operator) is the record. */
-export const NO_ERASURE_AUDIT: ErasureAudit = { recordErasure: async () => undefined };
+/** What the platform's chain keeps of the erasure: the pseudonym, never the id, and the counts of the receipt. */
+export interface ErasureRecord {
+  pseudonym: string;
+  keyId: string;
+  dataKey: 'destroyed' | 'absent';
+  /** `subgraph/collection:before` for every collection. */
+  collections: string[];
+  documentsBefore: number;
+  apiKeysDeleted: number;
+  manifestsDeleted: number;
+  redisKeys: number;
+  usageRecords: number;
+  /** The tenant's chain before its deletion; absent when it had none (or a re-run already deleted it). */
+  chain?: SealedChain;
+}
+
+/** The audit trail's side of the erasure (cli/lifecycle/erasure-trail.ts on the audit store). */
+export interface ErasureTrail {
+  /** The head and number of records of the tenant's chain; undefined when it has none. */
+  seal(tenantId: string): Promise<SealedChain | undefined>;
+  /** Appends the record to the platform's chain (and signs a checkpoint over it); returns where it is. */
+  recordErasure(record: ErasureRecord): Promise<{ seq: number; hash: string }>;
+  /** Deletes the tenant's chain records and checkpoints, in bounded batches; a re-run deletes nothing. */
+  deleteChain(tenantId: string): Promise<{ events: number; checkpoints: number }>;
+}
 
 export interface ErasureReceipt {
   tenant: string;
+  /** What the platform's audit chain and the tombstone call the tenant. */
+  pseudonym: string;
   erasedAt: string;
   dataKey: 'destroyed' | 'absent';
   subgraphs: { subgraph: SubgraphName; collections: EraseResult[] }[];
   apiKeys: { revoked: number; deleted: number };
   manifests: { retired: number; deleted: number };
   redisKeys: number;
+  usageRecords: number;
+  audit: {
+    sealed?: SealedChain;
+    deleted: { events: number; checkpoints: number };
+    /** The erasure record in the `_platform` chain. */
+    platformRecord: { seq: number; hash: string };
+  };
   /** True when every collection of every subgraph ended with 0 documents of the tenant. */
   complete: boolean;
 }
 
 export interface EraseOptions {
   tenantId: string;
+  /** The tenant's pseudonym under the current key, that key's id, and its pseudonyms under every known key. */
+  pseudonym: { current: string; keyId: string; all: readonly string[] };
   controlPlane: ControlPlane;
   platform: PlatformClient;
   tenantKeys: TenantKeys;
-  audit: ErasureAudit;
+  trail: ErasureTrail;
   purgeRedis(tenantId: string): Promise<number>;
-  /** How long to wait after suspending an active tenant before deleting (gateways apply changes within 5 s). */
+  /** How long to wait after suspending, and after deleting the record, for gateways to apply it (within 5 s). */
   settleMs: number;
   sleep?: (ms: number) => Promise<void>;
   now?: () => Date;
 }
 
-export const ERASED_NAME = 'erased tenant';
-
 export async function eraseTenant(options: EraseOptions): Promise<ErasureReceipt> {
-  const { tenantId, controlPlane, platform } = options;
+  const { tenantId, controlPlane, platform, pseudonym } = options;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const settle = () => (options.settleMs > 0 ? sleep(options.settleMs) : Promise.resolve());
+  const now = options.now?.() ?? new Date();
   const tenant = await controlPlane.tenants.getTenant(tenantId);
-  if (!tenant) throw new Error(`no tenant ${tenantId}`);
-  if (tenant.status !== 'suspended') {
+  // No record: an erasure that got past step 7 is resumed (its tombstone says so); anything else is no tenant.
+  if (!tenant && !(await controlPlane.erasedTenants.anyErased(pseudonym.all))) throw new Error(`no tenant ${tenantId}`);
+  if (tenant && tenant.status !== 'suspended') {
     await controlPlane.tenants.suspendTenant(tenantId);
-    if (options.settleMs > 0)
-      await (options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))))(options.settleMs);
+    await settle();
   }
   const dataKey = await options.tenantKeys.destroyDataKey(tenantId);
 
@@ -84,21 +135,41 @@ export async function eraseTenant(options: EraseOptions): Promise<ErasureReceipt
   const apiKeys = await controlPlane.apiKeys.purgeTenant(tenantId);
   const manifests = await controlPlane.manifests.purgeTenant(tenantId);
   const redisKeys = await options.purgeRedis(tenantId);
-  // The tombstone keeps refusing the tenant and keeps nothing the tenant gave us.
-  await controlPlane.tenants.updateTenant(tenantId, { name: ERASED_NAME, origins: [] });
 
-  const receipt: ErasureReceipt = {
+  await controlPlane.erasedTenants.record(pseudonym.current, pseudonym.keyId, now);
+  if (tenant && (await controlPlane.tenants.deleteTenant(tenantId))) await settle();
+  const usageRecords = await controlPlane.usage.purgeTenant(tenantId);
+
+  const sealed = await options.trail.seal(tenantId);
+  const collections = subgraphs.flatMap((s) => s.collections.map((c) => `${s.subgraph}/${c.collection}:${c.before}`));
+  const platformRecord = await options.trail.recordErasure({
+    pseudonym: pseudonym.current,
+    keyId: pseudonym.keyId,
+    dataKey,
+    collections,
+    documentsBefore: subgraphs.reduce((n, s) => n + s.collections.reduce((m, c) => m + c.before, 0), 0),
+    apiKeysDeleted: apiKeys.deleted,
+    manifestsDeleted: manifests.deleted,
+    redisKeys,
+    usageRecords,
+    ...(sealed ? { chain: sealed } : {}),
+  });
+  // Only once the head is in the platform's chain: an erasure stopped before this point re-seals the same head.
+  const deleted = await options.trail.deleteChain(tenantId);
+
+  return {
     tenant: tenantId,
-    erasedAt: (options.now?.() ?? new Date()).toISOString(),
+    pseudonym: pseudonym.current,
+    erasedAt: now.toISOString(),
     dataKey,
     subgraphs,
     apiKeys,
     manifests,
     redisKeys,
+    usageRecords,
+    audit: { ...(sealed ? { sealed } : {}), deleted, platformRecord },
     complete: subgraphs.every((s) => s.collections.every((c) => c.after === 0)),
   };
-  await options.audit.recordErasure(receipt);
-  return receipt;
 }
 
 export function formatReceipt(receipt: ErasureReceipt): string {
@@ -107,14 +178,19 @@ export function formatReceipt(receipt: ErasureReceipt): string {
       (c) => `  ${s.subgraph.padEnd(10)} ${c.collection.padEnd(12)} ${String(c.before).padStart(9)}  ${c.after}`,
     ),
   );
+  const { sealed, deleted, platformRecord } = receipt.audit;
   return [
     `Erasure receipt — tenant ${receipt.tenant}, ${receipt.erasedAt}`,
+    `pseudonym    ${receipt.pseudonym}`,
     `  SUBGRAPH   COLLECTION      BEFORE  AFTER`,
     ...rows,
     `data key     ${receipt.dataKey}`,
     `API keys     ${receipt.apiKeys.revoked} revoked, ${receipt.apiKeys.deleted} deleted`,
     `manifests    ${receipt.manifests.retired} retired, ${receipt.manifests.deleted} deleted`,
     `Redis keys   ${receipt.redisKeys} deleted`,
+    `usage        ${receipt.usageRecords} rollups deleted`,
+    `audit chain  ${sealed ? `sealed at seq ${sealed.seq} (${sealed.hash}), ${sealed.records} records` : 'none left'}; ${deleted.events} records and ${deleted.checkpoints} checkpoints deleted`,
+    `recorded     _platform seq ${platformRecord.seq} (${platformRecord.hash})`,
     `status       ${receipt.complete ? 'complete: every collection holds 0 documents of the tenant' : 'INCOMPLETE: run it again'}`,
   ].join('\n');
 }

@@ -2,13 +2,12 @@
  * `tollgate tenant create … --admin-email … --admin-name …`: registers the tenant in the control plane and
  * provisions its first admin in the accounts subgraph through the platform API. Idempotent: a re-run with the same
  * settings finds the tenant and the admin and changes nothing; the same id with other settings, or an erased
- * tenant's id, is refused.
+ * tenant's id (its pseudonymous tombstone, gateway/src/tenants/erased.ts), is refused.
  */
 import { TenantExistsError } from '../../gateway/src/control-plane/registry-common';
 import type { ControlPlane } from '../../gateway/src/control-plane/open';
 import type { NewTenant } from '../../gateway/src/tenants/registry';
 import type { TenantRecord } from '../../gateway/src/tenants/tenant';
-import { ERASED_NAME } from './erase';
 import type { PlatformClient } from './platform-client';
 
 export interface ProvisionedAdmin {
@@ -36,12 +35,26 @@ export function differingSettings(existing: TenantRecord, wanted: NewTenant): st
   return differs;
 }
 
+/** Refuses an id that was erased (its tombstone is found under one of `erasedPseudonyms`). */
+export async function refuseErased(
+  controlPlane: ControlPlane,
+  id: string,
+  erasedPseudonyms: readonly string[],
+): Promise<void> {
+  if (await controlPlane.erasedTenants.anyErased(erasedPseudonyms))
+    throw new Error(`tenant ${id} was erased; its id is not reused`);
+}
+
 export async function onboardTenant(
   controlPlane: ControlPlane,
   platform: () => PlatformClient,
   wanted: NewTenant,
   admin?: { email: string; name: string },
+  /** The id's pseudonyms under every erasure key known (pseudonym.ts): an erased id has a tombstone under one. */
+  erasedPseudonyms: readonly string[] = [],
 ): Promise<Onboarded> {
+  // Before the insert: an erased tenant's record is gone, so nothing else would stop its id being handed out again.
+  await refuseErased(controlPlane, wanted.id, erasedPseudonyms);
   let tenant: TenantRecord;
   let created = true;
   try {
@@ -50,8 +63,6 @@ export async function onboardTenant(
     if (!(error instanceof TenantExistsError)) throw error;
     const existing = await controlPlane.tenants.getTenant(wanted.id);
     if (!existing) throw error;
-    if (existing.status === 'suspended' && existing.name === ERASED_NAME)
-      throw new Error(`tenant ${wanted.id} was erased; its id is not reused`, { cause: error });
     const differs = differingSettings(existing, wanted);
     if (differs.length > 0)
       throw new Error(`tenant ${wanted.id} already exists with another ${differs.join(', ')}`, { cause: error });

@@ -1,10 +1,11 @@
 /**
- * Purges a tenant's Redis entries — budgets, and any cache, safelist or usage entry that follows the house rule of
- * tagging a tenant's keys with `{tenant}` (the Redis Cluster hash tag, gateway/src/budget/keys.ts) — with SCAN, never
- * KEYS: bounded batches on every master, so a large keyspace costs time, not a blocked server.
+ * Purges a tenant's Redis entries — budgets, usage counters (gateway/src/metering/keys.ts), APQ texts
+ * (gateway/src/persisted/apq.ts, `tollgate:apq:v2:{tenant}:<sha256>`), and any cache or safelist entry that follows
+ * the house rule of tagging a tenant's keys with `{tenant}` (the Redis Cluster hash tag, gateway/src/budget/keys.ts) —
+ * with SCAN, never KEYS: bounded batches on every master, so a large keyspace costs time, not a blocked server.
  *
- * APQ texts (`tollgate:apq:v1:<sha256>`) are content-addressed and shared by every tenant: they name no tenant and
- * expire within a day, so they are not a tenant's entries and are left alone.
+ * APQ texts were shared by every tenant under `tollgate:apq:v1:<sha256>` before they were kept per tenant: such keys
+ * name no tenant, are no longer read, and expire within a day of the upgrade.
  */
 import { Cluster } from 'ioredis';
 import { isTenantId } from '../../common/ids';

@@ -179,18 +179,25 @@ describe('persisted operations over HTTP', () => {
       const registered = await platform.graphql({ query, ...persisted(id) });
       expect(registered.status).toBe(200);
       expect(registered.body.data).toEqual({ greet: 'hello ADMIN' });
-      expect(await redis.get(apqKey(id))).toBe(query);
-      expect(await redis.ttl(apqKey(id))).toBeGreaterThan(0);
-      const byHash = await platform.graphql(persisted(id), { token: await platform.issuer.sign({ tenant: 'globex' }) });
+      expect(await redis.get(apqKey('acme', id))).toBe(query);
+      expect(await redis.ttl(apqKey('acme', id))).toBeGreaterThan(0);
+      const byHash = await platform.graphql(persisted(id));
       expect(byHash.status).toBe(200);
       expect(byHash.body.data).toEqual({ greet: 'hello ADMIN' });
+      // Per tenant (persisted/apq.ts): another tenant's frontend does not find acme's text, and registers its own.
+      const globex = { token: await platform.issuer.sign({ tenant: 'globex' }) };
+      for (const subgraph of Object.values(platform.subgraphs)) subgraph.requests.length = 0;
+      expectRefused(platform, await platform.graphql(persisted(id), globex), 200, 'PERSISTED_QUERY_NOT_FOUND');
+      expect((await platform.graphql({ query, ...persisted(id) }, globex)).body.data).toEqual({ greet: 'hello ADMIN' });
+      expect((await platform.graphql(persisted(id), globex)).body.data).toEqual({ greet: 'hello ADMIN' });
+      expect(await redis.get(apqKey('globex', id))).toBe(query);
     });
 
     it('refuse a hash that is not the SHA-256 of the query, and store nothing', async () => {
       const id = operationId('query Other { whoami { tenant } }');
       const res = await platform.graphql({ query, ...persisted(id) });
       expectRefused(platform, res, 400, 'BAD_REQUEST');
-      expect(await redis.get(apqKey(id))).toBeNull();
+      expect(await redis.get(apqKey('acme', id))).toBeNull();
     });
 
     it('refuse an unsupported persisted query version before Apollo Server sees it', async () => {
@@ -231,7 +238,7 @@ describe('persisted operations over HTTP', () => {
         400,
         'PERSISTED_QUERY_NOT_IN_LIST',
       );
-      expect(await redis.get(apqKey(operationId(unlisted)))).toBeNull();
+      expect(await redis.get(apqKey('globex', operationId(unlisted)))).toBeNull();
       expectRefused(
         platform,
         await platform.graphql(persisted(operationId(unlisted)), { token: await token() }),

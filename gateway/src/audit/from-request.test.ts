@@ -128,6 +128,17 @@ describe('eventFromRequest', () => {
     expect(mismatch).toMatchObject({ tenant: 'acme', type: 'credential', action: 'TENANT_MISMATCH' });
   });
 
+  it('records nothing for a tenant the control plane does not have (never made, or erased)', () => {
+    const unknown = (reason: string) =>
+      eventFromRequest(
+        facts({ tenantId: 'globex', principal: 'user-1', errorCodes: ['FORBIDDEN'], reason }, 403, undefined),
+        { hmacKey, now },
+      );
+    expect(unknown('TENANT_UNKNOWN')).toBeUndefined();
+    // A suspended tenant exists: its refusals stay in its trail.
+    expect(unknown('TENANT_SUSPENDED')).toMatchObject({ tenant: 'globex', type: 'refusal', action: 'FORBIDDEN' });
+  });
+
   it('hashes a principal that is an e-mail address', () => {
     const event = eventFromRequest(
       facts({ tenantId: 'acme', operationType: 'mutation', executed: true }, 200, {

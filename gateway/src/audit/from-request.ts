@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { canonicalJson } from './canonical';
 import type { AuditEventInput } from './event';
 import type { Caller, RequestLog } from '../request';
+import { RefusalReason } from '../errors';
 import { redactPrincipal, redactVariables } from './redact';
 
 /** Codes that say a check refused the operation (authorization, limits, cost, budget, persisted operations). */
@@ -44,6 +45,10 @@ export function eventFromRequest(facts: RequestFacts, options: EventOptions): Au
   const credentialEvent = log.credentialEvent;
   const tenant = log.tenantId ?? credentialEvent?.tenantId;
   if (tenant === undefined) return undefined;
+  // A tenant the control plane does not have has no trail to add to: writing one would start a chain for any id a
+  // trusted issuer names, and bring back the chain of an erased tenant (`tollgate tenant erase` deletes it). The
+  // refusal is in the request log.
+  if (log.reason === RefusalReason.TENANT_UNKNOWN) return undefined;
   const refusalCode = log.errorCodes.find((code) => REFUSAL_CODES.has(code));
   const isCredential =
     credentialEvent !== undefined || (log.reason !== undefined && CREDENTIAL_REASONS.has(log.reason));

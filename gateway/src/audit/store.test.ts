@@ -49,3 +49,33 @@ describe('concurrent writers on one chain', () => {
     expect(stores.reduce((sum, s) => sum + s.conflicts, 0)).toBeGreaterThan(0);
   });
 });
+
+describe('deleting a chain (tenant erasure)', () => {
+  it('deletes every record and checkpoint of the tenant in bounded batches, no other tenant’s, idempotently', async () => {
+    const store = await AuditStore.open({ mongoUri, dbName, indexes: 'create' });
+    stores.push(store);
+    const of = (tenant: string, n: number): AuditEventInput => ({ ...event(9, n), tenant });
+    await store.append(
+      'erased-co',
+      Array.from({ length: 7 }, (_, n) => of('erased-co', n)),
+    );
+    await store.append('kept-co', [of('kept-co', 0), of('kept-co', 1)]);
+    const head = (await store.head('erased-co'))!;
+    const checkpoint = { seq: head.seq, hash: head.hash, time: new Date().toISOString(), kind: 'head' as const };
+    await store.addCheckpoint({ ...checkpoint, tenant: 'erased-co', keyId: 'k', signature: 's' });
+    await store.addCheckpoint({ ...checkpoint, tenant: 'kept-co', keyId: 'k', signature: 's' });
+    expect(await store.count('erased-co')).toBe(7);
+
+    // Batches of 3: seven records take three rounds, and all go.
+    expect(await store.deleteChain('erased-co', 3)).toEqual({ events: 7, checkpoints: 1 });
+    expect(await store.count('erased-co')).toBe(0);
+    expect(await store.head('erased-co')).toBeUndefined();
+    expect(await store.checkpoints('erased-co')).toEqual([]);
+    expect(await store.count('kept-co')).toBe(2);
+    expect(await store.checkpoints('kept-co')).toHaveLength(1);
+    expect(await store.deleteChain('erased-co', 3)).toEqual({ events: 0, checkpoints: 0 });
+    // The store forgot the head it cached: a new chain under that id would start at 1, not after the deleted one.
+    await store.append('erased-co', [of('erased-co', 99)]);
+    expect((await store.head('erased-co'))!.seq).toBe(1);
+  });
+});

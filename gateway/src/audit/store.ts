@@ -235,6 +235,38 @@ export class AuditStore {
     return deletedCount;
   }
 
+  /** How many records the tenant's chain holds now (after any retention cut). */
+  count(tenant: string): Promise<number> {
+    return this.events.countDocuments({ tenant: String(tenant) });
+  }
+
+  /**
+   * Tenant erasure (cli/lifecycle/erase.ts): deletes every record and checkpoint of the tenant's chain in batches of
+   * `batchSize`, so no single delete holds the database; idempotent (a re-run deletes nothing). The head was sealed
+   * in the platform's chain first. Returns how many of each.
+   */
+  async deleteChain(tenant: string, batchSize = 500): Promise<{ events: number; checkpoints: number }> {
+    const inBatches = async (collection: mongo.Collection<mongo.Document>) => {
+      let deleted = 0;
+      for (;;) {
+        // A string (`tenant:seq`) for records, an ObjectId for checkpoints: the driver matches either.
+        const ids = (
+          await collection
+            .find({ tenant: String(tenant) }, { projection: { _id: 1 } })
+            .limit(batchSize)
+            .toArray()
+        ).map((doc) => doc._id as mongo.ObjectId);
+        if (ids.length === 0) return deleted;
+        deleted += (await collection.deleteMany({ _id: { $in: ids } })).deletedCount;
+      }
+    };
+    const events = await inBatches(this.events as unknown as mongo.Collection<mongo.Document>);
+    this.heads.delete(tenant);
+    // Checkpoints last: until the records are gone, a verifier still finds the chain's signed heads.
+    const checkpoints = await inBatches(this.checkpointsCollection as unknown as mongo.Collection<mongo.Document>);
+    return { events, checkpoints };
+  }
+
   close(): Promise<void> {
     return this.connection.close();
   }

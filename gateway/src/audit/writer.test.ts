@@ -17,13 +17,16 @@ const signer = createAuditSigner(
 function fakeStore() {
   const written: AuditEventInput[] = [];
   const checkpoints: Checkpoint[] = [];
-  const state = { up: true, opens: 0 };
+  const state = { up: true, opens: 0, erased: false };
   const store = {
     async append(_tenant: string, events: readonly AuditEventInput[], maybePresent: boolean) {
       if (!state.up) throw new Error('connection refused');
       const fresh = maybePresent ? events.filter((e) => !written.some((w) => w.id === e.id)) : events;
       written.push(...fresh);
       return { ...fresh[fresh.length - 1]!, seq: written.length, prevHash: '', hash: 'h'.repeat(64) };
+    },
+    async recordAt(_tenant: string, seq: number) {
+      return state.erased || seq > written.length ? undefined : { seq, hash: 'h'.repeat(64) };
     },
     async addCheckpoint(checkpoint: Checkpoint) {
       checkpoints.push(checkpoint);
@@ -119,6 +122,19 @@ describe('the audit writer', () => {
     expect(fake.checkpoints).toEqual([
       expect.objectContaining({ tenant: 'acme', seq: 2, kind: 'head', keyId: signer.keyId }),
     ]);
+  });
+
+  it('signs no checkpoint over a head that is gone: the tenant was erased after its events were written', async () => {
+    const { fake, writer } = await setup();
+    writer.record(event(1));
+    await writer.flush();
+    fake.state.erased = true;
+    await writer.checkpoint();
+    expect(fake.checkpoints).toEqual([]);
+    fake.state.erased = false;
+    writer.record(event(2));
+    await writer.close();
+    expect(fake.checkpoints).toEqual([expect.objectContaining({ tenant: 'acme', seq: 2 })]);
   });
 
   it('spools on close when the store is down: nothing is lost at shutdown', async () => {

@@ -9,7 +9,8 @@
  * error, and the writer reports itself `degraded()` until the spool is drained — the audit stage (stage.ts) then
  * refuses mutations of tenants whose plan requires a complete trail. `close` flushes (to MongoDB or the spool).
  *
- * Every `checkpointIntervalMs` the writer signs a checkpoint over the head it last wrote, per tenant written since.
+ * Every `checkpointIntervalMs` the writer signs a checkpoint over the head it last wrote, per tenant written since —
+ * unless that head is no longer in the store (the tenant was erased meanwhile).
  */
 import type { Logger } from '../../../common/logger';
 import type { AuditEventInput } from './event';
@@ -132,6 +133,8 @@ export function createAuditWriter(options: AuditWriterOptions): AuditWriter {
     const heads = [...written.entries()];
     written.clear();
     for (const [tenant, head] of heads) {
+      // A chain erased since it was written (`tollgate tenant erase`) gets no checkpoint that would name it again.
+      if ((await db.recordAt(tenant, head.seq))?.hash !== head.hash) continue;
       await db.addCheckpoint(
         options.signer.sign({ tenant, seq: head.seq, hash: head.hash, time: new Date().toISOString(), kind: 'head' }),
       );

@@ -17,6 +17,7 @@ import { ManifestRegistry } from '../persisted/registry';
 import type { ChangePublisher } from '../tenants/changes';
 import { SupergraphRegistry } from '../supergraph/registry';
 import { TenantRegistry } from '../tenants/registry';
+import { ErasedTenantRegistry } from '../tenants/erased';
 
 export interface ControlPlaneOptions {
   mongoUri: string;
@@ -41,6 +42,8 @@ export interface ControlPlane {
   readonly supergraphs: SupergraphRegistry;
   /** Usage rollups (metering/store.ts): written by the gateways' rollup, read by reports. */
   readonly usage: UsageStore;
+  /** Erased tenants, by pseudonym (tenants/erased.ts): what keeps an erased id from being onboarded again. */
+  readonly erasedTenants: ErasedTenantRegistry;
   /** Resolves when MongoDB answers a ping within `timeoutMs`, rejects otherwise (readiness, health.ts). */
   ping(timeoutMs: number): Promise<void>;
   /** Drops the whole control-plane database: for tests that made one of their own. */
@@ -76,6 +79,7 @@ export async function openControlPlane(options: ControlPlaneOptions): Promise<Co
     const manifests = new ManifestRegistry(connection, tenants, options.changes);
     const supergraphs = new SupergraphRegistry(connection, options.changes);
     const usage = new UsageStore(connection);
+    const erasedTenants = new ErasedTenantRegistry(connection);
     const mode = options.indexes ?? 'create';
     await ensureIndexes(connection, mode);
     if (mode === 'create') await tenants.ensureDefaultPlans();
@@ -86,6 +90,7 @@ export async function openControlPlane(options: ControlPlaneOptions): Promise<Co
       manifests,
       supergraphs,
       usage,
+      erasedTenants,
       async ping(timeoutMs) {
         const db = connection.db;
         if (!db) throw new Error('control plane not connected');

@@ -41,9 +41,9 @@ function setup(mode: SafelistMode = 'off') {
     resync: () => undefined,
   };
   const store: ApqStore = {
-    lookup: async (hash) => apq.get(hash),
-    register: async (hash, query) => {
-      apq.set(hash, query);
+    lookup: async (tenantId, hash) => apq.get(`${tenantId}:${hash}`),
+    register: async (tenantId, hash, query) => {
+      apq.set(`${tenantId}:${hash}`, query);
     },
     close: async () => undefined,
   };
@@ -126,8 +126,12 @@ describe('resolvePersistedRequest for frontends', () => {
     const { apq, resolve, refusal } = setup();
     await expect(refusal(byHash(operationId(OTHER)), person)).resolves.toBe('PERSISTED_QUERY_NOT_FOUND');
     await expect(resolve({ query: OTHER, ...byHash(operationId(OTHER)) }, person)).resolves.toEqual({ query: OTHER });
-    expect(apq.get(operationId(OTHER))).toBe(OTHER);
+    expect(apq.get(`acme:${operationId(OTHER)}`)).toBe(OTHER);
     await expect(resolve(byHash(operationId(OTHER)), person)).resolves.toEqual({ query: OTHER });
+    // In the registering tenant's space only: another tenant's frontend must register it itself.
+    await expect(refusal(byHash(operationId(OTHER)), { ...person, tenantId: 'globex' })).resolves.toBe(
+      'PERSISTED_QUERY_NOT_FOUND',
+    );
   });
 
   it('refuses a hash that does not match the query', async () => {

@@ -6,7 +6,7 @@
  *   .sha256Hash` or a top-level `documentId`). A query text, and an APQ registration (id and text), are refused
  *   with PERSISTED_QUERY_ID_REQUIRED; an id outside the manifest with PERSISTED_QUERY_NOT_IN_LIST. Hashes ship in
  *   client bundles, so knowing one — another partner's, a frontend's — is no permission.
- * - JWTs (frontends) get APQ (persisted/apq.ts), then the tenant's safelist mode: `off`, `log-unknown` (logs texts
+ * - JWTs (frontends) get APQ (persisted/apq.ts, per tenant), then the tenant's safelist mode: `off`, `log-unknown` (logs texts
  *   outside the tenant's frontend manifest), `enforce` (refuses them with PERSISTED_QUERY_NOT_IN_LIST).
  *
  * It runs as Express middleware after the body is read and rewrites the body to a plain `{ query, … }` request.
@@ -133,7 +133,7 @@ export async function resolvePersistedRequest(
   } else {
     const listed = mode === 'off' ? undefined : (await frontend()).operations.get(id)?.body;
     if (listed === undefined && mode === 'enforce') throw notInList();
-    const found = listed ?? (await options.apq.lookup(id));
+    const found = listed ?? (await options.apq.lookup(caller.tenantId, id));
     if (found === undefined)
       throw gatewayError(ErrorCode.PERSISTED_QUERY_NOT_FOUND, 'PersistedQueryNotFound', { headers: NO_CACHE });
     query = found;
@@ -151,7 +151,7 @@ export async function resolvePersistedRequest(
     });
   }
   // Only after the safelist: in enforce mode nothing outside the list is ever stored.
-  if (registerAs) await options.apq.register(registerAs, query);
+  if (registerAs) await options.apq.register(caller.tenantId, registerAs, query);
   return withQuery(request, query);
 }
 

@@ -7,7 +7,8 @@
  * for the hour with `$max` per field — the same value written twice is one write, two replicas writing one hour
  * agree, and a count never goes down when Redis lost an hour's hash and started it again (report.ts, `mergeCounts`).
  */
-import { Schema, type Connection, type Model } from 'mongoose';
+import { Schema, trusted, type Connection, type Model } from 'mongoose';
+import { isTenantId } from '../../../common/ids';
 import { STRICT_SCHEMA_OPTIONS } from '../control-plane/registry-common';
 import { monthOfHour } from './buckets';
 import type { HourUsage } from './report';
@@ -86,6 +87,22 @@ export class UsageStore {
     });
     // Unordered: one failed hour does not stop the others; the next rollup writes it again.
     await this.model.bulkWrite(operations as never, { ordered: false });
+  }
+
+  /**
+   * Tenant erasure: deletes the tenant's rollups in batches of `batchSize` (one unbounded delete would hold the
+   * database); returns how many.
+   */
+  async purgeTenant(tenantId: string, batchSize = 1_000): Promise<number> {
+    if (!isTenantId(tenantId)) return 0;
+    let deleted = 0;
+    for (;;) {
+      const ids = (await this.model.find({ tenantId }).select({ _id: 1 }).limit(batchSize).lean().exec()).map(
+        (doc) => doc._id,
+      );
+      if (ids.length === 0) return deleted;
+      deleted += (await this.model.deleteMany({ _id: trusted({ $in: ids }) }).exec()).deletedCount;
+    }
   }
 
   /** The tenant's hours in `month` (YYYY-MM), streamed. */

@@ -10,6 +10,7 @@ import {
   TenantExistsError,
 } from '../control-plane/registry-common';
 import { openControlPlane, type ControlPlane } from '../control-plane/open';
+import { erasureKey, erasureKeyId, erasurePseudonym } from './erased';
 
 const mongoUri = process.env.TEST_MONGODB_URI ?? '';
 const dbName = `tollgate_control_test_${randomBytes(6).toString('hex')}`;
@@ -249,5 +250,33 @@ describe('tenants', () => {
     await expect(controlPlane.tenants.getTenant('brittle')).rejects.toBeInstanceOf(CorruptRecordError);
     await raw.collection('tenants').deleteOne({ _id: 'brittle' as never });
     await raw.collection('plans').deleteOne({ _id: 'broken' as never });
+  });
+});
+
+describe('erasure', () => {
+  it('deletes a tenant record and announces it; a second delete finds none', async () => {
+    await controlPlane.tenants.createTenant({ id: 'leaving-co', name: 'Leaving' });
+    announced.length = 0;
+    expect(await controlPlane.tenants.deleteTenant('leaving-co')).toBe(true);
+    expect(await controlPlane.tenants.getTenant('leaving-co')).toBeUndefined();
+    expect(announced).toEqual([{ kind: 'tenant', id: 'leaving-co' }]);
+    expect(await controlPlane.tenants.deleteTenant('leaving-co')).toBe(false);
+    expect(await controlPlane.tenants.deleteTenant('{"$ne":null}')).toBe(false);
+  });
+
+  it('keeps tombstones by pseudonym only, insert-if-absent, and finds one among several pseudonyms', async () => {
+    const key = erasureKey(Buffer.alloc(32, 3));
+    const pseudonym = erasurePseudonym(key, 'leaving-co');
+    const first = new Date('2026-12-01T00:00:00.000Z');
+    await controlPlane.erasedTenants.record(pseudonym, erasureKeyId(key), first);
+    await controlPlane.erasedTenants.record(pseudonym, erasureKeyId(key), new Date());
+    const docs = await raw.db!.collection('erased_tenants').find({}).toArray();
+    expect(docs).toEqual([{ _id: pseudonym, keyId: erasureKeyId(key), erasedAt: first }]);
+    expect(JSON.stringify(docs)).not.toContain('leaving-co');
+    const other = erasurePseudonym(erasureKey(Buffer.alloc(32, 4)), 'leaving-co');
+    expect(await controlPlane.erasedTenants.anyErased([other, pseudonym])).toBe(true);
+    expect(await controlPlane.erasedTenants.anyErased([other])).toBe(false);
+    expect(await controlPlane.erasedTenants.anyErased(['leaving-co', { $ne: null } as unknown as string])).toBe(false);
+    await expect(controlPlane.erasedTenants.record('leaving-co', 'k', first)).rejects.toThrow('invalid');
   });
 });

@@ -212,6 +212,18 @@ export class TenantRegistry {
     return this.updateTenant(id, { status: 'active' });
   }
 
+  /**
+   * Deletes the tenant's record (announced, so gateways forget it: its tokens then get 403 FORBIDDEN, reason
+   * TENANT_UNKNOWN). Only `tollgate tenant erase` calls it, after everything else of the tenant is gone and its
+   * pseudonymous tombstone (erased.ts) is stored. True when there was one to delete.
+   */
+  async deleteTenant(id: string): Promise<boolean> {
+    if (!isTenantId(id)) return false;
+    const { deletedCount } = await this.tenants.deleteOne({ _id: id }).exec();
+    await this.changes?.publish({ kind: 'tenant', id });
+    return deletedCount > 0;
+  }
+
   /** Every origin some active tenant allows: what a preflight, which carries no credentials, is checked against. */
   async activeOrigins(): Promise<string[]> {
     const docs = await this.tenants
