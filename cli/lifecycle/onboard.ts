@@ -10,6 +10,7 @@ import type { NewTenant } from '../../gateway/src/tenants/registry';
 import type { TenantRecord } from '../../gateway/src/tenants/tenant';
 import { ERASED_NAME } from './erase';
 import type { PlatformClient } from './platform-client';
+import { placedPlatform, placementOf } from './placement';
 
 export interface ProvisionedAdmin {
   userId: string;
@@ -59,8 +60,8 @@ export async function onboardTenant(
     created = false;
   }
   if (!admin) return { tenant, created };
-  const answer = await platform().call<{ result: ProvisionedAdmin }>('accounts', 'provision', tenant.id, {
-    input: admin,
-  });
+  // Into the tenant's placement (a silo tenant's own accounts database); a tenant being moved is refused.
+  const placed = placedPlatform(platform(), placementOf(tenant));
+  const answer = await placed.call<{ result: ProvisionedAdmin }>('accounts', 'provision', tenant.id, { input: admin });
   return { tenant, created, admin: answer.result };
 }
