@@ -82,6 +82,15 @@ export const MIGRATE_COMMANDS: Record<string, Command> = {
             mongoUri: settings.mongoUri,
             tenantId: tenant.id,
             names: subgraphs,
+            // Sealed as in the shared databases, under the tenant's key kept there (subgraphs/migrate.ts).
+            encryption: encryptionOptionsOf(encryption),
+            onEncrypted: (name, result) =>
+              encrypted.push({
+                target: `${name} (silo ${tenant.id})`,
+                collection: result.collection,
+                scanned: result.scanned,
+                sealed: result.updated,
+              }),
             dbNameFor: (name) => dbs[name] ?? defaultDbName(name),
             onMigrated: (name, database) => migrated.push({ target: `${name} (silo ${tenant.id})`, database }),
           });
