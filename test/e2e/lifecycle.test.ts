@@ -370,7 +370,14 @@ describe('the platform API refuses anything but a platform token for this subgra
         body: 'SECRET-BODY',
       },
     ]);
-    const body = JSON.stringify({ tenant: target, collection: 'reviews', sourceTenant: 'acme', documents });
+    // As the CLI sends it: with the tenant's placement (a new tenant: pooled, epoch 0).
+    const body = JSON.stringify({
+      tenant: target,
+      placement: { tier: 'pooled', epoch: 0 },
+      collection: 'reviews',
+      sourceTenant: 'acme',
+      documents,
+    });
     const res = await post(
       'reviews',
       'import',
