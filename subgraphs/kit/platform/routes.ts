@@ -11,7 +11,7 @@ import type { FieldCipher } from '../encryption/field-cipher';
 import { PLATFORM_KEYS_PATH, keyAdminHandlers } from '../encryption/key-admin';
 import type { TenantKeyStore } from '../encryption/key-store';
 import type { EncryptedCollection } from '../encryption/reencrypt';
-import type { Placements } from '../placement';
+import { siloDbName, type Placements } from '../placement';
 import { PLATFORM_BODY_LIMIT, platformApi, type PlatformApiOptions, type PlatformHooks } from './api';
 
 export interface PlatformRoutesOptions<TModels> {
@@ -38,6 +38,7 @@ export function platformRoutes<TModels>(options: PlatformRoutesOptions<TModels>)
         audience: subgraph,
         subgraphKey: internalKey,
         db: connection.db!,
+        siloDb: (tenantId) => connection.getClient().db(siloDbName(connection.name, tenantId)),
         keyStore,
         cipher,
         encrypted: encrypted ?? [],
