@@ -10,6 +10,7 @@ import { defaultDbName } from '../subgraphs/kit/database';
 import { readEncryptionSettings } from '../common/master-key';
 import { encryptionOptionsOf } from '../subgraphs/kit/encryption';
 import { migrateSilo, migrateSubgraphs } from '../subgraphs/migrate';
+import { ERASED_NAME } from './lifecycle/erase';
 import { openAuditStore } from './audit-record';
 import { UsageError, list, string, type Command } from './command';
 
@@ -76,7 +77,10 @@ export const MIGRATE_COMMANDS: Record<string, Command> = {
       // Every silo tenant's own databases (subgraphs/kit/placement.ts), for the subgraphs migrated.
       const subgraphs = SUBGRAPH_NAMES.filter((name) => targets.includes(name));
       if (subgraphs.length > 0) {
-        const silos = (await (await controlPlane()).tenants.listTenants()).filter((t) => t.isolation === 'silo');
+        // Not an erased tenant's: its tombstone keeps its tier, and its silo databases were dropped on purpose.
+        const silos = (await (await controlPlane()).tenants.listTenants()).filter(
+          (t) => t.isolation === 'silo' && !(t.status === 'suspended' && t.name === ERASED_NAME),
+        );
         for (const tenant of silos) {
           await migrateSilo({
             mongoUri: settings.mongoUri,

@@ -382,6 +382,11 @@ describe('the data lifecycle of a silo tenant', () => {
             places.push(`${name.slice(prefix().length)}/${collection}`);
     }
     expect([...new Set(places)].filter((place) => place !== 'control/audit_events')).toEqual(['control/tenants']);
+    // `tollgate migrate` makes every silo tenant's databases, but not an erased one's again.
+    const migrated = await tollgate(['migrate', '--only', 'products', '--db', dbOption(), '--json']);
+    expect(migrated).toMatchObject({ code: 0 });
+    expect(await databases()).toContain(siloDbName(platform.dbNameFor('products'), siloCopy));
+    expect(await databases()).not.toContain(siloDbName(platform.dbNameFor('products'), SILO));
     // The copies are untouched.
     expect(await skus(await platform.token(siloCopy, 'staff'))).toEqual(['UMB-1', 'UMB-2', 'UMB-3']);
   });
