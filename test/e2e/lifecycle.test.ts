@@ -370,14 +370,8 @@ describe('the platform API refuses anything but a platform token for this subgra
         body: 'SECRET-BODY',
       },
     ]);
-    // As the CLI sends it: with the tenant's placement (a new tenant: pooled, epoch 0).
-    const body = JSON.stringify({
-      tenant: target,
-      placement: { tier: 'pooled', epoch: 0 },
-      collection: 'reviews',
-      sourceTenant: 'acme',
-      documents,
-    });
+    const placement = { tier: 'pooled', epoch: 0 }; // as the CLI names it for a new tenant
+    const body = JSON.stringify({ tenant: target, placement, collection: 'reviews', sourceTenant: 'acme', documents });
     const res = await post(
       'reviews',
       'import',
