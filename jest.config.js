@@ -33,6 +33,7 @@ const UNIT_TESTS = [
   'gateway/src/audit/stage.test.ts',
   'gateway/src/audit/writer.test.ts',
   'cli/lifecycle/lifecycle.test.ts',
+  'cli/lifecycle/placement.test.ts',
   'cli/lifecycle/retention-policy.test.ts',
   'cli/suggest.test.ts',
   'subgraphs/kit/platform/portable.test.ts',

@@ -1,6 +1,7 @@
 /**
  * `tollgate tenant erase|export|import|sweep`: the tenant data lifecycle (cli/lifecycle/), through the subgraphs'
- * signed platform API — the CLI never writes a subgraph's database itself.
+ * signed platform API — the CLI never writes a subgraph's database itself. Pooled and silo tenants alike: each call
+ * names the tenant's placement (cli/lifecycle/placement.ts); a tenant being moved is refused (TENANT_MOVING).
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
@@ -20,7 +21,7 @@ import { parseRetentionPolicy, rulesFor } from './lifecycle/retention-policy';
 import { readFile } from 'node:fs/promises';
 import { createLogger } from '../common/logger';
 import { requireTenant } from './known';
-import type { ControlPlane } from '../gateway/src/control-plane/open';
+import { currentPlacement, placedPlatform, placementOf, requireUnmoved } from './lifecycle/placement';
 
 const platformOf = (context: Context) => createPlatformClient(loadPlatformApiSettings(context.io.env));
 
@@ -29,18 +30,6 @@ function streamWriter(stream: NodeJS.WritableStream) {
   return async (line: string) => {
     if (!stream.write(`${line}\n`)) await once(stream, 'drain');
   };
-}
-
-/**
- * The platform API works on a subgraph's shared database only (subgraphs/kit/platform/api.ts): a silo tenant
- * (subgraphs/kit/placement.ts) is moved back to pooled first, which `tenant move` does without losing a write.
- */
-async function refuseSilo(registry: ControlPlane, id: string, action: string): Promise<void> {
-  const tenant = await registry.tenants.getTenant(id);
-  if (tenant?.isolation === 'silo')
-    throw new Error(
-      `tenant ${id} is a silo tenant, and ${action} reaches the shared databases only: run \`tenant move ${id} --tier pooled\` first`,
-    );
 }
 
 export const LIFECYCLE_COMMANDS: Record<string, Command> = {
@@ -57,7 +46,10 @@ export const LIFECYCLE_COMMANDS: Record<string, Command> = {
       const settle = string(values, 'settle');
       const keys = erasureKeysFromEnv(io.env);
       const registry = await controlPlane();
-      await refuseSilo(registry, id, 'erase');
+      // Erase reaches both placements whatever the tenant's is; a tenant being moved is still refused: the move's
+      // copy could bring back what was just deleted. A re-run after the record became a tombstone has no placement.
+      const existing = await registry.tenants.getTenant(id);
+      const placement = existing ? placementOf(existing) : undefined;
       const { redisUrl, controlPlane: settings } = config();
       // Not the command's audit hook (`context.audit`): the record names the tenant by its pseudonym only, and is
       // written before the tenant's chain is deleted (cli/lifecycle/erasure-trail.ts).
@@ -81,6 +73,7 @@ export const LIFECYCLE_COMMANDS: Record<string, Command> = {
           settleMs: settle === undefined ? 5_000 : duration(settle, '--settle'),
         });
         print(receipt, () => formatReceipt(receipt));
+        if (placement) await requireUnmoved(registry, id, placement, 'erasure');
         return receipt.complete ? 0 : 1;
       } finally {
         await store.close();
@@ -96,19 +89,22 @@ export const LIFECYCLE_COMMANDS: Record<string, Command> = {
     async run(context) {
       const { values, positionals, controlPlane, io } = context;
       const id = positionals[0]!;
-      await requireTenant(await controlPlane(), id);
-      await refuseSilo(await controlPlane(), id, 'export');
+      const registry = await controlPlane();
+      await requireTenant(registry, id);
+      const placement = await currentPlacement(registry, id);
       const out = string(values, 'out');
-      const platform = platformOf(context);
+      const platform = placedPlatform(platformOf(context), placement);
       if (out === undefined) {
         const write = io.output ? streamWriter(io.output) : async (line: string) => io.stdout(`${line}\n`);
         await exportTenant(platform, id, write);
+        await requireUnmoved(registry, id, placement, 'export');
         return;
       }
       const file = createWriteStream(out, { flags: 'wx', mode: 0o600 });
       await once(file, 'open');
       const manifest = await exportTenant(platform, id, streamWriter(file)).finally(() => file.end());
       await once(file, 'close');
+      await requireUnmoved(registry, id, placement, 'export');
       const documents = manifest.reduce((sum, entry) => sum + entry.count, 0);
       io.stderr(`Exported ${documents} documents of tenant ${id} to ${out}.\n`);
     },
@@ -122,11 +118,15 @@ export const LIFECYCLE_COMMANDS: Record<string, Command> = {
     async run(context) {
       const { values, positionals, controlPlane, print } = context;
       const into = required(values, 'into');
-      await requireTenant(await controlPlane(), into);
-      await refuseSilo(await controlPlane(), into, 'import');
+      const registry = await controlPlane();
+      await requireTenant(registry, into);
+      const placement = await currentPlacement(registry, into);
       const input = createReadStream(positionals[0]!);
       const lines = createInterface({ input, crlfDelay: Infinity });
-      const report = await importTenant(platformOf(context), into, lines).finally(() => input.destroy());
+      const platform = placedPlatform(platformOf(context), placement);
+      const report = await importTenant(platform, into, lines).finally(() => input.destroy());
+      // A write to the old placement while a move copied would be lost with it: a re-run after the move puts it back.
+      await requireUnmoved(registry, into, placement, 'import');
       print(report, () =>
         [
           `Imported ${report.inserted} documents of ${report.sourceTenant} into ${into} (${report.existing} already there).`,
@@ -165,12 +165,13 @@ export const LIFECYCLE_COMMANDS: Record<string, Command> = {
       const logger = createLogger({ base: { job: 'retention-sweep' }, sink: (line) => io.stderr(`${line}\n`) });
       const sweeps: TenantSweep[] = [];
       for (const tenant of tenants) {
-        if (tenant.isolation === 'silo') {
-          // Not swept (the platform API reaches the shared databases only): said, never silently skipped.
-          logger.warn('retention sweep skipped: silo tenant', { tenant: tenant.id });
+        if (tenant.move !== undefined && only === undefined) {
+          // Its next run sweeps it (idempotent): said, never silently skipped. Named alone, it is refused below.
+          logger.warn('retention sweep deferred: tenant being moved', { tenant: tenant.id, code: 'TENANT_MOVING' });
           continue;
         }
-        const sweep = await sweepTenant(platform, tenant.id, rulesFor(policy, tenant.id, tenant.plan.id));
+        const placed = placedPlatform(platform, placementOf(tenant));
+        const sweep = await sweepTenant(placed, tenant.id, rulesFor(policy, tenant.id, tenant.plan.id));
         logger.info('retention sweep', { tenant: tenant.id, collections: sweep.collections });
         sweeps.push(sweep);
       }

@@ -76,12 +76,23 @@ export const MIGRATE_COMMANDS: Record<string, Command> = {
       // Every silo tenant's own databases (subgraphs/kit/placement.ts), for the subgraphs migrated.
       const subgraphs = SUBGRAPH_NAMES.filter((name) => targets.includes(name));
       if (subgraphs.length > 0) {
+        // An erased tenant has no record left (its tombstone is pseudonymous: cli/lifecycle/erase.ts), so its dropped
+        // silo databases are not made again here.
         const silos = (await (await controlPlane()).tenants.listTenants()).filter((t) => t.isolation === 'silo');
         for (const tenant of silos) {
           await migrateSilo({
             mongoUri: settings.mongoUri,
             tenantId: tenant.id,
             names: subgraphs,
+            // Sealed as in the shared databases, under the tenant's key kept there (subgraphs/migrate.ts).
+            encryption: encryptionOptionsOf(encryption),
+            onEncrypted: (name, result) =>
+              encrypted.push({
+                target: `${name} (silo ${tenant.id})`,
+                collection: result.collection,
+                scanned: result.scanned,
+                sealed: result.updated,
+              }),
             dbNameFor: (name) => dbs[name] ?? defaultDbName(name),
             onMigrated: (name, database) => migrated.push({ target: `${name} (silo ${tenant.id})`, database }),
           });

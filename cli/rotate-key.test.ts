@@ -10,6 +10,7 @@ import { accounts, reviews } from '../subgraphs/definitions';
 import { keyVersionOf } from '../subgraphs/kit/encryption/format';
 import { PLATFORM_KEYS_PATH, signKeyAdminRequest } from '../subgraphs/kit/encryption/key-admin';
 import { createMasterKeyProvider } from '../subgraphs/kit/encryption/key-provider';
+import { siloDbName } from '../subgraphs/kit/placement';
 import { mintTestToken, startTestSubgraph, userCaller, type TestSubgraph } from '../subgraphs/kit/testing';
 import { rotateTenantKey, type KeyTarget } from './rotate-key';
 
@@ -116,6 +117,40 @@ test('rotation keeps every value readable throughout, re-encrypts in batches and
   // A second rotation works the same way from version 2.
   const again = await rotateTenantKey({ targets: targets().slice(0, 1), tenantId: 'acme' });
   expect(again).toEqual([{ subgraph: 'accounts', from: 2, to: 3, reencrypted: 25, retired: true }]);
+});
+
+test('a silo tenant’s values are re-encrypted in its own database before the old version is retired', async () => {
+  const silo = userCaller('umbrella', 'admin@umbrella.test', ['admin']);
+  const placed = { plc: { tier: 'silo' as const, epoch: 1 } };
+  for (let i = 0; i < 4; i += 1) {
+    const invited = await accountsSg.request(
+      'mutation I($input: InviteUserInput!) { inviteUser(input: $input) { id } }',
+      {
+        as: silo,
+        claims: placed,
+        variables: { input: { name: `Silo ${i}`, email: `s${i}@umbrella.test`, roles: ['CUSTOMER'] } },
+      },
+    );
+    expect(invited.body.errors).toBeUndefined();
+  }
+  const siloUsers = accountsSg.connection
+    .getClient()
+    .db(siloDbName(accountsSg.connection.name, 'umbrella'))
+    .collection('users');
+  try {
+    const before = await accountsSg.request(USERS, { as: silo, claims: placed });
+    expect(before.text).toContain('s3@umbrella.test');
+    const results = await rotateTenantKey({ targets: targets().slice(0, 1), tenantId: 'umbrella', batchSize: 3 });
+    expect(results).toEqual([{ subgraph: 'accounts', from: 1, to: 2, reencrypted: 4, retired: true }]);
+    const stored = await siloUsers.find({}).toArray();
+    expect(stored).toHaveLength(4);
+    for (const user of stored)
+      expect([keyVersionOf(user.email as string), keyVersionOf(user.name as string)]).toEqual([2, 2]);
+    // Still readable once version 1 is gone.
+    expect((await accountsSg.request(USERS, { as: silo, claims: placed })).body).toEqual(before.body);
+  } finally {
+    await accountsSg.connection.getClient().db(siloDbName(accountsSg.connection.name, 'umbrella')).dropDatabase();
+  }
 });
 
 describe('the platform key call', () => {

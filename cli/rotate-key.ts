@@ -83,21 +83,30 @@ async function call<T>(target: KeyTarget, request: KeyAdminRequest): Promise<T> 
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Both placements, whatever the tenant's is: a silo tenant's values are in its own database, and a pass over one
+ * that does not exist reads nothing (the subgraph's `retire` counts stale values in both).
+ */
+const PLACEMENTS = ['pooled', 'silo'] as const;
+
 async function reencryptAll(target: KeyTarget, tenantId: string, batchSize: number): Promise<number> {
   let updated = 0;
-  for (const spec of ENCRYPTED[target.name]) {
-    let after: string | undefined;
-    do {
-      const result = await call<{ updated: number; next?: string }>(target, {
-        op: 'reencrypt',
-        tenantId,
-        collection: spec.collection,
-        batchSize,
-        ...(after ? { after } : {}),
-      });
-      updated += result.updated;
-      after = result.next;
-    } while (after);
+  for (const placement of PLACEMENTS) {
+    for (const spec of ENCRYPTED[target.name]) {
+      let after: string | undefined;
+      do {
+        const result = await call<{ updated: number; next?: string }>(target, {
+          op: 'reencrypt',
+          tenantId,
+          collection: spec.collection,
+          batchSize,
+          placement,
+          ...(after ? { after } : {}),
+        });
+        updated += result.updated;
+        after = result.next;
+      } while (after);
+    }
   }
   return updated;
 }

@@ -111,11 +111,6 @@ export const TENANT_COMMANDS: Record<string, Command> = {
       const adminName = string(values, 'admin-name');
       if ((adminEmail === undefined) !== (adminName === undefined))
         throw new UsageError('give --admin-email and --admin-name together');
-      // The platform API provisions into a subgraph's shared database only (subgraphs/kit/platform/api.ts).
-      if (isolation === 'silo' && adminEmail !== undefined)
-        throw new UsageError(
-          'a silo tenant’s first admin cannot be provisioned at creation yet: create it pooled with --admin-email and --admin-name, then run `tenant move <id> --tier silo`',
-        );
       const dbs = databases(string(values, 'db'));
       const registry = await controlPlane();
       if (plan !== undefined) await requirePlan(registry, plan);

@@ -62,7 +62,7 @@ export interface PlacementClaim {
   epoch: number;
 }
 
-function isPlacementClaim(value: unknown): value is PlacementClaim {
+export function isPlacementClaim(value: unknown): value is PlacementClaim {
   if (typeof value !== 'object' || value === null) return false;
   const { tier, epoch } = value as Record<string, unknown>;
   return (

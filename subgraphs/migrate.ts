@@ -44,6 +44,11 @@ export interface MigrateSubgraphsOptions {
   encryption?: EncryptionOptions;
   /** Told of each encrypted collection once its clear values are sealed. */
   onEncrypted?: (name: SubgraphName, result: ReencryptResult) => void;
+  /**
+   * The database whose `tenant_keys` hold the data keys the sealing uses; the migrated one by default. A silo
+   * database has no key store of its own: its tenant's key is the subgraph's, in the shared database.
+   */
+  keysDbNameFor?: (name: SubgraphName) => string;
 }
 
 export async function migrateSubgraphs(options: MigrateSubgraphsOptions): Promise<void> {
@@ -54,7 +59,9 @@ export async function migrateSubgraphs(options: MigrateSubgraphsOptions): Promis
     try {
       const encryption = options.encryption ?? 'off';
       if (encryption !== 'off') {
-        const { cipher } = openEncryption(connection, encryption);
+        const keysDb = options.keysDbNameFor?.(name) ?? dbName;
+        const keys = keysDb === dbName ? connection : connection.useDb(keysDb, { useCache: true });
+        const { cipher } = openEncryption(keys, encryption);
         for (const spec of ENCRYPTED[name]) {
           const result = await reencryptCollection({ db: connection.db!, spec, cipher });
           options.onEncrypted?.(name, result);
@@ -75,9 +82,14 @@ export interface MigrateSiloOptions extends MigrateSubgraphsOptions {
 
 /**
  * A silo tenant's databases, migrated like the shared ones: run when a silo tenant is created, before a move to
- * silo copies anything, and by `tollgate migrate` for every silo tenant (a running subgraph only verifies).
+ * silo copies anything, and by `tollgate migrate` for every silo tenant (a running subgraph only verifies). With
+ * encryption on, clear personal fields in them are sealed under the tenant's key from the shared database's store.
  */
 export function migrateSilo(options: MigrateSiloOptions): Promise<void> {
   const base = options.dbNameFor ?? defaultDbName;
-  return migrateSubgraphs({ ...options, dbNameFor: (name) => siloDbName(base(name), options.tenantId) });
+  return migrateSubgraphs({
+    ...options,
+    dbNameFor: (name) => siloDbName(base(name), options.tenantId),
+    keysDbNameFor: base,
+  });
 }

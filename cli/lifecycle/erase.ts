@@ -29,7 +29,7 @@
  */
 import type { SubgraphName } from '../../subgraphs/catalog';
 import type { ControlPlane } from '../../gateway/src/control-plane/open';
-import type { EraseResult } from '../../subgraphs/kit/platform/operations';
+import type { PlacedEraseResult, SiloErasure } from '../../subgraphs/kit/platform/operations';
 import type { PlatformClient } from './platform-client';
 
 /**
@@ -83,7 +83,8 @@ export interface ErasureReceipt {
   pseudonym: string;
   erasedAt: string;
   dataKey: 'destroyed' | 'absent';
-  subgraphs: { subgraph: SubgraphName; collections: EraseResult[] }[];
+  /** Per subgraph: both placements' collections (silo rows when it had a silo database), and that database's fate. */
+  subgraphs: { subgraph: SubgraphName; collections: PlacedEraseResult[]; silo?: SiloErasure }[];
   apiKeys: { revoked: number; deleted: number };
   manifests: { retired: number; deleted: number };
   redisKeys: number;
@@ -129,8 +130,12 @@ export async function eraseTenant(options: EraseOptions): Promise<ErasureReceipt
 
   const subgraphs: ErasureReceipt['subgraphs'] = [];
   for (const subgraph of platform.subgraphs) {
-    const answer = await platform.call<{ collections: EraseResult[] }>(subgraph, 'erase', tenantId);
-    subgraphs.push({ subgraph, collections: answer.collections });
+    const answer = await platform.call<{ collections: PlacedEraseResult[]; silo?: SiloErasure }>(
+      subgraph,
+      'erase',
+      tenantId,
+    );
+    subgraphs.push({ subgraph, collections: answer.collections, ...(answer.silo ? { silo: answer.silo } : {}) });
   }
   const apiKeys = await controlPlane.apiKeys.purgeTenant(tenantId);
   const manifests = await controlPlane.manifests.purgeTenant(tenantId);
@@ -141,7 +146,9 @@ export async function eraseTenant(options: EraseOptions): Promise<ErasureReceipt
   const usageRecords = await controlPlane.usage.purgeTenant(tenantId);
 
   const sealed = await options.trail.seal(tenantId);
-  const collections = subgraphs.flatMap((s) => s.collections.map((c) => `${s.subgraph}/${c.collection}:${c.before}`));
+  const collections = subgraphs.flatMap((s) =>
+    s.collections.map((c) => `${s.subgraph}/${c.collection}${c.placement === 'silo' ? ' (silo)' : ''}:${c.before}`),
+  );
   const platformRecord = await options.trail.recordErasure({
     pseudonym: pseudonym.current,
     keyId: pseudonym.keyId,
@@ -168,22 +175,25 @@ export async function eraseTenant(options: EraseOptions): Promise<ErasureReceipt
     redisKeys,
     usageRecords,
     audit: { ...(sealed ? { sealed } : {}), deleted, platformRecord },
-    complete: subgraphs.every((s) => s.collections.every((c) => c.after === 0)),
+    complete: subgraphs.every((s) => s.silo !== 'not empty' && s.collections.every((c) => c.after === 0)),
   };
 }
 
 export function formatReceipt(receipt: ErasureReceipt): string {
   const rows = receipt.subgraphs.flatMap((s) =>
     s.collections.map(
-      (c) => `  ${s.subgraph.padEnd(10)} ${c.collection.padEnd(12)} ${String(c.before).padStart(9)}  ${c.after}`,
+      (c) =>
+        `  ${s.subgraph.padEnd(10)} ${c.collection.padEnd(12)} ${String(c.before).padStart(9)}  ${c.after}${c.placement === 'silo' ? '  in its silo database' : ''}`,
     ),
   );
   const { sealed, deleted, platformRecord } = receipt.audit;
+  const silos = receipt.subgraphs.filter((s) => s.silo !== undefined && s.silo !== 'absent');
   return [
     `Erasure receipt — tenant ${receipt.tenant}, ${receipt.erasedAt}`,
     `pseudonym    ${receipt.pseudonym}`,
     `  SUBGRAPH   COLLECTION      BEFORE  AFTER`,
     ...rows,
+    ...silos.map((s) => `silo DB      ${s.subgraph}: ${s.silo}`),
     `data key     ${receipt.dataKey}`,
     `API keys     ${receipt.apiKeys.revoked} revoked, ${receipt.apiKeys.deleted} deleted`,
     `manifests    ${receipt.manifests.retired} retired, ${receipt.manifests.deleted} deleted`,

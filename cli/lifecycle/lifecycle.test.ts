@@ -46,7 +46,9 @@ describe('erasure receipt', () => {
     pseudonym: `et_${'a'.repeat(64)}`,
     erasedAt: '2026-12-07T04:00:00.000Z',
     dataKey: 'absent',
-    subgraphs: [{ subgraph: 'reviews', collections: [{ collection: 'reviews', before: 3, after: 0 }] }],
+    subgraphs: [
+      { subgraph: 'reviews', collections: [{ collection: 'reviews', before: 3, after: 0, placement: 'pooled' }] },
+    ],
     apiKeys: { revoked: 1, deleted: 1 },
     manifests: { retired: 0, deleted: 0 },
     redisKeys: 2,
@@ -75,6 +77,33 @@ describe('erasure receipt', () => {
       'status       complete: every collection holds 0 documents of the tenant',
     ]);
     expect(formatReceipt({ ...receipt, complete: false })).toContain('INCOMPLETE: run it again');
+  });
+
+  it('lists a silo tenant’s rows in both placements and what became of its silo databases', () => {
+    const silo: ErasureReceipt = {
+      ...receipt,
+      subgraphs: [
+        {
+          subgraph: 'reviews',
+          collections: [
+            { collection: 'reviews', before: 1, after: 0, placement: 'pooled' },
+            { collection: 'reviews', before: 5, after: 0, placement: 'silo' },
+          ],
+          silo: 'dropped',
+        },
+        {
+          subgraph: 'inventory',
+          collections: [{ collection: 'stock', before: 0, after: 0, placement: 'pooled' }],
+          silo: 'absent',
+        },
+      ],
+    };
+    expect(formatReceipt(silo).split('\n').slice(2, 6)).toEqual([
+      '  reviews    reviews              1  0',
+      '  reviews    reviews              5  0  in its silo database',
+      '  inventory  stock                0  0',
+      'silo DB      reviews: dropped',
+    ]);
   });
 });
 

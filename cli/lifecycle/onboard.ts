@@ -9,6 +9,7 @@ import type { ControlPlane } from '../../gateway/src/control-plane/open';
 import type { NewTenant } from '../../gateway/src/tenants/registry';
 import type { TenantRecord } from '../../gateway/src/tenants/tenant';
 import type { PlatformClient } from './platform-client';
+import { placedPlatform, placementOf } from './placement';
 
 export interface ProvisionedAdmin {
   userId: string;
@@ -70,8 +71,8 @@ export async function onboardTenant(
     created = false;
   }
   if (!admin) return { tenant, created };
-  const answer = await platform().call<{ result: ProvisionedAdmin }>('accounts', 'provision', tenant.id, {
-    input: admin,
-  });
+  // Into the tenant's placement (a silo tenant's own accounts database); a tenant being moved is refused.
+  const placed = placedPlatform(platform(), placementOf(tenant));
+  const answer = await placed.call<{ result: ProvisionedAdmin }>('accounts', 'provision', tenant.id, { input: admin });
   return { tenant, created, admin: answer.result };
 }

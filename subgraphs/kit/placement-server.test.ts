@@ -1,8 +1,17 @@
 /**
  * Placement as one subgraph process sees it (kit/placement.ts behind kit/server.ts): the signed `plc` claim picks
  * the tenant's database, an older placement epoch than one already served is refused with 503 and writes nothing,
- * and a malformed placement makes the token itself invalid.
+ * and a malformed placement makes the token itself invalid. The platform API (kit/platform/api.ts) follows the
+ * placement its signed body names, under the same epoch guard, and its erase reaches both placements.
  */
+import {
+  PLATFORM_TOKEN_HEADER,
+  derivePlatformKey,
+  hashBody,
+  mintPlatformToken,
+  platformAudience,
+  type PlatformOperation,
+} from '../../common/platform-token';
 import { products } from '../products';
 import { siloDbName } from './placement';
 import { startTestSubgraph, userCaller, type TestSubgraph } from './testing';
@@ -69,4 +78,84 @@ test.each([
   const res = await sg.request(LIST, { as: staff, claims: claims as never });
   expect(res.status).toBe(401);
   expect(res.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+});
+
+/** A signed platform call for acme, as the CLI makes it (cli/lifecycle/platform-client.ts). */
+async function platformCall(op: PlatformOperation, body: Record<string, unknown> = {}) {
+  const text = JSON.stringify({ ...body, tenant: 'acme' });
+  const now = Date.now();
+  const token = mintPlatformToken(derivePlatformKey(sg.key), {
+    kind: 'platform',
+    aud: platformAudience('products'),
+    op,
+    ten: 'acme',
+    bh: hashBody(Buffer.from(text)),
+    rid: 'test-platform',
+    iat: now,
+    exp: now + 30_000,
+  });
+  const res = await fetch(new URL(`/_platform/${op}`, sg.url), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', [PLATFORM_TOKEN_HEADER]: token },
+    body: text,
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+describe('the platform API', () => {
+  const productsOf = (answer: { body: Record<string, unknown> }) =>
+    (answer.body.collections as { collection: string; count: number }[]).find((c) => c.collection === 'products');
+
+  test('reads the placement its signed body names, under the same epoch guard as requests', async () => {
+    // acme was served at silo epoch 2 above: its silo holds SILO-1 and SILO-2, the shared database LEGACY-1 and
+    // POOLED-1.
+    const silo = await platformCall('stats', { placement: { tier: 'silo', epoch: 2 } });
+    expect(silo.status).toBe(200);
+    expect(productsOf(silo)?.count).toBe(2);
+    const stale = await platformCall('stats', { placement: { tier: 'pooled', epoch: 1 } });
+    expect(stale).toEqual({
+      status: 409,
+      body: {
+        errors: [
+          {
+            message: 'The tenant’s placement changed: read it again and retry',
+            extensions: { code: 'STALE_PLACEMENT' },
+          },
+        ],
+      },
+    });
+    for (const placement of [undefined, { tier: 'bridge', epoch: 2 }, { tier: 'silo', epoch: -1 }]) {
+      const refused = await platformCall('stats', placement ? { placement } : {});
+      expect(refused.status).toBe(400);
+      expect((refused.body.errors as { extensions: { code: string } }[])[0]!.extensions.code).toBe('BAD_USER_INPUT');
+    }
+  });
+
+  test('erase deletes the tenant in both placements and drops its silo database', async () => {
+    const client = sg.connection.getClient();
+    const pooledBefore = await client
+      .db(sg.connection.name)
+      .collection('products')
+      .countDocuments({ tenantId: 'acme' });
+    expect(pooledBefore).toBeGreaterThan(0);
+    const erased = await platformCall('erase');
+    expect(erased.status).toBe(200);
+    expect(erased.body).toEqual({
+      subgraph: 'products',
+      collections: [
+        { collection: 'products', placement: 'pooled', before: pooledBefore, after: 0 },
+        { collection: 'products', placement: 'silo', before: 2, after: 0 },
+      ],
+      silo: 'dropped',
+    });
+    expect(await client.db(sg.connection.name).collection('products').countDocuments({ tenantId: 'acme' })).toBe(0);
+    expect(await client.db(silo().name).listCollections().toArray()).toEqual([]);
+    // A re-run finds nothing, and no silo database.
+    const again = await platformCall('erase');
+    expect(again.body).toEqual({
+      subgraph: 'products',
+      collections: [{ collection: 'products', placement: 'pooled', before: 0, after: 0 }],
+      silo: 'absent',
+    });
+  });
 });

@@ -20,6 +20,7 @@ import type { PlacementClaim } from '../../common/internal-token';
 import { isTenantId } from '../../common/ids';
 import type { IndexMode } from '../../common/indexes';
 import { registerModels } from './database';
+import { isTenantScoped } from './tenant-plugin';
 
 /** Separates the subgraph's database name from the tenant id in a silo database's name. */
 export const SILO_SEPARATOR = '__';
@@ -68,12 +69,31 @@ export interface Placements<TModels> {
   admit(tenantId: string, placement: Placement): void;
   /** The models that serve `tenantId` at `placement`. */
   modelsFor(tenantId: string, placement: Placement): Promise<TModels>;
+  /** The connection those models are compiled on (the shared one, or the silo database's): the platform API's. */
+  connectionFor(tenantId: string, placement: Placement): Promise<Connection>;
+  /**
+   * The tenant's silo database with the subgraph's models compiled on it, whatever the tenant's placement says, or
+   * undefined when it has no collection (never made, or dropped). For erasure, which reaches every copy: a silo
+   * database left by an interrupted move or a half-made one (indexes missing) is erased all the same, so its
+   * indexes are not verified here. Not kept in the cache: `dropSilo` follows.
+   */
+  siloForErasure(tenantId: string): Promise<Connection | undefined>;
+  /**
+   * Drops the tenant's silo database when no document is left in it (of any tenant: one that holds another's is
+   * kept, and said); forgets its compiled models either way. `absent` when there was none.
+   */
+  dropSilo(tenantId: string): Promise<'dropped' | 'absent' | 'not empty'>;
   /** How many silo databases have models compiled now (for tests and metrics). */
   readonly siloCount: number;
 }
 
 export const DEFAULT_MAX_SILOS = 1_000;
 const DEFAULT_MAX_EPOCHS = 10_000;
+
+interface Silo<TModels> {
+  models: TModels;
+  connection: Connection;
+}
 
 interface RelatedDbs {
   relatedDbs: Record<string, Connection | undefined>;
@@ -83,7 +103,7 @@ interface RelatedDbs {
 export function createPlacements<TModels>(options: PlacementsOptions<TModels>): Placements<TModels> {
   const { connection, pooled, build, indexes } = options;
   const epochs = new LRUCache<string, number>({ max: options.maxEpochs ?? DEFAULT_MAX_EPOCHS });
-  const silos = new LRUCache<string, Promise<TModels>>({
+  const silos = new LRUCache<string, Promise<Silo<TModels>>>({
     max: options.maxSilos ?? DEFAULT_MAX_SILOS,
     // Released from mongoose's useDb cache but not closed: a request still holding its models finishes on them
     // (the pool is the parent's), and the next request compiles them afresh on a new connection object.
@@ -97,11 +117,31 @@ export function createPlacements<TModels>(options: PlacementsOptions<TModels>): 
     if (db) related.otherDbs = related.otherDbs.filter((other) => other !== db);
   };
 
-  const compile = async (name: string): Promise<TModels> => {
+  const compile = async (name: string): Promise<Silo<TModels>> => {
     release(name);
     const db = connection.useDb(name, { useCache: true });
-    return registerModels(db, build, indexes);
+    return { models: await registerModels(db, build, indexes), connection: db };
   };
+
+  const silo = (tenantId: string): Promise<Silo<TModels>> => {
+    const name = siloDbName(connection.name, tenantId);
+    let compiled = silos.get(name);
+    if (!compiled) {
+      compiled = compile(name);
+      silos.set(name, compiled);
+      // A failed compile (indexes missing, database down) is not cached: the next request tries again.
+      const attempt = compiled;
+      attempt.catch(() => {
+        if (silos.peek(name) === attempt) silos.delete(name);
+      });
+    }
+    return compiled;
+  };
+
+  // The raw driver, for what no model can answer: which collections the database has, and whether any document of
+  // any tenant is left in it (the models see only the tenant in scope).
+  const collectionNames = async (name: string) =>
+    (await connection.getClient().db(name).listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name);
 
   return {
     admit(tenantId, placement) {
@@ -111,17 +151,34 @@ export function createPlacements<TModels>(options: PlacementsOptions<TModels>): 
     },
     modelsFor(tenantId, placement) {
       if (placement.tier === 'pooled') return Promise.resolve(pooled);
+      return silo(tenantId).then((compiled) => compiled.models);
+    },
+    connectionFor(tenantId, placement) {
+      if (placement.tier === 'pooled') return Promise.resolve(connection);
+      return silo(tenantId).then((compiled) => compiled.connection);
+    },
+    async siloForErasure(tenantId) {
       const name = siloDbName(connection.name, tenantId);
-      let models = silos.get(name);
-      if (!models) {
-        models = compile(name);
-        silos.set(name, models);
-        // A failed compile (indexes missing, database down) is not cached: the next request tries again.
-        models.catch(() => {
-          if (silos.peek(name) === models) silos.delete(name);
-        });
-      }
-      return models;
+      if ((await collectionNames(name)).length === 0) return undefined;
+      silos.delete(name);
+      release(name);
+      const db = connection.useDb(name, { useCache: true });
+      build(db);
+      for (const [model, compiled] of Object.entries(db.models))
+        if (!isTenantScoped(compiled)) throw new Error(`model ${model} is not tenant-scoped`);
+      return db;
+    },
+    async dropSilo(tenantId) {
+      const name = siloDbName(connection.name, tenantId);
+      silos.delete(name);
+      release(name);
+      const names = await collectionNames(name);
+      if (names.length === 0) return 'absent';
+      const db = connection.getClient().db(name);
+      for (const collection of names)
+        if ((await db.collection(collection).countDocuments({}, { limit: 1 })) > 0) return 'not empty';
+      await db.dropDatabase();
+      return 'dropped';
     },
     get siloCount() {
       return silos.size;

@@ -409,7 +409,7 @@ export async function startSubgraph<TModels, TLoaders>(
         subgraph: definition.name,
         internalKey: options.internalKey,
         connection,
-        models,
+        placements,
         cipher,
         logger,
         ...(keyStore ? { keyStore } : {}),

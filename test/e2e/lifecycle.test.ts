@@ -206,7 +206,8 @@ describe('the platform API refuses anything but a platform token for this subgra
         body: 'SECRET-BODY',
       },
     ]);
-    const body = JSON.stringify({ tenant: target, collection: 'reviews', sourceTenant: 'acme', documents });
+    const placement = { tier: 'pooled', epoch: 0 }; // as the CLI names it for a new tenant
+    const body = JSON.stringify({ tenant: target, placement, collection: 'reviews', sourceTenant: 'acme', documents });
     const res = await post(
       'reviews',
       'import',

@@ -10,7 +10,8 @@ import { DEMO_USERS, demoPersonalValues, demoUserId, seedDemoTenants } from '../
 import { accounts, reviews } from '../../definitions';
 import { findUserByEmail } from '../../accounts/lookup';
 import type { AccountsModels } from '../../accounts/models';
-import { ENCRYPTED, migrateSubgraphs } from '../../migrate';
+import { ENCRYPTED, migrateSilo, migrateSubgraphs } from '../../migrate';
+import { siloDbName } from '../placement';
 import { openDatabase } from '../database';
 import { inTenant, startTestSubgraph, testMongoUri, userCaller, type TestSubgraph } from '../testing';
 import type { EncryptionOptions } from './index';
@@ -59,7 +60,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await accountsSg?.close();
   await reviewsSg?.close();
-  for (const name of ['products', 'inventory', 'migrated_accounts', 'migrated_reviews'])
+  for (const name of ['products', 'inventory', 'migrated_accounts', 'migrated_reviews', 'msilo_accounts'])
     await client?.getClient().db(dbNameFor(name)).dropDatabase();
   await client?.close();
 });
@@ -311,6 +312,56 @@ describe('`tollgate migrate` on clear data', () => {
       expect(dup.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     } finally {
       await sg.stop();
+    }
+  });
+});
+
+describe('`tollgate migrate` on a silo tenant’s clear data', () => {
+  test('seals it in the silo database under the tenant’s key kept in the shared one, and the subgraph reads it there', async () => {
+    const base = dbNameFor('msilo_accounts');
+    const silo = siloDbName(base, 'acme');
+    const users = client.getClient().db(silo).collection('users');
+    await users.insertMany(
+      Array.from({ length: 3 }, (_, i) => ({
+        _id: new Types.ObjectId(userIdFor('acme', `silo${i}@acme.test`)),
+        tenantId: 'acme',
+        name: `Silo Person ${i}`,
+        email: `silo${i}@acme.test`,
+        roles: ['customer'],
+        invitedAt: new Date(),
+      })),
+    );
+    const sealed: Record<string, number> = {};
+    const migrate = () =>
+      migrateSilo({
+        mongoUri: testMongoUri(),
+        tenantId: 'acme',
+        names: ['accounts'],
+        dbNameFor: () => base,
+        encryption,
+        onEncrypted: (name, result) => (sealed[`${name}.${result.collection}`] = result.updated),
+      });
+    await migrate();
+    expect(sealed).toEqual({ 'accounts.users': 3 });
+    expect(JSON.stringify(await users.find({}).toArray())).not.toMatch(/silo person|silo\d@acme/i);
+    // The data key is the shared database's; the silo has no key store of its own.
+    const keys = client.getClient().db(base).collection(TENANT_KEYS_COLLECTION);
+    expect(await keys.countDocuments({ _id: 'acme' as never })).toBe(1);
+    const siloCollections = await client.getClient().db(silo).listCollections({}, { nameOnly: true }).toArray();
+    expect(siloCollections.map((c) => c.name)).not.toContain(TENANT_KEYS_COLLECTION);
+    await migrate();
+    expect(sealed).toEqual({ 'accounts.users': 0 });
+
+    const sg = await startTestSubgraph(accounts, { dbName: base, encryption });
+    try {
+      const res = await sg.request(ME, {
+        as: userCaller('acme', 'silo1@acme.test', ['customer']),
+        claims: { plc: { tier: 'silo', epoch: 1 } },
+      });
+      expect(res.body.data?.me).toMatchObject({ name: 'Silo Person 1', email: 'silo1@acme.test' });
+    } finally {
+      await sg.stop();
+      await client.getClient().db(silo).dropDatabase();
     }
   });
 });

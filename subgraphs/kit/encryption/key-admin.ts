@@ -9,8 +9,10 @@
  * of the exact body. Tokens live at most a minute.
  *
  * Operations (JSON body `{ op, tenantId, … }`): `status`, `rotate`, `reencrypt` (one bounded batch of one
- * collection per call, resumable with `after`), `retire` (refused while any value still names the version, or
- * before the replicas' key caches can have seen the rotation), `destroy`.
+ * collection per call, resumable with `after`, in the shared database or — `placement: "silo"` — the tenant's silo
+ * database), `retire` (refused while any value still names the version in either database, or before the replicas'
+ * key caches can have seen the rotation), `destroy`. The keys themselves are in the shared database only: a silo
+ * tenant's data key is kept beside everyone else's (kit/encryption/index.ts).
  */
 import { createHmac } from 'node:crypto';
 import express, { type RequestHandler } from 'express';
@@ -40,7 +42,14 @@ export function derivePlatformKeysKey(subgraphKey: Buffer): Buffer {
 
 export type KeyAdminRequest =
   | { op: 'status' | 'rotate' | 'destroy'; tenantId: string }
-  | { op: 'reencrypt'; tenantId: string; collection: string; after?: string; batchSize?: number }
+  | {
+      op: 'reencrypt';
+      tenantId: string;
+      collection: string;
+      after?: string;
+      batchSize?: number;
+      placement?: 'pooled' | 'silo';
+    }
   | { op: 'retire'; tenantId: string; version: number };
 
 /** Signs `body` (the exact text sent) for `audience`'s platform key endpoint. */
@@ -63,6 +72,8 @@ export interface KeyAdminOptions {
   audience: string;
   subgraphKey: Buffer;
   db: mongo.Db;
+  /** The tenant's silo database (kit/placement.ts), which may not exist: its sealed values count for `retire` too. */
+  siloDb: (tenantId: string) => mongo.Db;
   keyStore: TenantKeyStore;
   cipher: FieldCipher;
   encrypted: readonly EncryptedCollection[];
@@ -92,8 +103,10 @@ function parseRequest(value: unknown): KeyAdminRequest {
     case 'destroy':
       return { op: body.op, tenantId };
     case 'reencrypt': {
-      const { collection, after, batchSize } = body;
+      const { collection, after, batchSize, placement } = body;
       if (typeof collection !== 'string') throw new Refusal(400, 'BAD_REQUEST', 'collection is required');
+      if (placement !== undefined && placement !== 'pooled' && placement !== 'silo')
+        throw new Refusal(400, 'BAD_REQUEST', 'placement must be pooled or silo');
       if (after !== undefined && (typeof after !== 'string' || !OBJECT_ID.test(after)))
         throw new Refusal(400, 'BAD_REQUEST', 'after must be an id of 24 hex digits');
       if (
@@ -107,6 +120,7 @@ function parseRequest(value: unknown): KeyAdminRequest {
         collection,
         ...(after === undefined ? {} : { after: after as string }),
         ...(batchSize === undefined ? {} : { batchSize: Number(batchSize) }),
+        ...(placement === undefined ? {} : { placement }),
       };
     }
     case 'retire':
@@ -122,9 +136,12 @@ export function keyAdminHandlers(options: KeyAdminOptions): RequestHandler[] {
   const key = derivePlatformKeysKey(options.subgraphKey);
   const { keyStore, cipher, db, encrypted } = options;
 
+  // Both placements, whatever the tenant's is now: leftovers of an interrupted move would otherwise become
+  // unreadable when the version they name is retired.
   async function stale(tenantId: string): Promise<number> {
     let total = 0;
-    for (const spec of encrypted) total += await countStale({ db, spec, cipher, tenantId });
+    for (const placed of [db, options.siloDb(tenantId)])
+      for (const spec of encrypted) total += await countStale({ db: placed, spec, cipher, tenantId });
     return total;
   }
 
@@ -143,7 +160,7 @@ export function keyAdminHandlers(options: KeyAdminOptions): RequestHandler[] {
         const spec = encrypted.find((s) => s.collection === request.collection);
         if (!spec) throw new Refusal(400, 'BAD_REQUEST', 'no encrypted collection of that name');
         const result = await reencryptCollection({
-          db,
+          db: request.placement === 'silo' ? options.siloDb(tenantId) : db,
           spec,
           cipher,
           tenantId,

@@ -5,6 +5,14 @@
  * Every request carries a platform token (common/platform-token.ts) for this subgraph, this operation, one tenant
  * and the SHA-256 of the exact body; the tenant in the body must be the token's. A gateway request token is refused
  * (another key, prefix and audience). Refusals are the gateway's: 401 UNAUTHENTICATED with no reason given.
+ *
+ * Placement (kit/placement.ts): every operation but `erase` names the tenant's placement in the signed body, as the
+ * CLI read it from the control plane — the same source, and the same epoch guard, as a gateway request's signed
+ * `plc` claim. So a silo tenant is served from its own database by the same models and connection pool, and a call
+ * made with a placement older than one this process has already served the tenant at (a `tenant move` switched it
+ * meanwhile) is refused: 409 STALE_PLACEMENT, nothing read or written. `erase` takes no placement: it reaches every
+ * copy — the tenant's documents in the shared collections and its silo database, whichever the control plane names
+ * (leftovers of an interrupted move included) — and drops the silo database once empty.
  */
 import type { FieldCipher } from '../encryption/field-cipher';
 import type { EncryptedCollection } from '../encryption/reencrypt';
@@ -21,10 +29,14 @@ import {
   verifyPlatformToken,
   type PlatformOperation,
 } from '../../../common/platform-token';
+import { isPlacementClaim } from '../../../common/internal-token';
 import { isDatabaseUnavailable } from '../deadline';
+import { StalePlacementError, type Placement, type Placements } from '../placement';
 import {
   MAX_IMPORT_BATCH,
   asPlatform,
+  type PlacedEraseResult,
+  type SiloErasure,
   collectionStats,
   eraseCollection,
   exportCursor,
@@ -52,7 +64,8 @@ export interface PlatformApiOptions<TModels> {
   key: Buffer;
   subgraph: string;
   connection: Connection;
-  models: TModels;
+  /** Where each tenant's documents are (kit/placement.ts): the shared database's models, or its silo's. */
+  placements: Placements<TModels>;
   hooks?: PlatformHooks<TModels>;
   /** The subgraph's field cipher; CLEAR_FIELDS when encryption is off. */
   cipher: FieldCipher;
@@ -80,21 +93,33 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export function platformApi<TModels>(options: PlatformApiOptions<TModels>): RequestHandler {
-  const { key, subgraph, connection, models, hooks, logger, cipher, encrypted } = options;
+  const { key, subgraph, connection, placements, hooks, logger, cipher, encrypted } = options;
   const sealedOf = (model: { collection: { collectionName: string } }, tenant: string) =>
     sealedFields(cipher, encrypted, model.collection.collectionName, tenant);
   const counted = options.onDocuments ?? (() => undefined);
-  const collections = ownedCollections(connection);
-  const modelOf = (name: unknown) => {
-    const model = typeof name === 'string' ? collections.get(name) : undefined;
-    if (!model) throw new PlatformInputError('unknown collection');
-    return model;
+  const pooledCollections = ownedCollections(connection);
+
+  /** The tenant's placement named in the body, admitted by the epoch guard; throws when missing or stale. */
+  const placementOf = (tenant: string, body: Record<string, unknown>): Placement => {
+    if (!isPlacementClaim(body.placement))
+      throw new PlatformInputError('placement must be { tier: "pooled" | "silo", epoch }');
+    placements.admit(tenant, body.placement);
+    return body.placement;
   };
 
   const run = async (op: PlatformOperation, tenant: string, body: Record<string, unknown>, res: Response) => {
+    if (op === 'erase') return void res.json(await erase(tenant));
+    const placement = placementOf(tenant, body);
+    const collections = ownedCollections(await placements.connectionFor(tenant, placement));
+    const modelOf = (name: unknown) => {
+      const model = typeof name === 'string' ? collections.get(name) : undefined;
+      if (!model) throw new PlatformInputError('unknown collection');
+      return model;
+    };
     switch (op) {
       case 'provision': {
         if (!hooks?.provision) throw new PlatformInputError('this subgraph provisions nothing');
+        const models = await placements.modelsFor(tenant, placement);
         return void res.json({ subgraph, result: await hooks.provision(models, body.input, { cipher }) });
       }
       case 'stats': {
@@ -102,15 +127,6 @@ export function platformApi<TModels>(options: PlatformApiOptions<TModels>): Requ
         for (const model of collections.values())
           stats.push(await collectionStats(model, tenant, (doc) => sealedOf(model, tenant).open(doc)));
         return void res.json({ subgraph, collections: stats });
-      }
-      case 'erase': {
-        const receipt = [];
-        for (const model of collections.values()) {
-          const result = await eraseCollection(model);
-          counted('erase', result.collection, result.before - result.after);
-          receipt.push(result);
-        }
-        return void res.json({ subgraph, collections: receipt });
       }
       case 'export': {
         const model = modelOf(body.collection);
@@ -167,6 +183,28 @@ export function platformApi<TModels>(options: PlatformApiOptions<TModels>): Requ
     }
   };
 
+  /** Both placements, pooled first; the silo rows (and `silo`) only when the tenant has a silo database here. */
+  const erase = async (
+    tenant: string,
+  ): Promise<{ subgraph: string; collections: PlacedEraseResult[]; silo: SiloErasure }> => {
+    const receipt: PlacedEraseResult[] = [];
+    const eraseAll = async (models: Iterable<Parameters<typeof eraseCollection>[0]>, placement: 'pooled' | 'silo') => {
+      for (const model of models) {
+        const result = await eraseCollection(model);
+        counted('erase', result.collection, result.before - result.after);
+        receipt.push({ ...result, placement });
+      }
+    };
+    await eraseAll(pooledCollections.values(), 'pooled');
+    const silo = await placements.siloForErasure(tenant);
+    if (!silo) return { subgraph, collections: receipt, silo: 'absent' };
+    await eraseAll(ownedCollections(silo).values(), 'silo');
+    const dropped = await placements.dropSilo(tenant);
+    // Another tenant's documents in this tenant's silo database would be a bug elsewhere: kept, and said.
+    if (dropped === 'not empty') logger.error('silo database not dropped: documents are left in it', { tenant });
+    return { subgraph, collections: receipt, silo: dropped };
+  };
+
   return (req, res) => {
     const op = req.params.op as PlatformOperation;
     const token = req.get(PLATFORM_TOKEN_HEADER);
@@ -203,6 +241,10 @@ export function platformApi<TModels>(options: PlatformApiOptions<TModels>): Requ
           return void res.destroy();
         }
         if (error instanceof PlatformInputError) return fail(res, 400, 'BAD_USER_INPUT', error.message);
+        if (error instanceof StalePlacementError) {
+          log.warn('stale tenant placement refused');
+          return fail(res, 409, 'STALE_PLACEMENT', 'The tenant’s placement changed: read it again and retry');
+        }
         // An import batch with an invalid document: the valid ones are in (a re-run skips them), none of the
         // driver's or the document's text is echoed.
         if (VALIDATION_ERRORS.has((error as { name?: string }).name ?? ''))

@@ -105,6 +105,14 @@ export interface EraseResult {
   after: number;
 }
 
+/** A row of an erasure: which placement the collection was in (api.ts erases both). */
+export interface PlacedEraseResult extends EraseResult {
+  placement: 'pooled' | 'silo';
+}
+
+/** The tenant's silo database after an erasure (kit/placement.ts `dropSilo`). */
+export type SiloErasure = 'dropped' | 'absent' | 'not empty';
+
 /** Deletes every document of the tenant in one collection, `batch` at a time; idempotent. */
 export async function eraseCollection(model: AnyModel, batch = PLATFORM_BATCH): Promise<EraseResult> {
   const before = await model.countDocuments({});

@@ -11,13 +11,14 @@ import type { FieldCipher } from '../encryption/field-cipher';
 import { PLATFORM_KEYS_PATH, keyAdminHandlers } from '../encryption/key-admin';
 import type { TenantKeyStore } from '../encryption/key-store';
 import type { EncryptedCollection } from '../encryption/reencrypt';
+import { siloDbName, type Placements } from '../placement';
 import { PLATFORM_BODY_LIMIT, platformApi, type PlatformApiOptions, type PlatformHooks } from './api';
 
 export interface PlatformRoutesOptions<TModels> {
   subgraph: string;
   internalKey: Buffer;
   connection: Connection;
-  models: TModels;
+  placements: Placements<TModels>;
   hooks?: PlatformHooks<TModels>;
   cipher: FieldCipher;
   keyStore?: TenantKeyStore;
@@ -37,6 +38,7 @@ export function platformRoutes<TModels>(options: PlatformRoutesOptions<TModels>)
         audience: subgraph,
         subgraphKey: internalKey,
         db: connection.db!,
+        siloDb: (tenantId) => connection.getClient().db(siloDbName(connection.name, tenantId)),
         keyStore,
         cipher,
         encrypted: encrypted ?? [],
@@ -51,7 +53,7 @@ export function platformRoutes<TModels>(options: PlatformRoutesOptions<TModels>)
       key: derivePlatformKey(internalKey),
       subgraph,
       connection,
-      models: options.models,
+      placements: options.placements,
       cipher,
       logger,
       ...(options.hooks ? { hooks: options.hooks } : {}),
