@@ -98,7 +98,7 @@ describe('erasure receipt', () => {
         },
       ],
     };
-    expect(formatReceipt(silo).split('\n').slice(2, 6)).toEqual([
+    expect(formatReceipt(silo).split('\n').slice(3, 7)).toEqual([
       '  reviews    reviews              1  0',
       '  reviews    reviews              5  0  in its silo database',
       '  inventory  stock                0  0',
