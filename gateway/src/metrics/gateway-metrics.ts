@@ -86,7 +86,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
   });
   const deduplicated = new Counter({
     name: 'tollgate_subgraph_fetches_deduplicated_total',
-    help: "Subgraph fetches not sent because an identical query of the same caller was in flight, whose answer they got.",
+    help: 'Subgraph fetches not sent because an identical query of the same caller was in flight, whose answer they got.',
     labelNames: ['subgraph'],
     registers,
   });

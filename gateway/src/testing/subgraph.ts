@@ -37,6 +37,11 @@ export interface TestSubgraph {
   typeDefs: DocumentNode;
   requests: RecordedRequest[];
   mode: TestSubgraphMode;
+  /**
+   * While set, every request waits for it before it is answered as `mode` says: a test holds the answers until the
+   * gateway has done what it waits for (fetches overlap for as long as the test needs).
+   */
+  held: Promise<void> | undefined;
   stop(): Promise<void>;
 }
 
@@ -68,6 +73,7 @@ export async function startTestSubgraph(options: TestSubgraphOptions): Promise<T
     const recorded: RecordedRequest = { headers: req.headers, query: body.query };
     subgraph.requests.push(recorded);
 
+    if (subgraph.held) await subgraph.held;
     if (subgraph.mode === 'hang') {
       hanging.add(res);
       return;
@@ -109,6 +115,7 @@ export async function startTestSubgraph(options: TestSubgraphOptions): Promise<T
     typeDefs: options.typeDefs,
     requests: [],
     mode: 'ok',
+    held: undefined,
     stop: () =>
       new Promise<void>((resolve) => {
         for (const res of hanging) res.destroy();
