@@ -184,18 +184,18 @@ describe('SubgraphDataSource with deduplication', () => {
     await expect(leader).resolves.toEqual(JSON.parse(ANSWER));
   });
 
-  it('sends a fetch when the breaker is open only if it can follow one already in the air', async () => {
+  it('fails a would-be follower at once while the breaker is not closed, as every fetch then', async () => {
     const { dataSource, pending, breaker, answerAll } = setup();
     const leader = dataSource.process(fetchOf(contextOf()));
     await tick();
-    // The breaker opens meanwhile (other queries failed): the follower sends nothing, so it needs no permit.
+    // The breaker opens meanwhile (other queries failed): the identical query does not wait on the older fetch.
     breaker.tryAcquire()?.failure();
     breaker.tryAcquire()?.failure();
     expect(breaker.state()).toBe('open');
-    const follower = dataSource.process(fetchOf(contextOf()));
+    const refused = await dataSource.process(fetchOf(contextOf()));
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'DOWNSTREAM_SERVICE_ERROR', reason: 'CIRCUIT_OPEN' });
     answerAll();
-    await expect(follower).resolves.toEqual(JSON.parse(ANSWER));
-    await leader;
+    await expect(leader).resolves.toEqual(JSON.parse(ANSWER));
     expect(pending).toHaveLength(0);
   });
 });

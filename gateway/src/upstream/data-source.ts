@@ -123,8 +123,11 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     const context: Partial<GatewayContext> | undefined = operation ? options.context : undefined;
     const kind = operation && this.dedupe ? operationKind(query) : undefined;
     const key = kind === 'query' ? this.dedupeKeyOf(options, body) : undefined;
-    // A follower sends nothing: no permit, no breaker count (the leader's fetch is the one the breaker sees).
-    const flight = key === undefined ? undefined : this.dedupe!.flights.follow(key, this.dedupe!.waitMs);
+    // A follower sends nothing: no permit, no breaker count (the leader's fetch is the one the breaker sees). Only
+    // while the breaker is closed: open or probing, every fetch fails at once as the breaker's contract says, rather
+    // than waiting on a probe or on a fetch sent before it opened.
+    const following = key !== undefined && (!this.breaker || this.breaker.state() === 'closed');
+    const flight = following ? this.dedupe!.flights.follow(key, this.dedupe!.waitMs) : undefined;
     const permit = operation && !flight ? this.breaker?.tryAcquire() : undefined;
     if (operation && !flight && this.breaker && !permit) {
       // Each refusal is one line at debug level: the breaker's opening is the warning, and an outage must not
