@@ -38,10 +38,11 @@ export interface TestSubgraph {
   requests: RecordedRequest[];
   mode: TestSubgraphMode;
   /**
-   * While set, every request waits for it before it is answered as `mode` says: a test holds the answers until the
-   * gateway has done what it waits for (fetches overlap for as long as the test needs).
+   * While set, every request first awaits what it returns for the request's query (nothing: not held), then is
+   * answered as `mode` says: a test holds answers until the gateway has done what it waits for (fetches overlap for
+   * as long as the test needs).
    */
-  held: Promise<void> | undefined;
+  hold: ((query: string) => Promise<void> | undefined) | undefined;
   stop(): Promise<void>;
 }
 
@@ -73,7 +74,8 @@ export async function startTestSubgraph(options: TestSubgraphOptions): Promise<T
     const recorded: RecordedRequest = { headers: req.headers, query: body.query };
     subgraph.requests.push(recorded);
 
-    if (subgraph.held) await subgraph.held;
+    const held = subgraph.hold?.(body.query);
+    if (held) await held;
     if (subgraph.mode === 'hang') {
       hanging.add(res);
       return;
@@ -115,7 +117,7 @@ export async function startTestSubgraph(options: TestSubgraphOptions): Promise<T
     typeDefs: options.typeDefs,
     requests: [],
     mode: 'ok',
-    held: undefined,
+    hold: undefined,
     stop: () =>
       new Promise<void>((resolve) => {
         for (const res of hanging) res.destroy();

@@ -53,7 +53,8 @@ async function whileHeld(
   ready: () => Promise<boolean> | boolean,
 ): Promise<GraphQLHttpResult[]> {
   let release!: () => void;
-  platform.subgraphs.products.held = new Promise<void>((resolve) => (release = resolve));
+  const held = new Promise<void>((resolve) => (release = resolve));
+  platform.subgraphs.products.hold = () => held;
   try {
     const results = Promise.all(tokens.map((token) => platform.graphql(body, token === undefined ? {} : { token })));
     await until(ready);
@@ -61,7 +62,7 @@ async function whileHeld(
     return await results;
   } finally {
     release();
-    platform.subgraphs.products.held = undefined;
+    platform.subgraphs.products.hold = undefined;
   }
 }
 
@@ -154,6 +155,33 @@ describe('deduplication of identical in-flight subgraph queries (SUBGRAPH_DEDUPL
     expect(await deduplicatedSoFar(platform)).toBe(before);
   });
 
+  it('does not let a query that follows a completed write join a fetch that began before it', async () => {
+    const { products: subgraph } = platform.subgraphs;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // Reads are held; the write is answered at once.
+    subgraph.hold = (query) => (query.trimStart().startsWith('mutation') ? undefined : held);
+    try {
+      const before = await deduplicatedSoFar(platform);
+      const older = platform.graphql({ query: QUERY });
+      await until(() => subgraph.requests.length === 1);
+      const write = await platform.graphql({ query: 'mutation { touch(id: "p1") { id } }' });
+      expect(write.body.data).toEqual({ touch: { id: 'p1' } });
+      // The same query, same principal, while the older read is still in flight: sent, not joined to it.
+      const newer = platform.graphql({ query: QUERY });
+      await until(() => subgraph.requests.length === 3);
+      // And the next one, with no write in between, joins the newer.
+      const newest = platform.graphql({ query: QUERY });
+      await until(async () => (await deduplicatedSoFar(platform)) === before + 1);
+      release();
+      for (const result of await Promise.all([older, newer, newest])) expect(result.body.data).toEqual(EXPECTED);
+      expect(subgraph.requests).toHaveLength(3);
+    } finally {
+      release();
+      subgraph.hold = undefined;
+    }
+  });
+
   it('gives each waiter its own coded error when the shared fetch fails', async () => {
     platform.subgraphs.products.mode = 'http500';
     const before = await deduplicatedSoFar(platform);
@@ -205,7 +233,8 @@ describe('a follower whose deadline is shorter than the shared fetch (real HTTP)
     const secret = randomBytes(32);
     const subgraph = await startTestSubgraph({ ...products, gatewaySecret: secret });
     let release!: () => void;
-    subgraph.held = new Promise<void>((resolve) => (release = resolve));
+    const held = new Promise<void>((resolve) => (release = resolve));
+    subgraph.hold = () => held;
     const http = createSubgraphHttp();
     const flights = createSubgraphDedupe<SubgraphAnswer>({ maxInFlight: 10, maxTenants: 10 });
     // Two data sources of one subgraph on one map, as two supergraph versions have during a hot swap; the second
