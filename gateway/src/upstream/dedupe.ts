@@ -21,10 +21,10 @@
  * the subgraph timeout it was sent with; nothing any one caller does — leaving early, its own deadline passing —
  * cancels it. Each follower waits at most its own `waitMs` from when it joined, and when that passes first it fails
  * alone with a `TimeoutError`, as its own fetch would have; the others keep waiting. (The gateway gives every fetch
- * the same timeout, so a follower, which joins after the leader sent, is not the first to give up today; the
- * follower's own timer is what keeps that true should waiters ever have different deadlines.) A failed shared fetch (timeout,
- * connection error) is every waiter's failure, as the subgraph's answer to that query: a follower does not send
- * the query again, which on a sick subgraph would multiply the load the deduplication is there to spare.
+ * the same timeout, so a follower, which joins after the leader sent, is not the first to give up today; its own
+ * timer keeps the rule should waiters ever have different deadlines.) A failed shared fetch (timeout, connection
+ * error) is every waiter's failure, as the subgraph's answer to that query: a follower does not send the query
+ * again, which on a sick subgraph would multiply the load the deduplication is there to spare.
  *
  * What is shared is the answer as read from the wire (status, content type, body text): immutable strings. Each
  * caller parses its own copy, because @apollo/gateway merges subgraph results into the response in place.
