@@ -90,6 +90,8 @@ const UNIT_TESTS = [
   'gateway/src/upstream/subgraph-health.test.ts',
   'gateway/src/upstream/completion-errors.test.ts',
   'gateway/src/upstream/data-source.test.ts',
+  'gateway/src/upstream/dedupe.test.ts',
+  'gateway/src/upstream/data-source-dedupe.test.ts',
   'gateway/src/upstream/fetch-failure.test.ts',
   'gateway/src/upstream/mask-errors.test.ts',
   'gateway/src/upstream/planner-errors.test.ts',

@@ -41,6 +41,8 @@ import {
   TOLLGATE_OBSERVED_PORT,
   TOLLGATE_UNMETERED_PORT,
   BENCH_UNMETERED,
+  TOLLGATE_NODEDUPE_PORT,
+  BENCH_NODEDUPE,
   TOLLGATE_PORT,
   dbNameFor,
   say,
@@ -240,6 +242,15 @@ export async function startPlatform({
         onCore0([...SHIPPED_FLAGS, ...profileFlags('tollgate-unmetered')]),
       )
     : undefined;
+  // Deduplication of identical in-flight subgraph queries off (on in plain `tollgate`, the default).
+  const tollgateNodedupe = BENCH_NODEDUPE
+    ? launcher.launch(
+        'gateway-tollgate-nodedupe',
+        [bundles.gateway!],
+        { PORT: String(TOLLGATE_NODEDUPE_PORT), ...tollgateEnv, ...urls, SUBGRAPH_DEDUPLICATION: 'off' },
+        onCore0([...SHIPPED_FLAGS, ...profileFlags('tollgate-nodedupe')]),
+      )
+    : undefined;
   const hiveEnv = { ...internal, HIVE_PREFIX: hivePrefix ?? '', ...asCaller, ...urls };
   const hive = hivePrefix
     ? launcher.launch(
@@ -274,6 +285,7 @@ export async function startPlatform({
     if (gateway) await waitFor(`http://127.0.0.1:${port}/readyz`, undefined, 90_000);
   }
   if (tollgateUnmetered) await waitFor(`http://127.0.0.1:${TOLLGATE_UNMETERED_PORT}/readyz`, undefined, 90_000);
+  if (tollgateNodedupe) await waitFor(`http://127.0.0.1:${TOLLGATE_NODEDUPE_PORT}/readyz`, undefined, 90_000);
   if (hive) await waitFor(graphql(HIVE_PORT), typename, 90_000);
   if (hiveFeatures) await waitFor(graphql(HIVE_FEATURES_PORT), typename, 90_000);
 
@@ -297,6 +309,9 @@ export async function startPlatform({
       : {}),
     ...(tollgateUnmetered
       ? { 'tollgate-unmetered': { url: graphql(TOLLGATE_UNMETERED_PORT), pid: tollgateUnmetered.pid! } }
+      : {}),
+    ...(tollgateNodedupe
+      ? { 'tollgate-nodedupe': { url: graphql(TOLLGATE_NODEDUPE_PORT), pid: tollgateNodedupe.pid! } }
       : {}),
     ...(hive ? { hive: { url: graphql(HIVE_PORT), pid: hive.pid! } } : {}),
     ...(hiveFeatures ? { 'hive-features': { url: graphql(HIVE_FEATURES_PORT), pid: hiveFeatures.pid! } } : {}),

@@ -27,8 +27,10 @@
  * BENCH_SKIP_STAGES=1, BENCH_SKIP_LOAD=1, BENCH_SKIP_HIVE=1, BENCH_SKIP_OBSERVED=1 (no Tollgate with metrics and
  * tracing on), HIVE_PREFIX (.data/hive), BENCH_REST_REQUESTS (200), BENCH_UNMETERED=1 (adds Tollgate with usage
  * metering, the quota and the audit trail off, `tollgate-unmetered`: Tollgate's ratio to it is their cost),
- * BENCH_SKIP_ENCRYPTION=1, BENCH_ENCRYPTION_REQUESTS (300), BENCH_PAIRED_ROUNDS (5; 0 skips the paired feature costs:
- * plain Tollgate beside metrics + 10 % tracing, and beside metering + audit off with BENCH_UNMETERED=1; paired.ts).
+ * BENCH_SKIP_ENCRYPTION=1, BENCH_ENCRYPTION_REQUESTS (300), BENCH_NODEDUPE=1 (adds Tollgate with deduplication of
+ * identical in-flight subgraph queries off, `tollgate-nodedupe`: Tollgate's ratio to it is what deduplication saves),
+ * BENCH_PAIRED_ROUNDS (5; 0 skips the paired feature costs: plain Tollgate beside metrics + 10 % tracing, and beside
+ * metering + audit off with BENCH_UNMETERED=1; paired.ts).
  * 4. Encryption at rest: the accounts and reviews subgraphs' CPU per request with it on and off (bench/encryption.ts).
  *
  * The parts: bench/settings.ts (knobs, ports, queries), bench/processes.ts (child processes and subgraphs, shared
@@ -134,6 +136,7 @@ async function gatewayOverhead(
         'tollgate-observed-10',
         'tollgate-observed-10-apollo',
         'tollgate-unmetered',
+        'tollgate-nodedupe',
         'hive',
         'hive-features',
       ] as const

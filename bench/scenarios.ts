@@ -61,6 +61,7 @@ export async function buildScenarios(
         'tollgate-observed-10': { authorization: `Bearer ${token}` },
         'tollgate-observed-10-apollo': { authorization: `Bearer ${token}` },
         'tollgate-unmetered': { authorization: `Bearer ${token}` },
+        'tollgate-nodedupe': { authorization: `Bearer ${token}` },
       },
       legacy: true,
     },
@@ -78,6 +79,7 @@ export async function buildScenarios(
         'tollgate-observed-10': { 'x-api-key': control.issued.key },
         'tollgate-observed-10-apollo': { 'x-api-key': control.issued.key },
         'tollgate-unmetered': { 'x-api-key': control.issued.key },
+        'tollgate-nodedupe': { 'x-api-key': control.issued.key },
       },
       bodies: {
         hive: JSON.stringify({
@@ -135,6 +137,7 @@ export function runners(gateways: Gateways, scenario: Scenario, mode: LoadMode):
       'hive',
       'hive-features',
       'tollgate-unmetered',
+      'tollgate-nodedupe',
       'tollgate-legacy',
     ] as const
   ).filter(

@@ -38,6 +38,12 @@ export const SKIP_OBSERVED = Boolean(env.BENCH_SKIP_OBSERVED);
 export const TOLLGATE_UNMETERED_PORT = 4118;
 export const BENCH_UNMETERED = env.BENCH_UNMETERED === '1';
 /**
+ * Tollgate with deduplication of identical in-flight subgraph queries off (SUBGRAPH_DEDUPLICATION=off), with
+ * BENCH_NODEDUPE=1: Tollgate's ratio to it is what deduplication saves (its req/s and the data tier's CPU).
+ */
+export const TOLLGATE_NODEDUPE_PORT = 4119;
+export const BENCH_NODEDUPE = env.BENCH_NODEDUPE === '1';
+/**
  * Encryption at rest on and off (bench/encryption.ts): accounts and reviews subgraphs per variant from this port,
  * and the sequential requests per query, variant and round (BENCH_ENCRYPTION_REQUESTS, 300).
  */
@@ -48,7 +54,8 @@ export const LEGACY_REVIEWS_PORT = 4131;
 /**
  * The gateways: bare Apollo, Tollgate, Hive bare and Hive with its comparable features, and Tollgate on a reviews
  * subgraph with the old per-parent loader (`tollgate-legacy`: the data tier before issue 20, frontend query, free),
- * and with BENCH_UNMETERED=1 Tollgate without usage metering, the quota and the audit trail (`tollgate-unmetered`).
+ * and with BENCH_UNMETERED=1 Tollgate without usage metering, the quota and the audit trail (`tollgate-unmetered`),
+ * with BENCH_NODEDUPE=1 Tollgate without deduplication of in-flight subgraph queries (`tollgate-nodedupe`).
  */
 export type GatewayName =
   | 'bare'
@@ -59,7 +66,8 @@ export type GatewayName =
   | 'tollgate-observed'
   | 'tollgate-observed-10'
   | 'tollgate-observed-10-apollo'
-  | 'tollgate-unmetered';
+  | 'tollgate-unmetered'
+  | 'tollgate-nodedupe';
 /**
  * Tollgate with metrics on (METRICS_PORT) and tracing on, exporting OTLP/HTTP to a receiver in the bench process
  * (gateway/src/testing/otlp-receiver.ts): `tollgate-observed` samples every request, `tollgate-observed-10` one in

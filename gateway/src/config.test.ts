@@ -75,6 +75,7 @@ describe('loadGatewayConfig', () => {
       },
       subgraphTimeoutMs: 5000,
       subgraphBreaker: { failureThreshold: 5, coolDownMs: 10_000 },
+      subgraphDeduplication: 'queries',
       maxBodyBytes: 1_048_576,
       internalSecret: { source: 'dev' },
       jwt: { trustedIssuersFile: undefined, trustDevIssuer: true },
@@ -297,6 +298,13 @@ describe('loadGatewayConfig', () => {
       'SUBGRAPH_BREAKER_FAILURES must be an integer from 1 to 1000',
       'SUBGRAPH_BREAKER_COOLDOWN_MS must be an integer from 100 to 600000',
     ]);
+  });
+
+  it('reads whether identical in-flight subgraph queries are deduplicated', () => {
+    expect(loadGatewayConfig({}).subgraphDeduplication).toBe('queries');
+    expect(loadGatewayConfig({ SUBGRAPH_DEDUPLICATION: 'off' }).subgraphDeduplication).toBe('off');
+    expect(loadGatewayConfig({ SUBGRAPH_DEDUPLICATION: 'queries' }).subgraphDeduplication).toBe('queries');
+    expect(problemsOf({ SUBGRAPH_DEDUPLICATION: 'on' })).toEqual(['SUBGRAPH_DEDUPLICATION must be "queries" or "off"']);
   });
 
   it('points the default supergraph at the checked-in artifact', () => {

@@ -66,6 +66,11 @@ export interface GatewayConfig {
    * failed fetches and lets one probe through after `coolDownMs`. Optional so configs built in code get the defaults.
    */
   subgraphBreaker?: SubgraphBreakerConfig;
+  /**
+   * `SUBGRAPH_DEDUPLICATION`: `queries` (the default, also when absent) — a query fetch identical to one in flight
+   * for the same tenant, placement, principal and roles waits for its answer (upstream/dedupe.ts); `off`.
+   */
+  subgraphDeduplication?: 'queries' | 'off';
   maxBodyBytes: number;
   internalSecret: InternalSecretSource;
   /**
@@ -297,6 +302,9 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
   const quotaFailMode = text('QUOTA_FAIL_MODE') ?? DEFAULT_METERING.quotaFailMode;
   if (quotaFailMode !== 'open' && quotaFailMode !== 'closed')
     problems.push('QUOTA_FAIL_MODE must be "open" or "closed"');
+  const deduplication = text('SUBGRAPH_DEDUPLICATION') ?? 'queries';
+  if (deduplication !== 'queries' && deduplication !== 'off')
+    problems.push('SUBGRAPH_DEDUPLICATION must be "queries" or "off"');
   const explorer = text('EXPLORER_ENABLED');
   if (explorer !== undefined && explorer !== 'true' && explorer !== 'false')
     problems.push('EXPLORER_ENABLED must be "true" or "false"');
@@ -354,6 +362,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
       failureThreshold: integer('SUBGRAPH_BREAKER_FAILURES', DEFAULT_SUBGRAPH_BREAKER.failureThreshold, 1, 1_000),
       coolDownMs: integer('SUBGRAPH_BREAKER_COOLDOWN_MS', DEFAULT_SUBGRAPH_BREAKER.coolDownMs, 100, 600_000),
     },
+    subgraphDeduplication: deduplication === 'off' ? 'off' : 'queries',
     maxBodyBytes: integer('MAX_BODY_BYTES', 1_048_576, 1_024, 100 * 1_048_576),
     internalSecret,
     jwt: {

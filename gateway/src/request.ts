@@ -47,8 +47,12 @@ export interface RequestLog extends TraceNote {
   principal?: string;
   /** How the caller authenticated (never the credential or its id). */
   credential?: 'jwt' | 'api-key';
-  /** Operation fetches sent to subgraphs (upstream/data-source.ts). */
+  /**
+   * Operation fetches to subgraphs (upstream/data-source.ts), each sent or answered by another request's identical
+   * fetch; `subgraphFetchesDeduplicated` of them were the latter (upstream/dedupe.ts), so the rest were sent.
+   */
   subgraphFetches?: number;
+  subgraphFetchesDeduplicated?: number;
   operationName?: string;
   /** The codes the client was sent, after masking. */
   errorCodes: string[];

@@ -76,7 +76,8 @@ import { withCompletionErrors } from './upstream/completion-errors';
 import { createSubgraphBreakers } from './upstream/circuit-breaker';
 import { SubgraphDataSource } from './upstream/data-source';
 import { subgraphDeadlineMs } from './upstream/deadline';
-import { createSubgraphHttp } from './upstream/fetcher';
+import { createSubgraphHttp, type SubgraphAnswer } from './upstream/fetcher';
+import { createSubgraphDedupe, DEFAULT_DEDUPE_LIMITS } from './upstream/dedupe';
 import { mapPlannerLimitErrors } from './upstream/planner-errors';
 import { MAX_VALIDATION_ERRORS } from './http/abandoned-work';
 import { startMetricsListener } from '../../common/metrics-listener';
@@ -184,6 +185,11 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
   const healthSources = new Map<string, SubgraphDataSource>();
   // Operations only: health checks bypass the breakers (upstream/data-source.ts says why).
   const breakers = createSubgraphBreakers({ ...(config.subgraphBreaker ?? DEFAULT_SUBGRAPH_BREAKER), logger });
+  // One in-flight map for every subgraph (its keys name the subgraph): SUBGRAPH_DEDUPLICATION, upstream/dedupe.ts.
+  const dedupe =
+    (config.subgraphDeduplication ?? 'queries') === 'queries'
+      ? { flights: createSubgraphDedupe<SubgraphAnswer>(DEFAULT_DEDUPE_LIMITS), waitMs: config.subgraphTimeoutMs }
+      : undefined;
   const caches = () => [documents.stats(), ...(served?.versioned.current().caches() ?? [])];
   // Metrics (METRICS_PORT): recorded once per request by the request log, and read from these at each scrape.
   const metrics: GatewayMetrics | undefined = config.metrics
@@ -217,6 +223,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
       post: postOperation,
       deadlineMs: subgraphDeadlineMs(config.subgraphTimeoutMs),
       breaker: breakers.of(name),
+      dedupe,
       ...(metrics ? { fetchMetrics: metrics.fetches } : {}),
     });
     operationSources.set(name, operationSource);

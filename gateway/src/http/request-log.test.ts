@@ -42,6 +42,7 @@ describe('requestLineFields', () => {
       requestedCost: 42,
       actualCost: 37,
       subgraphFetches: 3,
+      subgraphFetchesDeduplicated: 2,
       traceId: '0af7651916cd43dd8448eb211c80319c',
       spanId: 'b7ad6b7169203331',
     };
@@ -60,6 +61,7 @@ describe('requestLineFields', () => {
       costRequested: 42,
       costActual: 37,
       subgraphFetches: 3,
+      deduplicated: 2,
       errorCodes: [],
       reason: undefined,
       aborted: undefined,

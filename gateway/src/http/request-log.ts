@@ -59,6 +59,8 @@ export function requestLineFields(input: RequestLineInput): LogFields {
     costRequested: log.requestedCost,
     costActual: log.actualCost,
     subgraphFetches: log.subgraphFetches ?? 0,
+    // Only when some were: most lines have none, and a field always 0 would only lengthen them.
+    deduplicated: log.subgraphFetchesDeduplicated,
     errorCodes: log.errorCodes,
     reason: log.reason,
     aborted: input.aborted ? true : undefined,

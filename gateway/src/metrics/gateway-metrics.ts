@@ -36,7 +36,10 @@ export interface GatewayMetricsOptions {
 
 export interface GatewayMetrics {
   readonly registry: Registry;
-  /** For the subgraph data sources: `http_client_request_duration_seconds`. */
+  /**
+   * For the subgraph data sources: `http_client_request_duration_seconds` per fetch sent, and
+   * `tollgate_subgraph_fetches_deduplicated_total` per fetch answered by another's (upstream/dedupe.ts).
+   */
   readonly fetches: SubgraphFetchMetrics;
   /** A request came in (`http_server_active_requests`). */
   requestStarted(): void;
@@ -79,6 +82,12 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
     help: 'Duration of the gateway\'s operation fetches to each subgraph, by status ("none": no answer).',
     labelNames: ['subgraph', 'http_response_status_code'],
     buckets: DURATION_BUCKETS,
+    registers,
+  });
+  const deduplicated = new Counter({
+    name: 'tollgate_subgraph_fetches_deduplicated_total',
+    help: 'Subgraph fetches not sent because an identical query of the same caller was in flight, whose answer they got.',
+    labelNames: ['subgraph'],
     registers,
   });
   const overhead = new Histogram({
@@ -278,6 +287,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
     return children;
   };
   const clientChildren = new Map<string, Histogram.Internal<string>>();
+  const deduplicatedChildren = new Map<string, Counter.Internal>();
   /** A counter's child for two label values, looked up by their pair (both from bounded sets). */
   const pairChildren = (counter: Counter<string>) => {
     const children = new Map<string, Counter.Internal>();
@@ -302,6 +312,11 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
         let child = clientChildren.get(key);
         if (!child) clientChildren.set(key, (child = clientDuration.labels(subgraph, code)));
         child.observe(seconds);
+      },
+      deduplicated(subgraph) {
+        let child = deduplicatedChildren.get(subgraph);
+        if (!child) deduplicatedChildren.set(subgraph, (child = deduplicated.labels(subgraph)));
+        child.inc();
       },
     },
     supergraphReloaded(result) {

@@ -12,7 +12,7 @@ import { startGateway, type StartGatewayOptions, type StartedGateway } from '../
 import { createChangePublisher, type ChangePublisher } from '../tenants/changes';
 import { openControlPlane, type ControlPlane } from '../control-plane/open';
 import type { IssuedApiKey, NewApiKey } from '../credentials/api-keys';
-import { accounts, fixtureAuthorization, inventory, products } from './fixtures';
+import { accounts, fixtureAuthorization, inventory, products, type SubgraphFixture } from './fixtures';
 import { TEST_AUDIENCE, TEST_ISSUER, createTestIssuer, type TestIssuer } from './jwt';
 import { startTestSubgraph, type TestSubgraph } from './subgraph';
 import { writeTestSupergraph } from './supergraph';
@@ -98,6 +98,9 @@ export interface TestPlatformOptions {
   onControlPlaneCommand?: StartGatewayOptions['onControlPlaneCommand'];
   /** Awaited right after authentication for every /graphql request (server.ts, the same option). */
   afterAuthentication?: StartGatewayOptions['afterAuthenticationForTests'];
+  /** Fixtures in place of the standard ones (fixtures.ts), e.g. one with a mutation; with the policy that covers them. */
+  fixtures?: Partial<Record<SubgraphFixture['name'], SubgraphFixture>>;
+  authorization?: StartGatewayOptions['authorization'];
 }
 
 export async function startTestPlatform(
@@ -110,7 +113,9 @@ export async function startTestPlatform(
   await controlPlane.tenants.createTenant({ id: 'acme', name: 'Acme', plan: 'pro', origins: [ACME_ORIGIN] });
   await controlPlane.tenants.createTenant({ id: 'globex', name: 'Globex', plan: 'free' });
   const [a, p, i] = await Promise.all(
-    [accounts, products, inventory].map((fixture) => startTestSubgraph({ ...fixture, gatewaySecret: secret })),
+    [accounts, products, inventory].map((fixture) =>
+      startTestSubgraph({ ...(platformOptions.fixtures?.[fixture.name] ?? fixture), gatewaySecret: secret }),
+    ),
   );
   const subgraphs = { accounts: a!, products: p!, inventory: i! };
   const config: GatewayConfig = {
@@ -141,7 +146,7 @@ export async function startTestPlatform(
   });
   const gateway = await startGateway(config, {
     logger,
-    authorization: fixtureAuthorization,
+    authorization: platformOptions.authorization ?? fixtureAuthorization,
     ...(platformOptions.onControlPlaneCommand ? { onControlPlaneCommand: platformOptions.onControlPlaneCommand } : {}),
     ...(platformOptions.afterAuthentication
       ? { afterAuthenticationForTests: platformOptions.afterAuthentication }

@@ -37,6 +37,12 @@ export interface TestSubgraph {
   typeDefs: DocumentNode;
   requests: RecordedRequest[];
   mode: TestSubgraphMode;
+  /**
+   * While set, every request first awaits what it returns for the request's query (nothing: not held), then is
+   * answered as `mode` says: a test holds answers until the gateway has done what it waits for (fetches overlap for
+   * as long as the test needs).
+   */
+  hold: ((query: string) => Promise<void> | undefined) | undefined;
   stop(): Promise<void>;
 }
 
@@ -68,6 +74,8 @@ export async function startTestSubgraph(options: TestSubgraphOptions): Promise<T
     const recorded: RecordedRequest = { headers: req.headers, query: body.query };
     subgraph.requests.push(recorded);
 
+    const held = subgraph.hold?.(body.query);
+    if (held) await held;
     if (subgraph.mode === 'hang') {
       hanging.add(res);
       return;
@@ -109,6 +117,7 @@ export async function startTestSubgraph(options: TestSubgraphOptions): Promise<T
     typeDefs: options.typeDefs,
     requests: [],
     mode: 'ok',
+    hold: undefined,
     stop: () =>
       new Promise<void>((resolve) => {
         for (const res of hanging) res.destroy();

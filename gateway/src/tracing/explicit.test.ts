@@ -57,6 +57,19 @@ test('stages and fetches are the request span\'s children, and the fetch\'s cont
   expect(Object.keys(headers)).toEqual(['traceparent']);
 });
 
+test("a fetch that waited on another request's identical fetch says so, and injects nothing", async () => {
+  const { res, state } = await startRequest();
+  const answer = await traceFetch(tracer, 'products', state, undefined, async () => ({ statusCode: 200 }));
+  expect(answer.statusCode).toBe(200);
+  res.emit('finish');
+  const fetch = exporter.getFinishedSpans().find((span) => span.name === 'tollgate.fetch')!;
+  expect(fetch.attributes).toEqual({
+    'tollgate.subgraph': 'products',
+    'tollgate.fetch.deduplicated': true,
+    'http.response.status_code': 200,
+  });
+});
+
 test("a failed fetch is recorded by the error's name only", async () => {
   const { state } = await startRequest();
   const failure = Object.assign(new Error('connect ECONNREFUSED 10.0.0.7:4002'), { name: 'TimeoutError' });

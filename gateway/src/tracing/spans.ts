@@ -198,12 +198,15 @@ export function annotateRequestSpan(request: OperationRequest): void {
  * A subgraph fetch in a span of its own (`tollgate.fetch`, CLIENT), whose W3C context is written into `headers`
  * so the subgraph's server span is its child. Its parent is the active span when there is one — @apollo/gateway's
  * `gateway.fetch` with TRACE_APOLLO_SPANS — else the request span. A request not recorded sends no `traceparent`.
+ *
+ * `headers` undefined: this request sends nothing and waits on another request's identical fetch
+ * (upstream/dedupe.ts); its span says so (`tollgate.fetch.deduplicated`), and the subgraph's span is the other's child.
  */
 export async function traceFetch<T extends { statusCode: number }>(
   tracer: Tracer,
   subgraph: string,
   request: Pick<RequestContext, 'traceContext'> | undefined,
-  headers: Record<string, string>,
+  headers: Record<string, string> | undefined,
   send: () => Promise<T>,
 ): Promise<T> {
   const requestContext = recordingContext(request);
@@ -212,10 +215,15 @@ export async function traceFetch<T extends { statusCode: number }>(
   const parent = trace.getSpan(active)?.isRecording() ? active : requestContext;
   const span = tracer.startSpan(
     'tollgate.fetch',
-    { kind: SpanKind.CLIENT, attributes: { 'tollgate.subgraph': subgraph } },
+    {
+      kind: SpanKind.CLIENT,
+      attributes: headers
+        ? { 'tollgate.subgraph': subgraph }
+        : { 'tollgate.subgraph': subgraph, 'tollgate.fetch.deduplicated': true },
+    },
     parent,
   );
-  propagator.inject(trace.setSpan(parent, span), headers, defaultTextMapSetter);
+  if (headers) propagator.inject(trace.setSpan(parent, span), headers, defaultTextMapSetter);
   try {
     const answer = await send();
     span.setAttribute('http.response.status_code', answer.statusCode);

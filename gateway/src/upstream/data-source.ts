@@ -7,6 +7,8 @@
  * Failures are answered with a code and a generic message; what actually happened goes to the log. An operation's
  * failed fetch answers errors with the paths of the fields it left null (fetch-failure.ts), and goes through the
  * subgraph's circuit breaker (circuit-breaker.ts): while it is open, the fetch fails at once and nothing is sent.
+ * With deduplication on (dedupe.ts), a query fetch identical to one in flight for the same caller waits for that
+ * fetch's answer instead of being sent, and parses its own copy of it.
  */
 import { randomUUID } from 'node:crypto';
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
@@ -24,6 +26,7 @@ import { ErrorCode, DownstreamReason, gatewayError } from '../errors';
 import type { GatewayContext, RequestLog } from '../request';
 import { traceFetch } from '../tracing/spans';
 import type { CircuitBreaker } from './circuit-breaker';
+import { dedupeKey, operationKind, type SubgraphDedupe } from './dedupe';
 import { failedFetchResult, type FetchFailure } from './fetch-failure';
 import type { SubgraphAnswer, SubgraphPoster } from './fetcher';
 
@@ -53,11 +56,20 @@ export interface SubgraphDataSourceOptions {
    * (`traceparent`), so the subgraph's server span is its child (tracing/spans.ts, `traceFetch`). Absent: nothing.
    */
   tracer?: Tracer | undefined;
+  /**
+   * Deduplication of identical in-flight queries (dedupe.ts), one map shared by every subgraph's data source; absent:
+   * every fetch is sent. `waitMs`: how long a follower waits for the shared answer from when it joins — the subgraph
+   * timeout, so that it fails no sooner than its own fetch would have.
+   */
+  dedupe?: { flights: SubgraphDedupe<SubgraphAnswer>; waitMs: number } | undefined;
 }
 
-/** What the metrics want of a subgraph fetch (metrics/gateway-metrics.ts); called once per operation fetch. */
+/** What the metrics want of a subgraph fetch (metrics/gateway-metrics.ts). */
 export interface SubgraphFetchMetrics {
+  /** Once per operation fetch sent, with its HTTP status (none: no answer) and duration. */
   observe(subgraph: string, status: number | undefined, seconds: number): void;
+  /** Once per operation fetch answered by another request's fetch (dedupe.ts) instead of being sent. */
+  deduplicated(subgraph: string): void;
 }
 
 type ProcessOptions = GraphQLDataSourceProcessOptions<GatewayContext>;
@@ -82,6 +94,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly now: () => number;
   private readonly fetchMetrics: SubgraphFetchMetrics | undefined;
   private readonly tracer: Tracer | undefined;
+  private readonly dedupe: SubgraphDataSourceOptions['dedupe'];
 
   constructor(options: SubgraphDataSourceOptions) {
     this.subgraph = options.name;
@@ -94,6 +107,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     this.now = options.now ?? Date.now;
     this.fetchMetrics = options.fetchMetrics;
     this.tracer = options.tracer;
+    this.dedupe = options.dedupe;
   }
 
   async process(options: ProcessOptions): Promise<SubgraphResponse> {
@@ -107,8 +121,15 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     // Only operations carry a caller; health checks and schema loading act for no request.
     const operation = 'incomingRequestContext' in options;
     const context: Partial<GatewayContext> | undefined = operation ? options.context : undefined;
-    const permit = operation ? this.breaker?.tryAcquire() : undefined;
-    if (operation && this.breaker && !permit) {
+    const kind = operation && this.dedupe ? operationKind(query) : undefined;
+    const key = kind === 'query' ? this.dedupeKeyOf(options, body) : undefined;
+    // A follower sends nothing: no permit, no breaker count (the leader's fetch is the one the breaker sees). Only
+    // while the breaker is closed: open or probing, every fetch fails at once as the breaker's contract says, rather
+    // than waiting on a probe or on a fetch sent before it opened.
+    const following = key !== undefined && (!this.breaker || this.breaker.state() === 'closed');
+    const flight = following ? this.dedupe!.flights.follow(key, this.dedupe!.waitMs) : undefined;
+    const permit = operation && !flight ? this.breaker?.tryAcquire() : undefined;
+    if (operation && !flight && this.breaker && !permit) {
       // Each refusal is one line at debug level: the breaker's opening is the warning, and an outage must not
       // turn every request into a warning too.
       this.log.debug('subgraph fetch not sent: circuit open', {
@@ -118,8 +139,15 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       return failedFetchResult(query, variables, CIRCUIT_OPEN);
     }
     const { tracer } = this;
-    const send = () => this.post({ url: this.url, headers, body });
-    const post = tracer && operation ? () => traceFetch(tracer, this.subgraph, context, headers, send) : send;
+    const http = () => this.post({ url: this.url, headers, body });
+    const traced = tracer && operation ? () => traceFetch(tracer, this.subgraph, context, headers, http) : http;
+    // The leader registers its fetch for followers; the fetch is the same whoever waits on it.
+    const send = key === undefined ? traced : () => this.dedupe!.flights.lead(key, traced);
+    const post = flight
+      ? tracer
+        ? () => traceFetch(tracer, this.subgraph, context, undefined, () => flight)
+        : () => flight
+      : send;
     let answer: SubgraphAnswer | undefined;
     let result: unknown;
     try {
@@ -128,12 +156,15 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       if (log) {
         const started = performance.now();
         waitBegins(log, started);
+        if (flight) log.subgraphFetchesDeduplicated = (log.subgraphFetchesDeduplicated ?? 0) + 1;
+        // Counted when it joins: the fetch it saved is known now (the histogram below times fetches sent).
+        if (flight) this.fetchMetrics?.deduplicated(this.subgraph);
         try {
           answer = await post();
         } finally {
           const ended = performance.now();
           waitEnds(log, ended);
-          this.fetchMetrics?.observe(this.subgraph, answer?.statusCode, (ended - started) / 1000);
+          if (!flight) this.fetchMetrics?.observe(this.subgraph, answer?.statusCode, (ended - started) / 1000);
         }
       } else {
         answer = await post();
@@ -146,18 +177,52 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
         throw new Error('the answer is not a JSON object');
       if (!wellFormedData(result, variables)) throw new Error('the answer does not answer the request');
     } catch (error) {
+      this.settled(kind, context);
       // A 3xx or 4xx is the subgraph refusing this one request (too large, say): it is up, so the breaker counts
       // nothing. Timeouts, connection errors, 5xx and malformed answers are what a sick subgraph looks like.
       const status = answer?.statusCode;
       if (status !== undefined && status >= 300 && status < 500) permit?.release();
       else permit?.failure();
-      const failure = this.failure(error, status, context);
+      const failure = this.failure(error, status, context, flight !== undefined);
       if (!operation) throw gatewayError(failure.code, failure.message);
       return failedFetchResult(query, variables, failure);
     }
+    this.settled(kind, context);
     // An answer with GraphQL errors in it is still an answer: client-caused errors are not the subgraph's ill health.
     permit?.success();
     return result as SubgraphResponse;
+  }
+
+  /**
+   * The deduplication key of a query fetch (dedupe.ts), or `undefined` when it must be sent: only for a client
+   * operation that is a query — the reads of a mutation's plan come after its write and must see it — and with
+   * everything the internal token names but the request id (internalToken checked the caller and placement).
+   */
+  private dedupeKeyOf(options: ProcessOptions, body: string): string | undefined {
+    if (!('incomingRequestContext' in options)) return undefined;
+    if (options.incomingRequestContext.operation?.operation !== 'query') return undefined;
+    const context: Partial<GatewayContext> | undefined = options.context;
+    const caller = context?.caller;
+    const tenant = context?.tenant;
+    if (!caller || !tenant) return undefined;
+    return dedupeKey({
+      subgraph: this.subgraph,
+      tenant: caller.tenantId,
+      tier: tenant.isolation,
+      epoch: tenant.placementEpoch,
+      principal: caller.principal,
+      roles: caller.roles,
+      generation: this.dedupe!.flights.generation(caller.tenantId),
+      body,
+    });
+  }
+
+  /**
+   * A write settled, whatever its outcome (it may have applied): later reads of its tenant do not join flights that
+   * began before it (dedupe.ts, read-your-writes).
+   */
+  private settled(kind: string | undefined, context: Partial<GatewayContext> | undefined): void {
+    if (kind === 'mutation' && context?.caller) this.dedupe!.flights.writeSettled(context.caller.tenantId);
   }
 
   /**
@@ -219,6 +284,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     error: unknown,
     status: number | undefined,
     context: Partial<GatewayContext> | undefined,
+    deduplicated: boolean,
   ): FetchFailure {
     // By name: the deadline's DOMException need not be an Error of this realm.
     const name = typeof error === 'object' && error !== null && 'name' in error ? error.name : undefined;
@@ -228,6 +294,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       tenant: context?.caller?.tenantId,
       status,
       reason: timedOut ? 'timeout' : describeFailure(error),
+      ...(deduplicated ? { deduplicated: true } : {}),
     });
     return timedOut ? TIMED_OUT : FAILED;
   }

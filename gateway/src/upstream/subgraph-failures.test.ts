@@ -137,7 +137,12 @@ describe('a failing subgraph', () => {
     const { inventory } = platform.subgraphs;
     inventory.mode = 'hang';
     try {
-      const slow = await Promise.all(Array.from({ length: THRESHOLD }, () => platform.graphql(PRODUCTS_WITH_STOCK)));
+      // One principal each: identical queries of one caller in flight together share one fetch (dedupe.ts), which
+      // the breaker counts once.
+      const tokens = await Promise.all(
+        Array.from({ length: THRESHOLD }, (_, i) => platform.issuer.sign({ sub: `u${i}` })),
+      );
+      const slow = await Promise.all(tokens.map((token) => platform.graphql(PRODUCTS_WITH_STOCK, { token })));
       for (const res of slow) expect(res.body.errors?.[0]?.extensions).toEqual({ code: 'SUBGRAPH_TIMEOUT' });
       expect(platform.gateway.subgraphBreakerStates().inventory).toBe('open');
       const sent = inventory.requests.length;
