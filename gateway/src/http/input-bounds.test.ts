@@ -4,6 +4,7 @@
  * refused with a stable code and status before anything recursive walks them, say nothing internal, reach no
  * subgraph, and leave the gateway serving the next tenant.
  */
+import { randomBytes } from 'node:crypto';
 import { operationId } from '../persisted/manifest';
 import { byId, testManifest } from '../testing/manifests';
 import { startTestPlatform, type GraphQLHttpResult, type TestPlatform } from '../testing/platform';
@@ -195,9 +196,11 @@ describe('bounds on client input', () => {
       const registration = await platform.graphql({ query, ...byId(query) }, { token: deepToken });
       expectCodedRefusal(registration, 400, 'GRAPHQL_PARSE_FAILED');
       // The registration stored the text under its hash before it was refused; named by the hash, it is refused again.
-      const byHash = await platform.graphql(byId(query), { token: globexToken });
+      const byHash = await platform.graphql(byId(query), { token: deepToken });
       expectCodedRefusal(byHash, 400, 'GRAPHQL_PARSE_FAILED');
       for (const res of [registration, byHash]) expect(res.body.errors![0]!.extensions!.maximum).toBe(128);
+      // APQ texts are kept per tenant (persisted/apq.ts): another tenant naming the hash finds nothing.
+      expectCodedRefusal(await platform.graphql(byId(query), { token: globexToken }), 200, 'PERSISTED_QUERY_NOT_FOUND');
       await expectOthersServed();
     });
 
@@ -238,19 +241,23 @@ describe('bounds on client input', () => {
       await expectOthersServed();
     });
 
-    it("applies the caller's plan to a text resolved from APQ that another plan's tenant registered", async () => {
-      const query = typenames(6000);
+    it("applies the caller's plan to a text resolved from APQ, and never another tenant's text", async () => {
+      // `query Q<random>` and 5,998 more fields: 6,002 tokens; a text of its own per run (APQ entries outlive a run).
+      const query = `query Q${randomBytes(6).toString('hex')} ${typenames(5998)}`;
+      // Over the pro plan's 5,000 tokens: refused at registration, and again when named by its hash.
+      for (const res of [await platform.graphql({ query, ...byId(query) }), await platform.graphql(byId(query))])
+        expect(expectCodedRefusal(res, 400, 'GRAPHQL_VALIDATION_FAILED')).toMatchObject({
+          validationErrorCode: 'MAX_TOKENS_LIMIT',
+          maximum: 5000,
+          actual: 6002,
+        });
+      // acme's registration is acme's: the enterprise tenant naming the hash finds nothing, and registering the same
+      // text itself, it is held to its own plan (within its 15,000 tokens graphql-js's validation gives up, coded).
+      expectCodedRefusal(await platform.graphql(byId(query), { token: deepToken }), 200, 'PERSISTED_QUERY_NOT_FOUND');
       const registered = await platform.graphql({ query, ...byId(query) }, { token: deepToken });
-      // Within the enterprise plan's 15,000 tokens: graphql-js's validation gives up on it, with a code.
       expect(expectCodedRefusal(registered, 400, 'GRAPHQL_VALIDATION_FAILED').validationErrorCode).toBe(
         'MAX_VALIDATION_WORK_LIMIT',
       );
-      const res = await platform.graphql(byId(query));
-      expect(expectCodedRefusal(res, 400, 'GRAPHQL_VALIDATION_FAILED')).toMatchObject({
-        validationErrorCode: 'MAX_TOKENS_LIMIT',
-        maximum: 5000,
-        actual: 6002,
-      });
       expect(operationId(query)).toBe(byId(query).extensions.persistedQuery.sha256Hash);
     });
   });
