@@ -281,7 +281,8 @@ it('keeps the document, variables and headers in one tab across a persona or tok
   // At once, as a person would: nothing waits for GraphiQL to save its tabs first.
   await page.check('#view-as input[value="customer"]');
   await expectSizedDocument(page, withVariables, JSON.stringify(headers));
-  // Shows: View as "customer" ticked, the typed document and its variables in the one tab, the estimate for n = 7.
+  // Shows: View as "customer" ticked, the one tab "Sized" (the typed line, scrolled to its end), the Headers tab
+  // still holding the request id, and the estimate for n = 7 in the cost bar.
   await screenshot(page, 'persona-keeps-variables.png');
 
   // Runs with them, as the persona, the Headers tab's request id included.
