@@ -6,7 +6,9 @@
  * - "View as" shows and runs the graph as a persona: `customer` has mutations, `developer` none;
  * - the token's expiry counts down, an expired token says so, and the token survives a reload only when kept;
  * - the estimate appears before anything runs, and a document over the plan's maximum is coloured;
- * - the gateway's query plan is shown in its panel, follows edits, and shows at once on any new page.
+ * - the gateway's query plan is shown in its panel, follows edits, and shows at once on any new page;
+ * - a persona or token change keeps the document, variables and headers in their one tab, priced with those
+ *   variables, and a new page of the same browser context opens the tab GraphiQL saved, once.
  */
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { demoProductId } from '../../demo/subgraph-data';
@@ -160,12 +162,14 @@ it('shows the plan at once on a new page after another page ran a query, and kee
   expectFullPlan(await shownPlan(first.page));
   await first.page.close();
 
-  // A new page of that context opens with the panel open: no click, and the plan of what is typed shows there.
+  // A new page of that context opens with the panel open and the document the first page left (GraphiQL restores
+  // its saved tab): no click, no typing, and that document's plan shows there; then the plan of what is typed.
   const second = await openExplorer(developer, 1440, context);
-  await second.page.waitForSelector('.tollgate-plan:has-text("Write an operation")');
-  expect(await second.page.$(hidePlan)).not.toBeNull();
-  await setEditorText(second.page, QUERY_EDITOR, PLAN_QUERY);
   expectFullPlan(await shownPlan(second.page));
+  expect(await second.page.$(hidePlan)).not.toBeNull();
+  await setEditorText(second.page, QUERY_EDITOR, PRODUCTS);
+  const typed = await second.page.waitForSelector('#query-plan:not(:has-text("inventory"))');
+  expect(await typed.innerText()).toMatch(/^QueryPlan \{\s*Fetch\(service: "products"\)/);
   await context.close();
 
   // A new page elsewhere (nothing stored) after those queries: opening the panel once shows the plan.
@@ -211,14 +215,125 @@ it("View as shows and runs the graph as the persona: a customer's mutations, non
   await page.waitForSelector(`${QUERY_EDITOR} .monaco-editor`);
   // The mutation still in the editor is priced for the developer persona, which has no mutation at all.
   await page.waitForSelector('.tollgate-estimate-error:has-text("has no mutation type")');
-  // The documentation explorer opened above stays open across the persona switch (GraphiQL restores the open panel
-  // when it remounts for the new persona), now on the developer persona's root types.
+  // The documentation explorer opened above stays open across the persona switch (GraphiQL keeps the open panel and
+  // rebuilds it on the schema it introspects for the new persona), now on the developer persona's root types.
   await page.waitForSelector('[aria-label="Hide Documentation Explorer"]');
   await page.waitForSelector('.graphiql-doc-explorer a:has-text("Query")');
   expect(await page.textContent('.graphiql-doc-explorer')).not.toContain('Mutation');
   expect(problems).toEqual([]);
   expect(new Set(refusals)).toEqual(new Set(['400 /explorer/estimate']));
   await page.close();
+}, 90_000);
+
+/** A document whose price depends on its variables: `first` is the slicing argument of both lists. */
+const SIZED =
+  'query Sized($n: Int!) { products(first: $n) { edges { node { name reviews(first: $n) { edges { node { rating } } } } } } }';
+const SIZED_VARIABLES = '{"n": 7}';
+const VARIABLE_EDITOR = '.graphiql-editor-tool .graphiql-editor:not(.hidden)';
+
+/** The editor's text with white space collapsed (Monaco renders spaces as no-break spaces and may wrap lines). */
+async function shownText(page: Page, container: string): Promise<string> {
+  return (await editorText(page, container)).replace(/\s+/g, ' ').trim();
+}
+
+/** What the estimate endpoint answers for `token` as `persona` — the figure the page must show for the document. */
+async function estimateOf(token: string, persona: string[], variables: unknown): Promise<number> {
+  const response = await fetch(`${platform.gateway.url}/explorer/estimate`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${token}`,
+      ...(persona.length > 0 ? { 'Tollgate-Preview-Roles': persona.join(',') } : {}),
+    },
+    body: JSON.stringify({ query: SIZED, variables }),
+  });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { requestedQueryCost: number }).requestedQueryCost;
+}
+
+/** The page shows one tab, whose editors hold SIZED, its variables and `headers`, and prices it with them. */
+async function expectSizedDocument(page: Page, estimate: number, headers?: string): Promise<void> {
+  await page.waitForSelector(`[data-testid="estimated-cost"]:text-is("${estimate}")`);
+  expect(await page.locator('.graphiql-tab').count()).toBe(1);
+  expect(await shownText(page, QUERY_EDITOR)).toBe(SIZED);
+  await page.click('button[data-name="variables"]');
+  expect(await shownText(page, VARIABLE_EDITOR)).toBe(SIZED_VARIABLES);
+  if (headers !== undefined) {
+    await page.click('button[data-name="headers"]');
+    expect(await shownText(page, HEADER_EDITOR)).toBe(headers);
+  }
+}
+
+// Once, GraphiQL was remounted for each token and persona: the new instance got the document but not the variables
+// or headers, opened a second tab when its saved tabs lagged behind the editors, and the estimate kept pricing the
+// variables the editor no longer showed.
+it('keeps the document, variables and headers in one tab across a persona or token change, and prices them', async () => {
+  const { page, problems, refusals } = await openExplorer(developer);
+  const withVariables = await estimateOf(developer, ['customer'], { n: 7 });
+  // The variables change the price: a page that priced without them would show another figure.
+  expect(withVariables).not.toBe(await estimateOf(developer, ['customer'], { n: 2 }));
+
+  await setEditorText(page, QUERY_EDITOR, SIZED);
+  await page.click('button[data-name="variables"]');
+  await setEditorText(page, VARIABLE_EDITOR, SIZED_VARIABLES);
+  const headers = { 'X-Request-Id': 'explorer-vars-0001' };
+  await setHeaders(page, headers);
+  // At once, as a person would: nothing waits for GraphiQL to save its tabs first.
+  await page.check('#view-as input[value="customer"]');
+  await expectSizedDocument(page, withVariables, JSON.stringify(headers));
+  // Shows: View as "customer" ticked, the one tab "Sized" (the typed line, scrolled to its end), the Headers tab
+  // still holding the request id, and the estimate for n = 7 in the cost bar.
+  await screenshot(page, 'persona-keeps-variables.png');
+
+  // Runs with them, as the persona, the Headers tab's request id included.
+  const sent = await run(page);
+  expect(JSON.parse(sent.postData() ?? '{}')).toMatchObject({ variables: { n: 7 }, operationName: 'Sized' });
+  expect(sent.headers()['x-request-id']).toBe('explorer-vars-0001');
+  expect(sent.headers()['tollgate-preview-roles']).toBe('customer');
+  await page.waitForSelector('.graphiql-response .view-lines:has-text("edges")');
+
+  // A new token (same user, signed again): everything stays, priced as the token itself (no persona).
+  const again = await platform.token('acme', 'customer', ['developer', 'customer']);
+  expect(again).not.toBe(developer);
+  await page.fill('#token', again);
+  await page.click('#use-token');
+  await expectSizedDocument(page, await estimateOf(again, [], { n: 7 }), JSON.stringify(headers));
+  expect(problems).toEqual([]);
+  expect(refusals).toEqual([]);
+  await page.close();
+}, 90_000);
+
+it('restores the saved document on a new page of the same browser context, in one tab', async () => {
+  const context = await browser.newContext();
+  const first = await openExplorer(developer, 1440, context);
+  await setEditorText(first.page, QUERY_EDITOR, SIZED);
+  await first.page.click('button[data-name="variables"]');
+  await setEditorText(first.page, VARIABLE_EDITOR, SIZED_VARIABLES);
+  // What GraphiQL saved (it writes a moment after the last edit): the tab and the variables.
+  // (A function, not a string: the page's CSP refuses eval.)
+  await first.page.waitForFunction((variables) => {
+    const { localStorage } = globalThis as unknown as { localStorage: { getItem(key: string): string | null } };
+    const tabs = localStorage.getItem('graphiql:tabState') ?? '';
+    return localStorage.getItem('graphiql:variables') === variables && tabs.includes(JSON.stringify(variables));
+  }, SIZED_VARIABLES);
+  await first.page.close();
+
+  const second = await openExplorer(developer, 1440, context);
+  await expectSizedDocument(second.page, await estimateOf(developer, [], { n: 7 }));
+  // Shows: a new page of the same context with the one tab it restored and that tab's estimate.
+  await screenshot(second.page, 'new-page-restored.png');
+  await context.close();
+
+  // A page of another context has nothing saved: one tab, the explorer's empty document, nothing estimated.
+  const third = await openExplorer(developer);
+  await third.page.waitForSelector('#cost:has-text("no operation yet")');
+  expect(await third.page.locator('.graphiql-tab').count()).toBe(1);
+  expect(await shownText(third.page, QUERY_EDITOR)).toMatch(/^# Write an operation/);
+  await third.page.close();
+  for (const watched of [first, second, third]) {
+    expect(watched.problems).toEqual([]);
+    expect(watched.refusals).toEqual([]);
+  }
 }, 90_000);
 
 it("shows the token's expiry, counting down, and keeps the token for the tab only when asked", async () => {

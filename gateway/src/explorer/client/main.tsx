@@ -7,6 +7,7 @@
  */
 // First: every <style> the editors create carries this response's CSP nonce (style-nonce.ts).
 import './style-nonce';
+import { pick, useGraphiQL } from '@graphiql/react';
 import type { Fetcher, FetcherOpts, FetcherParams } from '@graphiql/toolkit';
 import { GraphiQL } from 'graphiql';
 import 'graphiql/style.css';
@@ -60,6 +61,20 @@ function createFetcher(identity: Identity, tenant: string | undefined, hooks: Ho
     // GraphiQL shows whatever the gateway answered, refusals included.
     return body as Awaited<ReturnType<Fetcher>>;
   };
+}
+
+/**
+ * Reports what GraphiQL's editors opened with: on a new page, the tab GraphiQL restored from what it saved (this
+ * origin's localStorage, shared by the pages of a browser context), so the estimate and plan price the document
+ * shown rather than the explorer's empty one. Edits and tab switches are reported by GraphiQL's own callbacks;
+ * an editor's first value is not (no edit happened).
+ */
+function OpenedDocument({ onOpen }: { onOpen(query: string, variables: string): void }) {
+  const { queryEditor, variableEditor } = useGraphiQL(pick('queryEditor', 'variableEditor'));
+  useEffect(() => {
+    if (queryEditor && variableEditor) onOpen(queryEditor.getValue(), variableEditor.getValue());
+  }, [queryEditor, variableEditor, onOpen]);
+  return null;
 }
 
 function useNow(): number {
@@ -125,6 +140,10 @@ function Explorer() {
     [identity, tenant],
   );
   const current = useMemo(() => ({ identity, query, variables, developer }), [identity, query, variables, developer]);
+  const opened = useCallback((openedQuery: string, openedVariables: string) => {
+    setQuery(openedQuery);
+    setVariables(openedVariables);
+  }, []);
 
   const applyToken = useCallback(
     (event: FormEvent) => {
@@ -183,10 +202,17 @@ function Explorer() {
             </div>
             <HeaderNotice messages={notice} />
             <div className="tollgate-graphiql">
+              {/*
+                One GraphiQL for as long as there is a token: a new token or persona is a new fetcher, on which
+                GraphiQL drops its schema and introspects again (the graph shown is the new identity's), while the
+                tabs, their documents, variables and headers stay exactly as they are. Remounting it instead (a
+                `key` per identity) gave the new instance the document but not the variables or headers, and a
+                second tab whenever its saved tabs lagged the editors (it saves them a moment after an edit).
+                No initialQuery either: GraphiQL compares it with the tabs it saved, and one that matches none
+                (the explorer's empty document on a new page) is opened as one more tab beside them.
+              */}
               <GraphiQL
-                key={`${token}|${previewRoles.join(',')}`}
                 fetcher={fetcher}
-                initialQuery={query}
                 defaultQuery={DEFAULT_QUERY}
                 onEditQuery={setQuery}
                 onEditVariables={setVariables}
@@ -197,7 +223,9 @@ function Explorer() {
                 }}
                 shouldPersistHeaders={false}
                 plugins={PLUGINS}
-              />
+              >
+                <OpenedDocument onOpen={opened} />
+              </GraphiQL>
             </div>
           </>
         ) : (
