@@ -226,7 +226,12 @@ async function main(): Promise<void> {
     await redis?.stop();
     await benchRedis?.stop();
   };
-  process.once('SIGINT', () => void stop().then(() => process.exit(130)));
+  // Interrupted or killed (a timeout, pkill): its gateways, subgraphs, FerretDB and Redis go with it.
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)
+    process.once(signal, () => void stop().then(() => process.exit(code)));
   try {
     say('starting FerretDB (.data/bench-ferretdb) and checking Redis…');
     ferret = await startFerretDB({

@@ -3,11 +3,8 @@
  * page through their own tenant's events — executed mutations with redacted variables, refusals — and nobody else's;
  * anyone else is refused, and bad arguments are refused before anything runs.
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startRealPlatform, type GraphQLResult, type RealPlatform } from './platform';
+import { randomBytes } from 'node:crypto';
+import { auditedGateway, startRealPlatform, type GraphQLResult, type RealPlatform } from './platform';
 
 const INVITE = 'mutation Invite($input: InviteUserInput!) { inviteUser(input: $input) { id } }';
 const EVENTS = `query Events($first: Int, $after: String, $type: String) {
@@ -28,22 +25,7 @@ let platform: RealPlatform;
 const run = randomBytes(4).toString('hex');
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tollgate-audit-e2e-'));
-  const keyFile = join(dir, 'audit.pem');
-  writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
-  platform = await startRealPlatform({
-    gateway: {
-      audit: {
-        signingKey: { source: 'file', path: keyFile },
-        spoolPath: join(dir, 'spool.ndjson'),
-        spoolMaxBytes: 1_048_576,
-        overflow: 'plan',
-        flushIntervalMs: 20,
-        checkpointIntervalMs: 60_000,
-        retentionIntervalMs: 0,
-      },
-    },
-  });
+  platform = await startRealPlatform({ gateway: { audit: auditedGateway(60_000).audit } });
 }, 60_000);
 
 afterAll(async () => {

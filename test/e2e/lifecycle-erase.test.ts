@@ -7,10 +7,7 @@
  * Redis entries (APQ texts included) are gone; its tokens are refused with a code; another tenant's data is
  * untouched; a re-run is harmless and the id is not onboarded again.
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import mongoose from 'mongoose';
 import { userIdFor } from '../../common/ids';
 import { SUBGRAPH_NAMES } from '../../subgraphs/catalog';
@@ -19,8 +16,9 @@ import { closeRedisClient, createRedisClient } from '../../gateway/src/redis/con
 import { openControlPlane } from '../../gateway/src/control-plane/open';
 import { apqKey } from '../../gateway/src/persisted/apq';
 import { operationId } from '../../gateway/src/persisted/manifest';
+import { eventually } from '../support/eventually';
 import { cliEnvFor, runCli } from './cli';
-import { startRealPlatform, type RealPlatform } from './platform';
+import { auditedGateway, startRealPlatform, type RealPlatform } from './platform';
 
 jest.setTimeout(120_000);
 
@@ -29,35 +27,12 @@ let env: NodeJS.ProcessEnv;
 
 const tollgate = (args: string[]) => runCli(env, args);
 
-/** Polls until `check` passes: the gateway learns control-plane changes asynchronously (within 5 s). */
-async function eventually<T>(attempt: () => Promise<T>, ok: (value: T) => boolean): Promise<T> {
-  const until = Date.now() + 15_000;
-  for (;;) {
-    const value = await attempt();
-    if (ok(value) || Date.now() > until) return value;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 beforeAll(async () => {
   // The audit trail and metering on, as in production: the erasure must leave neither naming the tenant. The CLI
   // signs with the gateway's checkpoint key, so `tollgate audit verify` checks both against one public key.
-  const dir = mkdtempSync(join(tmpdir(), 'tollgate-lifecycle-e2e-'));
-  const keyFile = join(dir, 'audit.pem');
-  writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+  const { audit, keyFile } = auditedGateway(1_000);
   platform = await startRealPlatform({
-    gateway: {
-      audit: {
-        signingKey: { source: 'file', path: keyFile },
-        spoolPath: join(dir, 'spool.ndjson'),
-        spoolMaxBytes: 1_048_576,
-        overflow: 'plan',
-        flushIntervalMs: 20,
-        checkpointIntervalMs: 1_000,
-        retentionIntervalMs: 0,
-      },
-      metering: { enabled: true, rollupIntervalMs: 0, quotaFailMode: 'open' },
-    },
+    gateway: { audit, metering: { enabled: true, rollupIntervalMs: 0, quotaFailMode: 'open' } },
   });
   env = { ...cliEnvFor(platform), AUDIT_SIGNING_KEY_FILE: keyFile };
 });

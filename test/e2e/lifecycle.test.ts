@@ -23,6 +23,7 @@ import {
   platformKeyFromSecret,
   type PlatformOperation,
 } from '../../common/platform-token';
+import { eventually } from '../support/eventually';
 import { cliEnvFor, runCli } from './cli';
 import { startRealPlatform, type RealPlatform } from './platform';
 
@@ -32,16 +33,6 @@ let platform: RealPlatform;
 let env: NodeJS.ProcessEnv;
 
 const tollgate = (args: string[]) => runCli(env, args);
-
-/** Polls until `check` passes: the gateway learns control-plane changes asynchronously (within 5 s). */
-async function eventually<T>(attempt: () => Promise<T>, ok: (value: T) => boolean): Promise<T> {
-  const until = Date.now() + 15_000;
-  for (;;) {
-    const value = await attempt();
-    if (ok(value) || Date.now() > until) return value;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 beforeAll(async () => {
   platform = await startRealPlatform();

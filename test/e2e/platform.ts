@@ -3,7 +3,10 @@
  * demo tenants seeded through the subgraphs' own models), a control plane, Redis, and the gateway with every
  * stage on and Tollgate's own supergraph and rules — all over real HTTP on ephemeral ports.
  */
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Tracing } from '../../common/tracing/setup';
 import mongoose from 'mongoose';
 import { userIdFor, type Role } from '../../common/ids';
@@ -15,7 +18,7 @@ import type { RunningSubgraph } from '../../subgraphs/kit/server';
 import { seedDemoTenants } from '../../demo/subgraph-data';
 import { readEncryptionSettings } from '../../common/master-key';
 import { encryptionOptionsOf } from '../../subgraphs/kit/encryption';
-import { DEFAULT_SUPERGRAPH_PATH, type GatewayConfig } from '../../gateway/src/config';
+import { DEFAULT_SUPERGRAPH_PATH, type AuditConfig, type GatewayConfig } from '../../gateway/src/config';
 import { startGateway, type StartedGateway } from '../../gateway/src/server';
 import { seedControlPlane } from '../../demo/control-plane';
 import { openControlPlane, type ControlPlane } from '../../gateway/src/control-plane/open';
@@ -167,6 +170,29 @@ export async function startRealPlatform(options: RealPlatformOptions = {}): Prom
       } finally {
         await connection.close();
       }
+    },
+  };
+}
+
+/**
+ * The gateway's audit trail on, as in production, for an e2e platform: a fresh Ed25519 checkpoint key in a file of its
+ * own (the CLI can be given the same, so `tollgate audit verify` checks both against one public key), a spool beside
+ * it, quick flushes, no retention job.
+ */
+export function auditedGateway(checkpointIntervalMs: number): { audit: AuditConfig; keyFile: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-audit-e2e-'));
+  const keyFile = join(dir, 'audit.pem');
+  writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+  return {
+    keyFile,
+    audit: {
+      signingKey: { source: 'file', path: keyFile },
+      spoolPath: join(dir, 'spool.ndjson'),
+      spoolMaxBytes: 1_048_576,
+      overflow: 'plan',
+      flushIntervalMs: 20,
+      checkpointIntervalMs,
+      retentionIntervalMs: 0,
     },
   };
 }
