@@ -184,6 +184,9 @@ async function gatewayOverhead(
     notes.push(
       `observed: tollgate-observed (metrics + tracing, every request sampled) and tollgate-observed-10 (metrics + tracing, parentbased_traceidratio 0.1) and tollgate-observed-10-apollo (the same with TRACE_APOLLO_SPANS=true) exported ${traces.count()} spans over OTLP/HTTP to a receiver in the bench process; plain tollgate has neither`,
     );
+    // The observed gateways flush their last spans as they stop: the receiver must outlive them, or a gateway waits
+    // on the export until it is killed (and a BENCH_PROFILE run loses its profile).
+    await launcher.stopAll();
     await traces.close();
   }
   await control.controlPlane.apiKeys.revoke(control.issued.record.id).catch(() => undefined);
