@@ -202,7 +202,9 @@ export async function startPlatform({
   const tollgateLegacy = launcher.launch(
     'gateway-tollgate-legacy',
     [bundles.gateway!],
-    { PORT: String(TOLLGATE_LEGACY_PORT), ...tollgateEnv, ...legacyUrls },
+    // The platform as it was before issue 20: the per-parent loader, and every subgraph query sent (no
+    // deduplication), so the T/tollgate-legacy ratios are that issue's before/after.
+    { PORT: String(TOLLGATE_LEGACY_PORT), ...tollgateEnv, ...legacyUrls, SUBGRAPH_DEDUPLICATION: 'off' },
     onCore0(SHIPPED_FLAGS),
   );
   // Metrics on a free port each, tracing to the bench's receiver: the same Tollgate, observed.

@@ -53,7 +53,8 @@ export const ENCRYPTION_REQUESTS = Number(env.BENCH_ENCRYPTION_REQUESTS ?? 300);
 export const LEGACY_REVIEWS_PORT = 4131;
 /**
  * The gateways: bare Apollo, Tollgate, Hive bare and Hive with its comparable features, and Tollgate on a reviews
- * subgraph with the old per-parent loader (`tollgate-legacy`: the data tier before issue 20, frontend query, free),
+ * subgraph with the old per-parent loader and no deduplication (`tollgate-legacy`: the platform before issue 20,
+ * frontend query, free),
  * and with BENCH_UNMETERED=1 Tollgate without usage metering, the quota and the audit trail (`tollgate-unmetered`),
  * with BENCH_NODEDUPE=1 Tollgate without deduplication of in-flight subgraph queries (`tollgate-nodedupe`).
  */
