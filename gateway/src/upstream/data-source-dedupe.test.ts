@@ -10,7 +10,7 @@ import { deriveSubgraphKey } from '../../../common/internal-token';
 import { createLogger } from '../../../common/logger';
 import type { GatewayContext } from '../request';
 import { DEFAULT_PLANS } from '../tenants/plan';
-import type { TenantRecord } from '../tenants/tenant';
+import { DEFAULT_TENANT_SETTINGS, type TenantRecord } from '../tenants/tenant';
 import { createCircuitBreaker } from './circuit-breaker';
 import { SubgraphDataSource, type SubgraphFetchMetrics } from './data-source';
 import { createSubgraphDedupe } from './dedupe';
@@ -21,16 +21,11 @@ const MUTATION = 'mutation M__products__0{createProduct{id}}';
 const ANSWER = JSON.stringify({ data: { products: [{ id: 'p1', name: 'Kettle' }] } });
 
 const tenant = (id: string): TenantRecord => ({
+  ...DEFAULT_TENANT_SETTINGS,
   id,
   name: id,
-  status: 'active',
-  isolation: 'pooled',
   placementEpoch: 1,
   plan: DEFAULT_PLANS[0]!,
-  origins: [],
-  authzMode: 'reject',
-  costMode: 'enforce',
-  safelistMode: 'off',
 });
 
 let requests = 0;

@@ -12,6 +12,7 @@ import type { GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { deriveSubgraphKey } from '../../../common/internal-token';
 import type { GatewayContext } from '../request';
 import { DEFAULT_PLANS } from '../tenants/plan';
+import { DEFAULT_TENANT_SETTINGS } from '../tenants/tenant';
 import { PRODUCTS, fixtureAuthorization, products, type SubgraphFixture } from '../testing/fixtures';
 import { startTestPlatform, type GraphQLHttpResult, type TestPlatform } from '../testing/platform';
 import { startTestSubgraph } from '../testing/subgraph';
@@ -251,18 +252,7 @@ describe('a follower whose deadline is shorter than the shared fetch (real HTTP)
     const context = (requestId: string): GatewayContext => ({
       requestId,
       caller: { tenantId: 'acme', principal: 'user-1', roles: ['customer'], credential: 'jwt', tokenExpiresAt: 0 },
-      tenant: {
-        id: 'acme',
-        name: 'Acme',
-        status: 'active',
-        isolation: 'pooled',
-        placementEpoch: 1,
-        plan: DEFAULT_PLANS[0]!,
-        origins: [],
-        authzMode: 'reject',
-        costMode: 'enforce',
-        safelistMode: 'off',
-      },
+      tenant: { ...DEFAULT_TENANT_SETTINGS, id: 'acme', name: 'Acme', placementEpoch: 1, plan: DEFAULT_PLANS[0]! },
       log: { errorCodes: [] },
     });
     const fetchOf = (requestId: string): GraphQLDataSourceProcessOptions<GatewayContext> => ({
