@@ -12,6 +12,7 @@ import { eventFromRequest } from './from-request';
 import type { AuditReader } from './graphql';
 import { auditPolicyOf } from './policy';
 import { pruneAll } from './retention';
+import type { AuditConfig } from './settings';
 import type { AuditSigner } from './signing';
 import { redactionKey } from './redact';
 import { openSpool } from './spool';
@@ -21,19 +22,22 @@ import { createAuditWriter, type AuditWriter } from './writer';
 
 export { redactionKey } from './redact';
 
-export interface AuditOptions {
+/**
+ * The trail's tuning as configured (settings.ts): spool, overflow, flush, checkpoint and retention intervals —
+ * `retentionIntervalMs` 0: this gateway runs no retention job (another replica, or a cron running `tollgate audit
+ * prune`).
+ */
+type AuditTuning = Pick<
+  AuditConfig,
+  'spoolPath' | 'spoolMaxBytes' | 'overflow' | 'flushIntervalMs' | 'checkpointIntervalMs' | 'retentionIntervalMs'
+>;
+
+export interface AuditOptions extends AuditTuning {
   mongoUri: string;
   dbName: string;
   signer: AuditSigner;
   /** The gateway's internal secret: the redaction HMAC key is derived from it (never stored). */
   internalSecret: Buffer;
-  spoolPath: string;
-  spoolMaxBytes: number;
-  overflow: 'plan' | 'count';
-  flushIntervalMs: number;
-  checkpointIntervalMs: number;
-  /** How often the retention job runs; 0: never (another replica, or a cron running `tollgate audit prune`). */
-  retentionIntervalMs: number;
   /** The plan of a tenant, for retention (the directory's snapshot). */
   planOf: (tenant: string) => Promise<Plan | undefined>;
   logger: Logger;
