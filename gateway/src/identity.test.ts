@@ -208,7 +208,7 @@ describe('identity over HTTP', () => {
     });
 
     const issue = (overrides: { expiresAt?: Date } = {}) =>
-      platform.controlPlane.apiKeys.issue({
+      platform.issueApiKey({
         tenantId: 'globex',
         clientName: 'Globex WMS',
         scopes: ['inventory:read'],
