@@ -1,7 +1,23 @@
-/** Builds our small Go programs under tools/<name> into .data/bin, once, and again when their source changes. */
+/**
+ * Builds our small Go programs under tools/<name> into .data/bin, once, and again when their source changes.
+ *
+ * A tool may patch a module it depends on without vendoring it: files under `tools/<name>/_overlay/` replace (or add
+ * to) the files at the same relative paths inside the module named in `tools/<name>/_overlay/MODULE`, built from a
+ * patched copy of that module (patchedModuleArgs).
+ */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { join, relative } from 'node:path';
 
 export const ROOT = join(__dirname, '..', '..');
 export const DATA_DIR = join(ROOT, '.data');
@@ -14,8 +30,57 @@ export function goToolPath(name: string): string {
 export function isGoToolCurrent(name: string): boolean {
   const source = join(ROOT, 'tools', name);
   const binary = goToolPath(name);
-  const newestSource = Math.max(...readdirSync(source).map((f) => statSync(join(source, f)).mtimeMs));
-  return existsSync(binary) && statSync(binary).mtimeMs >= newestSource;
+  return existsSync(binary) && statSync(binary).mtimeMs >= newestMtime(source);
+}
+
+/** The newest modification time of any file below `dir` (an overlay file's edit must rebuild the tool too). */
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+function filesBelow(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? filesBelow(join(dir, entry.name)) : [join(dir, entry.name)],
+  );
+}
+
+/**
+ * For a tool with tools/<name>/_overlay: a patched copy of the module (downloaded first, copied out of the module
+ * cache, the overlay's files written over it) in .data/build, and a `-modfile` that replaces the module with that
+ * copy — the tool's own go.mod and the module cache stay untouched. (`go build -overlay` cannot do this: it refuses
+ * to replace files under GOMODCACHE.) Returns the extra `go build` arguments.
+ */
+function patchedModuleArgs(name: string, source: string): string[] {
+  const overlay = join(source, '_overlay');
+  if (!existsSync(overlay)) return [];
+  const modulePath = readFileSync(join(overlay, 'MODULE'), 'utf8').trim();
+  const go = (args: string[]): string => {
+    const result = spawnSync('go', args, { cwd: source, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    if (result.error) throw new Error(`cannot run go (is the Go toolchain installed?): ${result.error.message}`);
+    if (result.status !== 0) throw new Error(`go ${args.join(' ')} in tools/${name} failed (${result.status})`);
+    return result.stdout.trim();
+  };
+  go(['mod', 'download', modulePath]);
+  const moduleDir = go(['list', '-m', '-f', '{{.Dir}}', modulePath]);
+  const build = join(DATA_DIR, 'build');
+  const copy = join(build, `${name}-module`);
+  rmSync(copy, { recursive: true, force: true });
+  cpSync(moduleDir, copy, { recursive: true });
+  for (const file of filesBelow(overlay)) {
+    if (!file.endsWith('.go')) continue; // MODULE and README.md describe the overlay; they are not part of it
+    const target = join(copy, relative(overlay, file));
+    rmSync(target, { force: true }); // the module cache's files are read-only, and so are their copies
+    copyFileSync(file, target);
+  }
+  const modfile = join(build, `${name}.go.mod`);
+  writeFileSync(modfile, `${readFileSync(join(source, 'go.mod'), 'utf8')}\nreplace ${modulePath} => ${copy}\n`);
+  copyFileSync(join(source, 'go.sum'), join(build, `${name}.go.sum`));
+  return [`-modfile=${modfile}`];
 }
 
 export function buildGoTool(name: string, log: (line: string) => void = () => {}): string {
@@ -24,7 +89,7 @@ export function buildGoTool(name: string, log: (line: string) => void = () => {}
   if (isGoToolCurrent(name)) return binary;
   log(`building tools/${name} (the first build downloads Go modules and takes a minute or two)…`);
   mkdirSync(join(DATA_DIR, 'bin'), { recursive: true });
-  const result = spawnSync('go', ['build', '-o', binary, '.'], {
+  const result = spawnSync('go', ['build', ...patchedModuleArgs(name, source), '-o', binary, '.'], {
     cwd: source,
     stdio: ['ignore', 'inherit', 'inherit'],
   });
