@@ -52,19 +52,23 @@ export async function load(url: string, scenario: Scenario, gateway: GatewayName
 
 export interface MeasureOptions {
   gatewayOf: (name: GatewayName) => RunningGateway;
-  /** The processes that serve every gateway alike, by role (subgraphs, ferretdb, loadgen, redis). */
-  platform: Record<string, number[]>;
+  /**
+   * The processes that serve `gateway`, by role (subgraphs, ferretdb, loadgen, redis): the same for every gateway
+   * but `tollgate-legacy`, whose data tier is its own.
+   */
+  platformOf: (gateway: GatewayName) => Record<string, number[]>;
 }
 
 /** One measured round of BENCH_DURATION_S seconds: loads `gateway` and reads the CPU of everything around it. */
 export async function measureRound(
-  { gatewayOf, platform }: MeasureOptions,
+  { gatewayOf, platformOf }: MeasureOptions,
   scenario: Scenario,
   mode: LoadMode,
   round: number,
   gateway: GatewayName,
 ): Promise<Round> {
   const { url, pid } = gatewayOf(gateway);
+  const platform = platformOf(gateway);
   // The idle cost is measured on one other gateway, unloaded meanwhile.
   const otherPid = gatewayOf(gateway === 'bare' ? 'tollgate' : 'bare').pid;
   const otherBefore = cpuSeconds(otherPid);

@@ -1,7 +1,8 @@
 /**
  * The overhead benchmark's platform (bench/run.ts): the demo tenants and the control plane (acme on a plan whose
- * budget cannot throttle the run, the partner's manifest and API key), then the subgraphs, a reviews subgraph with
- * the per-parent loader, and the gateways as bundles — each gateway pinned to core 0, the rest to core 1.
+ * budget cannot throttle the run, the partner's manifest and API key), then the subgraphs, the data tier as it was
+ * before issue 20 (legacy: per-parent loader, upstream FerretDB), and the gateways as bundles — each gateway pinned
+ * to core 0, the rest to core 1.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -17,10 +18,8 @@ import type { RunningGateway } from './load';
 import {
   buildBenchBundles,
   launchSubgraphs,
-  subgraphEnv,
   waitFor,
   waitForSubgraphs,
-  EMPTY_POST,
   type Launcher,
 } from './processes';
 import {
@@ -29,7 +28,7 @@ import {
   HIVE_FEATURES_PORT,
   HIVE_PORT,
   HIVE_PREFIX,
-  LEGACY_REVIEWS_PORT,
+  LEGACY_SUBGRAPH_PORT_BASE,
   PARTNER_MANIFEST,
   PARTNER_QUERY,
   RESULTS_DIR,
@@ -60,18 +59,24 @@ export interface BenchControlPlane {
   issued: { key: string; record: { id: string } };
 }
 
-/** Seeds the bench databases and prepares acme in the control plane. The caller closes `controlPlane`. */
-export async function prepareControlPlane(mongoUri: string): Promise<BenchControlPlane> {
-  // Every run on the same data: FerretDB 1.24's SQLite backend pushes down no filter but a lone `_id` (every other
-  // find decodes the whole collection), so rows an earlier run or another tool left in a bench database make each
-  // find dearer. Seeding is an upsert and would keep them.
+/**
+ * The subgraphs' bench databases on `mongoUri`, dropped and seeded with the demo tenants. Every run on the same
+ * data: rows an earlier run or another tool left there would make the finds of FerretDB as released (which decode
+ * every row of a collection) dearer, and seeding is an upsert that would keep them.
+ */
+export async function seedBenchData(mongoUri: string): Promise<void> {
   for (const name of SUBGRAPH_NAMES) {
     const connection = await openDatabase({ mongoUri, dbName: dbNameFor(name) });
     await connection.dropDatabase();
     await connection.close();
   }
-  say('seeding the demo tenants into the bench databases…');
+  say(`seeding the demo tenants into the bench databases on ${mongoUri}…`);
   await seedDemoTenants({ mongoUri, dbNameFor });
+}
+
+/** Seeds the bench databases and prepares acme in the control plane. The caller closes `controlPlane`. */
+export async function prepareControlPlane(mongoUri: string): Promise<BenchControlPlane> {
+  await seedBenchData(mongoUri);
   await seedControlPlane({ mongoUri, dbName: CONTROL_DB });
   const controlPlane = await openControlPlane({ mongoUri, dbName: CONTROL_DB });
   // A plan whose budget cannot throttle the run, so the figures measure the pipeline and not the refusals.
@@ -114,12 +119,16 @@ export interface PlatformOptions {
   principal: string;
   /** The OTLP/HTTP receiver the observed Tollgates export to; absent, they are not started. */
   tracesUrl?: string;
+  /** FerretDB as released (seeded alike), the legacy data tier's: `tollgate-legacy`'s subgraphs read it. */
+  legacyMongoUri: string;
 }
 
 export interface Platform {
   gateways: Partial<Record<GatewayName, RunningGateway>>;
   subgraphPids: number[];
-  /** The subgraphs' command counters (`GET /_bench/commands`), the per-parent reviews subgraph's too. */
+  /** The legacy data tier's four subgraphs (`tollgate-legacy` alone uses them). */
+  legacySubgraphPids: number[];
+  /** The subgraphs' command counters (`GET /_bench/commands`), the legacy subgraphs' too. */
   countUrls: string[];
 }
 
@@ -130,6 +139,7 @@ export async function startPlatform({
   redis,
   principal,
   tracesUrl,
+  legacyMongoUri,
 }: PlatformOptions): Promise<Platform> {
   // Both gateways and the subgraphs run as bundles with plain node, as the image runs them (scripts/build.ts).
   const bundles = await buildBenchBundles(
@@ -161,21 +171,22 @@ export async function startPlatform({
   });
   const urls = subgraphs.urls;
   const subgraphPids = subgraphs.children.map((child) => child.pid!);
-  const legacyReviews = launcher.launch(
-    'subgraph-reviews-per-parent',
-    [bundles.subgraph, 'reviews'],
-    subgraphEnv('reviews', LEGACY_REVIEWS_PORT, {
-      ...subgraphOptions,
-      extraEnv: { ...subgraphOptions.extraEnv, SUBGRAPH_CONNECTION_LOADER: 'per-parent' },
-    }),
-    { core: 1, nodeFlags: SHIPPED_FLAGS },
-  );
-  subgraphPids.push(legacyReviews.pid!);
-  const legacyUrls = { ...urls, REVIEWS_URL: `http://127.0.0.1:${LEGACY_REVIEWS_PORT}/graphql` };
-  const countUrls = [...Object.values(urls), legacyUrls.REVIEWS_URL].map((url) =>
+  // The data tier before issue 20: the per-parent connection loader, on FerretDB as released.
+  const legacy = launchSubgraphs({
+    ...subgraphOptions,
+    mongoUri: legacyMongoUri,
+    extraEnv: { ...subgraphOptions.extraEnv, SUBGRAPH_CONNECTION_LOADER: 'per-parent' },
+    launcher: { ...launcher, launch: (name, args, env, opts) => launcher.launch(`${name}-legacy`, args, env, opts) },
+    bundle: bundles.subgraph,
+    portBase: LEGACY_SUBGRAPH_PORT_BASE,
+    launch: { core: 1, nodeFlags: SHIPPED_FLAGS },
+  });
+  const legacyUrls = legacy.urls;
+  const legacySubgraphPids = legacy.children.map((child) => child.pid!);
+  const countUrls = [...Object.values(urls), ...Object.values(legacyUrls)].map((url) =>
     url.replace('/graphql', '/_bench/commands'),
   );
-  await waitFor(legacyUrls.REVIEWS_URL, EMPTY_POST);
+  await waitForSubgraphs(legacyUrls);
   await waitForSubgraphs(urls);
 
   const profileFlags = (name: string) =>
@@ -318,5 +329,5 @@ export async function startPlatform({
     ...(hive ? { hive: { url: graphql(HIVE_PORT), pid: hive.pid! } } : {}),
     ...(hiveFeatures ? { 'hive-features': { url: graphql(HIVE_FEATURES_PORT), pid: hiveFeatures.pid! } } : {}),
   };
-  return { gateways, subgraphPids, countUrls };
+  return { gateways, subgraphPids, legacySubgraphPids, countUrls };
 }

@@ -50,7 +50,7 @@ import { peakRssMiB } from './cpu';
 import { dataLayer } from './data-layer';
 import { encryptionBench } from './encryption';
 import { capCpu, load, measureRound, type LoadMode, type Round } from './load';
-import { prepareControlPlane, startPlatform } from './platform';
+import { prepareControlPlane, seedBenchData, startPlatform } from './platform';
 import { buildBenchBundles, createLauncher, type Launcher } from './processes';
 import { machine, print, summarise, type Overhead } from './report';
 import { pairedOverhead } from './paired';
@@ -62,6 +62,7 @@ import {
   DURATION_S,
   FERRET_DEBUG_ADDR,
   FERRET_PORT,
+  FERRET_UPSTREAM_PORT,
   HAS_TASKSET,
   REDIS_URL,
   RESULTS_DIR,
@@ -82,6 +83,7 @@ async function gatewayOverhead(
   mongoUri: string,
   ferretPid: number,
   redis: RedisHandle,
+  legacyFerret: EmbeddedFerretDB,
 ): Promise<Overhead> {
   const notes: string[] = [];
   const control = await prepareControlPlane(mongoUri);
@@ -90,9 +92,11 @@ async function gatewayOverhead(
   // The observed Tollgates export their spans here, in this process (core 1, with the load generator); it only
   // counts them, so a long run does not grow this process's heap.
   const traces = SKIP_OBSERVED ? undefined : await startOtlpReceiver({ keep: false });
-  const { gateways, subgraphPids, countUrls } = await startPlatform({
+  await seedBenchData(legacyFerret.uri);
+  const { gateways, subgraphPids, legacySubgraphPids, countUrls } = await startPlatform({
     launcher,
     mongoUri,
+    legacyMongoUri: legacyFerret.uri,
     redis,
     principal: customer.principal,
     ...(traces ? { tracesUrl: traces.url } : {}),
@@ -113,9 +117,11 @@ async function gatewayOverhead(
     loadgen: [process.pid],
     redis: redis.process?.pid ? [redis.process.pid] : [],
   };
+  const legacyPlatform = { ...platform, subgraphs: legacySubgraphPids, ferretdb: [legacyFerret.process.pid!] };
+  const platformOf = (gateway: GatewayName) => (gateway === 'tollgate-legacy' ? legacyPlatform : platform);
   const rounds: Round[] = [];
   const measure = async (scenario: (typeof scenarios)[number], mode: LoadMode, round: number, gateway: GatewayName) => {
-    rounds.push(await measureRound({ gatewayOf, platform }, scenario, mode, round, gateway));
+    rounds.push(await measureRound({ gatewayOf, platformOf }, scenario, mode, round, gateway));
   };
   for (const scenario of scenarios) {
     for (const gateway of runners(gateways, scenario, 'free')) {
@@ -223,9 +229,11 @@ async function main(): Promise<void> {
   let ferret: EmbeddedFerretDB | undefined;
   let redis: RedisHandle | undefined;
   let benchRedis: RedisHandle | undefined;
+  let legacyFerret: EmbeddedFerretDB | undefined;
   const stop = async () => {
     await launcher.stopAll();
     await ferret?.stop();
+    await legacyFerret?.stop();
     await redis?.stop();
     await benchRedis?.stop();
   };
@@ -249,7 +257,14 @@ async function main(): Promise<void> {
 
     if (!env.BENCH_SKIP_LOAD) {
       benchRedis = await ensureRedis(BENCH_REDIS_URL, say);
-      const overhead = await gatewayOverhead(launcher, ferret.uri, ferret.process.pid!, benchRedis);
+      say('starting FerretDB as released (.data/bench-ferretdb-upstream), the legacy data tier’s…');
+      legacyFerret = await startFerretDB({
+        port: FERRET_UPSTREAM_PORT,
+        dataDir: join(DATA_DIR, 'bench-ferretdb-upstream'),
+        log: say,
+        upstream: true,
+      });
+      const overhead = await gatewayOverhead(launcher, ferret.uri, ferret.process.pid!, benchRedis, legacyFerret);
       report.overhead = overhead;
       await launcher.stopAll();
     }

@@ -49,12 +49,16 @@ export const BENCH_NODEDUPE = env.BENCH_NODEDUPE === '1';
  */
 export const ENCRYPTION_PORT_BASE = 4141;
 export const ENCRYPTION_REQUESTS = Number(env.BENCH_ENCRYPTION_REQUESTS ?? 300);
-/** A reviews subgraph with the per-parent connection loader (the one before issue 20), for the before/after run. */
-export const LEGACY_REVIEWS_PORT = 4131;
 /**
- * The gateways: bare Apollo, Tollgate, Hive bare and Hive with its comparable features, and Tollgate on a reviews
- * subgraph with the old per-parent loader and no deduplication (`tollgate-legacy`: the platform before issue 20,
- * frontend query, free),
+ * The data tier as it was before issue 20, for its before/after: the four subgraphs from this port with the
+ * per-parent connection loader, on a FerretDB built without our patches (tools/ferretdb/_overlay) on
+ * FERRET_UPSTREAM_PORT, holding the same seeded data.
+ */
+export const LEGACY_SUBGRAPH_PORT_BASE = 4131;
+export const FERRET_UPSTREAM_PORT = 27032;
+/**
+ * The gateways: bare Apollo, Tollgate, Hive bare and Hive with its comparable features, and Tollgate with no
+ * deduplication on the legacy data tier (`tollgate-legacy`: the platform before issue 20, frontend query, free),
  * and with BENCH_UNMETERED=1 Tollgate without usage metering, the quota and the audit trail (`tollgate-unmetered`),
  * with BENCH_NODEDUPE=1 Tollgate without deduplication of in-flight subgraph queries (`tollgate-nodedupe`).
  */

@@ -36,9 +36,11 @@ export async function startFerretDB(options: {
   log?: (line: string) => void;
   /** A loopback `host:port` where the server serves Go's `/debug/pprof` (profiling the bench's data tier); off if absent. */
   debugAddr?: string;
+  /** FerretDB as released, without tools/ferretdb/_overlay's patches (the bench's "before"). */
+  upstream?: boolean;
 }): Promise<EmbeddedFerretDB> {
   const host = options.host ?? '127.0.0.1';
-  const binary = buildGoTool('ferretdb', options.log);
+  const binary = buildGoTool('ferretdb', options.log, { upstream: options.upstream ?? false });
   mkdirSync(options.dataDir, { recursive: true });
   const debug = options.debugAddr ? ['-debug-addr', options.debugAddr] : [];
   const child = spawn(binary, ['-listen', `${host}:${options.port}`, '-data', options.dataDir, ...debug], {

@@ -22,14 +22,22 @@ import { join, relative } from 'node:path';
 export const ROOT = join(__dirname, '..', '..');
 export const DATA_DIR = join(ROOT, '.data');
 
-export function goToolPath(name: string): string {
-  return join(DATA_DIR, 'bin', `tollgate-${name}`);
+/**
+ * `upstream`: the tool built without its `_overlay` patches (`tollgate-<name>-upstream`), for comparisons with the
+ * dependency as released (the bench's before/after of the FerretDB patches).
+ */
+export interface GoToolOptions {
+  upstream?: boolean;
+}
+
+export function goToolPath(name: string, options: GoToolOptions = {}): string {
+  return join(DATA_DIR, 'bin', `tollgate-${name}${options.upstream ? '-upstream' : ''}`);
 }
 
 /** Whether .data/bin holds the tool built from its current sources (no Go needed to use it). */
-export function isGoToolCurrent(name: string): boolean {
+export function isGoToolCurrent(name: string, options: GoToolOptions = {}): boolean {
   const source = join(ROOT, 'tools', name);
-  const binary = goToolPath(name);
+  const binary = goToolPath(name, options);
   return existsSync(binary) && statSync(binary).mtimeMs >= newestMtime(source);
 }
 
@@ -83,13 +91,14 @@ function patchedModuleArgs(name: string, source: string): string[] {
   return [`-modfile=${modfile}`];
 }
 
-export function buildGoTool(name: string, log: (line: string) => void = () => {}): string {
+export function buildGoTool(name: string, log: (line: string) => void = () => {}, options: GoToolOptions = {}): string {
   const source = join(ROOT, 'tools', name);
-  const binary = goToolPath(name);
-  if (isGoToolCurrent(name)) return binary;
+  const binary = goToolPath(name, options);
+  if (isGoToolCurrent(name, options)) return binary;
   log(`building tools/${name} (the first build downloads Go modules and takes a minute or two)…`);
   mkdirSync(join(DATA_DIR, 'bin'), { recursive: true });
-  const result = spawnSync('go', ['build', ...patchedModuleArgs(name, source), '-o', binary, '.'], {
+  const patches = options.upstream ? [] : patchedModuleArgs(name, source);
+  const result = spawnSync('go', ['build', ...patches, '-o', binary, '.'], {
     cwd: source,
     stdio: ['ignore', 'inherit', 'inherit'],
   });
