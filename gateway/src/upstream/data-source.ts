@@ -24,7 +24,7 @@ import { noteTrace, type Logger } from '../../../common/logger';
 import { createByteBoundedCache, stringBytes } from '../cache';
 import { ErrorCode, DownstreamReason, gatewayError } from '../errors';
 import type { GatewayContext, RequestLog } from '../request';
-import { traceFetch } from '../tracing/spans';
+import { isRecorded, traceFetch } from '../tracing/spans';
 import type { CircuitBreaker } from './circuit-breaker';
 import { dedupeKey, operationKind, type SubgraphDedupe } from './dedupe';
 import { failedFetchResult, type FetchFailure } from './fetch-failure';
@@ -143,9 +143,10 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       });
       return failedFetchResult(query, variables, CIRCUIT_OPEN);
     }
-    const { tracer } = this;
+    // A request the sampler dropped sends as with tracing off: no span, no wrapper.
+    const tracer = this.tracer && operation && isRecorded(context) ? this.tracer : undefined;
     const http = () => this.post({ url: this.url, headers, body });
-    const traced = tracer && operation ? () => traceFetch(tracer, this.subgraph, context, headers, http) : http;
+    const traced = tracer ? () => traceFetch(tracer, this.subgraph, context, headers, http) : http;
     // The leader registers its fetch for followers; the fetch is the same whoever waits on it.
     const send = key === undefined ? traced : () => this.dedupe!.flights.lead(key, traced);
     const post = flight
