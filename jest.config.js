@@ -19,6 +19,8 @@ const { join } = require('node:path');
 const UNIT_TESTS = [
   'common/email.test.ts',
   'common/logger.test.ts',
+  'common/metrics/counter.test.ts',
+  'common/metrics/histogram.test.ts',
   'common/platform-token.test.ts',
   'common/secret-shapes.test.ts',
   'common/shield-node-compat.test.ts',

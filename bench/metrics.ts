@@ -60,14 +60,14 @@ async function main(): Promise<void> {
     metrics.requestStarted();
     metrics.requestEnded(refusedRequest(), 'POST', '/graphql', 403, 0.002);
   }
+  const fetches = ['accounts', 'products', 'inventory', 'reviews'].map((subgraph) => metrics.fetches.of(subgraph));
   const served = servedRequest();
   const refused = refusedRequest();
   const bench = new Bench({ time: 1_000 });
   bench
     .add('served request: recording + 4 fetch observations', () => {
       metrics.requestStarted();
-      for (const subgraph of ['accounts', 'products', 'inventory', 'reviews'])
-        metrics.fetches.observe(subgraph, 200, 0.003);
+      for (const fetch of fetches) fetch.observe(200, 0.003);
       metrics.requestEnded(served, 'POST', '/graphql', 200, 0.01);
     })
     .add('refused request: recording', () => {

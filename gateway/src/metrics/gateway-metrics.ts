@@ -8,8 +8,21 @@
  * label values come from bounded sets (labels.ts) — a tenant only when registered and within `maxTenants`, an
  * operation name only when the operation came from a list (a partner manifest, the frontend safelist). What the
  * gateway holds (caches, the budget's backend, circuit breakers) is read when Prometheus scrapes.
+ *
+ * What is updated per request or per fetch is kept in series of our own (common/metrics), resolved once per label set
+ * and held per tenant and per subgraph: a request finds its series by the tenant's label and by numbers (status,
+ * route and method indices), never by a label string built for it, and an update is a few additions. prom-client
+ * serves the text and keeps what is read at scrape time.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import {
+  createCounter,
+  createGauge,
+  type Counter as SeriesCounter,
+  type CounterSeries,
+  type GaugeSeries,
+} from '../../../common/metrics/counter';
+import { createHistogram, type HistogramSeries } from '../../../common/metrics/histogram';
 import type { AuditWriterStats } from '../audit/writer';
 import type { BudgetStats } from '../budget/budget';
 import type { CacheStats } from '../cache';
@@ -17,7 +30,15 @@ import { ErrorCode } from '../errors';
 import type { RequestContext } from '../request';
 import type { BreakerState } from '../upstream/circuit-breaker';
 import type { SubgraphFetchMetrics } from '../upstream/data-source';
-import { UNKNOWN_OPERATION, createTenantLabels, methodLabel, routeLabel } from './labels';
+import {
+  GRAPHQL_ROUTE,
+  METHOD_LABELS,
+  ROUTE_LABELS,
+  UNKNOWN_OPERATION,
+  createTenantLabels,
+  methodIndex,
+  routeIndex,
+} from './labels';
 
 export interface GatewayMetricsOptions {
   /** Tenants with a label of their own, at most (`METRICS_MAX_TENANTS`); the rest are `other`. */
@@ -65,83 +86,89 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
   const tenants = createTenantLabels({ maxTenants: options.maxTenants });
   const registers = [registry];
 
-  const serverDuration = new Histogram({
+  const serverDuration = createHistogram({
     name: 'http_server_request_duration_seconds',
     help: 'Duration of HTTP requests to the gateway, by method, route, status and tenant.',
     labelNames: ['http_request_method', 'http_route', 'http_response_status_code', 'tenant'],
     buckets: DURATION_BUCKETS,
     registers,
   });
-  const activeRequests = new Gauge({
+  // A number of ours, read at scrape time: an unlabelled prom-client gauge would still go through its label handling
+  // twice per request.
+  let activeRequests = 0;
+  new Gauge({
     name: 'http_server_active_requests',
     help: 'HTTP requests in flight.',
     registers,
+    collect() {
+      this.set(activeRequests);
+    },
   });
-  const clientDuration = new Histogram({
+  const clientDuration = createHistogram({
     name: 'http_client_request_duration_seconds',
     help: 'Duration of the gateway\'s operation fetches to each subgraph, by status ("none": no answer).',
     labelNames: ['subgraph', 'http_response_status_code'],
     buckets: DURATION_BUCKETS,
     registers,
   });
-  const deduplicated = new Counter({
+  const deduplicated = createCounter({
     name: 'tollgate_subgraph_fetches_deduplicated_total',
     help: 'Subgraph fetches not sent because an identical query of the same caller was in flight, whose answer they got.',
     labelNames: ['subgraph'],
     registers,
   });
-  const overhead = new Histogram({
+  const overhead = createHistogram({
     name: 'tollgate_request_overhead_duration_seconds',
     help: 'Time each /graphql request spent in the gateway itself: its duration less the wait on subgraphs.',
     labelNames: ['tenant'],
     buckets: OVERHEAD_BUCKETS,
     registers,
   });
-  const operations = new Counter({
+  const operations = createCounter({
     name: 'tollgate_operations_total',
     help: 'GraphQL requests by tenant and operation (named only when persisted or safelisted, else "unknown").',
     labelNames: ['tenant', 'graphql_operation_name'],
     registers,
   });
-  const refusals = new Counter({
+  const refusals = createCounter({
     name: 'tollgate_refusals_total',
     help: 'Requests refused before execution, by tenant and error code.',
     labelNames: ['tenant', 'code'],
     registers,
   });
-  const operationErrors = new Counter({
+  const operationErrors = createCounter({
     name: 'tollgate_operation_errors_total',
     help: 'Errors in the answers of executed operations (partial failures), by tenant and error code.',
     labelNames: ['tenant', 'code'],
     registers,
   });
-  const rateLimited = new Counter({
+  const rateLimited = createCounter({
     name: 'tollgate_rate_limited_requests_total',
     help: 'Requests answered 429 RATE_LIMITED (cost budget or failed-authentication hold), by tenant.',
     labelNames: ['tenant'],
     registers,
   });
-  const persistedMisses = new Counter({
+  const persistedMisses = createCounter({
     name: 'tollgate_persisted_operation_misses_total',
     help: "Persisted-operation ids not found or not in the caller's list, by tenant and code.",
     labelNames: ['tenant', 'code'],
     registers,
   });
-  const costRequested = new Histogram({
+  const costRequested = createHistogram({
     name: 'tollgate_query_cost_requested',
     help: 'Estimated cost of each operation that was priced, by tenant.',
     labelNames: ['tenant'],
     buckets: COST_BUCKETS,
     registers,
   });
-  const costActual = new Histogram({
+  const costActual = createHistogram({
     name: 'tollgate_query_cost_actual',
     help: 'Cost charged for each executed operation, by tenant.',
     labelNames: ['tenant'],
     buckets: COST_BUCKETS,
     registers,
   });
-  const budgetRemaining = new Gauge({
+  const budgetRemaining = createGauge({
     name: 'tollgate_budget_remaining',
     help: "Points left in the tenant's cost budget after its latest operation (this replica's view).",
     labelNames: ['tenant'],
@@ -269,86 +296,100 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
     });
   }
 
-  // Children by label values, looked up once per combination: prom-client hashes a label object on every call.
-  const serverChildren = new Map<string, Histogram.Internal<string>>();
-  const tenantChildren = new Map<string, TenantChildren>();
-  const tenantChildrenOf = (tenant: string): TenantChildren => {
-    let children = tenantChildren.get(tenant);
-    if (!children) {
-      children = {
-        overhead: overhead.labels(tenant),
-        rateLimited: rateLimited.labels(tenant),
-        costRequested: costRequested.labels(tenant),
-        costActual: costActual.labels(tenant),
-        budgetRemaining: budgetRemaining.labels(tenant),
+  // Series resolved once per label set: per tenant label (bounded: maxTenants, `other`, `none`), per subgraph.
+  const byTenant = new Map<string, TenantSeries>();
+  const tenantSeriesOf = (tenant: string): TenantSeries => {
+    let series = byTenant.get(tenant);
+    if (!series) {
+      series = {
+        tenant,
+        durations: new Map(),
+        overhead: overhead.series(tenant),
+        rateLimited: rateLimited.series(tenant),
+        costRequested: costRequested.series(tenant),
+        costActual: costActual.series(tenant),
+        budgetRemaining: budgetRemaining.series(tenant),
+        operations: new Map(),
+        refusals: new Map(),
+        operationErrors: new Map(),
+        persistedMisses: new Map(),
       };
-      tenantChildren.set(tenant, children);
+      byTenant.set(tenant, series);
     }
-    return children;
+    return series;
   };
-  const clientChildren = new Map<string, Histogram.Internal<string>>();
-  const deduplicatedChildren = new Map<string, Counter.Internal>();
-  /** A counter's child for two label values, looked up by their pair (both from bounded sets). */
-  const pairChildren = (counter: Counter<string>) => {
-    const children = new Map<string, Counter.Internal>();
-    return (first: string, second: string): Counter.Internal => {
-      const key = `${first} ${second}`;
-      let child = children.get(key);
-      if (!child) children.set(key, (child = counter.labels(first, second)));
-      return child;
-    };
+  /** `http_server_request_duration_seconds` of a tenant's request, by one number for status, route and method. */
+  const durationOf = (tenant: TenantSeries, status: number, route: number, method: number): HistogramSeries => {
+    const key = (status * ROUTE_LABELS.length + route) * METHOD_LABELS.length + method;
+    let series = tenant.durations.get(key);
+    if (!series) {
+      series = serverDuration.series(METHOD_LABELS[method]!, ROUTE_LABELS[route]!, String(status), tenant.tenant);
+      tenant.durations.set(key, series);
+    }
+    return series;
   };
-  const operationOf = pairChildren(operations);
-  const refusalOf = pairChildren(refusals);
-  const operationErrorOf = pairChildren(operationErrors);
-  const persistedMissOf = pairChildren(persistedMisses);
+  /** A tenant's series of a counter labelled (tenant, `value`), `value` from a bounded set (codes, listed names). */
+  const counted = (
+    counter: SeriesCounter,
+    bySecond: Map<string, CounterSeries>,
+    tenant: string,
+    value: string,
+  ): CounterSeries => {
+    let series = bySecond.get(value);
+    if (!series) bySecond.set(value, (series = counter.series(tenant, value)));
+    return series;
+  };
 
   return {
     registry,
     fetches: {
-      observe(subgraph, status, seconds) {
-        const code = status === undefined ? 'none' : String(status);
-        const key = `${subgraph} ${code}`;
-        let child = clientChildren.get(key);
-        if (!child) clientChildren.set(key, (child = clientDuration.labels(subgraph, code)));
-        child.observe(seconds);
-      },
-      deduplicated(subgraph) {
-        let child = deduplicatedChildren.get(subgraph);
-        if (!child) deduplicatedChildren.set(subgraph, (child = deduplicated.labels(subgraph)));
-        child.inc();
+      of(subgraph) {
+        const byStatus = new Map<number, HistogramSeries>();
+        let unanswered: HistogramSeries | undefined;
+        const fetchesDeduplicated = deduplicated.series(subgraph);
+        return {
+          observe(status, seconds) {
+            let series: HistogramSeries | undefined;
+            if (status === undefined) series = unanswered ??= clientDuration.series(subgraph, 'none');
+            else {
+              series = byStatus.get(status);
+              if (!series) byStatus.set(status, (series = clientDuration.series(subgraph, String(status))));
+            }
+            series.observe(seconds);
+          },
+          deduplicated() {
+            fetchesDeduplicated.inc();
+          },
+        };
       },
     },
     supergraphReloaded(result) {
       supergraphReloads.inc({ result });
     },
     requestStarted() {
-      activeRequests.inc();
+      activeRequests += 1;
     },
     requestEnded(request, method, path, status, seconds) {
-      activeRequests.dec();
+      activeRequests -= 1;
       const { log } = request;
-      const tenant = tenants.of(request.tenant?.id, log.tenantId);
-      const route = routeLabel(path);
-      const key = `${tenant} ${status} ${route} ${method}`;
-      let child = serverChildren.get(key);
-      if (!child)
-        serverChildren.set(key, (child = serverDuration.labels(methodLabel(method), route, String(status), tenant)));
-      child.observe(seconds);
-      if (route !== '/graphql') return;
+      const perTenant = tenantSeriesOf(tenants.of(request.tenant?.id, log.tenantId));
+      const { tenant } = perTenant;
+      const route = routeIndex(path);
+      durationOf(perTenant, status, route, methodIndex(method)).observe(seconds);
+      if (route !== GRAPHQL_ROUTE) return;
 
-      const perTenant = tenantChildrenOf(tenant);
       perTenant.overhead.observe(Math.max(0, seconds - (log.subgraphWaitMs ?? 0) / 1000));
-      operationOf(tenant, log.operationListed && log.operationName ? log.operationName : UNKNOWN_OPERATION).inc();
+      const operation = log.operationListed && log.operationName ? log.operationName : UNKNOWN_OPERATION;
+      counted(operations, perTenant.operations, tenant, operation).inc();
       const codes = log.errorCodes;
       for (let i = 0; i < codes.length; i += 1) {
         const code = codes[i]!;
         // One count per code per request: a response may repeat a code for several fields.
         if (codes.indexOf(code) !== i) continue;
-        if (log.executed) operationErrorOf(tenant, code).inc();
-        else refusalOf(tenant, code).inc();
+        if (log.executed) counted(operationErrors, perTenant.operationErrors, tenant, code).inc();
+        else counted(refusals, perTenant.refusals, tenant, code).inc();
         if (code === RATE_LIMITED) perTenant.rateLimited.inc();
-        if (PERSISTED_MISSES.has(code)) persistedMissOf(tenant, code).inc();
+        if (PERSISTED_MISSES.has(code)) counted(persistedMisses, perTenant.persistedMisses, tenant, code).inc();
       }
       if (log.requestedCost !== undefined) perTenant.costRequested.observe(log.requestedCost);
       if (log.executed && log.actualCost !== undefined) perTenant.costActual.observe(log.actualCost);
@@ -357,10 +398,19 @@ export function createGatewayMetrics(options: GatewayMetricsOptions): GatewayMet
   };
 }
 
-interface TenantChildren {
-  overhead: Histogram.Internal<string>;
-  rateLimited: Counter.Internal;
-  costRequested: Histogram.Internal<string>;
-  costActual: Histogram.Internal<string>;
-  budgetRemaining: Gauge.Internal<string>;
+/** One tenant label's series, resolved when the label is first seen. */
+interface TenantSeries {
+  readonly tenant: string;
+  /** By `(status × routes + route) × methods + method` (labels.ts indices). */
+  readonly durations: Map<number, HistogramSeries>;
+  readonly overhead: HistogramSeries;
+  readonly rateLimited: CounterSeries;
+  readonly costRequested: HistogramSeries;
+  readonly costActual: HistogramSeries;
+  readonly budgetRemaining: GaugeSeries;
+  /** By operation name label, by code. */
+  readonly operations: Map<string, CounterSeries>;
+  readonly refusals: Map<string, CounterSeries>;
+  readonly operationErrors: Map<string, CounterSeries>;
+  readonly persistedMisses: Map<string, CounterSeries>;
 }

@@ -1,4 +1,14 @@
-import { NO_TENANT, OTHER_TENANT, createTenantLabels, methodLabel, routeLabel } from './labels';
+import {
+  METHOD_LABELS,
+  NO_TENANT,
+  OTHER_TENANT,
+  ROUTE_LABELS,
+  createTenantLabels,
+  methodIndex,
+  methodLabel,
+  routeIndex,
+  routeLabel,
+} from './labels';
 
 describe('tenant labels', () => {
   it('labels registered tenants by id, up to the bound, and the rest other', () => {
@@ -51,5 +61,30 @@ describe('route and method labels', () => {
   it('folds unknown methods into _OTHER', () => {
     expect(methodLabel('POST')).toBe('POST');
     expect(methodLabel('PROPFIND')).toBe('_OTHER');
+  });
+
+  it('gives each label one index, which names it back', () => {
+    const paths = ['/graphql', '/healthz', '/readyz', '/schema.graphql', '/explorer', '/explorer/x', '/', '/other'];
+    expect(paths.map((path) => ROUTE_LABELS[routeIndex(path)])).toEqual([
+      '/graphql',
+      '/healthz',
+      '/readyz',
+      '/schema.graphql',
+      '/explorer',
+      '/explorer',
+      'other',
+      'other',
+    ]);
+    expect(new Set(paths.map(routeIndex)).size).toBe(ROUTE_LABELS.length);
+    const methods = ['GET', 'POST', 'OPTIONS', 'HEAD', 'DELETE', 'get'];
+    expect(methods.map((method) => METHOD_LABELS[methodIndex(method)])).toEqual([
+      'GET',
+      'POST',
+      'OPTIONS',
+      'HEAD',
+      '_OTHER',
+      '_OTHER',
+    ]);
+    expect(new Set(methods.map(methodIndex)).size).toBe(METHOD_LABELS.length);
   });
 });

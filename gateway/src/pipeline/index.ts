@@ -23,7 +23,7 @@ import type { Tracer } from '@opentelemetry/api';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { ErrorCode, gatewayError } from '../errors';
 import type { AfterHook, GatewayContext, OperationRequest, RequestLog } from '../request';
-import { annotateRequestSpan, runStageTraced, traceAfterHook } from '../tracing/spans';
+import { annotateRequestSpan, isRecorded, runStageTraced, traceAfterHook } from '../tracing/spans';
 
 export type {
   AfterHook,
@@ -98,12 +98,14 @@ export function createPipelinePlugin(
       resolved.operationName = operationName;
       resolved.variables = request.variables ?? {};
       resolved.queryHash = queryHash;
-      if (tracer) annotateRequestSpan(resolved);
+      // A request the sampler dropped runs its stages as with tracing off: no closure, span or wrapper per stage.
+      const traced = tracer && isRecorded(resolved) ? tracer : undefined;
+      if (traced) annotateRequestSpan(resolved);
       for (const stage of stages) {
         let after: void | AfterHook;
         try {
-          after = tracer
-            ? await runStageTraced(tracer, stage.name, resolved, () => stage.run(resolved))
+          after = traced
+            ? await runStageTraced(traced, stage.name, resolved, () => stage.run(resolved))
             : await stage.run(resolved);
         } catch (error) {
           if (error instanceof GraphQLError) {
@@ -112,7 +114,7 @@ export function createPipelinePlugin(
           }
           throw error;
         }
-        if (after) (resolved.afterHooks ??= []).push(tracer ? traceAfterHook(tracer, stage.name, after) : after);
+        if (after) (resolved.afterHooks ??= []).push(traced ? traceAfterHook(traced, stage.name, after) : after);
         if (resolved.refusal) {
           log.refusedBy = stage.name;
           throw resolved.refusal;

@@ -12,15 +12,18 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import type { Request, Response } from 'express';
 import { attachRequestState, type OperationRequest, type RequestContext } from '../request';
-import { runStageTraced, traceFetch, traceRequests } from './spans';
+import { isRecorded, runStageTraced, traceFetch, traceRequests } from './spans';
 
 const exporter = new InMemorySpanExporter();
 const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
 const tracer = provider.getTracer('test');
 beforeEach(() => exporter.reset());
 
-async function startRequest(tracerToUse = tracer): Promise<{ res: Response; state: RequestContext }> {
-  const req = Object.assign(new EventEmitter(), { method: 'POST', headers: {} }) as unknown as Request;
+async function startRequest(
+  tracerToUse = tracer,
+  headers: Record<string, string> = {},
+): Promise<{ res: Response; state: RequestContext }> {
+  const req = Object.assign(new EventEmitter(), { method: 'POST', headers }) as unknown as Request;
   const res = Object.assign(new EventEmitter(), { locals: {}, statusCode: 200 }) as unknown as Response;
   const state: RequestContext = { requestId: 'r1', log: { errorCodes: [] } };
   attachRequestState(res, state);
@@ -79,11 +82,12 @@ test("a failed fetch is recorded by the error's name only", async () => {
   expect(JSON.stringify(fetch.attributes)).not.toContain('10.0.0.7');
 });
 
+const dropping = new BasicTracerProvider({
+  sampler: new AlwaysOffSampler(),
+  spanProcessors: [new SimpleSpanProcessor(exporter)],
+}).getTracer('test');
+
 test('a request the sampler dropped: no span under it, no traceparent sent', async () => {
-  const dropping = new BasicTracerProvider({
-    sampler: new AlwaysOffSampler(),
-    spanProcessors: [new SimpleSpanProcessor(exporter)],
-  }).getTracer('test');
   const { res, state } = await startRequest(dropping);
   let ran = false;
   await runStageTraced(dropping, 'limits', state as OperationRequest, () => {
@@ -93,6 +97,40 @@ test('a request the sampler dropped: no span under it, no traceparent sent', asy
   await traceFetch(dropping, 'products', state, headers, async () => ({ statusCode: 200 }));
   res.emit('finish');
   expect(ran).toBe(true);
+  expect(headers).toEqual({});
+  expect(exporter.getFinishedSpans()).toEqual([]);
+});
+
+test("a recorded request notes its request span's ids for the request line", async () => {
+  const { res, state } = await startRequest();
+  expect(isRecorded(state)).toBe(true);
+  res.emit('finish');
+  const root = exporter.getFinishedSpans().find((span) => span.name === 'POST /graphql')!;
+  expect(state.log).toMatchObject({ traceId: root.spanContext().traceId, spanId: root.spanContext().spanId });
+  expect(root.attributes).toMatchObject({ 'http.request.method': 'POST', 'http.route': '/graphql' });
+});
+
+test('a dropped request runs its stages and fetches unwrapped, and its request line gets no made-up trace id', async () => {
+  const { state } = await startRequest(dropping);
+  expect(isRecorded(state)).toBe(false);
+  expect(state.traceContext).toBeUndefined();
+  expect(state.log.traceId).toBeUndefined();
+  // The stage's own result, not a promise of ours around it; the fetch's own promise.
+  const result = { ok: true };
+  expect(runStageTraced(dropping, 'limits', state as OperationRequest, () => result)).toBe(result);
+  const sent = Promise.resolve({ statusCode: 200 });
+  expect(traceFetch(dropping, 'products', state, {}, () => sent)).toBe(sent);
+});
+
+test("a dropped request that continues a client's trace notes the client's trace id, and exports nothing", async () => {
+  const clientTrace = '0af7651916cd43dd8448eb211c80319c';
+  // Not sampled by the client: the default parent-based sampler drops it too.
+  const { res, state } = await startRequest(tracer, { traceparent: `00-${clientTrace}-b7ad6b7169203331-00` });
+  expect(isRecorded(state)).toBe(false);
+  expect(state.log.traceId).toBe(clientTrace);
+  const headers: Record<string, string> = {};
+  await traceFetch(tracer, 'products', state, headers, async () => ({ statusCode: 200 }));
+  res.emit('finish');
   expect(headers).toEqual({});
   expect(exporter.getFinishedSpans()).toEqual([]);
 });

@@ -1,7 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { context, propagation, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  AlwaysOffSampler,
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { Request, RequestHandler, Response } from 'express';
 import { attachRequestState, type RequestContext } from '../request';
@@ -86,4 +91,27 @@ test("a step's span is the request span's child, and what follows the step is no
   expect(stepSpan.parentSpanContext?.spanId).toBe(requestSpanId);
   expect(inStep).toBe(stepSpan.spanContext().spanId);
   expect(afterStep).toBe(requestSpanId);
+});
+
+test("with a context manager, a dropped request's rest still runs in its request span's context (Apollo's spans are dropped with it)", async () => {
+  const dropping = new BasicTracerProvider({ sampler: new AlwaysOffSampler() }).getTracer('test');
+  const { req, res, state } = exchange();
+  let active: ReturnType<typeof trace.getActiveSpan>;
+  let apolloRecorded: boolean | undefined;
+  await run(
+    (request, response, next) =>
+      traceRequests({ tracer: dropping, incoming: 'honour' })(request, response, () => {
+        active = trace.getActiveSpan();
+        // Apollo's span (the globally registered, recording provider's) under it is dropped too, rather than
+        // starting a trace of its own.
+        apolloRecorded = trace.getTracer('apollo').startSpan('gateway.request').isRecording();
+        next();
+      }),
+    req,
+    res,
+  );
+  expect(active!.isRecording()).toBe(false);
+  expect(active!.spanContext()).toEqual(requestSpanContext(res));
+  expect(apolloRecorded).toBe(false);
+  expect(state.traceContext).toBeUndefined();
 });

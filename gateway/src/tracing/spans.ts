@@ -7,17 +7,23 @@
  * Parents are explicit: the request span's context is kept on the request context (`traceContext`, request.ts),
  * and every span of the request is started under it — no context manager is needed (common/tracing/setup.ts
  * registers one only for TRACE_APOLLO_SPANS). A request the sampler dropped gets no further span at all: its
- * steps and stages run as if tracing were off.
+ * steps, stages and fetches run as if tracing were off — no context object, no attribute, no wrapper — and its
+ * request line carries no trace id unless the request continues a client's trace (`isRecorded` lets callers skip
+ * the wrappers themselves).
  *
- * Each span ends with the attributes the request context holds at that moment (attributes.ts), so a stage's span
- * says what the stage learned (the cost stage's requested cost, the account hook's actual cost).
+ * The request span ends with everything the request context holds (attributes.ts, `requestAttributes`); each step's
+ * and stage's span with the tenant and the costs known at that moment (`stageAttributes`), so a stage's span says
+ * what the stage learned (the cost stage's requested cost, the account hook's actual cost).
  */
 import {
+  ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   context,
+  createContextKey,
   defaultTextMapSetter,
   trace,
+  type Attributes,
   type Context,
   type Span,
   type SpanContext,
@@ -34,7 +40,7 @@ import {
   type RequestContext,
   type RequestStateCarrier,
 } from '../request';
-import { clientAttributes, errorCode, recordRefusal, requestAttributes } from './attributes';
+import { clientAttributes, errorCode, recordRefusal, requestAttributes, stageAttributes } from './attributes';
 import { requestSpanParent } from './incoming';
 
 export interface RequestTracingOptions {
@@ -61,34 +67,43 @@ export function requestSpanContext(res: RequestStateCarrier): SpanContext | unde
 
 /**
  * The request span: starts before anything else of `/graphql` and ends when the answer is sent (or the client went
- * away). Everything after it runs in its context, so Apollo's spans and the subgraph fetches are its descendants.
+ * away). Tollgate's spans of the request are its children through the request context (`traceContext`); with a
+ * context manager, everything after it also runs in its context, so Apollo's spans are its descendants.
  */
 export function traceRequests(options: RequestTracingOptions): RequestHandler {
   const { tracer, incoming } = options;
+  // With a context manager (TRACE_APOLLO_SPANS: common/tracing/setup.ts registers one), the rest of each request runs
+  // in its request span's context, so that Apollo's spans are its descendants — a dropped request's too, so that they
+  // are dropped with it. Without one (the default) binding is a no-op, and is not done.
+  const activeContext = contextManagerRegistered();
   return (req: Request, res: Response, next) => {
     const { parent, links } = requestSpanParent(incoming, req.headers);
     const span = tracer.startSpan(
-      `${req.method} /graphql`,
-      {
-        kind: SpanKind.SERVER,
-        attributes: { 'http.request.method': req.method, 'http.route': '/graphql', 'url.path': '/graphql' },
-        ...(links ? { links } : {}),
-      },
+      req.method === 'POST' ? 'POST /graphql' : `${req.method} /graphql`,
+      links ? { kind: SpanKind.SERVER, links } : SERVER_SPAN,
       parent,
     );
     res.locals[REQUEST_SPAN] = span;
-    const active = trace.setSpan(parent, span);
     const state = requestStateOf(res);
-    if (state) {
-      state.traceContext = active;
-      // The request line (http/guards.ts) is written after the span ended and outside its context: it carries the
-      // request span's ids, noted here, whatever an earlier span (Apollo's, a client's) left there.
+    const recording = span.isRecording();
+    // The request line (http/guards.ts) is written after the span ended and outside its context: it carries the
+    // request span's ids, noted here, whatever an earlier span (Apollo's, a client's) left there. A dropped request
+    // notes them only when it continues a client's trace, whose id then joins the line to the client's logs: a
+    // dropped root's ids are in no exported trace, and formatting them cost every such request line.
+    if (state && (recording || trace.getSpan(parent))) {
       const { traceId, spanId } = span.spanContext();
       state.log.traceId = traceId;
       state.log.spanId = spanId;
     }
+    if (!recording && !activeContext) return next();
+    const active = trace.setSpan(parent, span);
+    // Set for recorded requests only: every later step, stage and fetch finds nothing there and makes no span.
+    if (recording && state) state.traceContext = active;
     // A request the sampler dropped builds no attribute and waits for no event.
-    if (span.isRecording()) {
+    if (recording) {
+      // Set after the sampling decision rather than given to startSpan: no sampler of ours reads them (settings.ts),
+      // and a dropped request then builds none.
+      span.setAttributes(SERVER_ATTRIBUTES[req.method] ?? serverAttributes(req.method));
       span.setAttributes(clientAttributes(req.headers));
       // The request id joins the span to the request's log lines and to the client's `x-request-id`.
       if (state) span.setAttribute('tollgate.request.id', state.requestId);
@@ -105,14 +120,41 @@ export function traceRequests(options: RequestTracingOptions): RequestHandler {
       res.once('finish', end);
       res.once('close', end);
     }
-    // With a context manager (TRACE_APOLLO_SPANS): the rest of the request runs in the span's context, so Apollo's
-    // spans are its descendants — a dropped request's too, so that they are dropped with it. The body is read from the socket's events, which run in the socket's context:
-    // bound, their listeners (express.json's) run in the span's context and so does everything after them. Without
-    // one, these are no-ops.
+    if (!activeContext) return next();
+    // The body is read from the socket's events, which run in the socket's context: bound, their listeners
+    // (express.json's) run in the span's context and so does everything after them.
     context.bind(active, req);
     context.bind(active, res);
     context.with(active, next);
   };
+}
+
+const SERVER_SPAN = { kind: SpanKind.SERVER } as const;
+
+const PROBE = createContextKey('tollgate.context-manager-probe');
+
+/** Whether a context manager is registered behind the API: the no-op one runs `with`'s callback in the root context. */
+function contextManagerRegistered(): boolean {
+  const probe = ROOT_CONTEXT.setValue(PROBE, true);
+  return context.with(probe, () => context.active() === probe);
+}
+
+function serverAttributes(method: string): Attributes {
+  return { 'http.request.method': method, 'http.route': '/graphql', 'url.path': '/graphql' };
+}
+
+/** The request span's HTTP attributes for the methods /graphql answers; frozen, as the SDK copies what it is given. */
+const SERVER_ATTRIBUTES: Readonly<Record<string, Attributes>> = {
+  GET: Object.freeze(serverAttributes('GET')),
+  POST: Object.freeze(serverAttributes('POST')),
+};
+
+/**
+ * Whether the request is recorded (sampled, and its request span not ended): callers that would wrap work in a span
+ * ask first and, when not, run the work as they would with tracing off.
+ */
+export function isRecorded(state: Pick<RequestContext, 'traceContext'> | undefined): boolean {
+  return recordingContext(state) !== undefined;
 }
 
 /**
@@ -150,22 +192,36 @@ function recordingContext(state: Pick<RequestContext, 'traceContext'> | undefine
 }
 
 function finishSpan(span: Span, state: RequestContext | undefined, code: string | undefined): void {
-  if (state) span.setAttributes(requestAttributes(state));
+  if (state) span.setAttributes(stageAttributes(state));
   if (code) recordRefusal(span, code);
   span.end();
 }
 
-/** A pipeline stage's `run`, in a span named `tollgate.<stage>`; a refusal's code is recorded on it. */
-export async function runStageTraced<T>(
+/**
+ * A pipeline stage's `run`, in a span named `tollgate.<stage>`; a refusal's code is recorded on it. A request not
+ * recorded gets `run()`'s own result, with no promise of ours around it.
+ */
+export function runStageTraced<T>(
   tracer: Tracer,
   name: string,
   request: OperationRequest,
   run: () => T | Promise<T>,
   /** Whether the request's `refusal` (request.ts, `refuse`) is this span's: not for after-hooks, which run after it. */
   ownsRefusal = true,
-): Promise<T> {
+): T | Promise<T> {
   const parent = recordingContext(request);
   if (!parent) return run();
+  return runInSpan(tracer, name, request, parent, run, ownsRefusal);
+}
+
+async function runInSpan<T>(
+  tracer: Tracer,
+  name: string,
+  request: OperationRequest,
+  parent: Context,
+  run: () => T | Promise<T>,
+  ownsRefusal: boolean,
+): Promise<T> {
   const span = tracer.startSpan(`tollgate.${name}`, undefined, parent);
   let code: string | undefined;
   try {
@@ -181,7 +237,8 @@ export async function runStageTraced<T>(
 
 /** A stage's after-hook in a span named `tollgate.<stage>.after` (the account stage's settlement, say). */
 export function traceAfterHook(tracer: Tracer, name: string, hook: AfterHook): AfterHook {
-  return (request, response) => runStageTraced(tracer, `${name}.after`, request, () => hook(request, response), false);
+  return (request, response) =>
+    runStageTraced<void>(tracer, `${name}.after`, request, () => hook(request, response), false);
 }
 
 /**
@@ -202,7 +259,7 @@ export function annotateRequestSpan(request: OperationRequest): void {
  * `headers` undefined: this request sends nothing and waits on another request's identical fetch
  * (upstream/dedupe.ts); its span says so (`tollgate.fetch.deduplicated`), and the subgraph's span is the other's child.
  */
-export async function traceFetch<T extends { statusCode: number }>(
+export function traceFetch<T extends { statusCode: number }>(
   tracer: Tracer,
   subgraph: string,
   request: Pick<RequestContext, 'traceContext'> | undefined,
@@ -211,6 +268,16 @@ export async function traceFetch<T extends { statusCode: number }>(
 ): Promise<T> {
   const requestContext = recordingContext(request);
   if (!requestContext) return send();
+  return fetchInSpan(tracer, subgraph, requestContext, headers, send);
+}
+
+async function fetchInSpan<T extends { statusCode: number }>(
+  tracer: Tracer,
+  subgraph: string,
+  requestContext: Context,
+  headers: Record<string, string> | undefined,
+  send: () => Promise<T>,
+): Promise<T> {
   const active = context.active();
   const parent = trace.getSpan(active)?.isRecording() ? active : requestContext;
   const span = tracer.startSpan(

@@ -63,8 +63,10 @@ function setup(waitMs = 5_000) {
   const observed: (number | undefined)[] = [];
   const deduplicated: string[] = [];
   const fetchMetrics: SubgraphFetchMetrics = {
-    observe: (_subgraph, status) => observed.push(status),
-    deduplicated: (subgraph) => deduplicated.push(subgraph),
+    of: (subgraph) => ({
+      observe: (status) => observed.push(status),
+      deduplicated: () => deduplicated.push(subgraph),
+    }),
   };
   const flights = createSubgraphDedupe<SubgraphAnswer>({ maxInFlight: 100, maxTenants: 100 });
   const dataSource = new SubgraphDataSource({

@@ -24,7 +24,7 @@ import { noteTrace, type Logger } from '../../../common/logger';
 import { createByteBoundedCache, stringBytes } from '../cache';
 import { ErrorCode, DownstreamReason, gatewayError } from '../errors';
 import type { GatewayContext, RequestLog } from '../request';
-import { traceFetch } from '../tracing/spans';
+import { isRecorded, traceFetch } from '../tracing/spans';
 import type { CircuitBreaker } from './circuit-breaker';
 import { dedupeKey, operationKind, type SubgraphDedupe } from './dedupe';
 import { failedFetchResult, type FetchFailure } from './fetch-failure';
@@ -66,10 +66,15 @@ export interface SubgraphDataSourceOptions {
 
 /** What the metrics want of a subgraph fetch (metrics/gateway-metrics.ts). */
 export interface SubgraphFetchMetrics {
+  /** One subgraph's recorder, asked for once when its data source is made: its series are resolved there. */
+  of(subgraph: string): SubgraphFetchRecorder;
+}
+
+export interface SubgraphFetchRecorder {
   /** Once per operation fetch sent, with its HTTP status (none: no answer) and duration. */
-  observe(subgraph: string, status: number | undefined, seconds: number): void;
+  observe(status: number | undefined, seconds: number): void;
   /** Once per operation fetch answered by another request's fetch (dedupe.ts) instead of being sent. */
-  deduplicated(subgraph: string): void;
+  deduplicated(): void;
 }
 
 type ProcessOptions = GraphQLDataSourceProcessOptions<GatewayContext>;
@@ -92,7 +97,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly log: Logger;
   private readonly breaker: CircuitBreaker | undefined;
   private readonly now: () => number;
-  private readonly fetchMetrics: SubgraphFetchMetrics | undefined;
+  private readonly fetchMetrics: SubgraphFetchRecorder | undefined;
   private readonly tracer: Tracer | undefined;
   private readonly dedupe: SubgraphDataSourceOptions['dedupe'];
 
@@ -105,7 +110,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     this.log = options.logger.child({ subgraph: options.name });
     this.breaker = options.breaker;
     this.now = options.now ?? Date.now;
-    this.fetchMetrics = options.fetchMetrics;
+    this.fetchMetrics = options.fetchMetrics?.of(options.name);
     this.tracer = options.tracer;
     this.dedupe = options.dedupe;
   }
@@ -138,9 +143,10 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       });
       return failedFetchResult(query, variables, CIRCUIT_OPEN);
     }
-    const { tracer } = this;
+    // A request the sampler dropped sends as with tracing off: no span, no wrapper.
+    const tracer = this.tracer && operation && isRecorded(context) ? this.tracer : undefined;
     const http = () => this.post({ url: this.url, headers, body });
-    const traced = tracer && operation ? () => traceFetch(tracer, this.subgraph, context, headers, http) : http;
+    const traced = tracer ? () => traceFetch(tracer, this.subgraph, context, headers, http) : http;
     // The leader registers its fetch for followers; the fetch is the same whoever waits on it.
     const send = key === undefined ? traced : () => this.dedupe!.flights.lead(key, traced);
     const post = flight
@@ -158,13 +164,13 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
         waitBegins(log, started);
         if (flight) log.subgraphFetchesDeduplicated = (log.subgraphFetchesDeduplicated ?? 0) + 1;
         // Counted when it joins: the fetch it saved is known now (the histogram below times fetches sent).
-        if (flight) this.fetchMetrics?.deduplicated(this.subgraph);
+        if (flight) this.fetchMetrics?.deduplicated();
         try {
           answer = await post();
         } finally {
           const ended = performance.now();
           waitEnds(log, ended);
-          if (!flight) this.fetchMetrics?.observe(this.subgraph, answer?.statusCode, (ended - started) / 1000);
+          if (!flight) this.fetchMetrics?.observe(answer?.statusCode, (ended - started) / 1000);
         }
       } else {
         answer = await post();
