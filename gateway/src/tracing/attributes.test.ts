@@ -10,7 +10,6 @@ import {
   errorCode,
   recordRefusal,
   requestAttributes,
-  stageAttributes,
 } from './attributes';
 
 const tenant = { id: 'acme', plan: DEFAULT_PLANS[0]! } as unknown as TenantRecord;
@@ -61,27 +60,6 @@ describe('requestAttributes', () => {
       cost: { requestedQueryCost: 7 },
     } as unknown as RequestContext;
     expect(requestAttributes(request)).toEqual({ [Attr.COST_REQUESTED]: 7 });
-  });
-});
-
-describe('stageAttributes', () => {
-  test("the tenant and the costs known so far; the request's other facts are the request span's", () => {
-    const request = {
-      requestId: 'r1',
-      log: { errorCodes: [], actualCost: 14, operationName: 'Sync' },
-      caller: { tenantId: 'acme', principal: 'p', roles: [], credential: 'jwt', tokenExpiresAt: 0 },
-      tenant,
-      operationName: 'Sync',
-      operation: { operation: 'query' },
-      queryHash: 'ab'.repeat(32),
-      cost: { requestedQueryCost: 29 },
-    } as unknown as RequestContext;
-    expect(stageAttributes(request)).toEqual({
-      [Attr.TENANT]: 'acme',
-      [Attr.COST_REQUESTED]: 29,
-      [Attr.COST_ACTUAL]: 14,
-    });
-    expect(stageAttributes({ requestId: 'r1', log: { errorCodes: [] } })).toEqual({});
   });
 });
 

@@ -62,23 +62,6 @@ export function requestAttributes(request: RequestContext): Attributes {
   return attributes;
 }
 
-/**
- * The attributes of a child of the request span (an HTTP step, a stage, an after-hook): the tenant, and the costs
- * once known — what a stage's span adds to what its parent says. The request's other facts (plan, credential kind,
- * operation, hash, client) are on the request span once: repeated on a dozen children of every sampled request they
- * were a fifth to a quarter of what tracing it cost (set, serialised and exported twelve times; bench/tracing.ts).
- */
-export function stageAttributes(request: RequestContext): Attributes {
-  const attributes: Attributes = {};
-  const tenantId = request.caller?.tenantId ?? request.tenant?.id;
-  if (tenantId) attributes[Attr.TENANT] = tenantId;
-  const requestedCost = request.log.requestedCost ?? request.cost?.requestedQueryCost;
-  const { actualCost } = request.log;
-  if (requestedCost !== undefined) attributes[Attr.COST_REQUESTED] = requestedCost;
-  if (actualCost !== undefined) attributes[Attr.COST_ACTUAL] = actualCost;
-  return attributes;
-}
-
 /** The `apollographql-client-name` / `-version` headers, bounded. */
 export function clientAttributes(headers: Readonly<Record<string, string | string[] | undefined>>): Attributes {
   const attributes: Attributes = {};

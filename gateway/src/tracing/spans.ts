@@ -11,9 +11,8 @@
  * request line carries no trace id unless the request continues a client's trace (`isRecorded` lets callers skip
  * the wrappers themselves).
  *
- * The request span ends with everything the request context holds (attributes.ts, `requestAttributes`); each step's
- * and stage's span with the tenant and the costs known at that moment (`stageAttributes`), so a stage's span says
- * what the stage learned (the cost stage's requested cost, the account hook's actual cost).
+ * Each span ends with the attributes the request context holds at that moment (attributes.ts), so a stage's span
+ * says what the stage learned (the cost stage's requested cost, the account hook's actual cost).
  */
 import {
   ROOT_CONTEXT,
@@ -40,7 +39,7 @@ import {
   type RequestContext,
   type RequestStateCarrier,
 } from '../request';
-import { clientAttributes, errorCode, recordRefusal, requestAttributes, stageAttributes } from './attributes';
+import { clientAttributes, errorCode, recordRefusal, requestAttributes } from './attributes';
 import { requestSpanParent } from './incoming';
 
 export interface RequestTracingOptions {
@@ -192,7 +191,7 @@ function recordingContext(state: Pick<RequestContext, 'traceContext'> | undefine
 }
 
 function finishSpan(span: Span, state: RequestContext | undefined, code: string | undefined): void {
-  if (state) span.setAttributes(stageAttributes(state));
+  if (state) span.setAttributes(requestAttributes(state));
   if (code) recordRefusal(span, code);
   span.end();
 }
