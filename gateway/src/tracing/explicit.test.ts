@@ -110,11 +110,12 @@ test("a recorded request notes its request span's ids for the request line", asy
   expect(root.attributes).toMatchObject({ 'http.request.method': 'POST', 'http.route': '/graphql' });
 });
 
-test('a dropped request runs its stages and fetches unwrapped, and its request line gets no made-up trace id', async () => {
+test('a dropped request runs its stages and fetches unwrapped, and its request line still gets its trace id', async () => {
   const { state } = await startRequest(dropping);
   expect(isRecorded(state)).toBe(false);
   expect(state.traceContext).toBeUndefined();
-  expect(state.log.traceId).toBeUndefined();
+  expect(state.log.traceId).toMatch(/^[0-9a-f]{32}$/);
+  expect(state.log.traceId).not.toBe('0'.repeat(32));
   // The stage's own result, not a promise of ours around it; the fetch's own promise.
   const result = { ok: true };
   expect(runStageTraced(dropping, 'limits', state as OperationRequest, () => result)).toBe(result);

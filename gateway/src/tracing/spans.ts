@@ -7,9 +7,8 @@
  * Parents are explicit: the request span's context is kept on the request context (`traceContext`, request.ts),
  * and every span of the request is started under it — no context manager is needed (common/tracing/setup.ts
  * registers one only for TRACE_APOLLO_SPANS). A request the sampler dropped gets no further span at all: its
- * steps, stages and fetches run as if tracing were off — no context object, no attribute, no wrapper — and its
- * request line carries no trace id unless the request continues a client's trace (`isRecorded` lets callers skip
- * the wrappers themselves).
+ * steps, stages and fetches run as if tracing were off — no context object, no attribute, no wrapper — and only its
+ * request line carries its trace id (`isRecorded` lets callers skip the wrappers themselves).
  *
  * Each span ends with the attributes the request context holds at that moment (attributes.ts), so a stage's span
  * says what the stage learned (the cost stage's requested cost, the account hook's actual cost).
@@ -87,9 +86,9 @@ export function traceRequests(options: RequestTracingOptions): RequestHandler {
     const recording = span.isRecording();
     // The request line (http/guards.ts) is written after the span ended and outside its context: it carries the
     // request span's ids, noted here, whatever an earlier span (Apollo's, a client's) left there. A dropped request
-    // notes them only when it continues a client's trace, whose id then joins the line to the client's logs: a
-    // dropped root's ids are in no exported trace, and formatting them cost every such request line.
-    if (state && (recording || trace.getSpan(parent))) {
+    // notes them too (its trace flags say it was not sampled), as OpenTelemetry's log correlation does: the id joins
+    // the line to a client's trace it continues, and to whatever else logged that trace id, for under a microsecond.
+    if (state) {
       const { traceId, spanId } = span.spanContext();
       state.log.traceId = traceId;
       state.log.spanId = spanId;
