@@ -15,13 +15,7 @@ import { SUBGRAPH_NAMES } from '../subgraphs/catalog';
 import { openDatabase } from '../subgraphs/kit/database';
 import { ensureHiveGateway } from './hive-install';
 import type { RunningGateway } from './load';
-import {
-  buildBenchBundles,
-  launchSubgraphs,
-  waitFor,
-  waitForSubgraphs,
-  type Launcher,
-} from './processes';
+import { buildBenchBundles, launchSubgraphs, waitFor, waitForSubgraphs, type Launcher } from './processes';
 import {
   BARE_PORT,
   CONTROL_DB,
