@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { eventually } from '../../test/support/eventually';
 import { DEFAULT_SUPERGRAPH_PATH } from './config';
 import { byId, testManifest } from './testing/manifests';
 import { createTestIssuer, type TestIssuer } from './testing/jwt';
@@ -42,6 +43,18 @@ async function ask(
     reason: answer.errors?.[0]?.extensions?.reason,
     code: answer.errors?.[0]?.extensions?.code,
   };
+}
+
+/**
+ * A key just issued reaches each replica's key-id index through its announcement, asynchronously: until then the
+ * replica refuses it as unknown (401). Waits until every replica knows it, so what follows tests what it says to test.
+ */
+async function untilKeyKnown(replicas: Replica[], headers: Record<string, string>, body: string): Promise<void> {
+  for (const replica of replicas)
+    await eventually(
+      () => ask(replica, headers, body),
+      (answer) => answer.status !== 401,
+    );
 }
 
 /** Polls every replica until `refused` holds for its answer; returns how long the slowest took. */
@@ -173,6 +186,7 @@ describe('two gateway replicas', () => {
     });
     await controlPlane.manifests.publish('globex', 'wms-v1', pingManifest());
     const headers = { 'x-api-key': key };
+    await untilKeyKnown(replicas, headers, PING_BY_ID);
     // Both have the key cached, so only the announcement or the cache lifetime can end it.
     for (const replica of replicas) expect((await ask(replica, headers, PING_BY_ID)).status).toBe(200);
     await controlPlane.apiKeys.revoke(record.id);
@@ -206,6 +220,7 @@ describe('two gateway replicas', () => {
     });
     const headers = { 'x-api-key': key };
     const body = PING_BY_ID;
+    await untilKeyKnown(replicas, headers, body);
     // Both have cached that nothing is published, so only the announcement or the cache lifetime can change it.
     for (const replica of replicas)
       expect(await ask(replica, headers, body)).toMatchObject({ status: 400, code: 'PERSISTED_QUERY_NOT_IN_LIST' });

@@ -49,20 +49,21 @@ describe('secrets', () => {
     for (const [label, token] of Object.entries({ good, expired, badTenant, globex, tampered }))
       secrets.set(`JWT ${label}`, token);
 
-    const issue = () =>
-      platform.controlPlane.apiKeys.issue({
-        tenantId: 'globex',
-        clientName: 'Scanner',
-        scopes: ['catalog:read'],
-        manifest: 'scan-v1',
-        expiresAt: new Date(Date.now() + 86_400_000),
-      });
+    const keyRequest = () => ({
+      tenantId: 'globex',
+      clientName: 'Scanner',
+      scopes: ['catalog:read'],
+      manifest: 'scan-v1',
+      expiresAt: new Date(Date.now() + 86_400_000),
+    });
+    const issue = () => platform.controlPlane.apiKeys.issue(keyRequest());
     await platform.controlPlane.manifests.publish(
       'globex',
       'scan-v1',
       testManifest(platform.config.supergraphPath, WHOAMI.query),
     );
-    const live = await issue();
+    // The key expected to work waits until the gateway knows it (its announcement is asynchronous).
+    const live = await platform.issueApiKey(keyRequest());
     const revoked = await issue();
     await platform.controlPlane.apiKeys.revoke(revoked.record.id);
     const rotated = await issue();

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { createLogger } from '../../../common/logger';
+import { eventually } from '../../../test/support/eventually';
 import { createTestIssuer, type TestIssuer } from '../testing/jwt';
 import { writeTrustedIssuersFile } from '../testing/platform';
 import { startTestRedisCluster, type TestRedisCluster } from '../testing/redis-cluster';
@@ -261,6 +262,12 @@ describe('on a 3-master Redis Cluster', () => {
       await controlPlane.manifests.publish('globex', 'wms-v1', testManifest(DEFAULT_SUPERGRAPH_PATH, ping));
       const headers = { 'x-api-key': key };
       const body = byId(ping);
+      // The new key reaches each replica's key-id index by its announcement, asynchronously: until then, 401.
+      for (const replica of replicas)
+        await eventually(
+          () => askServed(replica, headers, body),
+          (answer) => answer.status !== 401,
+        );
       // Both have the key cached, so only the announcement (or the cache lifetime) can end it.
       for (const replica of replicas) expect((await askServed(replica, headers, body)).status).toBe(200);
       await controlPlane.apiKeys.revoke(record.id);
