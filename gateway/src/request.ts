@@ -108,6 +108,11 @@ export interface ResolvedOperation {
   readonly variables: Readonly<Record<string, unknown>>;
   /** Apollo Server's SHA-256 (hex) of the query text, or the replacement document's own hash. */
   readonly queryHash: string;
+  /**
+   * The query text `document` was parsed from; absent once a stage replaced the document (`replaceDocument`). The
+   * document store drops parsed documents' locations (document-store.ts), so this is the only text at hand.
+   */
+  readonly source?: string | undefined;
 }
 
 export type CostRefusal =
@@ -224,6 +229,7 @@ export function replaceDocument(
   writable.document = replacement.document;
   writable.operation = replacement.operation;
   writable.queryHash = replacement.queryHash;
+  writable.source = undefined;
 }
 
 /**

@@ -98,6 +98,7 @@ export function createPipelinePlugin(
       resolved.operationName = operationName;
       resolved.variables = request.variables ?? {};
       resolved.queryHash = queryHash;
+      resolved.source = requestContext.source;
       // A request the sampler dropped runs its stages as with tracing off: no closure, span or wrapper per stage.
       const traced = tracer && isRecorded(resolved) ? tracer : undefined;
       if (traced) annotateRequestSpan(resolved);

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCostModel } from '../cost/estimate';
 import { DEFAULT_PLANS, type PlanLimits } from '../tenants/plan';
-import type { Caller } from './index';
+import type { Caller, OperationRequest } from './index';
 import { resolvedOperation } from '../testing/operation';
 import {
   assertBodyWithinPlan,
@@ -37,14 +37,18 @@ const LIMITS: PlanLimits = {
 
 const stage = createLimitsStage({ limitsFor: () => LIMITS, listBounds: { model, min: 1, max: 100 } });
 
-function refusal(query: string, variables?: Record<string, unknown>): GraphQLError {
+function refusalOf(request: OperationRequest): GraphQLError {
   try {
-    stage.run(resolvedOperation(query, CALLER, variables));
+    stage.run(request);
   } catch (error) {
     if (error instanceof GraphQLError) return error;
     throw error;
   }
   throw new Error('expected a refusal');
+}
+
+function refusal(query: string, variables?: Record<string, unknown>): GraphQLError {
+  return refusalOf(resolvedOperation(query, CALLER, variables));
 }
 
 function expectLimit(error: GraphQLError, code: LimitCode, maximum: number, actual: number): void {
@@ -69,6 +73,19 @@ describe('limits stage', () => {
   it('refuses too many tokens, counting only as far as needed', () => {
     // `{ me { ` is 3 tokens, each `id` one, `} }` 2: 3 + 60 + 2 = 65 tokens; counting stops at 61.
     expectLimit(refusal(`{ me { ${'id '.repeat(60)}} }`), LimitCode.MAX_TOKENS_LIMIT, 60, 61);
+  });
+
+  it('counts from the query text when the document has no locations (as the document store keeps it), or prints it', () => {
+    const query = `{ me { ${'id '.repeat(60)}} }`;
+    const bare = { ...resolvedOperation(query, CALLER), document: parse(query, { noLocation: true }) };
+    // From the text: the same count, stopping at 61.
+    expect(countTokens(bare.document, 60, query)).toBe(61);
+    expectLimit(refusalOf(bare), LimitCode.MAX_TOKENS_LIMIT, 60, 61);
+    // Replaced by a stage (filter mode): no text, so the document is printed and lexed.
+    expect(countTokens(bare.document, 60)).toBe(61);
+    expectLimit(refusalOf({ ...bare, source: undefined }), LimitCode.MAX_TOKENS_LIMIT, 60, 61);
+    // A text no longer than the limit is not counted at all; one longer (whitespace) is counted and passes.
+    expect(() => stage.run({ ...bare, source: `{ me { id } }${' '.repeat(100)}` })).not.toThrow();
   });
 
   it('does not count comments as tokens', () => {

@@ -28,5 +28,6 @@ export function resolvedOperation(
     operationName: operation.name?.value ?? null,
     variables,
     queryHash: createHash('sha256').update(query).digest('hex'),
+    source: query,
   };
 }
