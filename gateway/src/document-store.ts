@@ -9,7 +9,8 @@
  *
  * Here:
  * - Apollo's `set` only notes the document; the request's `executionDidStart` (reached only when every stage of the
- *   pipeline admitted the operation) stores it. A document refused for its shape, rights or budget is parsed again
+ *   pipeline admitted the operation) stores it — once the budget's decision, which may still be in flight then
+ *   (pipeline/cost.ts), has admitted it too. A document refused for its shape, rights or budget is parsed again
  *   next time — which is the refused caller's cost, not every tenant's memory.
  * - Once validated, a document's locations are dropped (`dropLocations`; validation errors already have theirs), so
  *   every cache that keeps it — this one, the authorization gate's, the cost estimator's — keeps 2–3 times less.
@@ -18,6 +19,7 @@
 import type { ApolloServerOptions, ApolloServerPlugin, BaseContext } from '@apollo/server';
 import type { DocumentNode } from 'graphql';
 import { createByteBoundedCache, documentBytes, dropLocations, type CacheStats } from './cache';
+import type { RequestContext } from './request';
 
 export interface DocumentStoreOptions {
   /** Estimated heap bytes of the documents kept. */
@@ -66,12 +68,16 @@ export function createDocumentStore(options: DocumentStoreOptions): DocumentStor
               dropLocations(parsed);
             };
           },
-          async executionDidStart() {
-            const key = parsed && pending.get(parsed);
-            if (parsed && key !== undefined) {
-              pending.delete(parsed);
-              cache.set(key, parsed);
-            }
+          async executionDidStart({ contextValue }) {
+            const document = parsed;
+            const key = document && pending.get(document);
+            if (!document || key === undefined) return;
+            pending.delete(document);
+            // The budget's decision may still be in flight (pipeline/cost.ts): a document refused for its budget is
+            // not kept, as before the decision moved after this hook.
+            const admission = (contextValue as Pick<RequestContext, 'admission'>).admission;
+            if (!admission) cache.set(key, document);
+            else void admission.decision.then((refusal) => (refusal ? undefined : cache.set(key, document)));
           },
         };
       },

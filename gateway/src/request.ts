@@ -161,6 +161,11 @@ export interface RequestContext extends Partial<ResolvedOperation> {
   tenant?: TenantRecord;
   /** The cost stage's estimate and reservation, settled by its after-hook. */
   cost?: CostReport;
+  /**
+   * A stage's decision still in flight (the cost stage's budget reservation, pipeline/cost.ts): every subgraph
+   * fetch of the request waits for it before anything is sent, and the runner before it answers (`PendingAdmission`).
+   */
+  admission?: PendingAdmission;
   /** A stage's refusal (`refuse`): the runner stops there and answers it; set also when a stage throws one. */
   refusal?: GraphQLError;
   /** Whether the gateway started executing the operation (Apollo Server's `executionDidStart`). */
@@ -176,6 +181,30 @@ export interface RequestContext extends Partial<ResolvedOperation> {
 
 /** Kept for code written against the earlier name. */
 export type RequestState = RequestContext;
+
+/**
+ * A decision a stage started but did not wait for, so that its round trip overlaps query planning: the budget's
+ * reservation in Redis (pipeline/cost.ts). It admits or refuses the operation exactly as if the stage had waited —
+ * no subgraph fetch is sent before it is known (upstream/data-source.ts, references/check.ts), and a refusal
+ * replaces whatever the response would have been (pipeline/index.ts) — only the wait moves.
+ */
+export interface PendingAdmission {
+  /** The stage deciding: the request line's `refusedBy` when it refuses. */
+  readonly stage: string;
+  /** The refusal, or undefined when the operation is admitted. Never rejects. */
+  readonly decision: Promise<GraphQLError | undefined>;
+}
+
+/**
+ * The refusal of the request's pending admission once it is decided, or undefined when it was admitted or none is
+ * pending. Synchronous callers cannot use it: a fetch awaits it before it sends anything.
+ */
+export async function admissionRefusal(
+  request: Pick<RequestContext, 'admission'> | undefined,
+): Promise<GraphQLError | undefined> {
+  const admission = request?.admission;
+  return admission ? admission.decision : undefined;
+}
 
 /** Apollo Server's context value: the request context of an authenticated request. */
 export interface GatewayContext extends RequestContext {

@@ -298,7 +298,10 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     documentStore: documents.store,
     plugins: [
       documents.plugin,
-      createPipelinePlugin((schema) => bundleOf(schema).stages, { tracer: tracing?.tracer }),
+      createPipelinePlugin((schema) => bundleOf(schema).stages, {
+        tracer: tracing?.tracer,
+        formatError: formatForClient,
+      }),
       createIntrospectionPlugin((schema) => bundleOf(schema).visibleSchemas),
       // A tenant's answer is never cacheable by anyone else (http.ts, noStore): no cache policy to compute.
       ApolloServerPluginCacheControlDisabled(),

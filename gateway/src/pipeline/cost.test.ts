@@ -11,7 +11,7 @@ import { createCostEstimator, createCostModel } from '../cost/estimate';
 import { DEFAULT_PLANS, type PlanLimits } from '../tenants/plan';
 import { chargeFor } from './account';
 import { createCostStage, MIN_OPERATION_COST, type CostMode } from './cost';
-import type { Caller } from './index';
+import type { Caller, OperationRequest, Stage } from './index';
 import { resolvedOperation } from '../testing/operation';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -66,6 +66,16 @@ function stage(mode: CostMode, withBudget: Budget = budget) {
   return createCostStage({ estimator, limitsFor: () => LIMITS, modeFor: () => mode, budget: withBudget });
 }
 
+/**
+ * Runs the stage and waits for what it decided: a refusal it throws, or the one its pending admission (the budget's
+ * reservation, which the stage does not wait for) comes to.
+ */
+async function decided(costStage: Stage, operation: OperationRequest): Promise<void> {
+  await costStage.run(operation);
+  const refusal = await operation.admission?.decision;
+  if (refusal) throw refusal;
+}
+
 async function refusalOf(run: unknown): Promise<GraphQLError> {
   try {
     await run;
@@ -94,7 +104,7 @@ const unavailable: Budget = {
 describe('cost stage, enforce mode', () => {
   it('reserves the estimate and records it for accounting', async () => {
     const operation = resolvedOperation(NESTED, caller());
-    await stage('enforce').run(operation);
+    await decided(stage('enforce'), operation);
     const report = operation.cost;
     expect(report).toMatchObject({
       mode: 'enforce',
@@ -110,7 +120,7 @@ describe('cost stage, enforce mode', () => {
     const operation = resolvedOperation('{ __typename }', caller());
     // The estimator prices `__typename` at 0 (Apollo Router's rule); the operation as a whole is never free.
     expect(estimator.estimate(operation).cost).toBe(0);
-    await stage('enforce').run(operation);
+    await decided(stage('enforce'), operation);
     const report = operation.cost!;
     expect(report).toMatchObject({
       requestedQueryCost: MIN_OPERATION_COST,
@@ -126,7 +136,7 @@ describe('cost stage, enforce mode', () => {
   it('refuses an estimate above maxCost before anything is reserved', async () => {
     const who = caller();
     const operation = resolvedOperation(OVER_MAXIMUM, who);
-    const error = await refusalOf(stage('enforce').run(operation));
+    const error = await refusalOf(decided(stage('enforce'), operation));
     expect(error.extensions).toMatchObject({
       code: 'COST_ESTIMATED_TOO_EXPENSIVE',
       estimated: 201,
@@ -142,10 +152,10 @@ describe('cost stage, enforce mode', () => {
 
   it('refuses with RATE_LIMITED, Retry-After and the throttle status once the budget is spent', async () => {
     const who = caller();
-    await stage('enforce').run(resolvedOperation(NESTED, who));
-    await stage('enforce').run(resolvedOperation(NESTED, who));
+    await decided(stage('enforce'), resolvedOperation(NESTED, who));
+    await decided(stage('enforce'), resolvedOperation(NESTED, who));
     // 500 − 2 × 181 = 138 left; 181 − 138 = 43 missing at 1 point/s → retry in 43 s
-    const error = await refusalOf(stage('enforce').run(resolvedOperation(NESTED, who)));
+    const error = await refusalOf(decided(stage('enforce'), resolvedOperation(NESTED, who)));
     expect(error.extensions).toMatchObject({
       code: 'RATE_LIMITED',
       retryAfter: 43,
@@ -164,14 +174,40 @@ describe('cost stage, enforce mode', () => {
     const fragments = Array.from({ length: levels }, (_, i) => `fragment F${i} on User { ...F${i + 1} ...F${i + 1} }`);
     const bomb = `{ me { ...F0 } }\n${fragments.join('\n')}\nfragment F${levels} on User { id }`;
     for (const mode of ['enforce', 'measure'] as const) {
-      const error = await refusalOf(stage(mode).run(resolvedOperation(bomb, caller())));
+      const error = await refusalOf(decided(stage(mode), resolvedOperation(bomb, caller())));
       expect(error.extensions).toMatchObject({ code: 'COST_ESTIMATED_TOO_EXPENSIVE', http: { status: 400 } });
     }
   });
 
   it('answers SERVICE_UNAVAILABLE when the budget store is down and the budget fails closed', async () => {
-    const error = await refusalOf(stage('enforce', unavailable).run(resolvedOperation(NESTED, caller())));
+    const error = await refusalOf(decided(stage('enforce', unavailable), resolvedOperation(NESTED, caller())));
     expect(error.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', http: { status: 503 } });
+  });
+});
+
+describe('cost stage, the reservation in flight', () => {
+  it('returns before the budget answers; the decision arrives with the request, and the report with it', async () => {
+    let answer: (value: Awaited<ReturnType<Budget['reserve']>>) => void = () => undefined;
+    const slow: Budget = { ...unavailable, reserve: () => new Promise((resolve) => (answer = resolve)) };
+    const operation = resolvedOperation(NESTED, caller());
+    await stage('enforce', slow).run(operation);
+    // Nothing decided yet: no report, and the decision is pending.
+    expect(operation.cost).toBeUndefined();
+    expect(operation.admission?.stage).toBe('cost');
+    const status = { maximumAvailable: 500, currentlyAvailable: 100, restoreRate: 1 };
+    answer({ granted: false, status, retryAfterSeconds: 81, backend: 'redis' });
+    const refusal = await operation.admission!.decision;
+    expect(refusal?.extensions).toMatchObject({ code: 'RATE_LIMITED', retryAfter: 81, http: { status: 429 } });
+    expect(operation.cost).toMatchObject({ requestedQueryCost: 181, refusal: 'RATE_LIMITED', throttleStatus: status });
+  });
+
+  it('turns an unexpected failure of the reservation into a 500 refusal rather than a rejection', async () => {
+    const broken: Budget = { ...unavailable, reserve: () => Promise.reject(new RangeError('invalid budget policy')) };
+    const operation = resolvedOperation(NESTED, caller());
+    await stage('enforce', broken).run(operation);
+    const refusal = await operation.admission!.decision;
+    expect(refusal?.extensions).toMatchObject({ code: 'INTERNAL_SERVER_ERROR', http: { status: 500 } });
+    expect(refusal?.message).toBe('Internal server error');
   });
 });
 
@@ -179,7 +215,7 @@ describe('cost stage, measure mode', () => {
   it('never refuses for cost, but computes, charges and records what enforcement would have done', async () => {
     const who = caller();
     const operation = resolvedOperation(OVER_MAXIMUM, who);
-    await expect(stage('measure').run(operation)).resolves.toBeUndefined();
+    await expect(decided(stage('measure'), operation)).resolves.toBeUndefined();
     expect(operation.cost).toMatchObject({
       mode: 'measure',
       requestedQueryCost: 201,
@@ -188,15 +224,15 @@ describe('cost stage, measure mode', () => {
       throttleStatus: { currentlyAvailable: 299 },
     });
     // Over budget too: 299 − 201 − 201 = −103, still not refused.
-    await stage('measure').run(resolvedOperation(OVER_MAXIMUM, who));
+    await decided(stage('measure'), resolvedOperation(OVER_MAXIMUM, who));
     const third = resolvedOperation(OVER_MAXIMUM, who);
-    await expect(stage('measure').run(third)).resolves.toBeUndefined();
+    await expect(decided(stage('measure'), third)).resolves.toBeUndefined();
     expect(third.cost?.throttleStatus?.currentlyAvailable).toBeLessThan(0);
   });
 
   it('goes on without a reservation when the budget store is down', async () => {
     const operation = resolvedOperation(NESTED, caller());
-    await expect(stage('measure', unavailable).run(operation)).resolves.toBeUndefined();
+    await expect(decided(stage('measure', unavailable), operation)).resolves.toBeUndefined();
     const report = operation.cost;
     expect(report).toMatchObject({ requestedQueryCost: 181, refusal: 'SERVICE_UNAVAILABLE' });
     expect(report?.reservation).toBeUndefined();

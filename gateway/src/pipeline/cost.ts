@@ -14,11 +14,21 @@
  * kept on the request context (`request.cost`); the account stage (account.ts), which runs just before this one,
  * returned the after-hook that settles it once the response is known. A refusal from a later stage is settled at
  * zero.
+ *
+ * The reservation is not waited for here: it is the request's pending admission (request.ts, `PendingAdmission`),
+ * and the gateway plans the operation meanwhile. The round trip to Redis (a few hundred µs, more across a network)
+ * overlaps planning instead of preceding it. What is decided does not change: every subgraph fetch waits for the
+ * decision before it sends anything (upstream/data-source.ts; the reference check, references/check.ts), and a
+ * refusal — RATE_LIMITED, SERVICE_UNAVAILABLE, or an amount the bucket can never hold — replaces the response with
+ * the same answer a refusal here would have given (pipeline/index.ts). The refusals decided without Redis (the
+ * estimate over `maxCost`, an operation too large to estimate) are still thrown here.
  */
 import { ErrorCode, gatewayError } from '../errors';
 import type { PlanLimits } from '../tenants/plan';
 import type { CostMode } from '../tenants/tenant';
-import { BudgetUnavailableError, type Budget } from '../budget/budget';
+import { HeaderMap } from '@apollo/server';
+import { GraphQLError } from 'graphql';
+import { BudgetUnavailableError, type Budget, type ReserveResult } from '../budget/budget';
 import type { ThrottleStatus } from '../budget/bucket';
 import { CostInputError, CostVisitLimitError, type CostEstimate, type CostEstimator } from '../cost/estimate';
 import { tenantOf, type CostRefusal, type CostReport, type OperationRequest } from '../request';
@@ -65,47 +75,74 @@ export function createCostStage(options: CostStageOptions): Stage {
         policy: limits.budget,
       } as const;
 
+      // Known now, while the reservation is still in flight: the stage's span and the request line carry it.
+      operation.log.requestedCost = requestedQueryCost;
       const overMaximum = requestedQueryCost > limits.maxCost;
       if (overMaximum && mode === 'enforce') {
         operation.cost = { ...base, refusal: ErrorCode.COST_ESTIMATED_TOO_EXPENSIVE };
         throw tooExpensive(requestedQueryCost, limits.maxCost);
       }
 
-      let result;
-      try {
-        result = await budget.reserve(
-          { tenantId: caller.tenantId, credential: caller.credential, principal: caller.principal },
-          limits.budget,
-          // Only measure mode gets here with an estimate above maxCost, which may be astronomically large.
-          Math.min(requestedQueryCost, Number.MAX_SAFE_INTEGER),
-          { force: mode === 'measure' },
-        );
-      } catch (error) {
-        if (!(error instanceof BudgetUnavailableError)) throw error;
-        operation.cost = { ...base, refusal: ErrorCode.SERVICE_UNAVAILABLE };
-        if (mode === 'measure') return;
-        throw gatewayError(ErrorCode.SERVICE_UNAVAILABLE, 'The service is temporarily unavailable.', {
-          headers: { 'retry-after': '1' },
-        });
-      }
-
-      if (!result.granted) {
-        // The bucket can never hold this much (a plan whose maxCost exceeds its capacity): waiting would not help.
-        if (result.retryAfterSeconds === undefined) {
-          operation.cost = { ...base, throttleStatus: result.status, refusal: ErrorCode.COST_ESTIMATED_TOO_EXPENSIVE };
-          throw tooExpensive(requestedQueryCost, limits.budget.capacity);
-        }
-        operation.cost = { ...base, throttleStatus: result.status, refusal: ErrorCode.RATE_LIMITED };
-        throw rateLimited(requestedQueryCost, result.retryAfterSeconds, result.status);
-      }
-      operation.cost = {
-        ...base,
-        reservation: result.reservation,
-        throttleStatus: result.status,
-        ...(overMaximum ? { refusal: ErrorCode.COST_ESTIMATED_TOO_EXPENSIVE } : {}),
+      const reserving = budget.reserve(
+        { tenantId: caller.tenantId, credential: caller.credential, principal: caller.principal },
+        limits.budget,
+        // Only measure mode gets here with an estimate above maxCost, which may be astronomically large.
+        Math.min(requestedQueryCost, Number.MAX_SAFE_INTEGER),
+        { force: mode === 'measure' },
+      );
+      operation.admission = {
+        stage: 'cost',
+        decision: reserving.then(
+          (result) => admit(operation, base, overMaximum, result),
+          (error: unknown) => unavailable(operation, base, error),
+        ),
       };
     },
   };
+}
+
+type ReportBase = Omit<CostReport, 'reservation' | 'throttleStatus' | 'refusal'>;
+
+/** The reservation's answer: the cost report on the request, and the refusal when the bucket did not hold it. */
+function admit(
+  operation: OperationRequest,
+  base: ReportBase,
+  overMaximum: boolean,
+  result: ReserveResult,
+): GraphQLError | undefined {
+  if (!result.granted) {
+    // The bucket can never hold this much (a plan whose maxCost exceeds its capacity): waiting would not help.
+    if (result.retryAfterSeconds === undefined) {
+      operation.cost = { ...base, throttleStatus: result.status, refusal: ErrorCode.COST_ESTIMATED_TOO_EXPENSIVE };
+      return tooExpensive(base.requestedQueryCost, base.policy.capacity);
+    }
+    operation.cost = { ...base, throttleStatus: result.status, refusal: ErrorCode.RATE_LIMITED };
+    return rateLimited(base.requestedQueryCost, result.retryAfterSeconds, result.status);
+  }
+  operation.cost = {
+    ...base,
+    reservation: result.reservation,
+    throttleStatus: result.status,
+    ...(overMaximum ? { refusal: ErrorCode.COST_ESTIMATED_TOO_EXPENSIVE } : {}),
+  };
+  return undefined;
+}
+
+/** The reservation failed: the store is unavailable and the budget fails closed (measure mode serves), or a bug. */
+function unavailable(operation: OperationRequest, base: ReportBase, error: unknown): GraphQLError | undefined {
+  if (!(error instanceof BudgetUnavailableError)) {
+    // Not the store (an invalid policy, say): answered as the error a stage throwing it would have got, logged by
+    // the runner; the decision itself never rejects.
+    return new GraphQLError('Internal server error', {
+      originalError: error instanceof Error ? error : new Error(String(error)),
+      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, http: { status: 500, headers: new HeaderMap() } },
+    });
+  }
+  operation.cost = { ...base, refusal: ErrorCode.SERVICE_UNAVAILABLE };
+  if (base.mode === 'measure') return undefined;
+  return gatewayError(ErrorCode.SERVICE_UNAVAILABLE, 'The service is temporarily unavailable.', {
+    headers: { 'retry-after': '1' },
+  });
 }
 
 /** The estimator's answer, or the refusal the cost stage gives (also the explorer's estimate, explorer/inspect.ts). */

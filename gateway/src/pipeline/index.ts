@@ -11,18 +11,29 @@
  *
  * A stage is `{ name, run(request) }`. `run` may refuse — throw a `gatewayError`, or call `refuse(request, error,
  * hook)` to be answered that way and still have its after-hook run — and may return an after-hook (Envelop's
- * onExecute → onExecuteDone shape). The first refusal stops the later stages. In `willSendResponse`, which Apollo
- * Server calls for every response, the after-hooks of the stages that ran are awaited once each, in stage order,
- * with the response; then the codes the client is sent are noted in the request's log line.
+ * onExecute → onExecuteDone shape). The first refusal stops the later stages. A stage may also leave a decision in
+ * flight (`request.admission`, request.ts: the cost stage's budget reservation): the runner does not wait for it,
+ * so the gateway plans meanwhile, and every subgraph fetch waits for it instead. In `willSendResponse`, which Apollo
+ * Server calls for every response, the pending decision is awaited first — a refusal replaces the response, as if
+ * the stage had thrown it (it was decided before any later stage's refusal could have been) — then the after-hooks
+ * of the stages that ran are awaited once each, in stage order, with the response; then the codes the client is
+ * sent are noted in the request's log line.
  *
  * All per-request state lives on the request context (request.ts): the listener object below is shared by every
  * request, so the runner allocates nothing per request but the after-hook list of a request that has one.
  */
 import type { ApolloServerPlugin, GraphQLRequestListener, GraphQLResponse } from '@apollo/server';
 import type { Tracer } from '@opentelemetry/api';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { ErrorCode, gatewayError } from '../errors';
-import type { AfterHook, GatewayContext, OperationRequest, RequestLog } from '../request';
+import type {
+  AfterHook,
+  GatewayContext,
+  OperationRequest,
+  RequestContext,
+  RequestLog,
+  StageResponse,
+} from '../request';
 import { annotateRequestSpan, isRecorded, runStageTraced, traceAfterHook } from '../tracing/spans';
 
 export type {
@@ -67,13 +78,18 @@ export interface PipelineOptions {
    * `tollgate.<stage>.after` (tracing/spans.ts). Absent, the runner creates no span and builds no attribute.
    */
   tracer?: Tracer;
+  /**
+   * Apollo Server's `formatError`, for a refusal decided after the stages (`request.admission`), which the runner
+   * writes into the response itself. Absent, the refusal is sent as it is.
+   */
+  formatError?: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
 }
 
 export function createPipelinePlugin(
   stagesFor: StagesFor,
   options: PipelineOptions = {},
 ): ApolloServerPlugin<GatewayContext> {
-  const { tracer } = options;
+  const { tracer, formatError } = options;
   const listener: GraphQLRequestListener<GatewayContext> = {
     async didResolveOperation(requestContext) {
       const { contextValue, document, operation, operationName, queryHash, request } = requestContext;
@@ -111,7 +127,8 @@ export function createPipelinePlugin(
         } catch (error) {
           if (error instanceof GraphQLError) {
             resolved.refusal = error;
-            log.refusedBy = stage.name;
+            // A stage that waited on an earlier stage's decision throws that stage's refusal, named already.
+            log.refusedBy ??= stage.name;
           }
           throw error;
         }
@@ -138,6 +155,11 @@ export function createPipelinePlugin(
       contextValue.log.executed = true;
     },
     async willSendResponse({ contextValue, response }) {
+      const admission = contextValue.admission;
+      if (admission) {
+        const refusal = await admission.decision;
+        if (refusal) answerRefusal(contextValue, response, refusal, admission.stage, formatError);
+      }
       const hooks = contextValue.afterHooks;
       if (hooks) {
         // Taken first, so a hook runs once even if Apollo Server ever called this twice.
@@ -152,6 +174,30 @@ export function createPipelinePlugin(
       return listener;
     },
   };
+}
+
+/**
+ * Writes a refusal decided after the stages ran into the response, as Apollo Server answers one a stage throws: no
+ * data, the formatted error alone (its `extensions.http` taken off), the status and headers it names. Nothing was
+ * fetched for it (every fetch waited for the decision), so the request is noted as not executed.
+ */
+function answerRefusal(
+  request: RequestContext,
+  response: StageResponse,
+  refusal: GraphQLError,
+  stage: string,
+  formatError: PipelineOptions['formatError'],
+): void {
+  const { http, ...extensions } = refusal.extensions as { http?: { status?: number; headers?: Map<string, string> } };
+  const formatted = { message: refusal.message, extensions };
+  const error = formatError ? formatError(formatted, refusal) : formatted;
+  (response as { body: GraphQLResponseBody }).body = { kind: 'single', singleResult: { errors: [error] } };
+  response.http.status = http?.status ?? 500;
+  for (const [name, value] of http?.headers ?? []) response.http.headers.set(name, value);
+  request.refusal = refusal;
+  request.executed = false;
+  request.log.executed = false;
+  request.log.refusedBy = stage;
 }
 
 /**

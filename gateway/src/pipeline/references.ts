@@ -1,7 +1,8 @@
 /**
  * Stage: does every entity id the operation passes to another subgraph name an entity of the caller's tenant?
  * (references/declarations.ts lists which arguments are references.) Runs after authorization and the budget's
- * reservation, so a refused or throttled caller costs no fetch, and before planning, so a refused mutation writes
+ * reservation (whose decision it waits for before fetching, pipeline/cost.ts), so a refused or throttled caller
+ * costs no fetch, and before planning, so a refused mutation writes
  * nothing: a reference refused here is 404 NOT_FOUND at the field's path — another tenant's entity, an id of
  * another type and an unknown id alike — and the reservation is given back (pipeline/account.ts).
  *
@@ -14,6 +15,7 @@ import { ErrorCode, gatewayError } from '../errors';
 import { collectReferences, type ReferencePlan } from '../references/plan';
 import { ReferenceCheckFailed, type ReferenceChecker } from '../references/check';
 import { isFetchFailure, type FetchFailureExtensions } from '../upstream/fetch-failure';
+import { admissionRefusal } from '../request';
 import type { Stage } from './index';
 
 export interface ReferenceStageOptions {
@@ -33,6 +35,13 @@ export function createReferenceStage(options: ReferenceStageOptions): Stage {
     async run(operation) {
       const uses = collectReferences(plan, operation.document, operation.operation, operation.variables);
       if (uses.length === 0) return;
+      // The check fetches, so it waits for the operation's admission like every fetch (the budget's reservation is
+      // still in flight, pipeline/cost.ts): a throttled caller costs no fetch. The refusal is the deciding stage's.
+      const notAdmitted = await admissionRefusal(operation);
+      if (notAdmitted) {
+        operation.log.refusedBy = operation.admission?.stage;
+        throw notAdmitted;
+      }
       const { caller, requestId, tenant } = operation;
       let missing;
       try {

@@ -12,11 +12,12 @@
  * authz/rules.ts (rules.test.ts fails otherwise), and run `npm run compose` (schema/supergraph.graphql and the Helm
  * copy).
  */
-import { LocalGraphQLDataSource } from '@apollo/gateway';
+import { LocalGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { parse } from 'graphql';
 import type { GatewayContext } from '../request';
+import { notAdmitted, pendingAdmissionOf } from '../upstream/admission';
 import { readPlatformSdl } from './sdl';
 import { credentialsResolver, usageResolver, type UsageReader } from './usage';
 
@@ -43,5 +44,17 @@ export function createPlatformGraph(options: PlatformGraphOptions): LocalGraphQL
     Usage: { credentials: credentialsResolver as never },
   };
   const schema = buildSubgraphSchema({ typeDefs: parse(readPlatformSdl()), resolvers });
-  return new LocalGraphQLDataSource<GatewayContext>(schema);
+  return new PlatformGraphSource(schema);
+}
+
+/** In-process, but a subgraph all the same: its fetches wait for the operation's admission (upstream/admission.ts). */
+class PlatformGraphSource extends LocalGraphQLDataSource<GatewayContext> {
+  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
+    const admission = pendingAdmissionOf(options);
+    if (admission) {
+      const refusal = await admission.decision;
+      if (refusal) return notAdmitted(refusal);
+    }
+    return super.process(options);
+  }
 }

@@ -107,6 +107,30 @@ function verify(sent: Sent | undefined, query = QUERY) {
 }
 
 describe('SubgraphDataSource', () => {
+  it("sends nothing before the operation's pending admission is decided, and nothing at all when it refuses", async () => {
+    const { dataSource, sent } = setup();
+    let decide: (refusal: GraphQLError | undefined) => void = () => undefined;
+    const decision = new Promise<GraphQLError | undefined>((resolve) => (decide = resolve));
+    const admitted = dataSource.process(operation({ ...context, admission: { stage: 'cost', decision } }));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sent).toHaveLength(0);
+    decide(undefined);
+    await admitted;
+    expect(sent).toHaveLength(1);
+
+    const refusal = new GraphQLError('The cost budget is used up; retry in 3 s.', {
+      extensions: { code: 'RATE_LIMITED' },
+    });
+    const refused = await dataSource.process(
+      operation({ ...context, admission: { stage: 'cost', decision: Promise.resolve(refusal) } }),
+    );
+    expect(sent).toHaveLength(1);
+    expect(refused).toEqual({
+      data: null,
+      errors: [{ message: refusal.message, extensions: { code: 'RATE_LIMITED' } }],
+    });
+  });
+
   it("sends an op token naming the subgraph, the caller, the tenant's placement and the exact query", async () => {
     const { dataSource, sent } = setup();
     await dataSource.process(operation(context));

@@ -25,6 +25,7 @@ import { createByteBoundedCache, stringBytes } from '../cache';
 import { ErrorCode, DownstreamReason, gatewayError } from '../errors';
 import type { GatewayContext, RequestLog } from '../request';
 import { isRecorded, traceFetch } from '../tracing/spans';
+import { notAdmitted, pendingAdmissionOf } from './admission';
 import type { CircuitBreaker } from './circuit-breaker';
 import { dedupeKey, operationKind, type SubgraphDedupe } from './dedupe';
 import { failedFetchResult, type FetchFailure } from './fetch-failure';
@@ -118,6 +119,13 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   async process(options: ProcessOptions): Promise<SubgraphResponse> {
     const { query, variables, operationName } = options.request;
     if (!query) throw new Error('subgraph request without a query');
+    // The operation's admission may still be in flight (the budget's reservation, pipeline/cost.ts): nothing is
+    // sent, joined or even signed before it is decided (admission.ts).
+    const admission = pendingAdmissionOf(options);
+    if (admission) {
+      const refusal = await admission.decision;
+      if (refusal) return notAdmitted(refusal);
+    }
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       [INTERNAL_TOKEN_HEADER]: this.internalToken(options, query),
