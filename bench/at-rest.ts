@@ -16,33 +16,48 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!;
 }
 
-/** p50/p99 of `requests` sequential POSTs over one keep-alive connection, after `warmup` unmeasured ones. */
+/** One gateway's part in a latency-at-rest measurement. */
+export interface RestTarget {
+  url: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * p50/p99 of `requests` sequential POSTs of `body` to each target, each over its own keep-alive connection, after
+ * `warmup` unmeasured ones each. One request is in flight at a time, and the targets take turns request by request
+ * (a, b, c, a, b, c, …): whatever the machine does meanwhile — a timer, another process, the CPU's clock — falls on
+ * every gateway alike, where measuring them one after the other gave each its own minute of the machine's weather.
+ */
 export async function latencyAtRest(
-  url: string,
+  targets: readonly RestTarget[],
   body: string,
-  headers: Record<string, string>,
-  options: { requests: number; warmup: number },
-): Promise<{ p50Ms: number; p99Ms: number }> {
-  const dispatcher = new Agent({ connections: 1, pipelining: 1 });
+  options: { requests: number; warmup: number; gapMs?: number },
+): Promise<{ p50Ms: number; p99Ms: number }[]> {
+  const dispatchers = targets.map(() => new Agent({ connections: 1, pipelining: 1 }));
   try {
-    const samples: number[] = [];
+    const samples: number[][] = targets.map(() => []);
     for (let i = 0; i < options.warmup + options.requests; i += 1) {
-      const started = process.hrtime.bigint();
-      const res = await undiciFetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
-        body,
-        dispatcher,
-      });
-      const text = await res.text();
-      if (res.status !== 200 || text.includes('"errors"'))
-        throw new Error(`at rest: ${res.status} ${text.slice(0, 200)}`);
-      if (i >= options.warmup) samples.push(Number(process.hrtime.bigint() - started) / 1e6);
+      for (const [t, target] of targets.entries()) {
+        if (options.gapMs) await new Promise((resolve) => setTimeout(resolve, options.gapMs));
+        const started = process.hrtime.bigint();
+        const res = await undiciFetch(target.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...target.headers },
+          body,
+          dispatcher: dispatchers[t],
+        });
+        const text = await res.text();
+        if (res.status !== 200 || text.includes('"errors"'))
+          throw new Error(`at rest: ${target.url}: ${res.status} ${text.slice(0, 200)}`);
+        if (i >= options.warmup) samples[t]!.push(Number(process.hrtime.bigint() - started) / 1e6);
+      }
     }
-    samples.sort((a, b) => a - b);
-    return { p50Ms: quantile(samples, 0.5), p99Ms: quantile(samples, 0.99) };
+    return samples.map((own) => {
+      own.sort((a, b) => a - b);
+      return { p50Ms: quantile(own, 0.5), p99Ms: quantile(own, 0.99) };
+    });
   } finally {
-    await dispatcher.close();
+    await Promise.all(dispatchers.map((dispatcher) => dispatcher.close()));
   }
 }
 

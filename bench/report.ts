@@ -178,10 +178,14 @@ function overheadLines(overhead: Overhead, s: { durationS: number; rounds: numbe
     );
   lines.push('');
   lines.push('Latency at rest (one connection, sequential requests)');
-  for (const l of overhead.atRest)
+  for (const l of overhead.atRest) {
+    // The target is p50 ≤ 1.1× bare Apollo's on each query (issue 20).
+    const bare = overhead.atRest.find((b) => b.query === l.query && b.gateway === 'bare');
+    const ratio = bare && l.gateway !== 'bare' ? `  ${(l.p50Ms / bare.p50Ms).toFixed(2)}× bare's p50` : '';
     lines.push(
-      `${l.query.padEnd(20)} ${l.gateway.padEnd(10)} p50 ${pad(l.p50Ms.toFixed(2), 7)} ms  p99 ${pad(l.p99Ms.toFixed(2), 7)} ms  (${l.requests} requests)`,
+      `${l.query.padEnd(20)} ${l.gateway.padEnd(18)} p50 ${pad(l.p50Ms.toFixed(2), 7)} ms  p99 ${pad(l.p99Ms.toFixed(2), 7)} ms  (${l.requests} requests)${ratio}`,
     );
+  }
   for (const note of overhead.notes) lines.push(`note: ${note}`);
   lines.push('');
   return lines;

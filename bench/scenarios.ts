@@ -190,7 +190,7 @@ export async function countCommands(
   return commands;
 }
 
-/** Latency at rest (one connection, sequential requests) of Tollgate, bare and Hive on three queries. */
+/** Latency at rest (one connection, sequential requests) of Tollgate (and its variants running), bare and Hive on three queries. */
 export async function measureAtRest(gateways: Gateways, token: string): Promise<RestLatency[]> {
   const restQueries = [
     { name: '{ me { name } }', query: '{ me { name } }' },
@@ -198,15 +198,24 @@ export async function measureAtRest(gateways: Gateways, token: string): Promise<
     { name: 'query (a)', query: FRONTEND_QUERY },
   ];
   const atRest: RestLatency[] = [];
+  // The Tollgate variants started for this run (unmetered: no quota check, no metering) show what their
+  // difference costs a sequential request.
+  const measured: GatewayName[] = ['tollgate', 'tollgate-unmetered', 'tollgate-nodedupe', 'bare', 'hive'];
+  const names = measured.filter((n) => gateways[n]);
+  const targets = names.map((name) => ({
+    url: gateways[name]!.url,
+    headers: name.startsWith('tollgate') ? { authorization: `Bearer ${token}` } : ({} as Record<string, string>),
+  }));
   for (const { name: queryName, query } of restQueries) {
-    for (const name of (['tollgate', 'bare', 'hive'] as const).filter((n) => gateways[n])) {
-      const headers: Record<string, string> = name === 'tollgate' ? { authorization: `Bearer ${token}` } : {};
-      const figures = await latencyAtRest(gateways[name]!.url, JSON.stringify({ query }), headers, {
-        requests: REST_REQUESTS,
-        warmup: 20,
-      });
-      atRest.push({ gateway: name, query: queryName, requests: REST_REQUESTS, ...figures });
-      say(`at rest · ${queryName} · ${name}: p50 ${figures.p50Ms.toFixed(2)} ms, p99 ${figures.p99Ms.toFixed(2)} ms`);
+    const figures = await latencyAtRest(targets, JSON.stringify({ query }), {
+      requests: REST_REQUESTS,
+      warmup: 20,
+      gapMs: Number(process.env.BENCH_REST_GAP_MS ?? 0),
+    });
+    for (const [i, name] of names.entries()) {
+      const own = figures[i]!;
+      atRest.push({ gateway: name, query: queryName, requests: REST_REQUESTS, ...own });
+      say(`at rest · ${queryName} · ${name}: p50 ${own.p50Ms.toFixed(2)} ms, p99 ${own.p99Ms.toFixed(2)} ms`);
     }
   }
   return atRest;
