@@ -132,6 +132,11 @@ export interface CostReport {
   readonly throttleStatus?: ThrottleStatus;
   /** The refusal the operation got — or, in measure mode, would have got. */
   readonly refusal?: CostRefusal;
+  /**
+   * An earlier stage refused the operation while the reservation was in flight (pipeline/cost.ts): what was reserved
+   * is given back, and the answer says nothing of the budget.
+   */
+  readonly preempted?: boolean;
 }
 
 /** A stage's after-hook: runs once the response is known, refusals included (pipeline/index.ts). */
@@ -189,10 +194,36 @@ export type RequestState = RequestContext;
  * replaces whatever the response would have been (pipeline/index.ts) — only the wait moves.
  */
 export interface PendingAdmission {
-  /** The stage deciding: the request line's `refusedBy` when it refuses. */
-  readonly stage: string;
+  /** The stage whose refusal the decision is (the request line's `refusedBy`): read it once the decision is known. */
+  stage: string;
   /** The refusal, or undefined when the operation is admitted. Never rejects. */
   readonly decision: Promise<GraphQLError | undefined>;
+}
+
+/**
+ * Leaves a stage's decision in flight as (part of) the request's pending admission. With an earlier stage's decision
+ * pending too (the quota's read, then the budget's reservation), both are in flight at once and are judged in stage
+ * order: the earlier stage's refusal stands whatever the later one decides — as if each stage had waited for its own.
+ */
+export function pendAdmission(
+  request: RequestContext,
+  stage: string,
+  decision: Promise<GraphQLError | undefined>,
+): void {
+  const earlier = request.admission;
+  if (!earlier) {
+    request.admission = { stage, decision };
+    return;
+  }
+  const combined: PendingAdmission = {
+    stage,
+    decision: Promise.all([earlier.decision, decision]).then(([first, second]) => {
+      if (!first) return second;
+      combined.stage = earlier.stage;
+      return first;
+    }),
+  };
+  request.admission = combined;
 }
 
 /**

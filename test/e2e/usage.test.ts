@@ -253,6 +253,10 @@ describe('the monthly quota', () => {
         expect(result.status).toBe(429);
         expect(result.body.errors?.[0]?.extensions?.code).toBe('QUOTA_EXCEEDED');
         expect(charged(result)).toBe(0);
+        // Refused before the budget: what the budget reserved meanwhile (its round trip runs alongside the quota's)
+        // is given back, and the refusal says nothing of the budget.
+        expect(result.body.extensions?.cost).toBeUndefined();
+        expect(result.headers.get('ratelimit')).toBeNull();
         const retryAfter = Number(result.headers.get('retry-after'));
         expect(retryAfter).toBeGreaterThanOrEqual(Math.ceil((nextMonthStart(after) - after) / 1000));
         expect(retryAfter).toBeLessThanOrEqual(Math.ceil((nextMonthStart(before) - before) / 1000));

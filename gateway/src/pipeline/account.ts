@@ -119,6 +119,12 @@ export function createAccountStage(options: AccountStageOptions): Stage {
   const settle: AfterHook = async (request, response) => {
     const report = request.cost;
     if (!report) return;
+    if (report.preempted) {
+      // Refused by an earlier stage while the reservation was in flight (cost.ts): given back in full, unreported.
+      if (report.reservation) await budget.settle(report.reservation, 0);
+      request.log.requestedCost = undefined;
+      return;
+    }
     const outcome: ExecutionOutcome = request.executed ? { executed: true, body: response.body } : { executed: false };
     const settlement = await settleCost(report, outcome, budget);
     // For the request's metrics (metrics/gateway-metrics.ts), read when its log line is written.

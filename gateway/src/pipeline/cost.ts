@@ -31,7 +31,7 @@ import { GraphQLError } from 'graphql';
 import { BudgetUnavailableError, type Budget, type ReserveResult } from '../budget/budget';
 import type { ThrottleStatus } from '../budget/bucket';
 import { CostInputError, CostVisitLimitError, type CostEstimate, type CostEstimator } from '../cost/estimate';
-import { tenantOf, type CostRefusal, type CostReport, type OperationRequest } from '../request';
+import { pendAdmission, tenantOf, type CostRefusal, type CostReport, type OperationRequest } from '../request';
 import type { Stage } from './index';
 
 /** What any operation that is executed costs at least: the floor of both its estimate and its charge. */
@@ -90,13 +90,22 @@ export function createCostStage(options: CostStageOptions): Stage {
         Math.min(requestedQueryCost, Number.MAX_SAFE_INTEGER),
         { force: mode === 'measure' },
       );
-      operation.admission = {
-        stage: 'cost',
-        decision: reserving.then(
-          (result) => admit(operation, base, overMaximum, result),
-          (error: unknown) => unavailable(operation, base, error),
-        ),
-      };
+      const own = reserving.then(
+        (result) => admit(operation, base, overMaximum, result),
+        (error: unknown) => unavailable(operation, base, error),
+      );
+      // An earlier stage's decision in flight too (the monthly quota's read, pipeline/quota.ts) was sent at the same
+      // time rather than waited for. Should it refuse, its refusal is the answer (pendAdmission) and what was
+      // reserved meanwhile is given back without being reported: the refusal costs nothing, as if no reservation
+      // had been made (pipeline/account.ts).
+      const earlier = operation.admission?.decision;
+      const decision = earlier
+        ? Promise.all([earlier, own]).then(([refused, ownRefusal]) => {
+            if (refused && operation.cost) operation.cost = { ...operation.cost, preempted: true };
+            return ownRefusal;
+          })
+        : own;
+      pendAdmission(operation, 'cost', decision);
     },
   };
 }

@@ -9,15 +9,19 @@
  * start of next month. A refusal costs nothing. Each answer at or above 80 % of the quota after its own charge
  * carries `Tollgate-Quota-Warning: used=<points>, quota=<points>, reset=<seconds to next month>`.
  *
- * The counter is read once per operation (one MGET); only tenants whose plan has a quota pay for it. Tenants in
+ * The counter is read once per operation (one MGET); only tenants whose plan has a quota pay for it. The read is not
+ * waited for here: it is the request's pending admission (request.ts, `pendAdmission`), in flight together with the
+ * budget's reservation (cost.ts) while the gateway plans, and every subgraph fetch waits for it. Its refusal is the
+ * answer whatever the later stages decided, and what the budget reserved meanwhile is given back (account.ts). Tenants in
  * cost mode `measure` are never refused: they get the warning only. Redis unreachable: `QUOTA_FAIL_MODE` — `open`
  * (the default) serves without the check and counts it (`skipped()`), `closed` answers 503 SERVICE_UNAVAILABLE.
  */
+import type { GraphQLError } from 'graphql';
 import type { Logger } from '../../../common/logger';
 import { ErrorCode, gatewayError } from '../errors';
 import { monthOf, secondsUntilNextMonth } from '../metering/buckets';
 import type { Meter } from '../metering/meter';
-import { tenantOf, type AfterHook } from '../request';
+import { pendAdmission, tenantOf, type AfterHook } from '../request';
 import type { Stage } from './index';
 
 export const QUOTA_WARNING_HEADER = 'tollgate-quota-warning';
@@ -63,40 +67,49 @@ export function createQuotaStage(options: QuotaStageOptions): QuotaStage {
   return {
     name: 'quota',
     skipped: () => skipped,
-    async run(request) {
+    run(request) {
       const tenant = tenantOf(request);
       const quota = tenant.plan.limits.monthlyCostQuota;
       if (quota === undefined) return;
       const at = now();
       const month = monthOf(at);
-      let before: number;
-      try {
-        before = await used(tenant.id, month);
-      } catch (error) {
-        if (options.failMode === 'closed') {
-          request.log.reason = 'quota-unavailable';
-          throw gatewayError(ErrorCode.SERVICE_UNAVAILABLE, 'The service is temporarily unavailable.', {
-            headers: { 'retry-after': '1' },
-          });
-        }
-        skipped += 1;
-        logger.warn('quota not checked: usage store unavailable', {
-          requestId: request.requestId,
-          tenant: tenant.id,
-          reason: error instanceof Error ? error.message.slice(0, 200) : 'unknown',
-        });
-        return;
-      }
       const resetSeconds = secondsUntilNextMonth(at);
-      if (overQuota(before, quota) && tenant.costMode !== 'measure') {
+      /** The month's points as counted when the operation arrived; undefined until read, and when not checked. */
+      let before: number | undefined;
+      const decide = async (): Promise<GraphQLError | undefined> => {
+        try {
+          before = await used(tenant.id, month);
+        } catch (error) {
+          if (options.failMode === 'closed') {
+            request.log.reason = 'quota-unavailable';
+            return gatewayError(ErrorCode.SERVICE_UNAVAILABLE, 'The service is temporarily unavailable.', {
+              headers: { 'retry-after': '1' },
+            });
+          }
+          skipped += 1;
+          logger.warn('quota not checked: usage store unavailable', {
+            requestId: request.requestId,
+            tenant: tenant.id,
+            reason: error instanceof Error ? error.message.slice(0, 200) : 'unknown',
+          });
+          return undefined;
+        }
+        if (!overQuota(before, quota) || tenant.costMode === 'measure') return undefined;
         request.log.reason = 'monthly-quota';
-        throw gatewayError(ErrorCode.QUOTA_EXCEEDED, 'The monthly cost quota is used up; it resets next month.', {
+        // Refused: no warning on the refusal.
+        before = undefined;
+        return gatewayError(ErrorCode.QUOTA_EXCEEDED, 'The monthly cost quota is used up; it resets next month.', {
           headers: { 'retry-after': String(resetSeconds) },
           extensions: { retryAfter: resetSeconds },
         });
-      }
-      // After the account stage's hook (it runs earlier in stage order), so this operation's charge is known.
+      };
+      // Not waited for here: the read is in flight with the budget's reservation and query planning, and every
+      // subgraph fetch waits for it (request.ts, pendAdmission). `decide` never rejects.
+      pendAdmission(request, 'quota', decide());
+      // After the account stage's hook (it runs earlier in stage order), so this operation's charge is known; and
+      // after the decision (the runner awaits it first).
       const warn: AfterHook = (_request, response) => {
+        if (before === undefined) return;
         const warning = quotaWarning(before + (request.log.actualCost ?? 0), quota, resetSeconds);
         if (warning) response.http.headers.set(QUOTA_WARNING_HEADER, warning);
       };
