@@ -25,7 +25,7 @@
  * bench/results/profiles; BENCH_PROFILE_SUBGRAPHS=1 the four subgraphs' under profiles/subgraphs), BENCH_SKIP_FREE=1
  * (capped runs only), BENCH_PROFILE_FERRETDB=1 (FerretDB serves Go's /debug/pprof on 127.0.0.1:6061),
  * BENCH_SKIP_STAGES=1, BENCH_SKIP_LOAD=1, BENCH_SKIP_HIVE=1, BENCH_SKIP_OBSERVED=1 (no Tollgate with metrics and
- * tracing on), HIVE_PREFIX (.data/hive), BENCH_REST_REQUESTS (200), BENCH_UNMETERED=1 (adds Tollgate with usage
+ * tracing on), HIVE_PREFIX (.data/hive), BENCH_REST_REQUESTS (200), BENCH_REST_GAP_MS (0), BENCH_UNMETERED=1 (adds Tollgate with usage
  * metering, the quota and the audit trail off, `tollgate-unmetered`: Tollgate's ratio to it is their cost),
  * BENCH_SKIP_ENCRYPTION=1, BENCH_ENCRYPTION_REQUESTS (300), BENCH_NODEDUPE=1 (adds Tollgate with deduplication of
  * identical in-flight subgraph queries off, `tollgate-nodedupe`: Tollgate's ratio to it is what deduplication saves),

@@ -11,6 +11,7 @@ import {
   PARTNER_QUERY,
   PARTNER_VARIABLES,
   README_QUERY,
+  REST_GAP_MS,
   REST_REQUESTS,
   say,
   type GatewayName,
@@ -210,7 +211,7 @@ export async function measureAtRest(gateways: Gateways, token: string): Promise<
     const figures = await latencyAtRest(targets, JSON.stringify({ query }), {
       requests: REST_REQUESTS,
       warmup: 20,
-      gapMs: Number(process.env.BENCH_REST_GAP_MS ?? 0),
+      gapMs: REST_GAP_MS,
     });
     for (const [i, name] of names.entries()) {
       const own = figures[i]!;

@@ -101,6 +101,8 @@ export const README_QUERY =
   '{ me { name } products(first: 3) { edges { node { name inStock reviews(first: 2) { edges { node { rating author { name } } } } } } } }';
 /** Sequential requests per gateway and query in the latency-at-rest measurement. */
 export const REST_REQUESTS = Number(env.BENCH_REST_REQUESTS ?? 200);
+/** Idle milliseconds before each request of the latency-at-rest measurement (BENCH_REST_GAP_MS, 0: back to back). */
+export const REST_GAP_MS = Number(env.BENCH_REST_GAP_MS ?? 0);
 export const FRONTEND_QUERY =
   '{ me { name } products(first: 10) { edges { node { name price inStock shippingEstimate reviews(first: 3) { edges { node { rating author { name } } } } } } } }';
 /** The partner's operation: a catalog sync reading products and their stock. */
