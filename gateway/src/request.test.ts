@@ -21,18 +21,22 @@ describe('pendAdmission', () => {
     const request: RequestContext = { requestId: 'r', log: { errorCodes: [] } };
     const quota = deferred();
     const cost = deferred();
+    let overruled = 0;
     pendAdmission(request, 'quota', quota.promise);
-    pendAdmission(request, 'cost', cost.promise);
+    pendAdmission(request, 'cost', cost.promise, () => (overruled += 1));
     cost.resolve(refusal('RATE_LIMITED'));
     quota.resolve(refusal('QUOTA_EXCEEDED'));
     expect((await request.admission!.decision)?.extensions.code).toBe('QUOTA_EXCEEDED');
     expect(request.admission!.stage).toBe('quota');
+    expect(overruled).toBe(1);
   });
 
   it('gives the later stage’s refusal when the earlier admits, and nothing when both do', async () => {
     const refused: RequestContext = { requestId: 'r', log: { errorCodes: [] } };
     pendAdmission(refused, 'quota', Promise.resolve(undefined));
-    pendAdmission(refused, 'cost', Promise.resolve(refusal('RATE_LIMITED')));
+    pendAdmission(refused, 'cost', Promise.resolve(refusal('RATE_LIMITED')), () => {
+      throw new Error('not overruled');
+    });
     expect((await refused.admission!.decision)?.extensions.code).toBe('RATE_LIMITED');
     expect(refused.admission!.stage).toBe('cost');
 

@@ -204,11 +204,13 @@ export interface PendingAdmission {
  * Leaves a stage's decision in flight as (part of) the request's pending admission. With an earlier stage's decision
  * pending too (the quota's read, then the budget's reservation), both are in flight at once and are judged in stage
  * order: the earlier stage's refusal stands whatever the later one decides — as if each stage had waited for its own.
+ * `overruled` is then called (after both are known), for the later stage to undo what its decision did meanwhile.
  */
 export function pendAdmission(
   request: RequestContext,
   stage: string,
   decision: Promise<GraphQLError | undefined>,
+  overruled?: () => void,
 ): void {
   const earlier = request.admission;
   if (!earlier) {
@@ -220,6 +222,7 @@ export function pendAdmission(
     decision: Promise.all([earlier.decision, decision]).then(([first, second]) => {
       if (!first) return second;
       combined.stage = earlier.stage;
+      overruled?.();
       return first;
     }),
   };

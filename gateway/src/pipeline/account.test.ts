@@ -13,7 +13,7 @@ import { compileCostPlan, createCostEstimator, createCostModel } from '../cost/e
 import { DEFAULT_PLANS, type PlanLimits } from '../tenants/plan';
 import { chargeFor, createAccountStage, rateLimitHeaders } from './account';
 import { createCostStage, type CostReport } from './cost';
-import { createPipelinePlugin, type Caller, type GatewayContext, type OperationStage } from './index';
+import { createPipelinePlugin, pendAdmission, type Caller, type GatewayContext, type OperationStage } from './index';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `tollgate-test:account:${randomBytes(6).toString('hex')}`;
@@ -126,6 +126,16 @@ describe('accounting through Apollo Server', () => {
     },
   };
 
+  /** Stands for the monthly quota: an earlier stage whose refusal is still in flight when the cost stage reserves. */
+  const overQuotaLater: OperationStage = {
+    name: 'quota',
+    run(operation) {
+      if (operation.operationName !== 'OverQuota') return;
+      const refusal = gatewayError(ErrorCode.QUOTA_EXCEEDED, 'The monthly cost quota is used up.');
+      pendAdmission(operation, 'quota', new Promise((resolve) => setTimeout(() => resolve(refusal), 20)));
+    },
+  };
+
   beforeAll(async () => {
     // A generous deadline: these tests are about the stage, not Redis's latency (budget/fault.test.ts is).
     redis = createBudgetRedis(REDIS_URL, { commandTimeoutMs: 1_000 }) as Redis; // a redis:// URL: one node
@@ -140,7 +150,9 @@ describe('accounting through Apollo Server', () => {
     server = new ApolloServer<GatewayContext>({
       schema: model.schema,
       rootValue,
-      plugins: [createPipelinePlugin([createAccountStage({ budget }), costStage, refusesNamedForbidden])],
+      plugins: [
+        createPipelinePlugin([createAccountStage({ budget }), overQuotaLater, costStage, refusesNamedForbidden]),
+      ],
     });
     await server.start();
   });
@@ -250,6 +262,21 @@ describe('accounting through Apollo Server', () => {
       throttleStatus: { maximumAvailable: 500, currentlyAvailable: 500, restoreRate: 1 },
     });
     expect(calls.length).toBe(before);
+  });
+
+  it("gives back, unreported, what it reserved while an earlier stage's refusal was in flight", async () => {
+    const who = caller();
+    const key = budgetKey({ tenantId: who.tenantId, credential: who.credential, principal: who.principal }, PREFIX);
+    const { result, http } = await run(`query OverQuota ${NESTED}`, who);
+    expect(http.status).toBe(429);
+    expect(result.data).toBeUndefined();
+    expect(result.errors?.map((e) => e.extensions?.code)).toEqual(['QUOTA_EXCEEDED']);
+    // The refusal is the quota's: nothing of the budget in it.
+    expect(result.extensions?.cost).toBeUndefined();
+    expect(http.headers.get('ratelimit')).toBeUndefined();
+    // The 181 points reserved meanwhile came back: once the settlement is flushed the bucket is full (deleted).
+    await budget.flush();
+    expect(await redis.exists(key)).toBe(0);
   });
 
   it('charges at least the estimate for an operation that timed out', async () => {

@@ -98,14 +98,9 @@ export function createCostStage(options: CostStageOptions): Stage {
       // time rather than waited for. Should it refuse, its refusal is the answer (pendAdmission) and what was
       // reserved meanwhile is given back without being reported: the refusal costs nothing, as if no reservation
       // had been made (pipeline/account.ts).
-      const earlier = operation.admission?.decision;
-      const decision = earlier
-        ? Promise.all([earlier, own]).then(([refused, ownRefusal]) => {
-            if (refused && operation.cost) operation.cost = { ...operation.cost, preempted: true };
-            return ownRefusal;
-          })
-        : own;
-      pendAdmission(operation, 'cost', decision);
+      pendAdmission(operation, 'cost', own, () => {
+        if (operation.cost) operation.cost = { ...operation.cost, preempted: true };
+      });
     },
   };
 }

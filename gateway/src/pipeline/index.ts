@@ -48,7 +48,7 @@ export type {
   ResolvedOperation,
   StageResponse,
 } from '../request';
-export { attachRequestState, replaceDocument, refuse, requestStateOf, tenantOf } from '../request';
+export { attachRequestState, pendAdmission, replaceDocument, refuse, requestStateOf, tenantOf } from '../request';
 
 /**
  * One concern of the request path, built by its module's factory from a typed options object. `run` sees the
