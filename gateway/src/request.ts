@@ -167,7 +167,7 @@ export interface RequestContext extends Partial<ResolvedOperation> {
   /** The cost stage's estimate and reservation, settled by its after-hook. */
   cost?: CostReport;
   /**
-   * A stage's decision still in flight (the cost stage's budget reservation, pipeline/cost.ts): every subgraph
+   * Stages' decisions still in flight (the quota's read, the budget's reservation: `pendAdmission`): every subgraph
    * fetch of the request waits for it before anything is sent, and the runner before it answers (`PendingAdmission`).
    */
   admission?: PendingAdmission;
@@ -188,9 +188,10 @@ export interface RequestContext extends Partial<ResolvedOperation> {
 export type RequestState = RequestContext;
 
 /**
- * A decision a stage started but did not wait for, so that its round trip overlaps query planning: the budget's
- * reservation in Redis (pipeline/cost.ts). It admits or refuses the operation exactly as if the stage had waited —
- * no subgraph fetch is sent before it is known (upstream/data-source.ts, references/check.ts), and a refusal
+ * A decision a stage started but did not wait for, so that its round trip overlaps query planning: the monthly
+ * quota's read (pipeline/quota.ts) and the budget's reservation (pipeline/cost.ts) in Redis. It admits or refuses
+ * the operation exactly as if the stage had waited — no subgraph fetch is sent before it is known
+ * (upstream/admission.ts; the reference check, pipeline/references.ts), and a refusal
  * replaces whatever the response would have been (pipeline/index.ts) — only the wait moves.
  */
 export interface PendingAdmission {

@@ -18,7 +18,7 @@
  * The reservation is not waited for here: it is the request's pending admission (request.ts, `PendingAdmission`),
  * and the gateway plans the operation meanwhile. The round trip to Redis (a few hundred µs, more across a network)
  * overlaps planning instead of preceding it. What is decided does not change: every subgraph fetch waits for the
- * decision before it sends anything (upstream/data-source.ts; the reference check, references/check.ts), and a
+ * decision before it sends anything (upstream/admission.ts; the reference check, pipeline/references.ts), and a
  * refusal — RATE_LIMITED, SERVICE_UNAVAILABLE, or an amount the bucket can never hold — replaces the response with
  * the same answer a refusal here would have given (pipeline/index.ts). The refusals decided without Redis (the
  * estimate over `maxCost`, an operation too large to estimate) are still thrown here.
@@ -135,8 +135,8 @@ function admit(
 /** The reservation failed: the store is unavailable and the budget fails closed (measure mode serves), or a bug. */
 function unavailable(operation: OperationRequest, base: ReportBase, error: unknown): GraphQLError | undefined {
   if (!(error instanceof BudgetUnavailableError)) {
-    // Not the store (an invalid policy, say): answered as the error a stage throwing it would have got, logged by
-    // the runner; the decision itself never rejects.
+    // Not the store (an invalid policy, say): answered as the error a stage throwing it would have got (a masked
+    // 500, the cause kept as `originalError`); the decision itself never rejects.
     return new GraphQLError('Internal server error', {
       originalError: error instanceof Error ? error : new Error(String(error)),
       extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, http: { status: 500, headers: new HeaderMap() } },

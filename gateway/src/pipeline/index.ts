@@ -12,7 +12,7 @@
  * A stage is `{ name, run(request) }`. `run` may refuse — throw a `gatewayError`, or call `refuse(request, error,
  * hook)` to be answered that way and still have its after-hook run — and may return an after-hook (Envelop's
  * onExecute → onExecuteDone shape). The first refusal stops the later stages. A stage may also leave a decision in
- * flight (`request.admission`, request.ts: the cost stage's budget reservation): the runner does not wait for it,
+ * flight (`request.admission`, request.ts: the quota's read, the budget's reservation): the runner does not wait for it,
  * so the gateway plans meanwhile, and every subgraph fetch waits for it instead. In `willSendResponse`, which Apollo
  * Server calls for every response, the pending decision is awaited first — a refusal replaces the response, as if
  * the stage had thrown it (it was decided before any later stage's refusal could have been) — then the after-hooks
@@ -127,8 +127,7 @@ export function createPipelinePlugin(
         } catch (error) {
           if (error instanceof GraphQLError) {
             resolved.refusal = error;
-            // A stage that waited on an earlier stage's decision throws that stage's refusal, named already.
-            log.refusedBy ??= stage.name;
+            log.refusedBy = stage.name;
           }
           throw error;
         }
@@ -179,7 +178,8 @@ export function createPipelinePlugin(
 /**
  * Writes a refusal decided after the stages ran into the response, as Apollo Server answers one a stage throws: no
  * data, the formatted error alone (its `extensions.http` taken off), the status and headers it names. Nothing was
- * fetched for it (every fetch waited for the decision), so the request is noted as not executed.
+ * fetched for it (every fetch waited for the decision), so the request is noted as not executed, and refused by the
+ * deciding stage whichever stage threw meanwhile.
  */
 function answerRefusal(
   request: RequestContext,

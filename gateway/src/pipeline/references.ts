@@ -35,13 +35,11 @@ export function createReferenceStage(options: ReferenceStageOptions): Stage {
     async run(operation) {
       const uses = collectReferences(plan, operation.document, operation.operation, operation.variables);
       if (uses.length === 0) return;
-      // The check fetches, so it waits for the operation's admission like every fetch (the budget's reservation is
-      // still in flight, pipeline/cost.ts): a throttled caller costs no fetch. The refusal is the deciding stage's.
+      // The check fetches, so it waits for the operation's admission like every fetch (the quota's read and the
+      // budget's reservation may still be in flight, request.ts): a throttled caller costs no fetch. The runner
+      // answers the refusal as the deciding stage's (pipeline/index.ts).
       const notAdmitted = await admissionRefusal(operation);
-      if (notAdmitted) {
-        operation.log.refusedBy = operation.admission?.stage;
-        throw notAdmitted;
-      }
+      if (notAdmitted) throw notAdmitted;
       const { caller, requestId, tenant } = operation;
       let missing;
       try {

@@ -1,6 +1,6 @@
 /**
- * The data sources' side of a pending admission (request.ts, `PendingAdmission`: the budget's reservation still in
- * flight when the gateway starts executing, pipeline/cost.ts). A fetch of an operation waits for the decision before
+ * The data sources' side of a pending admission (request.ts, `PendingAdmission`: the quota's read and the budget's
+ * reservation still in flight when the gateway starts executing). A fetch of an operation waits for the decision before
  * it sends, joins or signs anything; refused, it answers the stand-in below, which the runner replaces with the
  * refusal (pipeline/index.ts) — no client ever sees it.
  */

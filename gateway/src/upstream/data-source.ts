@@ -119,7 +119,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   async process(options: ProcessOptions): Promise<SubgraphResponse> {
     const { query, variables, operationName } = options.request;
     if (!query) throw new Error('subgraph request without a query');
-    // The operation's admission may still be in flight (the budget's reservation, pipeline/cost.ts): nothing is
+    // The operation's admission may still be in flight (the quota's read, the budget's reservation): nothing is
     // sent, joined or even signed before it is decided (admission.ts).
     const admission = pendingAdmissionOf(options);
     if (admission) {
