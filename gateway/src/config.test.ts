@@ -83,6 +83,7 @@ describe('loadGatewayConfig', () => {
       redisUrl: 'redis://127.0.0.1:6379',
       budgetFailMode: 'open',
       budgetRedisTimeoutMs: 100,
+      apqRedisTimeoutMs: 100,
       explorerEnabled: true,
       inputBounds: { maxJsonDepth: 64, maxDocumentNesting: 128 },
       httpServer: {
@@ -284,6 +285,17 @@ describe('loadGatewayConfig', () => {
     expect(problemsOf({ SHUTDOWN_DELAY_MS: '-1', SHUTDOWN_GRACE_MS: 'long' })).toEqual([
       'SHUTDOWN_DELAY_MS must be an integer from 0 to 300000',
       'SHUTDOWN_GRACE_MS must be an integer from 0 to 600000',
+    ]);
+  });
+
+  it('reads the Redis deadlines of budgets and APQ apart, and refuses values out of range', () => {
+    expect(loadGatewayConfig({ BUDGET_REDIS_TIMEOUT_MS: '250', APQ_REDIS_TIMEOUT_MS: '1000' })).toMatchObject({
+      budgetRedisTimeoutMs: 250,
+      apqRedisTimeoutMs: 1_000,
+    });
+    expect(problemsOf({ BUDGET_REDIS_TIMEOUT_MS: '5', APQ_REDIS_TIMEOUT_MS: '20000' })).toEqual([
+      'BUDGET_REDIS_TIMEOUT_MS must be an integer from 10 to 10000',
+      'APQ_REDIS_TIMEOUT_MS must be an integer from 10 to 10000',
     ]);
   });
 

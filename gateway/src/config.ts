@@ -92,6 +92,12 @@ export interface GatewayConfig {
    */
   budgetRedisTimeoutMs?: number;
   /**
+   * How long an automatic persisted query's lookup or registration waits for Redis (`APQ_REDIS_TIMEOUT_MS`) before it
+   * counts as a miss (the client sends the text again). Optional like `budgetRedisTimeoutMs`
+   * (DEFAULT_APQ_REDIS_TIMEOUT_MS when absent).
+   */
+  apqRedisTimeoutMs?: number;
+  /**
    * The schema explorer at /explorer (`EXPLORER_ENABLED`): on by default outside production, off in it. Optional
    * so configs built in code (tests, benchmarks) leave it off without naming it.
    */
@@ -239,6 +245,9 @@ export const DEFAULT_SUBGRAPH_BREAKER: SubgraphBreakerConfig = { failureThreshol
 /** A reservation waits this long for Redis: a fraction of a request's time, yet above a healthy round trip. */
 export const DEFAULT_BUDGET_REDIS_TIMEOUT_MS = 100;
 
+/** An APQ lookup waits this long for Redis: a miss costs the client one round trip, so it is not worth waiting for. */
+export const DEFAULT_APQ_REDIS_TIMEOUT_MS = 100;
+
 export class GatewayConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid gateway configuration:\n${problems.map((p) => `- ${p}`).join('\n')}`);
@@ -373,6 +382,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
     redisUrl: readRedisUrl(env, problems),
     budgetFailMode: budgetFailMode === 'closed' ? 'closed' : 'open',
     budgetRedisTimeoutMs: integer('BUDGET_REDIS_TIMEOUT_MS', DEFAULT_BUDGET_REDIS_TIMEOUT_MS, 10, 10_000),
+    apqRedisTimeoutMs: integer('APQ_REDIS_TIMEOUT_MS', DEFAULT_APQ_REDIS_TIMEOUT_MS, 10, 10_000),
     explorerEnabled: explorer === undefined ? !production : explorer === 'true',
     inputBounds: {
       maxJsonDepth: integer('MAX_JSON_DEPTH', DEFAULT_INPUT_BOUNDS.maxJsonDepth, 2, MAX_INPUT_NESTING),

@@ -25,6 +25,7 @@ import { isSubgraphName } from '../../subgraphs/catalog';
 import {
   DEFAULT_SUPERGRAPH_RELOAD,
   DEFAULT_AUTH_FAILURES,
+  DEFAULT_APQ_REDIS_TIMEOUT_MS,
   DEFAULT_BUDGET_REDIS_TIMEOUT_MS,
   DEFAULT_CACHE_BYTES,
   DEFAULT_INPUT_BOUNDS,
@@ -174,7 +175,11 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     extraResolvers: { Query: { auditEvents: auditEventsResolver(audit?.reader) as never } },
   });
   const apq = resources.add(
-    createApqStore({ redisUrl: config.redisUrl, logger: logger.child({ component: 'apq' }) }),
+    createApqStore({
+      redisUrl: config.redisUrl,
+      logger: logger.child({ component: 'apq' }),
+      commandTimeoutMs: config.apqRedisTimeoutMs ?? DEFAULT_APQ_REDIS_TIMEOUT_MS,
+    }),
     (store) => store.close(),
   );
 

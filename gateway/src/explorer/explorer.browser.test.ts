@@ -16,7 +16,9 @@ describe('schema explorer in Chromium', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    platform = await startTestPlatform({ explorerEnabled: true });
+    // As in cors.browser.test.ts: Chromium beside the platform takes both cores of a CI machine for a while, and
+    // the test platform's 400 ms subgraph deadline (for the tests of timeouts) is not what this file is about.
+    platform = await startTestPlatform({ explorerEnabled: true, subgraphTimeoutMs: 5_000 });
     browser = await launchChromium();
   }, 120_000);
 

@@ -41,7 +41,10 @@ export interface ApqStore {
 export interface ApqStoreOptions {
   redisUrl: string;
   logger: Logger;
-  /** How long one Redis command may take before the lookup misses (default 100 ms: a request never waits on it). */
+  /**
+   * How long one Redis command may take before the lookup misses (`APQ_REDIS_TIMEOUT_MS`; default 100 ms: a request
+   * never waits long on it).
+   */
   commandTimeoutMs?: number;
 }
 

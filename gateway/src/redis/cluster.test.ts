@@ -198,6 +198,8 @@ describe('on a 3-master Redis Cluster', () => {
         // A loaded CI core can take longer than the 100 ms default to answer: these tests are about sharing a
         // budget, not about the deadline (budget/fault.test.ts is), so a slow answer must not turn into a 503.
         BUDGET_REDIS_TIMEOUT_MS: '1000',
+        // Likewise for APQ: a registration that times out is silently not stored, and "share APQ" would then miss.
+        APQ_REDIS_TIMEOUT_MS: '1000',
       };
       replicas = await Promise.all([startReplica(env), startReplica(env)]);
     }, 120_000);
