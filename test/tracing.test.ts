@@ -134,6 +134,12 @@ test('the README query as acme admin: one trace from the request span down to Mo
   expect(cost.attributes['tollgate.cost.requested']).toEqual(expect.any(Number));
   const settled = rootChildren.find((span) => span.name === 'tollgate.account.after')!;
   expect(settled.attributes['tollgate.cost.actual']).toEqual(expect.any(Number));
+  // The budget's reservation in Redis, in flight while the gateway plans: one span from the stage that sent it to
+  // the answer, admitted.
+  const admission = rootChildren.filter((span) => span.name === 'tollgate.admission');
+  expect(admission).toHaveLength(1);
+  expect(admission[0]!.attributes).toMatchObject({ tenant: 'acme', 'tollgate.cost.requested': expect.any(Number) });
+  expect(admission[0]!.attributes['tollgate.refusal.code']).toBeUndefined();
 
   // Apollo's spans under the request span, and one fetch span per subgraph call.
   const apolloRequest = rootChildren.filter((span) => span.name === 'gateway.request');

@@ -34,7 +34,7 @@ import type {
   RequestLog,
   StageResponse,
 } from '../request';
-import { annotateRequestSpan, isRecorded, runStageTraced, traceAfterHook } from '../tracing/spans';
+import { annotateRequestSpan, isRecorded, runStageTraced, traceAdmission, traceAfterHook } from '../tracing/spans';
 
 export type {
   AfterHook,
@@ -118,24 +118,33 @@ export function createPipelinePlugin(
       // A request the sampler dropped runs its stages as with tracing off: no closure, span or wrapper per stage.
       const traced = tracer && isRecorded(resolved) ? tracer : undefined;
       if (traced) annotateRequestSpan(resolved);
-      for (const stage of stages) {
-        let after: void | AfterHook;
-        try {
-          after = traced
-            ? await runStageTraced(traced, stage.name, resolved, () => stage.run(resolved))
-            : await stage.run(resolved);
-        } catch (error) {
-          if (error instanceof GraphQLError) {
-            resolved.refusal = error;
-            log.refusedBy = stage.name;
+      // Traced: when the first decision was left in flight, the start of the `tollgate.admission` span.
+      let admissionFrom: number | undefined;
+      try {
+        for (const stage of stages) {
+          let after: void | AfterHook;
+          try {
+            after = traced
+              ? await runStageTraced(traced, stage.name, resolved, () => stage.run(resolved))
+              : await stage.run(resolved);
+          } catch (error) {
+            if (error instanceof GraphQLError) {
+              resolved.refusal = error;
+              log.refusedBy = stage.name;
+            }
+            throw error;
+          } finally {
+            if (traced && admissionFrom === undefined && resolved.admission) admissionFrom = performance.now();
           }
-          throw error;
+          if (after) (resolved.afterHooks ??= []).push(traced ? traceAfterHook(traced, stage.name, after) : after);
+          if (resolved.refusal) {
+            log.refusedBy = stage.name;
+            throw resolved.refusal;
+          }
         }
-        if (after) (resolved.afterHooks ??= []).push(traced ? traceAfterHook(traced, stage.name, after) : after);
-        if (resolved.refusal) {
-          log.refusedBy = stage.name;
-          throw resolved.refusal;
-        }
+      } finally {
+        // Once every stage has added its decision (a refusal stops them, not the decisions already in flight).
+        if (admissionFrom !== undefined) traceAdmission(traced!, resolved, admissionFrom);
       }
       // Filter mode replaced the document (request.ts, replaceDocument): Apollo Server hands the gateway `document`
       // and `queryHash` as they are after this hook, and the gateway keys its plan cache by that hash. The request

@@ -23,6 +23,8 @@ export const Attr = {
   COST_REQUESTED: 'tollgate.cost.requested',
   COST_ACTUAL: 'tollgate.cost.actual',
   REFUSAL_CODE: 'tollgate.refusal.code',
+  /** On a refused `tollgate.admission` span: the stage whose decision refused (`quota`, `cost`). */
+  ADMISSION_STAGE: 'tollgate.admission.stage',
 } as const;
 
 /** Client-chosen strings (operation name, client headers) are cut to this many characters. */

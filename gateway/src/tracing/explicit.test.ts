@@ -10,9 +10,12 @@ import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
+import { hrTimeToMilliseconds } from '@opentelemetry/core';
 import type { Request, Response } from 'express';
-import { attachRequestState, type OperationRequest, type RequestContext } from '../request';
-import { isRecorded, runStageTraced, traceFetch, traceRequests } from './spans';
+import type { GraphQLError } from 'graphql';
+import { ErrorCode, gatewayError } from '../errors';
+import { attachRequestState, pendAdmission, type OperationRequest, type RequestContext } from '../request';
+import { isRecorded, runStageTraced, traceAdmission, traceFetch, traceRequests } from './spans';
 
 const exporter = new InMemorySpanExporter();
 const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
@@ -80,6 +83,62 @@ test("a failed fetch is recorded by the error's name only", async () => {
   const fetch = exporter.getFinishedSpans().find((span) => span.name === 'tollgate.fetch')!;
   expect(fetch.status).toEqual({ code: 2, message: 'TimeoutError' });
   expect(JSON.stringify(fetch.attributes)).not.toContain('10.0.0.7');
+});
+
+/** A decision in flight (request.ts, pendAdmission) and the function that settles it. */
+function pendingDecision(): { decision: Promise<GraphQLError | undefined>; settle: (refusal?: GraphQLError) => void } {
+  let settle!: (refusal?: GraphQLError) => void;
+  const decision = new Promise<GraphQLError | undefined>((resolve) => (settle = resolve));
+  return { decision, settle };
+}
+
+test("the pending admission's span: from the first decision sent to the last one known, under the request span", async () => {
+  const { res, state } = await startRequest();
+  const request = state as OperationRequest;
+  const quota = pendingDecision();
+  const budget = pendingDecision();
+  pendAdmission(request, 'quota', quota.decision);
+  pendAdmission(request, 'cost', budget.decision);
+  const sent = performance.now() - 20;
+  traceAdmission(tracer, request, sent);
+  quota.settle();
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  // The quota admitted; the budget has not answered yet.
+  expect(exporter.getFinishedSpans().map((span) => span.name)).toEqual([]);
+  budget.settle();
+  await request.admission!.decision;
+  res.emit('finish');
+  const spans = exporter.getFinishedSpans();
+  const root = spans.find((span) => span.name === 'POST /graphql')!;
+  const admission = spans.find((span) => span.name === 'tollgate.admission')!;
+  expect(admission.parentSpanContext?.spanId).toBe(root.spanContext().spanId);
+  // The SDK's time origin may differ from performance.timeOrigin by a fraction of a millisecond.
+  expect(Math.abs(hrTimeToMilliseconds(admission.startTime) - (performance.timeOrigin + sent))).toBeLessThan(2);
+  expect(hrTimeToMilliseconds(admission.duration)).toBeGreaterThanOrEqual(20);
+  expect(admission.attributes['tollgate.refusal.code']).toBeUndefined();
+  expect(admission.attributes['tollgate.admission.stage']).toBeUndefined();
+  expect(admission.status.code).toBe(0);
+});
+
+test('a refused admission: its span carries the code and the deciding stage, in stage order', async () => {
+  const { state } = await startRequest();
+  const request = state as OperationRequest;
+  const quota = pendingDecision();
+  const budget = pendingDecision();
+  pendAdmission(request, 'quota', quota.decision);
+  pendAdmission(request, 'cost', budget.decision);
+  traceAdmission(tracer, request, performance.now());
+  // Both refuse: the quota's refusal stands (it comes first in stage order), whichever answered first.
+  budget.settle(gatewayError(ErrorCode.RATE_LIMITED, 'budget'));
+  quota.settle(gatewayError(ErrorCode.QUOTA_EXCEEDED, 'quota'));
+  await request.admission!.decision;
+  await new Promise((resolve) => setImmediate(resolve));
+  const admission = exporter.getFinishedSpans().find((span) => span.name === 'tollgate.admission')!;
+  expect(admission.attributes).toMatchObject({
+    'tollgate.refusal.code': ErrorCode.QUOTA_EXCEEDED,
+    'tollgate.admission.stage': 'quota',
+  });
+  expect(admission.status).toEqual({ code: 2, message: ErrorCode.QUOTA_EXCEEDED });
 });
 
 const dropping = new BasicTracerProvider({

@@ -38,7 +38,7 @@ import {
   type RequestContext,
   type RequestStateCarrier,
 } from '../request';
-import { clientAttributes, errorCode, recordRefusal, requestAttributes } from './attributes';
+import { Attr, clientAttributes, errorCode, recordRefusal, requestAttributes } from './attributes';
 import { requestSpanParent } from './incoming';
 
 export interface RequestTracingOptions {
@@ -231,6 +231,25 @@ async function runInSpan<T>(
     const refusal = ownsRefusal ? request.refusal : undefined;
     finishSpan(span, request, code ?? (refusal instanceof GraphQLError ? errorCode(refusal) : undefined));
   }
+}
+
+/**
+ * The request's pending admission (request.ts, `PendingAdmission`: the quota's read and the budget's reservation in
+ * Redis) in a span `tollgate.admission`, from `startTime` (a `performance.now()` reading: when the first stage left
+ * its decision in flight) to when the decision is known. The stages' own spans end before their round trips do, and
+ * the round trips overlap planning: this span is where a slow Redis shows. Refused, it carries the refusal's code and
+ * the deciding stage (`tollgate.admission.stage`).
+ */
+export function traceAdmission(tracer: Tracer, request: OperationRequest, startTime: number): void {
+  const parent = recordingContext(request);
+  const admission = request.admission;
+  if (!parent || !admission) return;
+  const span = tracer.startSpan('tollgate.admission', { startTime }, parent);
+  // The decision never rejects (request.ts).
+  void admission.decision.then((refusal) => {
+    if (refusal) span.setAttribute(Attr.ADMISSION_STAGE, admission.stage);
+    finishSpan(span, request, refusal ? errorCode(refusal) : undefined);
+  });
 }
 
 /** A stage's after-hook in a span named `tollgate.<stage>.after` (the account stage's settlement, say). */
