@@ -44,7 +44,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const name of [...SUBGRAPH_NAMES, 'control']) await raw.useDb(dbFor(name), { useCache: true }).dropDatabase();
-  for (const tenant of ['mover', 'silo-one'])
+  for (const tenant of ['mover', 'silo-one', 'fading'])
     for (const name of SUBGRAPH_NAMES)
       await raw.useDb(siloDbName(dbFor(name), tenant), { useCache: true }).dropDatabase();
   await raw.close();
@@ -88,6 +88,27 @@ describe('tenant move', () => {
     expect(backReport).toMatchObject({ from: 'silo', to: 'pooled', copied: 25, removed: 25, placementEpoch: 2 });
     expect(backReport.verified).toEqual(report.verified);
     expect(await products(dbFor('products')).countDocuments({ tenantId: 'mover' })).toBe(25);
+  });
+
+  it('refuses to move a tenant being erased, and copies nothing', async () => {
+    expect((await tollgate('tenant create fading --name Fading')).code).toBe(0);
+    await products(dbFor('products')).insertOne({ tenantId: 'fading', sku: 'F-1', name: 'f', price: 1, weight: 1 });
+    const controlPlane = await openControlPlane({ mongoUri, dbName: controlDb });
+    try {
+      // `tenant erase` marks it first (cli/lifecycle/erase.ts), then deletes its documents subgraph by subgraph.
+      await controlPlane.tenants.beginErasure('fading');
+      const run = await tollgate(`tenant move fading --tier silo --settle 0 ${DB}`);
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toContain('tenant fading is being erased');
+      expect(await products(siloDbName(dbFor('products'), 'fading')).countDocuments({})).toBe(0);
+      expect(await controlPlane.tenants.getTenant('fading')).toMatchObject({
+        isolation: 'pooled',
+        status: 'suspended',
+      });
+      expect((await controlPlane.tenants.getTenant('fading'))?.move).toBeUndefined();
+    } finally {
+      await controlPlane.close();
+    }
   });
 
   it('refuses a tier that does not exist, and a tenant that does not', async () => {

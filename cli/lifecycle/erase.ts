@@ -4,8 +4,10 @@
  * acceptance 2): what is kept of it is kept under its pseudonym (gateway/src/tenants/erased.ts), an HMAC of its id
  * under a key derived from the internal secret.
  *
- * 1. suspend it — every gateway refuses it (403 FORBIDDEN, reason TENANT_SUSPENDED) within 5 s — and wait
- *    `settleMs`, so no request admitted before the suspension writes after the deletion;
+ * 1. mark it as being erased and suspend it, in one write (registry.ts, `beginErasure`; refused while a
+ *    `tenant move` of it is under way, and from here on no move can start and the tenant cannot be resumed) — every
+ *    gateway refuses it (403 FORBIDDEN, reason TENANT_SUSPENDED) within 5 s — and wait `settleMs`, so no request
+ *    admitted before the suspension writes after the deletion;
  * 2. destroy its data key (TenantKeys): every copy of its ciphertext anywhere becomes unreadable;
  * 3. delete its documents in every subgraph through their platform API (bounded batches), with before/after counts;
  * 4. revoke and delete its API keys, retire and delete its manifests;
@@ -122,9 +124,14 @@ export async function eraseTenant(options: EraseOptions): Promise<ErasureReceipt
   const tenant = await controlPlane.tenants.getTenant(tenantId);
   // No record: an erasure that got past step 7 is resumed (its tombstone says so); anything else is no tenant.
   if (!tenant && !(await controlPlane.erasedTenants.anyErased(pseudonym.all))) throw new Error(`no tenant ${tenantId}`);
-  if (tenant && tenant.status !== 'suspended') {
-    await controlPlane.tenants.suspendTenant(tenantId);
-    await settle();
+  if (tenant && !tenant.erasingSince) {
+    await controlPlane.tenants.beginErasure(tenantId, now);
+    // Suspended before, by an operator: it was refused already, and no request of it can still be writing.
+    if (tenant.status !== 'suspended') await settle();
+  } else if (tenant?.erasingSince) {
+    // A re-run: the run that suspended it may have stopped while waiting; what is left of its wait is waited here.
+    const left = options.settleMs - (now.getTime() - tenant.erasingSince.getTime());
+    if (left > 0) await sleep(Math.min(left, options.settleMs));
   }
   const dataKey = await options.tenantKeys.destroyDataKey(tenantId);
 

@@ -147,12 +147,24 @@ describe('erasure pseudonyms', () => {
 
 describe('eraseTenant', () => {
   /** A control plane, platform and trail in memory that log every step, so the order is what is tested. */
-  function world(state: { record: boolean; tombstone: boolean; chain: number }) {
+  const NOW = new Date('2026-12-07T12:00:00.000Z');
+  function world(state: { record: boolean; tombstone: boolean; chain: number; erasingSince?: Date }) {
     const steps: string[] = [];
     const controlPlane = {
       tenants: {
-        getTenant: async () => (state.record ? { id: 'globex', status: 'active', isolation: 'pooled' } : undefined),
-        suspendTenant: async () => void steps.push('suspend'),
+        getTenant: async () =>
+          state.record
+            ? {
+                id: 'globex',
+                status: state.erasingSince ? 'suspended' : 'active',
+                isolation: 'pooled',
+                ...(state.erasingSince ? { erasingSince: state.erasingSince } : {}),
+              }
+            : undefined,
+        beginErasure: async (_id: string, now: Date) => {
+          steps.push('suspend');
+          state.erasingSince = now;
+        },
         deleteTenant: async () => {
           steps.push('delete record');
           const had = state.record;
@@ -202,6 +214,7 @@ describe('eraseTenant', () => {
         purgeRedis: async () => (steps.push('redis'), 0),
         settleMs: 5_000,
         sleep: async (ms) => void steps.push(`settle ${ms}`),
+        now: () => NOW,
       });
     return { steps, erase };
   }
@@ -226,6 +239,18 @@ describe('eraseTenant', () => {
       'delete chain',
     ]);
     expect(receipt.audit).toMatchObject({ sealed: { seq: 9 }, deleted: { events: 9 } });
+  });
+
+  it('resumes an erasure stopped while it waited after the suspension: waits only what is left', async () => {
+    const { steps, erase } = world({
+      record: true,
+      tombstone: false,
+      chain: 0,
+      erasingSince: new Date(NOW.getTime() - 2_000),
+    });
+    await erase();
+    expect(steps.slice(0, 2)).toEqual(['settle 3000', 'data key']);
+    expect(steps).not.toContain('suspend');
   });
 
   it('resumes an erasure stopped after the record went (its tombstone finds it), without waiting again', async () => {

@@ -264,6 +264,39 @@ describe('erasure', () => {
     expect(await controlPlane.tenants.deleteTenant('{"$ne":null}')).toBe(false);
   });
 
+  it('marks a tenant as being erased: suspended, not resumable, not movable; a re-run finds the mark', async () => {
+    await controlPlane.tenants.createTenant({ id: 'fading-co', name: 'Fading' });
+    announced.length = 0;
+    const since = new Date('2026-12-07T10:00:00.000Z');
+    const marked = await controlPlane.tenants.beginErasure('fading-co', since);
+    expect(marked).toMatchObject({ status: 'suspended', erasingSince: since });
+    expect(announced).toEqual([{ kind: 'tenant', id: 'fading-co' }]);
+    // A re-run keeps the first run's start.
+    expect((await controlPlane.tenants.beginErasure('fading-co', new Date())).erasingSince).toEqual(since);
+    await expect(controlPlane.tenants.resumeTenant('fading-co')).rejects.toThrow('tenant fading-co is being erased');
+    await expect(controlPlane.tenants.updateTenant('fading-co', { status: 'active' })).rejects.toThrow('being erased');
+    await expect(controlPlane.tenants.beginMove('fading-co', 'silo')).rejects.toThrow(
+      'tenant fading-co is being erased',
+    );
+    const stored = await controlPlane.tenants.getTenant('fading-co');
+    expect(stored).toMatchObject({ status: 'suspended', isolation: 'pooled' });
+    expect(stored?.move).toBeUndefined();
+    // Other settings may still change (nothing of them lets the tenant be served again).
+    expect((await controlPlane.tenants.updateTenant('fading-co', { name: 'Faded' })).name).toBe('Faded');
+    await expect(controlPlane.tenants.beginErasure('nobody')).rejects.toThrow('no tenant nobody');
+  });
+
+  it('refuses to erase a tenant while it is being moved', async () => {
+    await controlPlane.tenants.createTenant({ id: 'moving-co', name: 'Moving' });
+    await controlPlane.tenants.beginMove('moving-co', 'silo');
+    await expect(controlPlane.tenants.beginErasure('moving-co')).rejects.toThrow(
+      'tenant moving-co is being moved to silo: finish the move',
+    );
+    const stored = await controlPlane.tenants.getTenant('moving-co');
+    expect(stored).toMatchObject({ status: 'active', move: { phase: 'blocking' } });
+    expect(stored?.erasingSince).toBeUndefined();
+  });
+
   it('keeps tombstones by pseudonym only, insert-if-absent, and finds one among several pseudonyms', async () => {
     const key = erasureKey(Buffer.alloc(32, 3));
     const pseudonym = erasurePseudonym(key, 'leaving-co');

@@ -36,6 +36,8 @@ interface TenantDoc extends TenantSettings {
   /** Absent on tenants stored before placements existed: 0. */
   placementEpoch?: number;
   move?: TenantMove | null;
+  /** Set by `beginErasure`: when `tollgate tenant erase` started on the tenant. */
+  erasingSince?: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -68,6 +70,7 @@ function tenantModel(connection: Connection): Model<TenantDoc> {
         ),
         default: undefined,
       },
+      erasingSince: { type: Date, default: undefined },
       plan: { type: String, required: true },
       origins: { type: [String], default: [] },
       authzMode: { type: String, required: true },
@@ -195,11 +198,16 @@ export class TenantRegistry {
     const set: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(change)) if (value !== undefined) set[key] = value;
     if (change.origins) set.origins = unique(change.origins);
+    // A tenant being erased stays suspended: serving it again would let writes in behind the erasure.
+    const filter = set.status === 'active' ? { _id: id, erasingSince: null } : { _id: id };
     const found =
       isTenantId(id) && Object.keys(set).length > 0
-        ? await this.tenants.findOneAndUpdate({ _id: id }, { $set: set }).lean().exec()
+        ? await this.tenants.findOneAndUpdate(filter, { $set: set }).lean().exec()
         : await this.getTenant(id);
-    if (!found) throw new RegistryError(`no tenant ${id}`);
+    if (!found) {
+      if ((await this.getTenant(id))?.erasingSince) throw new RegistryError(`tenant ${id} is being erased`);
+      throw new RegistryError(`no tenant ${id}`);
+    }
     await this.changes?.publish({ kind: 'tenant', id });
     return this.requireTenant(id);
   }
@@ -235,9 +243,32 @@ export class TenantRegistry {
   }
 
   /**
+   * Marks the tenant as being erased and suspends it, in one conditional write (or finds it marked, so an interrupted
+   * `tenant erase` resumes). Refused while a move is under way: the move copies the tenant's documents and removes
+   * its old copy, and an erasure run beside it could miss documents the copy writes after the erasure passed. A move,
+   * in turn, is refused once this is set (`beginMove`), and the tenant cannot be resumed (`updateTenant`).
+   */
+  async beginErasure(id: string, now = new Date()): Promise<TenantRecord> {
+    const tenant = await this.requireTenant(id);
+    if (tenant.erasingSince) return tenant;
+    if (tenant.move) {
+      throw new RegistryError(
+        `tenant ${id} is being moved to ${tenant.move.to}: finish the move (run \`tenant move\` again) before erasing it`,
+      );
+    }
+    const result = await this.tenants
+      .updateOne({ _id: id, move: null, erasingSince: null }, { $set: { status: 'suspended', erasingSince: now } })
+      .exec();
+    if (result.modifiedCount !== 1) throw new RegistryError(`tenant ${id} changed meanwhile; run the erasure again`);
+    await this.changes?.publish({ kind: 'tenant', id });
+    return this.requireTenant(id);
+  }
+
+  /**
    * Starts a move (or finds the one under way, so an interrupted `tenant move` resumes): stores `move` with phase
    * `blocking`, which makes every gateway refuse the tenant's mutations once it hears of it. Refuses a move to the
-   * tier the tenant is already on, or while another move to a different tier is under way.
+   * tier the tenant is already on, while another move to a different tier is under way, or once the tenant is being
+   * erased (`beginErasure`).
    */
   async beginMove(id: string, to: TenantMove['to']): Promise<TenantRecord> {
     const tenant = await this.requireTenant(id);
@@ -245,10 +276,11 @@ export class TenantRegistry {
       if (tenant.move.to !== to) throw new RegistryError(`tenant ${id} is being moved to ${tenant.move.to}`);
       return tenant;
     }
+    if (tenant.erasingSince) throw new RegistryError(`tenant ${id} is being erased`);
     if (tenant.isolation === to) throw new RegistryError(`tenant ${id} is already ${to}`);
     const move: TenantMove = { from: tenant.isolation, to, phase: 'blocking' };
     const result = await this.tenants
-      .updateOne({ _id: id, isolation: tenant.isolation, move: null }, { $set: { move } })
+      .updateOne({ _id: id, isolation: tenant.isolation, move: null, erasingSince: null }, { $set: { move } })
       .exec();
     if (result.modifiedCount !== 1) throw new RegistryError(`tenant ${id} changed meanwhile; run the move again`);
     await this.changes?.publish({ kind: 'tenant', id });
@@ -403,6 +435,7 @@ export class TenantRegistry {
       isolation: settings.isolation,
       placementEpoch,
       ...(move ? { move: Object.freeze({ from: move.from, to: move.to, phase: move.phase }) } : {}),
+      ...(doc.erasingSince ? { erasingSince: doc.erasingSince } : {}),
       plan,
       origins: Object.freeze([...settings.origins]),
       authzMode: settings.authzMode,

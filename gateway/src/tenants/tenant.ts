@@ -58,6 +58,11 @@ export interface TenantRecord {
   readonly placementEpoch: number;
   /** Present while `tollgate tenant move` runs: the gateway refuses the tenant's mutations (503 + Retry-After). */
   readonly move?: TenantMove;
+  /**
+   * Present once `tollgate tenant erase` has started on the tenant (registry.ts, `beginErasure`): it stays suspended,
+   * and no move can start, until the erasure deletes the record.
+   */
+  readonly erasingSince?: Date;
   readonly plan: Plan;
   /** Web origins (`scheme://host[:port]`) whose pages may call the gateway for this tenant. */
   readonly origins: readonly string[];
