@@ -24,10 +24,11 @@
  * The printed receipt names the tenant and its pseudonym: it is what ties the platform's record to the tenant, for an
  * auditor who is handed it. Nothing stored does. Every run appends its own record (a re-run's says `chainRecords: 0`).
  *
- * Known limits: a gateway that spooled the tenant's events to disk during a MongoDB outage (gateway/src/audit/
- * spool.ts) and replays them after step 9 writes them back — a re-run deletes them; and a gateway's checkpoint
- * checks the head is still there just before signing (writer.ts), so a deletion landing in between leaves one
- * checkpoint — a re-run deletes it too.
+ * A gateway that spooled the tenant's events to disk during a MongoDB outage (gateway/src/audit/spool.ts) drops them
+ * at replay once the record is gone (writer.ts, `tenantGone`). Known limits: a replay already past that check when
+ * step 7 runs and still writing after step 9 writes its events back, and a gateway's checkpoint checks the head is
+ * still there just before signing (writer.ts), so a deletion landing in between leaves one checkpoint — a re-run
+ * deletes either.
  */
 import type { SubgraphName } from '../../subgraphs/catalog';
 import type { ControlPlane } from '../../gateway/src/control-plane/open';

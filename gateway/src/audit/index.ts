@@ -42,6 +42,8 @@ export interface AuditOptions extends AuditTuning {
   planOf: (tenant: string) => Promise<Plan | undefined>;
   logger: Logger;
   onLoss?: (count: number) => void;
+  /** Whether a tenant's record is gone (erased): its spooled events are dropped at replay (writer.ts). */
+  tenantGone?: (tenant: string) => Promise<boolean>;
 }
 
 export interface Audit {
@@ -76,6 +78,7 @@ export async function createAudit(options: AuditOptions): Promise<Audit> {
     flushIntervalMs: options.flushIntervalMs,
     checkpointIntervalMs: options.checkpointIntervalMs,
     ...(options.onLoss ? { onLoss: options.onLoss } : {}),
+    ...(options.tenantGone ? { tenantGone: options.tenantGone } : {}),
   });
   const hmacKey = redactionKey(options.internalSecret);
   const observer: RequestObserver = {

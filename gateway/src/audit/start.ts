@@ -8,7 +8,7 @@ import { loadOrCreateAuditSigningKey } from '../../../common/dev-secrets';
 import type { Logger } from '../../../common/logger';
 import type { AuditConfig, GatewayConfig } from '../config';
 import type { Resources } from '../resources';
-import type { TenantDirectory } from '../tenants/directory';
+import { UnknownTenantError, type TenantDirectory } from '../tenants/directory';
 import { createAudit, type Audit } from './index';
 import { createAuditSigner, type AuditSigner } from './signing';
 
@@ -16,6 +16,23 @@ export function loadAuditSigner(key: AuditConfig['signingKey'], production: bool
   if (key.source === 'file') return createAuditSigner(readFileSync(key.path, 'utf8'));
   if (production) throw new Error('the development audit signing key is refused in production');
   return createAuditSigner(loadOrCreateAuditSigningKey());
+}
+
+/**
+ * The writer's `tenantGone` (writer.ts): only `tollgate tenant erase` deletes a tenant's record, so a tenant the
+ * registry does not have any more was erased. A control plane that cannot answer rejects (the directory's
+ * ControlPlaneUnavailableError), and the spool waits for the next replay.
+ */
+export function tenantGoneFrom(directory: Pick<TenantDirectory, 'tenantFor'>): (tenant: string) => Promise<boolean> {
+  return async (tenant) => {
+    try {
+      await directory.tenantFor(tenant);
+      return false;
+    } catch (error) {
+      if (error instanceof UnknownTenantError) return true;
+      throw error;
+    }
+  };
 }
 
 export async function startAudit(
@@ -42,6 +59,7 @@ export async function startAudit(
         return undefined;
       }
     },
+    tenantGone: tenantGoneFrom(options.directory),
     logger: options.logger.child({ component: 'audit' }),
   });
   return options.resources.add(started, (a) => a.close());

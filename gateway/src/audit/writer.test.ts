@@ -51,7 +51,7 @@ const event = (n: number): AuditEventInput => ({
   outcome: 'ok',
 });
 
-async function setup(maxBytes = 1_000_000) {
+async function setup(maxBytes = 1_000_000, tenantGone?: (tenant: string) => Promise<boolean>) {
   const fake = fakeStore();
   const lines: string[] = [];
   const spool = await openSpool({ path: join(mkdtempSync(join(tmpdir(), 'audit-spool-')), 'spool.ndjson'), maxBytes });
@@ -62,6 +62,7 @@ async function setup(maxBytes = 1_000_000) {
     logger: createLogger({ sink: (line) => lines.push(line) }),
     flushIntervalMs: 60_000,
     checkpointIntervalMs: 60_000,
+    ...(tenantGone ? { tenantGone } : {}),
   });
   return { fake, spool, writer, lines };
 }
@@ -92,6 +93,42 @@ describe('the audit writer', () => {
     expect(fake.written.map((e) => e.action)).toEqual(['Op1', 'Op2', 'Op3', 'Op4', 'Op5', 'Op6']);
     expect(spool.bytes()).toBe(0);
     expect(writer.stats()).toMatchObject({ lost: 0, degraded: false });
+    await writer.close();
+  });
+
+  it("drops an erased tenant's spooled events at replay, naming neither it nor them in the log", async () => {
+    const erased = new Set<string>();
+    let controlPlaneUp = true;
+    const { fake, spool, writer, lines } = await setup(1_000_000, async (tenant) => {
+      if (!controlPlaneUp) throw new Error('control plane unavailable');
+      return erased.has(tenant);
+    });
+    fake.state.up = false;
+    writer.record(event(1));
+    writer.record({ ...event(2), tenant: 'globex', action: 'GlobexOp' });
+    writer.record(event(3));
+    await writer.flush();
+    expect(spool.bytes()).toBeGreaterThan(0);
+    // `tenant erase globex` ran meanwhile; then the store is back, but the control plane cannot answer yet.
+    erased.add('globex');
+    fake.state.up = true;
+    controlPlaneUp = false;
+    await writer.flush();
+    expect(fake.written).toEqual([]);
+    expect(spool.bytes()).toBeGreaterThan(0);
+    controlPlaneUp = true;
+    await writer.flush();
+    expect(fake.written.map((e) => [e.tenant, e.action])).toEqual([
+      ['acme', 'Op1'],
+      ['acme', 'Op3'],
+    ]);
+    expect(spool.bytes()).toBe(0);
+    const dropped = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(dropped).toContainEqual(
+      expect.objectContaining({ msg: 'audit spool: events of erased tenants dropped', events: 1, tenants: 1 }),
+    );
+    expect(lines.join('\n')).not.toContain('globex');
+    expect(lines.join('\n')).not.toContain('GlobexOp');
     await writer.close();
   });
 

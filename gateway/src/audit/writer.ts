@@ -31,6 +31,13 @@ export interface AuditWriterOptions {
   checkpointIntervalMs?: number;
   /** Told of every lost event (metrics). */
   onLoss?: (count: number) => void;
+  /**
+   * Whether a tenant no longer exists (`tollgate tenant erase` deleted its record), asked at replay for each tenant
+   * the spool holds events of: an erased tenant's spooled events are dropped, not written into a chain the erasure
+   * has deleted. Rejects when it cannot tell: the spool is then kept for the next replay. Absent: every event is
+   * replayed.
+   */
+  tenantGone?: (tenant: string) => Promise<boolean>;
 }
 
 export interface AuditWriterStats {
@@ -91,8 +98,24 @@ export function createAuditWriter(options: AuditWriterOptions): AuditWriter {
     if (!(await spool.append(events))) lose(events.length, 'spool full');
   };
 
+  /** The spooled events whose tenant still exists (`tenantGone`); how many were dropped is logged, never whose. */
+  const ofLiveTenants = async (spooled: AuditEventInput[]): Promise<AuditEventInput[]> => {
+    const tenantGone = options.tenantGone;
+    if (!tenantGone || spooled.length === 0) return spooled;
+    const gone = new Set<string>();
+    for (const tenant of new Set(spooled.map((event) => event.tenant))) if (await tenantGone(tenant)) gone.add(tenant);
+    if (gone.size === 0) return spooled;
+    const kept = spooled.filter((event) => !gone.has(event.tenant));
+    // The erased tenants' ids stay out of the log too: what is kept of an erased tenant is kept under its pseudonym.
+    logger.warn('audit spool: events of erased tenants dropped', {
+      events: spooled.length - kept.length,
+      tenants: gone.size,
+    });
+    return kept;
+  };
+
   const replaySpool = async () => {
-    const spooled = await spool.readAll();
+    const spooled = await ofLiveTenants(await spool.readAll());
     for (let i = 0; i < spooled.length; i += batchSize) await writeBatch(spooled.slice(i, i + batchSize), true);
     await spool.clear();
     if (spoolFull)
