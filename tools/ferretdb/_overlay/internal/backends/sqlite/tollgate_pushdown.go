@@ -62,7 +62,7 @@ func tollgatePrepareWhereClause(filter *types.Document) (string, []any) {
 		case string, types.ObjectID:
 			values = []any{v}
 		case *types.Document:
-			values = tollgateOperatorValues(key, v)
+			values = tollgateOperatorValues(v)
 		}
 
 		if len(values) == 0 {
@@ -109,7 +109,7 @@ func tollgatePrepareWhereClause(filter *types.Document) (string, []any) {
 
 // tollgateOperatorValues returns the values of an operator document {$eq: v} or {$in: [v…]} (the first of them
 // if both are present: each is a term of an AND, so either alone is a correct prefilter), or nil.
-func tollgateOperatorValues(key string, ops *types.Document) []any {
+func tollgateOperatorValues(ops *types.Document) []any {
 	if eq, err := ops.Get("$eq"); err == nil {
 		return []any{eq}
 	}
