@@ -113,14 +113,20 @@ describe('the audit writer', () => {
     erased.add('globex');
     fake.state.up = true;
     controlPlaneUp = false;
+    writer.record(event(4));
     await writer.flush();
     expect(fake.written).toEqual([]);
     expect(spool.bytes()).toBeGreaterThan(0);
+    expect(lines.some((line) => line.includes('the control plane cannot say which tenants were erased'))).toBe(true);
+    // The store is not touched (nor blamed) while the spool waits.
+    expect(fake.state.opens).toBe(1);
     controlPlaneUp = true;
     await writer.flush();
+    // In arrival order: the event recorded while the spool waited comes after the spooled ones.
     expect(fake.written.map((e) => [e.tenant, e.action])).toEqual([
       ['acme', 'Op1'],
       ['acme', 'Op3'],
+      ['acme', 'Op4'],
     ]);
     expect(spool.bytes()).toBe(0);
     const dropped = lines.map((line) => JSON.parse(line) as Record<string, unknown>);

@@ -114,8 +114,7 @@ export function createAuditWriter(options: AuditWriterOptions): AuditWriter {
     return kept;
   };
 
-  const replaySpool = async () => {
-    const spooled = await ofLiveTenants(await spool.readAll());
+  const replaySpool = async (spooled: readonly AuditEventInput[]) => {
     for (let i = 0; i < spooled.length; i += batchSize) await writeBatch(spooled.slice(i, i + batchSize), true);
     await spool.clear();
     if (spoolFull)
@@ -126,8 +125,23 @@ export function createAuditWriter(options: AuditWriterOptions): AuditWriter {
   const runOnce = async () => {
     const batch = queue;
     queue = [];
+    let spooled: AuditEventInput[] | undefined;
+    if (spool.bytes() > 0) {
+      const all = await spool.readAll();
+      try {
+        spooled = await ofLiveTenants(all);
+      } catch (error) {
+        // Not the store's fault: it stays open. The spool is replayed first or not at all (chain order), so the
+        // batch joins it until the control plane can say which tenants were erased.
+        logger.warn('audit spool kept: the control plane cannot say which tenants were erased', {
+          error: error instanceof Error ? error.message : String(error),
+        });
+        await toSpool(batch);
+        return;
+      }
+    }
     try {
-      if (spool.bytes() > 0) await replaySpool();
+      if (spooled) await replaySpool(spooled);
       for (let i = 0; i < batch.length; i += batchSize) await writeBatch(batch.slice(i, i + batchSize), false);
     } catch (error) {
       // The store may be gone for good (connection closed): open a fresh one next time.
