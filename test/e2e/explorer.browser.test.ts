@@ -273,12 +273,12 @@ it('keeps the document, variables and headers in one tab across a persona or tok
   // The variables change the price: a page that priced without them would show another figure.
   expect(withVariables).not.toBe(await estimateOf(developer, ['customer'], { n: 2 }));
 
-  // Variables first: the page prices the document as it changes, and SIZED without its variables is a 400 from the
-  // estimate (`$n` missing) — right, but not this test's subject, and whether the page prices in between the two
-  // edits depends on how fast the machine types.
+  await setEditorText(page, QUERY_EDITOR, SIZED);
+  // Without its variables the document is not priced: the page names what is missing and asks the gateway nothing
+  // (it would answer 400).
+  await page.waitForSelector('.tollgate-estimate-error:has-text("set $n in Variables")');
   await page.click('button[data-name="variables"]');
   await setEditorText(page, VARIABLE_EDITOR, SIZED_VARIABLES);
-  await setEditorText(page, QUERY_EDITOR, SIZED);
   const headers = { 'X-Request-Id': 'explorer-vars-0001' };
   await setHeaders(page, headers);
   // At once, as a person would: nothing waits for GraphiQL to save its tabs first.

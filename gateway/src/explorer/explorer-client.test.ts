@@ -1,9 +1,30 @@
 /**
- * The explorer page's pure logic (client/headers.ts, client/token.ts): which Headers-tab entries are sent, which are
- * refused and why, how a gateway refusal is explained, and how a token's expiry reads.
+ * The explorer page's pure logic (client/headers.ts, client/token.ts, client/tools.ts): which Headers-tab entries are
+ * sent, which are refused and why, how a gateway refusal is explained, how a token's expiry reads, and which
+ * variables a document still needs before it is priced.
  */
 import { checkUserHeaders, explainRefusal } from './client/headers';
 import { expiryText } from './client/token';
+import { missingVariables } from './client/tools';
+
+describe('missingVariables', () => {
+  const sized = 'query Sized($n: Int!, $after: String, $m: Int! = 2) { products(first: $n) { edges { cursor } } }';
+
+  it("names the operation's required variables without a default that are not given (null is not given)", () => {
+    expect(missingVariables(sized, undefined)).toEqual(['n']);
+    expect(missingVariables(sized, { n: null })).toEqual(['n']);
+    expect(missingVariables(sized, [7])).toEqual(['n']);
+    expect(missingVariables(sized, { n: 7 })).toEqual([]);
+    expect(missingVariables(sized, { n: 0 })).toEqual([]);
+    expect(missingVariables('query ($a: ID!, $b: [Int!]!) { node(id: $a) { id } }', { b: [] })).toEqual(['a']);
+  });
+
+  it("leaves a document that does not parse, or holds several operations, to the gateway's answer", () => {
+    expect(missingVariables('query ($n: Int!) { products(first: $n', {})).toEqual([]);
+    expect(missingVariables(`${sized} query Other($x: Int!) { __typename }`, {})).toEqual([]);
+    expect(missingVariables('{ products(first: 3) { edges { cursor } } }', undefined)).toEqual([]);
+  });
+});
 
 describe('checkUserHeaders', () => {
   it('sends ordinary headers as written, numbers as text', () => {

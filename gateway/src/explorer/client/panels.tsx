@@ -3,7 +3,15 @@
  * view (a GraphiQL sidebar plugin) and the notice for headers that were not sent or that the gateway refused.
  */
 import { createContext, useContext, useEffect, useState } from 'react';
-import { fetchEstimate, fetchPlan, variablesOf, type Estimate, type Identity, type ToolAnswer } from './tools';
+import {
+  fetchEstimate,
+  fetchPlan,
+  missingVariables,
+  variablesOf,
+  type Estimate,
+  type Identity,
+  type ToolAnswer,
+} from './tools';
 
 /** What the last run's response said about its cost (`extensions.cost`). */
 export interface RunCost {
@@ -43,10 +51,16 @@ function useTool<T>(
       setAnswer(undefined);
       return;
     }
+    const variables = variablesOf(current.variables);
+    const missing = missingVariables(current.query, variables);
+    if (missing.length > 0) {
+      setAnswer({ ok: false, message: `set ${missing.map((name) => `$${name}`).join(', ')} in Variables` });
+      return;
+    }
     const controller = new AbortController();
     setAnswer('pending');
     const timer = setTimeout(() => {
-      const body = { query: current.query, variables: variablesOf(current.variables) };
+      const body = { query: current.query, variables };
       (ask(current.identity, body, controller.signal) as Promise<ToolAnswer<T>>).then(setAnswer, (error: unknown) => {
         if (!controller.signal.aborted) setAnswer({ ok: false, message: String(error) });
       });

@@ -1,4 +1,5 @@
 /** Calls to the gateway's developer-only tools (../developer-tools.ts): never executes the operation. */
+import { Kind, parse, type DocumentNode } from 'graphql';
 import { PREVIEW_ROLES_HEADER } from './headers';
 
 export interface Estimate {
@@ -58,4 +59,32 @@ export function variablesOf(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The required variables (`$name: Type!` without a default) of the document's one operation that `variables` does
+ * not give. Asked before a tool is called: a document typed before its variables would only get the gateway's 400.
+ * None when the text does not parse or holds several operations — the gateway's answer says what is wrong then.
+ */
+export function missingVariables(query: string, variables: unknown): string[] {
+  let document: DocumentNode;
+  try {
+    document = parse(query, { noLocation: true });
+  } catch {
+    return [];
+  }
+  const operations = document.definitions.filter((definition) => definition.kind === Kind.OPERATION_DEFINITION);
+  if (operations.length !== 1) return [];
+  const given =
+    typeof variables === 'object' && variables !== null && !Array.isArray(variables)
+      ? (variables as Record<string, unknown>)
+      : {};
+  return (operations[0]!.variableDefinitions ?? [])
+    .filter(
+      (definition) =>
+        definition.type.kind === Kind.NON_NULL_TYPE &&
+        definition.defaultValue === undefined &&
+        (given[definition.variable.name.value] ?? null) === null,
+    )
+    .map((definition) => definition.variable.name.value);
 }
