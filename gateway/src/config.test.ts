@@ -102,7 +102,7 @@ describe('loadGatewayConfig', () => {
       authFailures: { maxPerAddress: 100, maxPerApiKey: 10, windowMs: 60_000, holdMs: 60_000, trackedClients: 10_000 },
       apiKeyIndex: { refreshMs: 4_000, fullReloadMs: 300_000 },
       shutdown: { delayMs: 0, graceMs: 10_000 },
-      metering: { enabled: true, rollupIntervalMs: 60_000, quotaFailMode: 'open' },
+      metering: { enabled: true, rollupIntervalMs: 60_000, quotaFailMode: 'open', flushMs: 100 },
       audit: {
         signingKey: { source: 'dev' },
         spoolPath: DEFAULT_AUDIT_SPOOL_PATH,
@@ -140,9 +140,14 @@ describe('loadGatewayConfig', () => {
 
   it('reads usage metering and the quota fail mode, and refuses values it does not know', () => {
     expect(
-      loadGatewayConfig({ USAGE_METERING: 'off', USAGE_ROLLUP_INTERVAL_MS: '5000', QUOTA_FAIL_MODE: 'closed' })
-        .metering,
-    ).toEqual({ enabled: false, rollupIntervalMs: 5_000, quotaFailMode: 'closed' });
+      loadGatewayConfig({
+        USAGE_METERING: 'off',
+        USAGE_ROLLUP_INTERVAL_MS: '5000',
+        QUOTA_FAIL_MODE: 'closed',
+        USAGE_FLUSH_MS: '0',
+      }).metering,
+    ).toEqual({ enabled: false, rollupIntervalMs: 5_000, quotaFailMode: 'closed', flushMs: 0 });
+    expect(problemsOf({ USAGE_FLUSH_MS: '10001' })).toEqual(['USAGE_FLUSH_MS must be an integer from 0 to 10000']);
     expect(problemsOf({ USAGE_METERING: 'yes', QUOTA_FAIL_MODE: 'shut', USAGE_ROLLUP_INTERVAL_MS: '-1' })).toEqual(
       expect.arrayContaining(['USAGE_METERING must be "on" or "off"', 'QUOTA_FAIL_MODE must be "open" or "closed"']),
     );

@@ -19,7 +19,7 @@ import {
 import { MAX_INPUT_NESTING } from './http/json-depth';
 import { readHeaderList, type CorsHeaderConfig } from './http/cors-headers';
 import type { SubgraphName } from '../../subgraphs/catalog';
-import { DEFAULT_METERING, type MeteringSettings } from './metering/settings';
+import { DEFAULT_METERING, DEFAULT_USAGE_FLUSH_MS, type MeteringSettings } from './metering/settings';
 import { readAuditConfig, type AuditConfig } from './audit/settings';
 
 export { DEFAULT_METERING } from './metering/settings';
@@ -146,7 +146,7 @@ export interface GatewayConfig {
   tracing?: TracingSettings;
   /**
    * Usage metering and the monthly quota (metering/index.ts): `USAGE_METERING`, `USAGE_ROLLUP_INTERVAL_MS`,
-   * `QUOTA_FAIL_MODE`. Optional so configs built in code get DEFAULT_METERING (on).
+   * `QUOTA_FAIL_MODE`, `USAGE_FLUSH_MS`. Optional so configs built in code get DEFAULT_METERING (on).
    */
   metering?: MeteringSettings;
 }
@@ -424,6 +424,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv): GatewayConfig {
       enabled: metering !== 'off',
       rollupIntervalMs: integer('USAGE_ROLLUP_INTERVAL_MS', DEFAULT_METERING.rollupIntervalMs, 0, 3_600_000),
       quotaFailMode: quotaFailMode === 'closed' ? 'closed' : 'open',
+      flushMs: integer('USAGE_FLUSH_MS', DEFAULT_USAGE_FLUSH_MS, 0, 10_000),
     },
     ...(cors ? { cors } : {}),
     ...(metrics ? { metrics } : {}),

@@ -191,7 +191,15 @@ describe('a scripted run of mixed operations', () => {
     // The CLI reads the rollups in MongoDB, merged with the counters in Redis: the same totals, before and after a
     // rollup.
     const sum = Object.values(tallies).reduce((s, t) => s + t.costPoints, 0);
-    const early = await cli(['usage', '--tenant', 'acme', '--month', month, '--json']);
+    // The gateway sends what it counted every USAGE_FLUSH_MS (100 ms; metering/meter.ts): the usage operation's own
+    // count reaches Redis within that, and the CLI reads it from there.
+    const deadline = Date.now() + 5_000;
+    let early = await cli(['usage', '--tenant', 'acme', '--month', month, '--json']);
+    while ((JSON.parse(early.stdout) as { operations: number }).operations !== total.operations + 1) {
+      if (Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      early = await cli(['usage', '--tenant', 'acme', '--month', month, '--json']);
+    }
     expect(JSON.parse(early.stdout)).toMatchObject({ operations: total.operations + 1, costPoints: sum });
     await platform.gateway.rollupUsage();
     const out = await cli(['usage', '--tenant', 'acme', '--month', month, '--by', 'key', '--json']);

@@ -41,13 +41,15 @@ describe('usage metering without Redis', () => {
     const open = await startTestPlatform({
       redisUrl,
       metrics,
-      metering: { enabled: true, rollupIntervalMs: 0, quotaFailMode: 'open' },
+      // Each request sent as it ends (USAGE_FLUSH_MS=0): the losses are counted request by request, and none of the
+      // first request's count is still waiting when Redis goes (meter.test.ts covers counts sent together).
+      metering: { enabled: true, rollupIntervalMs: 0, quotaFailMode: 'open', flushMs: 0 },
     });
     platforms.push(open);
     const closed = await startTestPlatform({
       redisUrl,
       metrics,
-      metering: { enabled: true, rollupIntervalMs: 0, quotaFailMode: 'closed' },
+      metering: { enabled: true, rollupIntervalMs: 0, quotaFailMode: 'closed', flushMs: 0 },
     });
     platforms.push(closed);
     // globex's plan (free) has a monthly quota: its operations are checked.

@@ -19,7 +19,7 @@ import { createUsageReader, type UsageReader } from './reader';
 import { createUsageRollup, type UsageRollup } from './rollup';
 import type { UsageStore } from './store';
 import { JWT_CREDENTIAL, usageKeyPrefix } from './keys';
-import type { MeteringSettings } from './settings';
+import { DEFAULT_USAGE_FLUSH_MS, type MeteringSettings } from './settings';
 
 export { DEFAULT_METERING, type MeteringSettings } from './settings';
 
@@ -51,14 +51,27 @@ export interface Metering {
 
 export function createMetering(options: MeteringOptions): Metering {
   const { settings, redis, store, logger } = options;
-  const meter = createMeter({ redis, logger, keyPrefix: usageKeyPrefix(options.controlDbName) });
-  const reader = createUsageReader({
+  const meter = createMeter({
+    redis,
+    logger,
+    keyPrefix: usageKeyPrefix(options.controlDbName),
+    flushMs: settings.flushMs ?? DEFAULT_USAGE_FLUSH_MS,
+  });
+  const storedUsage = createUsageReader({
     redis,
     keyPrefix: meter.keyPrefix,
     store,
     logger,
     quotaOf: async (tenantId) => (await options.directory.tenantFor(tenantId)).plan.limits.monthlyCostQuota,
   });
+  // A report this replica answers includes what it counted and has not sent yet (meter.ts): the caller's own last
+  // requests are in it. (The quota rebuilds its counter from the stored usage alone: `monthUsed` adds the rest.)
+  const reader: UsageReader = {
+    async monthUsage(tenantId, month, byCredential) {
+      await meter.flush();
+      return storedUsage.monthUsage(tenantId, month, byCredential);
+    },
+  };
   const rollup = createUsageRollup({
     redis,
     keyPrefix: meter.keyPrefix,
@@ -96,7 +109,7 @@ export function createMetering(options: MeteringOptions): Metering {
   };
   const quotaStage = createQuotaStage({
     meter,
-    monthTotal: async (tenantId, month) => (await reader.monthUsage(tenantId, month, false)).costPoints,
+    monthTotal: async (tenantId, month) => (await storedUsage.monthUsage(tenantId, month, false)).costPoints,
     failMode: settings.quotaFailMode,
     logger: logger.child({ component: 'quota' }),
   });
@@ -107,6 +120,10 @@ export function createMetering(options: MeteringOptions): Metering {
     observer,
     quotaStage,
     stats: () => ({ recordsLost: meter.lost(), quotaChecksSkipped: quotaStage.skipped() }),
-    close: () => rollup.stop(),
+    // What was counted goes to Redis before the rollup's last run copies it to MongoDB.
+    close: async () => {
+      await meter.flush();
+      await rollup.stop();
+    },
   };
 }

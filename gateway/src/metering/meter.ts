@@ -1,14 +1,22 @@
 /**
- * Usage metering on the hot path: once per request, at its end, one Lua script in Redis adds the request to its
- * tenant × credential × hour hash (operations, cost points, response bytes, the refusal's code), notes the
- * credential in the hour's index, and — while the month counter is trusted — adds the cost points to the tenant's
- * month counter the quota reads (pipeline/quota.ts). One command, one round trip, one cluster slot (`{tenant}`);
- * every key it touches expires.
+ * Usage metering on the hot path. A request, at its end, is added to what this replica has counted and not sent yet
+ * for its tenant × credential × hour (operations, cost points, response bytes, refusals by code) — in memory, no
+ * I/O. Every `flushMs` (`USAGE_FLUSH_MS`) what was counted is sent: per tenant × credential × hour, one Lua script in
+ * Redis adds it to the hour's hash, notes the credential in the hour's index, and — while the month counter is
+ * trusted — adds the cost points to the tenant's month counter the quota reads (pipeline/quota.ts). One command, one
+ * cluster slot (`{tenant}`), however many requests it carries; every key it touches expires. `flushMs` 0 sends one
+ * script per request, as soon as it ended.
  *
- * Fail mode: counting never holds a response back and never fails one. The script is sent after the response went
- * out; if Redis does not answer (down, or slower than the client's command timeout) the request is not counted,
- * `lost()` grows (the metric `tollgate_usage_records_lost_total`) and the gateway keeps serving. The quota's own
- * fail mode is `QUOTA_FAIL_MODE` (pipeline/quota.ts).
+ * The quota stays exact on each replica: `monthUsed` adds what this replica counted and has not sent yet, read at
+ * the moment its `MGET` is sent; what was sent before is already in Redis by the time the `MGET` is answered (the
+ * same connection, and the same `{tenant}` slot, so Redis runs them in order). Another replica's operations are seen
+ * once it has sent them: within `flushMs` plus a round trip.
+ *
+ * Fail mode: counting never holds a response back and never fails one. If Redis does not answer a script (down, or
+ * slower than the client's command timeout) the requests it carried are not counted, `lost()` grows by as many (the
+ * metric `tollgate_usage_records_lost_total`) and the gateway keeps serving; so do requests still unsent when a
+ * replica dies (at most `flushMs` of them: a replica that stops sends them first, `flush`). The quota's own fail mode
+ * is `QUOTA_FAIL_MODE` (pipeline/quota.ts).
  */
 import type { Logger } from '../../../common/logger';
 import type { RedisClient } from '../redis/connect';
@@ -22,24 +30,27 @@ const MONTH_KEY_GRACE_SECONDS = 86_400;
 const HOUR_TTL = String(HOUR_KEY_TTL_SECONDS);
 /** A refusal code as the gateway writes them; anything else is counted as OTHER. */
 const REFUSAL_CODE = /^[A-Z][A-Z0-9_]{0,39}$/;
+/** Tenant × credential × hour entries held unsent at most: one more sends them all at once. */
+const MAX_PENDING = 1_000;
 
 /**
  * KEYS: hour hash, hour index, month counter, month base flag.
- * ARGV: credential, cost points, response bytes, hour TTL (s), month expiry (unix s), refusal code or ''.
+ * ARGV: credential, operations, cost points, response bytes, hour TTL (s), month expiry (unix s), then refusal code
+ * and count pairs.
  */
 const RECORD_LUA = `
-redis.call('HINCRBY', KEYS[1], 'o', 1)
-local cost = tonumber(ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'o', tonumber(ARGV[2]))
+local cost = tonumber(ARGV[3])
 if cost > 0 then redis.call('HINCRBY', KEYS[1], 'c', cost) end
-local bytes = tonumber(ARGV[3])
+local bytes = tonumber(ARGV[4])
 if bytes > 0 then redis.call('HINCRBY', KEYS[1], 'b', bytes) end
-if ARGV[6] ~= '' then redis.call('HINCRBY', KEYS[1], 'r:' .. ARGV[6], 1) end
-redis.call('EXPIRE', KEYS[1], ARGV[4])
+for i = 7, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], 'r:' .. ARGV[i], tonumber(ARGV[i + 1])) end
+redis.call('EXPIRE', KEYS[1], ARGV[5])
 redis.call('SADD', KEYS[2], ARGV[1])
-redis.call('EXPIRE', KEYS[2], ARGV[4])
+redis.call('EXPIRE', KEYS[2], ARGV[5])
 if cost > 0 and redis.call('EXISTS', KEYS[4]) == 1 then
   redis.call('INCRBY', KEYS[3], cost)
-  redis.call('EXPIREAT', KEYS[3], ARGV[5])
+  redis.call('EXPIREAT', KEYS[3], ARGV[6])
 end
 return 1
 `;
@@ -57,7 +68,8 @@ end
 return redis.call('GET', KEYS[1]) or '0'
 `;
 
-const RECORD = 'tollgateUsageRecord';
+// Named anew with its arguments: during a rolling deploy each version's replicas run their own script.
+const RECORD = 'tollgateUsageRecordMany';
 const REBUILD = 'tollgateUsageRebuild';
 
 type MeterRedis = RedisClient & {
@@ -83,6 +95,8 @@ export interface MeterOptions {
   readonly logger: Logger;
   /** `usageKeyPrefix(<control-plane database>)` (keys.ts). */
   readonly keyPrefix: string;
+  /** `USAGE_FLUSH_MS`: how long counted requests wait to be sent together (0: each is sent when it ends). */
+  readonly flushMs: number;
   /** Clock, for tests. */
   readonly now?: () => number;
 }
@@ -92,9 +106,12 @@ export interface Meter {
   record(sample: UsageSample): void;
   /** Like `record`, resolving once Redis answered (false: not counted). For tests and the CLI's scripted runs. */
   recordNow(sample: UsageSample): Promise<boolean>;
+  /** Sends what was counted and not sent yet; resolves once Redis answered (or did not: `lost`). Never rejects. */
+  flush(): Promise<void>;
   /**
-   * The tenant's month counter, or undefined when it is not trusted (never built this month, or lost with Redis):
-   * then the caller rebuilds it from the month's usage (`rebuildMonth`). Rejects when Redis does not answer.
+   * The tenant's month counter with what this replica counted and has not sent yet, or undefined when the counter is
+   * not trusted (never built this month, or lost with Redis): then the caller rebuilds it from the month's usage
+   * (`rebuildMonth`). Rejects when Redis does not answer.
    */
   monthUsed(tenantId: string, month: string): Promise<number | undefined>;
   /** Sets the month counter to `total` unless another replica did first; answers the counter. */
@@ -102,6 +119,21 @@ export interface Meter {
   /** Requests not counted because Redis did not answer, since start. */
   lost(): number;
   readonly keyPrefix: string;
+}
+
+/** What one tenant × credential × hour counted and has not sent yet. */
+interface Count {
+  readonly tenantId: string;
+  readonly credential: string;
+  readonly hour: string;
+  readonly month: string;
+  /** The month counter's expiry (unix seconds). */
+  readonly expiry: string;
+  operations: number;
+  costPoints: number;
+  responseBytes: number;
+  /** Refusals by code (as Redis names them: OTHER for a code that is not the gateway's). */
+  refusals: Map<string, number> | undefined;
 }
 
 export function createMeter(options: MeterOptions): Meter {
@@ -123,26 +155,75 @@ export function createMeter(options: MeterOptions): Meter {
     return bucket;
   };
 
-  const send = (sample: UsageSample): Promise<number> => {
-    const { hour, month, expiry } = bucketOf(now());
-    const code =
-      sample.refusalCode === undefined ? '' : REFUSAL_CODE.test(sample.refusalCode) ? sample.refusalCode : 'OTHER';
-    return client[RECORD](
-      hourKey(prefix, sample.tenantId, hour, sample.credential),
-      hourIndexKey(prefix, sample.tenantId, hour),
-      monthKey(prefix, sample.tenantId, month),
-      monthBaseKey(prefix, sample.tenantId, month),
-      sample.credential,
-      String(Math.max(0, Math.round(sample.costPoints))),
-      String(Math.max(0, Math.round(sample.responseBytes))),
-      HOUR_TTL,
+  let pending = new Map<string, Count>();
+  /** Cost points counted and not sent yet, by tenant and month: what `monthUsed` adds to the counter. */
+  let unsentCost = new Map<string, number>();
+  let timer: NodeJS.Timeout | undefined;
+
+  const countOf = (sample: UsageSample, at: number): Count => {
+    const { hour, month, expiry } = bucketOf(at);
+    return {
+      tenantId: sample.tenantId,
+      credential: sample.credential,
+      hour,
+      month,
       expiry,
-      code,
-    );
+      operations: 0,
+      costPoints: 0,
+      responseBytes: 0,
+      refusals: undefined,
+    };
   };
 
-  const loss = (error: unknown) => {
-    lost += 1;
+  /** Adds the request to `count`; answers the cost points it added. */
+  const accumulate = (count: Count, sample: UsageSample): number => {
+    const cost = Math.max(0, Math.round(sample.costPoints));
+    count.operations += 1;
+    count.costPoints += cost;
+    count.responseBytes += Math.max(0, Math.round(sample.responseBytes));
+    if (sample.refusalCode !== undefined) {
+      const code = REFUSAL_CODE.test(sample.refusalCode) ? sample.refusalCode : 'OTHER';
+      count.refusals ??= new Map();
+      count.refusals.set(code, (count.refusals.get(code) ?? 0) + 1);
+    }
+    return cost;
+  };
+
+  /** Adds the request to what is pending for its tenant × credential × hour. */
+  const add = (sample: UsageSample): void => {
+    const at = now();
+    const key = `${sample.tenantId}\n${sample.credential}\n${bucketOf(at).hour}`;
+    let count = pending.get(key);
+    if (!count) {
+      count = countOf(sample, at);
+      pending.set(key, count);
+    }
+    const cost = accumulate(count, sample);
+    if (cost > 0) {
+      const monthOfTenant = `${sample.tenantId}\n${count.month}`;
+      unsentCost.set(monthOfTenant, (unsentCost.get(monthOfTenant) ?? 0) + cost);
+    }
+  };
+
+  const send = (count: Count): Promise<number> => {
+    const args = [
+      hourKey(prefix, count.tenantId, count.hour, count.credential),
+      hourIndexKey(prefix, count.tenantId, count.hour),
+      monthKey(prefix, count.tenantId, count.month),
+      monthBaseKey(prefix, count.tenantId, count.month),
+      count.credential,
+      String(count.operations),
+      String(count.costPoints),
+      String(count.responseBytes),
+      HOUR_TTL,
+      count.expiry,
+    ];
+    for (const [code, n] of count.refusals ?? []) args.push(code, String(n));
+    return client[RECORD](...args);
+  };
+
+  const loss = (error: unknown, requests: number) => {
+    lost += requests;
     // One warning a minute at most: an outage must not turn every request into a log line.
     const t = now();
     if (t - lastWarning >= 60_000) {
@@ -154,28 +235,59 @@ export function createMeter(options: MeterOptions): Meter {
     }
   };
 
+  /** Sends every count taken so far (each its own script; ioredis writes them back to back). */
+  const flush = async (): Promise<void> => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (pending.size === 0) return;
+    const counts = [...pending.values()];
+    pending = new Map();
+    unsentCost = new Map();
+    await Promise.all(
+      counts.map(async (count) => {
+        try {
+          await send(count);
+        } catch (error) {
+          loss(error, count.operations);
+        }
+      }),
+    );
+  };
+
   return {
     keyPrefix: prefix,
     record(sample) {
-      try {
-        send(sample).catch(loss);
-      } catch (error) {
-        loss(error);
+      if (options.flushMs === 0) {
+        add(sample);
+        void flush();
+        return;
+      }
+      if (pending.size >= MAX_PENDING) void flush();
+      add(sample);
+      if (!timer) {
+        timer = setTimeout(() => void flush(), options.flushMs);
+        timer.unref();
       }
     },
     async recordNow(sample) {
+      // A script of its own, apart from what is pending: its answer is this request's alone.
+      const count = countOf(sample, now());
+      accumulate(count, sample);
       try {
-        await send(sample);
+        await send(count);
         return true;
       } catch (error) {
-        loss(error);
+        loss(error, 1);
         return false;
       }
     },
+    flush,
     async monthUsed(tenantId, month) {
+      // Read as the MGET goes out: what is sent after it is not in its answer, and is counted here instead.
+      const unsent = unsentCost.get(`${tenantId}\n${month}`) ?? 0;
       const [used, base] = await redis.mget(monthKey(prefix, tenantId, month), monthBaseKey(prefix, tenantId, month));
       if (base === null) return undefined;
-      return used === null ? 0 : Number(used);
+      return (used === null ? 0 : Number(used)) + unsent;
     },
     async rebuildMonth(tenantId, month, total) {
       const at = now();
