@@ -40,6 +40,15 @@ afterAll(async () => {
   redis.disconnect();
 });
 
+/** Waits (5 s at most) until the tenant's JWT hour hash counts `operations`: sent by the meter's own timer. */
+async function untilOperations(tenantId: string, operations: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while ((await redis.hget(hourKey(prefix, tenantId, HOUR, 'jwt'), 'o')) !== operations) {
+    if (Date.now() > deadline) throw new Error(`${tenantId}'s count never reached ${operations}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 describe('the meter', () => {
   it('sends what it counted together: one hash per tenant × credential × hour, refusals by code', async () => {
     const m = meter(60_000);
@@ -72,11 +81,7 @@ describe('the meter', () => {
     const m = meter(50);
     m.record({ tenantId: 'initech', credential: 'jwt', costPoints: 2, responseBytes: 8 });
     m.record({ tenantId: 'initech', credential: 'jwt', costPoints: 2, responseBytes: 8 });
-    const deadline = Date.now() + 5_000;
-    while ((await redis.hget(hourKey(prefix, 'initech', HOUR, 'jwt'), 'o')) !== '2') {
-      if (Date.now() > deadline) throw new Error('never sent');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await untilOperations('initech', '2');
   });
 
   it('answers the quota with what it has not sent yet, and does not count it twice once sent', async () => {
@@ -98,11 +103,7 @@ describe('the meter', () => {
   it('sends each request at once with flushMs 0', async () => {
     const m = meter(0);
     m.record({ tenantId: 'hooli', credential: 'jwt', costPoints: 1, responseBytes: 1 });
-    const deadline = Date.now() + 5_000;
-    while ((await redis.hget(hourKey(prefix, 'hooli', HOUR, 'jwt'), 'o')) !== '1') {
-      if (Date.now() > deadline) throw new Error('never sent');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await untilOperations('hooli', '1');
   });
 
   it('counts every request a script carried as lost when Redis does not answer, and never throws', async () => {
