@@ -65,7 +65,8 @@ export function createMetering(options: MeteringOptions): Metering {
     quotaOf: async (tenantId) => (await options.directory.tenantFor(tenantId)).plan.limits.monthlyCostQuota,
   });
   // A report this replica answers includes what it counted and has not sent yet (meter.ts): the caller's own last
-  // requests are in it. (The quota rebuilds its counter from the stored usage alone: `monthUsed` adds the rest.)
+  // requests are in it. (The quota reads the counter through `monthUsed`, which adds what is unsent; a counter it
+  // rebuilds from the stored usage leaves out this replica's unsent counts, at most USAGE_FLUSH_MS of its traffic.)
   const reader: UsageReader = {
     async monthUsage(tenantId, month, byCredential) {
       await meter.flush();
