@@ -23,7 +23,7 @@ import { startGateway, type StartedGateway } from '../../gateway/src/server';
 import { seedControlPlane } from '../../demo/control-plane';
 import { openControlPlane, type ControlPlane } from '../../gateway/src/control-plane/open';
 import { createTestIssuer, type TestIssuer } from '../../gateway/src/testing/jwt';
-import { writeTrustedIssuersFile } from '../../gateway/src/testing/platform';
+import { TEST_REDIS_TIMEOUT_MS, writeTrustedIssuersFile } from '../../gateway/src/testing/platform';
 import { registerTestSecrets } from '../support/log-capture';
 
 export interface GraphQLResult {
@@ -133,6 +133,8 @@ export async function startRealPlatform(options: RealPlatformOptions = {}): Prom
     controlPlane: { mongoUri, dbName: dbNameFor('control') },
     redisUrl,
     budgetFailMode: 'open',
+    budgetRedisTimeoutMs: TEST_REDIS_TIMEOUT_MS,
+    apqRedisTimeoutMs: TEST_REDIS_TIMEOUT_MS,
     ...options.gateway,
   };
   const gateway = await startGateway(config, {

@@ -66,6 +66,14 @@ export interface GraphQLHttpResult {
 
 export const TEST_SUBGRAPH_TIMEOUT_MS = 400;
 
+/**
+ * The budget's and APQ's Redis deadline on the test platform. The production default (100 ms) is met easily by a
+ * local Redis at rest, but not always by one shared with a full in-band run on two loaded cores: a reservation or an
+ * APQ registration that misses it falls back (budget) or is not stored (APQ), and a test asserting the normal path
+ * fails for the machine's load. The fault tests stop Redis, which fails at once whatever the deadline.
+ */
+export const TEST_REDIS_TIMEOUT_MS = 1_000;
+
 /** Opens a fresh control plane (random database) announcing its changes on the test Redis. */
 export async function openTestControlPlane(): Promise<{ controlPlane: ControlPlane; changes: ChangePublisher }> {
   const mongoUri = process.env.TEST_MONGODB_URI;
@@ -137,6 +145,8 @@ export async function startTestPlatform(
     controlPlane: { mongoUri: process.env.TEST_MONGODB_URI ?? '', dbName: controlPlane.dbName },
     redisUrl: process.env.TEST_REDIS_URL ?? '',
     budgetFailMode: 'open',
+    budgetRedisTimeoutMs: TEST_REDIS_TIMEOUT_MS,
+    apqRedisTimeoutMs: TEST_REDIS_TIMEOUT_MS,
     ...overrides,
   };
   const logs: Record<string, unknown>[] = [];
