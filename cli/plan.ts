@@ -1,6 +1,6 @@
 /** `tollgate plan …`: list the plans, create one, and change their limits. */
 import type { Plan, PlanLimits } from '../gateway/src/tenants/plan';
-import type { PlanChange } from '../gateway/src/tenants/registry';
+import type { PlanChange } from '../gateway/src/tenants/plan-store';
 import { UsageError, positiveInteger, positiveNumber, string, table, type Command, type Values } from './command';
 import { isPlanId } from '../gateway/src/tenants/tenant';
 import { requirePlan } from './known';

@@ -1,6 +1,6 @@
 /**
- * Tenants and plans in the control plane (control-plane/open.ts opens it, with the API keys and manifests, on one
- * connection). The gateway reads them (through the directory's cache), the CLI and the tests write them; every
+ * Tenants in the control plane, each with its plan resolved (plans are stored by plan-store.ts, which this registry
+ * fronts; control-plane/open.ts opens both, with the API keys and manifests, on one connection). The gateway reads them (through the directory's cache), the CLI and the tests write them; every
  * write is announced (changes.ts) so running gateways drop what they cached.
  *
  * Every value is validated before it is stored and again when it is read back: a document edited by hand must
@@ -13,18 +13,17 @@ import { isTenantId } from '../../../common/ids';
 import type { ChangePublisher } from './changes';
 import {
   CorruptRecordError,
-  PlanExistsError,
   RegistryError,
   RegistryValidationError,
   STRICT_SCHEMA_OPTIONS,
   TenantExistsError,
 } from '../control-plane/registry-common';
-import { DEFAULT_PLANS, planLimitProblems, type Plan, type PlanLimits } from './plan';
+import type { Plan } from './plan';
+import { PlanStore, type PlanChange } from './plan-store';
 import {
   DEFAULT_TENANT_SETTINGS,
   ISOLATION_TIERS,
   MOVE_PHASES,
-  isPlanId,
   tenantSettingsProblems,
   type TenantMove,
   type TenantRecord,
@@ -41,15 +40,6 @@ interface TenantDoc extends TenantSettings {
   createdAt: Date;
   updatedAt: Date;
 }
-
-interface PlanDoc {
-  _id: string;
-  name: string;
-  limits: PlanLimits;
-  updatedAt: Date;
-}
-
-const requiredNumber = { type: Number, required: true } as const;
 
 function tenantModel(connection: Connection): Model<TenantDoc> {
   const schema = new Schema<TenantDoc>(
@@ -82,31 +72,6 @@ function tenantModel(connection: Connection): Model<TenantDoc> {
   return connection.model<TenantDoc>('Tenant', schema);
 }
 
-function planModel(connection: Connection): Model<PlanDoc> {
-  const schema = new Schema<PlanDoc>(
-    {
-      _id: { type: String, required: true },
-      name: { type: String, required: true },
-      limits: {
-        maxCost: requiredNumber,
-        budget: { capacity: requiredNumber, restoreRate: requiredNumber },
-        maxDepth: requiredNumber,
-        maxAliases: requiredNumber,
-        maxRootFields: requiredNumber,
-        maxDirectivesPerField: requiredNumber,
-        maxTokens: requiredNumber,
-        maxBodyBytes: requiredNumber,
-        // Optional: plans stored before the audit trail existed get their id's defaults (audit/policy.ts).
-        auditRetentionDays: { type: Number, required: false },
-        auditCompleteTrail: { type: Boolean, required: false },
-        monthlyCostQuota: { type: Number },
-      },
-    },
-    { ...STRICT_SCHEMA_OPTIONS, collection: 'plans', timestamps: { createdAt: false, updatedAt: true } },
-  );
-  return connection.model<PlanDoc>('Plan', schema);
-}
-
 export interface NewTenant {
   id: string;
   name: string;
@@ -119,24 +84,18 @@ export interface NewTenant {
   safelistMode?: TenantSettings['safelistMode'];
 }
 
-export interface PlanChange {
-  name?: string;
-  /** Only the limits given change; the result must still pass `planLimitProblems`. */
-  limits?: Partial<Omit<PlanLimits, 'budget'>> & { budget?: Partial<PlanLimits['budget']> };
-}
-
 const DEFAULT_PLAN_ID = 'free';
 
 export class TenantRegistry {
   private readonly tenants: Model<TenantDoc>;
-  private readonly plans: Model<PlanDoc>;
+  private readonly plans: PlanStore;
 
   constructor(
     connection: Connection,
     private readonly changes: ChangePublisher | undefined,
   ) {
     this.tenants = tenantModel(connection);
-    this.plans = planModel(connection);
+    this.plans = new PlanStore(connection, changes);
   }
 
   async createTenant(input: NewTenant): Promise<TenantRecord> {
@@ -154,7 +113,7 @@ export class TenantRegistry {
     };
     const problems = tenantSettingsProblems(settings);
     if (problems.length > 0) throw new RegistryValidationError(problems);
-    await this.requirePlan(settings.plan);
+    await this.plans.require(settings.plan);
     // Insert-if-absent in one round trip: an existing tenant is never overwritten (nor its timestamps touched).
     const now = new Date();
     const result = await this.tenants.updateOne(
@@ -172,13 +131,13 @@ export class TenantRegistry {
     if (!isTenantId(id)) return undefined;
     const doc = await this.tenants.findById(id).lean<TenantDoc>().exec();
     if (!doc) return undefined;
-    return this.toRecord(doc, await this.readPlan(doc.plan));
+    return this.toRecord(doc, await this.plans.read(doc.plan));
   }
 
   async listTenants(): Promise<TenantRecord[]> {
     const [docs, plans] = await Promise.all([
       this.tenants.find({}).sort({ _id: 1 }).lean<TenantDoc[]>().exec(),
-      this.listPlans(),
+      this.plans.list(),
     ]);
     const byId = new Map(plans.map((plan) => [plan.id, plan]));
     return docs.map((doc) => {
@@ -194,7 +153,7 @@ export class TenantRegistry {
     // Changing the tier alone would strand the tenant's documents where they are: only a move changes it.
     if (change.isolation !== undefined) problems.push('isolation is changed with `tollgate tenant move`');
     if (problems.length > 0) throw new RegistryValidationError(problems);
-    if (change.plan !== undefined) await this.requirePlan(change.plan);
+    if (change.plan !== undefined) await this.plans.require(change.plan);
     const set: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(change)) if (value !== undefined) set[key] = value;
     if (change.origins) set.origins = unique(change.origins);
@@ -315,92 +274,33 @@ export class TenantRegistry {
     return this.requireTenant(id);
   }
 
-  async listPlans(): Promise<Plan[]> {
-    const docs = await this.plans.find({}).sort({ _id: 1 }).lean<PlanDoc[]>().exec();
-    return docs.map(toPlan);
+  // Plans, stored beside the tenants (plan-store.ts): here too, so the control plane's callers keep one registry.
+  listPlans(): Promise<Plan[]> {
+    return this.plans.list();
   }
 
-  async getPlan(id: string): Promise<Plan | undefined> {
-    if (!isPlanId(id)) return undefined;
-    const doc = await this.plans.findById(id).lean<PlanDoc>().exec();
-    return doc ? toPlan(doc) : undefined;
+  getPlan(id: string): Promise<Plan | undefined> {
+    return this.plans.get(id);
   }
 
   /** Adds a plan; an existing one (built-in or not) is never overwritten: PlanExistsError. */
-  async createPlan(plan: Plan): Promise<Plan> {
-    const problems = planLimitProblems(plan.limits);
-    if (!isPlanId(plan.id)) problems.push('id must be a plan id: lowercase letters, digits and "-", 2–40 characters');
-    if (typeof plan.name !== 'string' || plan.name.trim().length === 0 || plan.name.length > 100)
-      problems.push('name must be 1–100 characters');
-    if (problems.length > 0) throw new RegistryValidationError(problems);
-    // Insert-if-absent in one round trip, as createTenant: two operators creating the same plan cannot both win.
-    const result = await this.plans.updateOne(
-      { _id: plan.id },
-      { $setOnInsert: { name: plan.name, limits: plan.limits, updatedAt: new Date() } },
-      { upsert: true, timestamps: false },
-    );
-    if (result.upsertedCount === 0) throw new PlanExistsError(plan.id);
-    await this.changes?.publish({ kind: 'plan', id: plan.id });
-    const created = await this.getPlan(plan.id);
-    if (!created) throw new RegistryError(`no plan ${plan.id}`);
-    return created;
+  createPlan(plan: Plan): Promise<Plan> {
+    return this.plans.create(plan);
   }
 
-  async updatePlan(id: string, change: PlanChange): Promise<Plan> {
-    const current = await this.getPlan(id);
-    if (!current) throw new RegistryError(`no plan ${id}`);
-    const { budget, ...scalars } = change.limits ?? {};
-    const limits: PlanLimits = { ...current.limits, ...scalars, budget: { ...current.limits.budget, ...budget } };
-    const problems = planLimitProblems(limits);
-    if (
-      change.name !== undefined &&
-      (typeof change.name !== 'string' || change.name.trim().length === 0 || change.name.length > 100)
-    ) {
-      problems.push('name must be 1–100 characters');
-    }
-    if (problems.length > 0) throw new RegistryValidationError(problems);
-    // Only the limits that were given are written, so two operators changing different limits do not undo each other.
-    const set: Record<string, unknown> = {};
-    if (change.name !== undefined) set.name = change.name;
-    for (const [key, value] of Object.entries(scalars)) if (value !== undefined) set[`limits.${key}`] = value;
-    for (const [key, value] of Object.entries(budget ?? {}))
-      if (value !== undefined) set[`limits.budget.${key}`] = value;
-    if (Object.keys(set).length > 0) await this.plans.updateOne({ _id: id }, { $set: set }).exec();
-    await this.changes?.publish({ kind: 'plan', id });
-    const updated = await this.getPlan(id);
-    if (!updated) throw new RegistryError(`no plan ${id}`);
-    return updated;
+  updatePlan(id: string, change: PlanChange): Promise<Plan> {
+    return this.plans.update(id, change);
   }
 
   /** Inserts the built-in plans that are missing; never touches a plan an operator has edited. */
-  async ensureDefaultPlans(): Promise<number> {
-    const result = await this.plans.bulkWrite(
-      DEFAULT_PLANS.map((plan) => ({
-        updateOne: {
-          filter: { _id: plan.id },
-          update: { $setOnInsert: { name: plan.name, limits: plan.limits, updatedAt: new Date() } },
-          upsert: true,
-          timestamps: false,
-        },
-      })),
-    );
-    return result.upsertedCount;
+  ensureDefaultPlans(): Promise<number> {
+    return this.plans.ensureDefaults();
   }
 
   private async requireTenant(id: string): Promise<TenantRecord> {
     const tenant = await this.getTenant(id);
     if (!tenant) throw new RegistryError(`no tenant ${id}`);
     return tenant;
-  }
-
-  private async requirePlan(id: string): Promise<void> {
-    if (!(await this.getPlan(id))) throw new RegistryError(`no plan ${id}`);
-  }
-
-  private async readPlan(id: string): Promise<Plan> {
-    const plan = await this.getPlan(id);
-    if (!plan) throw new CorruptRecordError('plan', id, ['it does not exist but a tenant names it']);
-    return plan;
   }
 
   private toRecord(doc: TenantDoc, plan: Plan): TenantRecord {
@@ -443,32 +343,6 @@ export class TenantRegistry {
       safelistMode: settings.safelistMode,
     });
   }
-}
-
-function toPlan(doc: PlanDoc): Plan {
-  const problems = planLimitProblems(doc.limits);
-  if (!isPlanId(doc._id)) problems.push('its id is not a plan id');
-  if (problems.length > 0) throw new CorruptRecordError('plan', String(doc._id), problems);
-  const { limits } = doc;
-  return Object.freeze({
-    id: doc._id,
-    name: doc.name,
-    limits: Object.freeze({
-      maxCost: limits.maxCost,
-      budget: Object.freeze({ capacity: limits.budget.capacity, restoreRate: limits.budget.restoreRate }),
-      maxDepth: limits.maxDepth,
-      maxAliases: limits.maxAliases,
-      maxRootFields: limits.maxRootFields,
-      maxDirectivesPerField: limits.maxDirectivesPerField,
-      maxTokens: limits.maxTokens,
-      maxBodyBytes: limits.maxBodyBytes,
-      ...(limits.auditRetentionDays == null ? {} : { auditRetentionDays: limits.auditRetentionDays }),
-      ...(limits.auditCompleteTrail == null ? {} : { auditCompleteTrail: limits.auditCompleteTrail }),
-      ...(limits.monthlyCostQuota === undefined || limits.monthlyCostQuota === null
-        ? {}
-        : { monthlyCostQuota: limits.monthlyCostQuota }),
-    }),
-  });
 }
 
 function unique(values: readonly string[]): string[] {
