@@ -65,8 +65,7 @@ export function createMetering(options: MeteringOptions): Metering {
     quotaOf: async (tenantId) => (await options.directory.tenantFor(tenantId)).plan.limits.monthlyCostQuota,
   });
   // A report this replica answers includes what it counted and has not sent yet (meter.ts): the caller's own last
-  // requests are in it. (The quota reads the counter through `monthUsed`, which adds what is unsent; a counter it
-  // rebuilds from the stored usage leaves out this replica's unsent counts, at most USAGE_FLUSH_MS of its traffic.)
+  // requests are in it. (The quota reads the counter through `monthUsed` and `rebuildMonth`, which add what is unsent.)
   const reader: UsageReader = {
     async monthUsage(tenantId, month, byCredential) {
       await meter.flush();

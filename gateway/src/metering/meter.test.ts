@@ -100,6 +100,21 @@ describe('the meter', () => {
     expect(await m.monthUsed('globex', '2026-11')).toBeUndefined();
   });
 
+  it('answers a rebuilt counter with what it has not sent yet, and adds it to the counter once sent', async () => {
+    const m = meter(60_000);
+    m.record({ tenantId: 'umbrella', credential: 'jwt', costPoints: 20, responseBytes: 1 });
+    // No counter this month yet: the quota rebuilds it from the stored usage, which cannot hold the unsent 20.
+    expect(await m.monthUsed('umbrella', MONTH)).toBeUndefined();
+    expect(await m.rebuildMonth('umbrella', MONTH, 300)).toBe(320);
+    expect(await redis.get(monthKey(prefix, 'umbrella', MONTH))).toBe('300');
+    await m.flush();
+    expect(await redis.get(monthKey(prefix, 'umbrella', MONTH))).toBe('320');
+    expect(await m.monthUsed('umbrella', MONTH)).toBe(320);
+    // Another replica's rebuild finds the counter set and answers it; the first replica has nothing unsent left.
+    expect(await meter(60_000).rebuildMonth('umbrella', MONTH, 999)).toBe(320);
+    expect(await m.rebuildMonth('umbrella', MONTH, 999)).toBe(320);
+  });
+
   it('sends each request at once with flushMs 0', async () => {
     const m = meter(0);
     m.record({ tenantId: 'hooli', credential: 'jwt', costPoints: 1, responseBytes: 1 });

@@ -114,7 +114,10 @@ export interface Meter {
    * (`rebuildMonth`). Rejects when Redis does not answer.
    */
   monthUsed(tenantId: string, month: string): Promise<number | undefined>;
-  /** Sets the month counter to `total` unless another replica did first; answers the counter. */
+  /**
+   * Sets the month counter to `total` unless another replica did first; answers the counter with what this replica
+   * counted and has not sent yet, as `monthUsed` does.
+   */
   rebuildMonth(tenantId: string, month: string, total: number): Promise<number>;
   /** Requests not counted because Redis did not answer, since start. */
   lost(): number;
@@ -291,13 +294,17 @@ export function createMeter(options: MeterOptions): Meter {
     },
     async rebuildMonth(tenantId, month, total) {
       const at = now();
+      // As in monthUsed: what this replica has not sent is in neither `total` (read from the stored usage) nor the
+      // counter, and is added to it once sent (the flag is set by then). Counts another replica sent between its
+      // reading `total` and this script are in neither for the month: the window of one rebuild.
+      const unsent = unsentCost.get(`${tenantId}\n${month}`) ?? 0;
       const answer = await client[REBUILD](
         monthKey(prefix, tenantId, month),
         monthBaseKey(prefix, tenantId, month),
         String(Math.max(0, Math.round(total))),
         monthExpiry(at),
       );
-      return Number(answer);
+      return Number(answer) + unsent;
     },
     lost: () => lost,
   };
