@@ -86,7 +86,8 @@ export class PlanStore {
     if (typeof plan.name !== 'string' || plan.name.trim().length === 0 || plan.name.length > 100)
       problems.push('name must be 1–100 characters');
     if (problems.length > 0) throw new RegistryValidationError(problems);
-    // Insert-if-absent in one round trip, as TenantRegistry.createTenant: two operators creating the same plan cannot both win.
+    // Insert-if-absent in one round trip, as TenantRegistry.createTenant: two operators creating the same plan
+    // cannot both win.
     const result = await this.model.updateOne(
       { _id: plan.id },
       { $setOnInsert: { name: plan.name, limits: plan.limits, updatedAt: new Date() } },

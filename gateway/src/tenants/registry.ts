@@ -1,7 +1,8 @@
 /**
  * Tenants in the control plane, each with its plan resolved (plans are stored by plan-store.ts, which this registry
- * fronts; control-plane/open.ts opens both, with the API keys and manifests, on one connection). The gateway reads them (through the directory's cache), the CLI and the tests write them; every
- * write is announced (changes.ts) so running gateways drop what they cached.
+ * fronts; control-plane/open.ts opens both, with the API keys and manifests, on one connection). The gateway reads
+ * them (through the directory's cache), the CLI and the tests write them; every write is announced (changes.ts) so
+ * running gateways drop what they cached.
  *
  * Every value is validated before it is stored and again when it is read back: a document edited by hand must
  * not turn into a tenant the gateway serves with limits nobody checked. Filters are built here from validated
