@@ -436,11 +436,7 @@ export async function startGateway(config: GatewayConfig, options: StartGatewayO
     caches,
     ...(metricsUrl ? { metricsUrl } : {}),
     subgraphBreakerStates: () => breakers.states(),
-    // What this replica counted and has not sent yet goes to Redis first, so the rollup copies it too.
-    rollupUsage: async () => {
-      await metering.meter.flush();
-      await metering.rollup.run();
-    },
+    rollupUsage: () => metering.rollupNow(),
     subgraphHealth: () => subgraphHealth.check(),
     stop: () => resources.close(),
     shutdown: () => shutdown.shutdown(),

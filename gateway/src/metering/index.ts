@@ -45,7 +45,9 @@ export interface Metering {
   readonly rollup: UsageRollup;
   /** What was lost to Redis being unavailable, for the metrics. */
   stats(): { readonly recordsLost: number; readonly quotaChecksSkipped: number };
-  /** Stops the rollup after a last run. */
+  /** Sends what this replica counted and has not sent yet, then runs the rollup: it copies those counts too. */
+  rollupNow(): Promise<void>;
+  /** Sends what was counted, then stops the rollup after a last run. */
   close(): Promise<void>;
 }
 
@@ -80,11 +82,16 @@ export function createMetering(options: MeteringOptions): Metering {
     logger,
     intervalMs: settings.enabled ? settings.rollupIntervalMs : 0,
   });
+  const rollupNow = async () => {
+    await meter.flush();
+    await rollup.run();
+  };
   if (!settings.enabled) {
     return {
       meter,
       reader,
       rollup,
+      rollupNow,
       stats: () => ({ recordsLost: 0, quotaChecksSkipped: 0 }),
       close: () => rollup.stop(),
     };
@@ -120,6 +127,7 @@ export function createMetering(options: MeteringOptions): Metering {
     observer,
     quotaStage,
     stats: () => ({ recordsLost: meter.lost(), quotaChecksSkipped: quotaStage.skipped() }),
+    rollupNow,
     // What was counted goes to Redis before the rollup's last run copies it to MongoDB.
     close: async () => {
       await meter.flush();
